@@ -1,0 +1,45 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: ['dist/', 'node_modules/', '**/node_modules/', 'coverage/', 'test/fixtures/**/node_modules/'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly',
+        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
+        setImmediate: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly',
+        TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', structuredClone: 'readonly',
+        __dirname: 'readonly', require: 'readonly', module: 'writable',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The core is a library: it returns results and emits events. Only src/cli/ prints, colours,
+    // spins or exits (DESIGN.md "Code layout").
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': ['error', {
+        paths: [
+          { name: 'commander', message: 'Only src/cli/ may use commander.' },
+          { name: 'chalk', message: 'Only src/cli/ may colour output.' },
+          { name: 'ora', message: 'Only src/cli/ may spin.' },
+        ],
+      }],
+      'no-restricted-properties': ['error',
+        { object: 'process', property: 'exit', message: 'The core never exits; return a result or throw a NaijaSupError.' },
+        { object: 'process', property: 'exitCode', message: 'The core never sets the exit status; src/cli/ does.' },
+      ],
+    },
+  },
+);

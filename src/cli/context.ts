@@ -1,0 +1,32 @@
+/**
+ * What a command needs from the outside world, injected so that tests call `run(argv, io)` and
+ * capture output and exit status without spawning a process.
+ */
+export interface CliIO {
+  /** Writes to standard output (the text includes its own newline). */
+  stdout: (text: string) => void;
+  /** Writes to standard error (the text includes its own newline). */
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Whether stdout/stderr are terminals (spinner, colour). */
+  isTTY: boolean;
+  /** The process whose signals `start` handles; tests pass a fake EventEmitter. */
+  signals?: SignalSource;
+}
+
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+export function defaultIO(): CliIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: Boolean(process.stdout.isTTY && process.stderr.isTTY),
+    signals: process,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Turns supervisor events into terminal lines. The child's lines are prefixed with `[name]` (or
+ * streamed raw with --raw); the supervisor's own lines start with `naija-sup ›` so the two never
+ * blur. Colour only on a TTY and never with NO_COLOR; a spinner only on a TTY while starting.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+import type { SupervisorEvent } from '../supervisor/events.js';
+import type { CliIO } from './context.js';
+
+export interface RendererOptions {
+  name: string;
+  raw: boolean;
+  verbose: boolean;
+}
+
+function useColor(io: CliIO): boolean {
+  if (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '') return false;
+  if (io.env['FORCE_COLOR'] !== undefined && io.env['FORCE_COLOR'] !== '0') return true;
+  return io.isTTY;
+}
+
+function ms(n: number): string {
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+}
+
+export class EventRenderer {
+  private readonly c: ChalkInstance;
+  private spinner: Ora | null = null;
+  private readonly startedAt = Date.now();
+  private readonly io: CliIO;
+  private readonly opts: RendererOptions;
+
+  constructor(io: CliIO, opts: RendererOptions) {
+    this.io = io;
+    this.opts = opts;
+    this.c = new Chalk({ level: useColor(io) ? 1 : 0 });
+  }
+
+  /** A supervisor line on stderr, kept apart from the child's output. */
+  say(text: string, kind: 'info' | 'ok' | 'warn' | 'error' = 'info'): void {
+    const tag = this.c.dim('naija-sup ›');
+    const body = kind === 'ok' ? this.c.green(text) : kind === 'warn' ? this.c.yellow(text) : kind === 'error' ? this.c.red(text) : text;
+    this.withSpinnerPaused(() => this.io.stderr(`${tag} ${body}\n`));
+  }
+
+  detail(text: string): void {
+    this.withSpinnerPaused(() => this.io.stderr(`  ${text}\n`));
+  }
+
+  verbose(text: string): void {
+    if (this.opts.verbose) this.say(this.c.dim(text));
+  }
+
+  private withSpinnerPaused(write: () => void): void {
+    if (this.spinner?.isSpinning) {
+      this.spinner.clear();
+      write();
+      this.spinner.render();
+    } else {
+      write();
+    }
+  }
+
+  private spin(text: string): void {
+    if (!this.io.isTTY || this.opts.verbose) return;
+    if (this.spinner) {
+      this.spinner.text = text;
+      return;
+    }
+    this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
+  }
+
+  private unspin(): void {
+    this.spinner?.stop();
+    this.spinner = null;
+  }
+
+  close(): void {
+    this.unspin();
+  }
+
+  handle(event: SupervisorEvent): void {
+    const c = this.c;
+    switch (event.type) {
+      case 'config-loaded':
+        this.verbose(`config: ${event.file ?? 'no file (command from the command line)'} (${ms(event.durationMs)})`);
+        return;
+      case 'preflight':
+        this.verbose(`preflight: ${event.findings.length ? event.findings.join('; ') : 'nothing to clean'} (${ms(event.durationMs)})`);
+        return;
+      case 'spawning':
+        this.verbose(`spawn #${event.instance}: ${event.command.join(' ')} (PORT=${event.port})`);
+        this.spin(`starting ${this.opts.name} on port ${event.port}…`);
+        return;
+      case 'spawned':
+        this.say(`started ${this.opts.name} (pid ${event.pid})`);
+        this.verbose(`spawn took ${ms(event.durationMs)}`);
+        return;
+      case 'probe':
+        if (event.first) this.verbose(`first probe: ${event.detail}`);
+        return;
+      case 'ready':
+        this.unspin();
+        this.say(`${this.opts.name} is ready in ${Math.round(event.readyInMs)} ms — ${event.url} (pid ${event.pid})`, 'ok');
+        return;
+      case 'output': {
+        const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;
+        const write = event.stream === 'stderr' ? this.io.stderr : this.io.stdout;
+        this.withSpinnerPaused(() => write(`${prefix}${event.line}\n`));
+        return;
+      }
+      case 'exited': {
+        if (event.expected) {
+          this.verbose(`instance ${event.pid} exited: ${event.exit.summary}`);
+          return;
+        }
+        this.unspin();
+        this.say(`${this.opts.name} (pid ${event.pid || '-'}) ${event.exit.summary} [${event.exit.cause}] after ${ms(event.exit.uptimeMs)}`, 'warn');
+        if (event.exit.cause !== 'clean-exit') this.detail(`fix: ${event.exit.fix}`);
+        return;
+      }
+      case 'backoff':
+        this.say(`restarting in ${ms(event.delayMs)} (restart ${event.restartsInWindow} of at most ${event.maxRestarts} in the window)`);
+        return;
+      case 'restarting':
+        if (event.reason === 'reload') this.say('restarting with the current configuration');
+        return;
+      case 'liveness-failed':
+        this.say(`liveness probe failed ${event.failures} times in a row (${event.detail}): restarting`, 'warn');
+        return;
+      case 'stopping':
+        this.unspin();
+        this.say(event.reason === 'requested'
+          ? `stopping ${this.opts.name}: ${event.signal} to its process group, SIGKILL after ${ms(event.timeoutMs)}`
+          : `stopping ${this.opts.name} (${event.reason}): ${event.signal}`);
+        return;
+      case 'escalated':
+        this.say(event.reason === 'timeout'
+          ? 'the server did not exit within shutdown.timeout: sent SIGKILL to its process group'
+          : 'second stop request: sent SIGKILL to the process group', 'warn');
+        return;
+      case 'stopped':
+        this.unspin();
+        this.say(`stopped${event.graceful ? '' : ' (killed)'} after ${ms(Date.now() - this.startedAt)} of supervision`, event.graceful ? 'info' : 'warn');
+        return;
+      case 'fatal': {
+        this.unspin();
+        this.say(`giving up: ${event.reason}`, 'error');
+        const exit = event.exit;
+        if (exit) {
+          const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+          this.detail(`last exit: ${how} — ${exit.summary} [cause: ${exit.cause}]`);
+          this.detail(`fix: ${exit.fix}`);
+          if (exit.stderrTail.length > 0) {
+            this.detail(`last ${exit.stderrTail.length} lines of its stderr:`);
+            for (const line of exit.stderrTail) this.detail(`  ${c.dim('│')} ${line}`);
+          }
+        }
+        return;
+      }
+      case 'reload-requested':
+        this.say(`reload requested (${event.source}): re-reading the configuration`);
+        return;
+      case 'reload-rejected':
+        this.say('the new configuration is invalid; the running instance keeps the old one:', 'error');
+        for (const e of event.errors) this.detail(`- ${e}`);
+        return;
+      case 'signal-forwarded':
+        this.verbose(`forwarded ${event.signal} to pid ${event.pid}`);
+        return;
+      case 'record-written':
+        this.verbose(`record: ${event.recordPath}${event.pidFile ? `, PID file: ${event.pidFile}` : ''}`);
+        return;
+      case 'record-error':
+        this.say(`could not write the instance record: ${event.message}`, 'warn');
+        return;
+      case 'warning':
+        this.say(event.message, 'warn');
+        if (event.fix) this.detail(`fix: ${event.fix}`);
+        return;
+      default: {
+        const never: never = event;
+        this.verbose(`unknown event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The one place where errors become text. A NaijaSupError is the user's problem: its code, message,
+ * details and fix. Anything else is a naija-sup bug and says so.
+ */
+import { ERROR_CODES, isNaijaSupError } from '../errors.js';
+import type { CliIO } from './context.js';
+
+export function formatError(error: unknown): { text: string; status: number } {
+  if (isNaijaSupError(error)) {
+    const lines = [`naija-sup: ${error.message} (${error.code})`];
+    for (const d of error.details) lines.push(`  - ${d}`);
+    if (error.fix) lines.push(`  fix: ${error.fix}`);
+    return { text: lines.join('\n') + '\n', status: error.exitStatus };
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return {
+    text: `naija-sup: internal error (E_INTERNAL). This is a bug in naija-sup; please report it with this output.\n${detail}\n`,
+    status: ERROR_CODES.E_INTERNAL,
+  };
+}
+
+export function renderError(io: CliIO, error: unknown): number {
+  const { text, status } = formatError(error);
+  io.stderr(text);
+  return status;
+}

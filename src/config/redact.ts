@@ -1,0 +1,24 @@
+/**
+ * Secret-looking environment values are never printed. PM2's `jlist` printed a secret set at start
+ * twice (docs research, pm2.md); `naija-sup config` must be safe to paste into an issue.
+ */
+
+/** What a redacted value is printed as. */
+export const REDACTED = '[redacted]';
+
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|KEY|CREDENTIAL/i;
+
+/**
+ * Whether an environment variable's name suggests a secret (contains SECRET, TOKEN, PASSWORD,
+ * PASSWD, KEY or CREDENTIAL, in any case). Errs on the side of hiding: "MONKEY" is hidden too.
+ */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** A copy of `env` with the value of every secret-looking name replaced by "[redacted]". */
+export function redactEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) out[name] = isSecretName(name) ? REDACTED : value;
+  return out;
+}

@@ -1,0 +1,288 @@
+/**
+ * Resolution: defaults < file < environment < flags, leaf by leaf, with the source of each value.
+ * Pure — the file content, environment and flags come in as data (load.ts does the I/O) — and it
+ * collects every problem before it throws one NaijaSupError, so a user fixes them in one pass.
+ */
+import * as path from 'node:path';
+import { NaijaSupError } from '../errors.js';
+import { formatDuration } from './duration.js';
+import {
+  configLeaves,
+  configSchema,
+  describeSearchPlaces,
+  describeValue,
+  envTwinName,
+  EXTRA_ROOT_KEYS,
+  isPlainObject,
+  suggestKey,
+  type AnySection,
+  type LeafEntry,
+  type ParseContext,
+  type ParseResult,
+  type Problem,
+  type ResolveContext,
+} from './schema.js';
+import type { LoadedConfig, ResolvedConfig, ValueSource } from './types.js';
+
+/** Command-line flags, the highest-precedence layer. Undefined means "not given". */
+export interface ConfigFlags {
+  port?: number;
+  host?: string;
+  killExisting?: boolean;
+  pidFile?: string;
+  portFallback?: boolean;
+  /** The command after `--`; an empty array means none was given. */
+  command?: string[];
+}
+
+/** Which flag sets which key; `flag` is how sources name it. */
+export const FLAG_KEYS: ReadonlyArray<{ key: keyof ConfigFlags; path: string; flag: string }> = [
+  { key: 'command', path: 'command', flag: '--' },
+  { key: 'port', path: 'port', flag: '--port' },
+  { key: 'host', path: 'host', flag: '--host' },
+  { key: 'pidFile', path: 'pidFile', flag: '--pid-file' },
+  { key: 'portFallback', path: 'portFallback', flag: '--port-fallback' },
+  { key: 'killExisting', path: 'cleanup.killExisting', flag: '--kill-existing' },
+];
+
+export interface ResolveInput {
+  /** What the config file held (any shape: it is validated here); undefined or null for an empty file or none. */
+  file?: unknown;
+  /** Absolute path of the config file, or null/undefined when there is none. */
+  filepath?: string | null;
+  /** The environment (process.env); empty strings count as unset. */
+  env?: Readonly<Record<string, string | undefined>>;
+  flags?: ConfigFlags;
+  /** The directory naija-sup runs in (absolute). */
+  cwd: string;
+  /** When true (the default), a missing command is an error (E_NO_COMMAND); when false, it resolves to []. */
+  requireCommand?: boolean;
+  /** Reads `name` from `dir`/package.json for the default `name`; without it the folder name is used. */
+  packageNameOf?: (dir: string) => string | null;
+}
+
+/** A path for messages: relative to `cwd` when inside it, absolute otherwise. */
+export function displayPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/** A value source in words: "default", "file .naija-suprc.json", "env PORT", "flag --port", "after --". */
+export function formatSource(source: ValueSource, cwd: string): string {
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `file ${displayPath(source.file, cwd)}`;
+    case 'env':
+      return `env ${source.variable}`;
+    case 'flag':
+      return source.flag === '--' ? 'after --' : `flag ${source.flag}`;
+    default: {
+      const unreachable: never = source;
+      return String(unreachable);
+    }
+  }
+}
+
+function unknownKeyHint(key: string, siblings: readonly string[], prefix: string): string {
+  const sibling = suggestKey(key, siblings);
+  if (sibling !== undefined) return `; did you mean "${prefix === '' ? sibling : `${prefix}.${sibling}`}"?`;
+  // A key put in the wrong section ("killExisting" at the top level) names its real place.
+  const elsewhere = configLeaves.filter((leaf) => leaf.path.split('.').pop()?.toLowerCase() === key.toLowerCase());
+  if (elsewhere.length === 1 && elsewhere[0] !== undefined) return `; did you mean "${elsewhere[0].path}"?`;
+  return ` (known keys${prefix === '' ? '' : ` in ${prefix}`}: ${siblings.join(', ')})`;
+}
+
+function walkSection(node: AnySection, object: Record<string, unknown>, prefix: string, out: Map<string, unknown>, problems: string[]): void {
+  const siblings = Object.keys(node.children);
+  for (const [key, raw] of Object.entries(object)) {
+    const at = prefix === '' ? key : `${prefix}.${key}`;
+    const child = node.children[key];
+    if (child === undefined) {
+      if (prefix === '' && (EXTRA_ROOT_KEYS as readonly string[]).includes(key)) continue;
+      problems.push(`${at}: unknown key${unknownKeyHint(key, siblings, prefix)}`);
+      continue;
+    }
+    // JS config files may spell "not set" as undefined.
+    if (raw === undefined) continue;
+    if (child.kind === 'leaf') {
+      out.set(at, raw);
+    } else if (isPlainObject(raw)) {
+      walkSection(child, raw, at, out, problems);
+    } else {
+      const keys = Object.keys(child.children).map((k) => `"${k}"`).join(', ');
+      problems.push(`${at}: expected a section (an object with keys like ${keys}), got ${describeValue(raw)}`);
+    }
+  }
+}
+
+function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+interface Candidate {
+  source: ValueSource;
+  /** Names the origin in a problem line: the dot-path (file), "PORT (environment)", "--port (flag)". */
+  origin: (at: string) => string;
+  result: ParseResult<unknown>;
+}
+
+function problemLines(candidate: Candidate, problems: readonly Problem[]): string[] {
+  return problems.map((p) => `${candidate.origin(p.at)}: ${p.message}`);
+}
+
+/** Resolve order: `cwd` first, because relative paths and the default name depend on it. */
+const RESOLVE_ORDER: readonly LeafEntry[] = [
+  ...configLeaves.filter((l) => l.path === 'cwd'),
+  ...configLeaves.filter((l) => l.path !== 'cwd'),
+];
+
+function setAtPath(target: Record<string, unknown>, dotPath: string, value: unknown): void {
+  const parts = dotPath.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (isPlainObject(next)) {
+      node = next;
+    } else {
+      const created: Record<string, unknown> = {};
+      node[part] = created;
+      node = created;
+    }
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/**
+ * Resolves a configuration from a file's content, the environment and flags.
+ * @throws NaijaSupError E_CONFIG_INVALID listing every problem (dot-path, what was expected, what
+ *   was found); E_NO_COMMAND when a command is required and none was given.
+ */
+export function resolveConfig(input: ResolveInput): LoadedConfig {
+  const cwd = input.cwd;
+  const filepath = input.filepath ?? null;
+  const env = input.env ?? {};
+  const flags = input.flags ?? {};
+  const requireCommand = input.requireCommand ?? true;
+  const problems: string[] = [];
+  const badKeys = new Set<string>();
+
+  const fileValues = new Map<string, unknown>();
+  if (filepath !== null && input.file !== undefined && input.file !== null) {
+    if (isPlainObject(input.file)) {
+      walkSection(configSchema, input.file, '', fileValues, problems);
+    } else {
+      problems.push(`(whole file): expected an object of settings like {"command": "node server.js"}, got ${describeValue(input.file)}`);
+    }
+  }
+
+  const resolved = new Map<string, unknown>();
+  const sources: Record<string, ValueSource> = {};
+  const context: ResolveContext = {
+    configDir: filepath === null ? null : path.dirname(filepath),
+    invocationCwd: cwd,
+    appCwd: cwd,
+    packageNameOf: input.packageNameOf ?? (() => null),
+    resolved: (key) => resolved.get(key),
+  };
+  const withLayer = (layer: ParseContext['layer']): ParseContext => ({ ...context, layer });
+
+  for (const { path: key, node } of RESOLVE_ORDER) {
+    const candidates: Candidate[] = [];
+
+    const flagKey = FLAG_KEYS.find((f) => f.path === key);
+    const flagValue = flagKey === undefined ? undefined : flags[flagKey.key];
+    if (flagKey !== undefined && flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) {
+      candidates.push({
+        source: { kind: 'flag', flag: flagKey.flag },
+        origin: (at) => `${flagKey.flag === '--' ? 'the command after "--"' : `${flagKey.flag} (flag)`}${at === '' ? '' : `: ${key}${at}`}`,
+        result: node.parse(flagValue, withLayer('flag')),
+      });
+    }
+
+    const twin = envTwinName(key);
+    const envVars = [{ name: twin, decode: (raw: string) => node.fromEnv(raw) }, ...node.legacyEnv.map((v) => ({ name: v.name, decode: (raw: string) => (v.decode ?? node.fromEnv)(raw) }))];
+    // The NAIJA_SUP_ twin wins over the legacy name; only the variable used is validated, so a
+    // stray PORT from the platform does not break a run that sets NAIJA_SUP_PORT.
+    const envVar = envVars.find((v) => envValue(env, v.name) !== undefined);
+    if (envVar !== undefined) {
+      const decoded = envVar.decode(envValue(env, envVar.name) as string);
+      candidates.push({
+        source: { kind: 'env', variable: envVar.name },
+        origin: (at) => `${envVar.name} (environment)${at === '' ? '' : `: ${key}${at}`}`,
+        result: decoded.ok ? node.parse(decoded.value, withLayer('env')) : decoded,
+      });
+    }
+
+    if (fileValues.has(key)) {
+      candidates.push({
+        source: { kind: 'file', file: filepath as string },
+        origin: (at) => `${key}${at}`,
+        result: node.parse(fileValues.get(key), withLayer('file')),
+      });
+    }
+
+    // Every layer is validated, even one a higher layer overrides: a bad value in the file is a
+    // bad file, and should not surface only when the override goes away.
+    for (const candidate of candidates) {
+      if (!candidate.result.ok) {
+        problems.push(...problemLines(candidate, candidate.result.problems));
+        badKeys.add(key);
+      }
+    }
+    const winner = candidates.find((c) => c.result.ok);
+    if (winner !== undefined && winner.result.ok) {
+      resolved.set(key, winner.result.value);
+      sources[key] = winner.source;
+    } else {
+      resolved.set(key, node.default.kind === 'value' ? node.default.value : node.default.compute(context));
+      sources[key] = { kind: 'default' };
+    }
+    if (key === 'cwd') context.appCwd = resolved.get('cwd') as string;
+  }
+
+  // Rules across keys.
+  if (resolved.get('health.type') === 'log' && resolved.get('health.log') === null) {
+    problems.push('health.log: required when health.type is "log" (a regular expression matching the line the server prints when ready)');
+  }
+  const initialDelay = resolved.get('restart.initialDelay') as number;
+  const maxDelay = resolved.get('restart.maxDelay') as number;
+  if (maxDelay < initialDelay) {
+    problems.push(`restart.maxDelay: expected at least restart.initialDelay (${formatDuration(initialDelay)}), got ${formatDuration(maxDelay)}`);
+  }
+
+  const command = resolved.get('command') as string[];
+  const fileLabel = filepath === null ? null : displayPath(filepath, cwd);
+  if (problems.length > 0) {
+    if (requireCommand && command.length === 0 && !badKeys.has('command')) {
+      problems.push('command: required — give it in the config file or after "--" (naija-sup start -- node server.js)');
+    }
+    throw new NaijaSupError(
+      'E_CONFIG_INVALID',
+      `invalid configuration${fileLabel === null ? '' : ` (${fileLabel})`}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      {
+        details: problems,
+        fix: 'correct each value listed; every key, its type and default are in the configuration reference (README) and in "naija-sup config --json-schema"',
+      },
+    );
+  }
+  if (requireCommand && command.length === 0) {
+    throw fileLabel === null
+      ? new NaijaSupError('E_NO_COMMAND', `no command to run: no config file in ${cwd} and no command after "--"`, {
+        fix: `give the command after "--", like: naija-sup start -- node server.js; or put "command" in one of these files in ${cwd}: ${describeSearchPlaces()}`,
+      })
+      : new NaijaSupError('E_NO_COMMAND', `no command to run: ${fileLabel} has no "command" and none was given after "--"`, {
+        fix: `add "command" to ${fileLabel} (for example "command": "node server.js"), or give it after "--", like: naija-sup start -- node server.js`,
+      });
+  }
+
+  const config: Record<string, unknown> = {};
+  for (const { path: key } of configLeaves) setAtPath(config, key, resolved.get(key));
+  const ordered: Record<string, ValueSource> = {};
+  for (const { path: key } of configLeaves) ordered[key] = sources[key] as ValueSource;
+  // The cast is checked at compile time: schema.ts asserts that the leaves' resolved types form
+  // exactly ResolvedConfig.
+  return { config: config as unknown as ResolvedConfig, sources: ordered, filepath };
+}

@@ -1,0 +1,96 @@
+/**
+ * Process groups and descendants, from one pass over /proc.
+ *
+ * The instance is spawned as the leader of its own process group, so "everything it started" is
+ * "every process whose pgrp is its pgid" — which also finds workers orphaned by a dead parent
+ * (reparented to PID 1 but still in the group), something a ppid walk such as tree-kill's cannot do
+ * (research/failures-and-ports.md, "tree-kill internals"). The ppid walk is kept as a fallback for
+ * children that left the group with setsid/setpgid.
+ *
+ * Zombies are left out everywhere: an exited process holds no fds, no port and cannot be signalled.
+ */
+
+import { readdirSync } from 'node:fs';
+import { DEFAULT_PROC_ROOT, hasProcFs, readProcStat } from './identity.js';
+import type { ProcStat } from './identity.js';
+
+/**
+ * Every process visible in `procRoot`, zombies included. Processes that exit while we read are
+ * skipped. Threads are not listed (they live under /proc/PID/task).
+ */
+export function listProcesses(procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] {
+  let names: string[];
+  try {
+    names = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  const stats: ProcStat[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readProcStat(Number(name), procRoot);
+    if (stat !== null) stats.push(stat);
+  }
+  return stats;
+}
+
+/**
+ * PIDs (ascending) of the live members of process group `pgid`; zombies do not count.
+ *
+ * Degraded off Linux (no /proc): the members cannot be listed, so the group is represented by its
+ * id alone — `[pgid]` when `kill(-pgid, 0)` says the group exists, `[]` otherwise.
+ */
+export function listGroupMembers(pgid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] {
+  if (!Number.isInteger(pgid) || pgid <= 0) return [];
+  if (!hasProcFs(procRoot)) return groupExistsByKill(pgid) ? [pgid] : [];
+  return listProcesses(procRoot)
+    .filter((stat) => stat.pgid === pgid && !isDead(stat))
+    .map((stat) => stat.pid)
+    .sort((a, b) => a - b);
+}
+
+/** Whether any live (non-zombie) process remains in group `pgid`. */
+export function isGroupAlive(pgid: number, procRoot: string = DEFAULT_PROC_ROOT): boolean {
+  return listGroupMembers(pgid, procRoot).length > 0;
+}
+
+/**
+ * The live descendants of `roots` (children, grandchildren, …), found with one ppid map built from a
+ * single /proc pass. Used for children that escaped the group (setsid/setpgid). Returns their stats,
+ * ascending by pid, so callers can record start times. Orphans already reparented to PID 1 (or a
+ * subreaper) cannot be found this way — the group scan finds those.
+ */
+export function listDescendants(roots: number | readonly number[], procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] {
+  const children = new Map<number, ProcStat[]>();
+  for (const stat of listProcesses(procRoot)) {
+    const siblings = children.get(stat.ppid);
+    if (siblings === undefined) children.set(stat.ppid, [stat]);
+    else siblings.push(stat);
+  }
+  const queue = typeof roots === 'number' ? [roots] : [...roots];
+  const seen = new Set<number>(queue);
+  const found: ProcStat[] = [];
+  // Bounded: every PID enters the queue at most once (`seen`), and a /proc pass is finite.
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const child of children.get(next) ?? []) {
+      if (seen.has(child.pid)) continue;
+      seen.add(child.pid);
+      queue.push(child.pid);
+      if (!isDead(child)) found.push(child);
+    }
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+function isDead(stat: ProcStat): boolean {
+  return stat.state === 'Z' || stat.state === 'X';
+}
+
+function groupExistsByKill(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * Starts the supervised server and turns it into a typed {@link ChildHandle}: line events per
+ * stream, one exit event, a stderr tail for crash classification, and the identity the instance
+ * record needs.
+ *
+ * Why `node:child_process.spawn` and not execa (research/failures-and-ports.md §3): execa's
+ * `cleanup` (kill the child when the parent exits) is disabled when `detached: true`, and its
+ * `kill()`/`forceKillAfterDelay` target only the direct child's PID, never the group — so a
+ * server behind `sh -c` or with workers would be left behind. We need `detached: true` (below) and
+ * group signalling (terminate.ts), so execa adds nothing here; it stays for short doctor probes.
+ */
+
+import { spawn as nodeSpawn } from 'node:child_process';
+import type { ChildProcess, SpawnOptions, StdioOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { NaijaSupError } from '../errors.js';
+import { DEFAULT_PROC_ROOT, processIdentity } from './identity.js';
+import type { ProcessIdentity } from './identity.js';
+import { DEFAULT_MAX_LINE_LENGTH, LineSplitter } from './line-splitter.js';
+import type { GroupTarget } from './terminate.js';
+
+/** Which pipe a line came from. */
+export type OutputStream = 'stdout' | 'stderr';
+
+/** How the child ended: exactly one of the two is non-null (Node's 'exit' contract). */
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The spawn function, injectable for tests; `node:child_process.spawn` fits it. */
+export type SpawnFunction = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface SpawnInstanceOptions {
+  /** argv; never run through a shell. */
+  command: readonly string[];
+  /** Working directory (must exist). */
+  cwd: string;
+  /** The child's whole environment; entries whose value is undefined are left out. */
+  env: Record<string, string | undefined>;
+  /** Open file descriptors to pass to the child as fd 3, 4, … (the handoff listener). */
+  extraFds?: readonly number[];
+  /** How long to wait for stdout/stderr to end after the process exited before 'exit' fires. Default 200 ms. */
+  exitFlushMs?: number;
+  /** Longest single output line kept. Default 64 KiB. */
+  maxLineLength?: number;
+  procRoot?: string;
+  spawn?: SpawnFunction;
+  /** Clock for `startedAt`. */
+  now?: () => number;
+}
+
+/** Why a spawn failed, in the terms the user needs. */
+export type SpawnFailureReason = 'command-not-found' | 'permission-denied' | 'cwd-not-found' | 'other';
+
+/**
+ * The command could not be started at all (it never ran). `exitStatus` follows the shell: 127 when
+ * the command does not exist, 126 when it is not executable, 1 otherwise.
+ */
+export class SpawnError extends Error {
+  override readonly name = 'SpawnError';
+  /** errno code: 'ENOENT', 'EACCES', … */
+  readonly code: string;
+  readonly reason: SpawnFailureReason;
+  readonly exitStatus: number;
+  readonly command: readonly string[];
+  readonly cwd: string;
+
+  constructor(code: string, reason: SpawnFailureReason, command: readonly string[], cwd: string, cause?: unknown) {
+    super(describeSpawnFailure(code, reason, command, cwd), cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.reason = reason;
+    this.exitStatus = spawnFailureExitStatus(code, reason);
+    this.command = command;
+    this.cwd = cwd;
+  }
+}
+
+/** Shell convention for an exec failure: ENOENT → 127 ("command not found"), EACCES → 126, else 1. */
+export function spawnFailureExitStatus(code: string, reason?: SpawnFailureReason): number {
+  if (reason === 'cwd-not-found') return 1;
+  if (code === 'ENOENT') return 127;
+  if (code === 'EACCES' || code === 'EPERM') return 126;
+  return 1;
+}
+
+/** The events of a {@link ChildHandle}. */
+export interface ChildHandleEvents {
+  /** One output line, without its newline; non-UTF-8 bytes are replaced with U+FFFD. */
+  line: [stream: OutputStream, line: string];
+  /**
+   * Fires once, after the process exited and its stdout/stderr ended — or, if something else (a
+   * grandchild) keeps the pipes open, after a short bounded flush. Never fires after 'error'.
+   */
+  exit: [info: ExitInfo];
+  /** The command could not be started; no 'exit' follows. Attach a listener before the next tick. */
+  error: [error: SpawnError];
+}
+
+/** How many stderr lines are kept for crash classification. */
+export const STDERR_TAIL_CAPACITY = 50;
+
+const DEFAULT_EXIT_FLUSH_MS = 200;
+
+/**
+ * A spawned instance. Emits 'line', then exactly one of 'exit' or 'error'. It never signals the
+ * child itself: stopping is terminate.ts's job, which works on the whole group with identity checks.
+ */
+export class ChildHandle extends EventEmitter<ChildHandleEvents> {
+  /** null when the spawn failed ('error' follows). */
+  readonly pid: number | null;
+  /** The process group: the child leads its own (`detached: true`), so pgid === pid. */
+  readonly pgid: number | null;
+  /** ms since the epoch, when spawn returned. */
+  readonly startedAt: number;
+  readonly command: readonly string[];
+
+  readonly #identity: ProcessIdentity | null;
+  readonly #stderrTail: string[] = [];
+  #exitInfo: ExitInfo | null = null;
+  #spawnError: SpawnError | null = null;
+  #finished = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  /** @internal Use {@link spawnInstance}. */
+  constructor(
+    child: ChildProcess | null,
+    options: Required<Pick<SpawnInstanceOptions, 'exitFlushMs' | 'maxLineLength' | 'procRoot'>> & {
+      command: readonly string[];
+      cwd: string;
+      startedAt: number;
+      preSpawnError: SpawnError | null;
+    },
+  ) {
+    super();
+    this.command = options.command;
+    this.startedAt = options.startedAt;
+    this.pid = child?.pid ?? null;
+    this.pgid = this.pid;
+    // Read now: uv_spawn returns only after exec succeeded, and until Node reaps the child (in a
+    // later event-loop turn) its /proc entry exists even if it already died. So this cannot miss.
+    this.#identity = this.pid === null ? null : processIdentity(this.pid, options.procRoot);
+
+    if (options.preSpawnError !== null) {
+      this.#failLater(options.preSpawnError);
+      return;
+    }
+    if (child === null) return;
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // After a successful spawn, ChildProcess 'error' only reports failed kill()/send(), which we
+      // never use; before it, it is the spawn failure itself.
+      if (this.pid !== null) return;
+      this.#fail(spawnErrorFrom(error, options.command, options.cwd));
+    });
+    if (this.pid === null) return;
+
+    let openStreams = 0;
+    const attach = (stream: Readable | null, name: OutputStream): void => {
+      if (stream === null) return;
+      openStreams += 1;
+      const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
+      stream.on('data', (chunk: Buffer) => {
+        for (const line of splitter.push(chunk)) this.#emitLine(name, line);
+      });
+      stream.once('close', () => {
+        for (const line of splitter.end()) this.#emitLine(name, line);
+        openStreams -= 1;
+        if (openStreams === 0 && this.#exitInfo !== null) this.#finish();
+      });
+      // A read error on our end of a pipe must not become an uncaught 'error'; 'close' follows.
+      stream.on('error', () => undefined);
+    };
+    attach(child.stdout, 'stdout');
+    attach(child.stderr, 'stderr');
+
+    child.once('exit', (code, signal) => {
+      this.#exitInfo = { code, signal };
+      if (openStreams === 0) {
+        this.#finish();
+        return;
+      }
+      // A grandchild (a worker, or the server behind `sh -c`) may hold the pipes open long after
+      // the child died; report the exit anyway after a short flush. Later lines still arrive.
+      this.#flushTimer = setTimeout(() => this.#finish(), options.exitFlushMs);
+    });
+  }
+
+  /** The process as /proc saw it right after the spawn; null if the spawn failed or /proc is unavailable. */
+  identity(): ProcessIdentity | null {
+    return this.#identity;
+  }
+
+  /**
+   * What terminate.ts needs to stop this instance's group. null when the spawn failed. Off Linux
+   * (no identity) the start time is '' and identity checks are degraded (see isSameProcess).
+   */
+  groupTarget(): GroupTarget | null {
+    if (this.pid === null || this.pgid === null) return null;
+    return {
+      pid: this.pid,
+      pgid: this.pgid,
+      startTime: this.#identity?.startTime ?? '',
+      bootId: this.#identity?.bootId ?? null,
+      ownChild: true,
+    };
+  }
+
+  /** The last `n` stderr lines (at most {@link STDERR_TAIL_CAPACITY}), oldest first. */
+  stderrTail(n = 20): string[] {
+    if (n <= 0) return [];
+    return this.#stderrTail.slice(-n);
+  }
+
+  /** The exit, once 'exit' has fired; null before. */
+  get exitInfo(): ExitInfo | null {
+    return this.#finished ? this.#exitInfo : null;
+  }
+
+  /** Resolves with the exit info when 'exit' fires (at once if it already has); rejects on a spawn error. */
+  waitForExit(): Promise<ExitInfo> {
+    if (this.#spawnError !== null) return Promise.reject(this.#spawnError);
+    if (this.#finished && this.#exitInfo !== null) return Promise.resolve(this.#exitInfo);
+    return new Promise<ExitInfo>((resolve, reject) => {
+      const onExit = (info: ExitInfo): void => {
+        this.off('error', onError);
+        resolve(info);
+      };
+      const onError = (error: SpawnError): void => {
+        this.off('exit', onExit);
+        reject(error);
+      };
+      this.once('exit', onExit);
+      this.once('error', onError);
+    });
+  }
+
+  #emitLine(stream: OutputStream, line: string): void {
+    if (stream === 'stderr') {
+      this.#stderrTail.push(line);
+      if (this.#stderrTail.length > STDERR_TAIL_CAPACITY) this.#stderrTail.shift();
+    }
+    this.emit('line', stream, line);
+  }
+
+  #finish(): void {
+    if (this.#finished || this.#exitInfo === null) return;
+    this.#finished = true;
+    clearTimeout(this.#flushTimer);
+    this.emit('exit', this.#exitInfo);
+  }
+
+  #fail(error: SpawnError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#spawnError = error;
+    this.emit('error', error);
+  }
+
+  #failLater(error: SpawnError): void {
+    // Like Node's own spawn errors: delivered on the next tick, so a listener attached right after
+    // spawnInstance() returns still receives it.
+    process.nextTick(() => this.#fail(error));
+  }
+}
+
+/** A handle whose spawn succeeded. */
+export type RunningChild = ChildHandle & { readonly pid: number; readonly pgid: number };
+
+/**
+ * Spawns `command` (no shell) as the leader of a new session and process group (`detached: true`,
+ * i.e. setsid): a terminal Ctrl+C then reaches only the supervisor, which forwards the signal to the
+ * group exactly once — uvicorn treats a second SIGINT as "force exit". stdin is ignored; stdout and
+ * stderr are piped and split into lines; `extraFds` become fd 3, 4, ….
+ *
+ * A spawn failure (missing command, not executable, missing cwd) is reported by an 'error' event on
+ * the next tick, with `pid === null`. Throws only for an empty command.
+ */
+export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
+  const [file, ...args] = options.command;
+  if (file === undefined || file === '') {
+    throw new NaijaSupError('E_NO_COMMAND', 'No command to start.', {
+      fix: 'Set `command` in the config file or pass it after `--`.',
+    });
+  }
+  const settings = {
+    command: [...options.command],
+    cwd: options.cwd,
+    exitFlushMs: options.exitFlushMs ?? DEFAULT_EXIT_FLUSH_MS,
+    maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    procRoot: options.procRoot ?? DEFAULT_PROC_ROOT,
+    startedAt: (options.now ?? Date.now)(),
+  };
+
+  // Node reports a missing cwd as `spawn <command> ENOENT`, which would read as "command not found"
+  // (exit 127). Check first so the message names the real problem.
+  if (!isDirectory(options.cwd)) {
+    return new ChildHandle(null, {
+      ...settings,
+      preSpawnError: new SpawnError('ENOENT', 'cwd-not-found', settings.command, options.cwd),
+    });
+  }
+
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])];
+  const spawn = options.spawn ?? nodeSpawn;
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    env: definedEntries(options.env),
+    stdio,
+    detached: true,
+    shell: false,
+    windowsHide: true,
+  });
+  return new ChildHandle(child, { ...settings, preSpawnError: null });
+}
+
+/**
+ * {@link spawnInstance}, awaited until the spawn is known to have succeeded. Rejects with a
+ * {@link SpawnError} (its `exitStatus` is 127/126/1) when the command could not be started.
+ */
+export function startInstance(options: SpawnInstanceOptions): Promise<RunningChild> {
+  const handle = spawnInstance(options);
+  return new Promise<RunningChild>((resolve, reject) => {
+    if (handle.pid === null) {
+      handle.once('error', reject);
+      return;
+    }
+    resolve(handle as RunningChild);
+  });
+}
+
+function spawnErrorFrom(error: NodeJS.ErrnoException, command: readonly string[], cwd: string): SpawnError {
+  const code = error.code ?? 'UNKNOWN';
+  const reason: SpawnFailureReason =
+    code === 'ENOENT' ? 'command-not-found' : code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : 'other';
+  return new SpawnError(code, reason, command, cwd, error);
+}
+
+function describeSpawnFailure(code: string, reason: SpawnFailureReason, command: readonly string[], cwd: string): string {
+  const file = command[0] ?? '';
+  switch (reason) {
+    case 'command-not-found':
+      return `command not found: ${file} (${code})`;
+    case 'permission-denied':
+      return `permission denied: ${file} is not executable (${code})`;
+    case 'cwd-not-found':
+      return `working directory does not exist: ${cwd}`;
+    case 'other':
+      return `could not start ${file} (${code})`;
+  }
+}
+
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The supervisor's typed events: the one stream that the CLI renderer (human or JSON lines), and
+ * later the metrics, `status` and the control socket's event stream, all consume (DESIGN.md
+ * "Observability"). The core emits these; it never prints.
+ */
+
+/** Why an instance exited, as classified from its exit status and stderr tail. */
+export type CrashCause =
+  | 'clean-exit'
+  | 'exit-code'
+  | 'killed'
+  | 'port-in-use'
+  | 'native-module'
+  | 'module-not-found'
+  | 'permission-denied'
+  | 'startup-timeout'
+  | 'liveness-failed'
+  | 'spawn-failed';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  cause: CrashCause;
+  /** One line: "exited with code 1", "killed by SIGKILL (possibly the out-of-memory killer)". */
+  summary: string;
+  /** One line telling the user what to do. */
+  fix: string;
+  /** Wall-clock ms epoch of the exit. */
+  at: number;
+  /** How long the instance ran, ms. */
+  uptimeMs: number;
+  /** The last lines of the instance's stderr (at most 20). */
+  stderrTail: string[];
+  /** The id of the known failure (src/failures.ts) that matched, if any. */
+  failureId?: string | undefined;
+}
+
+export type SupervisorEvent =
+  | { type: 'config-loaded'; file: string | null; durationMs: number }
+  | { type: 'preflight'; durationMs: number; findings: string[] }
+  | { type: 'spawning'; instance: number; command: string[]; port: number }
+  | { type: 'spawned'; instance: number; pid: number; durationMs: number }
+  | { type: 'probe'; instance: number; ok: boolean; detail: string; latencyMs: number; first: boolean }
+  | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string }
+  | { type: 'exited'; instance: number; pid: number; exit: ExitInfo; expected: boolean }
+  | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number }
+  | { type: 'restarting'; reason: 'crash' | 'reload' | 'liveness-failed' | 'startup-timeout' }
+  | { type: 'liveness-failed'; instance: number; failures: number; detail: string }
+  | { type: 'stopping'; instance: number | null; signal: NodeJS.Signals; timeoutMs: number; reason: string }
+  | { type: 'escalated'; instance: number | null; reason: 'timeout' | 'second-signal' }
+  | { type: 'stopped'; exitStatus: number; graceful: boolean }
+  | { type: 'fatal'; reason: string; exit: ExitInfo | null; exitStatus: number }
+  | { type: 'reload-requested'; source: 'SIGHUP' | 'control' }
+  | { type: 'reload-rejected'; errors: string[] }
+  | { type: 'signal-forwarded'; signal: NodeJS.Signals; pid: number }
+  | { type: 'record-written'; recordPath: string; pidFile: string | null }
+  | { type: 'record-error'; message: string }
+  | { type: 'output'; instance: number; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'warning'; message: string; fix?: string };

@@ -1,0 +1,120 @@
+/**
+ * The real outside world for the runner: processes from src/process, probes from src/health,
+ * classification from src/supervisor/classify.ts, the record in the run dir, the system clock.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRecord } from '../control/record.js';
+import { probeHostFor, probeOnce } from '../health/index.js';
+import { listGroupMembers } from '../process/group.js';
+import { processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
+import { spawnInstance } from '../process/spawn.js';
+import { signalGroup } from '../process/terminate.js';
+import { classifyExit } from './classify.js';
+import type { SupervisorEvent } from './events.js';
+import type { InstanceHandle, ProbeOutcome, RunnerDeps } from './runner.js';
+
+export interface RealDepsOptions {
+  runDir: string;
+  /** The supervisor's own environment, inherited by the instance under config.env. */
+  baseEnv: NodeJS.ProcessEnv;
+  onEvent(event: SupervisorEvent): void;
+  /** Open fds passed to the instance as fd 3… (zero-downtime handoff, later). */
+  extraFds?: number[];
+}
+
+/** The instance's environment: ours, then config.env, then what naija-sup itself promises. */
+export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base, ...config.env };
+  env['PORT'] = String(config.port);
+  env['HOST'] = config.host;
+  if (config.bcrypt.fallback && env['BCRYPT_FALLBACK'] === undefined) env['BCRYPT_FALLBACK'] = 'true';
+  // Give the server a drain budget (in seconds, the convention of the original task list) a little
+  // under ours, so it gives up on stragglers itself before our SIGKILL lands.
+  if (env['GRACEFUL_TIMEOUT'] === undefined) env['GRACEFUL_TIMEOUT'] = String(Math.max(1, Math.floor((config.shutdown.timeout * 0.9) / 1000)));
+  return env;
+}
+
+export function realDeps(options: RealDepsOptions): RunnerDeps {
+  const identities = new Map<number, ProcessIdentity>();
+  const self = readProcStat(process.pid);
+  return {
+    spawn(config: ResolvedConfig): InstanceHandle {
+      const handle = spawnInstance({
+        command: config.command,
+        cwd: config.cwd,
+        env: instanceEnv(config, options.baseEnv),
+        extraFds: options.extraFds ?? [],
+      });
+      return {
+        pid: handle.pid ?? undefined,
+        onLine: (listener) => { handle.on('line', listener); },
+        onExit: (listener) => { handle.on('exit', listener); },
+        onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
+        stderrTail: (n) => handle.stderrTail(n),
+      };
+    },
+    signalGroup(pid: number, signal: NodeJS.Signals): void {
+      const identity = identities.get(pid);
+      if (!identity) return; // never signal a pid whose identity we did not record
+      signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
+    },
+    groupMembers: (pid) => listGroupMembers(pid),
+    async probe(kind, config, signal): Promise<ProbeOutcome> {
+      const liveness = config.health.liveness;
+      const useLiveness = kind === 'liveness' && liveness !== null;
+      const type = useLiveness ? liveness.type : config.health.type === 'tcp' ? 'tcp' : 'http';
+      const result = await probeOnce({
+        type,
+        hosts: probeHostFor(config.host),
+        port: config.port,
+        path: useLiveness ? liveness.path : config.health.path,
+        timeout: useLiveness ? liveness.timeout : config.health.timeout,
+        signal,
+      });
+      return { ok: result.ok, latencyMs: result.latencyMs, detail: result.detail };
+    },
+    classify: (input) => classifyExit(input),
+    instanceStarted(pid: number, config: ResolvedConfig): void {
+      const identity = processIdentity(pid);
+      if (identity) identities.set(pid, identity);
+      const record: InstanceRecord = {
+        version: 1,
+        name: config.name,
+        pid,
+        pgid: identity?.pgid ?? pid,
+        startTime: identity ? String(identity.startTime) : '',
+        bootId: identity?.bootId ?? '',
+        cmdline: identity?.cmdline.length ? identity.cmdline : [...config.command],
+        port: config.port,
+        host: config.host,
+        supervisorPid: process.pid,
+        supervisorStartTime: self ? String(self.startTime) : '',
+        startedAt: Date.now(),
+        cwd: config.cwd,
+      };
+      try {
+        const recordPath = writeRecord(options.runDir, record);
+        if (config.pidFile) writePidFile(config.pidFile, pid);
+        options.onEvent({ type: 'record-written', recordPath, pidFile: config.pidFile });
+      } catch (error) {
+        options.onEvent({ type: 'record-error', message: (error as Error).message });
+      }
+    },
+    instanceGone(pid: number, config: ResolvedConfig): void {
+      identities.delete(pid);
+      try {
+        removeRecord(options.runDir, config.name, pid);
+        if (config.pidFile) removePidFile(config.pidFile, pid);
+      } catch (error) {
+        options.onEvent({ type: 'record-error', message: (error as Error).message });
+      }
+    },
+    clock: {
+      now: () => performance.now(),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+    random: Math.random,
+    onEvent: options.onEvent,
+  };
+}

@@ -1,0 +1,355 @@
+/**
+ * The runner performs the state machine's effects (spawn, signal, probe, timers) and feeds the
+ * outcomes back as events. Everything that touches the outside world is injected (`RunnerDeps`), so
+ * unit tests drive a whole lifecycle with fake timers and fake children, and src/supervisor/real-deps.ts
+ * wires the real ones.
+ *
+ * Events are queued: an effect that produces an event synchronously (a spawn that reports its pid)
+ * is handled after the current transition has finished, never re-entrantly.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { InternalError } from '../errors.js';
+import type { CrashCause, ExitInfo, SupervisorEvent } from './events.js';
+import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
+
+/** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
+export interface InstanceHandle {
+  /** Undefined when the exec failed; an 'error' follows. */
+  readonly pid: number | undefined;
+  onLine(listener: (stream: 'stdout' | 'stderr', line: string) => void): void;
+  onExit(listener: (info: { code: number | null; signal: NodeJS.Signals | null }) => void): void;
+  onSpawnError(listener: (error: SpawnFailure) => void): void;
+  stderrTail(lines: number): string[];
+}
+
+/** A command that could not be started at all: its errno code, a message, and the shell's status (127/126/1). */
+export interface SpawnFailure {
+  code: string;
+  message: string;
+  exitStatus: number;
+}
+
+export interface ProbeOutcome {
+  ok: boolean;
+  latencyMs: number;
+  detail: string;
+}
+
+export interface Classification {
+  cause: CrashCause;
+  summary: string;
+  fix: string;
+  failureId?: string | undefined;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface RunnerDeps {
+  spawn(config: ResolvedConfig): InstanceHandle;
+  /** Signals the instance's whole process group, after checking its identity. */
+  signalGroup(pid: number, signal: NodeJS.Signals): void;
+  /** Live (non-zombie) members of the process group led by `pid`. */
+  groupMembers(pid: number): number[];
+  probe(kind: 'startup' | 'liveness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
+  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; port: number }): Classification;
+  /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
+  instanceStarted?(pid: number, config: ResolvedConfig): void;
+  instanceGone?(pid: number, config: ResolvedConfig): void;
+  clock: Clock;
+  random(): number;
+  onEvent(event: SupervisorEvent): void;
+}
+
+interface Live {
+  instance: number;
+  handle: InstanceHandle;
+  pid: number | null;
+  spawnedAt: number;
+  exited: boolean;
+}
+
+const GROUP_POLL_MS = 20;
+
+export class Supervisor {
+  private machine: Machine = initialMachine();
+  private config: ResolvedConfig;
+  private readonly deps: RunnerDeps;
+  private readonly queue: MachineEvent[] = [];
+  private draining = false;
+  private readonly timers = new Map<TimerName, unknown>();
+  private live: Live | null = null;
+  private probeAbort: AbortController | null = null;
+  private livenessAbort: AbortController | null = null;
+  private logMatcher: RegExp | null = null;
+  private firstProbe = true;
+  private resolveDone!: (status: number) => void;
+  private rejectDone!: (error: unknown) => void;
+  /** Resolves with the supervisor's exit status. */
+  readonly done: Promise<number>;
+
+  constructor(config: ResolvedConfig, deps: RunnerDeps) {
+    this.config = config;
+    this.deps = deps;
+    this.done = new Promise<number>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+  }
+
+  get state(): Machine['state'] { return this.machine.state; }
+  get context(): Machine['ctx'] { return this.machine.ctx; }
+  get currentConfig(): ResolvedConfig { return this.config; }
+
+  start(): Promise<number> {
+    this.dispatch({ type: 'start' });
+    return this.done;
+  }
+
+  /** A graceful stop; a second call kills at once. */
+  stop(): void { this.dispatch({ type: 'stop' }); }
+
+  /** Restart the instance with `config` (SIGHUP / reload): the next spawn uses it. */
+  restart(config?: ResolvedConfig): void {
+    if (config) this.config = config;
+    this.dispatch({ type: 'restart' });
+  }
+
+  /** Forward a signal (SIGUSR1, SIGUSR2) to the instance's group. Returns the pid, or null when none runs. */
+  forward(signal: NodeJS.Signals): number | null {
+    const pid = this.live && !this.live.exited ? this.live.pid : null;
+    if (pid === null) return null;
+    this.deps.signalGroup(pid, signal);
+    this.deps.onEvent({ type: 'signal-forwarded', signal, pid });
+    return pid;
+  }
+
+  private env(): MachineEnv {
+    return {
+      now: this.deps.clock.now(),
+      random: this.deps.random,
+      restart: this.config.restart,
+      shutdown: this.config.shutdown,
+      health: { startupTimeout: this.config.health.startupTimeout, liveness: this.config.health.liveness !== null },
+    };
+  }
+
+  private dispatch(event: MachineEvent): void {
+    this.queue.push(event);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        const result = transition(this.machine, next, this.env());
+        this.machine = result.machine;
+        for (const effect of result.effects) this.perform(effect);
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** An internal error: kill what runs (it must not outlive us) and reject. */
+  private fail(error: unknown): void {
+    this.queue.length = 0;
+    for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    this.probeAbort?.abort();
+    this.livenessAbort?.abort();
+    if (this.live?.pid && !this.live.exited) {
+      try { this.deps.signalGroup(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
+    }
+    this.rejectDone(error);
+  }
+
+  private perform(effect: Effect): void {
+    switch (effect.type) {
+      case 'spawn': return this.doSpawn(effect.instance);
+      case 'signal':
+        if (this.live?.pid && !this.live.exited) this.deps.signalGroup(this.live.pid, effect.signal);
+        else if (this.live?.pid && this.deps.groupMembers(this.live.pid).length > 0) this.deps.signalGroup(this.live.pid, effect.signal);
+        return;
+      case 'start-probe': return this.startProbe();
+      case 'stop-probe':
+        this.probeAbort?.abort();
+        this.probeAbort = null;
+        this.logMatcher = null;
+        return;
+      case 'start-liveness': return this.startLiveness();
+      case 'stop-liveness':
+        this.livenessAbort?.abort();
+        this.livenessAbort = null;
+        return;
+      case 'set-timer': return this.setTimer(effect.name, effect.ms);
+      case 'clear-timer': return this.clearTimer(effect.name);
+      case 'emit': return this.deps.onEvent(effect.event);
+      case 'exit':
+        for (const name of [...this.timers.keys()]) this.clearTimer(name);
+        this.resolveDone(effect.status);
+        return;
+      default: {
+        const never: never = effect;
+        throw new InternalError(`unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private setTimer(name: TimerName, ms: number): void {
+    this.clearTimer(name);
+    const event: MachineEvent = name === 'startup' ? { type: 'startup-timeout' }
+      : name === 'backoff' ? { type: 'backoff-elapsed' }
+      : name === 'min-uptime' ? { type: 'min-uptime-elapsed' }
+      : { type: 'stop-timeout' };
+    this.timers.set(name, this.deps.clock.setTimeout(() => {
+      this.timers.delete(name);
+      this.dispatch(event);
+    }, ms));
+  }
+
+  private clearTimer(name: TimerName): void {
+    const handle = this.timers.get(name);
+    if (handle !== undefined) {
+      this.deps.clock.clearTimeout(handle);
+      this.timers.delete(name);
+    }
+  }
+
+  private doSpawn(instance: number): void {
+    const config = this.config;
+    this.deps.onEvent({ type: 'spawning', instance, command: config.command, port: config.port });
+    const spawnedAt = this.deps.clock.now();
+    const handle = this.deps.spawn(config);
+    const live: Live = { instance, handle, pid: handle.pid ?? null, spawnedAt, exited: false };
+    this.live = live;
+    this.firstProbe = true;
+
+    handle.onLine((stream, line) => {
+      this.deps.onEvent({ type: 'output', instance, stream, line });
+      if (this.live === live && this.logMatcher && this.logMatcher.test(line)) {
+        this.logMatcher = null;
+        this.dispatch({ type: 'ready', url: `log line /${config.health.log ?? ''}/` });
+      }
+    });
+    handle.onSpawnError((error) => {
+      if (live.exited) return;
+      live.exited = true;
+      const notFound = error.exitStatus === 127;
+      const exit: ExitInfo = {
+        code: error.exitStatus, signal: null, cause: 'spawn-failed', summary: error.message,
+        fix: notFound
+          ? `check "command" (${config.command.join(' ')}) and "cwd" (${config.cwd}): the program must exist on PATH or be given by its path`
+          : error.exitStatus === 126
+            ? 'make the program executable (chmod +x) or run it through its interpreter'
+            : `check "cwd" (${config.cwd}) and the command`,
+        at: Date.now(), uptimeMs: 0, stderrTail: [],
+      };
+      this.dispatch({ type: 'spawn-failed', exit });
+    });
+    handle.onExit((info) => {
+      if (live.exited) return;
+      live.exited = true;
+      void this.afterLeaderExit(live, info);
+    });
+    if (live.pid !== null) {
+      this.deps.instanceStarted?.(live.pid, config);
+      this.dispatch({ type: 'spawned', pid: live.pid });
+    }
+  }
+
+  /**
+   * The group leader exited. Before the machine hears of it, make sure nothing of its group is left:
+   * a wrapper (`sh -c`, npm) or a pre-fork parent can die and leave a worker holding the port.
+   */
+  private async afterLeaderExit(live: Live, info: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
+    try {
+      this.probeAbort?.abort();
+      const pid = live.pid;
+      if (pid !== null) {
+        const stopping = this.machine.state.tag === 'stopping';
+        if (!stopping && this.deps.groupMembers(pid).length > 0) {
+          // A crash left members behind: stop them the same way as a requested stop would.
+          this.deps.signalGroup(pid, this.config.shutdown.signal);
+          await this.waitGroupGone(pid, this.config.shutdown.timeout);
+          if (this.deps.groupMembers(pid).length > 0) this.deps.signalGroup(pid, 'SIGKILL');
+        }
+        // During a stop the machine's stop-timeout escalates; just wait until the group is empty
+        // (bounded by that timeout plus the time SIGKILL needs).
+        await this.waitGroupGone(pid, this.config.shutdown.timeout + 5_000);
+        this.deps.instanceGone?.(pid, this.config);
+      }
+      const stderrTail = live.handle.stderrTail(20);
+      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, port: this.config.port });
+      const now = this.deps.clock.now();
+      const exit: ExitInfo = {
+        code: info.code, signal: info.signal, cause: c.cause, summary: c.summary, fix: c.fix,
+        at: Date.now(), uptimeMs: now - live.spawnedAt, stderrTail, failureId: c.failureId,
+      };
+      this.dispatch({ type: 'exited', exit });
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
+    const deadline = this.deps.clock.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.deps.groupMembers(pid).length === 0 || this.deps.clock.now() >= deadline) {
+          resolve();
+          return;
+        }
+        this.deps.clock.setTimeout(check, GROUP_POLL_MS);
+      };
+      check();
+    });
+  }
+
+  private startProbe(): void {
+    const config = this.config;
+    if (config.health.type === 'log') {
+      this.logMatcher = new RegExp(config.health.log ?? '');
+      return;
+    }
+    const abort = new AbortController();
+    this.probeAbort = abort;
+    const instance = this.live?.instance;
+    const attempt = async (): Promise<void> => {
+      if (abort.signal.aborted) return;
+      const result = await this.deps.probe('startup', config, abort.signal);
+      if (abort.signal.aborted || this.live?.instance !== instance) return;
+      this.deps.onEvent({ type: 'probe', instance: instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: this.firstProbe });
+      this.firstProbe = false;
+      if (result.ok) {
+        this.dispatch({ type: 'ready', url: `http://${config.host}:${config.port}${config.health.type === 'http' ? config.health.path : ''}` });
+        return;
+      }
+      this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, config.health.interval);
+    };
+    void attempt().catch((e: unknown) => this.fail(e));
+  }
+
+  private startLiveness(): void {
+    const config = this.config;
+    const liveness = config.health.liveness;
+    if (!liveness) return;
+    const abort = new AbortController();
+    this.livenessAbort = abort;
+    let failures = 0;
+    const tick = async (): Promise<void> => {
+      if (abort.signal.aborted) return;
+      const result = await this.deps.probe('liveness', config, abort.signal);
+      if (abort.signal.aborted) return;
+      failures = result.ok ? 0 : failures + 1;
+      if (failures >= liveness.failureThreshold) {
+        this.dispatch({ type: 'liveness-failed', failures, detail: result.detail });
+        return;
+      }
+      this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, liveness.interval);
+    };
+    this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, liveness.interval);
+  }
+}

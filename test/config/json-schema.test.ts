@@ -1,0 +1,156 @@
+/**
+ * naija-sup.schema.json is generated from the schema and must stay in step with it. To regenerate:
+ *   UPDATE_SCHEMA=1 npx vitest run test/config/json-schema.test.ts
+ * (or, after `npm run build`: node bin/naija-sup.js config --json-schema > naija-sup.schema.json)
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildJsonSchema, renderJsonSchema, SCHEMA_ID } from '../../src/config/json-schema.js';
+import { configLeaves, type JsonSchema, type ParseContext } from '../../src/config/schema.js';
+import { errorOf, resolveWith } from './helpers.js';
+
+const SCHEMA_FILE = fileURLToPath(new URL('../../naija-sup.schema.json', import.meta.url));
+
+describe('naija-sup.schema.json', () => {
+  it('is in step with the schema', async () => {
+    const expected = renderJsonSchema();
+    if (process.env['UPDATE_SCHEMA'] === '1') await writeFile(SCHEMA_FILE, expected);
+    const actual = await readFile(SCHEMA_FILE, 'utf8').catch(() => '(naija-sup.schema.json is missing)');
+    expect(actual, 'regenerate with: UPDATE_SCHEMA=1 npx vitest run test/config/json-schema.test.ts').toBe(expected);
+  });
+});
+
+/** A validator for the subset of JSON Schema the generator emits, to check the schema against the resolver. */
+function validate(schema: JsonSchema, value: unknown, root: JsonSchema): boolean {
+  const ref = schema['$ref'];
+  if (typeof ref === 'string') {
+    const target = (root['$defs'] as Record<string, JsonSchema>)[ref.replace('#/$defs/', '')];
+    if (target === undefined || !validate(target, value, root)) return false;
+  }
+  const anyOf = schema['anyOf'] as JsonSchema[] | undefined;
+  if (anyOf !== undefined && !anyOf.some((s) => validate(s, value, root))) return false;
+  const enumValues = schema['enum'] as unknown[] | undefined;
+  if (enumValues !== undefined && !enumValues.includes(value)) return false;
+  const type = schema['type'] as string | string[] | undefined;
+  if (type !== undefined) {
+    const types = Array.isArray(type) ? type : [type];
+    const actual = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    const matches = types.some((t) => t === actual || (t === 'integer' && Number.isInteger(value)) || (t === 'number' && typeof value === 'number'));
+    if (!matches) return false;
+  }
+  if (typeof value === 'number') {
+    if (typeof schema['minimum'] === 'number' && value < schema['minimum']) return false;
+    if (typeof schema['maximum'] === 'number' && value > schema['maximum']) return false;
+  }
+  if (typeof value === 'string') {
+    if (typeof schema['minLength'] === 'number' && value.length < schema['minLength']) return false;
+    if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern'], 'u').test(value)) return false;
+  }
+  if (Array.isArray(value)) {
+    if (typeof schema['minItems'] === 'number' && value.length < schema['minItems']) return false;
+    const items = schema['items'] as JsonSchema | undefined;
+    if (items !== undefined && !value.every((v) => validate(items, v, root))) return false;
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const properties = (schema['properties'] ?? {}) as Record<string, JsonSchema>;
+    for (const [key, v] of Object.entries(value)) {
+      const sub = properties[key];
+      if (sub !== undefined) {
+        if (!validate(sub, v, root)) return false;
+      } else if (schema['additionalProperties'] === false) {
+        return false;
+      } else if (typeof schema['additionalProperties'] === 'object' && !validate(schema['additionalProperties'] as JsonSchema, v, root)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+function accepts(file: unknown): boolean {
+  const schema = buildJsonSchema();
+  return validate(schema, file, schema);
+}
+
+describe('buildJsonSchema', () => {
+  const schema = buildJsonSchema();
+
+  it('is a draft 2020-12 schema with an id, a title and no unknown keys', () => {
+    expect(schema['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(schema['$id']).toBe(SCHEMA_ID);
+    expect(schema['title']).toBe('naija-sup configuration');
+    expect(schema['type']).toBe('object');
+    expect(schema['additionalProperties']).toBe(false);
+  });
+
+  it('describes every key, closes every object, and gives value defaults', () => {
+    for (const { path, node } of configLeaves) {
+      let property: JsonSchema = schema;
+      for (const part of path.split('.')) {
+        expect(property['additionalProperties'], `${path}: parent object`).toBe(false);
+        property = (property['properties'] as Record<string, JsonSchema>)[part] as JsonSchema;
+      }
+      expect(typeof property['description'], path).toBe('string');
+      if (node.default.kind === 'value' && node.defaultLabel === undefined) expect(property['default'], path).toEqual(node.toInput(node.default.value));
+      else expect(property, path).not.toHaveProperty('default');
+      if (node.fields !== undefined) expect(property['additionalProperties']).toBe(false);
+    }
+  });
+
+  it('has defaults that the resolver reads back to the same values', () => {
+    const ctx: ParseContext = {
+      layer: 'file', configDir: '/srv/app', invocationCwd: '/srv/app', appCwd: '/srv/app',
+      packageNameOf: () => null, resolved: () => '/health',
+    };
+    for (const { path, node } of configLeaves) {
+      if (node.default.kind !== 'value' || node.defaultLabel !== undefined) continue;
+      const input = node.toInput(node.default.value);
+      expect(node.parse(input, ctx), path).toEqual({ ok: true, value: node.default.value });
+      expect(accepts(nestedFile(path, input)), path).toBe(true);
+    }
+  });
+
+  const VALID: unknown[] = [
+    {},
+    { $schema: './naija-sup.schema.json', command: 'node server.js', port: 3000 },
+    { command: ['node', 'a.js'], env: { A: 'x', N: 1, B: true }, pidFile: null, cwd: 'api' },
+    { health: { type: 'log', log: 'ready', timeout: '5s', interval: 100, liveness: { type: 'tcp', interval: '1.5s', failureThreshold: 2 } } },
+    { health: { liveness: null }, restart: { policy: 'never', factor: 1.5, maxRestarts: 0, window: '1h' } },
+    { shutdown: { signal: 'TERM', timeout: '10s' }, cleanup: { killExisting: true, match: ['a', '/b/i'] }, bcrypt: { fallback: true } },
+    { cleanup: { match: 'start_server.py' } },
+  ];
+
+  const INVALID: unknown[] = [
+    { port: 0 },
+    { port: '8000' },
+    { prot: 8000 },
+    { health: { timeout: 'fast' } },
+    { health: { timeout: -5 } },
+    { health: { path: 'health' } },
+    { health: { liveness: { timout: '1s' } } },
+    { health: { liveness: { failureThreshold: 0 } } },
+    { restart: { policy: 'sometimes' } },
+    { restart: { factor: 0.5 } },
+    { shutdown: { signal: 'SIGKILL' } },
+    { env: { A: { nested: true } } },
+    { command: [] },
+    { command: '' },
+    { health: 5 },
+    { cleanup: { match: [''] } },
+  ];
+
+  it.each(VALID)('accepts what the resolver accepts: %j', (file) => {
+    expect(accepts(file)).toBe(true);
+    expect(() => resolveWith(file)).not.toThrow();
+  });
+
+  it.each(INVALID)('rejects what the resolver rejects: %j', (file) => {
+    expect(accepts(file)).toBe(false);
+    expect(errorOf(() => resolveWith(file)).code).toBe('E_CONFIG_INVALID');
+  });
+});
+
+function nestedFile(dotPath: string, value: unknown): unknown {
+  return dotPath.split('.').reverse().reduce<unknown>((inner, key) => ({ [key]: inner }), value);
+}

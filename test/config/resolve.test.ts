@@ -1,0 +1,308 @@
+/**
+ * Precedence (flags > environment > file > defaults) with sources, environment variables (legacy
+ * names and NAIJA_SUP_ twins), collecting every problem, unknown keys, and the command rules.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatSource, resolveConfig } from '../../src/config/resolve.js';
+import { configLeaves, envTwinName } from '../../src/config/schema.js';
+import { at, CWD, errorOf, FILE, nested, resolveWith } from './helpers.js';
+
+describe('precedence', () => {
+  const file = { port: 3000, host: '10.0.0.1', cleanup: { killExisting: false } };
+  const env = { PORT: '4000', HOST: '10.0.0.2', KILL_EXISTING: 'yes' };
+  const flags = { port: 5000, host: '10.0.0.3', killExisting: true };
+
+  it('flags win over environment, file and defaults', () => {
+    const loaded = resolveWith(file, { env, flags });
+    expect(loaded.config.port).toBe(5000);
+    expect(loaded.config.host).toBe('10.0.0.3');
+    expect(loaded.config.cleanup.killExisting).toBe(true);
+    expect(loaded.sources['port']).toEqual({ kind: 'flag', flag: '--port' });
+    expect(loaded.sources['host']).toEqual({ kind: 'flag', flag: '--host' });
+    expect(loaded.sources['cleanup.killExisting']).toEqual({ kind: 'flag', flag: '--kill-existing' });
+  });
+
+  it('environment wins over file and defaults', () => {
+    const loaded = resolveWith(file, { env });
+    expect(loaded.config.port).toBe(4000);
+    expect(loaded.config.cleanup.killExisting).toBe(true);
+    expect(loaded.sources['port']).toEqual({ kind: 'env', variable: 'PORT' });
+    expect(loaded.sources['cleanup.killExisting']).toEqual({ kind: 'env', variable: 'KILL_EXISTING' });
+  });
+
+  it('file wins over defaults', () => {
+    const loaded = resolveWith(file);
+    expect(loaded.config.port).toBe(3000);
+    expect(loaded.sources['port']).toEqual({ kind: 'file', file: FILE });
+    expect(loaded.sources['restart.policy']).toEqual({ kind: 'default' });
+  });
+
+  it('defaults fill the rest', () => {
+    const loaded = resolveWith(undefined);
+    expect(loaded.config.port).toBe(8000);
+    expect(loaded.sources['port']).toEqual({ kind: 'default' });
+  });
+
+  it('maps every flag to its key', () => {
+    const loaded = resolveWith({}, { flags: { pidFile: 'x.pid', portFallback: true, command: ['node', 'a.js'] } });
+    expect(loaded.config.pidFile).toBe('/srv/app/x.pid');
+    expect(loaded.config.portFallback).toBe(true);
+    expect(loaded.config.command).toEqual(['node', 'a.js']);
+    expect(loaded.sources['pidFile']).toEqual({ kind: 'flag', flag: '--pid-file' });
+    expect(loaded.sources['portFallback']).toEqual({ kind: 'flag', flag: '--port-fallback' });
+    expect(loaded.sources['command']).toEqual({ kind: 'flag', flag: '--' });
+  });
+
+  it('treats an empty command after -- as not given', () => {
+    const loaded = resolveWith({ command: 'node server.js' }, { flags: { command: [] } });
+    expect(loaded.config.command).toEqual(['node', 'server.js']);
+    expect(loaded.sources['command']).toEqual({ kind: 'file', file: FILE });
+  });
+
+  it('still validates a value that a higher layer overrides', () => {
+    expect(errorOf(() => resolveWith({ port: 'eighty' }, { flags: { port: 5000 } })).details).toEqual(['port: expected a port 1–65535, got "eighty"']);
+  });
+
+  it('names each source in words', () => {
+    expect(formatSource({ kind: 'default' }, CWD)).toBe('default');
+    expect(formatSource({ kind: 'file', file: FILE }, CWD)).toBe('file .naija-suprc.json');
+    expect(formatSource({ kind: 'file', file: '/etc/naija.json' }, CWD)).toBe('file /etc/naija.json');
+    expect(formatSource({ kind: 'env', variable: 'PORT' }, CWD)).toBe('env PORT');
+    expect(formatSource({ kind: 'flag', flag: '--port' }, CWD)).toBe('flag --port');
+    expect(formatSource({ kind: 'flag', flag: '--' }, CWD)).toBe('after --');
+  });
+});
+
+describe('environment', () => {
+  it.each([
+    ['GRACEFUL_TIMEOUT', '30', 'shutdown.timeout', 30_000],
+    ['GRACEFUL_TIMEOUT', '1.5', 'shutdown.timeout', 1500],
+    ['GRACEFUL_TIMEOUT', '45s', 'shutdown.timeout', 45_000],
+    ['HEALTH_CHECK_TIMEOUT', '60', 'health.startupTimeout', 60_000],
+    ['PORT', '3001', 'port', 3001],
+    ['HOST', '0.0.0.0', 'host', '0.0.0.0'],
+    ['PID_FILE', 'run/api.pid', 'pidFile', '/srv/app/run/api.pid'],
+    ['BCRYPT_FALLBACK', '1', 'bcrypt.fallback', true],
+    ['KILL_EXISTING', 'true', 'cleanup.killExisting', true],
+    ['KILL_EXISTING', 'YES', 'cleanup.killExisting', true],
+    ['KILL_EXISTING', '0', 'cleanup.killExisting', false],
+    ['KILL_EXISTING', 'no', 'cleanup.killExisting', false],
+    ['KILL_EXISTING', 'False', 'cleanup.killExisting', false],
+  ])('legacy %s=%s sets %s', (variable, raw, key, expected) => {
+    const loaded = resolveWith(undefined, { env: { [variable]: raw } });
+    expect(at(loaded.config, key)).toEqual(expected);
+    expect(loaded.sources[key]).toEqual({ kind: 'env', variable });
+  });
+
+  it.each([
+    ['NAIJA_SUP_RESTART_MAX_RESTARTS', '7', 'restart.maxRestarts', 7],
+    ['NAIJA_SUP_HEALTH_STARTUP_TIMEOUT', '5s', 'health.startupTimeout', 5000],
+    ['NAIJA_SUP_HEALTH_STARTUP_TIMEOUT', '750', 'health.startupTimeout', 750],
+    ['NAIJA_SUP_SHUTDOWN_TIMEOUT', '2m', 'shutdown.timeout', 120_000],
+    ['NAIJA_SUP_COMMAND', "node 'my server.js' --inspect", 'command', ['node', 'my server.js', '--inspect']],
+    ['NAIJA_SUP_CLEANUP_MATCH', 'start_server.py, /uvicorn\\s/i,,', 'cleanup.match', ['start_server.py', '/uvicorn\\s/i']],
+    ['NAIJA_SUP_ENV', '{"NODE_ENV":"production","WORKERS":4}', 'env', { NODE_ENV: 'production', WORKERS: '4' }],
+    ['NAIJA_SUP_HEALTH_LIVENESS', '{"type":"tcp"}', 'health.liveness', { type: 'tcp', path: '/health', interval: 5000, timeout: 2000, failureThreshold: 3 }],
+    ['NAIJA_SUP_SHUTDOWN_SIGNAL', 'INT', 'shutdown.signal', 'SIGINT'],
+    ['NAIJA_SUP_RESTART_FACTOR', '1.5', 'restart.factor', 1.5],
+    ['NAIJA_SUP_CWD', 'sub', 'cwd', '/srv/app/sub'],
+  ])('twin %s=%s sets %s', (variable, raw, key, expected) => {
+    const loaded = resolveWith(undefined, { env: { [variable]: raw } });
+    expect(at(loaded.config, key)).toEqual(expected);
+    expect(loaded.sources[key]).toEqual({ kind: 'env', variable });
+  });
+
+  /** A valid environment string for every leaf: adding a key to the schema means adding it here. */
+  const SAMPLE: Record<string, [string, unknown]> = {
+    name: ['api', 'api'],
+    command: ['node a.js', ['node', 'a.js']],
+    cwd: ['/opt/x', '/opt/x'],
+    env: ['{"A":"1"}', { A: '1' }],
+    port: ['9000', 9000],
+    host: ['::', '::'],
+    pidFile: ['/tmp/x.pid', '/tmp/x.pid'],
+    portFallback: ['yes', true],
+    'health.type': ['tcp', 'tcp'],
+    'health.path': ['/ping', '/ping'],
+    'health.timeout': ['3s', 3000],
+    'health.interval': ['100', 100],
+    'health.startupTimeout': ['1m', 60_000],
+    'health.log': ['ready', 'ready'],
+    'health.liveness': ['{}', { type: 'http', path: '/health', interval: 5000, timeout: 2000, failureThreshold: 3 }],
+    'restart.policy': ['never', 'never'],
+    'restart.initialDelay': ['1s', 1000],
+    'restart.maxDelay': ['1m', 60_000],
+    'restart.factor': ['3', 3],
+    'restart.maxRestarts': ['0', 0],
+    'restart.window': ['10m', 600_000],
+    'restart.minUptime': ['1s', 1000],
+    'shutdown.signal': ['SIGQUIT', 'SIGQUIT'],
+    'shutdown.timeout': ['5s', 5000],
+    'cleanup.killExisting': ['1', true],
+    'cleanup.match': ['a,b', ['a', 'b']],
+    'bcrypt.fallback': ['true', true],
+  };
+
+  it('has a NAIJA_SUP_ twin for every leaf key', () => {
+    expect(Object.keys(SAMPLE).sort()).toEqual(configLeaves.map((l) => l.path).sort());
+    for (const [key, [raw, expected]] of Object.entries(SAMPLE)) {
+      const variable = envTwinName(key);
+      const loaded = resolveWith(undefined, { env: { [variable]: raw } });
+      expect(at(loaded.config, key), variable).toEqual(expected);
+      expect(loaded.sources[key]).toEqual({ kind: 'env', variable });
+    }
+  });
+
+  it('lets the NAIJA_SUP_ twin win over the legacy name, without validating the loser', () => {
+    const loaded = resolveWith(undefined, { env: { NAIJA_SUP_PORT: '9000', PORT: 'abc', GRACEFUL_TIMEOUT: '5', NAIJA_SUP_SHUTDOWN_TIMEOUT: '7s' } });
+    expect(loaded.config.port).toBe(9000);
+    expect(loaded.sources['port']).toEqual({ kind: 'env', variable: 'NAIJA_SUP_PORT' });
+    expect(loaded.config.shutdown.timeout).toBe(7000);
+  });
+
+  it('treats empty variables as unset', () => {
+    const loaded = resolveWith({ port: 3000 }, { env: { PORT: '', NAIJA_SUP_PORT: '', HOST: '' } });
+    expect(loaded.config.port).toBe(3000);
+    expect(loaded.sources['port']).toEqual({ kind: 'file', file: FILE });
+    expect(loaded.config.host).toBe('127.0.0.1');
+  });
+
+  it('resolves relative paths from the environment against the current directory, not the file\'s cwd', () => {
+    const loaded = resolveWith({ cwd: 'api', pidFile: 'file.pid' }, { env: { NAIJA_SUP_PID_FILE: 'env.pid' } });
+    expect(loaded.config.cwd).toBe('/srv/app/api');
+    expect(loaded.config.pidFile).toBe('/srv/app/env.pid');
+    expect(resolveWith({ cwd: 'api', pidFile: 'file.pid' }).config.pidFile).toBe('/srv/app/api/file.pid');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT (environment): expected a port 1–65535, got "abc"'],
+    [{ NAIJA_SUP_PORT: '70000' }, 'NAIJA_SUP_PORT (environment): expected a port 1–65535, got 70000'],
+    [{ KILL_EXISTING: 'maybe' }, 'KILL_EXISTING (environment): expected true/false, 1/0 or yes/no, got "maybe"'],
+    [{ GRACEFUL_TIMEOUT: 'soon' }, 'GRACEFUL_TIMEOUT (environment): expected seconds like "30" or a duration like "30s", got "soon"'],
+    [{ NAIJA_SUP_HEALTH_TIMEOUT: 'fast' }, 'NAIJA_SUP_HEALTH_TIMEOUT (environment): expected a duration like "5s", got "fast"'],
+    [{ NAIJA_SUP_ENV: '{oops' }, /^NAIJA_SUP_ENV \(environment\): expected JSON, got "\{oops" \(.+\)$/],
+    [{ NAIJA_SUP_HEALTH_LIVENESS: '{"timeout":"fast"}' }, 'NAIJA_SUP_HEALTH_LIVENESS (environment): health.liveness.timeout: expected a duration like "5s", got "fast"'],
+    [{ NAIJA_SUP_CLEANUP_MATCH: 'ok,/(/' }, 'NAIJA_SUP_CLEANUP_MATCH (environment): cleanup.match[1]: expected a regular expression that compiles, got "/(/" (Invalid regular expression: /(/: Unterminated group)'],
+    [{ NAIJA_SUP_COMMAND: 'node a.js | tee' }, /^NAIJA_SUP_COMMAND \(environment\): expected a command line, got "node a.js \| tee" \("\|" is shell syntax/],
+  ])('names the variable of a bad value: %j', (env, line) => {
+    const error = errorOf(() => resolveWith(undefined, { env }));
+    expect(error.code).toBe('E_CONFIG_INVALID');
+    expect(error.details).toHaveLength(1);
+    if (typeof line === 'string') expect(error.details[0]).toBe(line);
+    else expect(error.details[0]).toMatch(line);
+  });
+
+  it('names the flag of a bad flag value', () => {
+    expect(errorOf(() => resolveWith(undefined, { flags: { port: 0 } })).details).toEqual(['--port (flag): expected a port 1–65535, got 0']);
+    expect(errorOf(() => resolveWith(undefined, { flags: { command: ['', 'a.js'] } })).details).toEqual(['the command after "--": command[0]: expected a program name, got ""']);
+  });
+});
+
+describe('problems', () => {
+  it('reports every problem at once, each with its path, what was expected and what was found', () => {
+    const error = errorOf(() =>
+      resolveWith(
+        {
+          port: 'eighty',
+          helth: {},
+          health: { timeout: 'fast', timout: '1s', liveness: { timeout: 'slow' } },
+          restart: { policy: 'sometimes', maxRestarts: -1 },
+          shutdown: 5,
+          cleanup: { match: ['/(/'] },
+        },
+        { env: { PORT: 'abc', KILL_EXISTING: 'maybe' } },
+      ),
+    );
+    expect(error.code).toBe('E_CONFIG_INVALID');
+    expect(error.message).toBe('invalid configuration (.naija-suprc.json): 11 problems');
+    expect(error.fix).toMatch(/naija-sup config --json-schema/);
+    expect([...error.details].sort()).toEqual([
+      'KILL_EXISTING (environment): expected true/false, 1/0 or yes/no, got "maybe"',
+      'PORT (environment): expected a port 1–65535, got "abc"',
+      'cleanup.match[0]: expected a regular expression that compiles, got "/(/" (Invalid regular expression: /(/: Unterminated group)',
+      'health.liveness.timeout: expected a duration like "5s", got "slow"',
+      'health.timeout: expected a duration like "5s", got "fast"',
+      'health.timout: unknown key; did you mean "health.timeout"?',
+      'helth: unknown key; did you mean "health"?',
+      'port: expected a port 1–65535, got "eighty"',
+      'restart.maxRestarts: expected an integer ≥ 0, got -1',
+      'restart.policy: expected one of "on-failure", "always", "never", got "sometimes"',
+      'shutdown: expected a section (an object with keys like "signal", "timeout"), got 5',
+    ]);
+  });
+
+  it.each([
+    [{ health: { timout: '1s' } }, 'health.timout: unknown key; did you mean "health.timeout"?'],
+    [{ Port: 8000 }, 'Port: unknown key; did you mean "port"?'],
+    [{ comand: 'node a.js' }, 'comand: unknown key; did you mean "command"?'],
+    [{ restart: { maxrestarts: 3 } }, 'restart.maxrestarts: unknown key; did you mean "restart.maxRestarts"?'],
+    [{ killExisting: true }, 'killExisting: unknown key; did you mean "cleanup.killExisting"?'],
+    [{ health: { zzzzzz: 1 } }, 'health.zzzzzz: unknown key (known keys in health: type, path, timeout, interval, startupTimeout, log, liveness)'],
+    [{ bcrypt: { fallbak: true } }, 'bcrypt.fallbak: unknown key; did you mean "bcrypt.fallback"?'],
+  ])('an unknown key is an error with a suggestion when one is close: %j', (file, line) => {
+    expect(errorOf(() => resolveWith(file)).details).toEqual([line]);
+  });
+
+  it('rejects a section of the wrong type, and a file that is not an object', () => {
+    expect(errorOf(() => resolveWith({ health: 5 })).details).toEqual([
+      'health: expected a section (an object with keys like "type", "path", "timeout", "interval", "startupTimeout", "log", "liveness"), got 5',
+    ]);
+    expect(errorOf(() => resolveWith({ restart: ['always'] })).details[0]).toMatch(/^restart: expected a section .*, got \["always"\]$/);
+    expect(errorOf(() => resolveWith(['node', 'a.js'])).details).toEqual([
+      '(whole file): expected an object of settings like {"command": "node server.js"}, got ["node","a.js"]',
+    ]);
+  });
+
+  it('allows "$schema" at the top level and ignores undefined values', () => {
+    const loaded = resolveWith({ $schema: './naija-sup.schema.json', port: undefined, health: { path: undefined } });
+    expect(loaded.config.port).toBe(8000);
+    expect(loaded.sources['port']).toEqual({ kind: 'default' });
+  });
+
+  it('reads an empty file as no settings', () => {
+    expect(resolveWith(null).config.port).toBe(8000);
+  });
+});
+
+describe('command', () => {
+  it('is E_NO_COMMAND without a file and without a command, with a fix that shows how', () => {
+    const error = errorOf(() => resolveConfig({ cwd: CWD, env: {}, requireCommand: true }));
+    expect(error.code).toBe('E_NO_COMMAND');
+    expect(error.exitStatus).toBe(2);
+    expect(error.message).toBe('no command to run: no config file in /srv/app and no command after "--"');
+    expect(error.fix).toContain('naija-sup start -- node server.js');
+    for (const name of ['package.json ("naija-sup" key)', '.naija-suprc', '.naija-suprc.json', '.naija-suprc.yaml', '.naija-suprc.yml', '.naija-suprc.js', '.naija-suprc.mjs', '.naija-suprc.cjs', 'naija-sup.config.js', 'naija-sup.config.mjs', 'naija-sup.config.cjs', 'naija-sup.config.ts', 'naija-sup.config.json', 'naija-sup.config.yaml']) {
+      expect(error.fix).toContain(name);
+    }
+  });
+
+  it('is E_NO_COMMAND when the file has none, naming the file', () => {
+    const error = errorOf(() => resolveConfig({ file: { port: 3000 }, filepath: FILE, cwd: CWD, requireCommand: true }));
+    expect(error.code).toBe('E_NO_COMMAND');
+    expect(error.message).toBe('no command to run: .naija-suprc.json has no "command" and none was given after "--"');
+    expect(error.fix).toContain('naija-sup start -- node server.js');
+  });
+
+  it('is enough on its own: a command after -- and no file', () => {
+    const loaded = resolveConfig({ cwd: CWD, flags: { command: ['node', 'server.js'] }, requireCommand: true });
+    expect(loaded.config.command).toEqual(['node', 'server.js']);
+    expect(loaded.filepath).toBeNull();
+  });
+
+  it('resolves to [] when not required', () => {
+    expect(resolveWith(undefined).config.command).toEqual([]);
+  });
+
+  it('is listed among the problems when other values are invalid too', () => {
+    const error = errorOf(() => resolveConfig({ file: { port: 0 }, filepath: FILE, cwd: CWD, requireCommand: true }));
+    expect(error.code).toBe('E_CONFIG_INVALID');
+    expect(error.details).toEqual([
+      'port: expected a port 1–65535, got 0',
+      'command: required — give it in the config file or after "--" (naija-sup start -- node server.js)',
+    ]);
+  });
+
+  it('takes a file command relative to nothing: argv as written', () => {
+    expect(resolveWith(nested('command', ['./bin/server', '--port', '1'])).config.command).toEqual(['./bin/server', '--port', '1']);
+  });
+});

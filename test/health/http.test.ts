@@ -1,0 +1,282 @@
+import { getEventListeners, once } from 'node:events';
+import { createServer } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HTTP_PROBE_BODY_CAP, probeHttp } from '../../src/health/index.js';
+
+// Real servers on loopback, ephemeral ports; every one (and every connection it accepted) is
+// closed in afterEach.
+const open: Array<Server | NetServer> = [];
+const sockets = new Set<Socket>();
+
+interface Tracked {
+  port: number;
+  /** Connections the server accepted, and how many of them have closed since. */
+  conns: { opened: number; closed: number };
+  requests: IncomingMessage[];
+}
+
+async function listen(server: Server | NetServer, host: string): Promise<Tracked> {
+  const tracked: Tracked = { port: 0, conns: { opened: 0, closed: 0 }, requests: [] };
+  server.on('connection', (socket: Socket) => {
+    tracked.conns.opened += 1;
+    sockets.add(socket);
+    socket.on('close', () => {
+      tracked.conns.closed += 1;
+      sockets.delete(socket);
+    });
+  });
+  server.on('request', (req: IncomingMessage) => tracked.requests.push(req));
+  open.push(server);
+  server.listen(0, host);
+  await once(server, 'listening');
+  tracked.port = (server.address() as AddressInfo).port;
+  return tracked;
+}
+
+function httpServer(handler: RequestListener, host = '127.0.0.1'): Promise<Tracked> {
+  return listen(createServer(handler), host);
+}
+
+/** A port that was bound on 127.0.0.1 and released: nothing listens there now. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Polls with a deadline instead of sleeping. */
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy();
+  const servers = open.splice(0);
+  await Promise.all(
+    servers.map(async (server) => {
+      if (server.listening) {
+        server.close();
+        await once(server, 'close');
+      }
+    }),
+  );
+});
+
+const reply = (status: number, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) => {
+  res.writeHead(status, headers);
+  res.end(`status ${status}`);
+};
+
+describe('probeHttp against real servers', () => {
+  it('200 is ok, on a fresh connection that is closed afterwards', async () => {
+    const srv = await httpServer(reply(200));
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    expect(result.error).toBeUndefined();
+    expect(result.detail).toMatch(/^200 OK in (<1|\d+) ms$/);
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(srv.requests).toHaveLength(1);
+    const req = srv.requests[0];
+    expect(req?.method).toBe('GET');
+    expect(req?.url).toBe('/health');
+    expect(req?.headers.connection).toBe('close');
+    expect(req?.headers.host).toBe(`127.0.0.1:${srv.port}`);
+    await waitFor('the server to see the connection closed', () => srv.conns.closed === 1);
+  });
+
+  it('adds a missing leading slash to the path', async () => {
+    const srv = await httpServer(reply(200));
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: 'ready?full=1', timeout: 2_000 });
+    expect(result.ok).toBe(true);
+    expect(srv.requests[0]?.url).toBe('/ready?full=1');
+  });
+
+  it.each([301, 302])('%i counts as ok and is not followed', async (status) => {
+    const srv = await httpServer((req, res) => {
+      if (req.url === '/health') res.writeHead(status, { Location: '/elsewhere' }).end();
+      else res.writeHead(500).end();
+    });
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: true, status });
+    expect(result.detail).toContain('redirect to /elsewhere, not followed');
+    expect(srv.requests.map((r) => r.url)).toEqual(['/health']);
+  });
+
+  it('404 is not ok and says the server is up but the path is wrong', async () => {
+    const srv = await httpServer(reply(404));
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/api/v1/public/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: false, status: 404 });
+    expect(result.error).toBeUndefined();
+    expect(result.detail).toBe('HTTP 404 for /api/v1/public/health (the server is up but the health path is wrong)');
+  });
+
+  it('500 is not ok and keeps the status', async () => {
+    const srv = await httpServer(reply(500));
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: false, status: 500 });
+    expect(result.detail).toContain('HTTP 500 Internal Server Error');
+  });
+
+  it('a closed port is ECONNREFUSED', async () => {
+    const port = await closedPort();
+    const result = await probeHttp({ host: '127.0.0.1', port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect(result.status).toBeUndefined();
+    expect(result.detail).toBe(`connection refused (nothing is listening on 127.0.0.1:${port})`);
+  });
+
+  it('a server that accepts and closes without answering is ECONNRESET', async () => {
+    const server = createNetServer((socket) => socket.destroy());
+    const srv = await listen(server, '127.0.0.1');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: false, error: 'ECONNRESET' });
+    expect(result.detail).toContain('without an HTTP response');
+  });
+
+  it('something that does not speak HTTP is reported as such', async () => {
+    const server = createNetServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\n'));
+    const srv = await listen(server, '127.0.0.1');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/^HPE_/);
+    expect(result.detail).toContain('not with valid HTTP');
+  });
+
+  it('a server that accepts and never answers times out, and the socket is closed', async () => {
+    // Accept, read and discard the request, never answer. (Reading matters: an unread socket
+    // never notices the peer's FIN, so it would never report the close we assert.)
+    const server = createNetServer((socket) => socket.resume());
+    const srv = await listen(server, '127.0.0.1');
+    const started = Date.now();
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 300 });
+
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result).toMatchObject({ ok: false, error: 'ETIMEDOUT' });
+    expect(result.detail).toMatch(/^timed out after 300 ms waiting for a response/);
+    expect(srv.conns.opened).toBe(1);
+    await waitFor('the server to see the probe socket closed', () => srv.conns.closed === 1);
+  });
+
+  it('an abort signal resolves with ABORTED and closes the socket', async () => {
+    const controller = new AbortController();
+    const server = createNetServer((socket) => {
+      socket.resume();
+      controller.abort();
+    });
+    const srv = await listen(server, '127.0.0.1');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 20_000, signal: controller.signal });
+
+    expect(result).toMatchObject({ ok: false, error: 'ABORTED', detail: 'aborted' });
+    expect(result.latencyMs).toBeLessThan(10_000);
+    await waitFor('the server to see the probe socket closed', () => srv.conns.closed === 1);
+  });
+
+  it('an already aborted signal resolves with ABORTED', async () => {
+    const port = await closedPort();
+    const result = await probeHttp({ host: '127.0.0.1', port, path: '/', timeout: 2_000, signal: AbortSignal.abort() });
+    expect(result).toMatchObject({ ok: false, error: 'ABORTED' });
+  });
+
+  it('removes its abort listener, so one long-lived signal can serve many probes', async () => {
+    const srv = await httpServer(reply(200));
+    const controller = new AbortController();
+    for (let i = 0; i < 20; i += 1) {
+      const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/', timeout: 2_000, signal: controller.signal });
+      expect(result.ok).toBe(true);
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it(`reads no more than about ${HTTP_PROBE_BODY_CAP} bytes of a huge body, then closes`, async () => {
+    const total = 128 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    const body = { handed: 0, finished: false, closed: false };
+    const srv = await httpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(total) });
+      res.on('close', () => {
+        body.finished = res.writableFinished;
+        body.closed = true;
+      });
+      // Write with backpressure: only what the client reads (plus kernel buffers) leaves here.
+      const pump = (): void => {
+        while (body.handed < total && !res.destroyed) {
+          body.handed += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        if (body.handed >= total) res.end();
+      };
+      pump();
+    });
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/download', timeout: 10_000 });
+
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    await waitFor('the server to see the response closed', () => body.closed);
+    expect(body.finished).toBe(false);
+    expect(body.handed).toBeLessThan(total / 2);
+  });
+
+  it('a 200 with an endless slow body still reports the status at the deadline', async () => {
+    const srv = await httpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('still going');
+    });
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 300 });
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    await waitFor('the server to see the probe socket closed', () => srv.conns.closed === 1);
+  });
+
+  it('probes an IPv6 literal, bracketed or not, with a bracketed Host header', async () => {
+    const srv = await httpServer(reply(200), '::1');
+    for (const host of ['::1', '[::1]']) {
+      const result = await probeHttp({ host, port: srv.port, path: '/health', timeout: 2_000 });
+      expect(result).toMatchObject({ ok: true, status: 200 });
+    }
+    expect(srv.requests.map((r) => r.headers.host)).toEqual([`[::1]:${srv.port}`, `[::1]:${srv.port}`]);
+  });
+
+  it('an IPv6 refusal names the bracketed address', async () => {
+    const port = await closedPort();
+    const result = await probeHttp({ host: '::1', port, path: '/', timeout: 2_000 });
+    expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect(result.detail).toBe(`connection refused (nothing is listening on [::1]:${port})`);
+  });
+
+  it.each([
+    [{ port: 0, timeout: 1_000 }, /invalid probe port 0/],
+    [{ port: 70_000, timeout: 1_000 }, /invalid probe port 70000/],
+    [{ port: 8000, timeout: -5 }, /invalid probe timeout -5/],
+    [{ port: 8000, timeout: Number.NaN }, /invalid probe timeout NaN/],
+  ])('an invalid target %j resolves with EINVAL instead of throwing', async (target, detail) => {
+    const result = await probeHttp({ host: '127.0.0.1', path: '/', ...target });
+    expect(result).toMatchObject({ ok: false, error: 'EINVAL' });
+    expect(result.detail).toMatch(detail);
+  });
+
+  it('a path with characters HTTP cannot carry resolves with an error instead of throwing', async () => {
+    const port = await closedPort();
+    const result = await probeHttp({ host: '127.0.0.1', port, path: '/he alth', timeout: 1_000 });
+    expect(result.ok).toBe(false);
+    expect(result.error).toBe('ERR_UNESCAPED_CHARACTERS');
+  });
+});

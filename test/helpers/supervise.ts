@@ -1,0 +1,96 @@
+/**
+ * Runs `naija-sup start …` in-process through the CLI entry (`run(argv, io)`), with captured output
+ * and a fake signal source, so integration tests drive the real supervisor against real child
+ * processes without spawning naija-sup itself. Every pid the instance prints (READY … pid=N
+ * worker=M) is tracked for the end-of-test "nothing left" assertion.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/context.js';
+import { track, waitFor } from './processes.js';
+
+export interface InProcessSupervisor {
+  /** Resolves with the exit status that `naija-sup start` returned. */
+  done: Promise<number>;
+  /** Sends a "signal" to the supervisor, as a terminal or `kill` would. */
+  signal(name: NodeJS.Signals): void;
+  stdout(): string;
+  stderr(): string;
+  /** Waits until stdout+stderr match; returns the match. */
+  waitFor(regex: RegExp, timeout?: number): Promise<RegExpMatchArray>;
+  /** Instance pids seen so far (from READY lines), in order. */
+  pids: number[];
+  runDir: string;
+  tmp: string;
+  cleanup(): void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function superviseInProcess(
+  argv: string[] | ((tmp: string) => string[]),
+  env: Record<string, string | undefined> = {},
+  setup?: (tmp: string) => void,
+): InProcessSupervisor {
+  const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-test-'));
+  setup?.(tmp);
+  const runDir = join(tmp, 'run');
+  let out = '';
+  let err = '';
+  const signals = new EventEmitter();
+  const pids: number[] = [];
+  const seen = new Set<number>();
+  const scan = (text: string): void => {
+    for (const m of text.matchAll(/\b(?:pid|worker)=(\d+)/g)) {
+      const pid = Number(m[1]);
+      if (!seen.has(pid)) {
+        seen.add(pid);
+        pids.push(pid);
+        track(pid);
+      }
+    }
+  };
+  const io: CliIO = {
+    stdout: (t) => { out += t; scan(t); },
+    stderr: (t) => { err += t; scan(t); },
+    env: {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      LANG: 'C.UTF-8',
+      NO_COLOR: '1',
+      NAIJA_SUP_RUN_DIR: runDir,
+      ...env,
+    },
+    cwd: tmp,
+    isTTY: false,
+    signals,
+  };
+  const done = run(['start', ...(typeof argv === 'function' ? argv(tmp) : argv)], io);
+  return {
+    done,
+    signal: (name) => { signals.emit(name); },
+    stdout: () => out,
+    stderr: () => err,
+    async waitFor(regex, timeout = 15_000) {
+      return waitFor(() => regex.exec(out + err), { timeout, message: () => `no ${regex} in output:\n${out}${err}` });
+    },
+    pids,
+    runDir,
+    tmp,
+    cleanup: () => rmSync(tmp, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { decodeHexAddress, formatIPv6, parseProcNetTcp } from '../../src/ports/proc-net.js';
+import { capturedTcp, capturedTcp6, CAPTURED } from './fixtures/fake-proc.js';
+
+describe('decodeHexAddress', () => {
+  it('reads IPv4 words little-endian', () => {
+    expect(decodeHexAddress('0100007F', 4, 'LE')).toBe('127.0.0.1');
+    expect(decodeHexAddress('00000000', 4, 'LE')).toBe('0.0.0.0');
+    expect(decodeHexAddress('020200C0', 4, 'LE')).toBe('192.0.2.2');
+  });
+
+  it('reads IPv6 as four little-endian 32-bit words', () => {
+    expect(decodeHexAddress('00000000000000000000000000000000', 6, 'LE')).toBe('::');
+    expect(decodeHexAddress('00000000000000000000000001000000', 6, 'LE')).toBe('::1');
+    expect(decodeHexAddress('0000000000000000FFFF00000100007F', 6, 'LE')).toBe('::ffff:127.0.0.1');
+    expect(decodeHexAddress('000000FD000000000000000002000000', 6, 'LE')).toBe('fd00::2');
+    expect(decodeHexAddress('000080FE00000000FF00FC00010000FE', 6, 'LE')).toBe('fe80::fc:ff:fe00:1');
+  });
+
+  it('reads big-endian text (s390x) without reversing', () => {
+    expect(decodeHexAddress('7F000001', 4, 'BE')).toBe('127.0.0.1');
+    expect(decodeHexAddress('00000000000000000000000000000001', 6, 'BE')).toBe('::1');
+  });
+
+  it('rejects text of the wrong length or with non-hex digits', () => {
+    expect(decodeHexAddress('0100007', 4, 'LE')).toBeUndefined();
+    expect(decodeHexAddress('0100007G', 4, 'LE')).toBeUndefined();
+    expect(decodeHexAddress('0100007F', 6, 'LE')).toBeUndefined();
+  });
+});
+
+describe('formatIPv6', () => {
+  const bytes = (...groups: number[]): number[] => groups.flatMap((g) => [g >> 8, g & 0xff]);
+
+  it('compresses the longest zero run, the first one on a tie, and never a single zero group', () => {
+    expect(formatIPv6(bytes(0x2001, 0xdb8, 0, 0, 1, 0, 0, 1))).toBe('2001:db8::1:0:0:1');
+    expect(formatIPv6(bytes(0x2001, 0xdb8, 0, 0, 0, 1, 0, 0))).toBe('2001:db8::1:0:0');
+    expect(formatIPv6(bytes(0x2001, 0xdb8, 0, 1, 1, 1, 1, 1))).toBe('2001:db8:0:1:1:1:1:1');
+    expect(formatIPv6(bytes(1, 0, 0, 0, 0, 0, 0, 0))).toBe('1::');
+    expect(formatIPv6(bytes(0, 0, 0, 0, 0, 0, 0, 0))).toBe('::');
+  });
+
+  it('prints IPv4-mapped addresses in dotted form, as Node does', () => {
+    expect(formatIPv6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 7])).toBe('::ffff:10.0.0.7');
+  });
+
+  it('throws on a wrong byte count', () => {
+    expect(() => formatIPv6([0, 0, 0, 1])).toThrow(RangeError);
+  });
+});
+
+describe('parseProcNetTcp on captured /proc/net/tcp', () => {
+  const rows = parseProcNetTcp(capturedTcp(), 4, { endianness: 'LE' });
+
+  it('skips the header and reads every socket line', () => {
+    expect(rows).toHaveLength(16);
+    expect(rows.every((row) => row.family === 4)).toBe(true);
+  });
+
+  it('reads LISTEN rows on 0.0.0.0 and 127.0.0.1 with uid and inode', () => {
+    expect(rows.find((row) => row.inode === CAPTURED.any4.inode)).toEqual({
+      family: 4,
+      localAddress: '0.0.0.0',
+      localPort: CAPTURED.any4.port,
+      remoteAddress: '0.0.0.0',
+      remotePort: 0,
+      state: 'LISTEN',
+      stateCode: 10,
+      uid: 0,
+      inode: CAPTURED.any4.inode,
+    });
+    const lo = rows.find((row) => row.inode === CAPTURED.lo4.inode);
+    expect(lo).toMatchObject({ localAddress: '127.0.0.1', localPort: CAPTURED.lo4.port, state: 'LISTEN' });
+    expect(rows.find((row) => row.inode === CAPTURED.nobody4.inode)).toMatchObject({
+      localAddress: '127.0.0.1',
+      localPort: CAPTURED.nobody4.port,
+      uid: 65534,
+    });
+  });
+
+  it('reads TIME_WAIT rows with uid 0 and inode 0', () => {
+    const timeWait = rows.filter((row) => row.localPort === CAPTURED.timeWait4.port);
+    expect(timeWait).toHaveLength(2);
+    for (const row of timeWait) {
+      expect(row).toMatchObject({ state: 'TIME_WAIT', stateCode: 6, uid: 0, inode: 0, localAddress: '127.0.0.1' });
+    }
+  });
+
+  it('reads both ends of an ESTABLISHED connection', () => {
+    const client = rows.find((row) => row.inode === CAPTURED.lo4.clientInode);
+    const accepted = rows.find((row) => row.inode === CAPTURED.lo4.acceptedInode);
+    expect(client).toMatchObject({ state: 'ESTABLISHED', remotePort: CAPTURED.lo4.port, localPort: 60514 });
+    expect(accepted).toMatchObject({ state: 'ESTABLISHED', localPort: CAPTURED.lo4.port, remotePort: 60514 });
+  });
+});
+
+describe('parseProcNetTcp on captured /proc/net/tcp6', () => {
+  const rows = parseProcNetTcp(capturedTcp6(), 6, { endianness: 'LE' });
+  const listening = (inode: number) => rows.find((row) => row.inode === inode && row.state === 'LISTEN');
+
+  it('prints every kind of IPv6 listener address', () => {
+    expect(rows).toHaveLength(17);
+    expect(listening(CAPTURED.dual.inode)).toMatchObject({ localAddress: '::', localPort: CAPTURED.dual.port });
+    expect(listening(CAPTURED.lo6.inode)).toMatchObject({ localAddress: '::1', localPort: CAPTURED.lo6.port });
+    expect(listening(CAPTURED.mapped.inode)).toMatchObject({
+      localAddress: '::ffff:127.0.0.1',
+      localPort: CAPTURED.mapped.port,
+    });
+    expect(listening(CAPTURED.eth6.inode)).toMatchObject({ localAddress: 'fd00::2', localPort: CAPTURED.eth6.port });
+    expect(listening(CAPTURED.nobody6.inode)).toMatchObject({ localAddress: '::', uid: 65534 });
+  });
+
+  it('shows an IPv4 client of a dual-stack listener as an IPv4-mapped accepted socket', () => {
+    const accepted = rows.find((row) => row.inode === CAPTURED.dual.acceptedInodes[0]);
+    expect(accepted).toMatchObject({
+      localAddress: '::ffff:127.0.0.1',
+      localPort: CAPTURED.dual.port,
+      remoteAddress: '::ffff:127.0.0.1',
+      state: 'ESTABLISHED',
+    });
+  });
+
+  it('reads IPv6 and IPv4-mapped TIME_WAIT rows', () => {
+    const timeWait = rows.filter((row) => row.localPort === CAPTURED.timeWait6.port);
+    expect(timeWait.map((row) => [row.localAddress, row.state, row.inode]).sort()).toEqual([
+      ['::1', 'TIME_WAIT', 0],
+      ['::ffff:127.0.0.1', 'TIME_WAIT', 0],
+    ]);
+  });
+});
+
+describe('parseProcNetTcp robustness', () => {
+  it('ignores blank, truncated and malformed lines instead of throwing', () => {
+    const text = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '',
+      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0',
+      '   1: 0100007F:1F9',
+      '   2: ZZZZZZZZ:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   3: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     x        0 1 1',
+    ].join('\n');
+    expect(parseProcNetTcp(text, 4, { endianness: 'LE' })).toEqual([
+      expect.objectContaining({ localAddress: '127.0.0.1', localPort: 8080, uid: 1000, inode: 4242, state: 'LISTEN' }),
+    ]);
+  });
+
+  it('names every kernel state and keeps unknown codes', () => {
+    const line = (st: string) =>
+      `   0: 0100007F:1F90 0100007F:D431 ${st} 00000000:00000000 00:00000000 00000000     0        0 7 1`;
+    const states = ['01', '02', '03', '04', '05', '06', '07', '08', '09', '0A', '0B', '0C', '3F'].map(
+      (st) => parseProcNetTcp(line(st), 4, { endianness: 'LE' })[0]?.state,
+    );
+    expect(states).toEqual([
+      'ESTABLISHED',
+      'SYN_SENT',
+      'SYN_RECV',
+      'FIN_WAIT1',
+      'FIN_WAIT2',
+      'TIME_WAIT',
+      'CLOSE',
+      'CLOSE_WAIT',
+      'LAST_ACK',
+      'LISTEN',
+      'CLOSING',
+      'NEW_SYN_RECV',
+      'UNKNOWN',
+    ]);
+  });
+
+  it('returns nothing for an empty file (IPv6 disabled, or no sockets)', () => {
+    expect(parseProcNetTcp('', 6)).toEqual([]);
+  });
+});

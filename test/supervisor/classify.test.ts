@@ -1,0 +1,310 @@
+import { constants } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { failureById, KNOWN_FAILURES, matchFailure, renderFix } from '../../src/failures.js';
+import { spawnInstance } from '../../src/process/spawn.js';
+import { classifyExit, exitStatusOf } from '../../src/supervisor/classify.js';
+import {
+  assertAllGone,
+  childEnv,
+  fixtureCommand,
+  FIXTURES_DIR,
+  killAllTracked,
+  startFixture,
+  trackChild,
+} from '../helpers/processes.js';
+
+/** Real texts (research/failures-and-ports.md) → the table entry and cause they must classify as. */
+const CASES: { text: string[]; id: string; cause: string; module?: string }[] = [
+  {
+    id: 'port-in-use-node',
+    cause: 'port-in-use',
+    text: [
+      'node:events:502',
+      "      throw er; // Unhandled 'error' event",
+      'Error: listen EADDRINUSE: address already in use :::39500',
+      '    at Server.setupListenHandle [as _listen2] (node:net:1908:16)',
+      "  code: 'EADDRINUSE',",
+    ],
+  },
+  {
+    id: 'port-in-use-python',
+    cause: 'port-in-use',
+    text: ["ERROR:    [Errno 98] error while attempting to bind on address ('127.0.0.1', 39500): address already in use"],
+  },
+  {
+    id: 'port-in-use-python',
+    cause: 'port-in-use',
+    text: ["ERROR:    [Errno 48] error while attempting to bind on address ('0.0.0.0', 8000): address already in use"],
+  },
+  { id: 'port-in-use-python', cause: 'port-in-use', text: ['OSError: [Errno 98] Address already in use'] },
+  {
+    id: 'port-in-use-python',
+    cause: 'port-in-use',
+    text: ["ERROR:    [WinError 10048] error while attempting to bind on address ('127.0.0.1', 8000): only one usage of each socket address"],
+  },
+  { id: 'permission-denied-node', cause: 'permission-denied', text: ['Error: listen EACCES: permission denied 0.0.0.0:80'] },
+  {
+    id: 'permission-denied-python',
+    cause: 'permission-denied',
+    text: ["ERROR:    [Errno 13] error while attempting to bind on address ('0.0.0.0', 80): permission denied"],
+  },
+  {
+    id: 'N1',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: [
+      "Error: The module '/app/node_modules/bcrypt/lib/binding/bcrypt_lib.node'",
+      'was compiled against a different Node.js version using',
+      'NODE_MODULE_VERSION 64. This version of Node.js requires',
+      'NODE_MODULE_VERSION 72. Please try re-compiling or re-installing',
+    ],
+  },
+  { id: 'N1', cause: 'native-module', text: ['Error: Module version mismatch. Expected 48, got 47.'] },
+  {
+    id: 'N2',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: [
+      'Error: /app/node_modules/bcrypt/lib/binding/napi-v3/bcrypt_lib.node: invalid ELF header',
+      '    at Module._extensions..node (node:internal/modules/cjs/loader:1460:18)',
+      "  code: 'ERR_DLOPEN_FAILED'",
+    ],
+  },
+  {
+    id: 'N3',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: ['Error: /app/node_modules/bcrypt/prebuilds/linux-arm/bcrypt.glibc.node: wrong ELF class: ELFCLASS32', "  code: 'ERR_DLOPEN_FAILED'"],
+  },
+  {
+    id: 'N4',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: ['Error: /app/node_modules/bcrypt/prebuilds/linux-arm64/bcrypt.glibc.node: cannot open shared object file: No such file or directory'],
+  },
+  {
+    id: 'N5',
+    cause: 'native-module',
+    text: ['Error: libc.musl-x86_64.so.1: cannot open shared object file: No such file or directory', "  code: 'ERR_DLOPEN_FAILED'"],
+  },
+  {
+    id: 'N6',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: ['Error: Error relocating /app/node_modules/bcrypt/lib/binding/bcrypt_lib.node: __snprintf_chk: symbol not found'],
+  },
+  {
+    id: 'N7',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: [
+      "Error: Cannot find module '/app/node_modules/bcrypt/lib/binding/napi-v3/bcrypt_lib.node'",
+      'Require stack:',
+      '- /app/node_modules/bcrypt/bcrypt.js',
+      "  code: 'MODULE_NOT_FOUND',",
+    ],
+  },
+  {
+    id: 'N8',
+    cause: 'native-module',
+    module: 'bcrypt',
+    text: [
+      'Error: No native build was found for platform=linux arch=x64 runtime=node abi=115 uv=1 libc=glibc node=20.20.2',
+      '    loaded from: /app/node_modules/bcrypt',
+    ],
+  },
+  { id: 'native-dlopen', cause: 'native-module', text: ["  code: 'ERR_DLOPEN_FAILED'"] },
+  { id: 'N9', cause: 'module-not-found', module: 'bcrypt', text: ["Error: Cannot find module 'bcrypt'", 'Require stack:'] },
+  {
+    id: 'module-not-found-node',
+    cause: 'module-not-found',
+    module: 'express',
+    text: ['node:internal/modules/cjs/loader:1210', '  throw err;', "Error: Cannot find module 'express'", "  code: 'MODULE_NOT_FOUND',"],
+  },
+  {
+    id: 'module-not-found-node',
+    cause: 'module-not-found',
+    module: 'express',
+    text: ["Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /tmp/x.mjs"],
+  },
+  {
+    id: 'module-not-found-python',
+    cause: 'module-not-found',
+    module: 'fastapi',
+    text: ['Traceback (most recent call last):', '  File "/app/main.py", line 1, in <module>', "ModuleNotFoundError: No module named 'fastapi'"],
+  },
+  {
+    id: 'P2',
+    cause: 'native-module',
+    text: [
+      '(trapped) error reading bcrypt version',
+      "AttributeError: module 'bcrypt' has no attribute '__about__'",
+      'ValueError: password cannot be longer than 72 bytes, truncate manually if necessary (e.g. my_password[:72])',
+    ],
+  },
+  {
+    id: 'P3',
+    cause: 'module-not-found',
+    text: ["passlib.exc.MissingBackendError: bcrypt: no backends available -- recommend you install one (e.g. 'pip install bcrypt')"],
+  },
+];
+
+describe('classifyExit from the real error texts', () => {
+  it.each(CASES.map((c) => [c.id, c.text[c.text.length - 1] ?? '', c] as const))('%s: %s', (_id, _last, c) => {
+    const result = classifyExit({ code: 1, signal: null, stderrTail: c.text, port: 39500 });
+    expect(result.failureId).toBe(c.id);
+    expect(result.cause).toBe(c.cause);
+    expect(result.exitStatus).toBe(1);
+    expect(result.fix).not.toMatch(/\{(port|module)\}/);
+    if (c.module !== undefined) expect(result.summary).toContain(c.module);
+    if (c.cause === 'port-in-use') {
+      expect(result.summary).toBe('port 39500 is already in use');
+      expect(result.fix).toContain('port 39500');
+    }
+  });
+
+  it('covers every fatal entry of the table', () => {
+    const covered = new Set(CASES.map((c) => c.id));
+    const fatal = KNOWN_FAILURES.filter((entry) => entry.severity === 'fatal').map((entry) => entry.id);
+    expect(fatal.filter((id) => !covered.has(id))).toEqual([]);
+  });
+
+  it('does not call a missing native binding "module not found", nor a missing express a native failure', () => {
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ["Error: Cannot find module '/a/node_modules/bcrypt/build/Release/bcrypt_lib.node'"] }).cause).toBe(
+      'native-module',
+    );
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ["Error: Cannot find module 'express'"] }).cause).toBe('module-not-found');
+  });
+
+  it('ignores the harmless passlib warning (P1) and falls back to the exit code', () => {
+    const tail = ['(trapped) error reading bcrypt version', "AttributeError: module 'bcrypt' has no attribute '__about__'"];
+    expect(matchFailure(tail)?.failure.id).toBe('P1');
+    expect(failureById('P1')?.severity).toBe('warning');
+    const result = classifyExit({ code: 3, signal: null, stderrTail: tail });
+    expect(result).toMatchObject({ cause: 'exit-code', summary: 'exited with code 3', exitStatus: 3 });
+    expect(result.failureId).toBeUndefined();
+  });
+
+  it('lets a known stderr failure outrank a startup timeout and a signal', () => {
+    const tail = ["ModuleNotFoundError: No module named 'fastapi'"];
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: tail, startupTimedOut: true }).cause).toBe('module-not-found');
+  });
+
+  it('says "the port" when the port is unknown', () => {
+    const result = classifyExit({ code: 1, signal: null, stderrTail: ['Error: listen EADDRINUSE: address already in use :::39500'] });
+    expect(result.summary).toBe('the port is already in use');
+    expect(result.fix).toContain('the port');
+  });
+});
+
+describe('classifyExit without a known stderr text', () => {
+  it('startup-timeout and liveness-failed come from the supervisor', () => {
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: [], startupTimedOut: true, port: 8000 })).toMatchObject({
+      cause: 'startup-timeout',
+      exitStatus: 143,
+    });
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: ['some log'], livenessFailed: true })).toMatchObject({
+      cause: 'liveness-failed',
+      exitStatus: 137,
+    });
+  });
+
+  it('names signal deaths, with the OOM killer for SIGKILL', () => {
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [] })).toMatchObject({
+      cause: 'killed',
+      summary: 'killed by SIGKILL (possibly the out-of-memory killer)',
+      exitStatus: 137,
+    });
+    expect(classifyExit({ code: null, signal: 'SIGSEGV', stderrTail: [] })).toMatchObject({
+      cause: 'killed',
+      summary: 'crashed with SIGSEGV (segmentation fault)',
+      exitStatus: 139,
+    });
+    expect(classifyExit({ code: null, signal: 'SIGABRT', stderrTail: [] }).fix).toMatch(/heap/);
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: [] }).summary).toBe('terminated by SIGTERM from outside naija-sup');
+    expect(classifyExit({ code: null, signal: 'SIGUSR2', stderrTail: [] }).summary).toBe('killed by SIGUSR2');
+  });
+
+  it('code 0 is a clean exit; other codes are exit-code (127/126 explained)', () => {
+    expect(classifyExit({ code: 0, signal: null, stderrTail: [] })).toMatchObject({ cause: 'clean-exit', exitStatus: 0 });
+    expect(classifyExit({ code: 2, signal: null, stderrTail: ['usage: …'] })).toMatchObject({ cause: 'exit-code', summary: 'exited with code 2' });
+    expect(classifyExit({ code: 127, signal: null, stderrTail: ['sh: 1: nodee: not found'] }).summary).toMatch(/command not found/);
+    expect(classifyExit({ code: 126, signal: null, stderrTail: [] }).summary).toMatch(/not executable/);
+  });
+});
+
+describe('exitStatusOf', () => {
+  it('passes a code through and maps a signal to 128 + its number from os.constants', () => {
+    expect(exitStatusOf({ code: 0, signal: null })).toBe(0);
+    expect(exitStatusOf({ code: 255, signal: null })).toBe(255);
+    expect(exitStatusOf({ code: null, signal: 'SIGTERM' })).toBe(128 + constants.signals.SIGTERM);
+    expect(exitStatusOf({ code: null, signal: 'SIGINT' })).toBe(130);
+    expect(exitStatusOf({ code: null, signal: 'SIGKILL' })).toBe(137);
+    expect(exitStatusOf({ code: null, signal: null })).toBe(1);
+  });
+});
+
+describe('renderFix', () => {
+  it('fills {port} and {module}', () => {
+    expect(renderFix('free {port} for {module}', { port: 8000, module: 'bcrypt' })).toBe('free port 8000 for bcrypt');
+    expect(renderFix('free {port} for {module}')).toBe('free the port for the module');
+  });
+});
+
+describe('classifying real processes', () => {
+  afterEach(() => {
+    killAllTracked();
+  });
+
+  /** Runs `command` to its end and classifies its real exit and stderr. */
+  async function runAndClassify(command: string[], env: Record<string, string> = {}, port?: number) {
+    const handle = spawnInstance({ command, cwd: FIXTURES_DIR, env: childEnv(env) });
+    trackChild(handle);
+    const exit = await handle.waitForExit();
+    await assertAllGone([handle.pid as number]);
+    return classifyExit({ ...exit, stderrTail: handle.stderrTail(), port });
+  }
+
+  it("eaddrinuse.mjs on a held port: Node's real EADDRINUSE crash is port-in-use", async () => {
+    const holder = await startFixture('hold-port.mjs');
+    const port = holder.port as number;
+    const result = await runAndClassify(fixtureCommand('eaddrinuse.mjs'), { PORT: String(port) }, port);
+    expect(result).toMatchObject({ cause: 'port-in-use', failureId: 'port-in-use-node', exitStatus: 1 });
+    expect(result.line).toBe(`Error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    expect(result.summary).toBe(`port ${port} is already in use`);
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+  });
+
+  it("python's real bind failure on a held port is port-in-use", async () => {
+    const holder = await startFixture('hold-port.mjs');
+    const port = holder.port as number;
+    const result = await runAndClassify(fixtureCommand('python-server.py'), { PORT: String(port) }, port);
+    expect(result).toMatchObject({ cause: 'port-in-use', failureId: 'port-in-use-python', exitStatus: 1 });
+    expect(result.line).toBe('OSError: [Errno 98] Address already in use');
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+  });
+
+  it("node's and python's real missing-module errors are module-not-found, naming the module", async () => {
+    const node = await runAndClassify([process.execPath, '-e', "require('naija-sup-no-such-package')"]);
+    expect(node).toMatchObject({ cause: 'module-not-found', failureId: 'module-not-found-node', exitStatus: 1 });
+    expect(node.summary).toContain('naija-sup-no-such-package');
+    const python = await runAndClassify(['/usr/bin/python3', '-c', 'import naija_sup_no_such_module']);
+    expect(python).toMatchObject({ cause: 'module-not-found', failureId: 'module-not-found-python', exitStatus: 1 });
+    expect(python.fix).toContain('naija_sup_no_such_module');
+  });
+
+  it('crash-after.mjs: a plain crash is exit-code with its code', async () => {
+    const app = await startFixture('crash-after.mjs', { CRASH_CODE: '3', CRASH_AFTER_MS: '50' });
+    const exit = await app.child.waitForExit();
+    expect(app.child.stderrTail()).toEqual(['CRASH-AFTER: crashing on purpose with code 3']);
+    expect(classifyExit({ ...exit, stderrTail: app.child.stderrTail() })).toMatchObject({ cause: 'exit-code', exitStatus: 3 });
+    await assertAllGone([app.pid]);
+  });
+
+  it('exit-with.mjs killed by SIGKILL is "killed" with status 137', async () => {
+    const result = await runAndClassify(fixtureCommand('exit-with.mjs'), { EXIT_SIGNAL: 'SIGKILL' });
+    expect(result).toMatchObject({ cause: 'killed', exitStatus: 137 });
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The runner with fake timers and fake children: no processes, no sockets. It checks the wiring
+ * between the machine's effects and the outside world (timers, probes, signals, group waits).
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ResolvedConfig } from '../../src/config/types.js';
+import type { SupervisorEvent } from '../../src/supervisor/events.js';
+import { Supervisor, type InstanceHandle, type ProbeOutcome, type RunnerDeps, type SpawnFailure } from '../../src/supervisor/runner.js';
+
+class FakeChild implements InstanceHandle {
+  private lineListeners: Array<(s: 'stdout' | 'stderr', l: string) => void> = [];
+  private exitListeners: Array<(i: { code: number | null; signal: NodeJS.Signals | null }) => void> = [];
+  private errorListeners: Array<(e: SpawnFailure) => void> = [];
+  readonly stderr: string[] = [];
+  constructor(readonly pid: number | undefined) {}
+  onLine(l: (s: 'stdout' | 'stderr', l: string) => void): void { this.lineListeners.push(l); }
+  onExit(l: (i: { code: number | null; signal: NodeJS.Signals | null }) => void): void { this.exitListeners.push(l); }
+  onSpawnError(l: (e: SpawnFailure) => void): void { this.errorListeners.push(l); }
+  stderrTail(n: number): string[] { return this.stderr.slice(-n); }
+  line(stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stderr') this.stderr.push(text);
+    for (const l of this.lineListeners) l(stream, text);
+  }
+  exit(code: number | null, signal: NodeJS.Signals | null = null): void { for (const l of this.exitListeners) l({ code, signal }); }
+  fail(code: string): void { const e = { code, message: `command not found: node (${code})`, exitStatus: code === 'ENOENT' ? 127 : 126 }; for (const l of this.errorListeners) l(e); }
+}
+
+function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
+  return {
+    name: 'api', command: ['node', 'server.js'], cwd: '/tmp', env: {}, port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
+    health: { type: 'http', path: '/health', timeout: 1000, interval: 100, startupTimeout: 5000, log: null, liveness: null },
+    restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 1000, factor: 2, maxRestarts: 3, window: 60_000, minUptime: 1000 },
+    shutdown: { signal: 'SIGTERM', timeout: 2000 },
+    cleanup: { killExisting: false, match: [] },
+    bcrypt: { fallback: false },
+    ...over,
+  };
+}
+
+function harness(cfg = config()) {
+  const children: FakeChild[] = [];
+  const events: SupervisorEvent[] = [];
+  const signals: Array<[number, NodeJS.Signals]> = [];
+  const alive = new Set<number>();
+  let probeResult: ProbeOutcome = { ok: false, latencyMs: 1, detail: 'connection refused' };
+  let nextPid = 1000;
+  const deps: RunnerDeps = {
+    spawn: () => {
+      const child = new FakeChild(nextPid++);
+      children.push(child);
+      if (child.pid) alive.add(child.pid);
+      return child;
+    },
+    signalGroup: (pid, signal) => { signals.push([pid, signal]); },
+    groupMembers: (pid) => (alive.has(pid) ? [pid] : []),
+    probe: async () => probeResult,
+    classify: ({ code, signal }) => ({ cause: code === 0 ? 'clean-exit' : signal ? 'killed' : 'exit-code', summary: `code ${code} signal ${signal}`, fix: 'fix it' }),
+    clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+    random: () => 0.5,
+    onEvent: (e) => events.push(e),
+  };
+  const sup = new Supervisor(cfg, deps);
+  return {
+    sup, children, events, signals,
+    setProbe: (r: ProbeOutcome) => { probeResult = r; },
+    /** The child exits and its group is gone. */
+    die: (child: FakeChild, code: number | null, signal: NodeJS.Signals | null = null) => { alive.delete(child.pid!); child.exit(code, signal); },
+    kinds: () => events.map((e) => e.type),
+  };
+}
+
+beforeEach(() => { vi.useFakeTimers(); });
+afterEach(() => { vi.useRealTimers(); });
+
+describe('Supervisor runner (fake timers, fake children)', () => {
+  it('polls the probe every interval until ready, then a crash restarts after the backoff', async () => {
+    const h = harness();
+    void h.sup.start();
+    expect(h.sup.state.tag).toBe('starting');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(h.events.filter((e) => e.type === 'probe').length).toBe(3);
+    h.setProbe({ ok: true, latencyMs: 2, detail: '200 OK' });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.sup.state.tag).toBe('ready');
+    h.die(h.children[0]!, 1);
+    await vi.advanceTimersByTimeAsync(0);
+    // The first restart after a ready run is immediate.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.children.length).toBe(2);
+    expect(h.sup.context.restarts).toBe(1);
+  });
+
+  it('a startup timeout signals the group once and restarts with cause startup-timeout', async () => {
+    const h = harness();
+    void h.sup.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.signals).toEqual([[1000, 'SIGTERM']]);
+    h.die(h.children[0]!, null, 'SIGTERM');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sup.context.lastExit?.cause).toBe('startup-timeout');
+    expect(h.sup.context.restarts).toBe(1);
+    expect(h.children.length).toBe(2);
+  });
+
+  it('stop: SIGTERM, then SIGKILL after shutdown.timeout, then exit 0 once the group is gone', async () => {
+    const h = harness();
+    h.setProbe({ ok: true, latencyMs: 1, detail: 'ok' });
+    const done = h.sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sup.state.tag).toBe('ready');
+    h.sup.stop();
+    expect(h.signals).toEqual([[1000, 'SIGTERM']]);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(h.signals).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.signals).toEqual([[1000, 'SIGTERM'], [1000, 'SIGKILL']]);
+    h.die(h.children[0]!, null, 'SIGKILL');
+    await expect(done).resolves.toBe(0);
+    expect(h.kinds()).toContain('escalated');
+  });
+
+  it('a second stop kills at once', async () => {
+    const h = harness();
+    void h.sup.start();
+    h.sup.stop();
+    h.sup.stop();
+    expect(h.signals).toEqual([[1000, 'SIGTERM'], [1000, 'SIGKILL']]);
+  });
+
+  it('waits for the rest of the group after the leader exits before reporting the exit', async () => {
+    const h = harness();
+    const alive = new Set([1000, 1001]);
+    const sup = new Supervisor(config(), {
+      ...((h.sup as unknown as { deps: RunnerDeps }).deps),
+      groupMembers: () => [...alive],
+      signalGroup: (pid, sig) => { h.signals.push([pid, sig]); if (sig === 'SIGKILL') alive.clear(); },
+    });
+    h.setProbe({ ok: true, latencyMs: 1, detail: 'ok' });
+    void sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    alive.delete(1000);
+    h.children[h.children.length - 1]!.exit(1);
+    // The worker (1001) survives the leader: it gets the stop signal, then SIGKILL after the timeout.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.signals).toEqual([[1000, 'SIGTERM']]);
+    expect(sup.state.tag).toBe('ready');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.signals).toEqual([[1000, 'SIGTERM'], [1000, 'SIGKILL']]);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(sup.context.restarts).toBe(1);
+    expect(sup.context.lastExit?.code).toBe(1);
+  });
+
+  it('a log-line probe is ready on the first matching line', async () => {
+    const h = harness(config({ health: { ...config().health, type: 'log', log: 'Server is up' } }));
+    void h.sup.start();
+    h.children[0]!.line('stdout', 'booting');
+    expect(h.sup.state.tag).toBe('starting');
+    h.children[0]!.line('stdout', '\u001b[32mServer is up\u001b[0m on 8000');
+    expect(h.sup.state.tag).toBe('ready');
+  });
+
+  it('a spawn error (ENOENT) is fatal with 127', async () => {
+    const h = harness();
+    const sup = new Supervisor(config(), {
+      ...((h.sup as unknown as { deps: RunnerDeps }).deps),
+      spawn: () => { const c = new FakeChild(undefined); h.children.push(c); return c; },
+    });
+    const done = sup.start();
+    h.children[0]!.fail('ENOENT');
+    await expect(done).resolves.toBe(127);
+    expect(sup.context.lastExit?.summary).toMatch(/command not found/);
+  });
+
+  it('liveness: failureThreshold consecutive failures restart the instance', async () => {
+    const h = harness(config({ health: { ...config().health, liveness: { type: 'http', path: '/health', interval: 1000, timeout: 500, failureThreshold: 3 } } }));
+    h.setProbe({ ok: true, latencyMs: 1, detail: 'ok' });
+    void h.sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sup.state.tag).toBe('ready');
+    h.setProbe({ ok: false, latencyMs: 500, detail: 'timed out after 500 ms' });
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.sup.state.tag).toBe('ready');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.sup.state.tag).toBe('stopping');
+    expect(h.kinds()).toContain('liveness-failed');
+  });
+
+  it('forwards SIGUSR1 to the group of the running instance', async () => {
+    const h = harness();
+    void h.sup.start();
+    expect(h.sup.forward('SIGUSR1')).toBe(1000);
+    expect(h.signals).toContainEqual([1000, 'SIGUSR1']);
+  });
+});
