@@ -3,7 +3,7 @@
  * doctor. Each entry names a cause, the exact texts that betray it, and a one-line fix.
  *
  * The texts are copied from research/failures-and-ports.md, where each was reproduced on Debian 12
- * with Node 20.20 or Debian's Python 3.11 (N1–N9 are the Node bcrypt failures, P1–P3 the Python
+ * with Node 20.20 or Debian's Python 3.11 (N1–N9 are the Node bcrypt failures, P1–P4 the Python
  * passlib/bcrypt ones). Order matters: the first entry with a matching line wins, so specific
  * entries come before general ones (a missing `bcrypt_lib.node` is a native-module failure, not
  * an ordinary "module not found"; `invalid ELF header` before the generic ERR_DLOPEN_FAILED).
@@ -220,6 +220,17 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     patterns: [/\(trapped\) error reading bcrypt version/, /module 'bcrypt' has no attribute '__about__'/],
     title: 'passlib cannot read the bcrypt version (harmless warning)',
     fix: 'Pin `bcrypt==4.0.1` to silence it, or move to libpass, or raise the `passlib.handlers.bcrypt` log level.',
+  },
+  {
+    id: 'P4',
+    cause: 'native-module',
+    // Listed as a warning so crash classification never picks it: its text is P2's, and P2 (above)
+    // wins for a crash. doctor tells them apart by behaviour: bcrypt ≥ 5 used directly (no passlib)
+    // raises only for passwords over 72 bytes, so the app answers 500 to long passwords.
+    severity: 'warning',
+    patterns: [/password cannot be longer than 72 bytes, truncate manually if necessary/],
+    title: 'bcrypt ≥ 5 rejects passwords over 72 bytes',
+    fix: 'Validate the password length (≤ 72 UTF-8 bytes) at the API edge and answer 400, instead of letting bcrypt raise.',
   },
 ];
 

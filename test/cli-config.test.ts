@@ -101,6 +101,33 @@ describe('naija-sup config', () => {
     expect(columns.size).toBe(1);
   });
 
+  it('prints the probe, dependency, status, log and mode keys, with health.startup read as the health keys', async () => {
+    await writeFile(path.join(dir, 'naija-sup.config.yaml'), [
+      'command: node server.js',
+      'health:',
+      '  startup: { type: tcp, startupTimeout: 1m }',
+      '  readiness: true',
+      'dependsOn:',
+      '  - { name: db, tcp: "[::1]:5432" }',
+      'logs: { maxSize: 512KB }',
+      '',
+    ].join('\n'));
+    const io = fakeIO({ NAIJA_SUP_MODE: 'handoff', REDIS_RETRY_ATTEMPTS: '6' });
+    expect(await run(['config'], io)).toBe(0);
+    const out = io.out();
+    expect(io.err()).toBe('');
+    expect(out).toMatch(/^health\.type +tcp +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).toMatch(/^health\.startupTimeout +1m +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).toMatch(/^health\.readiness\.type +tcp +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).toMatch(/^health\.readiness\.successThreshold +1 +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).not.toMatch(/^health\.startup[ .]/m);
+    expect(out).toMatch(/^dependsOn +\[\{"name":"db","tcp":"\[::1\]:5432"\}\] +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).toMatch(/^dependencies\.retries +6 +\(env REDIS_RETRY_ATTEMPTS\)$/m);
+    expect(out).toMatch(/^dependencies\.timeout +10s +\(default\)$/m);
+    expect(out).toMatch(/^logs\.maxSize +512KB +\(file naija-sup\.config\.yaml\)$/m);
+    expect(out).toMatch(/^mode +handoff +\(env NAIJA_SUP_MODE\)$/m);
+  });
+
   it('prints a configuration without a command instead of failing', async () => {
     const io = fakeIO();
     expect(await run(['config'], io)).toBe(0);

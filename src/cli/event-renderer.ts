@@ -179,6 +179,27 @@ export class EventRenderer {
         this.say(event.message, 'warn');
         if (event.fix) this.detail(`fix: ${event.fix}`);
         return;
+      case 'reload-started':
+        this.say(event.mode === 'direct'
+          ? 'reload in direct mode: a plain restart (requests are refused while the server restarts; use mode handoff or proxy for zero downtime)'
+          : `zero-downtime reload (${event.mode}): starting a new instance beside pid ${event.bluePid ?? '-'}`);
+        return;
+      case 'reload-finished':
+        this.say(event.outcome === 'reloaded' || event.outcome === 'restarted'
+          ? `reload done in ${ms(event.durationMs)}: now serving from pid ${event.pid ?? '-'}`
+          : `reload ${event.outcome}${event.cause ? `: ${event.cause}` : ''}; ${event.outcome === 'rolled-back' ? `the previous instance (pid ${event.pid ?? '-'}) keeps serving` : ''}`,
+        event.outcome === 'reloaded' || event.outcome === 'restarted' ? 'ok' : 'error');
+        return;
+      case 'readiness-changed':
+        this.say(event.ready ? `readiness probe passing again: ${event.detail}` : `readiness probe failing (${event.detail}): not ready for traffic`, event.ready ? 'ok' : 'warn');
+        return;
+      case 'dependency':
+        if (event.ok) this.verbose(`dependency ${event.name} (${event.target}) is up after ${event.attempts} attempt(s), ${Math.round(event.latencyMs)} ms`);
+        else this.say(`dependency ${event.name} (${event.target}) is not answering after ${event.attempts} attempt(s): ${event.detail}`, 'warn');
+        return;
+      case 'listener':
+        this.say(`${event.mode} mode: naija-sup holds ${event.address}; the server gets ${event.mode === 'handoff' ? 'the listening socket as fd 3 (LISTEN_FDS=1)' : 'a private port behind the proxy'}`);
+        return;
       default: {
         const never: never = event;
         this.verbose(`unknown event ${JSON.stringify(never)}`);

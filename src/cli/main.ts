@@ -31,9 +31,21 @@ export interface StartOptions {
   killExisting?: boolean;
   pidFile?: string;
   portFallback?: boolean;
+  detach?: boolean;
+  statusPort?: number;
+  logFormat?: 'human' | 'json';
+  mode?: 'direct' | 'handoff' | 'proxy';
+  force?: boolean;
 }
 
-function buildProgram(io: CliIO, setStatus: (status: number) => void): Command {
+/** Options shared by the commands that talk to a running supervisor. */
+export interface ControlOptions {
+  config?: string;
+  name?: string;
+  json?: boolean;
+}
+
+function buildProgram(io: CliIO, setStatus: (status: number) => void, argv: readonly string[] = []): Command {
   const program = new Command();
   program
     .name('naija-sup')
@@ -57,28 +69,91 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void): Command {
     .option('--pid-file <file>', 'write the server\'s PID to this file (PID_FILE)')
     .option('--kill-existing', 'stop stale servers that hold the port or match cleanup.match (KILL_EXISTING)')
     .option('--port-fallback', 'if the port is taken, pick the next free one instead of failing')
+    .option('--force', 'with --kill-existing as root: also stop other users\' processes')
+    .option('-d, --detach', 'run the supervisor in the background; return once the server is ready (or failed)')
+    .addOption(new Option('--status-port <port>', 'serve /alive /ready /health /metrics on this port (127.0.0.1)').argParser(parsePort))
+    .addOption(new Option('--log-format <format>', 'supervisor log format').choices(['human', 'json']))
+    .addOption(new Option('--mode <mode>', 'how the port reaches the server').choices(['direct', 'handoff', 'proxy']))
     .option('--raw', 'stream the server\'s output without the [name] prefix')
     .option('--verbose', 'show each step with its duration')
     .argument('[command...]', 'the server command, after "--" (overrides the config\'s command)')
     .action(async (command: string[], opts: StartOptions) => {
       const { startCommand } = await import('./commands/start.js');
-      setStatus(await startCommand(io, opts, command));
+      setStatus(await startCommand(io, opts, command, [...argv]));
+    });
+
+  const control = (cmd: Command): Command => cmd
+    .option('-c, --config <file>', 'the config file that names the app (its "name")')
+    .option('--name <name>', 'the app\'s name (default: from the config, package.json or the folder)');
+
+  control(program.command('stop'))
+    .description('stop the running supervisor and its server (graceful; --force kills at once)')
+    .option('--timeout <duration>', 'how long the server may take to drain (default: shutdown.timeout)')
+    .option('--force', 'kill the server\'s process group at once')
+    .action(async (opts: ControlOptions & { timeout?: string; force?: boolean }) => {
+      const { stopCommand } = await import('./commands/stop.js');
+      setStatus(await stopCommand(io, opts));
+    });
+
+  control(program.command('status'))
+    .description('show the state of the running supervisor (exit 3 when not running)')
+    .option('--json', 'print JSON')
+    .action(async (opts: ControlOptions) => {
+      const { statusCommand } = await import('./commands/status.js');
+      setStatus(await statusCommand(io, opts));
+    });
+
+  control(program.command('restart'))
+    .description('stop the server and start it again under the same supervisor')
+    .action(async (opts: ControlOptions) => {
+      const { restartCommand } = await import('./commands/restart.js');
+      setStatus(await restartCommand(io, opts, 'restart'));
+    });
+
+  control(program.command('reload'))
+    .description('re-read the config and restart the server with it (zero-downtime in handoff/proxy mode)')
+    .action(async (opts: ControlOptions) => {
+      const { restartCommand } = await import('./commands/restart.js');
+      setStatus(await restartCommand(io, opts, 'reload'));
+    });
+
+  control(program.command('logs'))
+    .description('print the supervisor\'s and the server\'s log (from the run dir)')
+    .option('-n, --lines <n>', 'how many lines to show (default 50)', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a number of lines, got "${v}".`);
+      return Number(v);
+    })
+    .option('-f, --follow', 'keep printing new lines')
+    .action(async (opts: ControlOptions & { lines?: number; follow?: boolean }) => {
+      const { logsCommand } = await import('./commands/logs.js');
+      setStatus(await logsCommand(io, opts));
     });
 
   program
-    .command('stop')
-    .description('stop the running supervisor and its server')
-    .action(() => setStatus(notBuilt(io, 'stop', 'press Ctrl+C in the terminal that runs "naija-sup start"')));
-
-  program
-    .command('status')
-    .description('show the state of the running supervisor')
-    .action(() => setStatus(notBuilt(io, 'status', 'read the supervisor\'s own output in the terminal that runs it')));
-
-  program
     .command('doctor')
-    .description('diagnose bcrypt and port problems and print the fix')
-    .action(() => setStatus(notBuilt(io, 'doctor', 'run "naija-sup start --verbose": it classifies port and bcrypt failures with their fix')));
+    .description('diagnose bcrypt and port problems and print the fix (read-only)')
+    .option('-c, --config <file>', 'use this config file instead of searching for one')
+    .option('--json', 'print the checks as JSON')
+    .option('--only <ids...>', 'run only these checks (runtime, config, port, pid-file, run-dir, bcrypt-node, bcrypt-python, health, init)')
+    .addOption(new Option('-p, --port <port>', 'check this port').argParser(parsePort))
+    .action(async (opts: { config?: string; json?: boolean; only?: string[]; port?: number }) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      setStatus(await doctorCommand(io, opts));
+    });
+
+  program
+    .command('free-port')
+    .description('safely free a port: show its owners, stop them gracefully (SIGTERM, wait, SIGKILL), confirm it is free')
+    .argument('<port>', 'the port', parsePort)
+    .option('-H, --host <host>', 'the host a server would bind (default: :: — every address)')
+    .option('--dry-run', 'only show the owners')
+    .option('--force', 'also stop other users\' processes (root only)')
+    .option('--timeout <duration>', 'grace period before SIGKILL (default 10s)')
+    .option('--json', 'print JSON')
+    .action(async (port: number, opts: { host?: string; dryRun?: boolean; force?: boolean; timeout?: string; json?: boolean }) => {
+      const { freePortCommand } = await import('./commands/free-port.js');
+      setStatus(await freePortCommand(io, port, opts));
+    });
 
   program
     .command('config')
@@ -96,15 +171,10 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void): Command {
   return program;
 }
 
-function notBuilt(io: CliIO, command: string, meanwhile: string): number {
-  io.stderr(`naija-sup ${command} is not built yet. Meanwhile: ${meanwhile}.\n`);
-  return 2;
-}
-
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function run(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
   let status = 0;
-  const program = buildProgram(io, (s) => { status = s; });
+  const program = buildProgram(io, (s) => { status = s; }, argv);
   if (argv.length === 0) {
     io.stdout(program.helpInformation());
     return 0;

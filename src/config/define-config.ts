@@ -9,10 +9,13 @@
  *
  * src/config/schema.ts checks at compile time that this interface and the schema agree.
  */
-import type { ProbeType, RestartPolicy } from './types.js';
+import type { LogFormat, ProbeType, ReloadMode, RestartPolicy } from './types.js';
 
 /** A duration: integer milliseconds, or a string with a unit ("500ms", "5s", "1.5s", "2m", "1h"). */
 export type DurationInput = number | string;
+
+/** A size: integer bytes, or a string with a binary unit ("512KB", "10MB", "1GB"; 1 KB = 1024 B). */
+export type SizeInput = number | string;
 
 /** A stop signal, with or without the "SIG" prefix ("SIGTERM" or "TERM"). */
 export type SignalInput =
@@ -26,6 +29,32 @@ export interface LivenessInput {
   timeout?: DurationInput;
   failureThreshold?: number;
 }
+
+/** The readiness probe's fields; each missing one takes its default (most repeat the `health.*` key of the same name). */
+export interface ReadinessInput {
+  type?: ProbeType;
+  path?: string;
+  log?: string | null;
+  interval?: DurationInput;
+  timeout?: DurationInput;
+  failureThreshold?: number;
+  successThreshold?: number;
+}
+
+/** `health.startup`: the top-level startup-probe keys of `health`, spelled as one object. */
+export interface StartupInput {
+  type?: ProbeType;
+  path?: string;
+  log?: string | null;
+  interval?: DurationInput;
+  timeout?: DurationInput;
+  startupTimeout?: DurationInput;
+}
+
+/** A dependency waited for before each start: a TCP "host:port" or an http(s) URL, never both. */
+export type DependencyInput =
+  | { name: string; tcp: string; http?: null }
+  | { name: string; http: string; tcp?: null };
 
 /** A config file's content: every key optional; see the configuration reference for each one. */
 export interface UserConfig {
@@ -47,6 +76,9 @@ export interface UserConfig {
     startupTimeout?: DurationInput;
     log?: string | null;
     liveness?: LivenessInput | null;
+    /** true: on, with every field at its default; false or null: off. */
+    readiness?: ReadinessInput | boolean | null;
+    startup?: StartupInput;
   };
   restart?: {
     policy?: RestartPolicy;
@@ -68,6 +100,24 @@ export interface UserConfig {
   bcrypt?: {
     fallback?: boolean;
   };
+  dependsOn?: DependencyInput[];
+  dependencies?: {
+    timeout?: DurationInput;
+    retries?: number;
+  };
+  status?: {
+    port?: number | null;
+    host?: string;
+  };
+  alerts?: {
+    crashRate?: number | null;
+  };
+  logFormat?: LogFormat | null;
+  logs?: {
+    maxSize?: SizeInput;
+    maxFiles?: number;
+  };
+  mode?: ReloadMode;
 }
 
 /**

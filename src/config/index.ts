@@ -4,10 +4,21 @@
  */
 export { loadConfig, readConfigFile, readPackageName, type ConfigFile, type LoadConfigOptions } from './load.js';
 export { resolveConfig, formatSource, displayPath, FLAG_KEYS, type ConfigFlags, type ResolveInput } from './resolve.js';
-export { defineConfig, type UserConfig, type DurationInput, type SignalInput, type LivenessInput } from './define-config.js';
+export {
+  defineConfig,
+  type UserConfig,
+  type DurationInput,
+  type SizeInput,
+  type SignalInput,
+  type LivenessInput,
+  type ReadinessInput,
+  type StartupInput,
+  type DependencyInput,
+} from './define-config.js';
 export { parseDuration, tryParseDuration, formatDuration, MAX_DURATION_MS } from './duration.js';
+export { parseSize, tryParseSize, formatSize, MAX_SIZE_BYTES } from './size.js';
 export { splitCommand, joinCommand, ShellSplitError } from './shell-split.js';
-export { redactEnv, isSecretName, REDACTED } from './redact.js';
+export { redactEnv, redactUrl, redactConfig, isSecretName, REDACTED } from './redact.js';
 export { buildJsonSchema, renderJsonSchema, SCHEMA_ID } from './json-schema.js';
 export { renderConfigReference } from './reference.js';
 export {
@@ -17,10 +28,12 @@ export {
   compileMatchPattern,
   normalizeSignal,
   sanitizeName,
+  splitHostPort,
   CONFIG_SEARCH_PLACES,
   STOP_SIGNALS,
   type LeafNode,
   type LeafEntry,
+  type AliasNode,
 } from './schema.js';
 export type {
   ResolvedConfig,
@@ -33,4 +46,8 @@ export type {
   CleanupConfig,
   RestartPolicy,
   ProbeType,
+  ProbeSpec,
+  DependencyConfig,
+  ReloadMode,
+  LogFormat,
 } from './types.js';

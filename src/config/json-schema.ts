@@ -4,7 +4,8 @@
  * fails when they differ (regenerate with `UPDATE_SCHEMA=1 npx vitest run test/config/json-schema.test.ts`).
  */
 import { MAX_DURATION_MS } from './duration.js';
-import { configSchema, type AnySection, type JsonSchema, type LeafNode } from './schema.js';
+import { configSchema, type AliasNode, type AnySection, type JsonSchema, type LeafNode } from './schema.js';
+import { MAX_SIZE_BYTES } from './size.js';
 
 /** Where the schema is published (the package ships the file; unpkg serves it). */
 export const SCHEMA_ID = 'https://unpkg.com/naija-sup/naija-sup.schema.json';
@@ -23,11 +24,30 @@ function leafSchema(node: LeafNode): JsonSchema {
   return schema;
 }
 
-function sectionSchema(node: AnySection, root: boolean): JsonSchema {
+/** An alias's fields are its siblings' file forms, without their defaults (a missing field leaves the sibling alone). */
+function aliasSchema(node: AliasNode, section: AnySection, at: string): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const key of node.keys) {
+    const sibling = section.children[key];
+    if (sibling?.kind !== 'leaf') throw new Error(`schema bug: alias ${at} names "${key}", which is not a sibling key`);
+    properties[key] = { description: `Sets \`${sectionPath(at)}.${key}\`, and wins over it.`, ...sibling.jsonSchema };
+  }
+  return { description: node.description, type: 'object', properties, additionalProperties: false };
+}
+
+/** "health.startup" → "health". */
+function sectionPath(at: string): string {
+  return at.split('.').slice(0, -1).join('.');
+}
+
+function sectionSchema(node: AnySection, root: boolean, at = ''): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   if (root) properties['$schema'] = { description: 'The JSON Schema this file follows, for editors; naija-sup ignores it.', type: 'string' };
   for (const [key, child] of Object.entries(node.children)) {
-    properties[key] = child.kind === 'leaf' ? leafSchema(child) : sectionSchema(child, false);
+    const childAt = at === '' ? key : `${at}.${key}`;
+    if (child.kind === 'leaf') properties[key] = leafSchema(child);
+    else if (child.kind === 'alias') properties[key] = aliasSchema(child, node, childAt);
+    else properties[key] = sectionSchema(child, false, childAt);
   }
   return { description: node.description, type: 'object', properties, additionalProperties: false };
 }
@@ -47,6 +67,13 @@ export function buildJsonSchema(): JsonSchema {
         anyOf: [
           { type: 'integer', minimum: 0, maximum: MAX_DURATION_MS },
           { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|m|h)$' },
+        ],
+      },
+      size: {
+        description: 'Integer bytes, or a number with a binary unit (1 KB = 1024 B), in any case: "512KB", "10MB", "1.5GB", "100B".',
+        anyOf: [
+          { type: 'integer', minimum: 1, maximum: MAX_SIZE_BYTES },
+          { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*[KkMmGg]?[Bb]$' },
         ],
       },
     },

@@ -2,6 +2,7 @@
  * Secret-looking environment values are never printed. PM2's `jlist` printed a secret set at start
  * twice (docs research, pm2.md); `naija-sup config` must be safe to paste into an issue.
  */
+import type { ResolvedConfig } from './types.js';
 
 /** What a redacted value is printed as. */
 export const REDACTED = '[redacted]';
@@ -21,4 +22,25 @@ export function redactEnv(env: Readonly<Record<string, string>>): Record<string,
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) out[name] = isSecretName(name) ? REDACTED : value;
   return out;
+}
+
+/**
+ * A URL with its password replaced by "[redacted]" ("http://user:[redacted]@db/"); unchanged when
+ * it has none or does not parse. A dependency's `http` URL may carry credentials.
+ */
+export function redactUrl(url: string): string {
+  // Not through `new URL().href`: that would also normalise the rest of the URL the user wrote.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${REDACTED}@`);
+}
+
+/**
+ * A copy of a resolved configuration safe to print: secret-looking `env` values and passwords in
+ * `dependsOn` URLs redacted (what `naija-sup config` shows).
+ */
+export function redactConfig(config: ResolvedConfig): ResolvedConfig {
+  return {
+    ...config,
+    env: redactEnv(config.env),
+    dependsOn: config.dependsOn.map((d) => (d.http === null ? d : { ...d, http: redactUrl(d.http) })),
+  };
 }

@@ -22,7 +22,7 @@ import {
   type Problem,
   type ResolveContext,
 } from './schema.js';
-import type { LoadedConfig, ResolvedConfig, ValueSource } from './types.js';
+import type { LoadedConfig, LogFormat, ReloadMode, ResolvedConfig, ValueSource } from './types.js';
 
 /** Command-line flags, the highest-precedence layer. Undefined means "not given". */
 export interface ConfigFlags {
@@ -33,6 +33,9 @@ export interface ConfigFlags {
   portFallback?: boolean;
   /** The command after `--`; an empty array means none was given. */
   command?: string[];
+  statusPort?: number;
+  logFormat?: LogFormat;
+  mode?: ReloadMode;
 }
 
 /** Which flag sets which key; `flag` is how sources name it. */
@@ -43,6 +46,9 @@ export const FLAG_KEYS: ReadonlyArray<{ key: keyof ConfigFlags; path: string; fl
   { key: 'pidFile', path: 'pidFile', flag: '--pid-file' },
   { key: 'portFallback', path: 'portFallback', flag: '--port-fallback' },
   { key: 'killExisting', path: 'cleanup.killExisting', flag: '--kill-existing' },
+  { key: 'statusPort', path: 'status.port', flag: '--status-port' },
+  { key: 'logFormat', path: 'logFormat', flag: '--log-format' },
+  { key: 'mode', path: 'mode', flag: '--mode' },
 ];
 
 export interface ResolveInput {
@@ -94,7 +100,19 @@ function unknownKeyHint(key: string, siblings: readonly string[], prefix: string
   return ` (known keys${prefix === '' ? '' : ` in ${prefix}`}: ${siblings.join(', ')})`;
 }
 
-function walkSection(node: AnySection, object: Record<string, unknown>, prefix: string, out: Map<string, unknown>, problems: string[]): void {
+/** A value a file gives for a leaf, and the dot-path it was written at (differs for an alias). */
+interface FileValue {
+  raw: unknown;
+  writtenAt: string;
+}
+
+/** What a file sets, leaf by leaf: directly, and through aliases (health.startup.type → health.type). */
+interface FileValues {
+  direct: Map<string, FileValue>;
+  aliased: Map<string, FileValue>;
+}
+
+function walkSection(node: AnySection, object: Record<string, unknown>, prefix: string, out: FileValues, problems: string[]): void {
   const siblings = Object.keys(node.children);
   for (const [key, raw] of Object.entries(object)) {
     const at = prefix === '' ? key : `${prefix}.${key}`;
@@ -107,12 +125,29 @@ function walkSection(node: AnySection, object: Record<string, unknown>, prefix: 
     // JS config files may spell "not set" as undefined.
     if (raw === undefined) continue;
     if (child.kind === 'leaf') {
-      out.set(at, raw);
+      out.direct.set(at, { raw, writtenAt: at });
+    } else if (child.kind === 'alias') {
+      walkAlias(child.keys, raw, prefix, at, out, problems);
     } else if (isPlainObject(raw)) {
       walkSection(child, raw, at, out, problems);
     } else {
       const keys = Object.keys(child.children).map((k) => `"${k}"`).join(', ');
       problems.push(`${at}: expected a section (an object with keys like ${keys}), got ${describeValue(raw)}`);
+    }
+  }
+}
+
+function walkAlias(keys: readonly string[], raw: unknown, prefix: string, at: string, out: FileValues, problems: string[]): void {
+  if (!isPlainObject(raw)) {
+    problems.push(`${at}: expected an object with keys like ${keys.map((k) => `"${k}"`).join(', ')}, got ${describeValue(raw)}`);
+    return;
+  }
+  for (const [field, value] of Object.entries(raw)) {
+    if (!keys.includes(field)) {
+      const suggestion = suggestKey(field, keys);
+      problems.push(`${at}.${field}: unknown key${suggestion === undefined ? ` (known keys in ${at}: ${keys.join(', ')})` : `; did you mean "${at}.${suggestion}"?`}`);
+    } else if (value !== undefined) {
+      out.aliased.set(prefix === '' ? field : `${prefix}.${field}`, { raw: value, writtenAt: `${at}.${field}` });
     }
   }
 }
@@ -169,7 +204,7 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
   const problems: string[] = [];
   const badKeys = new Set<string>();
 
-  const fileValues = new Map<string, unknown>();
+  const fileValues: FileValues = { direct: new Map(), aliased: new Map() };
   if (filepath !== null && input.file !== undefined && input.file !== null) {
     if (isPlainObject(input.file)) {
       walkSection(configSchema, input.file, '', fileValues, problems);
@@ -216,11 +251,13 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
       });
     }
 
-    if (fileValues.has(key)) {
+    // Where a file spells a key both ways, the alias (health.startup.type) wins over the key itself.
+    for (const given of [fileValues.aliased.get(key), fileValues.direct.get(key)]) {
+      if (given === undefined) continue;
       candidates.push({
         source: { kind: 'file', file: filepath as string },
-        origin: (at) => `${key}${at}`,
-        result: node.parse(fileValues.get(key), withLayer('file')),
+        origin: (at) => `${given.writtenAt}${at}`,
+        result: node.parse(given.raw, withLayer('file')),
       });
     }
 
@@ -246,6 +283,14 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
   // Rules across keys.
   if (resolved.get('health.type') === 'log' && resolved.get('health.log') === null) {
     problems.push('health.log: required when health.type is "log" (a regular expression matching the line the server prints when ready)');
+  }
+  const readiness = resolved.get('health.readiness') as ResolvedConfig['health']['readiness'];
+  if (readiness !== null && readiness.type === 'log' && readiness.log === null) {
+    problems.push('health.readiness.log: required when health.readiness.type is "log" (a regular expression matching the line that shows the server is ready)');
+  }
+  const statusPort = resolved.get('status.port') as number | null;
+  if (statusPort !== null && statusPort === resolved.get('port')) {
+    problems.push(`status.port: expected a port other than the server's own (port ${statusPort}), got ${statusPort}`);
   }
   const initialDelay = resolved.get('restart.initialDelay') as number;
   const maxDelay = resolved.get('restart.maxDelay') as number;

@@ -12,11 +12,13 @@
  * emitting JSON Schema from it is a few lines. At the bottom, compile-time checks keep the tree,
  * `ResolvedConfig` (types.ts) and `UserConfig` (define-config.ts) in step.
  */
+import { isIP } from 'node:net';
 import * as path from 'node:path';
-import type { DurationInput, SignalInput, UserConfig } from './define-config.js';
+import type { DependencyInput, DurationInput, SignalInput, SizeInput, UserConfig } from './define-config.js';
 import { formatDuration, MAX_DURATION_MS, tryParseDuration } from './duration.js';
 import { ShellSplitError, splitCommand } from './shell-split.js';
-import type { ResolvedConfig } from './types.js';
+import { formatSize, tryParseSize } from './size.js';
+import type { DependencyConfig, LogFormat, ResolvedConfig } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Node types
@@ -104,7 +106,21 @@ export interface SectionNode<C extends Readonly<Record<string, SchemaNode>>> ext
   readonly children: C;
 }
 
-export type SchemaNode = LeafNode | AnySection;
+/**
+ * Another spelling of some leaves of the same section, as one object: `health.startup: {type: "tcp"}`
+ * sets `health.type`. It has no resolved value of its own (ResolvedConfig has no such key): its
+ * fields are the names of sibling leaves, each parsed by that leaf, and where a file gives both
+ * spellings of a field the alias wins. It exists only in files (no environment variable of its
+ * own: the siblings' variables cover each field).
+ */
+export interface AliasNode<K extends string = string> {
+  readonly kind: 'alias';
+  readonly description: string;
+  /** The sibling leaves it spells, in document order. */
+  readonly keys: readonly K[];
+}
+
+export type SchemaNode = LeafNode | AnySection | AliasNode;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -227,6 +243,9 @@ const decodeSeconds = (raw: string): ParseResult<unknown> => {
   return fail('seconds like "30" or a duration like "30s"', raw);
 };
 
+/** Digits alone are bytes, as in a file. */
+const decodeSize = (raw: string): ParseResult<unknown> => ok(/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
+
 const decodeJson = (raw: string): ParseResult<unknown> => {
   try {
     return ok(JSON.parse(raw) as unknown);
@@ -336,6 +355,42 @@ function integerLeaf(description: string, min: number, defaultValue: number, leg
     fromEnv: decodeNumber,
     parse: (raw) => (typeof raw === 'number' && Number.isInteger(raw) && raw >= min ? ok(raw) : fail(`an integer ≥ ${min}`, raw)),
   });
+}
+
+function alias<K extends string>(description: string, keys: readonly K[]): AliasNode<K> {
+  return { kind: 'alias', description, keys };
+}
+
+/** `node` with a default that repeats the value of another key, resolved before it (schema order). */
+function sameAs<I, O>(node: LeafNode<I, O>, dotPath: string): LeafNode<I, O> {
+  return { ...node, default: { kind: 'computed', text: `\`${dotPath}\``, compute: (ctx) => ctx.resolved(dotPath) as O } };
+}
+
+function sizeLeaf(description: string, defaultBytes: number): LeafNode<SizeInput, number> {
+  return leaf<SizeInput, number>({
+    description,
+    typeText: 'size',
+    jsonSchema: { $ref: '#/$defs/size' },
+    default: value(defaultBytes),
+    fromEnv: decodeSize,
+    parse: (raw) => {
+      const bytes = tryParseSize(raw);
+      if (bytes !== undefined && bytes > 0) return ok(bytes);
+      if (typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw)) {
+        return fail('a size like "10MB"', raw, `add a unit: "${raw.trim()}B", "${raw.trim()}KB" or "${raw.trim()}MB"`);
+      }
+      return fail('a size above 0 like "10MB", "512KB" or integer bytes', raw);
+    },
+    toInput: formatSize,
+  });
+}
+
+function parsePort(raw: unknown): ParseResult<number> {
+  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 && raw <= 65535 ? ok(raw) : fail('a port 1–65535', raw);
+}
+
+function parseHost(raw: unknown): ParseResult<string> {
+  return typeof raw === 'string' && raw !== '' && !/\s/.test(raw) ? ok(raw) : fail('a host name or IP address', raw);
 }
 
 function httpPathParse(raw: unknown): ParseResult<string> {
@@ -452,7 +507,7 @@ const portLeaf = leaf<number, number>({
   default: value(8000),
   legacyEnv: [{ name: 'PORT' }],
   fromEnv: decodeNumber,
-  parse: (raw) => (typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 && raw <= 65535 ? ok(raw) : fail('a port 1–65535', raw)),
+  parse: parsePort,
 });
 
 const hostLeaf = leaf<string, string>({
@@ -461,7 +516,7 @@ const hostLeaf = leaf<string, string>({
   jsonSchema: { type: 'string', minLength: 1 },
   default: value('127.0.0.1'),
   legacyEnv: [{ name: 'HOST' }],
-  parse: (raw) => (typeof raw === 'string' && raw !== '' && !/\s/.test(raw) ? ok(raw) : fail('a host name or IP address', raw)),
+  parse: parseHost,
 });
 
 const pidFileLeaf = leaf<string | null, string | null>({
@@ -477,44 +532,82 @@ const pidFileLeaf = leaf<string | null, string | null>({
   },
 });
 
+function parseRegexOrNull(raw: unknown): ParseResult<string | null> {
+  if (raw === null) return ok(null);
+  if (typeof raw !== 'string' || raw === '') return fail('a regular expression (a non-empty string) or null', raw);
+  try {
+    new RegExp(raw);
+  } catch (error) {
+    return fail('a regular expression that compiles', raw, error instanceof Error ? error.message : String(error));
+  }
+  return ok(raw);
+}
+
 const healthLogLeaf = leaf<string | null, string | null>({
   description: 'For `health.type` "log": a regular expression (source, no slashes); the server is ready when a line of its output matches.',
   typeText: 'string | null',
   jsonSchema: { type: ['string', 'null'], minLength: 1 },
   default: value(null),
-  parse: (raw) => {
-    if (raw === null) return ok(null);
-    if (typeof raw !== 'string' || raw === '') return fail('a regular expression (a non-empty string) or null', raw);
-    try {
-      new RegExp(raw);
-    } catch (error) {
-      return fail('a regular expression that compiles', raw, error instanceof Error ? error.message : String(error));
-    }
-    return ok(raw);
-  },
+  parse: parseRegexOrNull,
 });
+
+type FieldMap = Readonly<Record<string, LeafNode>>;
+
+/** The file form of an object-valued key, inferred from its fields, so the compile-time checks cover it. */
+type FieldsInput<F> = { -readonly [K in keyof F]?: InferInput<F[K]> };
+/** The resolved form of an object-valued key, inferred from its fields. */
+type FieldsResolved<F> = { -readonly [K in keyof F]: InferResolved<F[K]> };
+
+/**
+ * Parses the object form of an object-valued key (health.liveness): unknown keys are problems,
+ * given fields are parsed by their own leaf, missing ones take their default. `fullPath` names the
+ * key in messages ("did you mean "health.liveness.timeout"?") — a leaf does not know its place in
+ * the tree, and unknown keys elsewhere are named in full.
+ */
+function parseFields<F extends FieldMap>(raw: Record<string, unknown>, fields: F, fullPath: string, ctx: ParseContext): ParseResult<FieldsResolved<F>> {
+  const keys = Object.keys(fields);
+  const problems: Problem[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (!keys.includes(key)) {
+      const suggestion = suggestKey(key, keys);
+      problems.push({ at: keySuffix(key), message: `unknown key${suggestion ? `; did you mean "${fullPath}.${suggestion}"?` : ` (known keys in ${fullPath}: ${keys.join(', ')})`}` });
+    }
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    const given = raw[key];
+    if (given === undefined) {
+      out[key] = field.default.kind === 'value' ? field.default.value : field.default.compute(ctx);
+      continue;
+    }
+    const result = field.parse(given, ctx);
+    if (result.ok) out[key] = result.value;
+    else problems.push(...prefixed(result.problems, `.${key}`));
+  }
+  // The cast is safe: every field was set above from its own leaf.
+  return problems.length > 0 ? { ok: false, problems } : ok(out as FieldsResolved<F>);
+}
+
+/** A probe's resolved fields as a user would write them (durations as "5s"). */
+function probeToInput<T extends { interval: number; timeout: number }>(v: T | null): unknown {
+  return v === null ? null : { ...v, interval: formatDuration(v.interval), timeout: formatDuration(v.timeout) };
+}
 
 const livenessFields = {
   type: enumLeaf('How liveness is checked: an HTTP GET of `path` (200–399) or a TCP connect.', ['http', 'tcp'] as const, 'http'),
-  path: leaf<string, string>({
+  path: sameAs(leaf<string, string>({
     description: 'Path probed when `type` is "http".',
     typeText: 'string',
     jsonSchema: { type: 'string', pattern: '^/' },
-    default: { kind: 'computed', text: '`health.path`', compute: (ctx) => ctx.resolved('health.path') as string },
+    default: value('/health'),
     parse: httpPathParse,
-  }),
+  }), 'health.path'),
   interval: durationLeaf('Time between liveness probes.', 5000),
   timeout: durationLeaf('Per-probe timeout.', 2000),
   failureThreshold: integerLeaf('Consecutive failed probes before the server is restarted.', 1, 3),
 };
 
-const LIVENESS_KEYS = Object.keys(livenessFields);
-
-/** Both forms are inferred from the fields, so the compile-time checks below cover them too. */
-type LivenessFileForm = { -readonly [K in keyof typeof livenessFields]?: InferInput<(typeof livenessFields)[K]> };
-type LivenessResolved = { -readonly [K in keyof typeof livenessFields]: InferResolved<(typeof livenessFields)[K]> };
-
-const livenessLeaf = leaf<LivenessFileForm | null, LivenessResolved | null>({
+const livenessLeaf = leaf<FieldsInput<typeof livenessFields> | null, FieldsResolved<typeof livenessFields> | null>({
   description: 'Probe the server while it is ready and restart it after repeated failures; null turns it off.',
   typeText: 'object | null',
   jsonSchema: { type: ['object', 'null'] },
@@ -525,29 +618,195 @@ const livenessLeaf = leaf<LivenessFileForm | null, LivenessResolved | null>({
   parse: (raw, ctx) => {
     if (raw === null) return ok(null);
     if (!isPlainObject(raw)) return fail('null or an object like {"type": "http", "interval": "5s"}', raw);
-    const problems: Problem[] = [];
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(raw)) {
-      if (!LIVENESS_KEYS.includes(key)) {
-        const suggestion = suggestKey(key, LIVENESS_KEYS);
-        // Named in full, like unknown keys elsewhere; the leaf's place in the tree is fixed below.
-        problems.push({ at: keySuffix(key), message: `unknown key${suggestion ? `; did you mean "health.liveness.${suggestion}"?` : ` (known keys in health.liveness: ${LIVENESS_KEYS.join(', ')})`}` });
-      }
-    }
-    for (const [key, field] of Object.entries(livenessFields) as Array<[string, LeafNode]>) {
-      const given = raw[key];
-      if (given === undefined) {
-        out[key] = field.default.kind === 'value' ? field.default.value : field.default.compute(ctx);
-        continue;
-      }
-      const result = field.parse(given, ctx);
-      if (result.ok) out[key] = result.value;
-      else problems.push(...prefixed(result.problems, `.${key}`));
-    }
-    // The cast is safe: every field was set above from its own leaf.
-    return problems.length > 0 ? { ok: false, problems } : ok(out as LivenessResolved);
+    return parseFields(raw, livenessFields, 'health.liveness', ctx);
   },
-  toInput: (v) => (v === null ? null : { ...v, interval: formatDuration(v.interval), timeout: formatDuration(v.timeout) }),
+  toInput: probeToInput,
+});
+
+/** Readiness defaults to the startup probe's own settings (`health.*`), so `true` is enough to turn it on. */
+const readinessFields = {
+  type: sameAs(enumLeaf('How readiness is probed: an HTTP GET of `path` (200–399), a TCP connect, or an output line matching `log`.', ['http', 'tcp', 'log'] as const, 'http'), 'health.type'),
+  path: sameAs(leaf<string, string>({
+    description: 'Path probed when `type` is "http".',
+    typeText: 'string',
+    jsonSchema: { type: 'string', pattern: '^/' },
+    default: value('/health'),
+    parse: httpPathParse,
+  }), 'health.path'),
+  log: sameAs(leaf<string | null, string | null>({
+    description: 'For `type` "log": a regular expression (source, no slashes) matched against the server\'s output lines.',
+    typeText: 'string | null',
+    jsonSchema: { type: ['string', 'null'], minLength: 1 },
+    default: value(null),
+    parse: parseRegexOrNull,
+  }), 'health.log'),
+  interval: durationLeaf('Time between readiness probes.', 5000),
+  timeout: sameAs(durationLeaf('Per-probe timeout.', 2000), 'health.timeout'),
+  failureThreshold: integerLeaf('Consecutive failed probes before the server counts as not ready.', 1, 3),
+  successThreshold: integerLeaf('Consecutive passed probes before a not-ready server counts as ready again.', 1, 1),
+};
+
+const readinessLeaf = leaf<FieldsInput<typeof readinessFields> | boolean | null, FieldsResolved<typeof readinessFields> | null>({
+  description: 'Probe the server while it runs, the Kubernetes way: after `failureThreshold` failed probes it counts as not ready (the status server\'s /ready answers 503) until `successThreshold` probes pass; it is never restarted for this. null or false turns it off; true turns it on with every field at its default.',
+  typeText: 'object | boolean | null',
+  jsonSchema: { type: ['object', 'boolean', 'null'] },
+  default: value(null),
+  envForm: 'JSON, or true/false',
+  // NAIJA_SUP_HEALTH_READINESS=yes or =1 reads as on, like every other switch in the environment.
+  fromEnv: (raw) => {
+    const word = BOOLEAN_WORDS[raw.trim().toLowerCase()];
+    return word === undefined ? decodeJson(raw) : ok(word);
+  },
+  fields: readinessFields,
+  parse: (raw, ctx) => {
+    if (raw === null || raw === false) return ok(null);
+    if (raw === true) return parseFields({}, readinessFields, 'health.readiness', ctx);
+    if (!isPlainObject(raw)) return fail('null, true, false or an object like {"type": "http", "interval": "5s"}', raw);
+    return parseFields(raw, readinessFields, 'health.readiness', ctx);
+  },
+  toInput: probeToInput,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Dependencies
+
+/**
+ * Splits "host:port" (IPv6 in brackets: "[::1]:5432") into its host (brackets removed, as
+ * `net.connect` wants it) and port; undefined when `text` is not that form or the port is not
+ * 1–65535.
+ */
+export function splitHostPort(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]\s]+)\]|([^\s:[\]/]+)):(\d{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const bracketed = match[1];
+  if (bracketed !== undefined && isIP(bracketed) !== 6) return undefined;
+  const port = Number(match[3]);
+  return port >= 1 && port <= 65535 ? { host: bracketed ?? (match[2] as string), port } : undefined;
+}
+
+const HOST_PORT_EXPECTED = '"host:port" like "localhost:5432"';
+
+/** What is wrong with a near miss of "host:port", when it is one of the common ones. */
+function hostPortNote(raw: string): string | undefined {
+  let portText: string;
+  if (raw.startsWith('[')) {
+    const close = raw.indexOf(']');
+    if (close === -1) return 'the "]" after the IPv6 address is missing';
+    const host = raw.slice(1, close);
+    if (isIP(host) !== 6) return `${JSON.stringify(host)} in brackets is not an IPv6 address`;
+    const rest = raw.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return undefined;
+    portText = rest.slice(1);
+  } else {
+    const colon = raw.lastIndexOf(':');
+    if (colon === -1) return 'the port is missing';
+    const host = raw.slice(0, colon);
+    if (host.includes(':')) return 'write an IPv6 address in brackets: "[::1]:5432"';
+    if (host === '') return 'the host is missing';
+    portText = raw.slice(colon + 1);
+  }
+  if (portText === '') return 'the port is missing';
+  return /^\d+$/.test(portText) ? 'the port must be 1–65535' : undefined;
+}
+
+function parseHostPort(raw: unknown): ParseResult<string> {
+  if (typeof raw !== 'string') return fail(HOST_PORT_EXPECTED, raw);
+  return splitHostPort(raw) !== undefined ? ok(raw) : fail(HOST_PORT_EXPECTED, raw, hostPortNote(raw));
+}
+
+const URL_EXPECTED = 'an http:// or https:// URL like "http://localhost:9200/"';
+
+function parseHttpUrl(raw: unknown): ParseResult<string> {
+  if (typeof raw !== 'string' || raw === '' || /\s/.test(raw)) return fail(URL_EXPECTED, raw);
+  // "localhost:9200" parses as a URL of scheme "localhost:"; say what is missing instead.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return fail(URL_EXPECTED, raw, `add the scheme: "http://${raw}"`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail(URL_EXPECTED, raw);
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? ok(raw) : fail(URL_EXPECTED, raw, `"${url.protocol}" is not http: or https:`);
+}
+
+const DEPENDENCY_KEYS = ['name', 'tcp', 'http'];
+const DEPENDENCY_EXAMPLE = '{"name": "db", "tcp": "localhost:5432"}';
+
+function parseDependency(raw: unknown, index: number): ParseResult<DependencyConfig> {
+  if (!isPlainObject(raw)) return fail(`an object like ${DEPENDENCY_EXAMPLE}`, raw);
+  const problems: Problem[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!DEPENDENCY_KEYS.includes(key)) {
+      const suggestion = suggestKey(key, DEPENDENCY_KEYS);
+      problems.push({ at: keySuffix(key), message: `unknown key${suggestion ? `; did you mean "dependsOn[${index}].${suggestion}"?` : ` (known keys of a dependency: ${DEPENDENCY_KEYS.join(', ')})`}` });
+    }
+  }
+  let name = '';
+  if (raw['name'] === undefined) problems.push({ at: '.name', message: 'required (a name for messages and status, like "db")' });
+  else if (typeof raw['name'] !== 'string' || raw['name'].trim() === '') problems.push(...prefixed(fail('a non-empty string', raw['name']).problems, '.name'));
+  else name = raw['name'];
+  // null counts as absent, so that `naija-sup config --json` output ({tcp: "…", http: null}) reads back.
+  const given = (['tcp', 'http'] as const).filter((key) => raw[key] !== undefined && raw[key] !== null);
+  if (given.length !== 1) {
+    problems.push({ at: '', message: `expected exactly one of "tcp" ("host:port") or "http" (a URL), got ${given.length === 0 ? 'neither' : 'both'}` });
+  }
+  let tcp: string | null = null;
+  let http: string | null = null;
+  if (given.includes('tcp')) {
+    const result = parseHostPort(raw['tcp']);
+    if (result.ok) tcp = result.value;
+    else problems.push(...prefixed(result.problems, '.tcp'));
+  }
+  if (given.includes('http')) {
+    const result = parseHttpUrl(raw['http']);
+    if (result.ok) http = result.value;
+    else problems.push(...prefixed(result.problems, '.http'));
+  }
+  return problems.length > 0 ? { ok: false, problems } : ok({ name, tcp, http });
+}
+
+const dependsOnLeaf = leaf<DependencyInput[], DependencyConfig[]>({
+  description: 'Services that must answer before each start of the server: `{"name": "db", "tcp": "localhost:5432"}` (a TCP connect; IPv6 as "[::1]:5432") or `{"name": "search", "http": "http://localhost:9200/"}` (a GET answered 200–399). Each has exactly one of `tcp` and `http`; names are unique. See `dependencies` for the time allowed.',
+  typeText: 'object[]',
+  jsonSchema: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', pattern: '\\S' },
+        tcp: { type: ['string', 'null'], pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]/]+):\\d{1,5}$' },
+        http: { type: ['string', 'null'], pattern: '^https?://\\S+$' },
+      },
+      required: ['name'],
+      additionalProperties: false,
+      anyOf: [
+        { required: ['tcp'], properties: { tcp: { type: 'string' }, http: { type: 'null' } } },
+        { required: ['http'], properties: { http: { type: 'string' }, tcp: { type: 'null' } } },
+      ],
+    },
+  },
+  default: value([]),
+  envForm: 'JSON',
+  fromEnv: decodeJson,
+  parse: (raw) => {
+    if (!Array.isArray(raw)) return fail(`an array of dependencies like [${DEPENDENCY_EXAMPLE}]`, raw);
+    const problems: Problem[] = [];
+    const out: DependencyConfig[] = [];
+    const firstWithName = new Map<string, number>();
+    raw.forEach((item: unknown, i) => {
+      const one = parseDependency(item, i);
+      if (!one.ok) {
+        problems.push(...prefixed(one.problems, `[${i}]`));
+        return;
+      }
+      const earlier = firstWithName.get(one.value.name);
+      if (earlier === undefined) firstWithName.set(one.value.name, i);
+      else problems.push({ at: `[${i}].name`, message: `expected a name no other dependency has, got ${describeValue(one.value.name)} (dependsOn[${earlier}] has it too)` });
+      out.push(one.value);
+    });
+    return problems.length > 0 ? { ok: false, problems } : ok(out);
+  },
+  toInput: (list) => list.map((d) => (d.tcp !== null ? { name: d.name, tcp: d.tcp } : { name: d.name, http: d.http })),
 });
 
 const signalLeaf = leaf<SignalInput, NodeJS.Signals>({
@@ -615,8 +874,8 @@ export const configSchema = section('Configuration of naija-sup, a process super
   host: hostLeaf,
   pidFile: pidFileLeaf,
   portFallback: booleanLeaf('If the port is taken by something that may not be stopped, use the next free port instead of failing.', false),
-  health: section('When the server counts as ready.', {
-    type: enumLeaf('How readiness is judged: an HTTP GET of `health.path` (status 200–399), a TCP connect, or an output line matching `health.log`.', ['http', 'tcp', 'log'] as const, 'http'),
+  health: section('When the server counts as ready. The keys from `health.type` to `health.log` are the startup probe: it runs after each spawn until the server is ready.', {
+    type: enumLeaf('How the startup probe judges the server ready: an HTTP GET of `health.path` (status 200–399), a TCP connect, or an output line matching `health.log`.', ['http', 'tcp', 'log'] as const, 'http'),
     path: leaf<string, string>({
       description: 'Path of the HTTP health check.',
       typeText: 'string',
@@ -629,6 +888,11 @@ export const configSchema = section('Configuration of naija-sup, a process super
     startupTimeout: durationLeaf('How long the server may take to become ready before the start counts as failed.', 30_000, [secondsEnv('HEALTH_CHECK_TIMEOUT')]),
     log: healthLogLeaf,
     liveness: livenessLeaf,
+    readiness: readinessLeaf,
+    startup: alias(
+      'The startup probe spelled the Kubernetes way, as one optional object: `{"type": "tcp", "startupTimeout": "1m"}`. The keys `health.type`, `health.path`, `health.log`, `health.interval`, `health.timeout` and `health.startupTimeout` ARE the startup probe; a field given here sets the key of the same name and wins over it when both are given.',
+      ['type', 'path', 'log', 'interval', 'timeout', 'startupTimeout'] as const,
+    ),
   }),
   restart: section('What happens when the server exits.', {
     policy: enumLeaf('"on-failure" restarts after a non-zero exit or a signal, "always" after any exit, "never" not at all.', ['on-failure', 'always', 'never'] as const, 'on-failure'),
@@ -657,6 +921,58 @@ export const configSchema = section('Configuration of naija-sup, a process super
   bcrypt: section('bcrypt native-binding problems.', {
     fallback: booleanLeaf('When the native bcrypt binding cannot load, let the server fall back to pure-JS bcryptjs instead of failing.', false, [{ name: 'BCRYPT_FALLBACK' }]),
   }),
+  dependsOn: dependsOnLeaf,
+  dependencies: section('How long naija-sup waits for `dependsOn` before each start.', {
+    timeout: durationLeaf('Time allowed for one attempt to reach a dependency.', 10_000, [secondsEnv('DB_CONNECTION_TIMEOUT')]),
+    retries: integerLeaf('Attempts after the first, with backoff, before the start fails naming the dependency that did not answer.', 0, 3, [{ name: 'REDIS_RETRY_ATTEMPTS' }]),
+  }),
+  status: section('The status HTTP server: /alive, /ready, /health and /metrics.', {
+    port: leaf<number | null, number | null>({
+      description: 'Port of the status server; null keeps it off.',
+      typeText: 'integer 1–65535 | null',
+      jsonSchema: { type: ['integer', 'null'], minimum: 1, maximum: 65535 },
+      default: value(null),
+      fromEnv: decodeNumber,
+      parse: (raw) => {
+        if (raw === null) return ok(null);
+        const port = parsePort(raw);
+        return port.ok ? port : fail('a port 1–65535 or null', raw);
+      },
+    }),
+    host: leaf<string, string>({
+      description: 'Host the status server binds. Its endpoints have no authentication: keep it on loopback unless the network in front of it is trusted.',
+      typeText: 'string',
+      jsonSchema: { type: 'string', minLength: 1 },
+      default: value('127.0.0.1'),
+      parse: parseHost,
+    }),
+  }),
+  alerts: section('Warnings in the supervisor\'s log.', {
+    crashRate: leaf<number | null, number | null>({
+      description: 'Crashes per minute above which a warning is logged; null turns it off.',
+      typeText: 'number > 0 | null',
+      jsonSchema: { type: ['number', 'null'], exclusiveMinimum: 0 },
+      default: value(null),
+      fromEnv: decodeNumber,
+      parse: (raw) => (raw === null || (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) ? ok(raw) : fail('a number above 0 (crashes per minute) or null', raw)),
+    }),
+  }),
+  logFormat: leaf<LogFormat | null, LogFormat | null>({
+    description: 'Format of the supervisor\'s own log lines: "human" (aligned text) or "json" (one JSON object per line); null picks human on a terminal and JSON otherwise.',
+    typeText: '"human" | "json" | null',
+    jsonSchema: { enum: ['human', 'json', null] },
+    default: value(null),
+    parse: (raw) => (raw === null || raw === 'human' || raw === 'json' ? ok(raw) : fail('one of "human", "json", null', raw)),
+  }),
+  logs: section('The log files in the run directory, rotated by size.', {
+    maxSize: sizeLeaf('Size at which a log file is rotated. A size is integer bytes or a number with a binary unit: "512KB", "10MB", "1GB" (1 KB = 1024 B).', 10 * 1024 * 1024),
+    maxFiles: integerLeaf('Files kept per log, the current one included; the oldest is deleted on rotation.', 1, 5),
+  }),
+  mode: enumLeaf(
+    'How the public port reaches the server. "direct": the server binds `port` itself (a restart leaves a gap). "handoff": naija-sup binds `port` once and passes the listening socket to each server as fd 3 with LISTEN_FDS=1 (Node `listen({fd: 3})`, `uvicorn --fd 3`); zero-downtime reload, no extra hop. "proxy": naija-sup listens on `port` and forwards connections to the server on a private port; zero-downtime reload with any server, at the cost of a hop.',
+    ['direct', 'handoff', 'proxy'] as const,
+    'direct',
+  ),
 });
 
 /** Keys a file may hold at the top level besides the schema's: "$schema" (for editors). */
@@ -672,7 +988,7 @@ function collectLeaves(node: AnySection, prefix: string, out: LeafEntry[]): Leaf
   for (const [key, child] of Object.entries(node.children)) {
     const at = prefix === '' ? key : `${prefix}.${key}`;
     if (child.kind === 'leaf') out.push({ path: at, node: child });
-    else collectLeaves(child, at, out);
+    else if (child.kind === 'section') collectLeaves(child, at, out);
   }
   return out;
 }
@@ -715,16 +1031,18 @@ export function describeSearchPlaces(): string {
 // Compile-time checks: the tree, ResolvedConfig and UserConfig must agree. A mismatch is a type
 // error here (npm run typecheck), not a runtime surprise.
 
+/** An alias has no resolved value: it is left out of the resolved form. */
 type InferResolved<N> = N extends LeafNode<unknown, infer O>
   ? O
   : N extends SectionNode<infer C>
-    ? { -readonly [K in keyof C]: InferResolved<C[K]> }
+    ? { -readonly [K in keyof C as C[K] extends AliasNode ? never : K]: InferResolved<C[K]> }
     : never;
 
+/** An alias's file form is an object of its siblings' file forms. */
 type InferInput<N> = N extends LeafNode<infer I, unknown>
   ? I
   : N extends SectionNode<infer C>
-    ? { -readonly [K in keyof C]?: InferInput<C[K]> }
+    ? { -readonly [K in keyof C]?: C[K] extends AliasNode<infer F> ? { -readonly [P in F & keyof C]?: InferInput<C[P]> } : InferInput<C[K]> }
     : never;
 
 /** Makes every key required, deeply, so that a key missing on one side is a mismatch. */

@@ -7,6 +7,34 @@
 
 export type RestartPolicy = 'on-failure' | 'always' | 'never';
 export type ProbeType = 'http' | 'tcp' | 'log';
+/** How the public port reaches the instance (issue 8): the child binds it, inherits it as fd 3, or sits behind a proxy. */
+export type ReloadMode = 'direct' | 'handoff' | 'proxy';
+export type LogFormat = 'human' | 'json';
+
+/**
+ * A periodic probe with Kubernetes semantics: `failureThreshold` consecutive failures flip it to
+ * failing, `successThreshold` consecutive successes flip it back.
+ */
+export interface ProbeSpec {
+  type: ProbeType;
+  /** For 'http'. */
+  path: string;
+  /** Regex source for 'log'. */
+  log: string | null;
+  interval: number;
+  timeout: number;
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+/** A dependency checked before each spawn (issue 7). Exactly one of `tcp` / `http` is set. */
+export interface DependencyConfig {
+  name: string;
+  /** "host:port". */
+  tcp: string | null;
+  /** A URL; 200–399 is up. */
+  http: string | null;
+}
 
 export interface LivenessConfig {
   /** 'http' probes `path`; 'tcp' connects to the port. */
@@ -29,8 +57,10 @@ export interface HealthConfig {
   startupTimeout: number;
   /** Regex source for the 'log' probe (null unless type is 'log'). */
   log: string | null;
-  /** Liveness probe while ready; null = off. */
+  /** Liveness probe while ready; null = off. Failing → restart with cause liveness-failed. */
   liveness: LivenessConfig | null;
+  /** Readiness probe while running; null = off. Failing → not ready (status /ready 503), no restart. */
+  readiness: ProbeSpec | null;
 }
 
 export interface RestartConfig {
@@ -71,6 +101,22 @@ export interface ResolvedConfig {
   shutdown: ShutdownConfig;
   cleanup: CleanupConfig;
   bcrypt: { fallback: boolean };
+  /** Dependencies waited for before each spawn (issue 7). */
+  dependsOn: DependencyConfig[];
+  dependencies: {
+    /** Per-attempt budget (DB_CONNECTION_TIMEOUT, default 10 s). */
+    timeout: number;
+    /** Attempts after the first (REDIS_RETRY_ATTEMPTS, default 3), with backoff. */
+    retries: number;
+  };
+  /** The opt-in status HTTP server (issue 7): null port = off. */
+  status: { port: number | null; host: string };
+  alerts: { /** Crashes per minute above which a warning is logged; null = off. */ crashRate: number | null };
+  /** Supervisor log format; null = human on a TTY, JSON otherwise (decided by the CLI). */
+  logFormat: LogFormat | null;
+  /** Log files in the run dir (issue 5). */
+  logs: { maxSize: number; maxFiles: number };
+  mode: ReloadMode;
 }
 
 /** Where a resolved value came from, for `naija-sup config`. */

@@ -15,6 +15,7 @@ export type CrashCause =
   | 'permission-denied'
   | 'startup-timeout'
   | 'liveness-failed'
+  | 'dependency-unavailable'
   | 'spawn-failed';
 
 export interface ExitInfo {
@@ -35,12 +36,19 @@ export interface ExitInfo {
   failureId?: string | undefined;
 }
 
+/** Which probe produced a 'probe' event (issue 7); an event without `probe` is a startup probe. */
+export type ProbeKind = 'startup' | 'liveness' | 'readiness';
+
 export type SupervisorEvent =
   | { type: 'config-loaded'; file: string | null; durationMs: number }
   | { type: 'preflight'; durationMs: number; findings: string[] }
   | { type: 'spawning'; instance: number; command: string[]; port: number }
   | { type: 'spawned'; instance: number; pid: number; durationMs: number }
-  | { type: 'probe'; instance: number; ok: boolean; detail: string; latencyMs: number; first: boolean }
+  | { type: 'probe'; instance: number; ok: boolean; detail: string; latencyMs: number; first: boolean; probe?: ProbeKind | undefined }
+  /** The readiness probe (health.readiness) flipped while the instance runs: /ready follows it, nothing restarts. */
+  | { type: 'readiness-changed'; instance: number; ready: boolean; detail: string }
+  /** One dependency's result after the wait before a spawn (src/dependencies/wait.ts). */
+  | { type: 'dependency'; name: string; target: string; ok: boolean; attempts: number; latencyMs: number; detail: string }
   | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string }
   | { type: 'exited'; instance: number; pid: number; exit: ExitInfo; expected: boolean }
   | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number }
@@ -56,4 +64,8 @@ export type SupervisorEvent =
   | { type: 'record-written'; recordPath: string; pidFile: string | null }
   | { type: 'record-error'; message: string }
   | { type: 'output'; instance: number; stream: 'stdout' | 'stderr'; line: string }
-  | { type: 'warning'; message: string; fix?: string };
+  | { type: 'warning'; message: string; fix?: string }
+  /** Blue/green (handoff and proxy modes). */
+  | { type: 'reload-started'; mode: 'direct' | 'handoff' | 'proxy'; bluePid: number | null }
+  | { type: 'reload-finished'; outcome: 'reloaded' | 'restarted' | 'rolled-back' | 'failed'; cause?: string; durationMs: number; pid: number | null }
+  | { type: 'listener'; mode: 'handoff' | 'proxy'; address: string };

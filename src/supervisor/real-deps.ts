@@ -18,8 +18,17 @@ export interface RealDepsOptions {
   /** The supervisor's own environment, inherited by the instance under config.env. */
   baseEnv: NodeJS.ProcessEnv;
   onEvent(event: SupervisorEvent): void;
-  /** Open fds passed to the instance as fd 3… (zero-downtime handoff, later). */
+  /** Open fds passed to the instance as fd 3… (handoff mode). */
   extraFds?: number[];
+  /** Added to the instance's environment (LISTEN_FDS in handoff mode). */
+  extraEnv?: Record<string, string>;
+  /**
+   * Handoff mode: every instance accepts on one socket, so a probe must check that THIS instance
+   * answered (src/reload/answered-by.ts), not another one sharing the socket.
+   */
+  probeAnsweredBy?: (input: { host: string; port: number; path: string; timeout: number; pids: number[]; signal: AbortSignal }) => Promise<ProbeOutcome>;
+  /** Dependency waits (src/dependencies/wait.ts). */
+  waitDependencies?: RunnerDeps['waitDependencies'];
 }
 
 /** The instance's environment: ours, then config.env, then what naija-sup itself promises. */
@@ -36,15 +45,17 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
 
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
+  let currentPid: number | null = null;
   const self = readProcStat(process.pid);
   return {
     spawn(config: ResolvedConfig): InstanceHandle {
       const handle = spawnInstance({
         command: config.command,
         cwd: config.cwd,
-        env: instanceEnv(config, options.baseEnv),
+        env: { ...instanceEnv(config, options.baseEnv), ...options.extraEnv },
         extraFds: options.extraFds ?? [],
       });
+      if (handle.pid !== null) currentPid = handle.pid;
       return {
         pid: handle.pid ?? undefined,
         onLine: (listener) => { handle.on('line', listener); },
@@ -60,19 +71,20 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     groupMembers: (pid) => listGroupMembers(pid),
     async probe(kind, config, signal): Promise<ProbeOutcome> {
-      const liveness = config.health.liveness;
-      const useLiveness = kind === 'liveness' && liveness !== null;
-      const type = useLiveness ? liveness.type : config.health.type === 'tcp' ? 'tcp' : 'http';
-      const result = await probeOnce({
-        type,
-        hosts: probeHostFor(config.host),
-        port: config.port,
-        path: useLiveness ? liveness.path : config.health.path,
-        timeout: useLiveness ? liveness.timeout : config.health.timeout,
-        signal,
-      });
+      const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
+      const rawType = spec ? spec.type : config.health.type;
+      // A log-line readiness probe has no periodic form: a server that is up answers a TCP connect.
+      const type = rawType === 'tcp' || rawType === 'log' ? 'tcp' : 'http';
+      const path = spec ? spec.path : config.health.path;
+      const timeout = spec ? spec.timeout : config.health.timeout;
+      const hosts = probeHostFor(config.host);
+      if (options.probeAnsweredBy && type === 'http' && currentPid !== null) {
+        return options.probeAnsweredBy({ host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids: [currentPid, ...listGroupMembers(currentPid)], signal });
+      }
+      const result = await probeOnce({ type, hosts, port: config.port, path, timeout, signal });
       return { ok: result.ok, latencyMs: result.latencyMs, detail: result.detail };
     },
+    ...(options.waitDependencies ? { waitDependencies: options.waitDependencies } : {}),
     classify: (input) => classifyExit(input),
     instanceStarted(pid: number, config: ResolvedConfig): void {
       const identity = processIdentity(pid);

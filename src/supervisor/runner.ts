@@ -42,6 +42,16 @@ export interface Classification {
   failureId?: string | undefined;
 }
 
+/** One dependency's result after the wait before a spawn. */
+export interface DependencyOutcome {
+  name: string;
+  target: string;
+  ok: boolean;
+  attempts: number;
+  latencyMs: number;
+  detail: string;
+}
+
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
@@ -54,7 +64,9 @@ export interface RunnerDeps {
   signalGroup(pid: number, signal: NodeJS.Signals): void;
   /** Live (non-zombie) members of the process group led by `pid`. */
   groupMembers(pid: number): number[];
-  probe(kind: 'startup' | 'liveness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
+  probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
+  /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
+  waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
   classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; port: number }): Classification;
   /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
   instanceStarted?(pid: number, config: ResolvedConfig): void;
@@ -84,6 +96,11 @@ export class Supervisor {
   private live: Live | null = null;
   private probeAbort: AbortController | null = null;
   private livenessAbort: AbortController | null = null;
+  private readinessAbort: AbortController | null = null;
+  private dependencyAbort: AbortController | null = null;
+  /** The readiness probe's verdict while ready (true when no readiness probe is configured). */
+  private readinessOk = true;
+  private lastProbe: (ProbeOutcome & { at: number; kind: string }) | null = null;
   private logMatcher: RegExp | null = null;
   private firstProbe = true;
   private resolveDone!: (status: number) => void;
@@ -103,6 +120,10 @@ export class Supervisor {
   get state(): Machine['state'] { return this.machine.state; }
   get context(): Machine['ctx'] { return this.machine.ctx; }
   get currentConfig(): ResolvedConfig { return this.config; }
+  /** Ready for traffic: the startup probe passed and the readiness probe (if any) is passing. */
+  get readyForTraffic(): boolean { return this.machine.state.tag === 'ready' && this.readinessOk; }
+  /** The last probe result of any kind, for status and /health. */
+  get lastProbeResult(): (ProbeOutcome & { at: number; kind: string }) | null { return this.lastProbe; }
 
   start(): Promise<number> {
     this.dispatch({ type: 'start' });
@@ -110,7 +131,20 @@ export class Supervisor {
   }
 
   /** A graceful stop; a second call kills at once. */
-  stop(): void { this.dispatch({ type: 'stop' }); }
+  stop(): void {
+    this.dependencyAbort?.abort();
+    this.dispatch({ type: 'stop' });
+  }
+
+  /** Replaces the config used from the next transition on, without restarting (a promoted green). */
+  setConfig(config: ResolvedConfig): void {
+    this.config = config;
+  }
+
+  /** The running instance's pid, or null. */
+  get instancePid(): number | null {
+    return this.live && !this.live.exited ? this.live.pid : null;
+  }
 
   /** Restart the instance with `config` (SIGHUP / reload): the next spawn uses it. */
   restart(config?: ResolvedConfig): void {
@@ -143,9 +177,18 @@ export class Supervisor {
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        const before = this.machine.state.tag;
         const result = transition(this.machine, next, this.env());
         this.machine = result.machine;
         for (const effect of result.effects) this.perform(effect);
+        // The readiness probe runs exactly while the machine is ready (it decides traffic, not restarts).
+        const after = this.machine.state.tag;
+        if (before !== 'ready' && after === 'ready') this.startReadiness();
+        if (before === 'ready' && after !== 'ready') {
+          this.readinessAbort?.abort();
+          this.readinessAbort = null;
+          this.readinessOk = true;
+        }
       }
     } catch (error) {
       this.fail(error);
@@ -220,6 +263,36 @@ export class Supervisor {
 
   private doSpawn(instance: number): void {
     const config = this.config;
+    if (config.dependsOn.length > 0 && this.deps.waitDependencies) {
+      void this.spawnAfterDependencies(instance, config).catch((e: unknown) => this.fail(e));
+      return;
+    }
+    this.spawnNow(instance, config);
+  }
+
+  /** Dependencies first (issue 7): a dependency that never answers fails the start, naming it. */
+  private async spawnAfterDependencies(instance: number, config: ResolvedConfig): Promise<void> {
+    const abort = new AbortController();
+    this.dependencyAbort = abort;
+    const results = await this.deps.waitDependencies!(config, abort.signal);
+    this.dependencyAbort = null;
+    for (const r of results) this.deps.onEvent({ type: 'dependency', ...r });
+    const failed = results.filter((r) => !r.ok);
+    if (abort.signal.aborted || this.machine.state.tag !== 'spawning' || failed.length > 0) {
+      const names = failed.map((r) => `${r.name} (${r.target}: ${r.detail})`).join(', ');
+      const exit: ExitInfo = {
+        code: 1, signal: null, cause: 'dependency-unavailable',
+        summary: failed.length > 0 ? `dependency not available: ${names}` : 'stopped while waiting for dependencies',
+        fix: 'start the dependency (or fix its address in dependsOn); raise dependencies.timeout / dependencies.retries if it is just slow',
+        at: Date.now(), uptimeMs: 0, stderrTail: [],
+      };
+      this.dispatch({ type: 'spawn-failed', exit });
+      return;
+    }
+    this.spawnNow(instance, config);
+  }
+
+  private spawnNow(instance: number, config: ResolvedConfig): void {
     this.deps.onEvent({ type: 'spawning', instance, command: config.command, port: config.port });
     const spawnedAt = this.deps.clock.now();
     const handle = this.deps.spawn(config);
@@ -321,7 +394,8 @@ export class Supervisor {
       if (abort.signal.aborted) return;
       const result = await this.deps.probe('startup', config, abort.signal);
       if (abort.signal.aborted || this.live?.instance !== instance) return;
-      this.deps.onEvent({ type: 'probe', instance: instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: this.firstProbe });
+      this.lastProbe = { ...result, at: Date.now(), kind: 'startup' };
+      this.deps.onEvent({ type: 'probe', probe: 'startup', instance: instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: this.firstProbe });
       this.firstProbe = false;
       if (result.ok) {
         this.dispatch({ type: 'ready', url: `http://${config.host}:${config.port}${config.health.type === 'http' ? config.health.path : ''}` });
@@ -330,6 +404,39 @@ export class Supervisor {
       this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, config.health.interval);
     };
     void attempt().catch((e: unknown) => this.fail(e));
+  }
+
+  /**
+   * Readiness while ready (Kubernetes semantics): failureThreshold consecutive failures → not ready
+   * for traffic (no restart); successThreshold consecutive successes → ready again.
+   */
+  private startReadiness(): void {
+    const spec = this.config.health.readiness;
+    if (!spec) return;
+    const config = this.config;
+    const abort = new AbortController();
+    this.readinessAbort = abort;
+    this.readinessOk = true;
+    let failures = 0;
+    let successes = 0;
+    const instance = this.live?.instance ?? 0;
+    const tick = async (): Promise<void> => {
+      if (abort.signal.aborted) return;
+      const result = await this.deps.probe('readiness', config, abort.signal);
+      if (abort.signal.aborted) return;
+      this.lastProbe = { ...result, at: Date.now(), kind: 'readiness' };
+      this.deps.onEvent({ type: 'probe', probe: 'readiness', instance, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
+      if (result.ok) { successes += 1; failures = 0; } else { failures += 1; successes = 0; }
+      if (this.readinessOk && failures >= spec.failureThreshold) {
+        this.readinessOk = false;
+        this.deps.onEvent({ type: 'readiness-changed', instance, ready: false, detail: result.detail });
+      } else if (!this.readinessOk && successes >= spec.successThreshold) {
+        this.readinessOk = true;
+        this.deps.onEvent({ type: 'readiness-changed', instance, ready: true, detail: result.detail });
+      }
+      this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, spec.interval);
+    };
+    this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, spec.interval);
   }
 
   private startLiveness(): void {
@@ -343,6 +450,8 @@ export class Supervisor {
       if (abort.signal.aborted) return;
       const result = await this.deps.probe('liveness', config, abort.signal);
       if (abort.signal.aborted) return;
+      this.lastProbe = { ...result, at: Date.now(), kind: 'liveness' };
+      this.deps.onEvent({ type: 'probe', probe: 'liveness', instance: this.live?.instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
       failures = result.ok ? 0 : failures + 1;
       if (failures >= liveness.failureThreshold) {
         this.dispatch({ type: 'liveness-failed', failures, detail: result.detail });

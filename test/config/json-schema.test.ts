@@ -40,6 +40,7 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema): boolean
     if (!matches) return false;
   }
   if (typeof value === 'number') {
+    if (typeof schema['exclusiveMinimum'] === 'number' && value <= schema['exclusiveMinimum']) return false;
     if (typeof schema['minimum'] === 'number' && value < schema['minimum']) return false;
     if (typeof schema['maximum'] === 'number' && value > schema['maximum']) return false;
   }
@@ -53,6 +54,8 @@ function validate(schema: JsonSchema, value: unknown, root: JsonSchema): boolean
     if (items !== undefined && !value.every((v) => validate(items, v, root))) return false;
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const required = (schema['required'] ?? []) as string[];
+    if (required.some((key) => !(key in value))) return false;
     const properties = (schema['properties'] ?? {}) as Record<string, JsonSchema>;
     for (const [key, v] of Object.entries(value)) {
       const sub = properties[key];
@@ -119,6 +122,15 @@ describe('buildJsonSchema', () => {
     { health: { liveness: null }, restart: { policy: 'never', factor: 1.5, maxRestarts: 0, window: '1h' } },
     { shutdown: { signal: 'TERM', timeout: '10s' }, cleanup: { killExisting: true, match: ['a', '/b/i'] }, bcrypt: { fallback: true } },
     { cleanup: { match: 'start_server.py' } },
+    { health: { readiness: true } },
+    { health: { readiness: false, startup: { type: 'tcp', startupTimeout: '1m' } } },
+    { health: { log: 'ready', readiness: { type: 'log', interval: '1s', successThreshold: 2, failureThreshold: 5, timeout: 100 } } },
+    { dependsOn: [{ name: 'db', tcp: 'localhost:5432' }, { name: 'v6', tcp: '[::1]:5432' }, { name: 'es', http: 'https://es:9200/' }, { name: 'r', tcp: 'r:6379', http: null }] },
+    { dependencies: { timeout: '5s', retries: 0 }, status: { port: 9100, host: '0.0.0.0' }, alerts: { crashRate: 0.5 } },
+    { status: { port: null }, alerts: { crashRate: null }, logFormat: null },
+    { logFormat: 'json', logs: { maxSize: '10MB', maxFiles: 1 }, mode: 'handoff' },
+    { logs: { maxSize: 1_048_576 } },
+    { logs: { maxSize: '1.5gb' } },
   ];
 
   const INVALID: unknown[] = [
@@ -138,6 +150,30 @@ describe('buildJsonSchema', () => {
     { command: '' },
     { health: 5 },
     { cleanup: { match: [''] } },
+    { health: { readiness: 'on' } },
+    { health: { readiness: { successThreshold: 0 } } },
+    { health: { readiness: { sucessThreshold: 1 } } },
+    { health: { startup: { timout: '1s' } } },
+    { health: { startup: { timeout: 'fast' } } },
+    { health: { startup: 'tcp' } },
+    { dependsOn: { name: 'db', tcp: 'db:5432' } },
+    { dependsOn: [{ name: 'db' }] },
+    { dependsOn: [{ tcp: 'db:5432' }] },
+    { dependsOn: [{ name: 'db', tcp: 'db:5432', http: 'http://db/' }] },
+    { dependsOn: [{ name: 'db', tcp: 'db' }] },
+    { dependsOn: [{ name: 'db', tcp: '::1:5432' }] },
+    { dependsOn: [{ name: 'db', http: 'ftp://db/' }] },
+    { dependsOn: [{ name: 'db', tcp: 'db:1', port: 1 }] },
+    { dependencies: { retries: -1 } },
+    { status: { port: 0 } },
+    { status: { port: '9100' } },
+    { alerts: { crashRate: 0 } },
+    { logFormat: 'text' },
+    { logs: { maxSize: '10' } },
+    { logs: { maxSize: '10 megabytes' } },
+    { logs: { maxSize: 0 } },
+    { logs: { maxFiles: 0 } },
+    { mode: 'cluster' },
   ];
 
   it.each(VALID)('accepts what the resolver accepts: %j', (file) => {
@@ -148,6 +184,26 @@ describe('buildJsonSchema', () => {
   it.each(INVALID)('rejects what the resolver rejects: %j', (file) => {
     expect(accepts(file)).toBe(false);
     expect(errorOf(() => resolveWith(file)).code).toBe('E_CONFIG_INVALID');
+  });
+});
+
+describe('buildJsonSchema: health.startup', () => {
+  const health = ((buildJsonSchema()['properties'] as Record<string, JsonSchema>)['health'] as JsonSchema)['properties'] as Record<string, JsonSchema>;
+  const startup = health['startup'] as JsonSchema;
+
+  it('is a closed object whose fields are the sibling keys\' file forms, without defaults', () => {
+    expect(startup['type']).toBe('object');
+    expect(startup['additionalProperties']).toBe(false);
+    expect(startup['description']).toMatch(/ARE the startup probe/);
+    const fields = startup['properties'] as Record<string, JsonSchema>;
+    expect(Object.keys(fields)).toEqual(['type', 'path', 'log', 'interval', 'timeout', 'startupTimeout']);
+    for (const [key, field] of Object.entries(fields)) {
+      const { description: _sibling, default: _default, ...siblingForm } = health[key] as JsonSchema;
+      const { description, ...form } = field;
+      expect(form, key).toEqual(siblingForm);
+      expect(description).toBe(`Sets \`health.${key}\`, and wins over it.`);
+      expect(field).not.toHaveProperty('default');
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderConfigReference } from '../../src/config/reference.js';
+import { FLAG_KEYS } from '../../src/config/resolve.js';
 import { configLeaves } from '../../src/config/schema.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -27,9 +28,11 @@ describe('configuration reference', () => {
   const reference = renderConfigReference();
   const rows = reference.split('\n').filter((line) => line.startsWith('| `'));
 
-  it('has one row per key, and per liveness field, each with five cells', () => {
+  it('has one row per key, per field of an object key, and per alias, each with five cells', () => {
     const keys = rows.map((row) => /^\| `([^`]+)`/.exec(row)?.[1]);
     const expected = configLeaves.flatMap(({ path, node }) => [path, ...Object.keys(node.fields ?? {}).map((k) => `${path}.${k}`)]);
+    // The alias comes right after the readiness probe's fields, where the schema declares it.
+    expected.splice(expected.indexOf('health.readiness.successThreshold') + 1, 0, 'health.startup');
     expect(keys).toEqual(expected);
     for (const row of rows) expect(row.split(/(?<!\\)\|/).length, row).toBe(7);
   });
@@ -43,5 +46,18 @@ describe('configuration reference', () => {
     expect(rows.find((r) => r.startsWith('| `health.liveness.path` |'))).toContain('| `health.path` | in `NAIJA_SUP_HEALTH_LIVENESS` |');
     expect(rows.find((r) => r.startsWith('| `env` |'))).toContain('`NAIJA_SUP_ENV` (JSON)');
     expect(rows.find((r) => r.startsWith('| `command` |'))).toContain('| none |');
+    expect(rows.find((r) => r.startsWith('| `health.readiness.timeout` |'))).toContain('| `health.timeout` | in `NAIJA_SUP_HEALTH_READINESS` |');
+    expect(rows.find((r) => r.startsWith('| `health.startup` |'))).toContain('| object | none | none (file only) | The startup probe spelled the Kubernetes way');
+    expect(rows.find((r) => r.startsWith('| `dependencies.timeout` |'))).toContain('| `"10s"` | `NAIJA_SUP_DEPENDENCIES_TIMEOUT`, `DB_CONNECTION_TIMEOUT` (seconds) |');
+    expect(rows.find((r) => r.startsWith('| `dependencies.retries` |'))).toContain('| `NAIJA_SUP_DEPENDENCIES_RETRIES`, `REDIS_RETRY_ATTEMPTS` |');
+    expect(rows.find((r) => r.startsWith('| `logs.maxSize` |'))).toContain('| size | `"10MB"` | `NAIJA_SUP_LOGS_MAX_SIZE` |');
+    expect(rows.find((r) => r.startsWith('| `logFormat` |'))).toContain('| "human" \\| "json" \\| null | `null` | `NAIJA_SUP_LOG_FORMAT` |');
+  });
+
+  it('names every flag and the key it sets', () => {
+    for (const { flag, path } of FLAG_KEYS) {
+      if (flag !== '--') expect(reference).toContain(`\`${flag}\` (\`${path}\`)`);
+    }
+    expect(reference).toContain('the command after `--` (`command`)');
   });
 });

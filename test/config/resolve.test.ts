@@ -53,6 +53,16 @@ describe('precedence', () => {
     expect(loaded.sources['command']).toEqual({ kind: 'flag', flag: '--' });
   });
 
+  it('maps --status-port, --log-format and --mode', () => {
+    const loaded = resolveWith({ status: { port: 9100 }, logFormat: 'human', mode: 'proxy' }, { flags: { statusPort: 9200, logFormat: 'json', mode: 'handoff' } });
+    expect(loaded.config.status.port).toBe(9200);
+    expect(loaded.config.logFormat).toBe('json');
+    expect(loaded.config.mode).toBe('handoff');
+    expect(loaded.sources['status.port']).toEqual({ kind: 'flag', flag: '--status-port' });
+    expect(loaded.sources['logFormat']).toEqual({ kind: 'flag', flag: '--log-format' });
+    expect(loaded.sources['mode']).toEqual({ kind: 'flag', flag: '--mode' });
+  });
+
   it('treats an empty command after -- as not given', () => {
     const loaded = resolveWith({ command: 'node server.js' }, { flags: { command: [] } });
     expect(loaded.config.command).toEqual(['node', 'server.js']);
@@ -88,6 +98,11 @@ describe('environment', () => {
     ['KILL_EXISTING', '0', 'cleanup.killExisting', false],
     ['KILL_EXISTING', 'no', 'cleanup.killExisting', false],
     ['KILL_EXISTING', 'False', 'cleanup.killExisting', false],
+    ['DB_CONNECTION_TIMEOUT', '5', 'dependencies.timeout', 5000],
+    ['DB_CONNECTION_TIMEOUT', '2.5', 'dependencies.timeout', 2500],
+    ['DB_CONNECTION_TIMEOUT', '500ms', 'dependencies.timeout', 500],
+    ['REDIS_RETRY_ATTEMPTS', '7', 'dependencies.retries', 7],
+    ['REDIS_RETRY_ATTEMPTS', '0', 'dependencies.retries', 0],
   ])('legacy %s=%s sets %s', (variable, raw, key, expected) => {
     const loaded = resolveWith(undefined, { env: { [variable]: raw } });
     expect(at(loaded.config, key)).toEqual(expected);
@@ -106,6 +121,19 @@ describe('environment', () => {
     ['NAIJA_SUP_SHUTDOWN_SIGNAL', 'INT', 'shutdown.signal', 'SIGINT'],
     ['NAIJA_SUP_RESTART_FACTOR', '1.5', 'restart.factor', 1.5],
     ['NAIJA_SUP_CWD', 'sub', 'cwd', '/srv/app/sub'],
+    ['NAIJA_SUP_HEALTH_READINESS', 'true', 'health.readiness', { type: 'http', path: '/health', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 }],
+    ['NAIJA_SUP_HEALTH_READINESS', 'null', 'health.readiness', null],
+    ['NAIJA_SUP_HEALTH_READINESS', 'yes', 'health.readiness', { type: 'http', path: '/health', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 }],
+    ['NAIJA_SUP_HEALTH_READINESS', '0', 'health.readiness', null],
+    ['NAIJA_SUP_HEALTH_READINESS', '{"successThreshold":2,"interval":"1s"}', 'health.readiness', { type: 'http', path: '/health', log: null, interval: 1000, timeout: 2000, failureThreshold: 3, successThreshold: 2 }],
+    ['NAIJA_SUP_DEPENDS_ON', '[{"name":"db","tcp":"[::1]:5432"}]', 'dependsOn', [{ name: 'db', tcp: '[::1]:5432', http: null }]],
+    ['NAIJA_SUP_DEPENDENCIES_TIMEOUT', '750', 'dependencies.timeout', 750],
+    ['NAIJA_SUP_STATUS_PORT', '9100', 'status.port', 9100],
+    ['NAIJA_SUP_LOG_FORMAT', 'json', 'logFormat', 'json'],
+    ['NAIJA_SUP_MODE', 'handoff', 'mode', 'handoff'],
+    ['NAIJA_SUP_LOGS_MAX_SIZE', '1048576', 'logs.maxSize', 1_048_576],
+    ['NAIJA_SUP_LOGS_MAX_SIZE', '50MB', 'logs.maxSize', 50 * 1024 * 1024],
+    ['NAIJA_SUP_ALERTS_CRASH_RATE', '0.5', 'alerts.crashRate', 0.5],
   ])('twin %s=%s sets %s', (variable, raw, key, expected) => {
     const loaded = resolveWith(undefined, { env: { [variable]: raw } });
     expect(at(loaded.config, key)).toEqual(expected);
@@ -140,7 +168,18 @@ describe('environment', () => {
     'shutdown.timeout': ['5s', 5000],
     'cleanup.killExisting': ['1', true],
     'cleanup.match': ['a,b', ['a', 'b']],
+    'health.readiness': ['{"type":"tcp"}', { type: 'tcp', path: '/health', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 }],
     'bcrypt.fallback': ['true', true],
+    dependsOn: ['[{"name":"es","http":"http://localhost:9200/"}]', [{ name: 'es', tcp: null, http: 'http://localhost:9200/' }]],
+    'dependencies.timeout': ['20s', 20_000],
+    'dependencies.retries': ['5', 5],
+    'status.port': ['9100', 9100],
+    'status.host': ['0.0.0.0', '0.0.0.0'],
+    'alerts.crashRate': ['10', 10],
+    logFormat: ['human', 'human'],
+    'logs.maxSize': ['512KB', 512 * 1024],
+    'logs.maxFiles': ['3', 3],
+    mode: ['proxy', 'proxy'],
   };
 
   it('has a NAIJA_SUP_ twin for every leaf key', () => {
@@ -183,6 +222,15 @@ describe('environment', () => {
     [{ NAIJA_SUP_ENV: '{oops' }, /^NAIJA_SUP_ENV \(environment\): expected JSON, got "\{oops" \(.+\)$/],
     [{ NAIJA_SUP_HEALTH_LIVENESS: '{"timeout":"fast"}' }, 'NAIJA_SUP_HEALTH_LIVENESS (environment): health.liveness.timeout: expected a duration like "5s", got "fast"'],
     [{ NAIJA_SUP_CLEANUP_MATCH: 'ok,/(/' }, 'NAIJA_SUP_CLEANUP_MATCH (environment): cleanup.match[1]: expected a regular expression that compiles, got "/(/" (Invalid regular expression: /(/: Unterminated group)'],
+    [{ NAIJA_SUP_HEALTH_READINESS: 'on' }, /^NAIJA_SUP_HEALTH_READINESS \(environment\): expected JSON, got "on" \(.+\)$/],
+    [{ NAIJA_SUP_HEALTH_READINESS: '5' }, 'NAIJA_SUP_HEALTH_READINESS (environment): expected null, true, false or an object like {"type": "http", "interval": "5s"}, got 5'],
+    [{ NAIJA_SUP_DEPENDS_ON: '[{"name":"db","tcp":"db"}]' }, 'NAIJA_SUP_DEPENDS_ON (environment): dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "db" (the port is missing)'],
+    [{ DB_CONNECTION_TIMEOUT: 'forever' }, 'DB_CONNECTION_TIMEOUT (environment): expected seconds like "30" or a duration like "30s", got "forever"'],
+    [{ REDIS_RETRY_ATTEMPTS: 'many' }, 'REDIS_RETRY_ATTEMPTS (environment): expected an integer ≥ 0, got "many"'],
+    [{ NAIJA_SUP_STATUS_PORT: 'off' }, 'NAIJA_SUP_STATUS_PORT (environment): expected a port 1–65535 or null, got "off"'],
+    [{ NAIJA_SUP_LOG_FORMAT: 'pretty' }, 'NAIJA_SUP_LOG_FORMAT (environment): expected one of "human", "json", null, got "pretty"'],
+    [{ NAIJA_SUP_MODE: 'cluster' }, 'NAIJA_SUP_MODE (environment): expected one of "direct", "handoff", "proxy", got "cluster"'],
+    [{ NAIJA_SUP_LOGS_MAX_SIZE: '10XB' }, 'NAIJA_SUP_LOGS_MAX_SIZE (environment): expected a size above 0 like "10MB", "512KB" or integer bytes, got "10XB"'],
     [{ NAIJA_SUP_COMMAND: 'node a.js | tee' }, /^NAIJA_SUP_COMMAND \(environment\): expected a command line, got "node a.js \| tee" \("\|" is shell syntax/],
   ])('names the variable of a bad value: %j', (env, line) => {
     const error = errorOf(() => resolveWith(undefined, { env }));
@@ -195,6 +243,10 @@ describe('environment', () => {
   it('names the flag of a bad flag value', () => {
     expect(errorOf(() => resolveWith(undefined, { flags: { port: 0 } })).details).toEqual(['--port (flag): expected a port 1–65535, got 0']);
     expect(errorOf(() => resolveWith(undefined, { flags: { command: ['', 'a.js'] } })).details).toEqual(['the command after "--": command[0]: expected a program name, got ""']);
+    expect(errorOf(() => resolveWith(undefined, { flags: { statusPort: 0 } })).details).toEqual(['--status-port (flag): expected a port 1–65535 or null, got 0']);
+    // The CLI limits these to their choices; a library caller may not.
+    expect(errorOf(() => resolveWith(undefined, { flags: { mode: 'cluster' as 'proxy' } })).details).toEqual(['--mode (flag): expected one of "direct", "handoff", "proxy", got "cluster"']);
+    expect(errorOf(() => resolveWith(undefined, { flags: { logFormat: 'xml' as 'json' } })).details).toEqual(['--log-format (flag): expected one of "human", "json", null, got "xml"']);
   });
 });
 
@@ -237,7 +289,11 @@ describe('problems', () => {
     [{ comand: 'node a.js' }, 'comand: unknown key; did you mean "command"?'],
     [{ restart: { maxrestarts: 3 } }, 'restart.maxrestarts: unknown key; did you mean "restart.maxRestarts"?'],
     [{ killExisting: true }, 'killExisting: unknown key; did you mean "cleanup.killExisting"?'],
-    [{ health: { zzzzzz: 1 } }, 'health.zzzzzz: unknown key (known keys in health: type, path, timeout, interval, startupTimeout, log, liveness)'],
+    [{ health: { zzzzzz: 1 } }, 'health.zzzzzz: unknown key (known keys in health: type, path, timeout, interval, startupTimeout, log, liveness, readiness, startup)'],
+    [{ health: { readyness: true } }, 'health.readyness: unknown key; did you mean "health.readiness"?'],
+    [{ maxSize: '1MB' }, 'maxSize: unknown key; did you mean "logs.maxSize"?'],
+    [{ depends_on: [] }, 'depends_on: unknown key; did you mean "dependsOn"?'],
+    [{ status: { prot: 1 } }, 'status.prot: unknown key; did you mean "status.port"?'],
     [{ bcrypt: { fallbak: true } }, 'bcrypt.fallbak: unknown key; did you mean "bcrypt.fallback"?'],
   ])('an unknown key is an error with a suggestion when one is close: %j', (file, line) => {
     expect(errorOf(() => resolveWith(file)).details).toEqual([line]);
@@ -245,7 +301,7 @@ describe('problems', () => {
 
   it('rejects a section of the wrong type, and a file that is not an object', () => {
     expect(errorOf(() => resolveWith({ health: 5 })).details).toEqual([
-      'health: expected a section (an object with keys like "type", "path", "timeout", "interval", "startupTimeout", "log", "liveness"), got 5',
+      'health: expected a section (an object with keys like "type", "path", "timeout", "interval", "startupTimeout", "log", "liveness", "readiness", "startup"), got 5',
     ]);
     expect(errorOf(() => resolveWith({ restart: ['always'] })).details[0]).toMatch(/^restart: expected a section .*, got \["always"\]$/);
     expect(errorOf(() => resolveWith(['node', 'a.js'])).details).toEqual([

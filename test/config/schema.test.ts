@@ -3,8 +3,11 @@
  * takes): the resolved value, its source, and the exact problem line.
  */
 import { describe, expect, it } from 'vitest';
-import { configLeaves, envTwinName, sanitizeName, compileMatchPattern, normalizeSignal } from '../../src/config/schema.js';
+import { configLeaves, envTwinName, sanitizeName, compileMatchPattern, normalizeSignal, splitHostPort } from '../../src/config/schema.js';
 import { at, errorOf, FILE, nested, resolveWith } from './helpers.js';
+
+/** health.readiness with every field at its default, with health.* at theirs. */
+const READINESS_DEFAULTS = { type: 'http', path: '/health', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 };
 
 interface KeyCases {
   valid: Array<[unknown, unknown]>;
@@ -110,6 +113,31 @@ const CASES: Record<string, KeyCases> = {
       ['on', 'health.liveness: expected null or an object like {"type": "http", "interval": "5s"}, got "on"'],
     ],
   },
+  'health.readiness': {
+    valid: [
+      [null, null],
+      [false, null],
+      [true, READINESS_DEFAULTS],
+      [{}, READINESS_DEFAULTS],
+      [
+        { type: 'tcp', path: '/ready', interval: '10s', timeout: 500, failureThreshold: 2, successThreshold: 3 },
+        { type: 'tcp', path: '/ready', log: null, interval: 10_000, timeout: 500, failureThreshold: 2, successThreshold: 3 },
+      ],
+      [{ type: 'log', log: 'accepting connections' }, { ...READINESS_DEFAULTS, type: 'log', log: 'accepting connections' }],
+    ],
+    invalid: [
+      [{ successThreshold: 0 }, 'health.readiness.successThreshold: expected an integer ≥ 1, got 0'],
+      [{ failureThreshold: 1.5 }, 'health.readiness.failureThreshold: expected an integer ≥ 1, got 1.5'],
+      [{ type: 'udp' }, 'health.readiness.type: expected one of "http", "tcp", "log", got "udp"'],
+      [{ interval: 'often' }, 'health.readiness.interval: expected a duration like "5s", got "often"'],
+      [{ log: '(' }, 'health.readiness.log: expected a regular expression that compiles, got "(" (Invalid regular expression: /(/: Unterminated group)'],
+      [{ path: 'ready' }, 'health.readiness.path: expected a path starting with "/", got "ready"'],
+      [{ sucessThreshold: 2 }, 'health.readiness.sucessThreshold: unknown key; did you mean "health.readiness.successThreshold"?'],
+      [{ zzz: 1 }, 'health.readiness.zzz: unknown key (known keys in health.readiness: type, path, log, interval, timeout, failureThreshold, successThreshold)'],
+      [{ type: 'log' }, 'health.readiness.log: required when health.readiness.type is "log" (a regular expression matching the line that shows the server is ready)'],
+      ['on', 'health.readiness: expected null, true, false or an object like {"type": "http", "interval": "5s"}, got "on"'],
+    ],
+  },
   'restart.policy': {
     valid: [['always', 'always'], ['never', 'never'], ['on-failure', 'on-failure']],
     invalid: [['sometimes', 'restart.policy: expected one of "on-failure", "always", "never", got "sometimes"']],
@@ -145,6 +173,100 @@ const CASES: Record<string, KeyCases> = {
     ],
   },
   'bcrypt.fallback': { valid: [[true, true], [false, false]], invalid: [['no', 'bcrypt.fallback: expected true or false, got "no"']] },
+  dependsOn: {
+    valid: [
+      [[], []],
+      [[{ name: 'db', tcp: 'localhost:5432' }], [{ name: 'db', tcp: 'localhost:5432', http: null }]],
+      [
+        [{ name: 'v6', tcp: '[::1]:5432' }, { name: 'search', http: 'https://search.internal:9200/_cluster/health?local=true' }, { name: 'cache', tcp: '10.0.0.7:6379', http: null }],
+        [
+          { name: 'v6', tcp: '[::1]:5432', http: null },
+          { name: 'search', tcp: null, http: 'https://search.internal:9200/_cluster/health?local=true' },
+          { name: 'cache', tcp: '10.0.0.7:6379', http: null },
+        ],
+      ],
+      [[{ name: 'edge', tcp: 'db.internal:1' }, { name: 'top', tcp: 'db:65535' }], [{ name: 'edge', tcp: 'db.internal:1', http: null }, { name: 'top', tcp: 'db:65535', http: null }]],
+    ],
+    invalid: [
+      ['db', 'dependsOn: expected an array of dependencies like [{"name": "db", "tcp": "localhost:5432"}], got "db"'],
+      [[5], 'dependsOn[0]: expected an object like {"name": "db", "tcp": "localhost:5432"}, got 5'],
+      [[{ name: 'db', tcp: 'db:5432' }, { name: 'x' }], 'dependsOn[1]: expected exactly one of "tcp" ("host:port") or "http" (a URL), got neither'],
+      [[{ name: 'db', tcp: 'db:5432', http: 'http://db/' }], 'dependsOn[0]: expected exactly one of "tcp" ("host:port") or "http" (a URL), got both'],
+      [[{ tcp: 'db:5432' }], 'dependsOn[0].name: required (a name for messages and status, like "db")'],
+      [[{ name: ' ', tcp: 'db:5432' }], 'dependsOn[0].name: expected a non-empty string, got " "'],
+      [[{ name: 'db', tcp: 'localhost' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "localhost" (the port is missing)'],
+      [[{ name: 'db', tcp: 'localhost:' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "localhost:" (the port is missing)'],
+      [[{ name: 'db', tcp: 'localhost:70000' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "localhost:70000" (the port must be 1–65535)'],
+      [[{ name: 'db', tcp: 'localhost:0' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "localhost:0" (the port must be 1–65535)'],
+      [[{ name: 'db', tcp: 'localhost:pg' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "localhost:pg"'],
+      [[{ name: 'db', tcp: '::1:5432' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "::1:5432" (write an IPv6 address in brackets: "[::1]:5432")'],
+      [[{ name: 'db', tcp: '[db]:5432' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "[db]:5432" ("db" in brackets is not an IPv6 address)'],
+      [[{ name: 'db', tcp: '[::1]' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "[::1]" (the port is missing)'],
+      [[{ name: 'db', tcp: '[::1:5432' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got "[::1:5432" (the "]" after the IPv6 address is missing)'],
+      [[{ name: 'db', tcp: ':5432' }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got ":5432" (the host is missing)'],
+      [[{ name: 'db', tcp: 5432 }], 'dependsOn[0].tcp: expected "host:port" like "localhost:5432", got 5432'],
+      [[{ name: 'es', http: 'ftp://files/' }], 'dependsOn[0].http: expected an http:// or https:// URL like "http://localhost:9200/", got "ftp://files/" ("ftp:" is not http: or https:)'],
+      [[{ name: 'es', http: 'localhost:9200' }], 'dependsOn[0].http: expected an http:// or https:// URL like "http://localhost:9200/", got "localhost:9200" (add the scheme: "http://localhost:9200")'],
+      [[{ name: 'es', http: 'http://exa mple/' }], 'dependsOn[0].http: expected an http:// or https:// URL like "http://localhost:9200/", got "http://exa mple/"'],
+      [[{ name: 'es', http: 'http://[oops/' }], 'dependsOn[0].http: expected an http:// or https:// URL like "http://localhost:9200/", got "http://[oops/"'],
+      [
+        [{ name: 'db', tcp: 'a:1' }, { name: 'cache', tcp: 'b:2' }, { name: 'db', http: 'http://c/' }],
+        'dependsOn[2].name: expected a name no other dependency has, got "db" (dependsOn[0] has it too)',
+      ],
+    ],
+  },
+  'dependencies.timeout': {
+    valid: [['30s', 30_000], [0, 0]],
+    invalid: [['long', 'dependencies.timeout: expected a duration like "5s", got "long"']],
+  },
+  'dependencies.retries': {
+    valid: [[0, 0], [10, 10]],
+    invalid: [[-1, 'dependencies.retries: expected an integer ≥ 0, got -1'], ['3', 'dependencies.retries: expected an integer ≥ 0, got "3"']],
+  },
+  'status.port': {
+    valid: [[9100, 9100], [1, 1], [65535, 65535], [null, null]],
+    invalid: [
+      [0, 'status.port: expected a port 1–65535 or null, got 0'],
+      [65536, 'status.port: expected a port 1–65535 or null, got 65536'],
+      ['9100', 'status.port: expected a port 1–65535 or null, got "9100"'],
+      [false, 'status.port: expected a port 1–65535 or null, got false'],
+    ],
+  },
+  'status.host': {
+    valid: [['0.0.0.0', '0.0.0.0'], ['::1', '::1']],
+    invalid: [['', 'status.host: expected a host name or IP address, got ""'], [null, 'status.host: expected a host name or IP address, got null']],
+  },
+  'alerts.crashRate': {
+    valid: [[5, 5], [0.5, 0.5], [null, null]],
+    invalid: [
+      [0, 'alerts.crashRate: expected a number above 0 (crashes per minute) or null, got 0'],
+      [-2, 'alerts.crashRate: expected a number above 0 (crashes per minute) or null, got -2'],
+      ['5', 'alerts.crashRate: expected a number above 0 (crashes per minute) or null, got "5"'],
+    ],
+  },
+  logFormat: {
+    valid: [['human', 'human'], ['json', 'json'], [null, null]],
+    invalid: [['text', 'logFormat: expected one of "human", "json", null, got "text"'], ['JSON', 'logFormat: expected one of "human", "json", null, got "JSON"']],
+  },
+  'logs.maxSize': {
+    valid: [['10MB', 10 * 1024 * 1024], ['512KB', 512 * 1024], ['1GB', 1024 ** 3], ['1.5MB', 1.5 * 1024 * 1024], ['10mb', 10 * 1024 * 1024], [1_000_000, 1_000_000], ['100B', 100]],
+    invalid: [
+      ['10', 'logs.maxSize: expected a size like "10MB", got "10" (add a unit: "10B", "10KB" or "10MB")'],
+      [0, 'logs.maxSize: expected a size above 0 like "10MB", "512KB" or integer bytes, got 0'],
+      ['0MB', 'logs.maxSize: expected a size above 0 like "10MB", "512KB" or integer bytes, got "0MB"'],
+      ['10 megabytes', 'logs.maxSize: expected a size above 0 like "10MB", "512KB" or integer bytes, got "10 megabytes"'],
+      [-5, 'logs.maxSize: expected a size above 0 like "10MB", "512KB" or integer bytes, got -5'],
+      [1.5, 'logs.maxSize: expected a size above 0 like "10MB", "512KB" or integer bytes, got 1.5'],
+    ],
+  },
+  'logs.maxFiles': {
+    valid: [[1, 1], [10, 10]],
+    invalid: [[0, 'logs.maxFiles: expected an integer ≥ 1, got 0']],
+  },
+  mode: {
+    valid: [['direct', 'direct'], ['handoff', 'handoff'], ['proxy', 'proxy']],
+    invalid: [['blue-green', 'mode: expected one of "direct", "handoff", "proxy", got "blue-green"'], [null, 'mode: expected one of "direct", "handoff", "proxy", got null']],
+  },
 };
 
 describe('schema: every key', () => {
@@ -183,11 +305,18 @@ describe('schema: defaults', () => {
       host: '127.0.0.1',
       pidFile: null,
       portFallback: false,
-      health: { type: 'http', path: '/health', timeout: 2000, interval: 250, startupTimeout: 30_000, log: null, liveness: null },
+      health: { type: 'http', path: '/health', timeout: 2000, interval: 250, startupTimeout: 30_000, log: null, liveness: null, readiness: null },
       restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000 },
       shutdown: { signal: 'SIGTERM', timeout: 30_000 },
       cleanup: { killExisting: false, match: [] },
       bcrypt: { fallback: false },
+      dependsOn: [],
+      dependencies: { timeout: 10_000, retries: 3 },
+      status: { port: null, host: '127.0.0.1' },
+      alerts: { crashRate: null },
+      logFormat: null,
+      logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
+      mode: 'direct',
     });
     for (const { path } of configLeaves) expect(loaded.sources[path]).toEqual({ kind: 'default' });
     expect(Object.keys(loaded.sources)).toEqual(configLeaves.map((l) => l.path));
@@ -223,6 +352,44 @@ describe('schema: rules across keys', () => {
     expect(resolveWith({ health: { type: 'log', log: 'ready on \\d+' } }).config.health).toMatchObject({ type: 'log', log: 'ready on \\d+' });
   });
 
+  it('defaults the readiness probe to the startup probe\'s settings', () => {
+    const health = { type: 'log', log: 'listening', path: '/ping', timeout: '3s' };
+    expect(resolveWith({ health: { ...health, readiness: true } }).config.health.readiness).toEqual({
+      type: 'log', path: '/ping', log: 'listening', interval: 5000, timeout: 3000, failureThreshold: 3, successThreshold: 1,
+    });
+    expect(resolveWith({ health: { ...health, readiness: { type: 'http', timeout: '1s' } } }).config.health.readiness).toMatchObject({ type: 'http', path: '/ping', timeout: 1000 });
+  });
+
+  it('requires health.readiness.log when the readiness probe is of type "log", whichever key set the type', () => {
+    const line = 'health.readiness.log: required when health.readiness.type is "log" (a regular expression matching the line that shows the server is ready)';
+    expect(errorOf(() => resolveWith({ health: { readiness: { type: 'log' } } })).details).toEqual([line]);
+    expect(errorOf(() => resolveWith({ health: { readiness: { type: 'log', log: null } } })).details).toEqual([line]);
+    // Off: nothing to check.
+    expect(resolveWith({ health: { readiness: null } }).config.health.readiness).toBeNull();
+  });
+
+  it('requires status.port to differ from the server\'s port, whichever layer set either', () => {
+    expect(errorOf(() => resolveWith({ port: 9000, status: { port: 9000 } })).details).toEqual([
+      'status.port: expected a port other than the server\'s own (port 9000), got 9000',
+    ]);
+    expect(errorOf(() => resolveWith({ status: { port: 8000 } })).details).toHaveLength(1);
+    expect(errorOf(() => resolveWith(undefined, { env: { PORT: '9100' }, flags: { statusPort: 9100 } })).details).toHaveLength(1);
+    expect(resolveWith({ port: 9000, status: { port: 9001 } }).config.status.port).toBe(9001);
+  });
+
+  it('reports every problem of every dependency at once', () => {
+    const error = errorOf(() =>
+      resolveWith({ dependsOn: [{ name: 'db', tpc: 'db:5432' }, { name: 7, http: 'redis:6379' }, { name: 'ok', tcp: 'x:1' }, { name: 'ok', tcp: 'y:2', port: 1 }] }),
+    );
+    expect(error.details).toEqual([
+      'dependsOn[0].tpc: unknown key; did you mean "dependsOn[0].tcp"?',
+      'dependsOn[0]: expected exactly one of "tcp" ("host:port") or "http" (a URL), got neither',
+      'dependsOn[1].name: expected a non-empty string, got 7',
+      'dependsOn[1].http: expected an http:// or https:// URL like "http://localhost:9200/", got "redis:6379" (add the scheme: "http://redis:6379")',
+      'dependsOn[3].port: unknown key (known keys of a dependency: name, tcp, http)',
+    ]);
+  });
+
   it('requires restart.maxDelay ≥ restart.initialDelay', () => {
     expect(errorOf(() => resolveWith({ restart: { initialDelay: '10s', maxDelay: '5s' } })).details).toEqual([
       'restart.maxDelay: expected at least restart.initialDelay (10s), got 5s',
@@ -237,6 +404,11 @@ describe('schema helpers', () => {
     expect(envTwinName('pidFile')).toBe('NAIJA_SUP_PID_FILE');
     expect(envTwinName('command')).toBe('NAIJA_SUP_COMMAND');
     expect(envTwinName('cleanup.match')).toBe('NAIJA_SUP_CLEANUP_MATCH');
+    expect(envTwinName('health.readiness')).toBe('NAIJA_SUP_HEALTH_READINESS');
+    expect(envTwinName('dependsOn')).toBe('NAIJA_SUP_DEPENDS_ON');
+    expect(envTwinName('status.port')).toBe('NAIJA_SUP_STATUS_PORT');
+    expect(envTwinName('logFormat')).toBe('NAIJA_SUP_LOG_FORMAT');
+    expect(envTwinName('mode')).toBe('NAIJA_SUP_MODE');
   });
 
   it('sanitizes names to [a-z0-9._-]', () => {
@@ -257,10 +429,85 @@ describe('schema helpers', () => {
     expect(() => compileMatchPattern('/(/')).toThrow(SyntaxError);
   });
 
+  it('splits "host:port", IPv6 in brackets, and nothing else', () => {
+    expect(splitHostPort('localhost:5432')).toEqual({ host: 'localhost', port: 5432 });
+    expect(splitHostPort('10.0.0.7:6379')).toEqual({ host: '10.0.0.7', port: 6379 });
+    expect(splitHostPort('[::1]:5432')).toEqual({ host: '::1', port: 5432 });
+    expect(splitHostPort('[fe80::1%eth0]:80')).toEqual({ host: 'fe80::1%eth0', port: 80 });
+    expect(splitHostPort('db.internal:65535')).toEqual({ host: 'db.internal', port: 65535 });
+    for (const bad of ['localhost', 'localhost:', ':80', '::1:5432', '[::1]', '[db]:80', 'db:0', 'db:65536', 'db:123456', 'a b:80', 'http://db:80', 'db:80 ']) {
+      expect(splitHostPort(bad), bad).toBeUndefined();
+    }
+  });
+
   it('normalizes signal names', () => {
     expect(normalizeSignal('TERM')).toBe('SIGTERM');
     expect(normalizeSignal(' sigint ')).toBe('SIGINT');
     expect(normalizeSignal('SIGKILL')).toBeUndefined();
     expect(normalizeSignal(undefined)).toBeUndefined();
+  });
+});
+
+describe('schema: health.startup, the Kubernetes spelling of the startup probe', () => {
+  it('sets the top-level health keys, which keep their sources', () => {
+    const loaded = resolveWith({ health: { startup: { type: 'tcp', startupTimeout: '1m', interval: '1s', timeout: 500, path: '/up' } } });
+    expect(loaded.config.health).toMatchObject({ type: 'tcp', startupTimeout: 60_000, interval: 1000, timeout: 500, path: '/up' });
+    for (const key of ['type', 'startupTimeout', 'interval', 'timeout', 'path']) expect(loaded.sources[`health.${key}`]).toEqual({ kind: 'file', file: FILE });
+    expect(loaded.sources['health.log']).toEqual({ kind: 'default' });
+    // It is a spelling, not a key of its own.
+    expect(loaded.config.health).not.toHaveProperty('startup');
+    expect(Object.keys(loaded.sources).some((key) => key.startsWith('health.startup.'))).toBe(false);
+  });
+
+  it('sets health.log, and the rule that type "log" needs it sees through it', () => {
+    expect(resolveWith({ health: { startup: { type: 'log', log: 'ready' } } }).config.health).toMatchObject({ type: 'log', log: 'ready' });
+    expect(errorOf(() => resolveWith({ health: { startup: { type: 'log' } } })).details).toEqual([
+      'health.log: required when health.type is "log" (a regular expression matching the line the server prints when ready)',
+    ]);
+  });
+
+  it('wins over the top-level key when a file gives both, in either order', () => {
+    expect(resolveWith({ health: { startup: { type: 'tcp' }, type: 'http' } }).config.health.type).toBe('tcp');
+    expect(resolveWith({ health: { type: 'http', startup: { type: 'tcp' } } }).config.health.type).toBe('tcp');
+    // Fields it does not give stay with the top-level keys.
+    expect(resolveWith({ health: { timeout: '9s', startup: { type: 'tcp' } } }).config.health.timeout).toBe(9000);
+  });
+
+  it('is a file layer: the environment and flags still win over it', () => {
+    const loaded = resolveWith({ health: { startup: { type: 'tcp', startupTimeout: '1m' } } }, { env: { NAIJA_SUP_HEALTH_TYPE: 'http', HEALTH_CHECK_TIMEOUT: '90' } });
+    expect(loaded.config.health.type).toBe('http');
+    expect(loaded.sources['health.type']).toEqual({ kind: 'env', variable: 'NAIJA_SUP_HEALTH_TYPE' });
+    expect(loaded.config.health.startupTimeout).toBe(90_000);
+    expect(loaded.sources['health.startupTimeout']).toEqual({ kind: 'env', variable: 'HEALTH_CHECK_TIMEOUT' });
+  });
+
+  it('feeds the defaults of the readiness and liveness probes', () => {
+    const loaded = resolveWith({ health: { startup: { type: 'tcp', path: '/up', timeout: '3s' }, readiness: true, liveness: {} } });
+    expect(loaded.config.health.readiness).toMatchObject({ type: 'tcp', path: '/up', timeout: 3000 });
+    expect(loaded.config.health.liveness).toMatchObject({ path: '/up' });
+  });
+
+  it('names the key as written in a problem, and validates the spelling that lost too', () => {
+    expect(errorOf(() => resolveWith({ health: { startup: { timeout: 'fast' } } })).details).toEqual(['health.startup.timeout: expected a duration like "5s", got "fast"']);
+    expect(errorOf(() => resolveWith({ health: { timeout: 'fast', startup: { timeout: '1s' } } })).details).toEqual(['health.timeout: expected a duration like "5s", got "fast"']);
+    expect(errorOf(() => resolveWith({ health: { timeout: '1s', startup: { timeout: 'slow', type: 'udp' } } })).details).toEqual([
+      'health.startup.type: expected one of "http", "tcp", "log", got "udp"',
+      'health.startup.timeout: expected a duration like "5s", got "slow"',
+    ]);
+  });
+
+  it.each([
+    [{ startup: { timout: '1s' } }, 'health.startup.timout: unknown key; did you mean "health.startup.timeout"?'],
+    [{ startup: { liveness: {} } }, 'health.startup.liveness: unknown key (known keys in health.startup: type, path, log, interval, timeout, startupTimeout)'],
+    [{ startup: 'tcp' }, 'health.startup: expected an object with keys like "type", "path", "log", "interval", "timeout", "startupTimeout", got "tcp"'],
+    [{ startup: null }, 'health.startup: expected an object with keys like "type", "path", "log", "interval", "timeout", "startupTimeout", got null'],
+    [{ startp: {} }, 'health.startp: unknown key; did you mean "health.startup"?'],
+  ])('rejects %j', (health, line) => {
+    expect(errorOf(() => resolveWith({ health })).details).toEqual([line]);
+  });
+
+  it('ignores undefined fields, as JS config files may write them', () => {
+    const loaded = resolveWith({ health: { type: 'tcp', startup: { type: undefined } } });
+    expect(loaded.config.health.type).toBe('tcp');
   });
 });

@@ -72,6 +72,8 @@ export function superviseInProcess(
       HOME: process.env['HOME'],
       LANG: 'C.UTF-8',
       NO_COLOR: '1',
+      // The human format; JSON lines (the default off a TTY) are tested in their own suite.
+      NAIJA_SUP_LOG_FORMAT: 'human',
       NAIJA_SUP_RUN_DIR: runDir,
       ...env,
     },

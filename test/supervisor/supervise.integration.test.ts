@@ -260,15 +260,32 @@ describe('naija-sup start (foreground, real processes)', () => {
     expect(sup.stderr()).toMatch(/definitely-not-a-command-naija/);
   });
 
-  it('a port held by another process is classified as port-in-use and not retried', async () => {
-    // Reading (resume) lets the holder see each probe connection close, so close() can finish.
+  it('a port held by another process: preflight refuses with E_PORT_IN_USE naming the holder, and spawns nothing', async () => {
     const holder = createServer((socket) => socket.resume());
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as AddressInfo).port;
     try {
-      const sup = supervise(['--port', String(port), '--', node, fixture('eaddrinuse.mjs')]);
+      const sup = supervise(['--port', String(port), '--', node, fixture('healthy-server.mjs')]);
       await expect(sup.done).resolves.toBe(1);
-      expect(sup.stderr()).toMatch(/port-in-use/);
+      expect(sup.stderr()).toMatch(/E_PORT_IN_USE/);
+      expect(sup.stderr()).toContain(`pid ${process.pid}`);
+      expect(sup.stderr()).toMatch(/--kill-existing/);
+      expect(sup.stderr()).not.toMatch(/started \S+ \(pid/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('a bind conflict at the child itself (a race preflight cannot see) is classified port-in-use and not retried', async () => {
+    // The supervisor's port is free, but the child binds another port that is held.
+    const holder = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const held = (holder.address() as AddressInfo).port;
+    const port = await freePort();
+    try {
+      const sup = supervise(['--port', String(port), '--', 'sh', '-c', `PORT=${held} exec "${node}" "${fixture('eaddrinuse.mjs')}"`]);
+      await expect(sup.done).resolves.toBe(1);
+      expect(sup.stderr()).toMatch(/\[port-in-use\]/);
       expect(sup.stderr()).toMatch(/EADDRINUSE/);
       expect(sup.stderr().match(/started \S+ \(pid/g)?.length).toBe(1);
     } finally {

@@ -10,7 +10,7 @@ import {
   formatSource,
   joinCommand,
   loadConfig,
-  redactEnv,
+  redactConfig,
   renderJsonSchema,
   type ConfigFlags,
   type LoadedConfig,
@@ -48,7 +48,7 @@ function show(value: unknown): string {
 /** One `[key, value, source]` row per printed value, in schema order. */
 export function configRows(loaded: LoadedConfig, cwd: string): Array<[string, string, string]> {
   const rows: Array<[string, string, string]> = [];
-  const config: ResolvedConfig = { ...loaded.config, env: redactEnv(loaded.config.env) };
+  const config: ResolvedConfig = redactConfig(loaded.config);
   for (const { path, node } of configLeaves) {
     const source = loaded.sources[path];
     const from = source === undefined ? '' : formatSource(source, cwd);
@@ -93,7 +93,7 @@ export async function configCommand(io: CliIO, opts: ConfigCommandOptions): Prom
   };
   const loaded = await loadConfig({ cwd: io.cwd, configPath: opts.config, env: io.env, flags, requireCommand: false });
   if (opts.json) {
-    const config = { ...loaded.config, env: redactEnv(loaded.config.env) };
+    const config = redactConfig(loaded.config);
     io.stdout(`${JSON.stringify({ config, sources: loaded.sources, file: loaded.filepath }, null, 2)}\n`);
     return 0;
   }

@@ -1,32 +1,86 @@
 /**
- * `naija-sup start`: load the config, check the run dir, supervise the instance in the foreground,
- * and translate signals: SIGINT/SIGTERM stop (a second one kills), SIGHUP re-reads the config and
- * restarts with it, SIGUSR1/SIGUSR2 are forwarded to the instance's group.
+ * `naija-sup start`: load the config, take the app's name (control socket + lock: one supervisor
+ * per name), clean up before spawning (preflight), supervise the instance in the foreground, and
+ * translate signals: SIGINT/SIGTERM stop (a second one kills), SIGHUP re-reads the config and
+ * reloads, SIGUSR1/SIGUSR2 are forwarded to the instance's group.
+ *
+ * Every module it wires consumes the one event stream (the hub): the renderer (human or JSON
+ * lines), the log files in the run dir, the metrics, and the control socket's `events`.
  */
-import { loadConfig } from '../../config/index.js';
-import type { ResolvedConfig } from '../../config/types.js';
+import { readFileSync } from 'node:fs';
+import { loadConfig, type ConfigFlags } from '../../config/index.js';
+import type { LoadedConfig, ResolvedConfig } from '../../config/types.js';
 import { ensureRunDir } from '../../control/run-dir.js';
+import { controlPaths } from '../../control/paths.js';
+import { createLogWriter } from '../../control/log-files.js';
+import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget } from '../../control/server.js';
 import { isNaijaSupError } from '../../errors.js';
+import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js';
+import type { SupervisorEvent } from '../../supervisor/events.js';
+import { initialMachine } from '../../supervisor/machine.js';
 import { realDeps } from '../../supervisor/real-deps.js';
-import { Supervisor } from '../../supervisor/runner.js';
 import type { CliIO } from '../context.js';
 import { EventRenderer } from '../event-renderer.js';
+import { JsonRenderer } from '../json-renderer.js';
 import type { StartOptions } from '../main.js';
 
-function flagsFrom(opts: StartOptions, command: string[]) {
+function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
     ...(opts.killExisting !== undefined ? { killExisting: opts.killExisting } : {}),
     ...(opts.pidFile !== undefined ? { pidFile: opts.pidFile } : {}),
     ...(opts.portFallback !== undefined ? { portFallback: opts.portFallback } : {}),
+    ...(opts.statusPort !== undefined ? { statusPort: opts.statusPort } : {}),
+    ...(opts.logFormat !== undefined ? { logFormat: opts.logFormat } : {}),
+    ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
     ...(command.length > 0 ? { command } : {}),
   };
 }
 
-export async function startCommand(io: CliIO, opts: StartOptions, command: string[]): Promise<number> {
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+type Renderer = Pick<EventRenderer, 'handle' | 'close'> & { say(text: string, kind?: 'info' | 'ok' | 'warn' | 'error'): void };
+
+/** Opens the listener that outlives instances in handoff and proxy mode (issue 8). */
+async function openListener(config: ResolvedConfig): Promise<Listener> {
+  const reload = await import('../../reload/index.js');
+  if (config.mode === 'handoff') {
+    const handoff = reload.createHandoffListener({ host: config.host, port: config.port });
+    return {
+      mode: 'handoff',
+      address: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${handoff.port}`,
+      instanceConfig: async (c) => c,
+      wiring: (): InstanceWiring => ({ extraFds: [handoff.fd], extraEnv: reload.handoffEnv(), verifyAnsweredBy: true }),
+      switchTo: () => undefined,
+      close: async () => handoff.close(),
+    };
+  }
+  const proxy = await reload.createProxy({ host: config.host, port: config.port });
+  return {
+    mode: 'proxy',
+    address: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${proxy.port}`,
+    // Each instance gets its own private port on loopback; the public port is the proxy's.
+    instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await reload.pickPrivatePort() }),
+    wiring: (): InstanceWiring => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false }),
+    switchTo: (c) => proxy.setTarget(c ? c.port : null),
+    close: () => proxy.close(),
+  };
+}
+
+export async function startCommand(io: CliIO, opts: StartOptions, command: string[], rawArgv: string[] = []): Promise<number> {
+  if (opts.detach) {
+    const { startDetached } = await import('../detach.js');
+    return startDetached(io, rawArgv);
+  }
   const t0 = performance.now();
-  const load = () => loadConfig({
+  const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
     ...(opts.config !== undefined ? { configPath: opts.config } : {}),
     env: io.env,
@@ -34,45 +88,180 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     requireCommand: true,
   });
   const loaded = await load();
-  const config: ResolvedConfig = loaded.config;
-  const renderer = new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) });
-  renderer.handle({ type: 'config-loaded', file: loaded.filepath, durationMs: performance.now() - t0 });
+  let config: ResolvedConfig = loaded.config;
+
+  const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
+  const renderer: Renderer = format === 'json'
+    ? new JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
+    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) });
+  const hub = createEventHub();
+  hub.subscribe((e) => renderer.handle(e));
+  const publish = (e: SupervisorEvent): void => hub.publish(e);
+  publish({ type: 'config-loaded', file: loaded.filepath, durationMs: performance.now() - t0 });
 
   const runDir = ensureRunDir(io.env);
-  const tPre = performance.now();
-  // Port preflight (owner lookup, stale instance cleanup) is the preflight issue's work; until it
-  // lands a port conflict shows up as the child's own EADDRINUSE, classified with its fix.
-  renderer.handle({ type: 'preflight', durationMs: performance.now() - tPre, findings: [] });
+  const paths = controlPaths(runDir, config.name);
+  const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
+  hub.subscribe((e) => logs.event(e));
 
-  const supervisor = new Supervisor(config, realDeps({ runDir, baseEnv: io.env, onEvent: (e) => renderer.handle(e) }));
+  const version = packageVersion();
+  const { SupervisorMetrics } = await import('../../metrics/registry.js');
+  const metrics = new SupervisorMetrics({
+    crashRate: config.alerts.crashRate,
+    sampleIntervalMs: config.status.port === null ? 0 : 5000,
+    defaultMetrics: config.status.port !== null,
+  });
+  hub.subscribe((e) => {
+    const warning = metrics.handle(e);
+    if (warning) queueMicrotask(() => publish(warning));
+  });
 
-  const signals = io.signals;
-  const onStop = (): void => supervisor.stop();
-  const onHup = (): void => {
-    renderer.handle({ type: 'reload-requested', source: 'SIGHUP' });
-    load().then(
-      (next) => supervisor.restart(next.config),
-      (error: unknown) => {
-        const lines = isNaijaSupError(error) ? [error.message, ...error.details] : [String(error)];
-        renderer.handle({ type: 'reload-rejected', errors: lines });
-      },
-    );
+  let app: App | null = null;
+  const tracker = new StatusTracker({
+    view: () => {
+      const sup = app?.supervisor;
+      const public_ = app?.currentConfig ?? config;
+      if (!sup) return { state: { tag: 'preflight' }, context: { restarts: 0, lastExit: null }, currentConfig: public_ };
+      // Behind the proxy the instance listens on a private port; status shows the public one.
+      return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult };
+    },
+    version,
+  });
+  hub.subscribe((e) => tracker.observe(e));
+
+  const reloadFromFile = async (): Promise<{ ok: true } | { ok: false; errors: string[] }> => {
+    let next: LoadedConfig;
+    try {
+      next = await load();
+    } catch (error) {
+      const errors = isNaijaSupError(error) ? [error.message, ...error.details] : [String(error)];
+      publish({ type: 'reload-rejected', errors });
+      return { ok: false, errors };
+    }
+    if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
+    // Preflight chose the port; a reload keeps it unless the new config names another one.
+    const result = await app.reload(next.config);
+    return result.ok ? { ok: true } : { ok: false, errors: [`reload ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
   };
-  const onUsr1 = (): void => { supervisor.forward('SIGUSR1'); };
-  const onUsr2 = (): void => { supervisor.forward('SIGUSR2'); };
+  const target: ControlTarget = {
+    status: () => {
+      const snapshot = tracker.snapshot();
+      const green = app?.greenSupervisor;
+      return green && app?.reloading ? { ...snapshot, reloading: { pid: green.instancePid, state: green.state.tag } } as typeof snapshot : snapshot;
+    },
+    stop: ({ force }) => {
+      app?.stop();
+      if (force) app?.stop();
+    },
+    restart: () => { void app?.restart(); },
+    reload: reloadFromFile,
+    subscribe: (listener) => hub.subscribe(listener),
+  };
+
+  const closers: Array<() => Promise<void> | void> = [() => logs.close(), () => metrics.close()];
+  const signals = io.signals;
+  let stopEarly = false;
+  const onStop = (): void => {
+    if (app) app.stop();
+    else stopEarly = true;
+  };
+  const onHup = (): void => {
+    publish({ type: 'reload-requested', source: 'SIGHUP' });
+    void reloadFromFile();
+  };
+  const onUsr1 = (): void => { app?.forward('SIGUSR1'); };
+  const onUsr2 = (): void => { app?.forward('SIGUSR2'); };
   signals?.on('SIGINT', onStop);
   signals?.on('SIGTERM', onStop);
   signals?.on('SIGHUP', onHup);
   signals?.on('SIGUSR1', onUsr1);
   signals?.on('SIGUSR2', onUsr2);
+
   try {
-    return await supervisor.start();
+    // One supervisor per name: the control socket (and its lock) is taken before anything is
+    // cleaned up, so a second `start` fails with E_ALREADY_RUNNING instead of killing the first.
+    const control: ControlServer = await startControlServer({ socketPath: paths.socket, target, name: config.name });
+    closers.unshift(() => control.close());
+    if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
+
+    const tPre = performance.now();
+    const { runPreflight } = await import('../../ports/preflight.js');
+    const pre = await runPreflight({
+      config,
+      runDir,
+      force: Boolean(opts.force),
+      onStep: (finding) => { if (finding.level === 'warn') publish({ type: 'warning', message: finding.message }); },
+    });
+    publish({ type: 'preflight', durationMs: performance.now() - tPre, findings: pre.findings });
+    if (pre.portChanged) {
+      publish({ type: 'warning', message: `port ${pre.requestedPort} is taken: using port ${pre.port} instead (portFallback)`, fix: `the server gets PORT=${pre.port}; point clients at it, or free port ${pre.requestedPort} and restart` });
+      config = { ...config, port: pre.port };
+    }
+    if (stopEarly) return 0;
+
+    if (config.status.port !== null) {
+      const { startStatusServer, buildHealthSnapshot } = await import('../../metrics/status-server.js');
+      const status = await startStatusServer({
+        port: config.status.port,
+        host: config.status.host,
+        explicitHost: loaded.sources['status.host']?.kind !== 'default',
+        snapshot: () => buildHealthSnapshot({ supervisor: app?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
+        isReady: () => app?.supervisor?.readyForTraffic ?? false,
+        metrics,
+      });
+      closers.unshift(() => status.close());
+      renderer.say(`status server on ${status.url} (/alive /ready /health /metrics)`);
+    }
+
+    const { waitForDependencies } = await import('../../dependencies/wait.js');
+    const { probeHttpAnsweredBy } = config.mode === 'handoff' ? await import('../../reload/answered-by.js') : { probeHttpAnsweredBy: null };
+    const runner = new App({
+      config,
+      onEvent: publish,
+      makeDeps: (wiring, onEvent) => realDeps({
+        runDir,
+        baseEnv: io.env,
+        onEvent,
+        extraFds: wiring.extraFds,
+        extraEnv: wiring.extraEnv,
+        ...(wiring.verifyAnsweredBy && probeHttpAnsweredBy
+          ? {
+              probeAnsweredBy: async (input) => {
+                const r = await probeHttpAnsweredBy(input);
+                const mine = r.answeredBy !== null && input.pids.includes(r.answeredBy);
+                return { ok: r.ok && mine, latencyMs: r.latencyMs, detail: mine || !r.ok ? r.detail : `${r.detail} (another instance answered)` };
+              },
+            }
+          : {}),
+        waitDependencies: async (c, signal) => {
+          const results = await waitForDependencies(c.dependsOn, { timeout: c.dependencies.timeout, retries: c.dependencies.retries, signal });
+          return results.map((r) => ({ name: r.name, target: r.target, ok: r.ok, attempts: r.attempts, latencyMs: r.latencyMs, detail: r.detail }));
+        },
+      }),
+      openListener,
+    });
+    app = runner;
+    const status = await runner.start();
+    const last = runner.supervisor?.context.lastExit;
+    if (status !== 0 && last?.cause === 'port-in-use') {
+      // Name who holds the port: the fix the classification gave is generic.
+      const { describePortHolders } = await import('../../ports/free-port.js');
+      for (const line of await describePortHolders(config.port, config.host)) renderer.say(line, 'error');
+    }
+    return status;
   } finally {
     signals?.off('SIGINT', onStop);
     signals?.off('SIGTERM', onStop);
     signals?.off('SIGHUP', onHup);
     signals?.off('SIGUSR1', onUsr1);
     signals?.off('SIGUSR2', onUsr2);
+    for (const close of closers) {
+      try {
+        await close();
+      } catch {
+        // Closing our own servers and files must not hide the exit status.
+      }
+    }
     renderer.close();
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * `naija-sup doctor [--config F] [--json] [--only ID…] [-p PORT]`: runs the doctor checks
+ * (src/doctor) and prints a checklist — ✔ ok, ⚠ warn, ✖ fail, – skip — with the details and the fix
+ * under each problem, coloured on a terminal only (NO_COLOR turns it off, FORCE_COLOR on); or, with
+ * --json, the results array. Exit status: 0 with no fail, 1 with any fail, 2 for usage or config
+ * errors. Read-only: doctor prints fix commands, it never runs them.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { displayPath } from '../../config/index.js';
+import { doctorExitStatus, parseCheckIds, runDoctor, type CheckResult, type CheckStatus, type DoctorReport } from '../../doctor/index.js';
+import type { CliIO } from '../context.js';
+import { renderError } from '../render.js';
+
+export interface DoctorCommandOptions {
+  config?: string;
+  json?: boolean;
+  only?: string[];
+  port?: number;
+}
+
+/** The mark in front of each status. */
+export const STATUS_MARKS: Readonly<Record<CheckStatus, string>> = { ok: '✔', warn: '⚠', fail: '✖', skip: '–' };
+
+/** Whether to colour: a terminal and no NO_COLOR, or FORCE_COLOR set (not "0"). */
+export function colorLevel(io: Pick<CliIO, 'env' | 'isTTY'>): 0 | 1 {
+  const force = io.env['FORCE_COLOR'];
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return 1;
+  const noColor = io.env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return 0;
+  return io.isTTY ? 1 : 0;
+}
+
+function paint(chalk: ChalkInstance, status: CheckStatus, text: string): string {
+  switch (status) {
+    case 'ok':
+      return chalk.green(text);
+    case 'warn':
+      return chalk.yellow(text);
+    case 'fail':
+      return chalk.red(text);
+    case 'skip':
+      return chalk.gray(text);
+  }
+}
+
+export interface RenderDoctorOptions {
+  /** 0: plain text; 1: ANSI colours. */
+  colorLevel: 0 | 1;
+  /** The directory paths are shown relative to. */
+  cwd: string;
+}
+
+/** The human checklist for a report. Details are shown for warnings and failures only. */
+export function renderDoctorReport(report: DoctorReport, options: RenderDoctorOptions): string {
+  const chalk = new Chalk({ level: options.colorLevel });
+  const lines: string[] = [];
+  const file = report.configFailed
+    ? 'the config did not load'
+    : report.configFile === null
+      ? 'no config file'
+      : displayPath(report.configFile, options.cwd);
+  lines.push(chalk.bold(`naija-sup doctor${report.name === null ? '' : ` · ${report.name}`} (${file})`), '');
+  const width = Math.max(...report.results.map((result) => result.id.length), 6);
+  const indent = ' '.repeat(width + 4);
+  for (const result of report.results) {
+    const mark = paint(chalk, result.status, STATUS_MARKS[result.status]);
+    const id = result.status === 'skip' ? chalk.gray(result.id.padEnd(width)) : result.id.padEnd(width);
+    const summary = result.status === 'skip' ? chalk.gray(result.summary) : result.summary;
+    lines.push(`${mark} ${id}  ${summary}`);
+    if (result.status === 'warn' || result.status === 'fail') {
+      for (const detail of result.details) lines.push(`${indent}${chalk.dim(detail)}`);
+      if (result.fix !== null) lines.push(`${indent}${chalk.cyan('fix:')} ${result.fix}`);
+    }
+  }
+  lines.push('', summaryLine(report.results, chalk));
+  return lines.join('\n') + '\n';
+}
+
+function summaryLine(results: readonly CheckResult[], chalk: ChalkInstance): string {
+  const count = (status: CheckStatus): number => results.filter((result) => result.status === status).length;
+  const parts = [
+    `${count('ok')} ok`,
+    paint(chalk, count('warn') > 0 ? 'warn' : 'skip', `${count('warn')} warning${count('warn') === 1 ? '' : 's'}`),
+    paint(chalk, count('fail') > 0 ? 'fail' : 'skip', `${count('fail')} failed`),
+    `${count('skip')} skipped`,
+  ];
+  return parts.join(' · ');
+}
+
+export async function doctorCommand(io: CliIO, opts: DoctorCommandOptions): Promise<number> {
+  let only;
+  try {
+    only = parseCheckIds(opts.only);
+  } catch (error) {
+    return renderError(io, error);
+  }
+  const report = await runDoctor({
+    cwd: io.cwd,
+    env: io.env,
+    configPath: opts.config,
+    port: opts.port,
+    only,
+  });
+  if (opts.json === true) io.stdout(JSON.stringify(report.results, null, 2) + '\n');
+  else io.stdout(renderDoctorReport(report, { colorLevel: colorLevel(io), cwd: io.cwd }));
+  return doctorExitStatus(report);
+}

@@ -1,0 +1,83 @@
+/**
+ * `naija-sup restart` and `naija-sup reload`, through the control socket:
+ *
+ * - restart: the instance is stopped and started again under the same supervisor;
+ * - reload: the supervisor re-reads its config (like SIGHUP) and restarts with it; an invalid
+ *   config is rejected with its errors and the instance keeps running.
+ *
+ * Both wait, bounded by shutdown.timeout + health.startupTimeout (+ a margin), until an instance
+ * other than the old one is ready, and print its pid. Crashes in between are only remembered: the
+ * restart policy may still bring it up. Exit 3 when nothing runs.
+ */
+import { connectControl, describeExit, locateApp, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
+import type { StreamedEvent } from '../../control/protocol.js';
+import { NaijaSupError } from '../../errors.js';
+import type { CliIO } from '../context.js';
+import type { ControlOptions } from '../main.js';
+import { NOT_RUNNING } from './status.js';
+
+const MARGIN_MS = 10_000;
+
+export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'restart' | 'reload'): Promise<number> {
+  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
+  if (outcome.kind !== 'live') {
+    io.stdout(`${location.name}: not running (start it with "naija-sup start")\n`);
+    return NOT_RUNNING;
+  }
+  const connection = outcome.connection;
+  const started = Date.now();
+  try {
+    // Events that arrive before the waiter exists are kept and replayed into it.
+    const early: StreamedEvent[] = [];
+    let sink: (event: StreamedEvent) => void = (event) => { early.push(event); };
+    const before = await connection.subscribe((event) => sink(event));
+    if (before.state === 'stopped' || before.state === 'fatal') {
+      io.stdout(`${location.name}: not running (its supervisor is ${before.state === 'fatal' ? 'giving up' : 'shutting down'})\n`);
+      return NOT_RUNNING;
+    }
+    const waiter: ReadyWaiter = waitForReady(connection, {
+      notPid: before.instancePid,
+      timeoutMs: before.shutdownTimeoutMs + before.startupTimeoutMs + MARGIN_MS,
+    });
+    for (const event of early) waiter.onEvent(event);
+    sink = waiter.onEvent;
+
+    await connection.request({ type: kind }, kind === 'reload' ? 60_000 : 5000);
+    const result = await waiter.result;
+    switch (result.kind) {
+      case 'ready': {
+        const after = (await connection.request({ type: 'status' })).status;
+        const restarts = after ? `, restarts ${after.restarts}` : '';
+        const url = after ? `, ${after.url}` : '';
+        const old = before.instancePid === null ? 'no instance' : `pid ${before.instancePid}`;
+        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        return 0;
+      }
+      case 'fatal':
+        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" did not come back after the ${kind}: ${result.reason}; its supervisor gave up`, {
+          details: describeExit(result.exit),
+          fix: result.exit?.fix ?? `see "naija-sup logs --name ${location.name}"`,
+          exitStatus: result.exitStatus || 1,
+        });
+      case 'stopped':
+      case 'closed':
+        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" stopped during the ${kind}`, {
+          fix: `see "naija-sup logs --name ${location.name}"`,
+        });
+      case 'timeout':
+        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" is not ready again ${((Date.now() - started) / 1000).toFixed(0)} s after the ${kind}; the supervisor keeps trying`, {
+          details: describeExit(result.lastExit),
+          fix: `follow it with "naija-sup logs -f --name ${location.name}", or stop it with "naija-sup stop --name ${location.name}"`,
+        });
+      default: {
+        const never: never = result;
+        throw new Error(`unexpected outcome ${JSON.stringify(never)}`);
+      }
+    }
+  } catch (error) {
+    throw requestFailure(error, location.name);
+  } finally {
+    connection.close();
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * `naija-sup stop [--timeout DUR] [--force]`: a graceful stop through the control socket, then a
+ * wait (polling /proc, bounded) until the instance's whole process group and the supervisor are
+ * gone; only then exit 0. Without a supervisor, an instance it left behind is stopped from the
+ * record, but only while the record's start time and boot id still match (PIDs are reused).
+ * Nothing running: "not running", exit 0 (stopping a stopped app succeeded).
+ */
+import { parseDuration } from '../../config/duration.js';
+import {
+  ControlRequestError,
+  connectControl,
+  inspectStale,
+  locateApp,
+  requestFailure,
+  stillRunning,
+  type AppLocation,
+  type ControlConnection,
+} from '../../control/client.js';
+import type { InstanceRecord } from '../../control/record.js';
+import type { StatusSnapshot } from '../../control/protocol.js';
+import { NaijaSupError } from '../../errors.js';
+import { listGroupMembers } from '../../process/group.js';
+import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
+import type { CliIO } from '../context.js';
+import type { ControlOptions } from '../main.js';
+import { notRunningLines } from './status.js';
+
+export interface StopOptions extends ControlOptions {
+  timeout?: string;
+  force?: boolean;
+}
+
+/** Slack on top of the grace period: the supervisor's own SIGKILL, reaping, cleanup. */
+const MARGIN_MS = 10_000;
+/** Grace period for an orphan (no config to read it from) unless --timeout says otherwise. */
+const ORPHAN_TIMEOUT_MS = 10_000;
+const POLL_MS = 25;
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    throw new NaijaSupError('E_USAGE', `--timeout: ${(error as Error).message}`, { fix: 'give a duration like 10s, 500ms or 2m' });
+  }
+}
+
+/** Polls until `done()` or the deadline; returns the last answer. Bounded in time and rounds. */
+async function pollUntil(done: () => boolean | Promise<boolean>, deadline: number): Promise<boolean> {
+  const rounds = Math.ceil(Math.max(0, deadline - Date.now()) / POLL_MS) + 1;
+  for (let i = 0; i < rounds; i += 1) {
+    if (await done()) return true;
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return done();
+}
+
+function groupGone(pgid: number | null): boolean {
+  return pgid === null || listGroupMembers(pgid).length === 0;
+}
+
+async function supervisorGone(s: Pick<StatusSnapshot, 'supervisorPid' | 'supervisorStartTime' | 'bootId'>): Promise<boolean> {
+  return !(await stillRunning(s.supervisorPid, s.supervisorStartTime, s.bootId ?? ''));
+}
+
+function describeTermination(result: TerminateResult): string {
+  switch (result.outcome) {
+    case 'exited': return 'exited gracefully';
+    case 'killed': return 'was killed (SIGKILL)';
+    case 'gone-already': return 'was already gone';
+    case 'refused': return `was not signalled: ${result.reason}`;
+    case 'survived': return `survived SIGKILL: ${result.remaining.join(', ')}`;
+    default: return result.outcome;
+  }
+}
+
+/** Stops an instance group from its record (verified by start time) and removes the record. */
+async function stopFromRecord(record: InstanceRecord, location: AppLocation, timeoutMs: number, force: boolean): Promise<TerminateResult> {
+  const result = await terminateGroup(
+    { pid: record.pid, pgid: record.pgid, startTime: record.startTime, bootId: record.bootId === '' ? null : record.bootId },
+    { timeout: timeoutMs, signal: force ? 'SIGKILL' : 'SIGTERM' },
+  );
+  if (result.outcome !== 'survived' && result.outcome !== 'refused' && location.paths) {
+    const { removeRecord } = await import('../../control/record.js');
+    removeRecord(location.paths.runDir, location.name, record.pid);
+  }
+  return result;
+}
+
+async function killFromRecord(io: CliIO, location: AppLocation, started: number): Promise<number> {
+  const { readRecord } = await import('../../control/record.js');
+  const record = location.paths === null ? null : readRecord(location.paths.runDir, location.name);
+  if (record === null) {
+    throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" does not answer and left no instance record to stop it from`, {
+      fix: 'find it with "ps -ef | grep naija-sup" and stop it yourself',
+    });
+  }
+  if (await stillRunning(record.supervisorPid, record.supervisorStartTime, record.bootId)) process.kill(record.supervisorPid, 'SIGKILL');
+  await pollUntil(async () => !(await stillRunning(record.supervisorPid, record.supervisorStartTime, record.bootId)), Date.now() + 5000);
+  const result = await stopFromRecord(record, location, 0, true);
+  if (result.outcome === 'survived' || result.outcome === 'refused') {
+    throw new NaijaSupError('E_FATAL', `the instance of "${location.name}" (pid ${record.pid}) ${describeTermination(result)}`, {
+      fix: 'look at the remaining processes with "ps -o pid,pgid,stat,cmd -g <pgid>"',
+    });
+  }
+  io.stdout(`${location.name}: killed (its supervisor pid ${record.supervisorPid} did not answer; instance pid ${record.pid} ${describeTermination(result)}) in ${seconds(Date.now() - started)}\n`);
+  return 0;
+}
+
+async function stopLive(io: CliIO, location: AppLocation, connection: ControlConnection, timeoutMs: number | undefined, force: boolean): Promise<number> {
+  const started = Date.now();
+  let graceful: boolean | null = null;
+  let escalated = false;
+  let status: StatusSnapshot;
+  try {
+    status = await connection.subscribe((event) => {
+      if (event.type === 'stopped') graceful = event['graceful'] === true;
+      if (event.type === 'escalated') escalated = true;
+    });
+    await connection.request({ type: 'stop', ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(force ? { force } : {}) });
+  } catch (error) {
+    connection.close();
+    // A supervisor that accepts connections but never answers (SIGSTOPped, wedged): --force
+    // kills it and its instance from the record, both verified by start time.
+    if (force && error instanceof ControlRequestError && error.code === 'E_TIMEOUT') return killFromRecord(io, location, started);
+    throw requestFailure(error, location.name);
+  }
+  const grace = force ? 0 : (timeoutMs ?? status.shutdownTimeoutMs);
+  const pgid = status.instancePid;
+  const allGone = async (): Promise<boolean> => groupGone(pgid) && (await supervisorGone(status));
+  let gone = false;
+  if (!force && timeoutMs !== undefined && timeoutMs < status.shutdownTimeoutMs) {
+    // Enforce a shorter --timeout from here as well: whatever the supervisor does with timeoutMs,
+    // once it has passed a second (forced) stop kills the group.
+    gone = await pollUntil(allGone, started + timeoutMs);
+    if (!gone && connection.isOpen) {
+      escalated = true;
+      await connection.request({ type: 'stop', force: true }).catch(() => undefined);
+    }
+  }
+  gone = gone || (await pollUntil(allGone, started + grace + MARGIN_MS));
+  connection.close();
+  if (!gone) {
+    if (!(await supervisorGone(status))) {
+      if (!force) {
+        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${status.supervisorPid}) is still running ${seconds(Date.now() - started)} after the stop request`, {
+          fix: `"naija-sup stop --force --name ${location.name}" kills it and its instance`,
+        });
+      }
+      // --force and the supervisor itself hangs: kill it (verified), then its instance's group.
+      if (await stillRunning(status.supervisorPid, status.supervisorStartTime, status.bootId ?? '')) process.kill(status.supervisorPid, 'SIGKILL');
+      await pollUntil(() => supervisorGone(status), Date.now() + 5000);
+    }
+    if (!groupGone(pgid) && pgid !== null && status.instanceStartTime !== null) {
+      const result = await terminateGroup(
+        { pid: pgid, pgid, startTime: status.instanceStartTime, bootId: status.bootId },
+        { timeout: force ? 0 : 2000, signal: force ? 'SIGKILL' : 'SIGTERM' },
+      );
+      if (result.outcome === 'survived' || result.outcome === 'refused') {
+        throw new NaijaSupError('E_FATAL', `the instance of "${location.name}" (pid ${pgid}) ${describeTermination(result)}`, {
+          fix: 'look at the remaining processes with "ps -o pid,pgid,stat,cmd -g <pgid>"',
+        });
+      }
+    }
+  }
+  const how = graceful === true ? 'gracefully' : escalated || graceful === false ? 'killed after the grace period' : force ? 'killed (--force)' : 'stopped';
+  const instance = status.instancePid === null ? 'no instance was running' : `instance pid ${status.instancePid} ${how}`;
+  io.stdout(`${location.name}: stopped (${instance}; supervisor pid ${status.supervisorPid} exited) in ${seconds(Date.now() - started)}\n`);
+  return 0;
+}
+
+export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number> {
+  const timeoutMs = parseTimeout(opts.timeout);
+  const force = opts.force === true;
+  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  if (location.paths === null) {
+    io.stdout(`${location.name}: not running\n`);
+    return 0;
+  }
+  for (let round = 0; round < 2; round += 1) {
+    const outcome = await connectControl(location.paths.socket);
+    if (outcome.kind === 'live') return stopLive(io, location, outcome.connection, timeoutMs, force);
+    const found = await inspectStale(location.paths, { pidFile: location.pidFile ?? null });
+    if (found.live) continue;
+    if (found.busy) {
+      throw new NaijaSupError('E_FATAL', `a supervisor${found.busy.pid === null ? '' : ` (pid ${found.busy.pid})`} holds "${location.name}" but does not answer on ${location.paths.socket}`, {
+        details: ['it is starting right now, or its control socket was deleted (was the run directory removed?)'],
+        fix: `run the stop again in a moment; if this persists, stop that process yourself${found.busy.pid === null ? '' : ` (kill ${found.busy.pid})`}`,
+      });
+    }
+    const notes = notRunningLines(location.name, { ...found, orphan: null, supervisorAlive: false }).slice(1);
+    if (found.supervisorAlive && found.record !== null) {
+      const record = found.record;
+      // A supervisor that does not answer (stopped, or from before the control socket): signal it.
+      const started = Date.now();
+      if (await stillRunning(record.supervisorPid, record.supervisorStartTime, record.bootId)) process.kill(record.supervisorPid, force ? 'SIGKILL' : 'SIGTERM');
+      const limit = (force ? 0 : (timeoutMs ?? ORPHAN_TIMEOUT_MS)) + MARGIN_MS;
+      const supGone = await pollUntil(async () => !(await stillRunning(record.supervisorPid, record.supervisorStartTime, record.bootId)), started + limit);
+      if (!supGone) {
+        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${record.supervisorPid}) does not answer and is still running`, {
+          fix: `"naija-sup stop --force --name ${location.name}" kills it`,
+        });
+      }
+      const result = await stopFromRecord(record, location, force ? 0 : 2000, force);
+      io.stdout(`${location.name}: stopped (supervisor pid ${record.supervisorPid} did not answer on its socket and was signalled; instance pid ${record.pid} ${describeTermination(result)}) in ${seconds(Date.now() - started)}\n`);
+      return 0;
+    }
+    const record = found.orphan;
+    if (record !== null) {
+      const result = await stopFromRecord(record, location, force ? 0 : (timeoutMs ?? ORPHAN_TIMEOUT_MS), force);
+      for (const note of notes) io.stdout(`${note}\n`);
+      if (result.outcome === 'survived' || result.outcome === 'refused') {
+        throw new NaijaSupError('E_FATAL', `the orphaned instance of "${location.name}" (pid ${record.pid}) ${describeTermination(result)}`, {
+          fix: 'look at the remaining processes with "ps -o pid,pgid,stat,cmd -g <pgid>"',
+        });
+      }
+      io.stdout(`${location.name}: its supervisor had died; stopped the orphaned instance pid ${record.pid} from its record (${describeTermination(result)})\n`);
+      return 0;
+    }
+    io.stdout([`${location.name}: not running`, ...notes].map((l) => `${l}\n`).join(''));
+    return 0;
+  }
+  io.stdout(`${location.name}: not running\n`);
+  return 0;
+}

@@ -1,0 +1,420 @@
+/**
+ * The run dir's log files (issue 5): the supervisor's events and the instance's output, one line
+ * each, in `<name>.log`, rotated by size so a chatty server cannot fill the disk:
+ *
+ * ```
+ * <name>.log   ← written now
+ * <name>.log.1 ← the previous maxSize bytes
+ * …
+ * <name>.log.<maxFiles-1>  (the oldest; the one before it is deleted)
+ * ```
+ *
+ * At most `maxSize × maxFiles` bytes (plus one line). Rotation renames, so a reader that holds the
+ * old file open (`logs -f`) finishes it and then moves on to the new one.
+ *
+ * Writes are synchronous: one `write(2)` per line keeps the lines of a crash in the file even if
+ * the supervisor dies right after, and never interleaves lines.
+ */
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SupervisorEvent } from '../supervisor/events.js';
+
+export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
+export const DEFAULT_LOG_MAX_FILES = 5;
+
+export interface LogWriterOptions {
+  dir: string;
+  name: string;
+  /** Bytes per file before it rotates. */
+  maxSize: number;
+  /** Files kept, the current one included (≥ 1). */
+  maxFiles: number;
+  /** Called when a write or a rotation fails (the disk is full…); the writer keeps trying later lines. */
+  onError?: (error: Error) => void;
+}
+
+export interface LogWriter {
+  /** The current file. */
+  readonly path: string;
+  /** Appends one line (newlines inside it become spaces). */
+  write(line: string): void;
+  /** Appends the log line of a supervisor event (see {@link formatLogEvent}); skips events with none. */
+  event(event: SupervisorEvent, at?: Date): void;
+  close(): void;
+}
+
+/** `<dir>/<name>.log`, then `.1`, `.2`, … */
+export function logFilePath(dir: string, name: string, index = 0): string {
+  return join(dir, index === 0 ? `${name}.log` : `${name}.log.${index}`);
+}
+
+// O_NOFOLLOW: never append through a symlink someone planted at the log's name.
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+export function createLogWriter(options: LogWriterOptions): LogWriter {
+  const { dir, name } = options;
+  if (!(Number.isInteger(options.maxSize) && options.maxSize > 0)) throw new RangeError(`maxSize must be a positive integer, got ${String(options.maxSize)}`);
+  if (!(Number.isInteger(options.maxFiles) && options.maxFiles >= 1)) throw new RangeError(`maxFiles must be an integer ≥ 1, got ${String(options.maxFiles)}`);
+  const path = logFilePath(dir, name);
+  let fd: number | null = null;
+  let size = 0;
+  let failing = false;
+  let closed = false;
+
+  const report = (error: unknown): void => {
+    // One report per failure streak: a full disk must not produce one event per output line.
+    if (failing) return;
+    failing = true;
+    options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  const open = (): number => {
+    const opened = openSync(path, OPEN_FLAGS, 0o600);
+    fd = opened;
+    size = fstatSync(opened).size;
+    return opened;
+  };
+
+  const rotate = (): number => {
+    if (fd !== null) {
+      closeSync(fd);
+      fd = null;
+    }
+    if (options.maxFiles === 1) {
+      rmSync(path, { force: true });
+    } else {
+      // Oldest first, so each rename lands on a name that was just vacated (the last one replaces).
+      for (let i = options.maxFiles - 1; i >= 1; i -= 1) {
+        const from = logFilePath(dir, name, i - 1);
+        try {
+          renameSync(from, logFilePath(dir, name, i));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+    }
+    return open();
+  };
+
+  removeSurplus(dir, name, options.maxFiles);
+
+  const write = (line: string): void => {
+    if (closed) return;
+    let data = Buffer.from(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+    if (data.length > options.maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, options.maxSize - 1)), Buffer.from('\n')]);
+    try {
+      let target = fd ?? open();
+      if (size > 0 && size + data.length > options.maxSize) target = rotate();
+      writeSync(target, data);
+      size += data.length;
+      failing = false;
+    } catch (error) {
+      report(error);
+      // Reopen on the next line: the file may have been removed or the disk freed.
+      if (fd !== null) {
+        try { closeSync(fd); } catch { /* already unusable */ }
+        fd = null;
+      }
+    }
+  };
+
+  return {
+    path,
+    write,
+    event(event, at = new Date()) {
+      const line = formatLogEvent(event, at);
+      if (line !== null) write(line);
+    },
+    close() {
+      closed = true;
+      if (fd !== null) {
+        try { closeSync(fd); } catch { /* nothing left to do */ }
+        fd = null;
+      }
+    },
+  };
+}
+
+/** Deletes rotated files beyond `maxFiles` (left over when the setting was lowered). */
+function removeSurplus(dir: string, name: string, maxFiles: number): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `${name}.log.`;
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const index = Number(entry.slice(prefix.length));
+    if (Number.isInteger(index) && index >= maxFiles) rmSync(join(dir, entry), { force: true });
+  }
+}
+
+function describeEvent(event: SupervisorEvent): string | null {
+  switch (event.type) {
+    case 'output': return null;
+    case 'config-loaded': return `config loaded from ${event.file ?? '(no file: defaults, environment and flags)'}`;
+    case 'preflight': return event.findings.length === 0 ? 'preflight: nothing to clean up' : `preflight: ${event.findings.join('; ')}`;
+    case 'spawning': return `spawning instance #${event.instance} on port ${event.port}: ${event.command.join(' ')}`;
+    case 'spawned': return `instance #${event.instance} spawned: pid ${event.pid}`;
+    case 'probe': return `health probe ${event.ok ? 'passed' : 'failed'} (${event.latencyMs} ms): ${event.detail}`;
+    case 'ready': return `ready: pid ${event.pid} in ${Math.round(event.readyInMs)} ms at ${event.url}`;
+    case 'exited': {
+      const tail = event.exit.stderrTail.length > 0 ? ` | last stderr: ${event.exit.stderrTail.slice(-3).join(' / ')}` : '';
+      return `instance pid ${event.pid} ${event.expected ? 'stopped' : 'exited'}: ${event.exit.summary} (cause ${event.exit.cause})${event.expected ? '' : `; fix: ${event.exit.fix}`}${tail}`;
+    }
+    case 'backoff': return `restarting in ${event.delayMs} ms (attempt ${event.attempt}; ${event.restartsInWindow}/${event.maxRestarts} restarts in the window)`;
+    case 'restarting': return `restarting (${event.reason})`;
+    case 'liveness-failed': return `liveness probe failed ${event.failures} times: ${event.detail}`;
+    case 'stopping': return `stopping (${event.reason}): ${event.signal}, SIGKILL after ${event.timeoutMs} ms`;
+    case 'escalated': return `escalated to SIGKILL (${event.reason})`;
+    case 'stopped': return `stopped (${event.graceful ? 'gracefully' : 'killed'}), exit status ${event.exitStatus}`;
+    case 'fatal': return `gave up: ${event.reason}${event.exit ? ` (cause ${event.exit.cause}; fix: ${event.exit.fix})` : ''}`;
+    case 'reload-requested': return `reload requested (${event.source})`;
+    case 'reload-rejected': return `reload rejected, the instance keeps running: ${event.errors.join('; ')}`;
+    case 'signal-forwarded': return `forwarded ${event.signal} to pid ${event.pid}`;
+    case 'record-written': return null;
+    case 'record-error': return `cannot write the instance record: ${event.message}`;
+    case 'warning': return `warning: ${event.message}${event.fix ? ` (fix: ${event.fix})` : ''}`;
+    default:
+      // Events added later (the union grows with each feature) still get a line: type and fields.
+      return genericLine(event);
+  }
+}
+
+/** `type key=value …` for an event without its own wording; values are the event's own data. */
+function genericLine(event: { type: string }): string {
+  const fields = Object.entries(event)
+    .filter(([key]) => key !== 'type')
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return [event.type, ...fields].join(' ');
+}
+
+/**
+ * One log line for an event: `<ISO time> out | …` and `err | …` for the instance's output,
+ * `sup | …` for the supervisor's own events; null for events not worth a line.
+ */
+export function formatLogEvent(event: SupervisorEvent, at: Date = new Date()): string | null {
+  if (event.type === 'output') return `${at.toISOString()} ${event.stream === 'stderr' ? 'err' : 'out'} | ${event.line}`;
+  const text = describeEvent(event);
+  return text === null ? null : `${at.toISOString()} sup | ${text}`;
+}
+
+// ── Reading ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Where a reader stopped in the current file, so a follower continues without a gap. */
+export interface LogPosition {
+  ino: number;
+  offset: number;
+}
+
+const CHUNK = 64 * 1024;
+
+/** The existing log files of `name`, newest first. */
+export function existingLogFiles(dir: string, name: string, maxIndex = 1000): string[] {
+  const files: string[] = [];
+  for (let i = 0; i <= maxIndex; i += 1) {
+    const path = logFilePath(dir, name, i);
+    try {
+      statSync(path);
+    } catch {
+      // Rotation numbers are contiguous; the current file may be missing right after a rotation.
+      if (i === 0) continue;
+      break;
+    }
+    files.push(path);
+  }
+  return files;
+}
+
+/** The last `n` lines of one file (read backwards in chunks, never the whole file), and its size read. */
+function tailFile(path: string, n: number): { lines: string[]; ino: number; size: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    const size = st.size;
+    let pos = size;
+    const chunks: Buffer[] = [];
+    let newlines = 0;
+    // Bounded by size / CHUNK rounds. n + 1 newlines guarantee n whole lines (the file ends in one).
+    while (pos > 0 && newlines <= n) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      const read = readSync(fd, buf, 0, len, pos);
+      const part = buf.subarray(0, read);
+      chunks.unshift(part);
+      for (let i = part.indexOf(0x0a); i !== -1; i = part.indexOf(0x0a, i + 1)) newlines += 1;
+    }
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    if (pos > 0) lines.shift(); // the first piece is the end of a line we did not read whole
+    return { lines: n === 0 ? [] : lines.slice(-n), ino: st.ino, size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last `n` lines across the rotated files, oldest first, and where the current file ended. */
+export function readLogTail(dir: string, name: string, n: number): { lines: string[]; position: LogPosition | null } {
+  let lines: string[] = [];
+  let position: LogPosition | null = null;
+  for (const path of existingLogFiles(dir, name)) {
+    const need = n - lines.length;
+    const isCurrent = path === logFilePath(dir, name);
+    if (need <= 0 && !isCurrent) break;
+    const tail = tailFile(path, Math.max(0, need));
+    if (tail === null) continue;
+    if (isCurrent) position = { ino: tail.ino, offset: tail.size };
+    lines = [...tail.lines, ...lines];
+  }
+  return { lines, position };
+}
+
+export interface FollowOptions {
+  dir: string;
+  name: string;
+  /** Ends the follow (Ctrl+C). */
+  signal: AbortSignal;
+  onLine(line: string): void;
+  /** Where to start in the current file (from {@link readLogTail}); default: its end. */
+  from?: LogPosition | null;
+  /** How often the file is checked, ms. Default 100. */
+  pollMs?: number;
+}
+
+interface OpenFile {
+  fd: number;
+  ino: number;
+  offset: number;
+}
+
+/**
+ * Prints lines appended to the current log file until `signal` aborts, following it across
+ * rotations (the old file is read to its end before the new one is opened) and truncation.
+ * Polls the file size: inotify misses renames on some filesystems and polling is enough for a
+ * human watching a log.
+ */
+export async function followLog(options: FollowOptions): Promise<void> {
+  const path = logFilePath(options.dir, options.name);
+  const pollMs = options.pollMs ?? 100;
+  let partial: Buffer = Buffer.alloc(0);
+
+  const emit = (data: Buffer): void => {
+    let buf = partial.length > 0 ? Buffer.concat([partial, data]) : data;
+    for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a)) {
+      options.onLine(buf.subarray(0, nl).toString('utf8'));
+      buf = buf.subarray(nl + 1);
+    }
+    partial = Buffer.from(buf);
+  };
+  const flushPartial = (): void => {
+    if (partial.length > 0) options.onLine(partial.toString('utf8'));
+    partial = Buffer.alloc(0);
+  };
+  const openAt = (filePath: string, offset: number | 'end'): OpenFile | null => {
+    try {
+      const fd = openSync(filePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const st = fstatSync(fd);
+      return { fd, ino: st.ino, offset: offset === 'end' ? st.size : Math.min(offset, st.size) };
+    } catch {
+      return null;
+    }
+  };
+  const drain = (file: OpenFile): void => {
+    const buf = Buffer.alloc(CHUNK);
+    const size = fstatSync(file.fd).size;
+    if (size < file.offset) file.offset = 0; // truncated in place
+    // Bounded: reads at most what was there when we looked (plus one chunk).
+    for (let rounds = Math.ceil((size - file.offset) / CHUNK) + 1; rounds > 0; rounds -= 1) {
+      const read = readSync(file.fd, buf, 0, CHUNK, file.offset);
+      if (read <= 0) break;
+      file.offset += read;
+      emit(Buffer.from(buf.subarray(0, read)));
+    }
+  };
+  const close = (file: OpenFile | null): void => {
+    if (file !== null) {
+      try { closeSync(file.fd); } catch { /* already closed */ }
+    }
+  };
+  /**
+   * After a rotation, reads the rotated files written after the one we held (`heldIno`), oldest
+   * first: a burst may rotate several times between two polls. Rotation only shifts names up, so
+   * if the held file is no longer among them (deleted as the oldest), every rotated file is newer.
+   */
+  const catchUp = (heldIno: number): void => {
+    const rotated: OpenFile[] = [];
+    for (const file of existingLogFiles(options.dir, options.name).slice(1)) {
+      const opened = openAt(file, 0);
+      if (opened !== null) rotated.push(opened);
+    }
+    const held = rotated.findIndex((file) => file.ino === heldIno);
+    const newer = held === -1 ? rotated : rotated.slice(0, held);
+    for (const file of newer.reverse()) {
+      drain(file);
+      flushPartial();
+    }
+    for (const file of rotated) close(file);
+  };
+
+  // Start where the tail stopped; if the file rotated in between, finish the rotated one first.
+  const from = options.from ?? null;
+  const opened = openAt(path, from === null ? 'end' : from.offset);
+  if (opened !== null && from !== null && opened.ino !== from.ino) {
+    opened.offset = 0;
+    const rotated = openAt(logFilePath(options.dir, options.name, 1), from.offset);
+    if (rotated !== null && rotated.ino === from.ino) drain(rotated);
+    close(rotated);
+  }
+  let current: OpenFile | null = opened;
+
+  try {
+    // Bounded by the caller's signal (Ctrl+C); each round sleeps pollMs.
+    while (!options.signal.aborted) {
+      if (current !== null) drain(current);
+      let st: { ino: number } | null = null;
+      try {
+        st = statSync(path);
+      } catch {
+        st = null; // mid-rotation: the new file is not there yet
+      }
+      if (st !== null && (current === null || st.ino !== current.ino)) {
+        if (current !== null) {
+          drain(current);
+          flushPartial();
+          catchUp(current.ino);
+        }
+        flushPartial();
+        close(current);
+        current = openAt(path, 0);
+        if (current !== null) drain(current);
+      }
+      await sleep(pollMs, options.signal);
+    }
+  } finally {
+    close(current);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * Memory and CPU of the instance's whole process group, from Linux /proc (what `status` shows).
+ *
+ * - RSS: the sum of `VmRSS` (/proc/PID/status, in kB, so the page size does not matter) over the
+ *   group's live members. Pages shared between a pre-fork parent and its workers count once per
+ *   process, as `ps` and PM2 count them.
+ * - CPU%: `utime + stime` (fields 14 and 15 of /proc/PID/stat, in clock ticks) summed over the
+ *   group, as a percentage of one core between two samples. A sampler keeps the previous sample
+ *   per process, so a member that exits between samples does not make the figure go negative; the
+ *   first call, with nothing to compare against, reports the average since the leader started.
+ *
+ * Clock ticks are USER_HZ, which the kernel fixes at 100 on every architecture Linux supports for
+ * userspace (`getconf CLK_TCK` prints 100); Node cannot call sysconf, so it is a parameter.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listGroupMembers } from '../process/group.js';
+import { DEFAULT_PROC_ROOT, hasProcFs } from '../process/identity.js';
+
+export const DEFAULT_CLOCK_TICKS = 100;
+
+export interface GroupStats {
+  /** Bytes; null when nothing of the group could be read. */
+  rss: number | null;
+  /** Percent of one core (may exceed 100 on several cores); null when unknown. */
+  cpuPercent: number | null;
+  /** Live members counted. */
+  members: number;
+}
+
+export interface SamplerOptions {
+  procRoot?: string;
+  /** USER_HZ. Default 100. */
+  clockTicks?: number;
+  /** Monotonic clock, ms. Default performance.now. */
+  now?: () => number;
+}
+
+interface CpuTimes {
+  /** utime + stime, ticks. */
+  ticks: number;
+  /** Field 22, ticks since boot: tells a reused pid from the process we sampled before. */
+  startTime: string;
+}
+
+/** utime + stime and the start time from the text of /proc/PID/stat; null when it is not in shape. */
+export function parseCpuTimes(stat: string): CpuTimes | null {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  // After ") ": field 3 is index 0, so field N is index N - 3.
+  const rest = stat.slice(close + 1).trim().split(/\s+/);
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  const startTime = rest[19];
+  if (!Number.isFinite(utime) || !Number.isFinite(stime) || startTime === undefined || !/^\d+$/.test(startTime)) return null;
+  return { ticks: utime + stime, startTime };
+}
+
+/** VmRSS in bytes from the text of /proc/PID/status; null when absent (kernel threads, zombies). */
+export function parseVmRss(status: string): number | null {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    // The process exited between listing and reading.
+    return null;
+  }
+}
+
+/** Seconds since boot from /proc/uptime; null where it cannot be read. */
+export function readUptimeSeconds(procRoot: string): number | null {
+  const text = readText(join(procRoot, 'uptime'));
+  const value = Number(text?.split(/\s+/)[0]);
+  return Number.isFinite(value) && value > 0 ? value : null;
+}
+
+/** Samples one process group at a time; keep one per supervised app. */
+export class GroupSampler {
+  private readonly procRoot: string;
+  private readonly hz: number;
+  private readonly now: () => number;
+  private previous: { pgid: number; at: number; times: Map<number, CpuTimes> } | null = null;
+
+  constructor(options: SamplerOptions = {}) {
+    this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+    this.hz = options.clockTicks ?? DEFAULT_CLOCK_TICKS;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** RSS and CPU% of the group led by `pgid` now. */
+  sample(pgid: number): GroupStats {
+    if (!hasProcFs(this.procRoot)) return { rss: null, cpuPercent: null, members: 0 };
+    const at = this.now();
+    const members = listGroupMembers(pgid, this.procRoot);
+    const times = new Map<number, CpuTimes>();
+    let rss = 0;
+    let rssKnown = false;
+    for (const pid of members) {
+      const stat = readText(join(this.procRoot, String(pid), 'stat'));
+      const cpu = stat === null ? null : parseCpuTimes(stat);
+      if (cpu !== null) times.set(pid, cpu);
+      const status = readText(join(this.procRoot, String(pid), 'status'));
+      const bytes = status === null ? null : parseVmRss(status);
+      if (bytes !== null) {
+        rss += bytes;
+        rssKnown = true;
+      }
+    }
+    const cpuPercent = this.cpuPercent(pgid, at, times);
+    this.previous = { pgid, at, times };
+    return { rss: rssKnown ? rss : null, cpuPercent, members: times.size };
+  }
+
+  private cpuPercent(pgid: number, at: number, times: Map<number, CpuTimes>): number | null {
+    if (times.size === 0) return null;
+    const prev = this.previous;
+    const elapsedMs = prev === null ? 0 : at - prev.at;
+    if (prev !== null && prev.pgid === pgid && elapsedMs >= 1) {
+      let ticks = 0;
+      for (const [pid, now] of times) {
+        const before = prev.times.get(pid);
+        // A member new since the last sample did all its work in between.
+        ticks += before !== undefined && before.startTime === now.startTime ? Math.max(0, now.ticks - before.ticks) : now.ticks;
+      }
+      return round1((ticks / this.hz) / (elapsedMs / 1000) * 100);
+    }
+    // No usable previous sample: the average since the leader started.
+    const leader = times.get(pgid);
+    const uptime = readUptimeSeconds(this.procRoot);
+    if (leader === undefined || uptime === null) return null;
+    const lifetime = uptime - Number(leader.startTime) / this.hz;
+    if (!(lifetime > 0)) return null;
+    let ticks = 0;
+    for (const t of times.values()) ticks += t.ticks;
+    return round1((ticks / this.hz) / lifetime * 100);
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

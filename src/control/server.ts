@@ -1,0 +1,635 @@
+/**
+ * The control socket, owned by the running supervisor (issue 5; overmind's command center):
+ * `stop`, `status`, `restart`, `reload` and `logs` are small clients of it (src/control/client.ts).
+ *
+ * ## One supervisor per name, race-free
+ *
+ * Binding the socket path alone cannot arbitrate: after a supervisor is SIGKILLed its socket file
+ * stays behind, and two starts that both find it stale would both unlink and re-bind, the second
+ * one deleting the first one's live socket. Unlinking a stale file is only safe for whoever holds a
+ * lock that dies with its holder. Node offers no flock(2), but Linux has one such lock: a listening
+ * socket in the *abstract* namespace (a name starting with NUL, no file). Binding it is atomic
+ * (EADDRINUSE for everyone else) and the kernel drops it when the process dies, however it dies, so
+ * a lock can never be stale. So `startControlServer`:
+ *
+ * 1. binds the abstract lock `naija-sup-lock-<uid>-<hash of the socket path>`; EADDRINUSE →
+ *    `E_ALREADY_RUNNING`, naming the pid that the holder's status (or the lock itself) reports;
+ * 2. holding it, checks the socket file: a listener answers → `E_ALREADY_RUNNING` (a supervisor in
+ *    another network namespace sharing the run dir); ECONNREFUSED → stale: unlink it (reported);
+ * 3. binds the socket under umask 0177 and chmods it 0600 (the run dir is 0700 as well).
+ *
+ * Abstract names carry no permissions: another local user could bind our lock name first. That
+ * can only make `start` refuse (denial of service), never hijack anything: the socket itself lives
+ * in our 0700 run dir. Off Linux there are no abstract sockets; the bind alone arbitrates there.
+ *
+ * ## Never crash the supervisor
+ *
+ * Each connection reads newline-delimited JSON through a bounded buffer: malformed JSON, a wrong
+ * version or an unknown type get an error reply on the same connection; a line over 64 KiB gets
+ * `E_TOO_LARGE` and the connection is closed. A slow `events` subscriber that lets 1 MiB pile up is
+ * dropped. A throwing target becomes `E_INTERNAL`.
+ */
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { ResolvedConfig } from '../config/types.js';
+import { NaijaSupError } from '../errors.js';
+import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
+import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
+import { lockNameFor } from './paths.js';
+import { ensurePrivateDir } from './run-dir.js';
+import { DEFAULT_CLOCK_TICKS, GroupSampler, readUptimeSeconds } from './proc-stats.js';
+import {
+  LineBuffer,
+  MAX_REQUEST_BYTES,
+  MAX_STREAMED_LINE_CHARS,
+  displayUrl,
+  encodeMessage,
+  errorReply,
+  parseRequest,
+  type ControlMessage,
+  type ControlRequest,
+  type HealthSnapshot,
+  type StatusSnapshot,
+  type StreamedEvent,
+} from './protocol.js';
+
+/** What a reload answers: the new config was taken (and the restart begun), or its errors. */
+export type ReloadOutcome = { ok: true } | { ok: false; errors: string[] };
+
+/** The supervisor as the control server sees it. src/cli/commands/start.ts adapts the real one. */
+export interface ControlTarget {
+  status(): StatusSnapshot;
+  /** Graceful stop; `force` kills the group at once; `timeoutMs` shortens the grace period. */
+  stop(options: { timeoutMs?: number; force?: boolean }): void;
+  restart(): void;
+  reload(): Promise<ReloadOutcome>;
+  /** Registers a listener for every supervisor event; returns the unsubscribe function. */
+  subscribe(listener: (event: SupervisorEvent) => void): () => void;
+}
+
+export interface ControlServerOptions {
+  socketPath: string;
+  target: ControlTarget;
+  /** The app's name, for messages. */
+  name: string;
+  /** The start lock's abstract name. Default: {@link lockNameFor} on Linux, none elsewhere. */
+  lockName?: string | null;
+  /** Simultaneous connections; more are refused by the kernel queue. Default 64. */
+  maxConnections?: number;
+}
+
+export interface ControlServer {
+  readonly socketPath: string;
+  /** A socket file left by a supervisor that died without cleaning up was found and removed. */
+  readonly staleSocketRemoved: boolean;
+  /** Stops listening, ends every connection (pending replies are flushed), removes the socket, releases the lock. */
+  close(): Promise<void>;
+}
+
+/** A slow events subscriber is dropped when this much output is waiting for it. */
+const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
+/** How long close() lets connections flush before destroying them. */
+const CLOSE_GRACE_MS = 500;
+
+// ── The start lock ──────────────────────────────────────────────────────────────────────────────
+
+export interface NameLock {
+  release(): Promise<void>;
+}
+
+export type LockAttempt =
+  | { acquired: true; lock: NameLock }
+  /** `holderPid` is what the holder says about itself (null when it did not answer). */
+  | { acquired: false; holderPid: number | null };
+
+/** The default lock name for a socket path: abstract sockets exist on Linux only. */
+export function defaultLockName(socketPath: string): string | null {
+  return process.platform === 'linux' ? lockNameFor(socketPath) : null;
+}
+
+/**
+ * Takes the start lock `lockName` (an abstract socket name), or reports who holds it. A null name
+ * is a lock that always succeeds (platforms without abstract sockets).
+ */
+export async function acquireNameLock(lockName: string | null): Promise<LockAttempt> {
+  if (lockName === null) return { acquired: true, lock: { release: async () => undefined } };
+  const server = createServer((socket) => {
+    // Anyone may ask who holds the lock: the answer is a pid, nothing more.
+    socket.on('error', () => undefined);
+    socket.end(`${JSON.stringify({ pid: process.pid })}\n`);
+  });
+  const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(lockName, () => resolve(null));
+  });
+  if (bound === null) {
+    server.unref();
+    let released = false;
+    return {
+      acquired: true,
+      lock: {
+        release: () => new Promise<void>((resolve) => {
+          if (released) {
+            resolve();
+            return;
+          }
+          released = true;
+          server.close(() => resolve());
+        }),
+      },
+    };
+  }
+  if (bound.code !== 'EADDRINUSE') {
+    throw new NaijaSupError('E_RUN_DIR', `cannot take the start lock: ${bound.message}`, { cause: bound });
+  }
+  return { acquired: false, holderPid: await askLockHolder(lockName) };
+}
+
+function askLockHolder(lockName: string, timeoutMs = 500): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = connect(lockName);
+    let text = '';
+    const finish = (pid: number | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 256) finish(null);
+    });
+    socket.on('end', () => {
+      try {
+        const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+        finish(typeof pid === 'number' && Number.isInteger(pid) ? pid : null);
+      } catch {
+        finish(null);
+      }
+    });
+    socket.on('error', () => finish(null));
+  });
+}
+
+// ── The server ──────────────────────────────────────────────────────────────────────────────────
+
+async function alreadyRunning(socketPath: string, name: string, holderPid: number | null): Promise<NaijaSupError> {
+  // The winner binds its socket right after taking the lock; give it a moment to answer.
+  const { fetchStatus } = await import('./client.js');
+  let status: StatusSnapshot | null = null;
+  const deadline = Date.now() + 1500;
+  for (let attempt = 0; attempt < 30 && status === null && Date.now() < deadline; attempt += 1) {
+    status = await fetchStatus(socketPath, 500).catch(() => null);
+    if (status === null) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const pid = status?.supervisorPid ?? holderPid;
+  const who = pid === null
+    ? 'another naija-sup is starting it'
+    : `supervisor pid ${pid}${status?.instancePid ? `, instance pid ${status.instancePid}` : ''}${status ? `, ${status.state}` : ''}`;
+  return new NaijaSupError('E_ALREADY_RUNNING', `"${name}" is already running (${who})`, {
+    fix: `stop it first ("naija-sup stop --name ${name}"), or give this app another name (the "name" setting)`,
+    details: [`control socket: ${socketPath}`],
+  });
+}
+
+/** 'live' when something accepts connections at `path`, 'refused' when nothing listens. */
+function probeListener(path: string, timeoutMs = 1000): Promise<'live' | 'refused' | 'absent'> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      // A listener that accepted nothing within the timeout is alive but busy.
+      resolve('live');
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve('live');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(error.code === 'ENOENT' ? 'absent' : 'refused');
+    });
+  });
+}
+
+/** Removes a stale socket at `path`; false when there was none. Throws when a supervisor answers there. */
+async function removeStaleSocket(path: string, name: string): Promise<boolean> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+  if (!isSocket) {
+    throw new NaijaSupError('E_RUN_DIR', `${path} exists and is not a socket`, {
+      fix: `remove ${path} (naija-sup only ever puts its control socket there)`,
+    });
+  }
+  const probe = await probeListener(path);
+  if (probe === 'live') throw await alreadyRunning(path, name, null);
+  if (probe === 'absent') return false;
+  unlinkSync(path);
+  return true;
+}
+
+function listenPrivate(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => reject(error);
+    server.once('error', onError);
+    // The bind happens inside listen(), synchronously: a umask of 0177 makes the socket 0600 from
+    // the first instant (the chmod below is for platforms that ignore the umask for sockets).
+    let previous: number | null = null;
+    try {
+      previous = process.umask(0o177);
+    } catch {
+      // Worker threads cannot change the umask; the 0700 run dir still protects the socket.
+    }
+    try {
+      server.listen(path, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    } finally {
+      if (previous !== null) process.umask(previous);
+    }
+  });
+}
+
+interface Connection {
+  socket: Socket;
+  buffer: LineBuffer;
+  unsubscribe: (() => void) | null;
+  done: boolean;
+}
+
+/**
+ * Starts the control server for one app: takes the start lock, clears a stale socket, listens on
+ * `socketPath` (0600). Throws `E_ALREADY_RUNNING` when a supervisor for this socket runs.
+ */
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const { socketPath, target, name } = options;
+  // The run dir, or the short fallback directory for long paths (src/control/paths.ts): 0700, ours.
+  ensurePrivateDir(dirname(socketPath), 'socket directory');
+  const lockName = options.lockName === undefined ? defaultLockName(socketPath) : options.lockName;
+  const attempt = await acquireNameLock(lockName);
+  if (!attempt.acquired) throw await alreadyRunning(socketPath, name, attempt.holderPid);
+  const lock = attempt.lock;
+
+  const connections = new Set<Connection>();
+  const server = createServer({ allowHalfOpen: false });
+  server.maxConnections = options.maxConnections ?? 64;
+  let staleSocketRemoved: boolean;
+  let ino: number | null = null;
+  try {
+    staleSocketRemoved = await removeStaleSocket(socketPath, name);
+    await listenPrivate(server, socketPath);
+    chmodSync(socketPath, 0o600);
+    ino = lstatSync(socketPath).ino;
+  } catch (error) {
+    server.close();
+    await lock.release();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw await alreadyRunning(socketPath, name, null);
+    if (error instanceof NaijaSupError) throw error;
+    throw new NaijaSupError('E_RUN_DIR', `cannot listen on the control socket ${socketPath}: ${(error as Error).message}`, {
+      fix: 'check the run directory (NAIJA_SUP_RUN_DIR): it must be a directory you own with mode 700',
+      cause: error,
+    });
+  }
+  // The supervisor's lifetime is its instance's; the control socket must never keep it alive.
+  server.unref();
+  server.on('error', () => undefined);
+
+  const send = (conn: Connection, message: ControlMessage): void => {
+    if (conn.done || conn.socket.destroyed) return;
+    conn.socket.write(encodeMessage(message));
+    if (conn.socket.writableLength > MAX_PENDING_WRITE_BYTES) finish(conn, true);
+  };
+
+  const finish = (conn: Connection, destroy: boolean): void => {
+    conn.unsubscribe?.();
+    conn.unsubscribe = null;
+    if (destroy) conn.socket.destroy();
+    else if (!conn.done) conn.socket.end();
+    conn.done = true;
+  };
+
+  const handle = (conn: Connection, request: ControlRequest): void => {
+    const { id } = request;
+    switch (request.type) {
+      case 'status':
+        send(conn, { v: 1, id, ok: true, status: target.status() });
+        return;
+      case 'stop': {
+        const status = target.status();
+        target.stop({
+          ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+          ...(request.force === undefined ? {} : { force: request.force }),
+        });
+        send(conn, { v: 1, id, ok: true, status });
+        return;
+      }
+      case 'restart': {
+        const status = target.status();
+        target.restart();
+        send(conn, { v: 1, id, ok: true, status });
+        return;
+      }
+      case 'reload':
+        target.reload().then(
+          (outcome) => send(conn, outcome.ok
+            ? { v: 1, id, ok: true }
+            : errorReply(id, 'E_RELOAD_REJECTED', 'the new config is invalid; the instance keeps running with the old one', outcome.errors)),
+          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `reload failed: ${String((error as Error)?.message ?? error)}`)),
+        );
+        return;
+      case 'events': {
+        if (conn.unsubscribe !== null) {
+          send(conn, errorReply(id, 'E_BAD_REQUEST', 'this connection already streams events'));
+          return;
+        }
+        // Ack (with the current status) first, then every event from now on: nothing can happen
+        // in between, both are synchronous.
+        send(conn, { v: 1, id, ok: true, stream: true, status: target.status() });
+        conn.unsubscribe = target.subscribe((event) => send(conn, { v: 1, id, event: streamable(event) }));
+        return;
+      }
+      default: {
+        const never: never = request;
+        send(conn, errorReply(null, 'E_UNKNOWN_TYPE', `unknown request ${JSON.stringify(never)}`));
+      }
+    }
+  };
+
+  const onLine = (conn: Connection, line: string): void => {
+    if (line.trim() === '') return;
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      send(conn, parsed.reply);
+      return;
+    }
+    try {
+      handle(conn, parsed.request);
+    } catch (error) {
+      send(conn, errorReply(parsed.request.id, 'E_INTERNAL', `the supervisor could not answer: ${(error as Error)?.message ?? String(error)}`));
+    }
+  };
+
+  server.on('connection', (socket: Socket) => {
+    socket.unref();
+    const conn: Connection = { socket, buffer: new LineBuffer(MAX_REQUEST_BYTES), unsubscribe: null, done: false };
+    connections.add(conn);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      conn.unsubscribe?.();
+      conn.unsubscribe = null;
+      conn.done = true;
+      connections.delete(conn);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (conn.done) return;
+      const { lines, overflow } = conn.buffer.push(chunk);
+      for (const line of lines) onLine(conn, line);
+      if (overflow) {
+        send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
+        socket.pause();
+        finish(conn, false);
+        // A client that keeps the connection open after our FIN is cut off.
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      }
+    });
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    socketPath,
+    staleSocketRemoved,
+    close() {
+      closing ??= (async () => {
+        // Unlink first, so new clients see "not running" rather than a closing server.
+        try {
+          if (lstatSync(socketPath).ino === ino) unlinkSync(socketPath);
+        } catch {
+          // Already gone.
+        }
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const conn of connections) finish(conn, false);
+        const grace = setTimeout(() => {
+          for (const conn of connections) conn.socket.destroy();
+        }, CLOSE_GRACE_MS);
+        grace.unref();
+        await closed;
+        clearTimeout(grace);
+        await lock.release();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** An event as streamed: long output lines cut, and never an `env` field (should one ever appear). */
+function streamable(event: SupervisorEvent): StreamedEvent {
+  const copy: Record<string, unknown> = { ...event };
+  delete copy['env'];
+  if (event.type === 'output' && event.line.length > MAX_STREAMED_LINE_CHARS) {
+    copy['line'] = `${event.line.slice(0, MAX_STREAMED_LINE_CHARS)} …[truncated]`;
+  }
+  return copy as StreamedEvent;
+}
+
+// ── Events and status for a Supervisor ──────────────────────────────────────────────────────────
+
+/** Fans the supervisor's events out to the log writer, the renderer and control subscribers. */
+export interface EventHub {
+  publish(event: SupervisorEvent): void;
+  subscribe(listener: (event: SupervisorEvent) => void): () => void;
+}
+
+export function createEventHub(): EventHub {
+  const listeners = new Set<(event: SupervisorEvent) => void>();
+  return {
+    publish(event) {
+      for (const listener of [...listeners]) {
+        try {
+          listener(event);
+        } catch {
+          // A failing subscriber (a broken socket) must never break the supervisor.
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
+  };
+}
+
+/** What the status snapshot reads from a supervisor (src/supervisor/runner.ts `Supervisor` fits). */
+export interface SupervisorView {
+  readonly state: { readonly tag: string };
+  readonly context: { readonly restarts: number; readonly lastExit: ExitInfo | null };
+  readonly currentConfig: ResolvedConfig;
+  /** The last probe of any kind (`at`: ms epoch); when absent, 'probe' events are used. */
+  readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number } | null;
+}
+
+export interface StatusTrackerOptions {
+  /** The supervisor whose instance serves traffic now (it may change after a blue/green reload). */
+  view(): SupervisorView;
+  version: string;
+  /** When the supervisor started, ms epoch. Default: now. */
+  startedAt?: number;
+  procRoot?: string;
+  /** Wall clock, ms epoch. */
+  now?: () => number;
+}
+
+/**
+ * Builds {@link StatusSnapshot}s: state, counters and last exit from the supervisor; identities,
+ * uptimes, RSS and CPU% from /proc; health from the last probe. Feed it every event (`observe`).
+ */
+export class StatusTracker {
+  private readonly options: StatusTrackerOptions;
+  private readonly procRoot: string;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly sampler: GroupSampler;
+  private readonly self = { startTime: '', bootId: null as string | null };
+  private health: HealthSnapshot | null = null;
+  private spawned: { pid: number; at: number } | null = null;
+
+  constructor(options: StatusTrackerOptions) {
+    this.options = options;
+    this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+    this.now = options.now ?? Date.now;
+    this.startedAt = options.startedAt ?? this.now();
+    this.sampler = new GroupSampler({ procRoot: this.procRoot });
+    this.self.startTime = readProcStat(process.pid, this.procRoot)?.startTime ?? '';
+    this.self.bootId = hasProcFs(this.procRoot) ? readBootId(this.procRoot) : null;
+  }
+
+  observe(event: SupervisorEvent): void {
+    const at = new Date(this.now()).toISOString();
+    switch (event.type) {
+      case 'spawned':
+        this.spawned = { pid: event.pid, at: this.now() };
+        return;
+      case 'probe':
+        this.health = { ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at };
+        return;
+      case 'liveness-failed':
+        this.health = { ok: false, detail: event.detail, latencyMs: 0, at };
+        return;
+      default:
+        return;
+    }
+  }
+
+  snapshot(): StatusSnapshot {
+    const view = this.options.view();
+    const config = view.currentConfig;
+    const state = view.state as { tag: string; pid?: number | null };
+    const instancePid = typeof state.pid === 'number' ? state.pid : null;
+    const now = this.now();
+    const stat = instancePid === null ? null : readProcStat(instancePid, this.procRoot);
+    const stats = instancePid === null || stat === null ? null : this.sampler.sample(instancePid);
+    const lastExit = view.context.lastExit;
+    const probe = view.lastProbeResult;
+    const health = probe === undefined
+      ? this.health
+      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: new Date(probe.at).toISOString() };
+    return {
+      name: config.name,
+      state: state.tag,
+      supervisorPid: process.pid,
+      supervisorStartTime: this.self.startTime,
+      instancePid,
+      instanceStartTime: stat?.startTime ?? null,
+      bootId: this.self.bootId,
+      port: config.port,
+      host: config.host,
+      mode: config.mode,
+      url: displayUrl(config.host, config.port),
+      uptimeMs: Math.max(0, now - this.startedAt),
+      instanceUptimeMs: instancePid === null ? null : this.instanceUptime(instancePid, stat?.startTime ?? null, now),
+      restarts: view.context.restarts,
+      lastExit: lastExit === null ? null : {
+        code: lastExit.code,
+        signal: lastExit.signal,
+        cause: lastExit.cause,
+        summary: lastExit.summary,
+        at: new Date(lastExit.at).toISOString(),
+      },
+      health,
+      rss: stats?.rss ?? null,
+      cpuPercent: stats?.cpuPercent ?? null,
+      startupTimeoutMs: config.health.startupTimeout,
+      shutdownTimeoutMs: config.shutdown.timeout,
+      version: this.options.version,
+    };
+  }
+
+  /** From /proc (start time vs uptime) when possible, else from the 'spawned' event. */
+  private instanceUptime(pid: number, startTime: string | null, now: number): number | null {
+    if (startTime !== null) {
+      const uptime = readUptimeSeconds(this.procRoot);
+      if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / DEFAULT_CLOCK_TICKS) * 1000));
+    }
+    return this.spawned?.pid === pid ? Math.max(0, now - this.spawned.at) : null;
+  }
+}
+
+export interface SupervisorTargetOptions {
+  /** The supervisor (src/supervisor/runner.ts) to control. */
+  supervisor: SupervisorView & { stop(): void; restart(config?: ResolvedConfig): void };
+  /** Where the supervisor's events are published (its `onEvent`). */
+  hub: EventHub;
+  /** Re-reads the config; on success restarts the supervisor with it (the caller's code). */
+  reload(): Promise<ReloadOutcome>;
+  version: string;
+  startedAt?: number;
+  procRoot?: string;
+}
+
+/**
+ * A {@link ControlTarget} for one foreground `Supervisor`: status from a {@link StatusTracker}
+ * fed by the hub, stop/restart on the supervisor. `stop({force})` is the supervisor's "second
+ * stop" (SIGKILL now); `stop({timeoutMs})` sends that second stop after `timeoutMs` when it is
+ * shorter than shutdown.timeout (a longer one cannot extend the supervisor's own deadline).
+ * Call `dispose()` when the supervisor is done.
+ */
+export function createSupervisorTarget(options: SupervisorTargetOptions): ControlTarget & { tracker: StatusTracker; dispose(): void } {
+  const { supervisor, hub } = options;
+  const tracker = new StatusTracker({
+    view: () => supervisor,
+    version: options.version,
+    ...(options.startedAt === undefined ? {} : { startedAt: options.startedAt }),
+    ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
+  });
+  const unsubscribe = hub.subscribe((event) => tracker.observe(event));
+  let escalation: NodeJS.Timeout | null = null;
+  return {
+    tracker,
+    status: () => tracker.snapshot(),
+    stop({ timeoutMs, force }) {
+      supervisor.stop();
+      if (force === true) {
+        supervisor.stop();
+        return;
+      }
+      if (timeoutMs !== undefined && timeoutMs < supervisor.currentConfig.shutdown.timeout && escalation === null) {
+        escalation = setTimeout(() => supervisor.stop(), timeoutMs);
+        escalation.unref();
+      }
+    },
+    restart: () => supervisor.restart(),
+    reload: () => options.reload(),
+    subscribe: (listener) => hub.subscribe(listener),
+    dispose() {
+      unsubscribe();
+      if (escalation !== null) clearTimeout(escalation);
+    },
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * "Which instance answered?" for handoff mode (issue 8). Blue and green accept on ONE shared socket,
+ * so a readiness probe on the public port may be answered by blue; before switching, the swap needs
+ * to know that green itself accepts and answers. The kernel knows who accepted a connection: the
+ * server-side socket of that connection gets an inode when accept() returns, and the accepting
+ * process holds it as `socket:[inode]` in /proc/PID/fd.
+ *
+ * When the lookup happens matters: a server that closes after its response (HTTP/1.0, or
+ * `Connection: close`) releases the socket at once, and a socket nobody holds has no owner left to
+ * find. So the probe sends the request line and headers but holds back the blank line that ends
+ * them: the server has accepted the connection and waits for the rest, the socket is surely held,
+ * and we look it up; then the blank line goes out and the status line is read. Until accept() the
+ * row in /proc/net/tcp has inode 0 (the connection waits in the backlog), which is how the probe
+ * tells "not accepted yet" from "accepted".
+ *
+ * Linux only (/proc). Off Linux, or when /proc cannot be read, `answeredBy` is null and `detail`
+ * says why; the HTTP status is still reported.
+ */
+
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { isIP, Socket } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { listGroupMembers } from '../process/group.js';
+import { DEFAULT_PROC_ROOT, readProcStat } from '../process/identity.js';
+import { parseProcNetTcp, type ProcNetTcpRow } from '../ports/proc-net.js';
+
+export interface AnsweredByOptions {
+  /** The public address (an IP literal; brackets allowed for IPv6). */
+  host: string;
+  port: number;
+  /** e.g. `/health`; a missing leading slash is added. */
+  path: string;
+  /** Deadline in ms for connect + accept + response headers. */
+  timeout: number;
+  /**
+   * The instances that may answer (their leader pids). A process in an instance's process group
+   * (a pre-fork server's worker) counts as that instance.
+   */
+  pids: readonly number[];
+  /** For tests: where /proc is. */
+  procRoot?: string;
+  /** Aborting resolves the probe with `error: 'ABORTED'`. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface AnsweredByResult {
+  /** An HTTP status 200–399 arrived. */
+  ok: boolean;
+  /** The HTTP status, when one arrived. */
+  status?: number;
+  /** The member of `pids` whose instance accepted the connection; null when unknown. */
+  answeredBy: number | null;
+  /** The process that held the accepted socket (`answeredBy` itself, or a worker in its group). */
+  acceptedBy: number | null;
+  /** Why no status arrived: 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ABORTED', 'EINVAL', … */
+  error?: string;
+  /** ms from the start to the response headers (or to the failure). */
+  latencyMs: number;
+  /** One sentence for humans: "200 from pid 4242 in 3 ms". */
+  detail: string;
+}
+
+/** The most response-head bytes read before giving up on finding its end. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * Sends `GET path` to `host:port` on a fresh connection and finds which of `pids` accepted it
+ * (see the module comment for how). Resolves, never rejects.
+ */
+export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<AnsweredByResult> {
+  const procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+  const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
+  const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
+  const where = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+  const fail = (error: string, detail: string, latencyMs = 0): AnsweredByResult => ({
+    ok: false,
+    answeredBy: null,
+    acceptedBy: null,
+    error,
+    latencyMs,
+    detail,
+  });
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+    return Promise.resolve(fail('EINVAL', `invalid port ${String(options.port)}`));
+  }
+  if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
+    return Promise.resolve(fail('EINVAL', `invalid timeout ${String(options.timeout)}`));
+  }
+  if (options.signal?.aborted === true) return Promise.resolve(fail('ABORTED', 'aborted'));
+
+  return new Promise<AnsweredByResult>((resolve) => {
+    const started = performance.now();
+    const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
+    const socket = new Socket();
+    let done = false;
+    let lookupTimer: NodeJS.Timeout | undefined;
+    let holder: { instance: number; pid: number } | null = null;
+    let lookupNote = '';
+    let head = Buffer.alloc(0);
+
+    const settle = (result: AnsweredByResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      clearTimeout(lookupTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(result);
+    };
+    const onAbort = (): void => settle(fail('ABORTED', 'aborted', elapsed()));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = setTimeout(() => {
+      const phase = socket.connecting ? 'connecting' : holder === null ? 'waiting for an instance to accept the connection' : 'waiting for the response';
+      settle(fail('ETIMEDOUT', `no answer from ${where} within ${options.timeout} ms (${phase})${lookupNote === '' ? '' : `; ${lookupNote}`}`, elapsed()));
+    }, options.timeout);
+
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code ?? 'ERROR';
+      const why = code === 'ECONNREFUSED' ? `connection refused (nothing is listening on ${where})` : `${code} from ${where}`;
+      settle(fail(code, why, elapsed()));
+    });
+    socket.on('close', () => settle(fail('ECONNRESET', `${where} closed the connection before answering${lookupNote === '' ? '' : `; ${lookupNote}`}`, elapsed())));
+
+    socket.on('data', (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > MAX_HEAD_BYTES) settle(fail('EPROTO', `no end of the response headers within ${MAX_HEAD_BYTES} bytes`, elapsed()));
+        return;
+      }
+      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+      const match = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(statusLine);
+      if (match?.[1] === undefined) {
+        settle(fail('EPROTO', `not an HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}`, elapsed()));
+        return;
+      }
+      const status = Number(match[1]);
+      const latencyMs = elapsed();
+      const by = holder === null ? `an unknown process (${lookupNote || 'not looked up'})` : describeHolder(holder);
+      settle({
+        ok: status >= 200 && status < 400,
+        status,
+        answeredBy: holder?.instance ?? null,
+        acceptedBy: holder?.pid ?? null,
+        latencyMs,
+        detail: `${status} for ${path} from ${by} in ${latencyMs} ms`,
+      });
+    });
+
+    socket.once('connect', () => {
+      const clientPort = socket.localPort;
+      const hostHeader = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+      // Everything but the blank line that ends the headers: the server accepts and waits.
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: naija-sup-answered-by\r\nConnection: close\r\n`);
+      if (clientPort === undefined) {
+        lookupNote = 'the local port of the probe is unknown';
+        socket.write('\r\n');
+        return;
+      }
+      // Poll: 1 ms, then doubling up to 20 ms. Bounded by the deadline above (which settles).
+      let delay = 1;
+      const attempt = (): void => {
+        if (done) return;
+        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
+        if (found.kind === 'accepted') {
+          holder = found.holder;
+          socket.write('\r\n');
+          return;
+        }
+        if (found.kind === 'unknown-holder' || found.kind === 'no-proc') {
+          lookupNote = found.note;
+          socket.write('\r\n');
+          return;
+        }
+        lookupNote = found.note;
+        lookupTimer = setTimeout(attempt, delay);
+        delay = Math.min(delay * 2, 20);
+      };
+      attempt();
+    });
+
+    socket.connect({ host, port: options.port });
+  });
+}
+
+type Lookup =
+  | { kind: 'accepted'; holder: { instance: number; pid: number } }
+  | { kind: 'waiting'; note: string }
+  | { kind: 'unknown-holder'; note: string }
+  | { kind: 'no-proc'; note: string };
+
+function lookupAccepted(
+  serverPort: number,
+  client: { port: number; address: string | undefined },
+  pids: readonly number[],
+  procRoot: string,
+): Lookup {
+  const rows = readTcpRows(procRoot);
+  if (rows === null) return { kind: 'no-proc', note: `${procRoot}/net/tcp cannot be read` };
+  const inode = findAcceptedInode(rows, serverPort, client.port, client.address);
+  if (inode === undefined) return { kind: 'waiting', note: 'the connection was not found in /proc/net/tcp' };
+  if (inode === 0) return { kind: 'waiting', note: 'the connection waits in the backlog (no instance accepted it)' };
+  const holder = findSocketHolder(inode, pids, procRoot);
+  if (holder === null) {
+    return { kind: 'unknown-holder', note: `socket:[${inode}] is held by none of pids ${pids.join(', ') || '(none)'} or their process groups` };
+  }
+  return { kind: 'accepted', holder };
+}
+
+function readTcpRows(procRoot: string): ProcNetTcpRow[] | null {
+  const rows: ProcNetTcpRow[] = [];
+  let readAny = false;
+  for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+    try {
+      rows.push(...parseProcNetTcp(readFileSync(join(procRoot, 'net', file), 'utf8'), family));
+      readAny = true;
+    } catch {
+      // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.
+    }
+  }
+  return readAny ? rows : null;
+}
+
+/**
+ * The inode of the server side of the connection from local port `clientPort` (and, when given,
+ * address `clientAddress`) to `serverPort`: 0 while it waits in the backlog (not accepted yet),
+ * undefined when there is no such row. Only ESTABLISHED and CLOSE_WAIT rows count (the server side
+ * of a live connection). `::ffff:127.0.0.1` (a dual-stack socket's view) equals `127.0.0.1`.
+ */
+export function findAcceptedInode(
+  rows: readonly ProcNetTcpRow[],
+  serverPort: number,
+  clientPort: number,
+  clientAddress?: string,
+): number | undefined {
+  const wanted = clientAddress === undefined ? undefined : unmapped(clientAddress);
+  let waiting = false;
+  for (const row of rows) {
+    if (row.localPort !== serverPort || row.remotePort !== clientPort) continue;
+    if (wanted !== undefined && unmapped(row.remoteAddress) !== wanted) continue;
+    if (row.state !== 'ESTABLISHED' && row.state !== 'CLOSE_WAIT') continue;
+    if (row.inode !== 0) return row.inode;
+    waiting = true;
+  }
+  return waiting ? 0 : undefined;
+}
+
+/**
+ * Which of `pids` (or a member of its process group) holds `socket:[inode]`. Returns the instance
+ * (the member of `pids`) and the process that holds it; null when none does.
+ */
+export function findSocketHolder(
+  inode: number,
+  pids: readonly number[],
+  procRoot: string = DEFAULT_PROC_ROOT,
+): { instance: number; pid: number } | null {
+  const link = `socket:[${inode}]`;
+  for (const instance of pids) {
+    if (holdsLink(instance, link, procRoot)) return { instance, pid: instance };
+  }
+  // Workers of a pre-fork server: same process group as the instance (it leads its own group).
+  for (const instance of pids) {
+    const stat = readProcStat(instance, procRoot);
+    if (stat === null) continue;
+    for (const member of listGroupMembers(stat.pgid, procRoot)) {
+      if (member !== instance && holdsLink(member, link, procRoot)) return { instance, pid: member };
+    }
+  }
+  return null;
+}
+
+function holdsLink(pid: number, link: string, procRoot: string): boolean {
+  const dir = join(procRoot, String(pid), 'fd');
+  let fds: string[];
+  try {
+    fds = readdirSync(dir);
+  } catch {
+    return false; // exited, or another user's process
+  }
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(join(dir, fd)) === link) return true;
+    } catch {
+      // The fd was closed while we read.
+    }
+  }
+  return false;
+}
+
+function unmapped(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address.toLowerCase();
+}
+
+function describeHolder(holder: { instance: number; pid: number }): string {
+  return holder.pid === holder.instance ? `pid ${holder.instance}` : `pid ${holder.pid} (in the group of pid ${holder.instance})`;
+}

@@ -1,0 +1,435 @@
+/**
+ * The reload proxy (issue 8, `mode: proxy`; DESIGN.md "Zero-downtime reload"): the supervisor
+ * listens on the public `host:port` and pipes every TCP connection to the current instance's
+ * private port on 127.0.0.1. It never parses the bytes, so it works for any TCP server.
+ *
+ * - New connections go to the current target; a connection stays on the target it was opened to
+ *   until it ends, so after `setTarget(green)` blue drains on its own.
+ * - No target (`setTarget(null)`), or the target refuses (the only instance crashed and its
+ *   replacement is starting): the client connection is HELD — accepted but not read, so its bytes
+ *   wait in the kernel — and connected as soon as a target is set or accepts, for at most
+ *   `holdTimeout` ms. Clients wait instead of being refused. Retrying is safe because nothing has
+ *   been forwarded before the upstream connection exists.
+ * - Half-close is passed through (`allowHalfOpen` on both sides), backpressure comes from
+ *   `pipe()`, and socket errors on either side (ECONNRESET, EPIPE…) end that one connection — the
+ *   other side is reset so the peer sees the failure — never the proxy.
+ *
+ * Cost: a userspace hop. On a 2-core machine a Node pipe proxy in front of a trivial server
+ * roughly halves throughput (the proxy needs a core of its own); against real work per request the
+ * overhead shrinks (bench/reload.mjs measures both). Prefer `handoff` where the server takes an fd.
+ */
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import type { Server, Socket } from 'node:net';
+import getPort from 'get-port';
+import { NaijaSupError } from '../errors.js';
+
+export interface ProxyOptions {
+  /** Public address to listen on (IP literal or host name; brackets allowed for IPv6). */
+  host: string;
+  /** Public port; 0 = kernel's choice (tests), read it back from `proxy.port`. */
+  port: number;
+  /** Where instances listen; default 127.0.0.1. */
+  targetHost?: string;
+  /** The first target; default null (hold connections until setTarget). */
+  target?: number | null;
+  /** The longest a client connection is held waiting for a target, ms; default 10,000. */
+  holdTimeout?: number;
+  /** Held connections beyond this many are dropped at once; default 1024. */
+  maxHeld?: number;
+  /** Delay between connection attempts to a target that refused, ms; default 25. */
+  retryInterval?: number;
+  /** After one side of a piped connection has closed, the other gets this long to close; default 5,000 ms. */
+  lingerTimeout?: number;
+  /** Observability hook: what happened to connections the proxy could not serve normally. */
+  onEvent?: ((event: ProxyEvent) => void) | undefined;
+}
+
+/** Notable events; routine traffic is not reported. */
+export type ProxyEvent =
+  | { type: 'held'; reason: 'no-target' | 'target-refused'; target: number | null; code?: string }
+  | { type: 'hold-timeout'; waitedMs: number; lastError: string | undefined }
+  | { type: 'dropped'; reason: 'max-held' | 'closing' }
+  | { type: 'upstream-error'; target: number; code: string }
+  | { type: 'client-error'; target: number | null; code: string }
+  | { type: 'accept-error'; code: string };
+
+export interface ProxyStats {
+  /** Client connections accepted. */
+  accepted: number;
+  /** Connected to a target (piped). */
+  piped: number;
+  /** Held at some point (no target, or the target refused). */
+  heldTotal: number;
+  /** Held connections that timed out and were reset. */
+  holdTimeouts: number;
+  /** Dropped at once (too many held, or the proxy was closing). */
+  dropped: number;
+  /** Failed connection attempts to a target (each retried while the hold lasts). */
+  connectFailures: number;
+  /** Errors on piped connections (either side). */
+  socketErrors: number;
+}
+
+export interface ReloadProxy {
+  /** The address listened on. */
+  readonly host: string;
+  /** The port listened on (the kernel's choice when 0 was asked). */
+  readonly port: number;
+  /** The current target port, or null when new connections are held. */
+  target(): number | null;
+  /**
+   * Sends new connections to 127.0.0.1:`port` (the instance's private port) from now on; held
+   * connections are connected at once. `null`: no instance now, hold new connections. Connections
+   * already piped stay where they are.
+   */
+  setTarget(port: number | null): void;
+  /** Live piped connections to `targetPort`, or to all targets when omitted. */
+  connections(targetPort?: number): number;
+  /** Client connections held right now (waiting for a target). */
+  held(): number;
+  /**
+   * Resolves true once no piped connection to `targetPort` is left, false after `timeoutMs`. Use it
+   * after switching to green to know that blue has no connection through the proxy any more.
+   */
+  waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean>;
+  stats(): ProxyStats;
+  /**
+   * Stops listening, resets held connections, waits up to `timeout` ms (default 5,000) for piped
+   * connections to end, then destroys what is left. Safe to call twice.
+   */
+  close(options?: { timeout?: number }): Promise<void>;
+}
+
+/** A private port for an instance behind the proxy: free on 127.0.0.1 now (get-port). */
+export function pickPrivatePort(): Promise<number> {
+  // get-port also remembers ports it handed out for 15–30 s, so two instances started close
+  // together do not get the same one. Still only a hint: the instance's own bind is the real test.
+  return getPort({ host: '127.0.0.1' });
+}
+
+interface Held {
+  client: Socket;
+  acceptedAt: number;
+  holdTimer: NodeJS.Timeout;
+  retryTimer: NodeJS.Timeout | undefined;
+  /** An upstream connection attempt in progress. */
+  attempt: Socket | undefined;
+  lastError: string | undefined;
+  reported: boolean;
+}
+
+interface Piped {
+  client: Socket;
+  upstream: Socket;
+  target: number;
+  open: number;
+}
+
+/**
+ * Listens on `host:port` and returns the running proxy.
+ *
+ * @throws NaijaSupError `E_PORT_IN_USE` (EADDRINUSE) or `E_USAGE` (EACCES, EADDRNOTAVAIL, bad options).
+ */
+export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
+  const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
+  const targetHost = options.targetHost ?? '127.0.0.1';
+  const holdTimeout = positive('holdTimeout', options.holdTimeout ?? 10_000);
+  const maxHeld = positive('maxHeld', options.maxHeld ?? 1024);
+  const retryInterval = positive('retryInterval', options.retryInterval ?? 25);
+  const lingerTimeout = positive('lingerTimeout', options.lingerTimeout ?? 5000);
+  const emit = options.onEvent ?? ((): void => undefined);
+  let currentTarget = options.target ?? null;
+  if (currentTarget !== null) checkPort('target', currentTarget);
+
+  const held = new Set<Held>();
+  const piped = new Set<Piped>();
+  const perTarget = new Map<number, number>();
+  // 'drained' fires with the target port whenever a piped connection to it ends.
+  const drained = new EventEmitter<{ drained: [target: number] }>();
+  drained.setMaxListeners(0);
+  const stats: ProxyStats = { accepted: 0, piped: 0, heldTotal: 0, holdTimeouts: 0, dropped: 0, connectFailures: 0, socketErrors: 0 };
+  let closing = false;
+
+  const server: Server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+
+  const dispatch = (entry: Held): void => {
+    if (closing) return;
+    if (currentTarget === null) {
+      if (!entry.reported) {
+        entry.reported = true;
+        stats.heldTotal += 1;
+        emit({ type: 'held', reason: 'no-target', target: null });
+      }
+      return; // setTarget() dispatches it again.
+    }
+    connectUpstream(entry, currentTarget);
+  };
+
+  const release = (entry: Held): void => {
+    held.delete(entry);
+    clearTimeout(entry.holdTimer);
+    clearTimeout(entry.retryTimer);
+    entry.retryTimer = undefined;
+  };
+
+  const connectUpstream = (entry: Held, target: number): void => {
+    clearTimeout(entry.retryTimer);
+    entry.retryTimer = undefined;
+    const upstream = net.connect({ host: targetHost, port: target, allowHalfOpen: true, noDelay: true });
+    entry.attempt = upstream;
+    const onError = (error: NodeJS.ErrnoException): void => {
+      upstream.destroy();
+      if (entry.attempt !== upstream) return;
+      entry.attempt = undefined;
+      stats.connectFailures += 1;
+      const code = error.code ?? 'ERROR';
+      entry.lastError = `${code} from ${targetHost}:${target}`;
+      if (!held.has(entry) || closing) return;
+      if (!entry.reported) {
+        entry.reported = true;
+        stats.heldTotal += 1;
+        emit({ type: 'held', reason: 'target-refused', target, code });
+      }
+      // Retry the target current at that moment (setTarget may have changed it, or set null).
+      entry.retryTimer = setTimeout(() => {
+        entry.retryTimer = undefined;
+        if (held.has(entry) && entry.attempt === undefined) dispatch(entry);
+      }, retryInterval);
+    };
+    upstream.once('error', onError);
+    upstream.once('connect', () => {
+      upstream.off('error', onError);
+      if (entry.attempt !== upstream || !held.has(entry)) {
+        upstream.destroy(); // The hold timed out or the proxy closed meanwhile.
+        return;
+      }
+      entry.attempt = undefined;
+      release(entry);
+      pipe(entry.client, upstream, target);
+    });
+  };
+
+  const pipe = (client: Socket, upstream: Socket, target: number): void => {
+    const link: Piped = { client, upstream, target, open: 2 };
+    piped.add(link);
+    perTarget.set(target, (perTarget.get(target) ?? 0) + 1);
+    stats.piped += 1;
+
+    let failed = false;
+    const onSocketError = (side: 'client' | 'upstream') => (error: NodeJS.ErrnoException): void => {
+      stats.socketErrors += 1;
+      const code = error.code ?? 'ERROR';
+      emit(side === 'client' ? { type: 'client-error', target, code } : { type: 'upstream-error', target, code });
+      if (failed) return;
+      failed = true;
+      // Reset the other side, so its peer sees a failure rather than a clean end of the stream.
+      reset(side === 'client' ? upstream : client);
+    };
+    client.on('error', onSocketError('client'));
+    upstream.on('error', onSocketError('upstream'));
+
+    const onClose = (other: Socket) => (): void => {
+      link.open -= 1;
+      if (link.open === 0) {
+        piped.delete(link);
+        const left = (perTarget.get(target) ?? 1) - 1;
+        if (left === 0) perTarget.delete(target);
+        else perTarget.set(target, left);
+        drained.emit('drained', target);
+        return;
+      }
+      // One side is fully closed. pipe() has passed its end on (or an error reset the other); give
+      // the other side a bounded time to finish, so a peer that never closes cannot leak it.
+      if (!other.destroyed) {
+        other.end();
+        other.setTimeout(lingerTimeout, () => other.destroy());
+      }
+    };
+    client.once('close', onClose(upstream));
+    upstream.once('close', onClose(client));
+
+    upstream.pipe(client);
+    client.pipe(upstream); // resumes the client, paused since accept (pauseOnConnect)
+  };
+
+  server.on('connection', (client: Socket) => {
+    stats.accepted += 1;
+    // A held client is not read, so errors are unlikely; one must still never crash the proxy.
+    client.on('error', () => undefined);
+    if (closing) {
+      stats.dropped += 1;
+      emit({ type: 'dropped', reason: 'closing' });
+      reset(client);
+      return;
+    }
+    if (held.size >= maxHeld) {
+      stats.dropped += 1;
+      emit({ type: 'dropped', reason: 'max-held' });
+      reset(client);
+      return;
+    }
+    const entry: Held = {
+      client,
+      acceptedAt: Date.now(),
+      holdTimer: setTimeout(() => {
+        if (!held.has(entry)) return;
+        release(entry);
+        entry.attempt?.destroy();
+        entry.attempt = undefined;
+        stats.holdTimeouts += 1;
+        emit({ type: 'hold-timeout', waitedMs: Date.now() - entry.acceptedAt, lastError: entry.lastError });
+        reset(client);
+      }, holdTimeout),
+      retryTimer: undefined,
+      attempt: undefined,
+      lastError: undefined,
+      reported: false,
+    };
+    held.add(entry);
+    dispatch(entry);
+  });
+  // accept() errors (EMFILE…) are reported on the server; they must not crash the supervisor.
+  server.on('error', (error: NodeJS.ErrnoException) => emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
+
+  await listen(server, host, options.port);
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+
+  let closed: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    target: () => currentTarget,
+    setTarget(next) {
+      if (next !== null) checkPort('target', next);
+      currentTarget = next;
+      if (next === null || closing) return;
+      for (const entry of held) {
+        // An attempt in progress goes on; if it fails, its retry picks up the new target.
+        if (entry.attempt === undefined) connectUpstream(entry, next);
+      }
+    },
+    connections(targetPort) {
+      if (targetPort === undefined) return piped.size;
+      return perTarget.get(targetPort) ?? 0;
+    },
+    held: () => held.size,
+    waitForDrain(targetPort, timeoutMs) {
+      if ((perTarget.get(targetPort) ?? 0) === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const onDrained = (target: number): void => {
+          if (target !== targetPort || (perTarget.get(targetPort) ?? 0) > 0) return;
+          finish(true);
+        };
+        const timer = setTimeout(() => finish(false), timeoutMs);
+        const finish = (result: boolean): void => {
+          clearTimeout(timer);
+          drained.off('drained', onDrained);
+          resolve(result);
+        };
+        drained.on('drained', onDrained);
+      });
+    },
+    stats: () => ({ ...stats }),
+    close({ timeout = 5000 } = {}) {
+      closed ??= (async () => {
+        closing = true;
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const entry of [...held]) {
+          release(entry);
+          entry.attempt?.destroy();
+          stats.dropped += 1;
+          emit({ type: 'dropped', reason: 'closing' });
+          reset(entry.client);
+        }
+        if (piped.size > 0) {
+          await new Promise<void>((resolve) => {
+            const check = (): void => {
+              if (piped.size > 0) return;
+              finish();
+            };
+            const timer = setTimeout(() => finish(), timeout);
+            const finish = (): void => {
+              clearTimeout(timer);
+              drained.off('drained', check);
+              resolve();
+            };
+            drained.on('drained', check);
+          });
+        }
+        for (const link of piped) {
+          link.client.destroy();
+          link.upstream.destroy();
+        }
+        await serverClosed;
+      })();
+      return closed;
+    },
+  };
+}
+
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  // RST rather than FIN: a client must not mistake "the proxy gave up" for a complete answer.
+  // resetAndDestroy() throws ERR_SOCKET_CLOSED on a socket whose handle is already gone.
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(listenError(error, host, port));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port });
+  });
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): NaijaSupError {
+  const where = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new NaijaSupError('E_PORT_IN_USE', `The reload proxy cannot listen on ${where}: the port is in use (EADDRINUSE).`, {
+        fix: `Find the process with \`naija-sup doctor\` or \`ss -ltnp 'sport = :${port}'\`, stop it, or choose another port.`,
+        cause: error,
+      });
+    case 'EACCES':
+      return new NaijaSupError('E_USAGE', `The reload proxy cannot listen on ${where}: permission denied (EACCES).`, {
+        fix: 'Ports below 1024 need privileges: choose a port from 1024 up.',
+        cause: error,
+      });
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new NaijaSupError('E_USAGE', `The reload proxy cannot listen on ${where}: ${host} is not an address of this machine (${error.code}).`, {
+        fix: 'Use 127.0.0.1, ::1, 0.0.0.0 or ::.',
+        cause: error,
+      });
+    default:
+      return new NaijaSupError('E_USAGE', `The reload proxy cannot listen on ${where}: ${error.code ?? error.message}.`, { cause: error });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new NaijaSupError('E_USAGE', `createProxy: ${name} must be a positive number, got ${String(value)}.`);
+  }
+  return value;
+}
+
+function checkPort(name: string, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new NaijaSupError('E_USAGE', `reload proxy: ${name} must be a port from 1 to 65535, got ${String(port)}.`);
+  }
+}

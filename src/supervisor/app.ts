@@ -1,0 +1,301 @@
+/**
+ * One supervised app: the current instance's Supervisor, and in the zero-downtime modes the
+ * listener that outlives instances and the blue/green swap (src/reload/swap.ts).
+ *
+ * - `direct`: the instance binds the port itself; reload is a restart and says so.
+ * - `handoff`: naija-sup binds host:port once (bound, not listening: src/reload/handoff.ts) and
+ *   passes it to every instance as fd 3 with LISTEN_FDS=1. While no instance runs, connections wait
+ *   in the kernel's backlog instead of being refused.
+ * - `proxy`: naija-sup listens on host:port and pipes each connection to the current instance's
+ *   private port on 127.0.0.1; while no instance runs, new connections are held.
+ *
+ * A reload starts green beside blue with restart policy "never" (a failed green is a rollback, not
+ * a crash loop), switches traffic once green passed its startup probe, drains blue, and promotes
+ * green with the real restart policy.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import type { SupervisorEvent } from './events.js';
+import { Supervisor, type RunnerDeps } from './runner.js';
+import { swapTransition, type SwapEffect, type SwapEvent, type SwapState } from '../reload/swap.js';
+
+/** Per-instance wiring the App asks the deps factory for. */
+export interface InstanceWiring {
+  /** Open fds passed as 3, 4, … (handoff). */
+  extraFds: number[];
+  /** Added to the instance's environment (LISTEN_FDS). */
+  extraEnv: Record<string, string>;
+  /** In handoff mode, readiness must come from this instance, not from another one on the same socket. */
+  verifyAnsweredBy: boolean;
+}
+
+export interface Listener {
+  readonly mode: 'handoff' | 'proxy';
+  readonly address: string;
+  /** The instance config for a new instance (proxy: a private port). */
+  instanceConfig(config: ResolvedConfig): Promise<ResolvedConfig>;
+  wiring(): InstanceWiring;
+  /** Sends new connections to this instance (proxy); a no-op for handoff. */
+  switchTo(config: ResolvedConfig | null): void;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  config: ResolvedConfig;
+  makeDeps(wiring: InstanceWiring, onEvent: (event: SupervisorEvent) => void): RunnerDeps;
+  /** Opens the handoff/proxy listener for config.mode (not called in direct mode). */
+  openListener?(config: ResolvedConfig): Promise<Listener>;
+  onEvent(event: SupervisorEvent): void;
+  now?: () => number;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  outcome: 'reloaded' | 'restarted' | 'rolled-back' | 'failed' | 'busy' | 'not-running';
+  cause?: string;
+  pid: number | null;
+}
+
+function isTerminal(sup: Supervisor): boolean {
+  return sup.state.tag === 'stopped' || sup.state.tag === 'fatal';
+}
+
+const DIRECT_WIRING: InstanceWiring = { extraFds: [], extraEnv: {}, verifyAnsweredBy: false };
+
+export class App {
+  private config: ResolvedConfig;
+  private previous: ResolvedConfig | null = null;
+  private readonly options: AppOptions;
+  private listener: Listener | null = null;
+  private current: Supervisor | null = null;
+  private green: Supervisor | null = null;
+  private swap: SwapState = { tag: 'idle' };
+  private swapDone: ((result: ReloadResult) => void) | null = null;
+  private greenConfig: ResolvedConfig | null = null;
+  private finished = false;
+  private stopRequested = false;
+  private secondStop = false;
+  private resolveDone!: (status: number) => void;
+  private rejectDone!: (error: unknown) => void;
+  readonly done: Promise<number>;
+  private readonly startedAt: number;
+
+  constructor(options: AppOptions) {
+    this.options = options;
+    this.config = options.config;
+    this.startedAt = (options.now ?? Date.now)();
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+  }
+
+  get mode(): ResolvedConfig['mode'] { return this.config.mode; }
+  get currentConfig(): ResolvedConfig { return this.config; }
+  get supervisor(): Supervisor | null { return this.current; }
+  get greenSupervisor(): Supervisor | null { return this.green; }
+  get reloading(): boolean { return this.swap.tag === 'starting-green' || this.swap.tag === 'draining-blue' || this.swap.tag === 'rolling-back'; }
+  get supervisorStartedAt(): number { return this.startedAt; }
+
+  async start(): Promise<number> {
+    try {
+      if (this.config.mode !== 'direct') {
+        if (!this.options.openListener) throw new Error(`mode ${this.config.mode} needs a listener factory`);
+        this.listener = await this.options.openListener(this.config);
+        this.options.onEvent({ type: 'listener', mode: this.listener.mode, address: this.listener.address });
+      }
+      const instanceConfig = this.listener ? await this.listener.instanceConfig(this.config) : this.config;
+      const sup = this.makeSupervisor(instanceConfig, 'current');
+      this.current = sup;
+      this.listener?.switchTo(instanceConfig);
+      void sup.start();
+    } catch (error) {
+      await this.finish(null, error);
+    }
+    return this.done;
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    // An old blue that is already draining keeps draining; a second request escalates both.
+    if (this.green && (this.green.state.tag !== 'stopping' || this.secondStop)) this.green.stop();
+    this.current?.stop();
+    this.secondStop = true;
+  }
+
+  forward(signal: NodeJS.Signals): number | null {
+    return this.current?.forward(signal) ?? null;
+  }
+
+  /** A restart with the current config: blue/green in the zero-downtime modes. */
+  restart(): Promise<ReloadResult> {
+    return this.reload(this.config, false);
+  }
+
+  /** Goes back to the configuration before the last reload, by the same procedure. */
+  rollback(): Promise<ReloadResult> {
+    if (!this.previous) return Promise.resolve({ ok: false, outcome: 'failed', cause: 'no earlier configuration to go back to (no reload changed it)', pid: this.current?.instancePid ?? null });
+    return this.reload(this.previous, true);
+  }
+
+  /** Restarts with `config` (SIGHUP, `naija-sup reload`). */
+  async reload(config: ResolvedConfig, remember = true): Promise<ReloadResult> {
+    const current = this.current;
+    if (!current || this.finished || this.stopRequested) return { ok: false, outcome: 'not-running', pid: null };
+    if (this.reloading) return { ok: false, outcome: 'busy', cause: 'a reload is already in progress', pid: current.instancePid };
+    const before = this.config;
+    const t0 = Date.now();
+    this.options.onEvent({ type: 'reload-started', mode: this.config.mode, bluePid: current.instancePid });
+    if (this.config.mode === 'direct' || config.mode !== this.config.mode || current.state.tag !== 'ready') {
+      // Direct mode, a change of mode, or nothing ready to keep serving: a plain restart.
+      if (remember && config !== before) this.previous = before;
+      this.config = config;
+      current.restart(config);
+      const result = await this.waitForReadyOrExit(current);
+      this.options.onEvent({ type: 'reload-finished', outcome: result.ok ? 'restarted' : 'failed', cause: result.cause, durationMs: Date.now() - t0, pid: result.pid });
+      return result.ok ? { ok: true, outcome: 'restarted', pid: result.pid } : { ok: false, outcome: 'failed', cause: result.cause, pid: result.pid };
+    }
+    return new Promise<ReloadResult>((resolve) => {
+      this.swapDone = (result) => {
+        if (result.ok && remember && config !== before) this.previous = before;
+        this.options.onEvent({ type: 'reload-finished', outcome: result.outcome === 'reloaded' ? 'reloaded' : result.outcome === 'rolled-back' ? 'rolled-back' : 'failed', cause: result.cause, durationMs: Date.now() - t0, pid: result.pid });
+        resolve(result);
+      };
+      this.greenConfig = config;
+      this.swap = { tag: 'idle' };
+      this.dispatchSwap({ type: 'begin' });
+    });
+  }
+
+  private waitForReadyOrExit(sup: Supervisor): Promise<{ ok: boolean; cause?: string; pid: number | null }> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const s = sup.state.tag;
+        if (s === 'ready') resolve({ ok: true, pid: sup.instancePid });
+        else if (s === 'fatal' || s === 'stopped') resolve({ ok: false, cause: sup.context.lastExit?.summary ?? s, pid: null });
+        else if (s === 'backoff') resolve({ ok: false, cause: sup.context.lastExit?.summary ?? 'the new instance exited', pid: null });
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  }
+
+  private dispatchSwap(event: SwapEvent): void {
+    const t = swapTransition(this.swap, event, Date.now());
+    this.swap = t.state;
+    for (const effect of t.effects) this.performSwap(effect);
+  }
+
+  private performSwap(effect: SwapEffect): void {
+    switch (effect.type) {
+      case 'start-green':
+        void this.startGreen();
+        return;
+      case 'switch-to-green':
+        this.listener?.switchTo(this.green?.currentConfig ?? null);
+        return;
+      case 'promote-green': {
+        const blue = this.current;
+        const green = this.green;
+        if (!green || !this.greenConfig) return;
+        // Green now carries the real restart policy, and blue is on its way out.
+        green.setConfig({ ...green.currentConfig, restart: this.greenConfig.restart });
+        this.config = this.greenConfig;
+        this.current = green;
+        this.green = blue;
+        return;
+      }
+      case 'stop-blue': {
+        // After promotion `this.green` holds the old blue.
+        const blue = this.green;
+        if (blue && isTerminal(blue)) queueMicrotask(() => this.dispatchSwap({ type: 'blue-gone' }));
+        else blue?.stop();
+        return;
+      }
+      case 'stop-green':
+        this.green?.stop();
+        return;
+      case 'finish': {
+        const pid = this.current?.instancePid ?? null;
+        const done = this.swapDone;
+        this.swapDone = null;
+        this.green = null;
+        this.greenConfig = null;
+        done?.({ ok: effect.outcome === 'reloaded', outcome: effect.outcome, cause: effect.cause, pid });
+        return;
+      }
+      default: {
+        const never: never = effect;
+        throw new Error(`unknown swap effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async startGreen(): Promise<void> {
+    const base = this.greenConfig ?? this.config;
+    const instanceConfig = this.listener ? await this.listener.instanceConfig(base) : base;
+    // A green that fails is a rollback, never a crash loop: no restarts until it is promoted.
+    const green = this.makeSupervisor({ ...instanceConfig, restart: { ...instanceConfig.restart, policy: 'never' } }, 'green');
+    this.green = green;
+    void green.start();
+  }
+
+  private makeSupervisor(config: ResolvedConfig, role: 'current' | 'green'): Supervisor {
+    const wiring = this.listener?.wiring() ?? DIRECT_WIRING;
+    let sup: Supervisor | null = null;
+    const onEvent = (event: SupervisorEvent): void => {
+      // Only the current instance's end speaks for the app: a green that failed is reported as a
+      // rollback, an old blue that drained as part of the reload.
+      const speaksForApp = sup === null || sup === this.current;
+      if ((event.type === 'fatal' || event.type === 'stopped') && !speaksForApp && !this.stopRequested) return;
+      this.options.onEvent(event);
+      if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
+        if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
+      }
+    };
+    sup = new Supervisor(config, this.options.makeDeps(wiring, onEvent));
+    const self = sup;
+    self.done.then(
+      (status) => this.onSupervisorDone(self, status),
+      (error: unknown) => void this.finish(null, error),
+    );
+    return self;
+  }
+
+  private onSupervisorDone(sup: Supervisor, status: number): void {
+    if (this.reloading) {
+      if (sup === this.green) {
+        // Before promotion `green` is the new instance; after it, the old blue that drains.
+        if (this.swap.tag === 'starting-green') {
+          this.dispatchSwap({ type: 'green-failed', cause: sup.context.lastExit?.summary ?? 'the new instance did not get ready' });
+        }
+        if (this.swap.tag === 'rolling-back') this.dispatchSwap({ type: 'green-gone' });
+        else if (this.swap.tag === 'draining-blue') this.dispatchSwap({ type: 'blue-gone' });
+      } else if (sup === this.current) {
+        if (this.swap.tag === 'starting-green') this.dispatchSwap({ type: 'blue-gone' });
+        else if (this.swap.tag === 'draining-blue') this.dispatchSwap({ type: 'green-failed', cause: sup.context.lastExit?.summary ?? 'the new instance exited' });
+      }
+    }
+    // Is everything over? The app ends when its current instance's supervisor has ended and no
+    // swap could still bring up another one.
+    const currentLive = this.current !== null && !isTerminal(this.current);
+    const greenLive = this.green !== null && !isTerminal(this.green);
+    if (!currentLive && (!greenLive || !this.reloading)) {
+      const state = this.current?.state;
+      const final = state && (state.tag === 'stopped' || state.tag === 'fatal') ? state.exitStatus : status;
+      if (greenLive) this.green?.stop();
+      void this.finish(final);
+    }
+  }
+
+  private async finish(status: number | null, error?: unknown): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    try {
+      await this.listener?.close();
+    } catch {
+      // The listener is ours and going away with the process anyway.
+    }
+    if (status === null) this.rejectDone(error);
+    else this.resolveDone(status);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The whole observability path against real processes: the real runner (Supervisor + realDeps)
+ * supervises test/fixtures/healthy-server.mjs; its events feed SupervisorMetrics and the JSON
+ * renderer; the status server answers over real HTTP on 127.0.0.1. Nothing here reads the runner's
+ * internals except /health's state (Supervisor.state / .context), as in production.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JsonRenderer } from '../../src/cli/json-renderer.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { SupervisorMetrics } from '../../src/metrics/registry.js';
+import { buildHealthSnapshot, startStatusServer, type HealthSnapshot, type StatusServer } from '../../src/metrics/status-server.js';
+import type { SupervisorEvent } from '../../src/supervisor/events.js';
+import { realDeps } from '../../src/supervisor/real-deps.js';
+import { Supervisor } from '../../src/supervisor/runner.js';
+import { FIXTURES_DIR, assertAllGone, fixture, killAllTracked, track, waitFor } from '../helpers/processes.js';
+import { freePort } from '../helpers/supervise.js';
+import { httpRequest } from './helpers.js';
+import { parsePrometheusText, sampleValue } from './prom-text.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  killAllTracked();
+});
+
+describe('metrics, status server and JSON log around a real supervisor', () => {
+  it('/ready goes 503 → 200 → 503 → 200 → 503 across start, kill -9, restart and stop; counters and /health follow', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-metrics-'));
+    cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
+    const port = await freePort();
+    const { config } = resolveConfig({
+      cwd: FIXTURES_DIR,
+      env: {},
+      filepath: join(tmp, '.naija-suprc.json'),
+      file: {
+        name: 'metrics-it',
+        command: [process.execPath, fixture('healthy-server.mjs')],
+        port,
+        health: { interval: '25ms' },
+        shutdown: { timeout: '5s' },
+      },
+    });
+
+    const events: SupervisorEvent[] = [];
+    const jsonLines: string[] = [];
+    const json = new JsonRenderer({ stdout: (t) => jsonLines.push(t), stderr: () => undefined, env: {}, cwd: tmp, isTTY: false }, { name: config.name });
+    const metrics = new SupervisorMetrics({ sampleIntervalMs: 0 });
+    cleanups.push(() => metrics.close());
+    const pids: number[] = [];
+    // The first restart after a crash is immediate, so the not-ready gap is short: ask /ready at
+    // the moment of the crash and of the stop. The request is answered within milliseconds, long
+    // before a new Node instance can boot and pass a probe.
+    const askedAt: Record<string, Promise<number>> = {};
+    const onEvent = (event: SupervisorEvent): void => {
+      if (event.type === 'spawned') {
+        pids.push(event.pid);
+        track(event.pid);
+      }
+      if ((event.type === 'exited' && !event.expected) || event.type === 'stopping') {
+        askedAt[event.type] ??= new Promise((resolve) => setImmediate(() => resolve(readyStatus().catch(() => 0))));
+      }
+      events.push(event);
+      json.handle(event);
+      const extra = metrics.handle(event);
+      if (extra) json.handle(extra);
+    };
+    mkdirSync(join(tmp, 'run'), { mode: 0o700 });
+    const supervisor = new Supervisor(config, realDeps({ runDir: join(tmp, 'run'), baseEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] }, onEvent }));
+
+    const status: StatusServer = await startStatusServer({
+      port: 0,
+      snapshot: () => buildHealthSnapshot({ supervisor, metrics, version: '0.0.0-test' }),
+      isReady: () => metrics.ready,
+      metrics,
+    });
+    cleanups.push(() => status.close());
+    const readyStatus = async (): Promise<number> => (await httpRequest(status.port, '/ready')).status;
+    const health = async (): Promise<HealthSnapshot> => JSON.parse((await httpRequest(status.port, '/health')).body) as HealthSnapshot;
+    const scrape = async (): Promise<ReturnType<typeof parsePrometheusText>> => parsePrometheusText((await httpRequest(status.port, '/metrics')).body);
+
+    expect(await readyStatus()).toBe(503);
+    const done = supervisor.start();
+    cleanups.push(async () => {
+      supervisor.stop();
+      supervisor.stop();
+      await Promise.race([done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
+    });
+
+    // Start → ready.
+    await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: 'first /ready 200' });
+    const first = pids[0];
+    expect(first).toBeDefined();
+    let h = await health();
+    expect(h).toMatchObject({ status: 'ok', instance: { state: 'ready', ready: true, pid: first, restarts: 0, lastExit: null } });
+    await metrics.sample();
+    h = await health();
+    expect(h.instance.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(h.instance.processes).toBe(1);
+
+    // kill -9 → not ready until the new instance passes its probe → ready again with a new pid.
+    process.kill(first ?? 0, 'SIGKILL');
+    let f = await waitFor(async () => {
+      const families = await scrape();
+      return sampleValue(families, 'naija_sup_restarts_total', { cause: 'killed' }) === 1 ? families : null;
+    }, { timeout: 5_000, message: 'restarts_total{cause="killed"} 1' });
+    expect(sampleValue(f, 'naija_sup_exits_total', { signal: 'SIGKILL' })).toBe(1);
+    expect(sampleValue(f, 'naija_sup_crash_rate_per_minute')).toBe(1);
+    expect(await askedAt['exited']).toBe(503);
+
+    await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: '/ready 200 after the restart' });
+    const second = pids[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    f = await scrape();
+    expect(sampleValue(f, 'naija_sup_instance_up')).toBe(1);
+    expect(sampleValue(f, 'naija_sup_instance_ready')).toBe(1);
+    expect(sampleValue(f, 'naija_sup_start_duration_seconds_count')).toBe(2);
+    expect(sampleValue(f, 'naija_sup_probe_duration_seconds_count', { probe: 'startup' })).toBeGreaterThanOrEqual(2);
+    expect(await health()).toMatchObject({ status: 'ok', instance: { pid: second, restarts: 1, lastExit: { code: null, signal: 'SIGKILL', cause: 'killed' } } });
+
+    // Stop → 503, and the supervisor ends with status 0.
+    supervisor.stop();
+    expect(await done).toBe(0);
+    expect(await askedAt['stopping']).toBe(503);
+    expect(await readyStatus()).toBe(503);
+    h = await health();
+    expect(h).toMatchObject({ status: 'down', instance: { state: 'stopped', pid: null } });
+    expect((await httpRequest(status.port, '/alive')).status).toBe(200);
+    await assertAllGone(pids);
+
+    // The JSON log carries every lifecycle event of the run, one parseable object per line.
+    const records = jsonLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const kinds = new Set(records.map((r) => r['event']).filter((e) => e !== undefined));
+    for (const kind of ['spawning', 'spawned', 'probe', 'ready', 'exited', 'backoff', 'restarting', 'stopping', 'stopped', 'record-written']) {
+      expect(kinds.has(kind), kind).toBe(true);
+    }
+    for (const r of records.filter((rec) => rec['event'] !== undefined)) {
+      expect(typeof r['time']).toBe('string');
+      expect(['debug', 'info', 'warn', 'error']).toContain(r['level']);
+    }
+    expect(records.find((r) => r['event'] === 'exited' && r['expected'] === false)).toMatchObject({ level: 'warn', exit: { signal: 'SIGKILL', cause: 'killed' } });
+    // The child's own lines arrive as {stream, line}.
+    expect(records.some((r) => r['stream'] === 'stdout' && typeof r['line'] === 'string' && (r['line'] as string).startsWith('READY port='))).toBe(true);
+    expect(events.filter((e) => e.type === 'spawned')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * freePort (the core of `naija-sup free-port`) and describePortHolders against real holders on
+ * ephemeral ports: a dry run only names, a stop frees the port and a bind confirms it, a pre-fork
+ * server in our own process group is stopped pid by pid (never by its group, which is ours), a
+ * server that ignores SIGTERM is killed after the grace period, a connected client is never
+ * touched, and owners that must not be stopped (another user's, a live naija-sup instance) stop
+ * nothing at all. Every process a test starts is gone at its end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeRecord } from '../../src/control/record.js';
+import { canBind } from '../../src/ports/availability.js';
+import { describePortHolders, freePort } from '../../src/ports/free-port.js';
+import { readBootId, readCmdline, readProcStat } from '../../src/process/identity.js';
+import { assertAllGone, killAllTracked, startFixture } from '../helpers/processes.js';
+import { freePort as unusedPort } from '../helpers/supervise.js';
+import { ProcessTracker, startNodeFixture, startTimeOf } from './fixtures/processes.js';
+
+const tracker = new ProcessTracker();
+const dirs: string[] = [];
+
+afterEach(async () => {
+  const leftovers = killAllTracked();
+  const survivors = await tracker.killAll();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  expect(leftovers, 'processes a test left running').toEqual([]);
+  expect(survivors).toEqual([]);
+});
+
+function isRunning(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+describe('freePort', () => {
+  it('reports a port nobody holds as free, confirmed by a bind, and stops nothing', async () => {
+    const port = await unusedPort();
+    const result = await freePort({ port, host: '127.0.0.1' });
+    expect(result).toMatchObject({ port, free: true, stopped: [], refused: [], owners: [] });
+    expect(result.before.kind).toBe('free');
+  });
+
+  it('dry run names the owner of a `::` server and stops nothing; then a real run stops it and the port is free', async () => {
+    const holder = await startFixture('hold-port.mjs', { HOST: '::' });
+    const port = holder.port as number;
+
+    const dry = await freePort({ port, dryRun: true });
+    expect(dry.free).toBe(false);
+    expect(dry.reason).toMatch(/^dry run: 1 process\(es\) hold the port; nothing was stopped/);
+    expect(dry.stopped).toEqual([]);
+    expect(dry.owners).toHaveLength(1);
+    expect(dry.owners[0]).toMatchObject({ pid: holder.pid, user: userInfo().username, addresses: [`[::]:${port}`], ours: null });
+    expect(dry.owners[0]?.ageMs).toBeGreaterThanOrEqual(0);
+    expect(isRunning(holder.pid)).toBe(true);
+
+    const result = await freePort({ port, timeout: 3000 });
+    expect(result.free).toBe(true);
+    expect(result.stopped).toEqual([
+      expect.objectContaining({ pid: holder.pid, pgid: holder.pgid, scope: 'group', reason: 'port-owner', signal: 'SIGTERM', outcome: 'exited', forced: false }),
+    ]);
+    expect(result.after?.kind).toBe('free');
+    await assertAllGone([holder.pid]);
+    expect(await canBind(undefined, port)).toBe(true);
+  });
+
+  it('a pre-fork server in our own process group: all three pids found and stopped one by one, our group never signalled', async () => {
+    // Not detached: parent and workers share the test runner's process group.
+    const prefork = await startNodeFixture<{ pid: number; port: number; workers: number[] }>(tracker, 'prefork.mjs');
+    for (const worker of prefork.info.workers) tracker.track(worker);
+    const all = [prefork.pid, ...prefork.info.workers].sort((a, b) => a - b);
+    const ourGroup = readProcStat(process.pid)?.pgid;
+    expect(readProcStat(prefork.pid)?.pgid).toBe(ourGroup);
+    const groupSignals: number[] = [];
+
+    const result = await freePort({
+      port: prefork.info.port,
+      host: '127.0.0.1',
+      timeout: 3000,
+      deps: {
+        kill: (pid, signal) => {
+          if (pid < 0) groupSignals.push(pid);
+          process.kill(pid, signal);
+        },
+      },
+    });
+    expect(result.owners.map((o) => o.pid).sort((a, b) => a - b)).toEqual(all);
+    expect(result.free).toBe(true);
+    expect(result.stopped).toHaveLength(1);
+    expect(result.stopped[0]).toMatchObject({ scope: 'process', outcome: 'exited' });
+    expect(result.stopped[0]?.detail).toMatch(/pids only: .*naija-sup's own process group/);
+    expect([...(result.stopped[0]?.pids ?? [])].sort((a, b) => a - b)).toEqual(all);
+    expect(groupSignals).toEqual([]);
+    await assertAllGone(all);
+  });
+
+  it('a server that ignores SIGTERM is killed after the grace period; a connected client is untouched', async () => {
+    const holder = await startFixture('ignore-sigterm.mjs', { HOST: '127.0.0.1' });
+    const port = holder.port as number;
+    const client = await startNodeFixture<{ pid: number; localPort: number }>(tracker, 'client.mjs', ['127.0.0.1', String(port)]);
+
+    const result = await freePort({ port, host: '127.0.0.1', timeout: 300 });
+    expect(result.free).toBe(true);
+    expect(result.owners.map((o) => o.pid)).toEqual([holder.pid]);
+    expect(result.stopped).toEqual([expect.objectContaining({ pid: holder.pid, outcome: 'killed', forced: true })]);
+    expect(result.stopped[0]?.durationMs).toBeGreaterThanOrEqual(300);
+    await assertAllGone([holder.pid]);
+    expect(startTimeOf(client.pid)).toBeDefined();
+    client.child.stdin?.end();
+    await assertAllGone([client.pid]);
+  });
+
+  it("refuses another user's process without root and --force, and then stops nothing", async () => {
+    const holder = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const port = holder.port as number;
+    const ourUid = process.getuid?.() ?? 0;
+    // Pretend to be someone else: the holder is then "another user's process".
+    const otherUid = ourUid === 0 ? 4242 : ourUid + 1;
+    const refused = await freePort({ port, host: '127.0.0.1', deps: { uid: otherUid } });
+    expect(refused.free).toBe(false);
+    expect(refused.stopped).toEqual([]);
+    expect(refused.refused).toEqual([
+      expect.objectContaining({ pid: holder.pid, reason: expect.stringContaining("only root with --force stops another user's process") }),
+    ]);
+    expect(refused.reason).toMatch(/^nothing was stopped: pid \d+: it belongs to user/);
+    expect(isRunning(holder.pid)).toBe(true);
+
+    // Root (uid 0) with --force may.
+    const forced = await freePort({ port, host: '127.0.0.1', force: true, timeout: 3000, deps: { uid: 0 } });
+    expect(forced.free).toBe(true);
+    await assertAllGone([holder.pid]);
+  });
+
+  it('refuses an instance whose naija-sup supervisor is alive (it would restart it), and marks it as ours', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'naija-sup-free-port-'));
+    dirs.push(runDir);
+    const holder = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const port = holder.port as number;
+    const self = readProcStat(process.pid);
+    writeRecord(runDir, {
+      version: 1,
+      name: 'api',
+      pid: holder.pid,
+      pgid: holder.pgid,
+      startTime: readProcStat(holder.pid)?.startTime ?? '',
+      bootId: readBootId() ?? '',
+      cmdline: readCmdline(holder.pid),
+      port,
+      host: '127.0.0.1',
+      supervisorPid: process.pid,
+      supervisorStartTime: self?.startTime ?? '',
+      startedAt: Date.now(),
+      cwd: process.cwd(),
+    });
+    const result = await freePort({ port, host: '127.0.0.1', runDir });
+    expect(result.owners[0]?.ours).toEqual({ name: 'api', supervisorPid: process.pid, supervisorAlive: true });
+    expect(result.free).toBe(false);
+    expect(result.refused[0]?.reason).toContain('naija-sup stop -n api');
+    expect(isRunning(holder.pid)).toBe(true);
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+  });
+});
+
+describe('describePortHolders', () => {
+  it('names the owner of a held port for a fatal "port in use" message, and says when nothing holds it', async () => {
+    const holder = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const port = holder.port as number;
+    const lines = await describePortHolders(port, '127.0.0.1');
+    expect(lines[0]).toMatch(new RegExp(`^port ${port} is held by pid ${holder.pid} \\(user ${userInfo().username}, running for .*\\): .*hold-port\\.mjs — listening on 127\\.0\\.0\\.1:${port}$`));
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+    expect(await describePortHolders(port, '127.0.0.1')).toEqual([`nothing listens on port ${port} now`]);
+  });
+});
