@@ -117,6 +117,13 @@ function buildProgram(io: CliIO, setStatus: (status: number) => void, argv: read
       setStatus(await restartCommand(io, opts, 'reload'));
     });
 
+  control(program.command('rollback'))
+    .description('go back to the configuration before the last reload (blue/green in handoff/proxy mode)')
+    .action(async (opts: ControlOptions) => {
+      const { restartCommand } = await import('./commands/restart.js');
+      setStatus(await restartCommand(io, opts, 'rollback'));
+    });
+
   control(program.command('logs'))
     .description('print the supervisor\'s and the server\'s log (from the run dir)')
     .option('-n, --lines <n>', 'how many lines to show (default 50)', (v) => {

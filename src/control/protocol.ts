@@ -34,9 +34,9 @@ export const MAX_STREAMED_LINE_CHARS = 8 * 1024;
 
 export type RequestId = string | number;
 
-export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'events';
+export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'rollback' | 'events';
 
-export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'events'];
+export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'rollback', 'events'];
 
 export type ControlRequest =
   | { v: 1; id: RequestId; type: 'status' }
@@ -44,6 +44,8 @@ export type ControlRequest =
   | { v: 1; id: RequestId; type: 'stop'; timeoutMs?: number; force?: boolean }
   | { v: 1; id: RequestId; type: 'restart' }
   | { v: 1; id: RequestId; type: 'reload' }
+  /** Back to the configuration before the last reload, by the same blue/green procedure. */
+  | { v: 1; id: RequestId; type: 'rollback' }
   | { v: 1; id: RequestId; type: 'events' };
 
 /**

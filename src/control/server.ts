@@ -64,6 +64,8 @@ export interface ControlTarget {
   stop(options: { timeoutMs?: number; force?: boolean }): void;
   restart(): void;
   reload(): Promise<ReloadOutcome>;
+  /** Goes back to the configuration before the last reload (issue 8). */
+  rollback(): Promise<ReloadOutcome>;
   /** Registers a listener for every supervisor event; returns the unsubscribe function. */
   subscribe(listener: (event: SupervisorEvent) => void): () => void;
 }
@@ -338,11 +340,12 @@ export async function startControlServer(options: ControlServerOptions): Promise
         return;
       }
       case 'reload':
-        target.reload().then(
+      case 'rollback':
+        (request.type === 'reload' ? target.reload() : target.rollback()).then(
           (outcome) => send(conn, outcome.ok
             ? { v: 1, id, ok: true }
-            : errorReply(id, 'E_RELOAD_REJECTED', 'the new config is invalid; the instance keeps running with the old one', outcome.errors)),
-          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `reload failed: ${String((error as Error)?.message ?? error)}`)),
+            : errorReply(id, 'E_RELOAD_REJECTED', `the ${request.type} did not take effect; the running instance keeps serving`, outcome.errors)),
+          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `${request.type} failed: ${String((error as Error)?.message ?? error)}`)),
         );
         return;
       case 'events': {
@@ -626,6 +629,7 @@ export function createSupervisorTarget(options: SupervisorTargetOptions): Contro
     },
     restart: () => supervisor.restart(),
     reload: () => options.reload(),
+    rollback: () => Promise.resolve({ ok: false, errors: ['rollback needs the zero-downtime App (naija-sup start)'] }),
     subscribe: (listener) => hub.subscribe(listener),
     dispose() {
       unsubscribe();

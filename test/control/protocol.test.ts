@@ -3,7 +3,7 @@ import { LineBuffer, MAX_REQUEST_BYTES, displayUrl, encodeMessage, parseMessage,
 
 describe('parseRequest', () => {
   it('accepts each request type of version 1', () => {
-    for (const type of ['status', 'restart', 'reload', 'events'] as const) {
+    for (const type of ['status', 'restart', 'reload', 'rollback', 'events'] as const) {
       expect(parseRequest(JSON.stringify({ v: 1, id: 7, type }))).toEqual({ ok: true, request: { v: 1, id: 7, type } });
     }
     expect(parseRequest('{"v":1,"id":"a","type":"stop","timeoutMs":2500,"force":true}')).toEqual({

@@ -314,7 +314,7 @@ describe('one supervisor per name', () => {
     const runDir = ensureRunDir({ NAIJA_SUP_RUN_DIR: join(tempDir(), 'run') });
     const socket = controlPaths(runDir, 'api').socket;
     const status = { state: 'ready' } as StatusSnapshot;
-    const target = { status: () => status, stop: () => undefined, restart: () => undefined, reload: () => Promise.resolve({ ok: true as const }), subscribe: () => () => undefined };
+    const target = { status: () => status, stop: () => undefined, restart: () => undefined, reload: () => Promise.resolve({ ok: true as const }), rollback: () => Promise.resolve({ ok: true as const }), subscribe: () => () => undefined };
     for (let round = 0; round < 3; round += 1) {
       if (round > 0) await makeStaleSocket(socket);
       const results = await Promise.allSettled(Array.from({ length: 6 }, () => startControlServer({ socketPath: socket, target, name: 'api' })));

@@ -7,6 +7,7 @@
  * @module shutdown
  */
 
+import { Server as NetServer } from 'node:net';
 import { constants } from 'node:os';
 
 /**
@@ -32,6 +33,9 @@ import { constants } from 'node:os';
  * @returns {{shutdown: (signal: NodeJS.Signals) => void, dispose: () => void}}
  *   `shutdown` does what a signal does; `dispose` removes the handlers
  */
+/** How long an idle keep-alive connection may stay open after shutdown starts, ms. */
+const IDLE_GRACE_MS = 1000;
+
 export function installGracefulShutdown({
   server,
   state,
@@ -74,7 +78,11 @@ export function installGracefulShutdown({
       finish(1);
     }, timeoutMs);
 
-    server.close((error) => {
+    // net.Server's close, not http.Server's: since Node 19 the latter also closes idle keep-alive
+    // connections at once, racing a request a client is just sending on one (a zero-downtime reload
+    // would see ECONNRESET). Responses now carry "Connection: close" (state.js), so busy
+    // connections end after their response; idle ones are closed after a short grace below.
+    NetServer.prototype.close.call(server, (error) => {
       clearTimeout(deadline);
       // Not listening yet (a signal during start-up) is not a failure: there is nothing to drain.
       const code = /** @type {{code?: string} | undefined} */ (error)?.code;
@@ -88,8 +96,9 @@ export function installGracefulShutdown({
       finish(0);
     });
     // close() only stops the listener; idle keep-alive connections would hold it open until their
-    // keepAliveTimeout. Busy ones close after their response ("Connection: close", see state.js).
-    server.closeIdleConnections();
+    // keepAliveTimeout. Give a client that is mid-request on one a moment, then close the idle ones.
+    const idleGrace = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, timeoutMs / 2));
+    idleGrace.unref();
     log.info(`stopped accepting new connections; waiting for ${state.inFlight()} in-flight request(s)`);
   };
 

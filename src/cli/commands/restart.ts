@@ -18,7 +18,7 @@ import { NOT_RUNNING } from './status.js';
 
 const MARGIN_MS = 10_000;
 
-export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'restart' | 'reload'): Promise<number> {
+export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'restart' | 'reload' | 'rollback'): Promise<number> {
   const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
   const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
   if (outcome.kind !== 'live') {
@@ -43,7 +43,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
     for (const event of early) waiter.onEvent(event);
     sink = waiter.onEvent;
 
-    await connection.request({ type: kind }, kind === 'reload' ? 60_000 : 5000);
+    await connection.request({ type: kind }, kind === 'restart' ? 5000 : before.shutdownTimeoutMs + before.startupTimeoutMs + MARGIN_MS);
     const result = await waiter.result;
     switch (result.kind) {
       case 'ready': {
@@ -51,7 +51,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
         const restarts = after ? `, restarts ${after.restarts}` : '';
         const url = after ? `, ${after.url}` : '';
         const old = before.instancePid === null ? 'no instance' : `pid ${before.instancePid}`;
-        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : kind === 'rollback' ? 'rolled back' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         return 0;
       }
       case 'fatal':

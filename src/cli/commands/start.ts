@@ -95,7 +95,12 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     ? new JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
     : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) });
   const hub = createEventHub();
-  hub.subscribe((e) => renderer.handle(e));
+  // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
+  // goes only to the rotating log in the run dir.
+  const detached = io.env['NAIJA_SUP_DETACHED'] === '1';
+  const instanceBaseEnv: NodeJS.ProcessEnv = { ...io.env };
+  delete instanceBaseEnv['NAIJA_SUP_DETACHED'];
+  hub.subscribe((e) => { if (!(detached && e.type === 'output')) renderer.handle(e); });
   const publish = (e: SupervisorEvent): void => hub.publish(e);
   publish({ type: 'config-loaded', file: loaded.filepath, durationMs: performance.now() - t0 });
 
@@ -149,12 +154,19 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
       const green = app?.greenSupervisor;
       return green && app?.reloading ? { ...snapshot, reloading: { pid: green.instancePid, state: green.state.tag } } as typeof snapshot : snapshot;
     },
-    stop: ({ force }) => {
+    stop: ({ force, timeoutMs }) => {
       app?.stop();
       if (force) app?.stop();
+      // A shorter grace period than shutdown.timeout: the second stop (SIGKILL) comes earlier.
+      else if (timeoutMs !== undefined && timeoutMs < config.shutdown.timeout) setTimeout(() => app?.stop(), timeoutMs).unref();
     },
     restart: () => { void app?.restart(); },
     reload: reloadFromFile,
+    rollback: async () => {
+      if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
+      const result = await app.rollback();
+      return result.ok ? { ok: true } : { ok: false, errors: [`rollback ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
+    },
     subscribe: (listener) => hub.subscribe(listener),
   };
 
@@ -220,7 +232,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
       onEvent: publish,
       makeDeps: (wiring, onEvent) => realDeps({
         runDir,
-        baseEnv: io.env,
+        baseEnv: instanceBaseEnv,
         onEvent,
         extraFds: wiring.extraFds,
         extraEnv: wiring.extraEnv,
