@@ -9,7 +9,7 @@ import { CLI, EXAMPLE, FIXTURES, cleanup, fmt, freePort, pollUntil, rssKiB, slee
 
 const RUNS = Math.max(5, Number(process.argv[2] ?? 7));
 const node = process.execPath;
-const quietEnv = { ...process.env, NO_COLOR: '1', BCRYPT_COST: '4' };
+const quietEnv = { ...process.env, NO_COLOR: '1', BCRYPT_COST: '4', NAIJA_SUP_LOG_FORMAT: 'human' };
 
 async function startToFirst200() {
   const bare = [];

@@ -98,7 +98,7 @@ export class EventRenderer {
         this.verbose(`spawn took ${ms(event.durationMs)}`);
         return;
       case 'probe':
-        if (event.first) this.verbose(`first probe: ${event.detail}`);
+        if (event.first) this.verbose(`first probe: ${event.detail} (${Math.round(event.latencyMs)} ms)`);
         return;
       case 'ready':
         this.unspin();

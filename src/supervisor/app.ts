@@ -71,6 +71,14 @@ export class App {
   private swap: SwapState = { tag: 'idle' };
   private swapDone: ((result: ReloadResult) => void) | null = null;
   private greenConfig: ResolvedConfig | null = null;
+  /**
+   * Old blues told to drain. A swap can end (a green that crashed after the switch fails it) while
+   * its blue still drains: the app must still escalate it on a second stop and wait for it before
+   * it ends, or the blue would outlive its supervisor.
+   */
+  private readonly retiring = new Set<Supervisor>();
+  /** Each supervisor's deps, to rewrite blue's instance record after a rollback. */
+  private readonly depsOf = new Map<Supervisor, RunnerDeps>();
   private finished = false;
   private stopRequested = false;
   private secondStop = false;
@@ -118,6 +126,7 @@ export class App {
     this.stopRequested = true;
     // An old blue that is already draining keeps draining; a second request escalates both.
     if (this.green && (this.green.state.tag !== 'stopping' || this.secondStop)) this.green.stop();
+    for (const blue of this.retiring) if (blue !== this.green && this.secondStop) blue.stop();
     this.current?.stop();
     this.secondStop = true;
   }
@@ -145,11 +154,30 @@ export class App {
     const before = this.config;
     const t0 = Date.now();
     this.options.onEvent({ type: 'reload-started', mode: this.config.mode, bluePid: current.instancePid });
-    if (this.config.mode === 'direct' || config.mode !== this.config.mode || current.state.tag !== 'ready') {
-      // Direct mode, a change of mode, or nothing ready to keep serving: a plain restart.
+    if (config.mode !== this.config.mode) {
+      // The listener (or its absence) is chosen at start: a reload cannot add, drop or swap it.
+      const cause = `mode cannot change on reload (${this.config.mode} → ${config.mode}); stop and start the supervisor to change it`;
+      this.options.onEvent({ type: 'reload-finished', outcome: 'failed', cause, durationMs: Date.now() - t0, pid: current.instancePid });
+      return { ok: false, outcome: 'failed', cause, pid: current.instancePid };
+    }
+    if (this.listener && (config.port !== this.config.port || config.host !== this.config.host)) {
+      // The listener keeps the address it bound at start (preflight may also have moved the port
+      // with portFallback, which a re-read file does not know).
+      this.options.onEvent({
+        type: 'warning',
+        message: `${this.config.mode} mode: the listener stays on ${this.listener.address}; the reloaded configuration asks for ${config.host}:${config.port}`,
+        fix: 'stop and start the supervisor to move the public port',
+      });
+      config = { ...config, port: this.config.port, host: this.config.host };
+    }
+    if (this.config.mode === 'direct' || current.state.tag !== 'ready') {
+      // Direct mode, or nothing ready to keep serving: a plain restart.
       if (remember && config !== before) this.previous = before;
+      // Behind the proxy every instance listens on a private port of its own: never the public one.
+      const instanceConfig = this.listener ? await this.listener.instanceConfig(config) : config;
       this.config = config;
-      current.restart(config);
+      current.restart(instanceConfig);
+      this.listener?.switchTo(instanceConfig);
       const result = await this.waitForReadyOrExit(current);
       this.options.onEvent({ type: 'reload-finished', outcome: result.ok ? 'restarted' : 'failed', cause: result.cause, durationMs: Date.now() - t0, pid: result.pid });
       return result.ok ? { ok: true, outcome: 'restarted', pid: result.pid } : { ok: false, outcome: 'failed', cause: result.cause, pid: result.pid };
@@ -208,7 +236,10 @@ export class App {
         // After promotion `this.green` holds the old blue.
         const blue = this.green;
         if (blue && isTerminal(blue)) queueMicrotask(() => this.dispatchSwap({ type: 'blue-gone' }));
-        else blue?.stop();
+        else if (blue) {
+          this.retiring.add(blue);
+          blue.stop();
+        }
         return;
       }
       case 'stop-green':
@@ -217,6 +248,11 @@ export class App {
       case 'finish': {
         const pid = this.current?.instancePid ?? null;
         const done = this.swapDone;
+        if (effect.outcome === 'rolled-back' && this.current && pid !== null) {
+          // Green's record (and PID file) replaced blue's when it started, and went away with it:
+          // blue serves on, so it must be on record again (a later start finds its orphans by it).
+          this.depsOf.get(this.current)?.instanceStarted?.(pid, this.current.currentConfig);
+        }
         this.swapDone = null;
         this.green = null;
         this.greenConfig = null;
@@ -232,11 +268,31 @@ export class App {
 
   private async startGreen(): Promise<void> {
     const base = this.greenConfig ?? this.config;
-    const instanceConfig = this.listener ? await this.listener.instanceConfig(base) : base;
+    let instanceConfig: ResolvedConfig;
+    try {
+      instanceConfig = this.listener ? await this.listener.instanceConfig(base) : base;
+    } catch (error) {
+      this.abandonGreen(`no private port for the new instance: ${(error as Error)?.message ?? String(error)}`);
+      return;
+    }
+    // A stop that arrived while the private port was being chosen: starting green now would
+    // outlive the stop (App.stop only knows the instances that exist).
+    if (this.stopRequested || this.finished) {
+      this.abandonGreen('the supervisor is stopping');
+      return;
+    }
     // A green that fails is a rollback, never a crash loop: no restarts until it is promoted.
     const green = this.makeSupervisor({ ...instanceConfig, restart: { ...instanceConfig.restart, policy: 'never' } }, 'green');
     this.green = green;
     void green.start();
+  }
+
+  /** Green could not even be started: a rollback with nothing to stop. */
+  private abandonGreen(cause: string): void {
+    if (this.swap.tag !== 'starting-green') return;
+    this.dispatchSwap({ type: 'green-failed', cause });
+    // dispatchSwap moved the state on: read it again (TypeScript still narrows the field).
+    if ((this.swap as SwapState).tag === 'rolling-back') this.dispatchSwap({ type: 'green-gone' });
   }
 
   private makeSupervisor(config: ResolvedConfig, role: 'current' | 'green'): Supervisor {
@@ -251,8 +307,16 @@ export class App {
       if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
         if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
       }
+      // Promoted green crashed while blue drains. Its own restart policy (the real one since the
+      // promotion) brings up a replacement, so its supervisor does not end and `done` would never
+      // tell: the crash itself fails the reload.
+      if (sup && sup === this.current && this.swap.tag === 'draining-blue' && event.type === 'exited' && !event.expected) {
+        this.dispatchSwap({ type: 'green-failed', cause: event.exit.summary });
+      }
     };
-    sup = new Supervisor(config, this.options.makeDeps(wiring, onEvent));
+    const deps = this.options.makeDeps(wiring, onEvent);
+    sup = new Supervisor(config, deps);
+    this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(
       (status) => this.onSupervisorDone(self, status),
@@ -262,6 +326,8 @@ export class App {
   }
 
   private onSupervisorDone(sup: Supervisor, status: number): void {
+    this.retiring.delete(sup);
+    this.depsOf.delete(sup);
     if (this.reloading) {
       if (sup === this.green) {
         // Before promotion `green` is the new instance; after it, the old blue that drains.
@@ -290,6 +356,9 @@ export class App {
   private async finish(status: number | null, error?: unknown): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    // Old blues still draining (a failed swap) end before the app does; each is bounded by its own
+    // stop timeout and SIGKILL.
+    await Promise.allSettled([...this.retiring].map((blue) => blue.done));
     try {
       await this.listener?.close();
     } catch {

@@ -30,7 +30,7 @@ describe('parseRequest', () => {
   it('answers an unknown type with E_UNKNOWN_TYPE naming the valid ones', () => {
     const parsed = parseRequest('{"v":1,"id":4,"type":"shutdown-everything"}');
     expect(parsed).toMatchObject({ ok: false, reply: { id: 4, error: { code: 'E_UNKNOWN_TYPE' } } });
-    if (!parsed.ok && !parsed.reply.ok) expect(parsed.reply.error.message).toContain('status, stop, restart, reload, events');
+    if (!parsed.ok && !parsed.reply.ok) expect(parsed.reply.error.message).toContain('status, stop, restart, reload, rollback, events');
   });
 
   it('rejects bad fields with E_BAD_REQUEST', () => {

@@ -110,16 +110,22 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   hub.subscribe((e) => logs.event(e));
 
   const version = packageVersion();
-  const { SupervisorMetrics } = await import('../../metrics/registry.js');
-  const metrics = new SupervisorMetrics({
-    crashRate: config.alerts.crashRate,
-    sampleIntervalMs: config.status.port === null ? 0 : 5000,
-    defaultMetrics: config.status.port !== null,
-  });
-  hub.subscribe((e) => {
-    const warning = metrics.handle(e);
-    if (warning) queueMicrotask(() => publish(warning));
-  });
+  // prom-client costs tens of ms to load: only when something reads the metrics (the status
+  // server) or the crash-rate alert needs them.
+  const needMetrics = config.status.port !== null || config.alerts.crashRate !== null;
+  const metrics = needMetrics
+    ? new (await import('../../metrics/registry.js')).SupervisorMetrics({
+        crashRate: config.alerts.crashRate,
+        sampleIntervalMs: config.status.port === null ? 0 : 5000,
+        defaultMetrics: config.status.port !== null,
+      })
+    : null;
+  if (metrics) {
+    hub.subscribe((e) => {
+      const warning = metrics.handle(e);
+      if (warning) queueMicrotask(() => publish(warning));
+    });
+  }
 
   let app: App | null = null;
   const tracker = new StatusTracker({
@@ -170,7 +176,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     subscribe: (listener) => hub.subscribe(listener),
   };
 
-  const closers: Array<() => Promise<void> | void> = [() => logs.close(), () => metrics.close()];
+  const closers: Array<() => Promise<void> | void> = [() => logs.close(), () => metrics?.close()];
   const signals = io.signals;
   let stopEarly = false;
   const onStop = (): void => {
@@ -204,14 +210,15 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
       force: Boolean(opts.force),
       onStep: (finding) => { if (finding.level === 'warn') publish({ type: 'warning', message: finding.message }); },
     });
-    publish({ type: 'preflight', durationMs: performance.now() - tPre, findings: pre.findings });
+    const timings = Object.entries(pre.timings).map(([step, ms]) => `${step} ${Math.round(ms ?? 0)} ms`);
+    publish({ type: 'preflight', durationMs: performance.now() - tPre, findings: [...pre.findings, ...(timings.length ? [`timings: ${timings.join(', ')}`] : [])] });
     if (pre.portChanged) {
       publish({ type: 'warning', message: `port ${pre.requestedPort} is taken: using port ${pre.port} instead (portFallback)`, fix: `the server gets PORT=${pre.port}; point clients at it, or free port ${pre.requestedPort} and restart` });
       config = { ...config, port: pre.port };
     }
     if (stopEarly) return 0;
 
-    if (config.status.port !== null) {
+    if (config.status.port !== null && metrics) {
       const { startStatusServer, buildHealthSnapshot } = await import('../../metrics/status-server.js');
       const status = await startStatusServer({
         port: config.status.port,

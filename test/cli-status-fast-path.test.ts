@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIO } from '../src/cli/context.js';
+import { run, statusFastPath } from '../src/cli/main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function io(): CliIO & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (t) => { out += t; },
+    stderr: (t) => { err += t; },
+    env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(dir, 'run') },
+    cwd: dir,
+    isTTY: false,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('status fast path (no commander)', () => {
+  it('takes only the plain forms', () => {
+    expect(statusFastPath(['status'])).toEqual({});
+    expect(statusFastPath(['status', '--json', '--name', 'api'])).toEqual({ json: true, name: 'api' });
+    expect(statusFastPath(['status', '-c', 'x.json'])).toEqual({ config: 'x.json' });
+    expect(statusFastPath(['status', '--name'])).toBeNull();
+    expect(statusFastPath(['status', '--name', '--json'])).toBeNull();
+    expect(statusFastPath(['status', '--verbose'])).toBeNull();
+    expect(statusFastPath(['stop'])).toBeNull();
+  });
+
+  it('answers like the full path: not running → exit 3', async () => {
+    const fast = io();
+    expect(await run(['status', '--name', 'nothing-here'], fast)).toBe(3);
+    expect(fast.out()).toMatch(/not running/);
+  });
+
+  it('an unknown flag falls back to commander: usage error, exit 2', async () => {
+    const slow = io();
+    expect(await run(['status', '--name', 'x', '--bogus'], slow)).toBe(2);
+    expect(slow.err()).toMatch(/unknown option/);
+  });
+});
