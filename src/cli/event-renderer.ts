@@ -4,7 +4,7 @@
  * blur. Colour only on a TTY and never with NO_COLOR; a spinner only on a TTY while starting.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
 
@@ -27,6 +27,7 @@ function ms(n: number): string {
 export class EventRenderer {
   private readonly c: ChalkInstance;
   private spinner: Ora | null = null;
+  private spinnerWanted = false;
   private readonly startedAt = Date.now();
   private readonly io: CliIO;
   private readonly opts: RendererOptions;
@@ -68,10 +69,16 @@ export class EventRenderer {
       this.spinner.text = text;
       return;
     }
-    this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
+    this.spinnerWanted = true;
+    // ora (and what it pulls in) costs ~13 MiB of a long-lived supervisor: load it only on a TTY.
+    void import('ora').then(({ default: ora }) => {
+      if (!this.spinnerWanted || this.spinner) return;
+      this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
+    }, () => undefined);
   }
 
   private unspin(): void {
+    this.spinnerWanted = false;
     this.spinner?.stop();
     this.spinner = null;
   }

@@ -22,7 +22,6 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { NaijaSupError } from '../errors.js';
 import { displayPath, resolveConfig, type ConfigFlags } from './resolve.js';
 import { CONFIG_SEARCH_PLACES, describeSearchPlaces, isPlainObject } from './schema.js';
@@ -190,7 +189,10 @@ function loadJson(filepath: string, content: string): unknown {
 // ---------------------------------------------------------------------------------------------
 // YAML (also .naija-suprc, which may hold JSON: YAML 1.2 reads JSON)
 
-function loadYaml(filepath: string, content: string): unknown {
+async function loadYaml(filepath: string, content: string): Promise<unknown> {
+  // Loaded on first use: the yaml package adds ~8 MiB to a supervisor that lives for days, and most
+  // configs are JSON or none at all.
+  const { parse: parseYaml, YAMLParseError } = await import('yaml');
   try {
     return parseYaml(content) as unknown;
   } catch (error) {
