@@ -36,6 +36,13 @@ export interface Listener {
   wiring(): InstanceWiring;
   /** Sends new connections to this instance (proxy); a no-op for handoff. */
   switchTo(config: ResolvedConfig | null): void;
+  /**
+   * Called after the switch, before the old instance gets its stop signal: resolves once the
+   * connections already sent its way are safe from it closing its listening socket (proxy: none
+   * waits in its accept queue any more). Bounded by the implementation. Absent for handoff: there
+   * the queue belongs to the shared socket and survives any one instance.
+   */
+  beforeRetire?(config: ResolvedConfig): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -238,7 +245,12 @@ export class App {
         if (blue && isTerminal(blue)) queueMicrotask(() => this.dispatchSwap({ type: 'blue-gone' }));
         else if (blue) {
           this.retiring.add(blue);
-          blue.stop();
+          const ready = this.listener?.beforeRetire?.(blue.currentConfig) ?? Promise.resolve();
+          void ready.catch(() => undefined).then(() => {
+            // A stop of the whole app (or blue's own end) may have come first: a second stop()
+            // would escalate to SIGKILL.
+            if (!isTerminal(blue) && blue.state.tag !== 'stopping') blue.stop();
+          });
         }
         return;
       }

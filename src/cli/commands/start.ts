@@ -70,6 +70,20 @@ async function openListener(config: ResolvedConfig): Promise<Listener> {
     instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await reload.pickPrivatePort() }),
     wiring: (): InstanceWiring => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false }),
     switchTo: (c) => proxy.setTarget(c ? c.port : null),
+    // Blue closes its listening socket when told to stop: connections the proxy opened to it just
+    // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
+    // once every connection piped to blue has ended (short-lived connections: HTTP/1.0, Python's
+    // http.server) or the kernel shows none waiting in blue's accept queue (keep-alive ones),
+    // whichever comes first; bounded.
+    beforeRetire: async (c) => {
+      const { waitForAcceptQueueEmpty } = await import('../../supervisor/real-deps.js');
+      // One turn of the event loop: a connect() begun before the switch is counted once it completes.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const cap = Math.min(2000, c.shutdown.timeout);
+      const done = new AbortController();
+      await Promise.race([proxy.waitForDrain(c.port, cap), waitForAcceptQueueEmpty(c.port, { timeoutMs: cap, signal: done.signal })]);
+      done.abort();
+    },
     close: () => proxy.close(),
   };
 }
@@ -245,10 +259,22 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
         extraEnv: wiring.extraEnv,
         ...(wiring.verifyAnsweredBy && probeHttpAnsweredBy
           ? {
-              probeAnsweredBy: async (input) => {
-                const r = await probeHttpAnsweredBy(input);
+              probeAnsweredBy: async ({ kind, ...input }) => {
+                // Every instance accepts on the one socket: an HTTP answer from another one (blue
+                // while green starts; a starting, not yet ready green while blue's liveness is
+                // probed) says nothing about this instance. Ask again, a bounded number of times.
+                let r = await probeHttpAnsweredBy(input);
+                for (let again = 0; again < 9 && r.status !== undefined && r.answeredBy === null && !input.signal.aborted; again += 1) {
+                  r = await probeHttpAnsweredBy(input);
+                }
                 const mine = r.answeredBy !== null && input.pids.includes(r.answeredBy);
-                return { ok: r.ok && mine, latencyMs: r.latencyMs, detail: mine || !r.ok ? r.detail : `${r.detail} (another instance answered)` };
+                if (!mine && r.status !== undefined && kind !== 'startup') {
+                  // Still only the other instance: nothing learned about this one, which must not
+                  // be restarted (liveness) or taken out of traffic (readiness) for another's
+                  // answer. A startup probe stays strict: green is ready only when green answers.
+                  return { ok: true, latencyMs: r.latencyMs, detail: `${r.detail} (another instance answered; not counted against this one)` };
+                }
+                return { ok: r.ok && mine, latencyMs: r.latencyMs, detail: mine || r.status === undefined ? r.detail : `${r.detail} (another instance answered)` };
               },
             }
           : {}),
