@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   E_ALREADY_RUNNING: 1,
   E_SPAWN_FAILED: 1,
   E_STARTUP_FAILED: 1,
+  E_RELOAD_FAILED: 1,
   E_FATAL: 1,
   E_INTERNAL: 70,
 } as const;

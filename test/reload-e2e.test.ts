@@ -512,6 +512,7 @@ describe('the built binary: reload, rollback and status --json (proxy mode, --mo
     };
     let load: ReturnType<typeof startLoad> | null = null;
     let result: LoadResult | null;
+    let stopped: CliRun | null;
     try {
       await waitFor(async () => (await greeting()) === 'one', { timeout: 30_000, interval: 50, message: () => `the app never answered on port ${port}:\n${out}` });
       load = startLoad(port, server.pidPath);
@@ -552,7 +553,8 @@ describe('the built binary: reload, rollback and status --json (proxy mode, --mo
       expect(shown.reloading.pid).not.toBe(serving);
       expect(['spawning', 'starting']).toContain(shown.reloading.state);
       const failed = await failing;
-      expect(failed.status, `${failed.stdout}${failed.stderr}`).not.toBe(0);
+      expect(failed.status, `${failed.stdout}${failed.stderr}`).toBe(1);
+      expect(failed.stderr).toMatch(/E_RELOAD_FAILED/);
       expect(failed.stderr).toMatch(/rolled-back.*not ready within 4000 ms/);
       expect(await greeting()).toBe('one');
       const after = (JSON.parse((await cli(['status', '--json'])).stdout)) as Record<string, unknown>;
@@ -562,13 +564,13 @@ describe('the built binary: reload, rollback and status --json (proxy mode, --mo
       await waitFor(() => load!.tally.count(serving) > answered + 20, { timeout: 10_000, message: 'the instance stopped answering after the failed reload' });
     } finally {
       result = load ? await load.stop() : null;
-      // SIGTERM, as a terminal would: `naija-sup stop` makes the supervisor exit 13 at the moment
-      // (its control server's close waits for the stop client's connection with only unref'd
-      // handles left — reported, src/control/server.ts is not this test's to fix).
-      supervisor.kill('SIGTERM');
+      // `naija-sup stop` from another terminal: graceful, and the supervisor exits 0.
+      stopped = await cli(['stop']);
+      if (stopped.status !== 0) supervisor.kill('SIGTERM');
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
       rmSync(tmp, { recursive: true, force: true });
     }
+    expect(stopped?.status, `${stopped?.stdout}${stopped?.stderr}`).toBe(0);
     expect(await exited, out.slice(-4000)).toBe(0);
     measured.push(`cli (proxy): reload + rollback + failed reload, ${result === null ? 'no load' : describeLoad(result)}`);
     expect(result?.sampleErrors).toEqual([]);

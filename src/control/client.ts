@@ -418,6 +418,12 @@ export function requestFailure(error: unknown, name: string): NaijaSupError {
         fix: 'fix the config (naija-sup config shows what it resolves to) and reload again',
       });
     }
+    if (error.code === 'E_RELOAD_FAILED') {
+      return new NaijaSupError('E_RELOAD_FAILED', `${error.message} ("${name}")`, {
+        details: error.details,
+        fix: `see why in "naija-sup logs --name ${name}"; the previous instance is still the one serving`,
+      });
+    }
     if (error.code === 'E_TIMEOUT') {
       return new NaijaSupError('E_FATAL', `the supervisor of "${name}" did not answer: ${error.message}`, {
         fix: 'it may be stopped (SIGSTOP) or overloaded; "naija-sup stop --force" stops it from its record',

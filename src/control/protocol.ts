@@ -65,6 +65,7 @@ export type ControlErrorCode =
   | 'E_UNKNOWN_TYPE'
   | 'E_BAD_REQUEST'
   | 'E_RELOAD_REJECTED'
+  | 'E_RELOAD_FAILED'
   | 'E_INTERNAL';
 
 export interface ControlError {

@@ -55,7 +55,8 @@ import {
 } from './protocol.js';
 
 /** What a reload answers: the new config was taken (and the restart begun), or its errors. */
-export type ReloadOutcome = { ok: true } | { ok: false; errors: string[] };
+/** `failed`: the config was fine but the new instance did not take over (a rollback). */
+export type ReloadOutcome = { ok: true } | { ok: false; errors: string[]; kind?: 'invalid-config' | 'failed' };
 
 /** The supervisor as the control server sees it. src/cli/commands/start.ts adapts the real one. */
 export interface ControlTarget {
@@ -344,7 +345,9 @@ export async function startControlServer(options: ControlServerOptions): Promise
         (request.type === 'reload' ? target.reload() : target.rollback()).then(
           (outcome) => send(conn, outcome.ok
             ? { v: 1, id, ok: true }
-            : errorReply(id, 'E_RELOAD_REJECTED', `the ${request.type} did not take effect; the running instance keeps serving`, outcome.errors)),
+            : outcome.kind === 'failed'
+              ? errorReply(id, 'E_RELOAD_FAILED', `the ${request.type} did not take effect; the running instance keeps serving`, outcome.errors)
+              : errorReply(id, 'E_RELOAD_REJECTED', 'the new config is invalid; the instance keeps running with the old one', outcome.errors)),
           (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `${request.type} failed: ${String((error as Error)?.message ?? error)}`)),
         );
         return;
@@ -419,10 +422,13 @@ export async function startControlServer(options: ControlServerOptions): Promise
         }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const conn of connections) finish(conn, false);
+        // Not unref'd: while close() is awaited (the supervisor's last step) this bounded timer is
+        // what keeps the process alive until the last client is cut off. Unref'd, a client that
+        // keeps its connection open (the `stop` command waiting for us to go) left the event loop
+        // empty with close() unsettled, and Node exited 13 ("unsettled top-level await").
         const grace = setTimeout(() => {
           for (const conn of connections) conn.socket.destroy();
         }, CLOSE_GRACE_MS);
-        grace.unref();
         await closed;
         clearTimeout(grace);
         await lock.release();

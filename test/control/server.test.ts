@@ -134,6 +134,13 @@ async function makeStaleSocket(socket: string): Promise<void> {
   await waitForLine(owner, /LISTENING/);
   process.kill(owner.pid as number, 'SIGKILL');
   await assertAllGone([owner.pid as number]);
+  // The kernel tears the dead listener's socket down a moment after the process is gone: wait
+  // (bounded) until a connect is refused, so the socket file is really stale.
+  await waitFor(async () => {
+    const outcome = await connectControl(socket);
+    if (outcome.kind === 'live') outcome.connection.close();
+    return outcome.kind === 'stale';
+  }, { timeout: 5000, message: `the socket ${socket} still accepts after its owner was killed` });
 }
 
 async function live(socketPath: string): Promise<ControlConnection> {

@@ -13,7 +13,7 @@ import type { LoadedConfig, ResolvedConfig } from '../../config/types.js';
 import { ensureRunDir } from '../../control/run-dir.js';
 import { controlPaths } from '../../control/paths.js';
 import { createLogWriter } from '../../control/log-files.js';
-import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget } from '../../control/server.js';
+import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget, type ReloadOutcome } from '../../control/server.js';
 import { isNaijaSupError } from '../../errors.js';
 import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js';
 import type { SupervisorEvent } from '../../supervisor/events.js';
@@ -154,7 +154,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   });
   hub.subscribe((e) => tracker.observe(e));
 
-  const reloadFromFile = async (): Promise<{ ok: true } | { ok: false; errors: string[] }> => {
+  const reloadFromFile = async (): Promise<ReloadOutcome> => {
     let next: LoadedConfig;
     try {
       next = await load();
@@ -166,7 +166,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
     // Preflight chose the port; a reload keeps it unless the new config names another one.
     const result = await app.reload(next.config);
-    return result.ok ? { ok: true } : { ok: false, errors: [`reload ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
+    return result.ok ? { ok: true } : { ok: false, kind: 'failed', errors: [`reload ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
   };
   const target: ControlTarget = {
     status: () => {
@@ -185,7 +185,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     rollback: async () => {
       if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
       const result = await app.rollback();
-      return result.ok ? { ok: true } : { ok: false, errors: [`rollback ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
+      return result.ok ? { ok: true } : { ok: false, kind: 'failed', errors: [`rollback ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
     },
     subscribe: (listener) => hub.subscribe(listener),
   };
