@@ -17,7 +17,8 @@
  * says why; the HTTP status is still reported.
  */
 
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isIP, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -160,9 +161,10 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
       }
       // Poll: 1 ms, then doubling up to 20 ms. Bounded by the deadline above (which settles).
       let delay = 1;
-      const attempt = (): void => {
+      const attempt = async (): Promise<void> => {
         if (done) return;
-        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
+        const found = await lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
+        if (done) return;
         if (found.kind === 'accepted') {
           holder = found.holder;
           socket.write('\r\n');
@@ -174,10 +176,10 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
           return;
         }
         lookupNote = found.note;
-        lookupTimer = setTimeout(attempt, delay);
+        lookupTimer = setTimeout(() => void attempt(), delay);
         delay = Math.min(delay * 2, 20);
       };
-      attempt();
+      void attempt();
     });
 
     socket.connect({ host, port: options.port });
@@ -190,13 +192,13 @@ type Lookup =
   | { kind: 'unknown-holder'; note: string }
   | { kind: 'no-proc'; note: string };
 
-function lookupAccepted(
+async function lookupAccepted(
   serverPort: number,
   client: { port: number; address: string | undefined },
   pids: readonly number[],
   procRoot: string,
-): Lookup {
-  const rows = readTcpRows(procRoot);
+): Promise<Lookup> {
+  const rows = await readTcpRows(procRoot, serverPort, client.port);
   if (rows === null) return { kind: 'no-proc', note: `${procRoot}/net/tcp cannot be read` };
   const inode = findAcceptedInode(rows, serverPort, client.port, client.address);
   if (inode === undefined) return { kind: 'waiting', note: 'the connection was not found in /proc/net/tcp' };
@@ -208,12 +210,22 @@ function lookupAccepted(
   return { kind: 'accepted', holder };
 }
 
-function readTcpRows(procRoot: string): ProcNetTcpRow[] | null {
+/**
+ * The rows that mention both ports. Read asynchronously and filtered on the ports' hex text before
+ * parsing: this runs in the supervisor (and next to the proxy), and a busy machine's table holds
+ * tens of thousands of TIME_WAIT rows that a synchronous full parse would block it on.
+ */
+async function readTcpRows(procRoot: string, serverPort: number, clientPort: number): Promise<ProcNetTcpRow[] | null> {
+  const hex = (port: number): string => `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const server = hex(serverPort);
+  const client = hex(clientPort);
   const rows: ProcNetTcpRow[] = [];
   let readAny = false;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     try {
-      rows.push(...parseProcNetTcp(readFileSync(join(procRoot, 'net', file), 'utf8'), family));
+      const text = await readFile(join(procRoot, 'net', file), 'utf8');
+      const lines = text.split('\n').filter((line) => line.includes(server) && line.includes(client));
+      rows.push(...parseProcNetTcp(lines.join('\n'), family));
       readAny = true;
     } catch {
       // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.
