@@ -218,10 +218,16 @@ function afterUnrequestedExit(machine: Machine, exit: ExitInfo, env: MachineEnv,
   if (policy === 'on-failure' && exit.cause === 'clean-exit') {
     return finishStopped(m, 0, true, effects);
   }
-  // A port conflict is not retried blindly: restarting into the same EADDRINUSE cannot help.
-  if (exit.cause === 'port-in-use') {
-    return goFatal(m, 'the port is in use by another process; restarting would fail the same way', exit, effects);
-  }
+  // Deterministic failures are not retried blindly: restarting into the same EADDRINUSE, the same
+  // missing module or the same bcrypt binding built for another runtime cannot help, and a crash
+  // loop would only bury the one line that says why.
+  const deterministic: Partial<Record<ExitInfo['cause'], string>> = {
+    'port-in-use': 'the port is in use by another process; restarting would fail the same way',
+    'module-not-found': 'a module is missing; restarting would fail the same way',
+    'native-module': 'a native module cannot be loaded in this runtime; restarting would fail the same way',
+  };
+  const reason = deterministic[exit.cause];
+  if (reason !== undefined) return goFatal(m, reason, exit, effects);
   if (startLimitHit(ctx.restartTimes, env.now, env.restart)) {
     const n = restartsInWindow(ctx.restartTimes, env.now, env.restart.window).length;
     return goFatal(m, `restarted ${n} times within ${Math.round(env.restart.window / 1000)} s (restart.maxRestarts is ${env.restart.maxRestarts}); giving up`, exit, effects);

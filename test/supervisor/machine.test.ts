@@ -145,9 +145,10 @@ describe('state machine: crashes and backoff', () => {
     expect(startLimitHit([60_000, 61_000, 62_000, 63_000, 64_000], 70_000, restart)).toBe(true);
   });
 
-  it('a port-in-use crash is fatal at once with its fix, not retried', () => {
-    const { machine, all } = drive([{ type: 'start' }, { type: 'spawned', pid: 1 }, { type: 'exited', exit: exit({ cause: 'port-in-use' }) }]);
+  it.each(['port-in-use', 'module-not-found', 'native-module'] as const)('a %s crash is fatal at once with its fix, not retried', (cause) => {
+    const { machine, all } = drive([{ type: 'start' }, { type: 'spawned', pid: 1 }, { type: 'exited', exit: exit({ cause }) }]);
     expect(machine.state.tag).toBe('fatal');
+    expect(machine.ctx.restarts).toBe(0);
     expect(all).toContainEqual({ type: 'exit', status: 1 });
   });
 
