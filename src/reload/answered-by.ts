@@ -17,8 +17,7 @@
  * says why; the HTTP status is still reported.
  */
 
-import { readdirSync, readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -54,6 +53,11 @@ export interface AnsweredByResult {
   answeredBy: number | null;
   /** The process that held the accepted socket (`answeredBy` itself, or a worker in its group). */
   acceptedBy: number | null;
+  /**
+   * The connection was accept()ed by a process outside `pids` (another instance on the same
+   * socket): whatever happened next says nothing about the instances asked about.
+   */
+  acceptedElsewhere?: boolean;
   /** Why no status arrived: 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ABORTED', 'EINVAL', … */
   error?: string;
   /** ms from the start to the response headers (or to the failure). */
@@ -74,10 +78,12 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
   const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
   const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
   const where = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+  let elsewhere = false;
   const fail = (error: string, detail: string, latencyMs = 0): AnsweredByResult => ({
     ok: false,
     answeredBy: null,
     acceptedBy: null,
+    ...(elsewhere ? { acceptedElsewhere: true } : {}),
     error,
     latencyMs,
     detail,
@@ -161,25 +167,25 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
       }
       // Poll: 1 ms, then doubling up to 20 ms. Bounded by the deadline above (which settles).
       let delay = 1;
-      const attempt = async (): Promise<void> => {
+      const attempt = (): void => {
         if (done) return;
-        const found = await lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
-        if (done) return;
+        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
         if (found.kind === 'accepted') {
           holder = found.holder;
           socket.write('\r\n');
           return;
         }
+        if (found.kind === 'unknown-holder') elsewhere = true;
         if (found.kind === 'unknown-holder' || found.kind === 'no-proc') {
           lookupNote = found.note;
           socket.write('\r\n');
           return;
         }
         lookupNote = found.note;
-        lookupTimer = setTimeout(() => void attempt(), delay);
+        lookupTimer = setTimeout(attempt, delay);
         delay = Math.min(delay * 2, 20);
       };
-      void attempt();
+      attempt();
     });
 
     socket.connect({ host, port: options.port });
@@ -192,13 +198,13 @@ type Lookup =
   | { kind: 'unknown-holder'; note: string }
   | { kind: 'no-proc'; note: string };
 
-async function lookupAccepted(
+function lookupAccepted(
   serverPort: number,
   client: { port: number; address: string | undefined },
   pids: readonly number[],
   procRoot: string,
-): Promise<Lookup> {
-  const rows = await readTcpRows(procRoot, serverPort, client.port);
+): Lookup {
+  const rows = readTcpRows(procRoot);
   if (rows === null) return { kind: 'no-proc', note: `${procRoot}/net/tcp cannot be read` };
   const inode = findAcceptedInode(rows, serverPort, client.port, client.address);
   if (inode === undefined) return { kind: 'waiting', note: 'the connection was not found in /proc/net/tcp' };
@@ -210,22 +216,12 @@ async function lookupAccepted(
   return { kind: 'accepted', holder };
 }
 
-/**
- * The rows that mention both ports. Read asynchronously and filtered on the ports' hex text before
- * parsing: this runs in the supervisor (and next to the proxy), and a busy machine's table holds
- * tens of thousands of TIME_WAIT rows that a synchronous full parse would block it on.
- */
-async function readTcpRows(procRoot: string, serverPort: number, clientPort: number): Promise<ProcNetTcpRow[] | null> {
-  const hex = (port: number): string => `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  const server = hex(serverPort);
-  const client = hex(clientPort);
+function readTcpRows(procRoot: string): ProcNetTcpRow[] | null {
   const rows: ProcNetTcpRow[] = [];
   let readAny = false;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     try {
-      const text = await readFile(join(procRoot, 'net', file), 'utf8');
-      const lines = text.split('\n').filter((line) => line.includes(server) && line.includes(client));
-      rows.push(...parseProcNetTcp(lines.join('\n'), family));
+      rows.push(...parseProcNetTcp(readFileSync(join(procRoot, 'net', file), 'utf8'), family));
       readAny = true;
     } catch {
       // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.

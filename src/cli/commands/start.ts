@@ -263,12 +263,15 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
                 // Every instance accepts on the one socket: an HTTP answer from another one (blue
                 // while green starts; a starting, not yet ready green while blue's liveness is
                 // probed) says nothing about this instance. Ask again, a bounded number of times.
+                // A connection accept()ed by the other instance that never answers (a green that is
+                // not ready yet) is just as inconclusive as an answer from it.
+                const other = (x: typeof r): boolean => x.answeredBy === null && (x.status !== undefined || x.acceptedElsewhere === true);
                 let r = await probeHttpAnsweredBy(input);
-                for (let again = 0; again < 9 && r.status !== undefined && r.answeredBy === null && !input.signal.aborted; again += 1) {
+                for (let again = 0; again < 9 && other(r) && !input.signal.aborted; again += 1) {
                   r = await probeHttpAnsweredBy(input);
                 }
                 const mine = r.answeredBy !== null && input.pids.includes(r.answeredBy);
-                if (!mine && r.status !== undefined && kind !== 'startup') {
+                if (!mine && other(r) && kind !== 'startup') {
                   // Still only the other instance: nothing learned about this one, which must not
                   // be restarted (liveness) or taken out of traffic (readiness) for another's
                   // answer. A startup probe stays strict: green is ready only when green answers.
