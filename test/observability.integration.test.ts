@@ -3,28 +3,14 @@
  * server follows the supervisor through start, crash and stop; dependency waits fail a start with
  * their cause; JSON log lines carry the lifecycle.
  */
-import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertAllGone, fixture, killAllTracked, trackedPids, waitFor } from './helpers/processes.js';
-import { freePort, superviseInProcess, type InProcessSupervisor } from './helpers/supervise.js';
+import { assertAllGone, fixture, waitFor } from './helpers/processes.js';
+import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from './helpers/supervise.js';
 
 const node = process.execPath;
 let current: InProcessSupervisor | null = null;
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.end();
-  });
-}
 
 function metricValue(text: string, name: string, labels = ''): number | null {
   for (const line of text.split('\n')) {
@@ -38,16 +24,7 @@ function metricValue(text: string, name: string, labels = ''): number | null {
 afterEach(async () => {
   const sup = current;
   current = null;
-  if (!sup) return;
-  try {
-    await assertAllGone([...trackedPids.keys()], 10_000);
-  } finally {
-    killAllTracked();
-    sup.signal('SIGTERM');
-    sup.signal('SIGTERM');
-    await Promise.race([sup.done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
-    sup.cleanup();
-  }
+  await finishSupervisor(sup);
 });
 
 describe('start --status-port', () => {
@@ -59,18 +36,18 @@ describe('start --status-port', () => {
     });
     current = sup;
     await sup.waitFor(/is ready in/);
-    expect((await get(statusPort, '/ready')).status).toBe(200);
-    expect((await get(statusPort, '/alive')).status).toBe(200);
-    const health = JSON.parse((await get(statusPort, '/health')).body) as Record<string, unknown>;
+    expect((await httpGet(statusPort, '/ready')).status).toBe(200);
+    expect((await httpGet(statusPort, '/alive')).status).toBe(200);
+    const health = JSON.parse((await httpGet(statusPort, '/health')).body) as Record<string, unknown>;
     expect(JSON.stringify(health)).toContain(String(sup.pids[0]));
 
     const first = sup.pids[0]!;
     process.kill(first, 'SIGKILL');
     // Not ready between the crash and the next readiness…
-    await waitFor(async () => (await get(statusPort, '/ready')).status === 503 || sup.pids.length > 1, { timeout: 10_000, message: '/ready never left 200 after the crash' });
+    await waitFor(async () => (await httpGet(statusPort, '/ready')).status === 503 || sup.pids.length > 1, { timeout: 10_000, message: '/ready never left 200 after the crash' });
     // …and ready again with a new pid.
-    await waitFor(async () => sup.pids.length === 2 && (await get(statusPort, '/ready')).status === 200, { timeout: 10_000, message: 'not ready again after kill -9' });
-    const metrics = (await get(statusPort, '/metrics')).body;
+    await waitFor(async () => sup.pids.length === 2 && (await httpGet(statusPort, '/ready')).status === 200, { timeout: 10_000, message: 'not ready again after kill -9' });
+    const metrics = (await httpGet(statusPort, '/metrics')).body;
     expect(metrics).toMatch(/^# TYPE naija_sup_restarts_total counter$/m);
     const restarts = metrics.split('\n').filter((l) => l.startsWith('naija_sup_restarts_total{')).map((l) => Number(l.split(' ')[1]));
     expect(restarts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
@@ -80,7 +57,7 @@ describe('start --status-port', () => {
     sup.signal('SIGTERM');
     await expect(sup.done).resolves.toBe(0);
     // The status server went away with the supervisor.
-    expect((await get(statusPort, '/ready')).status).toBe(0);
+    expect((await httpGet(statusPort, '/ready')).status).toBe(0);
     await assertAllGone(sup.pids);
   });
 

@@ -14,6 +14,7 @@
  * (src/ports/preflight.ts). The core never prints: src/cli/commands/free-port.ts renders.
  */
 
+import { formatElapsed } from '../elapsed.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceRecord } from '../control/record.js';
@@ -573,14 +574,7 @@ function invisibleReason(answer: Extract<PortOwnersAnswer, { kind: 'held-invisib
 
 /** "850ms" → "<1s"; 75 s → "1m 15s"; 2 h 5 min → "2h 5m"; 3 days → "3d 0h". */
 export function formatAge(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 1000) return '<1s';
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
+  return !Number.isFinite(ms) || ms < 1000 ? '<1s' : formatElapsed(ms);
 }
 
 /** "127.0.0.1:8000", "[::1]:8000", "[::]:8000" (host undefined = every address). */

@@ -6,12 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/context.js';
-import { track, waitFor } from './processes.js';
+import { assertAllGone, killAllTracked, track, trackedPids, waitFor } from './processes.js';
 
 export interface InProcessSupervisor {
   /** Resolves with the exit status that `naija-sup start` returned. */
@@ -95,4 +96,37 @@ export function superviseInProcess(
     tmp,
     cleanup: () => rmSync(tmp, { recursive: true, force: true }),
   };
+}
+
+/** GET on 127.0.0.1 with a fresh connection; resolves (never rejects) with status 0 on failure. */
+export function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end();
+  });
+}
+
+/**
+ * The end of every supervisor integration test: assert that nothing the test started is left
+ * (the suite's own assertion), then — whatever the outcome — kill what is, stop the supervisor and
+ * remove its temp dir.
+ */
+export async function finishSupervisor(sup: InProcessSupervisor | null): Promise<void> {
+  if (!sup) return;
+  try {
+    await assertAllGone([...trackedPids.keys()], 10_000);
+  } finally {
+    killAllTracked();
+    sup.signal('SIGTERM');
+    sup.signal('SIGTERM');
+    await Promise.race([sup.done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
+    sup.cleanup();
+  }
 }

@@ -3,12 +3,11 @@
  * ports. Each test asserts that every process it started is gone at the end.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertAllGone, fixture, killAllTracked, trackedPids, waitFor } from '../helpers/processes.js';
-import { freePort, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
+import { assertAllGone, fixture, waitFor } from '../helpers/processes.js';
+import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const node = process.execPath;
 let current: InProcessSupervisor | null = null;
@@ -22,35 +21,11 @@ function supervise(
   return current;
 }
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.end();
-  });
-}
 
 afterEach(async () => {
   const sup = current;
   current = null;
-  if (!sup) return;
-  const pids = [...trackedPids.keys()];
-  try {
-    // The assertion of the test suite: nothing the test started is left behind.
-    await assertAllGone(pids, 10_000);
-  } finally {
-    killAllTracked();
-    sup.signal('SIGTERM');
-    sup.signal('SIGTERM');
-    await Promise.race([sup.done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
-    sup.cleanup();
-  }
+  await finishSupervisor(sup);
 });
 
 describe('naija-sup start (foreground, real processes)', () => {
@@ -58,12 +33,12 @@ describe('naija-sup start (foreground, real processes)', () => {
     const port = await freePort();
     const sup = supervise(['--port', String(port), '--', node, fixture('healthy-server.mjs')]);
     await sup.waitFor(/is ready in \d+ ms/);
-    const first = JSON.parse((await get(port, '/health')).body) as { pid: number };
+    const first = JSON.parse((await httpGet(port, '/health')).body) as { pid: number };
     expect(first.pid).toBe(sup.pids[0]);
     process.kill(first.pid, 'SIGKILL');
     await sup.waitFor(/killed by SIGKILL/);
     await waitFor(async () => {
-      const r = await get(port, '/health');
+      const r = await httpGet(port, '/health');
       return r.status === 200 && (JSON.parse(r.body) as { pid: number }).pid !== first.pid;
     }, { timeout: 10_000, message: 'no 200 from a new pid after kill -9' });
     expect(sup.pids.length).toBe(2);
@@ -187,16 +162,16 @@ describe('naija-sup start (foreground, real processes)', () => {
     const first = sup.pids[0]!;
     write(sup.tmp, port2);
     sup.signal('SIGHUP');
-    await waitFor(async () => (await get(port2, '/health')).status === 200, { timeout: 10_000, message: 'not serving on the new port after SIGHUP' });
-    expect((await get(port1, '/health')).status).toBe(0);
-    const second = (JSON.parse((await get(port2, '/health')).body) as { pid: number }).pid;
+    await waitFor(async () => (await httpGet(port2, '/health')).status === 200, { timeout: 10_000, message: 'not serving on the new port after SIGHUP' });
+    expect((await httpGet(port1, '/health')).status).toBe(0);
+    const second = (JSON.parse((await httpGet(port2, '/health')).body) as { pid: number }).pid;
     expect(second).not.toBe(first);
 
     write(sup.tmp, 'not-a-port');
     sup.signal('SIGHUP');
     await sup.waitFor(/new configuration is invalid/);
     expect(sup.stderr()).toMatch(/port/);
-    const still = await get(port2, '/health');
+    const still = await httpGet(port2, '/health');
     expect(still.status).toBe(200);
     expect((JSON.parse(still.body) as { pid: number }).pid).toBe(second);
     sup.signal('SIGTERM');
@@ -244,7 +219,7 @@ describe('naija-sup start (foreground, real processes)', () => {
     const sup = supervise(['--port', String(port), '--', '/usr/bin/python3', fixture('python-server.py')]);
     await sup.waitFor(/is ready/);
     const pid = sup.pids[0]!;
-    expect((await get(port, '/health')).status).toBe(200);
+    expect((await httpGet(port, '/health')).status).toBe(200);
     process.kill(pid, 'SIGKILL');
     await waitFor(() => sup.pids.length === 2, { timeout: 10_000, message: 'the Python server was not restarted' });
     await sup.waitFor(/is ready in \d+ ms[^]*is ready in \d+ ms/);

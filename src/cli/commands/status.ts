@@ -7,6 +7,7 @@
  */
 import type { StatusSnapshot } from '../../control/protocol.js';
 import { connectControl, inspectStale, locateApp, requestFailure, type StaleInspection } from '../../control/client.js';
+import { formatElapsed } from '../../elapsed.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
 
@@ -14,14 +15,7 @@ import type { ControlOptions } from '../main.js';
 export const NOT_RUNNING = 3;
 
 export function formatDurationShort(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
+  return ms < 1000 ? `${Math.round(ms)} ms` : formatElapsed(ms);
 }
 
 function formatBytes(n: number): string {
