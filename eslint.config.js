@@ -23,6 +23,11 @@ export default tseslint.config(
     },
   },
   {
+    // The warm-standby gate runs inside the user's Node server, before its code, as CommonJS.
+    files: ['bin/standby-gate.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The core is a library: it returns results and emits events. Only src/cli/ prints, colours,
     // spins or exits (DESIGN.md "Code layout").
     files: ['src/**/*.ts'],

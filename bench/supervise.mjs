@@ -35,10 +35,11 @@ async function startToFirst200() {
   return { bare: summary(bare), sup: summary(sup) };
 }
 
-async function killRecovery(label, args, cwd, healthPath, readyPath = healthPath) {
+async function killRecovery(label, args, cwd, healthPath, readyPath = healthPath, extraEnv = {}) {
   const port = await freePort();
   const env = {
     ...quietEnv,
+    ...extraEnv,
     // Each kill is a first crash after a stable run: allow many, and call a run stable after 300 ms.
     NAIJA_SUP_RESTART_MAX_RESTARTS: '1000',
     NAIJA_SUP_RESTART_MIN_UPTIME: '300ms',
@@ -51,6 +52,11 @@ async function killRecovery(label, args, cwd, healthPath, readyPath = healthPath
     // Ready, then past minUptime: each kill is a first crash after a stable run.
     await pollUntil(port, readyPath, (r) => r.status === 200, performance.now());
     await sleep(400);
+    if (extraEnv.NAIJA_SUP_RESTART_STANDBY) {
+      // Kill only once the replacement standby is parked (the --verbose line), as in steady state.
+      const deadline = performance.now() + 10_000;
+      while ((child.output.match(/warm standby ready/g) ?? []).length < i + 1 && performance.now() < deadline) await sleep(20);
+    }
     const res = await get(port, healthPath);
     const oldPid = JSON.parse(res.body).pid;
     const t0 = performance.now();
@@ -133,10 +139,12 @@ try {
   const fixture = join(FIXTURES, 'healthy-server.mjs');
   const rFixture = await killRecovery('node:http fixture', ['--', node, fixture], FIXTURES, '/health');
   const bFixture = await bareColdStart([fixture], FIXTURES, '/health');
+  const rStandby = await killRecovery('node:http fixture, restart.standby', ['--verbose', '--', node, fixture], FIXTURES, '/health', '/health', { NAIJA_SUP_RESTART_STANDBY: 'true' });
   const rExample = await killRecovery('example API', ['--config', join(EXAMPLE, 'naija-sup.config.json'), '--raw'], EXAMPLE, '/api/v1/public/health', '/api/v1/public/ready');
   const bExample = await bareColdStart(['src/server.js'], EXAMPLE, '/api/v1/public/ready');
   console.log(`\n2. kill -9 → 200 again from a new pid (target ≤ 80 ms median for the fixture; the example is timed to /ready, after its 200 ms warm-up)`);
   console.log(`   node:http fixture: ${fmt(rFixture.median)} (${fmt(rFixture.min)}–${fmt(rFixture.max)}); bare cold start ${fmt(bFixture.median)}; supervisor's share ${fmt(rFixture.median - bFixture.median)}`);
+  console.log(`   fixture, warm standby (restart.standby): ${fmt(rStandby.median)} (${fmt(rStandby.min)}–${fmt(rStandby.max)}); ratio to the bare cold start ${(rStandby.median / bFixture.median).toFixed(2)}×`);
   console.log(`   example API:       ${fmt(rExample.median)} (${fmt(rExample.min)}–${fmt(rExample.max)}); bare cold start ${fmt(bExample.median)}; supervisor's share ${fmt(rExample.median - bExample.median)}`);
 
   const d = await drainStop();

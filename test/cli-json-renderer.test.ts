@@ -39,6 +39,7 @@ const SAMPLES: { [K in SupervisorEvent['type']]: Extract<SupervisorEvent, { type
   'reload-started': { type: 'reload-started', mode: 'handoff', bluePid: 4242 },
   'reload-finished': { type: 'reload-finished', outcome: 'rolled-back', cause: 'green never ready', durationMs: 900, pid: 4242 },
   listener: { type: 'listener', mode: 'proxy', address: '127.0.0.1:8000' },
+  standby: { type: 'standby', state: 'armed', pid: 42 },
 };
 
 function capture(verbose = false): { io: CliIO; out: string[]; err: string[]; renderer: JsonRenderer } {

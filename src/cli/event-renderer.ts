@@ -207,6 +207,12 @@ export class EventRenderer {
       case 'listener':
         this.say(`${event.mode} mode: naija-sup holds ${event.address}; the server gets ${event.mode === 'handoff' ? 'the listening socket as fd 3 (LISTEN_FDS=1)' : 'a private port behind the proxy'}`);
         return;
+      case 'standby':
+        if (event.state === 'lost') this.say(`${event.detail ?? 'the warm standby was lost'} (pid ${event.pid ?? '-'})`, 'warn');
+        else if (event.state === 'promoted') this.say(`warm standby pid ${event.pid ?? '-'} takes over`);
+        else if (event.state === 'armed') this.verbose(`warm standby ready: pid ${event.pid ?? '-'} waits before the server's code`);
+        else this.verbose(`warm standby pid ${event.pid ?? '-'} ended: ${event.detail ?? ''}`);
+        return;
       default: {
         const never: never = event;
         this.verbose(`unknown event ${JSON.stringify(never)}`);

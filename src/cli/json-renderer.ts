@@ -44,6 +44,8 @@ export function eventLevel(event: SupervisorEvent): JsonLevel {
       return event.ok ? 'info' : 'warn';
     case 'reload-finished':
       return event.outcome === 'reloaded' || event.outcome === 'restarted' ? 'info' : 'warn';
+    case 'standby':
+      return event.state === 'lost' ? 'warn' : 'info';
     case 'probe':
       // A passing probe after the first repeats every interval: noise unless asked for.
       return event.ok && !event.first ? 'debug' : 'info';

@@ -88,6 +88,7 @@ export interface UserConfig {
     maxRestarts?: number;
     window?: DurationInput;
     minUptime?: DurationInput;
+    standby?: boolean;
   };
   shutdown?: {
     signal?: SignalInput;

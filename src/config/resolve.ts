@@ -23,6 +23,7 @@ import {
   type ResolveContext,
 } from './schema.js';
 import type { LoadedConfig, LogFormat, ReloadMode, ResolvedConfig, ValueSource } from './types.js';
+import { isNodeCommand } from '../process/node-command.js';
 
 /** Command-line flags, the highest-precedence layer. Undefined means "not given". */
 export interface ConfigFlags {
@@ -299,6 +300,9 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
   }
 
   const command = resolved.get('command') as string[];
+  if (resolved.get('restart.standby') === true && command.length > 0 && !isNodeCommand(command)) {
+    problems.push(`restart.standby: needs a command that runs node directly (e.g. "node server.js"), got "${command[0] ?? ''}"; a shell, npm or another runtime would not wait at the standby gate`);
+  }
   const fileLabel = filepath === null ? null : displayPath(filepath, cwd);
   if (problems.length > 0) {
     if (requireCommand && command.length === 0 && !badKeys.has('command')) {

@@ -71,6 +71,8 @@ export interface RestartConfig {
   maxRestarts: number;
   window: number;
   minUptime: number;
+  /** Keep a warm standby Node process for crash restarts (src/process/standby.ts). */
+  standby: boolean;
 }
 
 export interface ShutdownConfig {

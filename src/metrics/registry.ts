@@ -317,6 +317,7 @@ export class SupervisorMetrics {
       case 'reload-started':
       case 'reload-finished':
       case 'listener':
+      case 'standby':
         return null;
       default: {
         // A new event type: decide here whether a metric follows it.

@@ -14,7 +14,7 @@ import { spawn as nodeSpawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions, StdioOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, processIdentity } from './identity.js';
 import type { ProcessIdentity } from './identity.js';
@@ -42,6 +42,11 @@ export interface SpawnInstanceOptions {
   env: Record<string, string | undefined>;
   /** Open file descriptors to pass to the child as fd 3, 4, … (the handoff listener). */
   extraFds?: readonly number[];
+  /**
+   * Open one more pipe after `extraFds` (fd 3 + extraFds.length in the child), reachable as
+   * {@link ChildHandle.extraPipe}: the warm standby's gate (src/process/standby.ts).
+   */
+  extraPipe?: boolean;
   /** How long to wait for stdout/stderr to end after the process exited before 'exit' fires. Default 200 ms. */
   exitFlushMs?: number;
   /** Longest single output line kept. Default 64 KiB. */
@@ -116,6 +121,8 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
   /** ms since the epoch, when spawn returned. */
   readonly startedAt: number;
   readonly command: readonly string[];
+  /** Our end of the extra pipe ({@link SpawnInstanceOptions.extraPipe}); null without one. */
+  extraPipe: Duplex | null = null;
 
   readonly #identity: ProcessIdentity | null;
   readonly #stderrTail: string[] = [];
@@ -303,7 +310,8 @@ export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
     });
   }
 
-  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(options.extraFds ?? [])];
+  const extraFds = options.extraFds ?? [];
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...extraFds, ...(options.extraPipe === true ? ['pipe' as const] : [])];
   const spawn = options.spawn ?? nodeSpawn;
   const child = spawn(file, args, {
     cwd: options.cwd,
@@ -313,7 +321,16 @@ export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
     shell: false,
     windowsHide: true,
   });
-  return new ChildHandle(child, { ...settings, preSpawnError: null });
+  const handle = new ChildHandle(child, { ...settings, preSpawnError: null });
+  if (options.extraPipe === true) {
+    const pipe = child.stdio[3 + extraFds.length];
+    if (pipe !== null && pipe !== undefined && 'write' in pipe) {
+      handle.extraPipe = pipe as Duplex;
+      // A reset by the child's end must not become an uncaught 'error'; the owner sees 'close'.
+      handle.extraPipe.on('error', () => undefined);
+    }
+  }
+  return handle;
 }
 
 /**

@@ -68,4 +68,6 @@ export type SupervisorEvent =
   /** Blue/green (handoff and proxy modes). */
   | { type: 'reload-started'; mode: 'direct' | 'handoff' | 'proxy'; bluePid: number | null }
   | { type: 'reload-finished'; outcome: 'reloaded' | 'restarted' | 'rolled-back' | 'failed'; cause?: string; durationMs: number; pid: number | null }
-  | { type: 'listener'; mode: 'handoff' | 'proxy'; address: string };
+  | { type: 'listener'; mode: 'handoff' | 'proxy'; address: string }
+  /** The warm standby (restart.standby): parked and waiting, made the instance, lost, or ended by us. */
+  | { type: 'standby'; state: 'armed' | 'promoted' | 'lost' | 'discarded'; pid: number | null; detail?: string };

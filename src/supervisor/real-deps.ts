@@ -10,7 +10,8 @@ import { probeHostFor, probeOnce } from '../health/index.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { parseProcNetTcp, type TcpState } from '../ports/proc-net.js';
-import { spawnInstance } from '../process/spawn.js';
+import { spawnInstance, type ChildHandle } from '../process/spawn.js';
+import type { Standby } from '../process/standby.js';
 import { signalGroup } from '../process/terminate.js';
 import { classifyExit } from './classify.js';
 import type { SupervisorEvent } from './events.js';
@@ -46,18 +47,79 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
   return env;
 }
 
+/** A warm standby that was lost this many times is not started again (a gate that cannot work here). */
+const STANDBY_MAX_LOSSES = 3;
+
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
   let currentPid: number | null = null;
   const self = readProcStat(process.pid);
+  const extraFds = options.extraFds ?? [];
+
+  // The warm standby (restart.standby, src/process/standby.ts): started once an instance is ready,
+  // promoted by the next spawn if nothing it depends on changed, discarded otherwise.
+  let standby: Standby | null = null;
+  let standbyLosses = 0;
+  let standbyModule: Promise<typeof import('../process/standby.js')> | null = null;
+  let closed = false;
+  let lastConfig: ResolvedConfig | null = null;
+  const spec = (config: ResolvedConfig): { env: Record<string, string | undefined>; fingerprint: string } => {
+    const env = { ...instanceEnv(config, options.baseEnv), ...options.extraEnv };
+    return { env, fingerprint: JSON.stringify([config.command, config.cwd, env, extraFds]) };
+  };
+  const dropStandby = (detail: string): Promise<void> => {
+    const parked = standby;
+    standby = null;
+    if (parked === null) return Promise.resolve();
+    options.onEvent({ type: 'standby', state: 'discarded', pid: parked.pid, detail });
+    return parked.discard();
+  };
+  const prepareStandby = async (config: ResolvedConfig): Promise<void> => {
+    if (!config.restart.standby || standby !== null || standbyLosses >= STANDBY_MAX_LOSSES) return;
+    standbyModule ??= import('../process/standby.js');
+    const { Standby: StandbyProcess, isNodeCommand } = await standbyModule;
+    if (closed || standby !== null || !isNodeCommand(config.command)) return;
+    const { env, fingerprint } = spec(config);
+    const parked = new StandbyProcess({ command: config.command, cwd: config.cwd, env, extraFds, fingerprint });
+    standby = parked;
+    parked.once('armed', () => options.onEvent({ type: 'standby', state: 'armed', pid: parked.pid }));
+    parked.once('gone', (exit) => {
+      if (standby === parked) standby = null;
+      standbyLosses += 1;
+      const how = exit === null ? 'could not be started' : exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
+      options.onEvent({ type: 'standby', state: 'lost', pid: parked.pid, detail: `the standby ${how} before it was needed` });
+      if (standbyLosses >= STANDBY_MAX_LOSSES) {
+        options.onEvent({
+          type: 'warning',
+          message: `warm standby turned off: it was lost ${standbyLosses} times`,
+          fix: 'check that the command runs node directly and that NODE_OPTIONS may use --require here; crash restarts still work, without the head start',
+        });
+      }
+    });
+  };
+  const onEvent = (event: SupervisorEvent): void => {
+    options.onEvent(event);
+    if (event.type === 'ready' && lastConfig !== null) void prepareStandby(lastConfig);
+    if (event.type === 'fatal' || event.type === 'stopped') {
+      closed = true;
+      void dropStandby('the supervisor stopped');
+    }
+  };
+
   return {
     spawn(config: ResolvedConfig): InstanceHandle {
-      const handle = spawnInstance({
-        command: config.command,
-        cwd: config.cwd,
-        env: { ...instanceEnv(config, options.baseEnv), ...options.extraEnv },
-        extraFds: options.extraFds ?? [],
-      });
+      lastConfig = config;
+      const { env, fingerprint } = spec(config);
+      let handle: ChildHandle;
+      const parked = standby;
+      if (parked !== null && parked.state === 'armed' && parked.fingerprint === fingerprint) {
+        standby = null;
+        handle = parked.release();
+        options.onEvent({ type: 'standby', state: 'promoted', pid: parked.pid });
+      } else {
+        if (parked !== null) void dropStandby(parked.fingerprint === fingerprint ? 'it was not ready yet' : 'the configuration changed');
+        handle = spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });
+      }
       if (handle.pid !== null) currentPid = handle.pid;
       return {
         pid: handle.pid ?? undefined,
@@ -132,7 +194,11 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
     },
     random: Math.random,
-    onEvent: options.onEvent,
+    onEvent,
+    async dispose(): Promise<void> {
+      closed = true;
+      await dropStandby('the supervisor stopped');
+    },
   };
 }
 

@@ -74,6 +74,8 @@ export interface RunnerDeps {
   clock: Clock;
   random(): number;
   onEvent(event: SupervisorEvent): void;
+  /** Releases what the deps hold beside the instance (the warm standby); awaited before `done` resolves. */
+  dispose?(): Promise<void>;
 }
 
 interface Live {
@@ -232,7 +234,14 @@ export class Supervisor {
       case 'emit': return this.deps.onEvent(effect.event);
       case 'exit':
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
-        this.resolveDone(effect.status);
+        if (this.deps.dispose === undefined) {
+          this.resolveDone(effect.status);
+          return;
+        }
+        {
+          const status = effect.status;
+          this.deps.dispose().then(() => this.resolveDone(status), () => this.resolveDone(status));
+        }
         return;
       default: {
         const never: never = effect;

@@ -164,6 +164,7 @@ describe('environment', () => {
     'restart.maxRestarts': ['0', 0],
     'restart.window': ['10m', 600_000],
     'restart.minUptime': ['1s', 1000],
+    'restart.standby': ['true', true],
     'shutdown.signal': ['SIGQUIT', 'SIGQUIT'],
     'shutdown.timeout': ['5s', 5000],
     'cleanup.killExisting': ['1', true],

@@ -154,6 +154,7 @@ const CASES: Record<string, KeyCases> = {
   },
   'restart.window': { valid: [['5m', 300_000]], invalid: [['an hour', 'restart.window: expected a duration like "5s", got "an hour"']] },
   'restart.minUptime': { valid: [['0s', 0]], invalid: [['10', 'restart.minUptime: expected a duration like "5s", got "10" (add a unit: "10ms" or "10s")']] },
+  'restart.standby': { valid: [[true, true], [false, false]], invalid: [['yes', 'restart.standby: expected true or false, got "yes"']] },
   'shutdown.signal': {
     valid: [['SIGINT', 'SIGINT'], ['TERM', 'SIGTERM'], ['hup', 'SIGHUP'], ['SIGUSR2', 'SIGUSR2'], ['QUIT', 'SIGQUIT']],
     invalid: [
@@ -306,7 +307,7 @@ describe('schema: defaults', () => {
       pidFile: null,
       portFallback: false,
       health: { type: 'http', path: '/health', timeout: 2000, interval: 250, startupTimeout: 30_000, log: null, liveness: null, readiness: null },
-      restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000 },
+      restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000, standby: false },
       shutdown: { signal: 'SIGTERM', timeout: 30_000 },
       cleanup: { killExisting: false, match: [] },
       bcrypt: { fallback: false },

@@ -6,7 +6,7 @@ import {
 } from '../../src/supervisor/machine.js';
 import { backoffDelay, startLimitHit } from '../../src/supervisor/backoff.js';
 
-const restart = { policy: 'on-failure' as const, initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000 };
+const restart = { policy: 'on-failure' as const, initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000, standby: false };
 
 function env(now: number, over: Partial<MachineEnv> = {}): MachineEnv {
   return {

@@ -1,0 +1,124 @@
+/**
+ * The warm standby (src/process/standby.ts) against real Node processes: it parks before the
+ * server's code, runs it only when released, with the environment restored, and ends without
+ * running it when discarded or when the supervisor's end of the pipe closes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { isNodeCommand, Standby, standbyEnv, STANDBY_FD_ENV, STANDBY_GATE_PATH, STANDBY_SAVED_OPTIONS_ENV } from '../../src/process/standby.js';
+import { assertAllGone, childEnv, killAllTracked, trackChild, waitFor } from '../helpers/processes.js';
+
+const node = process.execPath;
+// The "server": prints what it sees of the gate's variables, then exits 0.
+const SERVER = [
+  node,
+  '-e',
+  'console.log("SERVER " + JSON.stringify({ options: process.env.NODE_OPTIONS ?? null, fd: process.env.NAIJA_SUP_STANDBY_FD ?? null, saved: process.env.NAIJA_SUP_STANDBY_NODE_OPTIONS ?? null }))',
+];
+
+const started: Standby[] = [];
+function park(env: Record<string, string | undefined> = {}): Standby {
+  const standby = new Standby({ command: SERVER, cwd: process.cwd(), env: childEnv(env), fingerprint: 'f' });
+  trackChild(standby.handle);
+  started.push(standby);
+  return standby;
+}
+function armed(standby: Standby): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (standby.state === 'armed') return resolve();
+    standby.once('armed', resolve);
+    standby.once('gone', (exit) => reject(new Error(`standby gone before it was armed: ${JSON.stringify(exit)}`)));
+  });
+}
+function lines(standby: Standby): string[] {
+  const out: string[] = [];
+  standby.handle.on('line', (_stream, line) => out.push(line));
+  return out;
+}
+
+afterEach(async () => {
+  const pids = started.map((s) => s.pid).filter((p): p is number => p !== null);
+  started.length = 0;
+  try {
+    await assertAllGone(pids);
+  } finally {
+    killAllTracked();
+  }
+});
+
+describe('Standby', () => {
+  it('parks before the server code, and runs it on release with NODE_OPTIONS and the gate variables restored', async () => {
+    const standby = park({ NODE_OPTIONS: '--no-warnings' });
+    const out = lines(standby);
+    await armed(standby);
+    expect(standby.state).toBe('armed');
+    expect(out).toEqual([]); // armed, and not one line of the server has run
+    const handle = standby.release();
+    expect(standby.state).toBe('released');
+    const exit = await handle.waitForExit();
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(out).toEqual([`SERVER ${JSON.stringify({ options: '--no-warnings', fd: null, saved: null })}`]);
+  });
+
+  it('removes NODE_OPTIONS entirely when the user had none', async () => {
+    const standby = park({ NODE_OPTIONS: undefined });
+    const out = lines(standby);
+    await armed(standby);
+    await standby.release().waitForExit();
+    expect(out).toEqual([`SERVER ${JSON.stringify({ options: null, fd: null, saved: null })}`]);
+  });
+
+  it('discard() ends a parked standby without running the server code', async () => {
+    const standby = park();
+    const out = lines(standby);
+    await armed(standby);
+    await standby.discard();
+    expect(standby.state).toBe('gone');
+    expect(standby.handle.exitInfo).not.toBeNull();
+    expect(out).toEqual([]);
+    expect(() => standby.release()).toThrow(/gone, not armed/);
+  });
+
+  it('exits 0 by itself, without running the server, when the supervisor end of the pipe closes (a supervisor that died)', async () => {
+    const standby = park();
+    const out = lines(standby);
+    await armed(standby);
+    const gone = new Promise<unknown>((resolve) => standby.once('gone', resolve));
+    standby.handle.extraPipe?.destroy(); // what the kernel does to a SIGKILLed supervisor's fds
+    await expect(gone).resolves.toEqual({ code: 0, signal: null });
+    expect(out).toEqual([]);
+  });
+
+  it('reports a standby that dies while parked as gone', async () => {
+    const standby = park();
+    await armed(standby);
+    const gone = new Promise<unknown>((resolve) => standby.once('gone', resolve));
+    process.kill(standby.pid ?? -1, 'SIGKILL');
+    await expect(gone).resolves.toEqual({ code: null, signal: 'SIGKILL' });
+    await waitFor(() => standby.state === 'gone', { timeout: 2000 });
+  });
+});
+
+describe('standbyEnv / isNodeCommand', () => {
+  it('puts the gate first in NODE_OPTIONS, keeps the user\'s options after it, and saves them', () => {
+    const env = standbyEnv({ NODE_OPTIONS: '--max-old-space-size=512', A: '1' }, 4, '/opt/app/gate.cjs');
+    expect(env['NODE_OPTIONS']).toBe('--require /opt/app/gate.cjs --max-old-space-size=512');
+    expect(env[STANDBY_FD_ENV]).toBe('4');
+    expect(env[STANDBY_SAVED_OPTIONS_ENV]).toBe('--max-old-space-size=512');
+    expect(env['A']).toBe('1');
+  });
+
+  it('quotes a gate path with spaces or quotes the way NODE_OPTIONS parses it', () => {
+    expect(standbyEnv({}, 3, '/home/a b/gate.cjs')['NODE_OPTIONS']).toBe('--require "/home/a b/gate.cjs"');
+    expect(standbyEnv({}, 3, '/x/"q"\\/gate.cjs')['NODE_OPTIONS']).toBe('--require "/x/\\"q\\"\\\\/gate.cjs"');
+    expect(STANDBY_GATE_PATH).toMatch(/bin\/standby-gate\.cjs$/);
+  });
+
+  it('accepts node itself only, never a shell, npm or another runtime', () => {
+    for (const command of [['node', 's.js'], ['/usr/bin/node', 's.js'], ['nodejs', 's.js'], ['node20', 's.js'], [node, 's.js']]) {
+      expect(isNodeCommand(command), command.join(' ')).toBe(true);
+    }
+    for (const command of [['sh', '-c', 'node s.js'], ['npm', 'start'], ['/usr/bin/python3', '-m', 'uvicorn'], ['nodemon', 's.js'], ['']]) {
+      expect(isNodeCommand(command), command.join(' ')).toBe(false);
+    }
+  });
+});

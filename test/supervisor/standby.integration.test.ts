@@ -1,0 +1,102 @@
+/**
+ * `restart.standby` end to end: the supervisor parks a spare Node process once the instance is
+ * ready, promotes it when the instance is kill -9ed, parks the next one, and leaves nothing behind.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assertAllGone, fixture, track, waitFor } from '../helpers/processes.js';
+import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
+
+const node = process.execPath;
+let current: InProcessSupervisor | null = null;
+
+function supervise(argv: string[], env: Record<string, string | undefined> = {}): InProcessSupervisor {
+  current = superviseInProcess(argv, { NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_RESTART_STANDBY: 'true', ...env });
+  return current;
+}
+
+/** Pids of the "warm standby ready" lines so far, tracked for the end-of-test assertion. */
+function standbyPids(sup: InProcessSupervisor): number[] {
+  return [...(sup.stdout() + sup.stderr()).matchAll(/warm standby ready: pid (\d+)/g)].map((m) => {
+    const pid = Number(m[1]);
+    track(pid);
+    return pid;
+  });
+}
+
+async function health(port: number): Promise<number | null> {
+  const r = await httpGet(port, '/health');
+  return r.status === 200 ? (JSON.parse(r.body) as { pid: number }).pid : null;
+}
+
+afterEach(async () => {
+  const sup = current;
+  current = null;
+  await finishSupervisor(sup);
+});
+
+describe('restart.standby (real processes)', () => {
+  it('promotes the parked standby after kill -9, parks a new one, and stops them all', async () => {
+    const port = await freePort();
+    const sup = supervise(['--verbose', '--port', String(port), '--', node, fixture('healthy-server.mjs')]);
+    await sup.waitFor(/is ready in \d+ ms/);
+    await sup.waitFor(/warm standby ready: pid \d+/);
+    const [parked] = standbyPids(sup);
+    const first = sup.pids[0];
+    expect(parked).toBeDefined();
+    expect(parked).not.toBe(first);
+    // Parked: alive, but it has not run the server (no READY line from it) and does not serve.
+    expect(readFileSync(`/proc/${parked}/cmdline`, 'utf8').split('\0')).toContain(fixture('healthy-server.mjs'));
+    expect(sup.stdout()).not.toMatch(new RegExp(`pid=${parked}\\b`));
+    expect(await health(port)).toBe(first);
+
+    process.kill(first ?? -1, 'SIGKILL');
+    await sup.waitFor(new RegExp(`warm standby pid ${parked} takes over`));
+    await waitFor(async () => (await health(port)) === parked, { timeout: 10_000, message: 'the promoted standby never answered' });
+    await sup.waitFor(new RegExp(`READY port=${port} pid=${parked}\\b`));
+
+    // The next standby is parked once the promoted one is ready.
+    await waitFor(() => standbyPids(sup).length === 2, { timeout: 10_000, message: () => `no second standby:\n${sup.stderr()}` });
+    const all = [...sup.pids, ...standbyPids(sup)];
+
+    sup.signal('SIGTERM');
+    await expect(sup.done).resolves.toBe(0);
+    expect(sup.stderr()).toMatch(/warm standby pid \d+ ended: the supervisor stopped/);
+    await assertAllGone(all);
+  });
+
+  it('a SIGHUP reload that changes the environment discards the parked standby and starts fresh', async () => {
+    const port = await freePort();
+    const configFile = (tmp: string): string => join(tmp, 'naija-sup.config.json');
+    const write = (tmp: string, flavour: string): void => {
+      writeFileSync(configFile(tmp), JSON.stringify({ command: [node, fixture('healthy-server.mjs')], env: { FLAVOUR: flavour } }));
+    };
+    current = superviseInProcess(['--verbose', '--port', String(port)], { NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_RESTART_STANDBY: 'true' }, (tmp) => write(tmp, 'a'));
+    const sup = current;
+    await sup.waitFor(/warm standby ready: pid \d+/);
+    const [parked] = standbyPids(sup);
+    write(sup.tmp, 'b');
+    sup.signal('SIGHUP');
+    await sup.waitFor(new RegExp(`warm standby pid ${parked} ended: the configuration changed`));
+    await waitFor(async () => { const pid = await health(port); return pid !== null && pid !== sup.pids[0]; }, { timeout: 10_000, message: 'no new instance after SIGHUP' });
+    const second = await health(port);
+    expect(second).not.toBe(parked);
+    expect(readFileSync(`/proc/${second}/environ`, 'utf8').split('\0')).toContain('FLAVOUR=b');
+    await assertAllGone([parked ?? -1]);
+    await waitFor(() => standbyPids(sup).length === 2, { timeout: 10_000, message: () => `no new standby after the reload:\n${sup.stderr()}` });
+    const all = [...sup.pids, ...standbyPids(sup)];
+    sup.signal('SIGTERM');
+    await expect(sup.done).resolves.toBe(0);
+    await assertAllGone(all);
+  });
+
+  it('refuses restart.standby for a command that is not node, naming the key and why', async () => {
+    const port = await freePort();
+    const sup = supervise(['--port', String(port), '--', 'sh', '-c', `exec ${node} ${fixture('healthy-server.mjs')}`]);
+    const status = await sup.done;
+    expect(status).not.toBe(0);
+    expect(sup.stderr()).toMatch(/restart\.standby: needs a command that runs node directly .* got "sh"/);
+    expect(sup.pids).toEqual([]);
+  });
+});
