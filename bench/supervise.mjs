@@ -110,22 +110,28 @@ async function drainStop() {
   return { bare: summary(bare), sup: summary(sup), graceful };
 }
 
+// The floor under any Node supervisor: an idle process that has only loaded the builtins one needs
+// (a control socket, spawning, HTTP probes, async fs) — not one line of naija-sup.
+const FLOOR = "import 'node:net'; import 'node:http'; import 'node:child_process'; import 'node:fs/promises'; import 'node:os'; performance.now(); setInterval(() => {}, 1e9);";
+
 async function idleRss() {
   const sup = [];
   const bare = [];
+  const floor = [];
   for (let i = 0; i < RUNS; i++) {
     const port = await freePort();
     const s = start(node, [CLI, 'start', '--port', String(port), '--', node, join(FIXTURES, 'healthy-server.mjs')], { env: quietEnv });
     const b = start(node, ['-e', 'setInterval(()=>{},1e9)']);
+    const f = start(node, ['--input-type=module', '-e', FLOOR]);
     await waitForOutput(s, /is ready in/);
     await sleep(1500); // idle: let start-up garbage settle
     sup.push(rssKiB(s.pid) / 1024);
     bare.push(rssKiB(b.pid) / 1024);
-    process.kill(s.pid, 'SIGTERM');
-    process.kill(b.pid, 'SIGTERM');
-    await Promise.all([s.exited, b.exited]);
+    floor.push(rssKiB(f.pid) / 1024);
+    for (const p of [s, b, f]) process.kill(p.pid, 'SIGTERM');
+    await Promise.all([s.exited, b.exited, f.exited]);
   }
-  return { sup: summary(sup), bare: summary(bare) };
+  return { sup: summary(sup), bare: summary(bare), floor: summary(floor) };
 }
 
 try {
@@ -155,6 +161,7 @@ try {
   const r = await idleRss();
   console.log(`\n4. idle RSS (target ≤ 1.15× a bare node process)`);
   console.log(`   bare node:  ${r.bare.median.toFixed(1)} MiB`);
+  console.log(`   builtins a supervisor needs, nothing else (net, http, child_process, fs/promises, os, perf_hooks): ${r.floor.median.toFixed(1)} MiB, ratio ${(r.floor.median / r.bare.median).toFixed(2)}×`);
   console.log(`   supervisor: ${r.sup.median.toFixed(1)} MiB, ratio ${(r.sup.median / r.bare.median).toFixed(2)}×`);
 
   console.log(`\nreproduce: npm run build && node bench/supervise.mjs ${RUNS}`);

@@ -15,7 +15,6 @@
  */
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -338,7 +337,7 @@ async function loadTs(filepath: string, content: string): Promise<unknown> {
     throw new ConfigFileError('syntax', filepath, ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '), line, sourceLine(content, line), '');
   }
   // Written next to the source so that its relative imports resolve; removed right after.
-  const compiled = `${filepath}.${randomUUID()}.mjs`;
+  const compiled = `${filepath}.${process.getBuiltinModule('node:crypto').randomUUID()}.mjs`; // crypto only when a TS config is compiled
   await writeFile(compiled, output.outputText);
   try {
     return await loadJs(compiled, output.outputText, filepath);
