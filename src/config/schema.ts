@@ -16,9 +16,12 @@ import { isIP } from 'node:net';
 import * as path from 'node:path';
 import type { DependencyInput, DurationInput, SignalInput, SizeInput, UserConfig } from './define-config.js';
 import { formatDuration, MAX_DURATION_MS, tryParseDuration } from './duration.js';
+import { splitHostPort } from './host-port.js';
 import { ShellSplitError, splitCommand } from './shell-split.js';
 import { formatSize, tryParseSize } from './size.js';
 import type { DependencyConfig, LogFormat, ResolvedConfig } from './types.js';
+
+export { splitHostPort };
 
 // ---------------------------------------------------------------------------------------------
 // Node types
@@ -669,20 +672,6 @@ const readinessLeaf = leaf<FieldsInput<typeof readinessFields> | boolean | null,
 
 // ---------------------------------------------------------------------------------------------
 // Dependencies
-
-/**
- * Splits "host:port" (IPv6 in brackets: "[::1]:5432") into its host (brackets removed, as
- * `net.connect` wants it) and port; undefined when `text` is not that form or the port is not
- * 1–65535.
- */
-export function splitHostPort(text: string): { host: string; port: number } | undefined {
-  const match = /^(?:\[([^\]\s]+)\]|([^\s:[\]/]+)):(\d{1,5})$/.exec(text);
-  if (match === null) return undefined;
-  const bracketed = match[1];
-  if (bracketed !== undefined && isIP(bracketed) !== 6) return undefined;
-  const port = Number(match[3]);
-  return port >= 1 && port <= 65535 ? { host: bracketed ?? (match[2] as string), port } : undefined;
-}
 
 const HOST_PORT_EXPECTED = '"host:port" like "localhost:5432"';
 

@@ -9,15 +9,26 @@
  *   per process, so a member that exits between samples does not make the figure go negative; the
  *   first call, with nothing to compare against, reports the average since the leader started.
  *
- * Clock ticks are USER_HZ, which the kernel fixes at 100 on every architecture Linux supports for
- * userspace (`getconf CLK_TCK` prints 100); Node cannot call sysconf, so it is a parameter.
+ * Clock ticks are USER_HZ, assumed to be 100 because Node cannot ask sysconf (see proc-read.ts), so
+ * it is a parameter.
+ *
+ * `naija-sup status` loads this module: it imports only the small /proc readers, nothing heavy.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasProcFs } from '../process/identity.js';
+import {
+  DEFAULT_PROC_ROOT,
+  hasProcFs,
+  parseProcStat,
+  readProcStat,
+  readUptimeSeconds,
+  readVmRss,
+  USER_HZ,
+  type ProcStat,
+} from '../process/proc-read.js';
 
-export const DEFAULT_CLOCK_TICKS = 100;
+export { parseVmRss, readUptimeSeconds } from '../process/proc-read.js';
+
+export const DEFAULT_CLOCK_TICKS = USER_HZ;
 
 export interface GroupStats {
   /** Bytes; null when nothing of the group could be read. */
@@ -45,37 +56,12 @@ interface CpuTimes {
 
 /** utime + stime and the start time from the text of /proc/PID/stat; null when it is not in shape. */
 export function parseCpuTimes(stat: string): CpuTimes | null {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return null;
-  // After ") ": field 3 is index 0, so field N is index N - 3.
-  const rest = stat.slice(close + 1).trim().split(/\s+/);
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  const startTime = rest[19];
-  if (!Number.isFinite(utime) || !Number.isFinite(stime) || startTime === undefined || !/^\d+$/.test(startTime)) return null;
-  return { ticks: utime + stime, startTime };
+  const parsed = parseProcStat(stat);
+  return parsed === null ? null : cpuTimes(parsed);
 }
 
-/** VmRSS in bytes from the text of /proc/PID/status; null when absent (kernel threads, zombies). */
-export function parseVmRss(status: string): number | null {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    // The process exited between listing and reading.
-    return null;
-  }
-}
-
-/** Seconds since boot from /proc/uptime; null where it cannot be read. */
-export function readUptimeSeconds(procRoot: string): number | null {
-  const text = readText(join(procRoot, 'uptime'));
-  const value = Number(text?.split(/\s+/)[0]);
-  return Number.isFinite(value) && value > 0 ? value : null;
+function cpuTimes(stat: ProcStat): CpuTimes {
+  return { ticks: stat.utime + stat.stime, startTime: stat.startTime };
 }
 
 /** Samples one process group at a time; keep one per supervised app. */
@@ -100,11 +86,10 @@ export class GroupSampler {
     let rss = 0;
     let rssKnown = false;
     for (const pid of members) {
-      const stat = readText(join(this.procRoot, String(pid), 'stat'));
-      const cpu = stat === null ? null : parseCpuTimes(stat);
-      if (cpu !== null) times.set(pid, cpu);
-      const status = readText(join(this.procRoot, String(pid), 'status'));
-      const bytes = status === null ? null : parseVmRss(status);
+      // Either read finds nothing when the process exited between listing and reading.
+      const stat = readProcStat(pid, this.procRoot);
+      if (stat !== null) times.set(pid, cpuTimes(stat));
+      const bytes = readVmRss(pid, this.procRoot);
       if (bytes !== null) {
         rss += bytes;
         rssKnown = true;

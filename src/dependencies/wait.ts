@@ -9,6 +9,7 @@
 import { probeHttp } from '../health/http.js';
 import { probeTcp, unbracketHost } from '../health/tcp.js';
 import type { ProbeResult } from '../health/tcp.js';
+import { splitHostPort } from '../config/host-port.js';
 import type { DependencyConfig } from '../config/types.js';
 import type { Clock } from '../supervisor/runner.js';
 
@@ -149,14 +150,13 @@ export function checkDependency(dep: DependencyConfig, timeoutMs: number, signal
   return Promise.resolve({ ok: false, latencyMs: 0, error: 'EINVAL', detail: `dependency "${dep.name}" has neither tcp nor http` });
 }
 
-/** "host:port", "[::1]:6379" → {host, port}; null when the port is missing or out of range. */
+/**
+ * "host:port", "[::1]:6379" → {host, port}; null when it is not that form or the port is not
+ * 1–65535. The config's own parser ({@link splitHostPort}), so every `tcp` target that passed
+ * config validation parses here the same way.
+ */
 export function parseHostPort(text: string): { host: string; port: number } | null {
-  const match = /^\s*(\[[^\]]+\]|[^\s:]+):(\d{1,5})\s*$/.exec(text);
-  if (match === null) return null;
-  const host = unbracketHost(match[1] ?? '');
-  const port = Number(match[2]);
-  if (host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) return null;
-  return { host, port };
+  return splitHostPort(text) ?? null;
 }
 
 /** Waits `ms` on the injected clock; resolves early when aborted. */

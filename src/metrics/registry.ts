@@ -14,6 +14,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { parseProcStat, parseVmRss, USER_HZ } from '../process/proc-read.js';
 import type { CrashCause, ExitInfo, ProbeKind, SupervisorEvent } from '../supervisor/events.js';
 import { CrashRate } from './crash-rate.js';
 
@@ -25,8 +26,8 @@ export const START_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 /** Probe latencies, seconds: loopback answers are sub-millisecond; timeouts are seconds. */
 export const PROBE_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Linux's USER_HZ: the unit of utime/stime in /proc/PID/stat. It is 100 on every mainstream architecture. */
-export const DEFAULT_CLOCK_TICKS = 100;
+/** Linux's USER_HZ: the unit of utime/stime in /proc/PID/stat (see {@link USER_HZ}). */
+export const DEFAULT_CLOCK_TICKS = USER_HZ;
 
 /** What one /proc sample found for the instance's process group. */
 export interface InstanceUsage {
@@ -434,27 +435,17 @@ export async function readGroupUsage(pgid: number, procRoot = '/proc'): Promise<
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-/** The fields of /proc/PID/stat the sampler needs. Split after the last ')': comm may hold spaces and parentheses. */
+/** The fields of /proc/PID/stat the sampler needs ({@link parseProcStat} narrowed); null when not in shape. */
 export function parseStatUsage(text: string): { pid: number; state: string; pgid: number; utime: number; stime: number; startTime: string } | null {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 1 || close < open) return null;
-  const pid = Number(text.slice(0, open).trim());
-  // Field N (1-based, as in proc(5)) is at index N - 3 after the comm.
-  const rest = text.slice(close + 1).trim().split(/\s+/);
-  const state = rest[0] ?? '';
-  const pgid = Number(rest[2]);
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  const startTime = rest[19] ?? '';
-  if (!Number.isInteger(pid) || !Number.isInteger(pgid) || !Number.isFinite(utime) || !Number.isFinite(stime) || !/^\d+$/.test(startTime)) return null;
+  const stat = parseProcStat(text);
+  if (stat === null) return null;
+  const { pid, state, pgid, utime, stime, startTime } = stat;
   return { pid, state, pgid, utime, stime, startTime };
 }
 
-/** VmRSS from /proc/PID/status in bytes (the kernel writes kB = KiB); 0 when absent (kernel threads, zombies). */
+/** VmRSS from /proc/PID/status in bytes ({@link parseVmRss}); 0 when absent (kernel threads, zombies). */
 export function parseVmRssBytes(status: string): number {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+  return parseVmRss(status) ?? 0;
 }
 
 async function readText(path: string): Promise<string | null> {

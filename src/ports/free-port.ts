@@ -15,11 +15,10 @@
  */
 
 import { formatElapsed } from '../elapsed.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { InstanceRecord } from '../control/record.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readUid } from '../process/identity.js';
+import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import {
   abortableSleep,
   readSelfInfo,
@@ -656,14 +655,9 @@ export async function describePortHolders(
 /** How long a process has run, from its stat start time and /proc/uptime; undefined if unknown. */
 export function processAgeMs(startTime: string | undefined, procRoot: string = DEFAULT_PROC_ROOT): number | undefined {
   if (startTime === undefined || !/^\d+$/.test(startTime)) return undefined;
-  let uptime: number;
-  try {
-    uptime = Number(readFileSync(join(procRoot, 'uptime'), 'utf8').split(' ')[0]);
-  } catch {
-    return undefined;
-  }
-  // USER_HZ is 100 on every Linux architecture Node runs on (see CLK_TCK in owners.ts).
-  const age = uptime * 1000 - Number(startTime) * 10;
+  const uptime = readUptimeSeconds(procRoot);
+  if (uptime === null) return undefined;
+  const age = uptime * 1000 - (Number(startTime) * 1000) / USER_HZ;
   return Number.isFinite(age) ? Math.max(0, age) : undefined;
 }
 

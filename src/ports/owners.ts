@@ -6,7 +6,7 @@
  *    conflicts with the host the server will bind (`bindConflicts`), plus TIME_WAIT rows.
  * 2. Map their inodes to processes in one pass over /proc/[0-9]* /fd/* (readlink → `socket:[N]`).
  *    Every holder is collected: a pre-fork server has several pids sharing one inode.
- * 3. Enrich each pid from /proc/PID/stat, status, cmdline and cwd.
+ * 3. Enrich each pid from /proc/PID/stat, status, cmdline (src/process/proc-read.ts) and cwd.
  *
  * The answer is one of: `free`, `held` (with every owner), `held-invisible` (LISTEN sockets exist
  * but no process we can read holds them — never reported as free) and `time-wait` (no owner).
@@ -24,6 +24,7 @@ import { isIP, isIPv4, SocketAddress } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, NaijaSupError } from '../errors.js';
+import { readCmdline, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
 import { parseProcNetTcp, type ProcNetTcpRow } from './proc-net.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
@@ -51,7 +52,7 @@ export interface PortOwner {
   user: string;
   /** Field 22 of /proc/PID/stat: clock ticks after boot. With boot id it identifies the process across PID reuse. */
   startTime: number | undefined;
-  /** Start time as ms since the epoch (btime + startTime / CLK_TCK; ±1 s, btime has 1 s resolution). */
+  /** Start time as ms since the epoch (btime + startTime / USER_HZ; ±1 s, btime has 1 s resolution). */
   startedAt: number | undefined;
   /** argv from /proc/PID/cmdline (empty for kernel threads and zombies). */
   cmdline: string[];
@@ -139,14 +140,6 @@ export interface FindPortOwnersOptions {
   /** Replaces find-process in the non-Linux fallback (tests). */
   findProcess?: FindProcessFn | undefined;
 }
-
-/**
- * USER_HZ, the unit of /proc/PID/stat times. The kernel converts jiffies to USER_HZ for
- * userspace, and USER_HZ is 100 on every architecture Node supports on Linux (x86, arm, arm64,
- * ppc, s390, riscv). `getconf CLK_TCK` would confirm it at the cost of a process spawn per lookup
- * (milliseconds, against a ≤ 20 ms budget), so it is assumed.
- */
-const CLK_TCK = 100;
 
 /** Errors that mean "this process is gone" while we read its /proc entries. */
 const GONE = new Set(['ENOENT', 'ESRCH']);
@@ -418,10 +411,11 @@ function readOwner(
   passwd: ReadonlyMap<number, string>,
   btime: number | undefined,
 ): PortOwner | undefined {
-  const stat = readProcStat(procRoot, pid);
-  if (stat === undefined) return undefined;
-  const uid = readStatusUid(procRoot, pid);
-  const cmdline = readCmdline(procRoot, pid);
+  const stat = readProcStat(pid, procRoot);
+  if (stat === null) return undefined;
+  const uid = readUid(pid, procRoot) ?? undefined;
+  const cmdline = readCmdline(pid, procRoot);
+  const startTime = Number(stat.startTime);
   let cwd: string | undefined;
   try {
     cwd = readlinkSync(join(procRoot, String(pid), 'cwd'));
@@ -434,45 +428,14 @@ function readOwner(
     ppid: stat.ppid,
     uid,
     user: uid === undefined ? 'unknown' : userName(uid, passwd),
-    startTime: stat.startTime,
-    startedAt: btime === undefined ? undefined : btime * 1000 + Math.round((stat.startTime * 1000) / CLK_TCK),
+    startTime,
+    startedAt: btime === undefined ? undefined : btime * 1000 + Math.round((startTime * 1000) / USER_HZ),
     cmdline,
     command: cmdline.join(' '),
     cwd,
     addresses: sockets.filter((socket) => inodes.has(socket.inode)).map((socket) => socket.endpoint),
     inodes: [...inodes].sort((a, b) => a - b),
   };
-}
-
-/**
- * The stat fields this module needs. Private on purpose: src/process/identity.ts has the shared
- * readers; the lead may fold this one into it.
- */
-function readProcStat(procRoot: string, pid: number): { ppid: number; pgid: number; startTime: number } | undefined {
-  const text = readOptional(join(procRoot, String(pid), 'stat'));
-  if (text === undefined) return undefined;
-  // comm (field 2) is in parentheses and may itself contain spaces and ')': split after the LAST ')'.
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const fields = text.slice(close + 2).trim().split(' '); // fields[0] is field 3 (state)
-  const ppid = Number(fields[1]); // field 4
-  const pgid = Number(fields[2]); // field 5
-  const startTime = Number(fields[19]); // field 22
-  if (![ppid, pgid, startTime].every(Number.isInteger)) return undefined;
-  return { ppid, pgid, startTime };
-}
-
-function readStatusUid(procRoot: string, pid: number): number | undefined {
-  const text = readOptional(join(procRoot, String(pid), 'status'));
-  const match = text === undefined ? null : /^Uid:\s+(\d+)/m.exec(text); // real uid is the first of four
-  return match?.[1] === undefined ? undefined : Number(match[1]);
-}
-
-function readCmdline(procRoot: string, pid: number): string[] {
-  const text = readOptional(join(procRoot, String(pid), 'cmdline')) ?? '';
-  const parts = text.split('\0');
-  if (parts.at(-1) === '') parts.pop(); // argv is NUL-terminated, not NUL-separated
-  return parts;
 }
 
 /** uid of /proc/PID (the process's effective uid when it is dumpable); undefined if unknown. */

@@ -5,17 +5,21 @@
 
 export {
   DEFAULT_PROC_ROOT,
+  USER_HZ,
   hasProcFs,
-  isSameProcess,
   parseProcStat,
-  pidExists,
-  processIdentity,
+  parseVmRss,
   readBootId,
   readCmdline,
   readProcStat,
   readUid,
-} from './identity.js';
-export type { ExpectedIdentity, ProcStat, ProcessIdentity, Sameness } from './identity.js';
+  readUptimeSeconds,
+  readVmRss,
+} from './proc-read.js';
+export type { ProcStat } from './proc-read.js';
+
+export { isSameProcess, pidExists, processIdentity } from './identity.js';
+export type { ExpectedIdentity, ProcessIdentity, Sameness } from './identity.js';
 
 export { isGroupAlive, listDescendants, listGroupMembers, listProcesses } from './group.js';
 

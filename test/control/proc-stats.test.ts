@@ -28,6 +28,8 @@ afterEach(() => {
 describe('parsers', () => {
   it('reads utime+stime and the start time after the last parenthesis', () => {
     expect(parseCpuTimes('12 (a) b) (c) R 1 12 12 0 -1 0 0 0 0 0 250 50 0 0 20 0 1 0 777 0 0')).toEqual({ ticks: 300, startTime: '777' });
+    // A real line (python3 renamed with prctl): comm with spaces and ')'.
+    expect(parseCpuTimes('17175 (my srv) S 1 (x) R 17173 17173 13508 0 -1 4194304 917 0 2 0 1 0 0 0 20 0 1 0 1010281 14508032 2172 18446744073709551615 0\n')).toEqual({ ticks: 1, startTime: '1010281' });
     expect(parseCpuTimes('garbage')).toBeNull();
     expect(parseVmRss('Name:\tnode\nVmRSS:\t  2048 kB\n')).toBe(2048 * 1024);
     expect(parseVmRss('Name:\tkthreadd\n')).toBeNull();

@@ -187,7 +187,10 @@ describe('dependency helpers', () => {
     expect(parseHostPort('127.0.0.1:5432')).toEqual({ host: '127.0.0.1', port: 5432 });
     expect(parseHostPort('db.internal:6379')).toEqual({ host: 'db.internal', port: 6379 });
     expect(parseHostPort('[::1]:6379')).toEqual({ host: '::1', port: 6379 });
+    expect(parseHostPort('[fe80::1%eth0]:80')).toEqual({ host: 'fe80::1%eth0', port: 80 });
     for (const bad of ['5432', 'db:', 'db:0', 'db:70000', '::1:6379', '', 'a b:1']) expect(parseHostPort(bad), bad).toBeNull();
+    // The config's rules (splitHostPort): only an IPv6 address goes in brackets, no spaces around.
+    for (const bad of ['[localhost]:80', '[]:80', ' db:1', 'db:1 ', 'a/b:80']) expect(parseHostPort(bad), bad).toBeNull();
   });
 
   it('checks a reachable TCP target over IPv4 directly', async () => {

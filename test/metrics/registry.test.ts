@@ -291,6 +291,10 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
     expect(parseStatUsage('77 (a) b (c)) S 1 77 77 0 -1 0 0 0 0 0 12 34 0 0 20 0 1 0 5555 0 0')).toEqual({
       pid: 77, state: 'S', pgid: 77, utime: 12, stime: 34, startTime: '5555',
     });
+    // A real line (python3 renamed with prctl): comm with spaces and ')', utime 1, stime 0.
+    expect(parseStatUsage('17175 (my srv) S 1 (x) R 17173 17173 13508 0 -1 4194304 917 0 2 0 1 0 0 0 20 0 1 0 1010281 14508032 2172 18446744073709551615 0\n')).toEqual({
+      pid: 17175, state: 'R', pgid: 17173, utime: 1, stime: 0, startTime: '1010281',
+    });
     expect(parseStatUsage('garbage')).toBeNull();
     expect(parseStatUsage('77 (x) S 1 77')).toBeNull();
     expect(parseVmRssBytes('Name:\tnode\nVmRSS:\t   51200 kB\n')).toBe(51200 * 1024);

@@ -309,16 +309,18 @@ describe('findPortOwners off Linux: the find-process fallback (forced with a pro
 });
 
 /**
- * Runs findPortOwners in a child process as uid/gid 65534. The child cannot load TypeScript, so the
- * three source files are transpiled (types stripped, nothing checked) into a temp dir it can read.
+ * Runs findPortOwners in a child process as uid/gid 65534. The child cannot load TypeScript, so
+ * owners.ts and the source files it imports are transpiled (types stripped, nothing checked) into a
+ * temp dir it can read.
  */
 async function lookupAsNobody(port: number, host: string): Promise<PortOwnersAnswer> {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-nobody-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const root = new URL('../../src/', import.meta.url);
   mkdirSync(join(dir, 'ports'));
+  mkdirSync(join(dir, 'process'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  for (const file of ['errors.ts', 'ports/proc-net.ts', 'ports/owners.ts']) {
+  for (const file of ['errors.ts', 'process/proc-read.ts', 'ports/proc-net.ts', 'ports/owners.ts']) {
     const source = readFileSync(new URL(file, root), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listProcesses } from '../../src/process/group.js';
 import {
@@ -9,6 +11,7 @@ import {
   readProcStat,
   readUid,
 } from '../../src/process/identity.js';
+import { parseVmRss, readUptimeSeconds, readVmRss } from '../../src/process/proc-read.js';
 import { spawnInstance } from '../../src/process/spawn.js';
 import { terminateGroup } from '../../src/process/terminate.js';
 import {
@@ -28,15 +31,33 @@ describe('parseProcStat', () => {
   it('reads the fields naija-sup uses from a real-shaped line', () => {
     const line = '4265 (cat) R 4261 4261 2711 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 27965 3133440 389 18446744073709551615 0';
     expect(parseProcStat(line)).toEqual({
-      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, startTime: '27965',
+      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, utime: 0, stime: 0, startTime: '27965',
     });
   });
 
   it('splits after the LAST ")" so a comm with spaces and parentheses cannot shift the fields', () => {
     const stat = parseProcStat(statLine({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, startTime: '123' }));
-    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, startTime: '123' });
+    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, utime: 0, stime: 0, startTime: '123' });
     expect(parseProcStat(statLine({ pid: 78, comm: 'my server', startTime: '9' }))?.comm).toBe('my server');
     expect(parseProcStat(statLine({ pid: 79, comm: ')', startTime: '9' }))?.comm).toBe(')');
+  });
+
+  it('reads real lines: a comm renamed with spaces and ")" (prctl PR_SET_NAME), and PID 1 with CPU times', () => {
+    // Captured from this machine's /proc: python3 after prctl(PR_SET_NAME, "my srv) S 1 (x").
+    const renamed =
+      '17175 (my srv) S 1 (x) R 17173 17173 13508 0 -1 4194304 917 0 2 0 1 0 0 0 20 0 1 0 1010281 14508032 2172 ' +
+      '18446744073709551615 4321280 7148169 140735734818320 0 0 0 0 16781312 2 0 0 0 17 1 0 0 0 0 0 9723336 11027064 ' +
+      '68403200 140735734819547 140735734819566 140735734819566 140735734820839 0\n';
+    expect(parseProcStat(renamed)).toEqual({
+      pid: 17175, comm: 'my srv) S 1 (x', state: 'R', ppid: 17173, pgid: 17173, sid: 13508, utime: 1, stime: 0, startTime: '1010281',
+    });
+    // PID 1: its parent, group and session are 0 (outside the namespace); fields 14/15 are utime/stime.
+    const init =
+      '1 (process_api) S 0 0 0 0 -1 4194560 80787 121592592 0 2033 286 515 1043691 209893 10 -10 12 0 14 35909632 2032 ' +
+      '18446744073709551615 1 1 0 0 0 0 0 4096 1256 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
+    expect(parseProcStat(init)).toEqual({
+      pid: 1, comm: 'process_api', state: 'S', ppid: 0, pgid: 0, sid: 0, utime: 286, stime: 515, startTime: '14',
+    });
   });
 
   it('keeps a start time above 2^53 exact (as a string)', () => {
@@ -48,6 +69,32 @@ describe('parseProcStat', () => {
     expect(parseProcStat('garbage')).toBeNull();
     expect(parseProcStat('12 (x) S 1 2')).toBeNull(); // too few fields
     expect(parseProcStat('x (node) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55')).toBeNull(); // pid not a number
+    expect(parseProcStat('0 (node) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55')).toBeNull(); // pid 0 names no process
+    expect(parseProcStat('12 (node) SS 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55')).toBeNull(); // state is one letter
+    expect(parseProcStat('12 (node) S 1 1 1 0 -1 0 0 0 0 0 x 0 0 0 20 0 1 0 55')).toBeNull(); // utime not a number
+    expect(parseProcStat('12 node) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 55')).toBeNull(); // no "("
+  });
+});
+
+/** /proc/PID/status as the kernel wrote it for the renamed python3 above (abridged after VmSwap). */
+const REAL_STATUS =
+  'Name:\tmy srv) S 1 (x\nUmask:\t0022\nState:\tR (running)\nTgid:\t17175\nNgid:\t0\nPid:\t17175\nPPid:\t17173\n' +
+  'TracerPid:\t0\nUid:\t1001\t1001\t1001\t1001\nGid:\t0\t0\t0\t0\nFDSize:\t256\nGroups:\t \nNStgid:\t17175\nNSpid:\t17175\n' +
+  'NSpgid:\t17173\nNSsid:\t13508\nKthread:\t0\nVmPeak:\t   14168 kB\nVmSize:\t   14168 kB\nVmLck:\t       0 kB\n' +
+  'VmPin:\t       0 kB\nVmHWM:\t    8824 kB\nVmRSS:\t    8824 kB\nRssAnon:\t    3020 kB\nRssFile:\t    5804 kB\n' +
+  'RssShmem:\t       0 kB\nVmData:\t    4812 kB\nVmStk:\t     132 kB\nVmExe:\t    2764 kB\nVmLib:\t    2272 kB\n' +
+  'VmPTE:\t      64 kB\nVmSwap:\t       0 kB\nThreads:\t1\n';
+/** A kernel thread's status (kthreadd): no Vm* lines at all. */
+const KTHREAD_STATUS = 'Name:\tkthreadd\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t2\nNgid:\t0\nPid:\t2\nPPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\n';
+
+describe('parseVmRss', () => {
+  it('reads VmRSS (kB = KiB) and not the VmHWM/RssAnon lines around it', () => {
+    expect(parseVmRss(REAL_STATUS)).toBe(8824 * 1024);
+  });
+
+  it('is null where there is no VmRSS line (kernel threads, zombies)', () => {
+    expect(parseVmRss(KTHREAD_STATUS)).toBeNull();
+    expect(parseVmRss('')).toBeNull();
   });
 });
 
@@ -76,6 +123,42 @@ describe('/proc readers on a fake proc root', () => {
     expect(processIdentity(999, proc.root)).toBeNull();
     expect(readProcStat(-1, proc.root)).toBeNull();
     expect(readProcStat(0, proc.root)).toBeNull();
+  });
+
+  it('reads real status and cmdline text: uid, VmRSS, NUL-terminated argv', () => {
+    proc.add({ pid: 310, comm: 'my srv) S 1 (x' });
+    writeFileSync(join(proc.root, '310', 'status'), REAL_STATUS);
+    writeFileSync(join(proc.root, '310', 'cmdline'), '/usr/bin/python3\0-\0');
+    expect(readUid(310, proc.root)).toBe(1001);
+    expect(readVmRss(310, proc.root)).toBe(8824 * 1024);
+    expect(readCmdline(310, proc.root)).toEqual(['/usr/bin/python3', '-']);
+    proc.add({ pid: 2, comm: 'kthreadd', cmdline: [] });
+    writeFileSync(join(proc.root, '2', 'status'), KTHREAD_STATUS);
+    expect(readVmRss(2, proc.root)).toBeNull();
+    expect(readUid(2, proc.root)).toBe(0);
+    expect(readCmdline(2, proc.root)).toEqual([]);
+    expect(readVmRss(999, proc.root)).toBeNull();
+    expect(readVmRss(0, proc.root)).toBeNull();
+  });
+
+  it('reads seconds since boot from /proc/uptime; null when missing or not positive', () => {
+    expect(readUptimeSeconds(proc.root)).toBeNull();
+    writeFileSync(join(proc.root, 'uptime'), '10102.85 7207.12\n');
+    expect(readUptimeSeconds(proc.root)).toBe(10102.85);
+    writeFileSync(join(proc.root, 'uptime'), 'garbage\n');
+    expect(readUptimeSeconds(proc.root)).toBeNull();
+    writeFileSync(join(proc.root, 'uptime'), '0.00 0.00\n');
+    expect(readUptimeSeconds(proc.root)).toBeNull();
+  });
+
+  it('reads the boot id trimmed, and null when the file is missing or empty', () => {
+    writeFileSync(join(proc.root, 'sys', 'kernel', 'random', 'boot_id'), '567365f7-22a2-476c-b2c3-c1c392d8d446\n');
+    expect(readBootId(proc.root)).toBe('567365f7-22a2-476c-b2c3-c1c392d8d446');
+    writeFileSync(join(proc.root, 'sys', 'kernel', 'random', 'boot_id'), '\n');
+    expect(readBootId(proc.root)).toBeNull();
+    const bare = join(proc.root, 'bare');
+    mkdirSync(bare);
+    expect(readBootId(bare)).toBeNull();
   });
 
   it('gives [] as the cmdline of a zombie', () => {

@@ -1,0 +1,169 @@
+/**
+ * The one parser of each Linux /proc file naija-sup reads: /proc/PID/stat, status and cmdline, the
+ * boot id and /proc/uptime. Process identity, the port-owner lookup, the metrics sampler and
+ * `status` all read through here, so a rule such as "split stat after the LAST ')'" lives once.
+ *
+ * Only Node built-ins are imported: `naija-sup status` loads this on its fast path.
+ *
+ * Readers are synchronous on purpose: the files are tiny and in memory, and a verify-then-signal
+ * sequence with no `await` between the two leaves no event-loop turn in which our view goes stale.
+ * A caller that must not block while it reads every process on the machine (the metrics sampler)
+ * reads the text itself, asynchronously, and hands it to the `parse*` functions. Every reader takes
+ * an injectable proc root so tests can use a fake /proc tree; every one answers null (or []) for a
+ * process that is gone or unreadable instead of throwing.
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The real /proc. */
+export const DEFAULT_PROC_ROOT = '/proc';
+
+/**
+ * USER_HZ, the unit of the /proc/PID/stat times (utime, stime, starttime). The kernel converts
+ * jiffies to USER_HZ for userspace, and USER_HZ is 100 on every architecture Node supports on Linux
+ * (x86, arm, arm64, ppc, s390, riscv). `getconf CLK_TCK` would confirm it at the cost of a process
+ * spawn (milliseconds, against a ≤ 20 ms port-lookup budget), and Node cannot call sysconf, so it
+ * is assumed.
+ */
+export const USER_HZ = 100;
+
+/** The fields of /proc/PID/stat that naija-sup uses. */
+export interface ProcStat {
+  pid: number;
+  /** Executable name (at most 15 bytes; may contain spaces and parentheses). */
+  comm: string;
+  /** One letter: R running, S sleeping, D disk sleep, Z zombie, T stopped, t traced, X dead, I idle. */
+  state: string;
+  ppid: number;
+  /** Process group id (field 5, "pgrp"). */
+  pgid: number;
+  /** Session id (field 6). */
+  sid: number;
+  /** CPU time in user mode (field 14), clock ticks ({@link USER_HZ}). */
+  utime: number;
+  /** CPU time in kernel mode (field 15), clock ticks. */
+  stime: number;
+  /**
+   * Field 22, clock ticks since boot, as a decimal string: it is an unsigned 64-bit counter, and a
+   * string compares exactly without a bigint.
+   */
+  startTime: string;
+}
+
+/**
+ * Parses the text of /proc/PID/stat. Returns null when it is not in the expected shape.
+ *
+ * `comm` sits in parentheses and may itself contain spaces and parentheses (a process can rename
+ * itself to "a) b (c"), so the fields are split after the LAST ')'.
+ */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 1 || close < open) return null;
+  const pid = Number(text.slice(0, open).trim());
+  const comm = text.slice(open + 1, close);
+  // After ") ": field 3 (state) is index 0, so field N (1-based, as in proc(5)) is at index N - 3.
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const state = rest[0];
+  const ppid = Number(rest[1]);
+  const pgid = Number(rest[2]);
+  const sid = Number(rest[3]);
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  const startTime = rest[19];
+  if (
+    !isPlausiblePid(pid) ||
+    state === undefined || !/^[A-Za-z]$/.test(state) ||
+    !Number.isInteger(ppid) || !Number.isInteger(pgid) || !Number.isInteger(sid) ||
+    !Number.isFinite(utime) || !Number.isFinite(stime) ||
+    startTime === undefined || !/^\d+$/.test(startTime)
+  ) {
+    return null;
+  }
+  return { pid, comm, state, ppid, pgid, sid, utime, stime, startTime };
+}
+
+/** Reads and parses /proc/PID/stat; null when the process does not exist (or is not readable). */
+export function readProcStat(pid: number, procRoot: string = DEFAULT_PROC_ROOT): ProcStat | null {
+  if (!isPlausiblePid(pid)) return null;
+  const text = readProcFile(join(procRoot, String(pid), 'stat'));
+  return text === null ? null : parseProcStat(text);
+}
+
+/** argv of a process from /proc/PID/cmdline (NUL-separated); [] for zombies, kernel threads or a gone PID. */
+export function readCmdline(pid: number, procRoot: string = DEFAULT_PROC_ROOT): string[] {
+  if (!isPlausiblePid(pid)) return [];
+  const text = readProcFile(join(procRoot, String(pid), 'cmdline'));
+  if (text === null || text.length === 0) return [];
+  const parts = text.split('\0');
+  // The kernel terminates every argument with NUL, so the split leaves one empty string at the end.
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/** This boot's id (changes on every reboot); null where /proc/sys/kernel/random/boot_id is missing. */
+export function readBootId(procRoot: string = DEFAULT_PROC_ROOT): string | null {
+  const text = readProcFile(join(procRoot, 'sys', 'kernel', 'random', 'boot_id'));
+  const trimmed = text?.trim();
+  return trimmed === undefined || trimmed === '' ? null : trimmed;
+}
+
+/** The real uid of a process from the `Uid:` line of /proc/PID/status (the first of four); null when unknown. */
+export function readUid(pid: number, procRoot: string = DEFAULT_PROC_ROOT): number | null {
+  if (!isPlausiblePid(pid)) return null;
+  const text = readProcFile(join(procRoot, String(pid), 'status'));
+  const match = text === null ? null : /^Uid:\s+(\d+)/m.exec(text);
+  return match?.[1] === undefined ? null : Number(match[1]);
+}
+
+/**
+ * Resident memory in bytes from the `VmRSS:` line of the text of /proc/PID/status. The kernel
+ * writes kB meaning KiB, so the page size does not matter. null when the line is absent (kernel
+ * threads, zombies).
+ */
+export function parseVmRss(status: string): number | null {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+}
+
+/** {@link parseVmRss} of /proc/PID/status; null also when the process is gone or unreadable. */
+export function readVmRss(pid: number, procRoot: string = DEFAULT_PROC_ROOT): number | null {
+  if (!isPlausiblePid(pid)) return null;
+  const text = readProcFile(join(procRoot, String(pid), 'status'));
+  return text === null ? null : parseVmRss(text);
+}
+
+/** Seconds since boot, the first number of /proc/uptime; null where it cannot be read. */
+export function readUptimeSeconds(procRoot: string = DEFAULT_PROC_ROOT): number | null {
+  const text = readProcFile(join(procRoot, 'uptime'));
+  const value = Number(text?.split(/\s+/)[0]);
+  return Number.isFinite(value) && value > 0 ? value : null;
+}
+
+let realProcFs: boolean | undefined;
+
+/**
+ * Whether `procRoot` can be read like Linux /proc. An injected (fake) root is always trusted; the
+ * default one is probed once.
+ */
+export function hasProcFs(procRoot: string = DEFAULT_PROC_ROOT): boolean {
+  if (procRoot !== DEFAULT_PROC_ROOT) return true;
+  realProcFs ??= process.platform === 'linux' && existsSync('/proc/self/stat');
+  return realProcFs;
+}
+
+/** A positive integer: anything else can name no /proc entry (and `kill` would read 0 or -N as a group). */
+export function isPlausiblePid(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 0;
+}
+
+/** Reads a /proc file; null when it (or the process behind it) does not exist or cannot be read. */
+function readProcFile(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    // ENOENT/ESRCH: the process exited between listing and reading; EACCES: hidepid or another user.
+    return null;
+  }
+}
