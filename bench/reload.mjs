@@ -11,13 +11,21 @@
 //    blue; direct = SIGTERM, then start the replacement on the same port (target: 0 failed for
 //    handoff and proxy; direct shows the gap).
 //
-// The load generator is runLoad (keep-alive node:http agents, bounded in time and count) in this
-// process; the apps and the proxy run in their own processes.
+// Load generators for the throughput table (--load, comma-separated; default: every one present):
+//   autocannon — the issue's tool (a devDependency), in this process;
+//   wrk        — C, one thread (Debian: apt-get install wrk), when it is on PATH;
+//   runload    — src/reload/load.ts (keep-alive node:http agents), always available.
+// On a 2-core machine the generator competes with the app and the proxy for the cores, so a lighter
+// generator leaves the proxy more of its share; every table says which one produced it. The CPU
+// time the app and the proxy spent per request (from /proc) is printed too: unlike req/s it does
+// not move with background load. The swap test always uses runLoad (it counts every request).
+// The apps and the proxy run in their own processes.
 //
 // Reproduce: npm run build && node bench/reload.mjs [--duration 10] [--rounds 1] [--concurrency 10]
-//            [--swaps 10] [--only trivial,hash,express] [--no-swaps]
+//            [--swaps 10] [--only trivial,hash,express] [--load autocannon,wrk,runload] [--no-swaps]
 // On a busy machine use --rounds 3: the modes run interleaved and the medians are reported.
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +46,14 @@ const ROUNDS = Math.max(1, Number(option('rounds', '1')));
 const ONLY = option('only', 'trivial,hash,express').split(',');
 const DO_SWAPS = !args.includes('--no-swaps');
 const HASH_ROUNDS = 300;
+const HAVE_WRK = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
+const autocannon = await import('autocannon').then((m) => m.default, () => null);
+const LOADERS = option('load', [autocannon ? 'autocannon' : null, HAVE_WRK ? 'wrk' : null, 'runload'].filter(Boolean).join(',')).split(',');
+for (const name of LOADERS) {
+  if (name === 'wrk' && !HAVE_WRK) throw new Error('--load wrk: wrk is not on PATH (Debian: apt-get install wrk)');
+  if (name === 'autocannon' && !autocannon) throw new Error('--load autocannon: the autocannon package is missing (npm ci installs it)');
+  if (!['autocannon', 'wrk', 'runload'].includes(name)) throw new Error(`unknown --load ${name}; known: autocannon, wrk, runload`);
+}
 
 // --dist: where the compiled library is (default dist/; for a build elsewhere).
 const DIST = join(option('dist', join(ROOT, 'dist')), 'reload', 'index.js');
@@ -124,22 +140,62 @@ async function startProxy(target) {
   return proxy;
 }
 
+/** utime + stime of `pid` in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+const parseWrkMs = (text) => {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+};
+
+/** One load run with the chosen generator, as { requestsPerSecond, total, failed, latency: { p50, p99, max } }. */
+async function load(loader, port, path, durationMs) {
+  if (loader === 'runload') return runLoad({ port, path, concurrency: CONCURRENCY, durationMs });
+  if (loader === 'autocannon') {
+    const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: CONCURRENCY, duration: durationMs / 1000 });
+    const failed = r.errors + r.timeouts + r.non2xx;
+    return { requestsPerSecond: r.requests.average, total: r.requests.total + r.errors + r.timeouts, failed, latency: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max } };
+  }
+  const out = spawnSync('wrk', ['-t1', `-c${CONCURRENCY}`, `-d${Math.max(1, Math.round(durationMs / 1000))}s`, '--latency', `http://127.0.0.1:${port}${path}`], { encoding: 'utf8', timeout: durationMs + 30_000 });
+  const text = out.stdout ?? '';
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const total = Number(/(\d+) requests in/.exec(text)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const socketErrors = [...(/Socket errors: (.*)/.exec(text)?.[1] ?? '').matchAll(/(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  if (!Number.isFinite(rps)) throw new Error(`wrk printed no Requests/sec:\n${text}${out.stderr ?? ''}`);
+  return {
+    requestsPerSecond: rps,
+    total,
+    failed: non2xx + socketErrors,
+    latency: { p50: parseWrkMs(/\s50%\s+(\S+)/.exec(text)?.[1]), p99: parseWrkMs(/\s99%\s+(\S+)/.exec(text)?.[1]), max: parseWrkMs(/Latency(?:\s+\S+){2}\s+(\S+)/.exec(text)?.[1]) },
+  };
+}
+
 /** Starts one mode's topology; returns the port to load and a teardown. */
 async function setup(mode, app) {
   if (mode === 'direct') {
     const port = await pickPrivatePort();
     const child = await startApp(app, { port });
-    return { port, teardown: () => stop(child) };
+    return { port, appPid: child.pid, proxyPid: null, teardown: () => stop(child) };
   }
   if (mode === 'handoff') {
     const listener = createHandoffListener({ host: '127.0.0.1', port: 0 });
     const child = await startApp(app, { port: listener.port, fd: listener.fd });
-    return { port: listener.port, teardown: async () => { await stop(child); listener.close(); } };
+    return { port: listener.port, appPid: child.pid, proxyPid: null, teardown: async () => { await stop(child); listener.close(); } };
   }
   const privatePort = await pickPrivatePort();
   const child = await startApp(app, { port: privatePort });
   const proxy = await startProxy(privatePort);
-  return { port: proxy.port, teardown: async () => { await stop(child); await stop(proxy); } };
+  return { port: proxy.port, appPid: child.pid, proxyPid: proxy.pid, teardown: async () => { await stop(child); await stop(proxy); } };
 }
 
 const fmtMs = (ms) => `${ms.toFixed(2)} ms`;
@@ -156,24 +212,32 @@ const median = (values) => {
  * Each app: ROUNDS rounds of direct → handoff → proxy (interleaved, so a change in background load
  * hits every mode alike); medians across rounds, and the overhead per round pair.
  */
-async function throughput() {
+async function throughput(loader) {
   const results = {};
   for (const name of ONLY) {
     const app = APPS[name];
     if (app === undefined) throw new Error(`unknown app "${name}"; known: ${Object.keys(APPS).join(', ')}`);
     const runs = { direct: [], handoff: [], proxy: [] };
+    const cpu = { app: [], proxy: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const mode of ['direct', 'handoff', 'proxy']) {
-        const { port, teardown } = await setup(mode, app);
+        const { port, appPid, proxyPid, teardown } = await setup(mode, app);
         try {
-          await runLoad({ port, path: app.path, concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-          runs[mode].push(await runLoad({ port, path: app.path, concurrency: CONCURRENCY, durationMs: DURATION_MS }));
+          await load(loader, port, app.path, WARMUP_MS);
+          const app0 = cpuMs(appPid);
+          const proxy0 = proxyPid === null ? 0 : cpuMs(proxyPid);
+          const r = await load(loader, port, app.path, DURATION_MS);
+          runs[mode].push(r);
+          if (mode === 'proxy' && r.total > 0) {
+            cpu.app.push(((cpuMs(appPid) - app0) * 1000) / r.total);
+            cpu.proxy.push(((cpuMs(proxyPid) - proxy0) * 1000) / r.total);
+          }
         } finally {
           await teardown();
         }
       }
     }
-    console.log(`\n${app.label}${ROUNDS > 1 ? ` — medians of ${ROUNDS} rounds (req/s range)` : ''}`);
+    console.log(`\n${app.label}, load: ${loader}${ROUNDS > 1 ? ` — medians of ${ROUNDS} rounds (req/s range)` : ''}`);
     console.log(`${pad('mode', 9)}${padL('req/s', 9)}${padL('p50', 11)}${padL('p99', 11)}${padL('max', 11)}${padL('failed', 8)}   vs direct${ROUNDS > 1 ? '   range' : ''}`);
     const rps = (mode) => median(runs[mode].map((r) => r.requestsPerSecond));
     for (const mode of ['direct', 'handoff', 'proxy']) {
@@ -188,7 +252,7 @@ async function throughput() {
       );
     }
     const overhead = median(runs.proxy.map((r, i) => (1 - r.requestsPerSecond / runs.direct[i].requestsPerSecond) * 100));
-    console.log(`proxy overhead: ${overhead.toFixed(1)}% of direct throughput (target ≤ 15%: ${overhead <= 15 ? 'met' : 'MISSED'})`);
+    console.log(`proxy overhead: ${overhead.toFixed(1)}% of direct throughput (target ≤ 15%: ${overhead <= 15 ? 'met' : 'MISSED'}); CPU per request behind the proxy: app ${median(cpu.app).toFixed(1)} µs, proxy ${median(cpu.proxy).toFixed(1)} µs`);
     results[name] = runs;
   }
   return results;
@@ -259,8 +323,8 @@ async function swaps(mode) {
 
 try {
   console.log(`node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}`);
-  console.log(`load: runLoad, ${CONCURRENCY} keep-alive connections, ${DURATION_MS / 1000} s per mode after ${WARMUP_MS / 1000} s warm-up, ${ROUNDS} round(s), loopback`);
-  await throughput();
+  console.log(`load: ${LOADERS.join(', ')}; ${CONCURRENCY} keep-alive connections, ${DURATION_MS / 1000} s per mode after ${WARMUP_MS / 1000} s warm-up, ${ROUNDS} round(s), loopback`);
+  for (const loader of LOADERS) await throughput(loader);
   if (DO_SWAPS) {
     console.log(`\n${SWAPS} swaps under load (fd-server.mjs GET /pid, 4 keep-alive connections)`);
     console.log(`${pad('mode', 9)}${padL('requests', 10)}${padL('failed', 8)}   errors              median swap`);
@@ -271,7 +335,7 @@ try {
     }
   }
   console.log(`\nload average at the end: ${loadavg().map((n) => n.toFixed(1)).join(' ')}`);
-  console.log(`reproduce: npm run build && node bench/reload.mjs --duration ${DURATION_MS / 1000} --rounds ${ROUNDS} --concurrency ${CONCURRENCY} --swaps ${SWAPS} --only ${ONLY.join(',')}`);
+  console.log(`reproduce: npm run build && node bench/reload.mjs --duration ${DURATION_MS / 1000} --rounds ${ROUNDS} --concurrency ${CONCURRENCY} --swaps ${SWAPS} --only ${ONLY.join(',')} --load ${LOADERS.join(',')}`);
 } finally {
   await cleanup();
 }
