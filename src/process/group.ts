@@ -43,6 +43,10 @@ export function listProcesses(procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] 
 export function listGroupMembers(pgid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] {
   if (!Number.isInteger(pgid) || pgid <= 0) return [];
   if (!hasProcFs(procRoot)) return groupExistsByKill(pgid) ? [pgid] : [];
+  // One kill(-pgid, 0) answers the common case — the group is gone — without a /proc pass: ESRCH
+  // means no process, not even a zombie, is in the group. Only against the real /proc (tests hand in
+  // a fake root whose groups do not exist in the kernel).
+  if (procRoot === DEFAULT_PROC_ROOT && !groupExistsByKill(pgid)) return [];
   return listProcesses(procRoot)
     .filter((stat) => stat.pgid === pgid && !isDead(stat))
     .map((stat) => stat.pid)

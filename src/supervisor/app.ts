@@ -86,6 +86,8 @@ export class App {
   private readonly retiring = new Set<Supervisor>();
   /** Each supervisor's deps, to rewrite blue's instance record after a rollback. */
   private readonly depsOf = new Map<Supervisor, RunnerDeps>();
+  /** Wakes a waitForReadyOrExit() on its supervisor's ready, backoff, fatal and stopped events. */
+  private readonly stateWatchers = new Map<Supervisor, () => void>();
   private finished = false;
   private stopRequested = false;
   private secondStop = false;
@@ -201,16 +203,24 @@ export class App {
     });
   }
 
+  /**
+   * Resolves once `sup` is ready (ok) or has given up on this start (backoff, fatal, stopped). Woken
+   * by the supervisor's own events (see makeSupervisor), not by polling its state.
+   */
   private waitForReadyOrExit(sup: Supervisor): Promise<{ ok: boolean; cause?: string; pid: number | null }> {
     return new Promise((resolve) => {
-      const check = (): void => {
+      const settled = (): boolean => {
         const s = sup.state.tag;
         if (s === 'ready') resolve({ ok: true, pid: sup.instancePid });
         else if (s === 'fatal' || s === 'stopped') resolve({ ok: false, cause: sup.context.lastExit?.summary ?? s, pid: null });
         else if (s === 'backoff') resolve({ ok: false, cause: sup.context.lastExit?.summary ?? 'the new instance exited', pid: null });
-        else setTimeout(check, 10);
+        else return false;
+        return true;
       };
-      check();
+      if (settled()) return;
+      this.stateWatchers.set(sup, () => {
+        if (settled()) this.stateWatchers.delete(sup);
+      });
     });
   }
 
@@ -311,6 +321,9 @@ export class App {
     const wiring = this.listener?.wiring() ?? DIRECT_WIRING;
     let sup: Supervisor | null = null;
     const onEvent = (event: SupervisorEvent): void => {
+      if (sup !== null && (event.type === 'ready' || event.type === 'backoff' || event.type === 'fatal' || event.type === 'stopped')) {
+        this.stateWatchers.get(sup)?.();
+      }
       // Only the current instance's end speaks for the app: a green that failed is reported as a
       // rollback, an old blue that drained as part of the reload.
       const speaksForApp = sup === null || sup === this.current;

@@ -75,7 +75,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     return parked.discard();
   };
   const prepareStandby = async (config: ResolvedConfig): Promise<void> => {
-    if (!config.restart.standby || standby !== null || standbyLosses >= STANDBY_MAX_LOSSES) return;
+    // No standby when nothing would ever be restarted (policy never), or one is already there.
+    if (!config.restart.standby || config.restart.policy === 'never' || standby !== null || standbyLosses >= STANDBY_MAX_LOSSES) return;
     standbyModule ??= import('../process/standby.js');
     const { Standby: StandbyProcess, isNodeCommand } = await standbyModule;
     if (closed || standby !== null || !isNodeCommand(config.command)) return;
