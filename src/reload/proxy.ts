@@ -14,9 +14,12 @@
  *   `pipe()`, and socket errors on either side (ECONNRESET, EPIPE…) end that one connection — the
  *   other side is reset so the peer sees the failure — never the proxy.
  *
- * Cost: a userspace hop. On a 2-core machine a Node pipe proxy in front of a trivial server
- * roughly halves throughput (the proxy needs a core of its own); against real work per request the
- * overhead shrinks (bench/reload.mjs measures both). Prefer `handoff` where the server takes an fd.
+ * Cost: a userspace hop. In front of the example Express API it costs 4–11% of direct throughput;
+ * in front of a handler that does nothing, 24–41% on two cores, because the proxy then spends
+ * nearly as much CPU per request as the server (50 vs 66 µs), most of it in write(2) into loopback
+ * TCP, which also runs the receiver's TCP processing. Plain 'data' handlers instead of pipe() cost
+ * the same, so pipe() stays (docs/benchmarks.md, bench/reload.mjs). Prefer `handoff` where the
+ * server takes an fd: it has no hop.
  */
 
 import { EventEmitter } from 'node:events';
