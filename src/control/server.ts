@@ -580,8 +580,13 @@ export class StatusTracker {
     };
   }
 
-  /** From /proc (start time vs uptime) when possible, else from the 'spawned' event. */
+  /**
+   * From the 'spawned' event of this pid when we saw it — a promoted warm standby (restart.standby)
+   * was started long before it became the instance, so its /proc start time would overstate it —
+   * else from /proc (start time vs uptime).
+   */
   private instanceUptime(pid: number, startTime: string | null, now: number): number | null {
+    if (this.spawned?.pid === pid) return Math.max(0, now - this.spawned.at);
     if (startTime !== null) {
       const uptime = readUptimeSeconds(this.procRoot);
       if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / DEFAULT_CLOCK_TICKS) * 1000));
