@@ -13,6 +13,9 @@
  * supervisor dying, even by SIGKILL) makes the gate exit 0 without running anything. The gate also
  * restores NODE_OPTIONS, so the server's own Node children start normally.
  *
+ * Used for restarts after a failure only (src/supervisor/real-deps.ts): a reload or a requested
+ * restart starts a fresh process.
+ *
  * Only for commands that ARE Node (`node`, `nodejs`, `node20`, or this process's own executable):
  * another program would ignore NODE_OPTIONS and start serving at once, beside the instance.
  * Costs one idle Node process (~40 MiB RSS) for as long as the supervisor runs.

@@ -98,7 +98,12 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       }
     });
   };
+  // Why the next spawn happens: the standby stands in only for an instance that failed (crash,
+  // liveness, startup timeout). A reload or a requested restart starts a fresh process: the user may
+  // have changed what Node reads at boot (an --env-file, NODE_OPTIONS in a wrapper), and asked for it.
+  let restartReason: Extract<SupervisorEvent, { type: 'restarting' }>['reason'] | null = null;
   const onEvent = (event: SupervisorEvent): void => {
+    if (event.type === 'restarting') restartReason = event.reason;
     options.onEvent(event);
     if (event.type === 'ready' && lastConfig !== null) void prepareStandby(lastConfig);
     if (event.type === 'fatal' || event.type === 'stopped') {
@@ -113,12 +118,21 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       const { env, fingerprint } = spec(config);
       let handle: ChildHandle;
       const parked = standby;
-      if (parked !== null && parked.state === 'armed' && parked.fingerprint === fingerprint) {
+      const reason = restartReason;
+      restartReason = null;
+      const failed = reason === 'crash' || reason === 'liveness-failed' || reason === 'startup-timeout';
+      if (parked !== null && failed && parked.state === 'armed' && parked.fingerprint === fingerprint) {
         standby = null;
         handle = parked.release();
         options.onEvent({ type: 'standby', state: 'promoted', pid: parked.pid });
       } else {
-        if (parked !== null) void dropStandby(parked.fingerprint === fingerprint ? 'it was not ready yet' : 'the configuration changed');
+        if (parked !== null) {
+          void dropStandby(
+            !failed ? 'a reload or restart starts a fresh process'
+              : parked.fingerprint !== fingerprint ? 'the configuration changed'
+                : 'it was not ready yet',
+          );
+        }
         handle = spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });
       }
       if (handle.pid !== null) currentPid = handle.pid;

@@ -78,7 +78,7 @@ describe('restart.standby (real processes)', () => {
     const [parked] = standbyPids(sup);
     write(sup.tmp, 'b');
     sup.signal('SIGHUP');
-    await sup.waitFor(new RegExp(`warm standby pid ${parked} ended: the configuration changed`));
+    await sup.waitFor(new RegExp(`warm standby pid ${parked} ended: a reload or restart starts a fresh process`));
     await waitFor(async () => { const pid = await health(port); return pid !== null && pid !== sup.pids[0]; }, { timeout: 10_000, message: 'no new instance after SIGHUP' });
     const second = await health(port);
     expect(second).not.toBe(parked);
