@@ -3,10 +3,10 @@
  * streamed raw with --raw); the supervisor's own lines start with `naija-sup ›` so the two never
  * blur. Colour only on a TTY and never with NO_COLOR; a spinner only on a TTY while starting.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
+import { useColor } from './render.js';
 
 export interface RendererOptions {
   name: string;
@@ -14,28 +14,46 @@ export interface RendererOptions {
   verbose: boolean;
 }
 
-function useColor(io: CliIO): boolean {
-  if (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '') return false;
-  if (io.env['FORCE_COLOR'] !== undefined && io.env['FORCE_COLOR'] !== '0') return true;
-  return io.isTTY;
+/** The colours the renderer uses; a chalk instance fits. */
+export interface Palette {
+  dim(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  red(text: string): string;
+  cyan(text: string): string;
 }
+
+const same = (text: string): string => text;
+const PLAIN: Palette = { dim: same, green: same, yellow: same, red: same, cyan: same };
+
+/**
+ * The palette for `io`: chalk when colour is on, plain text otherwise. chalk is loaded only then:
+ * a supervisor writing to a pipe or a file (the usual case in production) never needs it, and
+ * it would stay resident for the supervisor's whole life.
+ */
+export async function paletteFor(io: CliIO): Promise<Palette> {
+  if (!useColor(io)) return PLAIN;
+  const { Chalk } = await import('chalk');
+  return new Chalk({ level: 1 });
+}
+
 
 function ms(n: number): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
 }
 
 export class EventRenderer {
-  private readonly c: ChalkInstance;
+  private readonly c: Palette;
   private spinner: Ora | null = null;
   private spinnerWanted = false;
   private readonly startedAt = Date.now();
   private readonly io: CliIO;
   private readonly opts: RendererOptions;
 
-  constructor(io: CliIO, opts: RendererOptions) {
+  constructor(io: CliIO, opts: RendererOptions, palette: Palette = PLAIN) {
     this.io = io;
     this.opts = opts;
-    this.c = new Chalk({ level: useColor(io) ? 1 : 0 });
+    this.c = palette;
   }
 
   /** A supervisor line on stderr, kept apart from the child's output. */

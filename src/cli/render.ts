@@ -5,6 +5,19 @@
 import { ERROR_CODES, isNaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 
+/**
+ * Whether to colour output: never with NO_COLOR (non-empty, https://no-color.org), always with
+ * FORCE_COLOR (other than "", "0" or "false"), otherwise on a terminal only. The one rule for every
+ * command.
+ */
+export function useColor(io: Pick<CliIO, 'env' | 'isTTY'>): boolean {
+  const noColor = io.env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return false;
+  const force = io.env['FORCE_COLOR'];
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
+  return io.isTTY;
+}
+
 export function formatError(error: unknown): { text: string; status: number } {
   if (isNaijaSupError(error)) {
     const lines = [`naija-sup: ${error.message} (${error.code})`];

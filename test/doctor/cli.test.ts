@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { colorLevel, doctorCommand, renderDoctorReport } from '../../src/cli/commands/doctor.js';
+import { useColor } from '../../src/cli/render.js';
 import type { CliIO } from '../../src/cli/context.js';
 import { stripAnsi } from '../../src/health/index.js';
 import { CHECK_IDS, DOCTOR_RESULTS_JSON_SCHEMA, type CheckResult, type DoctorReport } from '../../src/doctor/index.js';
@@ -97,11 +98,16 @@ describe('the human checklist', () => {
     expect(stripAnsi(coloured)).toBe(renderDoctorReport(REPORT, { colorLevel: 0, cwd: '/srv/app' }));
   });
 
-  it('colour on a TTY only, never with NO_COLOR, always with FORCE_COLOR', () => {
+  it('colour on a TTY only, never with NO_COLOR, always with FORCE_COLOR — NO_COLOR wins when both are set (one rule for every command: useColor)', () => {
     expect(colorLevel({ isTTY: true, env: {} })).toBe(1);
     expect(colorLevel({ isTTY: false, env: {} })).toBe(0);
     expect(colorLevel({ isTTY: true, env: { NO_COLOR: '1' } })).toBe(0);
+    expect(colorLevel({ isTTY: true, env: { NO_COLOR: '' } })).toBe(1);
     expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: '1' } })).toBe(1);
+    expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: '0' } })).toBe(0);
+    expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: 'false' } })).toBe(0);
+    expect(colorLevel({ isTTY: true, env: { NO_COLOR: '1', FORCE_COLOR: '1' } })).toBe(0);
+    expect(useColor({ isTTY: false, env: { FORCE_COLOR: '1' } })).toBe(true);
   });
 });
 

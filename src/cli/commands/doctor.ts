@@ -9,7 +9,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { displayPath } from '../../config/index.js';
 import { doctorExitStatus, parseCheckIds, runDoctor, type CheckResult, type CheckStatus, type DoctorReport } from '../../doctor/index.js';
 import type { CliIO } from '../context.js';
-import { renderError } from '../render.js';
+import { renderError, useColor } from '../render.js';
 
 export interface DoctorCommandOptions {
   config?: string;
@@ -21,13 +21,9 @@ export interface DoctorCommandOptions {
 /** The mark in front of each status. */
 export const STATUS_MARKS: Readonly<Record<CheckStatus, string>> = { ok: '✔', warn: '⚠', fail: '✖', skip: '–' };
 
-/** Whether to colour: a terminal and no NO_COLOR, or FORCE_COLOR set (not "0"). */
+/** chalk's level for `io`: 1 when {@link useColor} says so, else 0. */
 export function colorLevel(io: Pick<CliIO, 'env' | 'isTTY'>): 0 | 1 {
-  const force = io.env['FORCE_COLOR'];
-  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return 1;
-  const noColor = io.env['NO_COLOR'];
-  if (noColor !== undefined && noColor !== '') return 0;
-  return io.isTTY ? 1 : 0;
+  return useColor(io) ? 1 : 0;
 }
 
 function paint(chalk: ChalkInstance, status: CheckStatus, text: string): string {

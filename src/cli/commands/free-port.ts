@@ -12,6 +12,7 @@ import { runDirPath } from '../../control/run-dir.js';
 import { NaijaSupError } from '../../errors.js';
 import { describeStopped, endpoint, formatAge, freePort, type FreePortResult, type OwnerView } from '../../ports/free-port.js';
 import type { CliIO } from '../context.js';
+import { useColor } from '../render.js';
 
 export interface FreePortCommandOptions {
   host?: string;
@@ -45,12 +46,6 @@ export async function freePortCommand(io: CliIO, port: number, opts: FreePortCom
   }
   render(io, result, opts);
   return result.free ? 0 : 1;
-}
-
-function useColor(io: CliIO): boolean {
-  if (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '') return false;
-  if (io.env['FORCE_COLOR'] !== undefined && io.env['FORCE_COLOR'] !== '0') return true;
-  return io.isTTY;
 }
 
 function render(io: CliIO, result: FreePortResult, opts: FreePortCommandOptions): void {

@@ -20,7 +20,7 @@ import type { SupervisorEvent } from '../../supervisor/events.js';
 import { initialMachine } from '../../supervisor/machine.js';
 import { realDeps } from '../../supervisor/real-deps.js';
 import type { CliIO } from '../context.js';
-import { EventRenderer } from '../event-renderer.js';
+import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
 import type { StartOptions } from '../main.js';
 
@@ -107,7 +107,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
   const renderer: Renderer = format === 'json'
     ? new JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
-    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) });
+    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) }, await paletteFor(io));
   const hub = createEventHub();
   // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
   // goes only to the rotating log in the run dir.
