@@ -25,18 +25,18 @@ let outputGuarded = false;
 /**
  * A supervisor outlives whoever reads its output: `naija-sup start | tee log` whose tee died, a
  * closed terminal, a log shipper that restarted. Writing then fails with EPIPE or EIO, and an
- * unhandled 'error' on stdout would kill the supervisor and orphan the server. So write errors on
- * our own output are dropped: that output is lost (the run dir's log file keeps it), supervision
- * goes on.
+ * unhandled 'error' on stdout would kill the supervisor and orphan the server. So `start` drops
+ * write errors on its own output: that output is lost (the run dir's log file keeps it),
+ * supervision goes on. Other commands keep Node's default: `naija-sup logs -f | head` must end
+ * when head does.
  */
-function guardOutput(): void {
+export function guardOutput(): void {
   if (outputGuarded) return;
   outputGuarded = true;
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 }
 
 export function defaultIO(): CliIO {
-  guardOutput();
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

@@ -6,15 +6,16 @@ import { ERROR_CODES, isNaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 
 /**
- * Whether to colour output: never with NO_COLOR (non-empty, https://no-color.org), always with
- * FORCE_COLOR (other than "", "0" or "false"), otherwise on a terminal only. The one rule for every
- * command.
+ * Whether to colour output, the one rule for every command: never with NO_COLOR (non-empty,
+ * https://no-color.org) or FORCE_COLOR "0"/"false"; always with any other non-empty FORCE_COLOR;
+ * otherwise on a terminal only.
  */
 export function useColor(io: Pick<CliIO, 'env' | 'isTTY'>): boolean {
   const noColor = io.env['NO_COLOR'];
   if (noColor !== undefined && noColor !== '') return false;
   const force = io.env['FORCE_COLOR'];
-  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
+  if (force === '0' || force === 'false') return false; // chalk's and supports-color's reading
+  if (force !== undefined && force !== '') return true;
   return io.isTTY;
 }
 

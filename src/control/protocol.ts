@@ -132,6 +132,8 @@ export interface StatusSnapshot {
   shutdownTimeoutMs: number;
   /** naija-sup's version. */
   version: string;
+  /** The parked warm standby's pid (restart.standby); absent when there is none. */
+  standbyPid?: number;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */

@@ -508,6 +508,7 @@ export class StatusTracker {
   private readonly self = { startTime: '', bootId: null as string | null };
   private health: HealthSnapshot | null = null;
   private spawned: { pid: number; at: number } | null = null;
+  private standbyPid: number | null = null;
 
   constructor(options: StatusTrackerOptions) {
     this.options = options;
@@ -530,6 +531,13 @@ export class StatusTracker {
         return;
       case 'liveness-failed':
         this.health = { ok: false, detail: event.detail, latencyMs: 0, at };
+        return;
+      case 'standby':
+        this.standbyPid = event.state === 'armed' ? event.pid : null;
+        return;
+      case 'stopped':
+      case 'fatal':
+        this.standbyPid = null;
         return;
       default:
         return;
@@ -577,6 +585,7 @@ export class StatusTracker {
       startupTimeoutMs: config.health.startupTimeout,
       shutdownTimeoutMs: config.shutdown.timeout,
       version: this.options.version,
+      ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
     };
   }
 
@@ -591,7 +600,7 @@ export class StatusTracker {
       const uptime = readUptimeSeconds(this.procRoot);
       if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / DEFAULT_CLOCK_TICKS) * 1000));
     }
-    return this.spawned?.pid === pid ? Math.max(0, now - this.spawned.at) : null;
+    return null;
   }
 }
 

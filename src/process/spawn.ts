@@ -323,7 +323,8 @@ export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
   });
   const handle = new ChildHandle(child, { ...settings, preSpawnError: null });
   if (options.extraPipe === true) {
-    const pipe = child.stdio[3 + extraFds.length];
+    // undefined when the spawn failed before the pipes existed (EMFILE): 'error' follows.
+    const pipe = child.stdio?.[3 + extraFds.length];
     if (pipe !== null && pipe !== undefined && 'write' in pipe) {
       handle.extraPipe = pipe as Duplex;
       // A reset by the child's end must not become an uncaught 'error'; the owner sees 'close'.

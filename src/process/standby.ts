@@ -73,7 +73,7 @@ export type StandbyState = 'booting' | 'armed' | 'released' | 'gone';
  * One parked Node process. Emits 'armed' once the gate waits, and 'gone' (with the exit) if it ends
  * before it was released.
  */
-export class Standby extends EventEmitter<{ armed: []; gone: [exit: ExitInfo | null] }> {
+export class Standby extends EventEmitter<{ armed: []; gone: [exit: ExitInfo | null, why: string] }> {
   readonly fingerprint: string;
   readonly handle: ChildHandle;
   #state: StandbyState = 'booting';
@@ -95,9 +95,9 @@ export class Standby extends EventEmitter<{ armed: []; gone: [exit: ExitInfo | n
       this.handle.once('exit', () => resolve());
       this.handle.once('error', () => resolve());
     });
-    this.#onExit = (exit) => this.#lost(exit);
+    this.#onExit = (exit) => this.#lost(exit, describeExit(exit));
     this.handle.on('exit', this.#onExit);
-    this.handle.on('error', () => this.#lost(null));
+    this.handle.on('error', (error) => this.#lost(null, `could not be started (${error.code})`));
     const pipe = this.handle.extraPipe;
     if (pipe === null) return; // the spawn failed: 'error' follows
     pipe.on('data', (chunk: Buffer) => {
@@ -106,6 +106,9 @@ export class Standby extends EventEmitter<{ armed: []; gone: [exit: ExitInfo | n
         this.emit('armed');
       }
     });
+    // The gate closes its end only by exiting: a parked process that died is lost at once, not
+    // when its 'exit' arrives (up to the output flush later), so a crash restart never picks it.
+    pipe.once('close', () => this.#lost(null, 'ended (its gate pipe closed)'));
   }
 
   get state(): StandbyState { return this.#state; }
@@ -141,10 +144,14 @@ export class Standby extends EventEmitter<{ armed: []; gone: [exit: ExitInfo | n
     clearTimeout(timer);
   }
 
-  #lost(exit: ExitInfo | null): void {
+  #lost(exit: ExitInfo | null, why: string): void {
     if (this.#state === 'released' || this.#state === 'gone') return;
     this.#state = 'gone';
     this.handle.extraPipe?.destroy();
-    this.emit('gone', exit);
+    this.emit('gone', exit, why);
   }
+}
+
+function describeExit(exit: ExitInfo): string {
+  return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
 }

@@ -87,7 +87,7 @@ export class App {
   /** Each supervisor's deps, to rewrite blue's instance record after a rollback. */
   private readonly depsOf = new Map<Supervisor, RunnerDeps>();
   /** Wakes a waitForReadyOrExit() on its supervisor's ready, backoff, fatal and stopped events. */
-  private readonly stateWatchers = new Map<Supervisor, () => void>();
+  private readonly stateWatchers = new Map<Supervisor, Set<() => void>>();
   private finished = false;
   private stopRequested = false;
   private secondStop = false;
@@ -218,9 +218,15 @@ export class App {
         return true;
       };
       if (settled()) return;
-      this.stateWatchers.set(sup, () => {
-        if (settled()) this.stateWatchers.delete(sup);
-      });
+      // Several may wait on one supervisor (two reloads asked for at once): each settles alone.
+      const watchers = this.stateWatchers.get(sup) ?? new Set<() => void>();
+      this.stateWatchers.set(sup, watchers);
+      const watcher = (): void => {
+        if (!settled()) return;
+        watchers.delete(watcher);
+        if (watchers.size === 0) this.stateWatchers.delete(sup);
+      };
+      watchers.add(watcher);
     });
   }
 
@@ -322,7 +328,7 @@ export class App {
     let sup: Supervisor | null = null;
     const onEvent = (event: SupervisorEvent): void => {
       if (sup !== null && (event.type === 'ready' || event.type === 'backoff' || event.type === 'fatal' || event.type === 'stopped')) {
-        this.stateWatchers.get(sup)?.();
+        for (const watcher of [...(this.stateWatchers.get(sup) ?? [])]) watcher();
       }
       // Only the current instance's end speaks for the app: a green that failed is reported as a
       // rollback, an old blue that drained as part of the reload.

@@ -49,6 +49,8 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
 
 /** A warm standby that was lost this many times is not started again (a gate that cannot work here). */
 const STANDBY_MAX_LOSSES = 3;
+/** Longest a standby may take to boot and reach its gate. */
+const STANDBY_ARM_TIMEOUT_MS = 15_000;
 
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
@@ -67,12 +69,30 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     const env = { ...instanceEnv(config, options.baseEnv), ...options.extraEnv };
     return { env, fingerprint: JSON.stringify([config.command, config.cwd, env, extraFds]) };
   };
-  const dropStandby = (detail: string): Promise<void> => {
+  // Discards in flight, so dispose() can wait until every standby we started has exited.
+  const discarding = new Set<Promise<void>>();
+  const discard = (parked: Standby): void => {
+    const done: Promise<void> = parked.discard().finally(() => discarding.delete(done));
+    discarding.add(done);
+  };
+  const dropStandby = (detail: string): void => {
     const parked = standby;
     standby = null;
-    if (parked === null) return Promise.resolve();
+    if (parked === null) return;
     options.onEvent({ type: 'standby', state: 'discarded', pid: parked.pid, detail });
-    return parked.discard();
+    discard(parked);
+  };
+  const loseStandby = (parked: Standby, detail: string): void => {
+    if (standby === parked) standby = null;
+    standbyLosses += 1;
+    options.onEvent({ type: 'standby', state: 'lost', pid: parked.pid, detail: `the standby ${detail} before it was needed` });
+    if (standbyLosses >= STANDBY_MAX_LOSSES) {
+      options.onEvent({
+        type: 'warning',
+        message: `warm standby turned off: it was lost ${standbyLosses} times`,
+        fix: 'check that the command runs node directly (not a shim) and that NODE_OPTIONS may use --require here; crash restarts still work, without the head start',
+      });
+    }
   };
   const prepareStandby = async (config: ResolvedConfig): Promise<void> => {
     // No standby when nothing would ever be restarted (policy never), or one is already there.
@@ -83,33 +103,46 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     const { env, fingerprint } = spec(config);
     const parked = new StandbyProcess({ command: config.command, cwd: config.cwd, env, extraFds, fingerprint });
     standby = parked;
-    parked.once('armed', () => options.onEvent({ type: 'standby', state: 'armed', pid: parked.pid }));
-    parked.once('gone', (exit) => {
-      if (standby === parked) standby = null;
+    // A process that never reaches the gate (a `node` shim that ignores NODE_OPTIONS would be
+    // running the server unparked) is ended and counted as lost.
+    const armTimer = setTimeout(() => {
+      if (standby !== parked || parked.state !== 'booting') return;
+      loseStandby(parked, `did not reach the gate within ${STANDBY_ARM_TIMEOUT_MS / 1000} s`);
+      discard(parked);
+    }, STANDBY_ARM_TIMEOUT_MS);
+    armTimer.unref();
+    parked.once('armed', () => {
+      clearTimeout(armTimer);
+      options.onEvent({ type: 'standby', state: 'armed', pid: parked.pid });
+    });
+    parked.once('gone', (_exit, why) => {
+      clearTimeout(armTimer);
+      loseStandby(parked, why);
+    });
+  };
+  const tryPrepareStandby = (config: ResolvedConfig): void => {
+    // A spare that cannot even be spawned (EMFILE, ENOMEM) must never take the supervisor down.
+    prepareStandby(config).catch((error: unknown) => {
       standbyLosses += 1;
-      const how = exit === null ? 'could not be started' : exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? '?'}`;
-      options.onEvent({ type: 'standby', state: 'lost', pid: parked.pid, detail: `the standby ${how} before it was needed` });
-      if (standbyLosses >= STANDBY_MAX_LOSSES) {
-        options.onEvent({
-          type: 'warning',
-          message: `warm standby turned off: it was lost ${standbyLosses} times`,
-          fix: 'check that the command runs node directly and that NODE_OPTIONS may use --require here; crash restarts still work, without the head start',
-        });
-      }
+      options.onEvent({ type: 'warning', message: `could not start the warm standby: ${(error as Error).message}` });
     });
   };
   // Why the next spawn happens: the standby stands in only for an instance that failed (crash,
   // liveness, startup timeout). A reload or a requested restart starts a fresh process: the user may
   // have changed what Node reads at boot (an --env-file, NODE_OPTIONS in a wrapper), and asked for it.
   let restartReason: Extract<SupervisorEvent, { type: 'restarting' }>['reason'] | null = null;
+  let ready = false;
   const onEvent = (event: SupervisorEvent): void => {
     if (event.type === 'restarting') restartReason = event.reason;
-    options.onEvent(event);
-    if (event.type === 'ready' && lastConfig !== null) void prepareStandby(lastConfig);
     if (event.type === 'fatal' || event.type === 'stopped') {
+      // Before the event goes out: the supervisor's last word is 'stopped', not a standby line.
       closed = true;
-      void dropStandby('the supervisor stopped');
+      dropStandby('the supervisor stopped');
     }
+    if (event.type === 'ready') ready = true;
+    if (event.type === 'exited' || event.type === 'stopping' || event.type === 'restarting') ready = false;
+    options.onEvent(event);
+    if (event.type === 'ready' && lastConfig !== null) tryPrepareStandby(lastConfig);
   };
 
   return {
@@ -127,7 +160,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         options.onEvent({ type: 'standby', state: 'promoted', pid: parked.pid });
       } else {
         if (parked !== null) {
-          void dropStandby(
+          dropStandby(
             !failed ? 'a reload or restart starts a fresh process'
               : parked.fingerprint !== fingerprint ? 'the configuration changed'
                 : 'it was not ready yet',
@@ -212,7 +245,14 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     onEvent,
     async dispose(): Promise<void> {
       closed = true;
-      await dropStandby('the supervisor stopped');
+      dropStandby('the supervisor stopped');
+      await Promise.all([...discarding]);
+    },
+    configChanged(config: ResolvedConfig, isReady: boolean): void {
+      // A promoted green gets its real restart policy only now (it ran as "never" while it was on
+      // trial), after its ready event: park its standby here.
+      lastConfig = config;
+      if (isReady && ready) tryPrepareStandby(config);
     },
   };
 }

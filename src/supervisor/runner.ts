@@ -76,6 +76,8 @@ export interface RunnerDeps {
   onEvent(event: SupervisorEvent): void;
   /** Releases what the deps hold beside the instance (the warm standby); awaited before `done` resolves. */
   dispose?(): Promise<void>;
+  /** The config changed without a restart (a promoted green gets its real restart policy). */
+  configChanged?(config: ResolvedConfig, ready: boolean): void;
 }
 
 interface Live {
@@ -141,6 +143,7 @@ export class Supervisor {
   /** Replaces the config used from the next transition on, without restarting (a promoted green). */
   setConfig(config: ResolvedConfig): void {
     this.config = config;
+    this.deps.configChanged?.(config, this.machine.state.tag === 'ready');
   }
 
   /** The running instance's pid, or null. */
@@ -208,7 +211,11 @@ export class Supervisor {
     if (this.live?.pid && !this.live.exited) {
       try { this.deps.signalGroup(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
     }
-    this.rejectDone(error);
+    if (this.deps.dispose === undefined) {
+      this.rejectDone(error);
+      return;
+    }
+    this.deps.dispose().then(() => this.rejectDone(error), () => this.rejectDone(error));
   }
 
   private perform(effect: Effect): void {

@@ -106,6 +106,7 @@ describe('the human checklist', () => {
     expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: '1' } })).toBe(1);
     expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: '0' } })).toBe(0);
     expect(colorLevel({ isTTY: false, env: { FORCE_COLOR: 'false' } })).toBe(0);
+    expect(colorLevel({ isTTY: true, env: { FORCE_COLOR: '0' } })).toBe(0);
     expect(colorLevel({ isTTY: true, env: { NO_COLOR: '1', FORCE_COLOR: '1' } })).toBe(0);
     expect(useColor({ isTTY: false, env: { FORCE_COLOR: '1' } })).toBe(true);
   });

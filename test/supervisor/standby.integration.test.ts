@@ -5,7 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertAllGone, fixture, track, waitFor } from '../helpers/processes.js';
+import type { CliIO } from '../../src/cli/context.js';
+import { run } from '../../src/cli/main.js';
+import type { StatusSnapshot } from '../../src/control/protocol.js';
+import { assertAllGone, fixture, survivors, track, waitFor } from '../helpers/processes.js';
 import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const node = process.execPath;
@@ -25,6 +28,14 @@ function standbyPids(sup: InProcessSupervisor): number[] {
   });
 }
 
+/** `naija-sup status --json` against the in-process supervisor. */
+async function statusOf(sup: InProcessSupervisor): Promise<StatusSnapshot> {
+  let out = '';
+  const io: CliIO = { stdout: (t) => { out += t; }, stderr: () => undefined, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: sup.runDir }, cwd: sup.tmp, isTTY: false };
+  expect(await run(['status', '--name', 'standby-api', '--json'], io)).toBe(0);
+  return JSON.parse(out) as StatusSnapshot;
+}
+
 async function health(port: number): Promise<number | null> {
   const r = await httpGet(port, '/health');
   return r.status === 200 ? (JSON.parse(r.body) as { pid: number }).pid : null;
@@ -39,9 +50,10 @@ afterEach(async () => {
 describe('restart.standby (real processes)', () => {
   it('promotes the parked standby after kill -9, parks a new one, and stops them all', async () => {
     const port = await freePort();
-    const sup = supervise(['--verbose', '--port', String(port), '--', node, fixture('healthy-server.mjs')]);
+    const sup = supervise(['--verbose', '--port', String(port), '--', node, fixture('healthy-server.mjs')], { NAIJA_SUP_NAME: 'standby-api' });
     await sup.waitFor(/is ready in \d+ ms/);
     await sup.waitFor(/warm standby ready: pid \d+/);
+    const parkedAt = Date.now();
     const [parked] = standbyPids(sup);
     const first = sup.pids[0];
     expect(parked).toBeDefined();
@@ -56,13 +68,48 @@ describe('restart.standby (real processes)', () => {
     await waitFor(async () => (await health(port)) === parked, { timeout: 10_000, message: 'the promoted standby never answered' });
     await sup.waitFor(new RegExp(`READY port=${port} pid=${parked}\\b`));
 
-    // The next standby is parked once the promoted one is ready.
+    // The next standby is parked once the promoted one is ready; status names it, and counts the
+    // promoted instance's uptime from its promotion, not from when it was parked.
     await waitFor(() => standbyPids(sup).length === 2, { timeout: 10_000, message: () => `no second standby:\n${sup.stderr()}` });
+    const next = standbyPids(sup)[1];
+    const status = await statusOf(sup);
+    expect(status.instancePid).toBe(parked);
+    expect(status.standbyPid).toBe(next);
+    expect(status.instanceUptimeMs).toBeLessThan(Date.now() - parkedAt);
     const all = [...sup.pids, ...standbyPids(sup)];
 
     sup.signal('SIGTERM');
     await expect(sup.done).resolves.toBe(0);
     expect(sup.stderr()).toMatch(/warm standby pid \d+ ended: the supervisor stopped/);
+    // `start` returns only once the parked standby has exited too: no polling here.
+    expect(survivors(all)).toEqual([]);
+    // The supervisor's last line is that it stopped; the standby's end is reported before it.
+    expect(sup.stderr().trimEnd().split('\n').at(-1)).toMatch(/stopped after/);
+  });
+
+  it('in handoff mode the gate is fd 4 beside the listening socket; after a zero-downtime reload the promoted instance gets its own standby, which takes over on kill -9', async () => {
+    const port = await freePort();
+    const sup = supervise(['--verbose', '--mode', 'handoff', '--port', String(port), '--', node, fixture('reload/fd-server.mjs')]);
+    await sup.waitFor(/warm standby ready: pid \d+/);
+    const [first] = standbyPids(sup);
+    expect(readFileSync(`/proc/${first}/environ`, 'utf8').split('\0')).toContain('NAIJA_SUP_STANDBY_FD=4');
+    expect(await health(port)).toBe(sup.pids[0]);
+
+    sup.signal('SIGHUP'); // zero-downtime reload: green starts fresh, blue drains
+    await sup.waitFor(/reload done in/);
+    await waitFor(() => standbyPids(sup).length === 2, { timeout: 15_000, message: () => `no standby for the promoted instance:\n${sup.stderr()}` });
+    const second = standbyPids(sup)[1];
+    const green = await health(port);
+    expect(green).not.toBeNull();
+    expect(green).not.toBe(sup.pids[0]);
+    expect(green).not.toBe(first);
+
+    process.kill(green ?? -1, 'SIGKILL');
+    await sup.waitFor(new RegExp(`warm standby pid ${second} takes over`));
+    await waitFor(async () => (await health(port)) === second, { timeout: 10_000, message: 'the promoted standby never answered on the handed-over socket' });
+    const all = [...sup.pids, ...standbyPids(sup)];
+    sup.signal('SIGTERM');
+    await expect(sup.done).resolves.toBe(0);
     await assertAllGone(all);
   });
 

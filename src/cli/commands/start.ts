@@ -19,7 +19,7 @@ import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js
 import type { SupervisorEvent } from '../../supervisor/events.js';
 import { initialMachine } from '../../supervisor/machine.js';
 import { realDeps } from '../../supervisor/real-deps.js';
-import type { CliIO } from '../context.js';
+import { guardOutput, type CliIO } from '../context.js';
 import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
 import type { StartOptions } from '../main.js';
@@ -89,6 +89,7 @@ async function openListener(config: ResolvedConfig): Promise<Listener> {
 }
 
 export async function startCommand(io: CliIO, opts: StartOptions, command: string[], rawArgv: string[] = []): Promise<number> {
+  guardOutput();
   if (opts.detach) {
     const { startDetached } = await import('../detach.js');
     return startDetached(io, rawArgv);

@@ -37,6 +37,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['url', `${s.url} (port ${s.port}, host ${s.host}, mode ${s.mode})`],
     ['supervisor', `pid ${s.supervisorPid}, up ${formatDurationShort(s.uptimeMs)}`],
     ['instance', s.instancePid === null ? 'none running' : `pid ${s.instancePid}${s.instanceUptimeMs === null ? '' : `, up ${formatDurationShort(s.instanceUptimeMs)}`}`],
+    ...(s.standbyPid === undefined ? [] : [['standby', `pid ${s.standbyPid}, parked before the server's code (restart.standby)`] as [string, string]]),
     ['restarts', String(s.restarts)],
     ['last exit', s.lastExit === null
       ? 'none'
