@@ -72,6 +72,21 @@ describe('Standby', () => {
     expect(out[0]).toMatch(/^SERVER \{"options":null,"fd":null,"saved":null,"at":\d+\}$/);
   });
 
+  it('leaves the worker threads of a promoted server alone: they keep the user\'s NODE_OPTIONS', async () => {
+    const standby = new Standby({
+      command: [node, '-e', 'const { Worker } = require("node:worker_threads"); new Worker("console.log(\'WORKER \' + (process.env.NODE_OPTIONS ?? null))", { eval: true }).on("exit", () => console.log("MAIN " + (process.env.NODE_OPTIONS ?? null)))'],
+      cwd: process.cwd(),
+      env: childEnv({ NODE_OPTIONS: '--no-warnings' }),
+      fingerprint: 'f',
+    });
+    trackChild(standby.handle);
+    started.push(standby);
+    const out = lines(standby);
+    await armed(standby);
+    await expect(standby.release().waitForExit()).resolves.toEqual({ code: 0, signal: null });
+    expect(out).toEqual(['WORKER --no-warnings', 'MAIN --no-warnings']);
+  });
+
   it('discard() ends a parked standby without running the server code', async () => {
     const standby = park();
     const out = lines(standby);
