@@ -18,14 +18,14 @@
  * `complete: false`.
  */
 
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, SocketAddress } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, NaijaSupError } from '../errors.js';
-import { readCmdline, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
-import { parseProcNetTcp, type ProcNetTcpRow } from './proc-net.js';
+import { readCmdline, readProcNetTable, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
+import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
 export interface ListenSocket {
@@ -156,17 +156,17 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   }
   const procRoot = options.procRoot ?? '/proc';
   const useProcfs = process.platform === 'linux' || options.procRoot !== undefined;
-  const tcp4 = useProcfs ? readProcNet(join(procRoot, 'net', 'tcp')) : undefined;
+  const tcp4 = useProcfs ? readProcNetTable(join(procRoot, 'net', 'tcp')) ?? undefined : undefined;
   if (tcp4 === undefined) return findWithFindProcess(port, host, options.findProcess);
 
   // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
-  const tcp6 = readProcNet(join(procRoot, 'net', 'tcp6')) ?? '';
+  const tcp6 = readProcNetTable(join(procRoot, 'net', 'tcp6')) ?? '';
   const bindv6only = readOptional(join(procRoot, 'sys', 'net', 'ipv6', 'bindv6only'))?.trim() === '1';
   const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>
     targets.some((target) => bindConflicts(address, target, { bindv6only }));
 
-  const rows = [...parseProcNetTcp(tcp4, 4), ...parseProcNetTcp(tcp6, 6)].filter((row) => row.localPort === port);
+  const rows = [...parseProcNetTcpForPort(tcp4, 4, port), ...parseProcNetTcpForPort(tcp6, 6, port)];
   const listeners = rows.filter((row) => row.state === 'LISTEN').map(toListenSocket);
   const sockets = listeners.filter((socket) => conflicts(socket.address));
   const nonConflicting = listeners.filter((socket) => !conflicts(socket.address));
@@ -475,42 +475,6 @@ function userName(uid: number, passwd: ReadonlyMap<number, string>): string {
     }
   }
   return String(uid);
-}
-
-/**
- * A read of /proc/net/tcp{,6} returns at most one seq_file buffer (a page) of whole lines, and
- * comes back short only when the table has ended (the next line would not fit otherwise). The
- * final zero-byte read that a plain readFile needs to see EOF is expensive: the kernel's
- * tcp_seq_start cannot resume past the end and walks the whole established hash again (262 144
- * buckets here, ~5 ms per file). So a read that is shorter than a 4 KiB page minus the longest line
- * ends it. Any page size ≥ 4 KiB only makes full reads longer, never short ones, so this never
- * stops early; at worst it pays for the extra read. Measured: 11.7 → 5.5 ms for both files.
- */
-const PROC_NET_SHORT_READ = 4096 - 512;
-const procNetBuffer = Buffer.allocUnsafe(64 * 1024);
-
-function readProcNet(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  const chunks: Buffer[] = [];
-  try {
-    // Bounded: 64 Ki chunks of up to a page each is 256 MiB of socket table.
-    for (let reads = 0; reads < 65_536; reads += 1) {
-      const bytes = readSync(fd, procNetBuffer, 0, procNetBuffer.length, null);
-      if (bytes === 0) break;
-      chunks.push(Buffer.from(procNetBuffer.subarray(0, bytes)));
-      if (bytes < PROC_NET_SHORT_READ) break;
-    }
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-  return Buffer.concat(chunks).toString('latin1');
 }
 
 /** Reads a file, or undefined when it does not exist or cannot be read. */

@@ -85,6 +85,32 @@ export function parseProcNetTcp(
   return rows;
 }
 
+/**
+ * The rows of local `port` only. Lines that do not contain the port's text (`:1F90 `) are skipped
+ * before they are parsed: a machine after a load test has tens of thousands of TIME_WAIT rows, and
+ * parsing every one of them cost about 170 ms per lookup here, against 30 ms to read the file.
+ */
+export function parseProcNetTcpForPort(
+  text: string,
+  family: 4 | 6,
+  port: number,
+  options: ParseProcNetOptions = {},
+): ProcNetTcpRow[] {
+  const order = options.endianness ?? endianness();
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const rows: ProcNetTcpRow[] = [];
+  // Bounded by the text: each step moves past one occurrence of the needle.
+  for (let at = text.indexOf(needle); at !== -1; ) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    const endOfLine = text.indexOf('\n', at);
+    const end = endOfLine === -1 ? text.length : endOfLine;
+    const row = parseLine(text.slice(start, end), family, order);
+    if (row !== undefined && row.localPort === port) rows.push(row);
+    at = endOfLine === -1 ? -1 : text.indexOf(needle, end);
+  }
+  return rows;
+}
+
 function parseLine(line: string, family: 4 | 6, order: 'LE' | 'BE'): ProcNetTcpRow | undefined {
   // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
   const cols = line.trim().split(/\s+/);

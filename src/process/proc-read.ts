@@ -13,7 +13,7 @@
  * process that is gone or unreadable instead of throwing.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -166,4 +166,45 @@ function readProcFile(path: string): string | null {
     // ENOENT/ESRCH: the process exited between listing and reading; EACCES: hidepid or another user.
     return null;
   }
+}
+
+/**
+ * A read of /proc/net/tcp{,6} returns at most one seq_file buffer (a page) of whole lines, and
+ * comes back short only when the table has ended (the next line would not fit otherwise). The
+ * final zero-byte read that a plain readFile needs to see EOF is expensive: the kernel's
+ * tcp_seq_start cannot resume past the end and walks the whole established hash again (262 144
+ * buckets here, ~5 ms per file). So a read that is shorter than a 4 KiB page minus the longest line
+ * ends it. Any page size ≥ 4 KiB only makes full reads longer, never short ones, so this never
+ * stops early; at worst it pays for the extra read. Measured: 11.7 → 5.5 ms for both files.
+ */
+const PROC_NET_SHORT_READ = 4096 - 512;
+let procNetBuffer: Buffer | undefined; // allocated on first use: `status` loads this module too
+
+/**
+ * The whole text of /proc/net/tcp or tcp6 (latin1), read synchronously in large chunks; null when it
+ * cannot be read (no /proc, or tcp6 with IPv6 disabled).
+ */
+export function readProcNetTable(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  procNetBuffer ??= Buffer.allocUnsafe(64 * 1024);
+  try {
+    // Bounded: 64 Ki chunks of up to a page each is 256 MiB of socket table.
+    for (let reads = 0; reads < 65_536; reads += 1) {
+      const bytes = readSync(fd, procNetBuffer, 0, procNetBuffer.length, null);
+      if (bytes === 0) break;
+      chunks.push(Buffer.from(procNetBuffer.subarray(0, bytes)));
+      if (bytes < PROC_NET_SHORT_READ) break;
+    }
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks).toString('latin1');
 }

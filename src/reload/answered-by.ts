@@ -17,13 +17,14 @@
  * says why; the HTTP status is still reported.
  */
 
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, readProcStat } from '../process/identity.js';
-import { parseProcNetTcp, type ProcNetTcpRow } from '../ports/proc-net.js';
+import { parseProcNetTcpForPort, type ProcNetTcpRow } from '../ports/proc-net.js';
+import { readProcNetTable } from '../process/proc-read.js';
 
 export interface AnsweredByOptions {
   /** The public address (an IP literal; brackets allowed for IPv6). */
@@ -204,7 +205,7 @@ function lookupAccepted(
   pids: readonly number[],
   procRoot: string,
 ): Lookup {
-  const rows = readTcpRows(procRoot);
+  const rows = readTcpRows(procRoot, serverPort);
   if (rows === null) return { kind: 'no-proc', note: `${procRoot}/net/tcp cannot be read` };
   const inode = findAcceptedInode(rows, serverPort, client.port, client.address);
   if (inode === undefined) return { kind: 'waiting', note: 'the connection was not found in /proc/net/tcp' };
@@ -216,16 +217,16 @@ function lookupAccepted(
   return { kind: 'accepted', holder };
 }
 
-function readTcpRows(procRoot: string): ProcNetTcpRow[] | null {
+/** The rows of local `port` (the server side of its connections), from tcp and tcp6. */
+function readTcpRows(procRoot: string, port: number): ProcNetTcpRow[] | null {
   const rows: ProcNetTcpRow[] = [];
   let readAny = false;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
-    try {
-      rows.push(...parseProcNetTcp(readFileSync(join(procRoot, 'net', file), 'utf8'), family));
-      readAny = true;
-    } catch {
-      // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.
-    }
+    // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.
+    const text = readProcNetTable(join(procRoot, 'net', file));
+    if (text === null) continue;
+    readAny = true;
+    rows.push(...parseProcNetTcpForPort(text, family, port));
   }
   return readAny ? rows : null;
 }

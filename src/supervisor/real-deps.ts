@@ -9,7 +9,7 @@ import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRe
 import { probeHostFor, probeOnce } from '../health/index.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
-import { parseProcNetTcp, type TcpState } from '../ports/proc-net.js';
+import { parseProcNetTcpForPort, type TcpState } from '../ports/proc-net.js';
 import { spawnInstance, type ChildHandle } from '../process/spawn.js';
 import type { Standby } from '../process/standby.js';
 import { signalGroup } from '../process/terminate.js';
@@ -269,16 +269,14 @@ const QUEUED_STATES: ReadonlySet<TcpState> = new Set<TcpState>(['SYN_RECV', 'NEW
  * the proxy.
  */
 export async function queuedConnections(port: number, procRoot: string = DEFAULT_PROC_ROOT): Promise<number | null> {
-  const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   let readAny = false;
   let queued = 0;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     const text = await readProcText(join(procRoot, 'net', file));
     if (text === null) continue; // tcp6 is missing when IPv6 is off
     readAny = true;
-    const candidates = text.split('\n').filter((line) => line.includes(needle)).join('\n');
-    for (const row of parseProcNetTcp(candidates, family)) {
-      if (row.localPort === port && row.inode === 0 && QUEUED_STATES.has(row.state)) queued += 1;
+    for (const row of parseProcNetTcpForPort(text, family, port)) {
+      if (row.inode === 0 && QUEUED_STATES.has(row.state)) queued += 1;
     }
   }
   return readAny ? queued : null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHexAddress, formatIPv6, parseProcNetTcp } from '../../src/ports/proc-net.js';
+import { decodeHexAddress, formatIPv6, parseProcNetTcp, parseProcNetTcpForPort } from '../../src/ports/proc-net.js';
 import { capturedTcp, capturedTcp6, CAPTURED } from './fixtures/fake-proc.js';
 
 describe('decodeHexAddress', () => {
@@ -169,5 +169,36 @@ describe('parseProcNetTcp robustness', () => {
 
   it('returns nothing for an empty file (IPv6 disabled, or no sockets)', () => {
     expect(parseProcNetTcp('', 6)).toEqual([]);
+  });
+});
+
+describe('parseProcNetTcpForPort', () => {
+  const full = (text: string, family: 4 | 6, port: number) =>
+    parseProcNetTcp(text, family, { endianness: 'LE' }).filter((row) => row.localPort === port);
+
+  it('returns exactly the rows of that local port, for every port in the captured tables', () => {
+    for (const [text, family] of [[capturedTcp(), 4], [capturedTcp6(), 6]] as const) {
+      const ports = new Set(parseProcNetTcp(text, family, { endianness: 'LE' }).flatMap((row) => [row.localPort, row.remotePort]));
+      expect(ports.size).toBeGreaterThan(3);
+      for (const port of ports) {
+        expect(parseProcNetTcpForPort(text, family, port, { endianness: 'LE' }), `port ${port}`).toEqual(full(text, family, port));
+      }
+    }
+  });
+
+  it('skips a row whose REMOTE port is the port, and finds the last line without a newline', () => {
+    const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+    const line = (n: number, local: string, remote: string, st: string, inode: number): string =>
+      `   ${n}: ${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
+    const text = [
+      header,
+      line(0, '0100007F:1F90', '00000000:0000', '0A', 11), // LISTEN 127.0.0.1:8080
+      line(1, '0100007F:C350', '0100007F:1F90', '01', 12), // a client's side, remote port 8080
+      line(2, '0100007F:1F90', '0100007F:C350', '01', 13), // the server's side
+    ].join('\n');
+    const rows = parseProcNetTcpForPort(text, 4, 8080, { endianness: 'LE' });
+    expect(rows.map((row) => [row.state, row.inode])).toEqual([['LISTEN', 11], ['ESTABLISHED', 13]]);
+    expect(parseProcNetTcpForPort(text, 4, 50000, { endianness: 'LE' }).map((row) => row.inode)).toEqual([12]);
+    expect(parseProcNetTcpForPort(text, 4, 9999, { endianness: 'LE' })).toEqual([]);
   });
 });
