@@ -3,6 +3,9 @@
 // Reproduce:  npm run build && node bench/port-lookup.mjs      (or: npm run bench -- port-lookup)
 // Env:        NAIJA_SUP_DIST=<dir>  use another compiled output instead of ../dist/
 //             RUNS=<n>              runs per method (default 20)
+//             TIME_WAIT=<n>         first leave about n loopback connections in TIME_WAIT (at most
+//                                   50,000; they expire after 60 s), as a load test does: the
+//                                   lookup must not grow with rows of other ports
 //
 // Starts one holder (a Node server on 127.0.0.1:0), times RUNS lookups of each method on that
 // port (interleaved, after one warm-up each), prints median / p90 / min and the ratio, then kills
@@ -10,11 +13,13 @@
 // /proc/net/tcp and tcp6: on machines with a large TCP hash table that alone is most of the cost
 // (see readProcNet in src/ports/owners.ts for why findPortOwners reads them differently).
 import { spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import find from 'find-process';
 
 const RUNS = Number(process.env.RUNS ?? 20);
+const TIME_WAIT = Math.min(50_000, Math.max(0, Number(process.env.TIME_WAIT ?? 0)));
 const distDir = process.env.NAIJA_SUP_DIST ?? fileURLToPath(new URL('../dist/', import.meta.url));
 const entry = `${distDir.replace(/\/$/, '')}/ports/index.js`;
 if (!existsSync(entry)) {
@@ -40,6 +45,35 @@ const port = await new Promise((resolve, reject) => {
     resolve(Number(String(chunk).trim()));
   });
 });
+
+/** Opens and closes `count` loopback connections, client first: each leaves a TIME_WAIT row. */
+async function leaveTimeWait(count) {
+  const server = createServer((socket) => { socket.on('error', () => {}); socket.on('end', () => socket.end()); socket.resume(); });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: target } = server.address();
+  let made = 0;
+  const deadline = Date.now() + 60_000;
+  const worker = async () => {
+    while (made < count && Date.now() < deadline) {
+      made += 1;
+      await new Promise((resolve) => {
+        const c = createConnection(target, '127.0.0.1', () => c.end());
+        c.on('close', resolve);
+        c.on('error', resolve);
+        c.resume();
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, worker));
+  await new Promise((resolve) => server.close(resolve));
+  return made;
+}
+
+if (TIME_WAIT > 0) {
+  const made = await leaveTimeWait(TIME_WAIT);
+  const rows = readFileSync('/proc/net/tcp', 'utf8').split('\n').length - 2;
+  console.log(`made ${made} connections; /proc/net/tcp now has ${rows} rows`);
+}
 
 try {
   const ours = [];
@@ -84,7 +118,7 @@ try {
   console.log(row("find-process find('port')", theirs));
   console.log(row('(ref) readFileSync /proc/net/tcp{,6}', procNet));
   console.log(`ratio find-process / findPortOwners (median): ${(stats(theirs).median / stats(ours).median).toFixed(2)}x`);
-  console.log('reproduce: npm run build && node bench/port-lookup.mjs   (or: npm run bench -- port-lookup)');
+  console.log(`reproduce: npm run build && ${TIME_WAIT > 0 ? `TIME_WAIT=${TIME_WAIT} ` : ''}node bench/port-lookup.mjs   (or: npm run bench -- port-lookup)`);
 } finally {
   holder.kill('SIGKILL');
   const deadline = Date.now() + 5_000;
