@@ -10,11 +10,11 @@ import { probeHostFor, probeOnce } from '../health/index.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { parseProcNetTcpForPort, type TcpState } from '../ports/proc-net.js';
-import { spawnInstance, type ChildHandle } from '../process/spawn.js';
-import type { Standby } from '../process/standby.js';
+import { spawnInstance } from '../process/spawn.js';
 import { signalGroup } from '../process/terminate.js';
 import { classifyExit } from './classify.js';
 import type { SupervisorEvent } from './events.js';
+import { StandbyKeeper } from './standby-keeper.js';
 import type { InstanceHandle, ProbeOutcome, RunnerDeps } from './runner.js';
 
 export interface RealDepsOptions {
@@ -47,127 +47,24 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
   return env;
 }
 
-/** A warm standby that was lost this many times is not started again (a gate that cannot work here). */
-const STANDBY_MAX_LOSSES = 3;
-/** Longest a standby may take to boot and reach its gate. */
-const STANDBY_ARM_TIMEOUT_MS = 15_000;
-
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
   let currentPid: number | null = null;
   const self = readProcStat(process.pid);
   const extraFds = options.extraFds ?? [];
 
-  // The warm standby (restart.standby, src/process/standby.ts): started once an instance is ready,
-  // promoted by the next spawn if nothing it depends on changed, discarded otherwise.
-  let standby: Standby | null = null;
-  let standbyLosses = 0;
-  let standbyModule: Promise<typeof import('../process/standby.js')> | null = null;
-  let closed = false;
-  let lastConfig: ResolvedConfig | null = null;
+  // The instance's environment, and what a warm standby must match to stand in for it.
   const spec = (config: ResolvedConfig): { env: Record<string, string | undefined>; fingerprint: string } => {
     const env = { ...instanceEnv(config, options.baseEnv), ...options.extraEnv };
     return { env, fingerprint: JSON.stringify([config.command, config.cwd, env, extraFds]) };
   };
-  // Discards in flight, so dispose() can wait until every standby we started has exited.
-  const discarding = new Set<Promise<void>>();
-  const discard = (parked: Standby): void => {
-    const done: Promise<void> = parked.discard().finally(() => discarding.delete(done));
-    discarding.add(done);
-  };
-  const dropStandby = (detail: string): void => {
-    const parked = standby;
-    standby = null;
-    if (parked === null) return;
-    options.onEvent({ type: 'standby', state: 'discarded', pid: parked.pid, detail });
-    discard(parked);
-  };
-  const loseStandby = (parked: Standby, detail: string): void => {
-    if (standby === parked) standby = null;
-    standbyLosses += 1;
-    options.onEvent({ type: 'standby', state: 'lost', pid: parked.pid, detail: `the standby ${detail} before it was needed` });
-    if (standbyLosses >= STANDBY_MAX_LOSSES) {
-      options.onEvent({
-        type: 'warning',
-        message: `warm standby turned off: it was lost ${standbyLosses} times`,
-        fix: 'check that the command runs node directly (not a shim) and that NODE_OPTIONS may use --require here; crash restarts still work, without the head start',
-      });
-    }
-  };
-  const prepareStandby = async (config: ResolvedConfig): Promise<void> => {
-    // No standby when nothing would ever be restarted (policy never), or one is already there.
-    if (!config.restart.standby || config.restart.policy === 'never' || standby !== null || standbyLosses >= STANDBY_MAX_LOSSES) return;
-    standbyModule ??= import('../process/standby.js');
-    const { Standby: StandbyProcess, isNodeCommand } = await standbyModule;
-    if (closed || standby !== null || !isNodeCommand(config.command)) return;
-    const { env, fingerprint } = spec(config);
-    const parked = new StandbyProcess({ command: config.command, cwd: config.cwd, env, extraFds, fingerprint });
-    standby = parked;
-    // A process that never reaches the gate (a `node` shim that ignores NODE_OPTIONS would be
-    // running the server unparked) is ended and counted as lost.
-    const armTimer = setTimeout(() => {
-      if (standby !== parked || parked.state !== 'booting') return;
-      loseStandby(parked, `did not reach the gate within ${STANDBY_ARM_TIMEOUT_MS / 1000} s`);
-      discard(parked);
-    }, STANDBY_ARM_TIMEOUT_MS);
-    armTimer.unref();
-    parked.once('armed', () => {
-      clearTimeout(armTimer);
-      options.onEvent({ type: 'standby', state: 'armed', pid: parked.pid });
-    });
-    parked.once('gone', (_exit, why) => {
-      clearTimeout(armTimer);
-      loseStandby(parked, why);
-    });
-  };
-  const tryPrepareStandby = (config: ResolvedConfig): void => {
-    // A spare that cannot even be spawned (EMFILE, ENOMEM) must never take the supervisor down.
-    prepareStandby(config).catch((error: unknown) => {
-      standbyLosses += 1;
-      options.onEvent({ type: 'warning', message: `could not start the warm standby: ${(error as Error).message}` });
-    });
-  };
-  // Why the next spawn happens: the standby stands in only for an instance that failed (crash,
-  // liveness, startup timeout). A reload or a requested restart starts a fresh process: the user may
-  // have changed what Node reads at boot (an --env-file, NODE_OPTIONS in a wrapper), and asked for it.
-  let restartReason: Extract<SupervisorEvent, { type: 'restarting' }>['reason'] | null = null;
-  let ready = false;
-  const onEvent = (event: SupervisorEvent): void => {
-    if (event.type === 'restarting') restartReason = event.reason;
-    if (event.type === 'fatal' || event.type === 'stopped') {
-      // Before the event goes out: the supervisor's last word is 'stopped', not a standby line.
-      closed = true;
-      dropStandby('the supervisor stopped');
-    }
-    if (event.type === 'ready') ready = true;
-    if (event.type === 'exited' || event.type === 'stopping' || event.type === 'restarting') ready = false;
-    options.onEvent(event);
-    if (event.type === 'ready' && lastConfig !== null) tryPrepareStandby(lastConfig);
-  };
+  const standby = new StandbyKeeper({ spec, extraFds, onEvent: options.onEvent });
+  const onEvent = (event: SupervisorEvent): void => standby.observe(event, () => options.onEvent(event));
 
   return {
     spawn(config: ResolvedConfig): InstanceHandle {
-      lastConfig = config;
       const { env, fingerprint } = spec(config);
-      let handle: ChildHandle;
-      const parked = standby;
-      const reason = restartReason;
-      restartReason = null;
-      const failed = reason === 'crash' || reason === 'liveness-failed' || reason === 'startup-timeout';
-      if (parked !== null && failed && parked.state === 'armed' && parked.fingerprint === fingerprint) {
-        standby = null;
-        handle = parked.release();
-        options.onEvent({ type: 'standby', state: 'promoted', pid: parked.pid });
-      } else {
-        if (parked !== null) {
-          dropStandby(
-            !failed ? 'a reload or restart starts a fresh process'
-              : parked.fingerprint !== fingerprint ? 'the configuration changed'
-                : 'it was not ready yet',
-          );
-        }
-        handle = spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });
-      }
+      const handle = standby.take(config, fingerprint) ?? spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });
       if (handle.pid !== null) currentPid = handle.pid;
       return {
         pid: handle.pid ?? undefined,
@@ -243,17 +140,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     random: Math.random,
     onEvent,
-    async dispose(): Promise<void> {
-      closed = true;
-      dropStandby('the supervisor stopped');
-      await Promise.all([...discarding]);
-    },
-    configChanged(config: ResolvedConfig, isReady: boolean): void {
-      // A promoted green gets its real restart policy only now (it ran as "never" while it was on
-      // trial), after its ready event: park its standby here.
-      lastConfig = config;
-      if (isReady && ready) tryPrepareStandby(config);
-    },
+    dispose: () => standby.dispose(),
+    configChanged: (config, ready) => standby.configChanged(config, ready),
   };
 }
 
