@@ -220,6 +220,30 @@ function startLoad(port: number, path: string, options: { keepAlive?: boolean; c
   };
 }
 
+/**
+ * Waits until the first instance of `h` is ready, starts a load of one connection per request and
+ * lets it reach that instance, runs `body`, then stops the load and returns its result. The load
+ * is stopped whatever `body` does.
+ */
+async function underLoad(
+  h: Harness,
+  port: number,
+  server: ServerSpec,
+  body: (blue: number, load: ReturnType<typeof startLoad>) => Promise<void>,
+): Promise<LoadResult> {
+  await h.waitEvent('ready', 0);
+  const blue = h.instancePids()[0]!;
+  const load = startLoad(port, server.pidPath, { keepAlive: false });
+  try {
+    await waitFor(() => load.tally.count(blue) >= 20, { timeout: 15_000, message: 'the load never reached the instance' });
+    await body(blue, load);
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+  return load.stop();
+}
+
 function describeLoad(result: LoadResult): string {
   return `${result.ok} ok, ${result.failed} failed ${JSON.stringify(result.errors)} in ${result.durationMs} ms (${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms)${result.sampleErrors.length ? `; ${result.sampleErrors.join(' | ')}` : ''}`;
 }
@@ -283,13 +307,8 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
     const liveness = { liveness: { type: 'http', path: '/health', interval: '50ms', timeout: '1s', failureThreshold: 1 } };
     const config = appConfig(server, port, mode, { health: liveness });
     const h = startInProcess(config);
-    await h.waitEvent('ready', 0);
-    const blue = h.instancePids()[0]!;
     // One connection per request: in handoff mode the never-ready green accepts some of them.
-    const load = startLoad(port, server.pidPath, { keepAlive: false });
-    let result: LoadResult;
-    try {
-      await waitFor(() => load.tally.count(blue) >= 20, { timeout: 15_000, message: 'the load never reached the instance' });
+    const result = await underLoad(h, port, server, async (blue, load) => {
       h.rewrite(appConfig(server, port, mode, { env: { NEVER_READY: '1' }, health: { ...liveness, startupTimeout: '1500ms' } }));
       const finished = await h.reload();
       expect(finished['outcome'], JSON.stringify(finished)).toBe('rolled-back');
@@ -310,9 +329,7 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
       expect(next['outcome'], JSON.stringify(next)).toBe('reloaded');
       const third = Number(next['pid']);
       await waitFor(() => load.tally.count(third) > 0, { timeout: 10_000, message: `pid ${third} never answered` });
-    } finally {
-      result = await load.stop();
-    }
+    });
     measured.push(`${mode}: never-ready green + 1 reload, ${describeLoad(result)}`);
     expect(result.sampleErrors).toEqual([]);
     expect(result.failed).toBe(0);
@@ -323,12 +340,7 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
     const server = SERVERS.node;
     const port = await freePort();
     const h = startInProcess(appConfig(server, port, mode));
-    await h.waitEvent('ready', 0);
-    const blue = h.instancePids()[0]!;
-    const load = startLoad(port, server.pidPath, { keepAlive: false });
-    let result: LoadResult;
-    try {
-      await waitFor(() => load.tally.count(blue) >= 20, { timeout: 15_000, message: 'the load never reached the instance' });
+    const result = await underLoad(h, port, server, async (blue, load) => {
       h.rewrite(appConfig(server, port, mode, { env: { CRASH_AFTER_MS: '0' } }));
       const finished = await h.reload();
       expect(finished['outcome'], JSON.stringify(finished)).toBe('rolled-back');
@@ -337,9 +349,7 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
       await assertAllGone([h.instancePids()[1]!], 5000);
       const answered = load.tally.count(blue);
       await waitFor(() => load.tally.count(blue) > answered + 20, { timeout: 10_000, message: 'the old instance stopped answering after the rollback' });
-    } finally {
-      result = await load.stop();
-    }
+    });
     measured.push(`${mode}: green crashing before the switch, ${describeLoad(result)}`);
     expect(result.sampleErrors).toEqual([]);
     expect(result.failed).toBe(0);
@@ -350,12 +360,7 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
     const server = SERVERS.node;
     const port = await freePort();
     const h = startInProcess(appConfig(server, port, mode));
-    await h.waitEvent('ready', 0);
-    const blue = h.instancePids()[0]!;
-    const load = startLoad(port, server.pidPath, { keepAlive: false });
-    let result: LoadResult;
-    try {
-      await waitFor(() => load.tally.count(blue) >= 20, { timeout: 15_000, message: 'the load never reached the instance' });
+    const result = await underLoad(h, port, server, async (blue, load) => {
       // A slow request keeps the old instance draining for 6 s; the new one crashes 800 ms after
       // its first passing health probe (so after the switch), once.
       const slow = runLoad({ port, path: '/slow?ms=6000', concurrency: 1, maxRequests: 1, durationMs: 60_000, keepAlive: false });
@@ -373,9 +378,7 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a green that fails is 
       const slowResult = await slow;
       expect(slowResult.ok, describeLoad(slowResult)).toBe(1);
       await assertAllGone([blue, green!], 10_000);
-    } finally {
-      result = await load.stop();
-    }
+    });
     measured.push(`${mode}: green crashing after the switch, ${describeLoad(result)}`);
     // Requests the crashed instance had accepted may be reset; none is refused.
     expect(result.errors['ECONNREFUSED'] ?? 0).toBe(0);
@@ -411,20 +414,13 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: kill -9 of the instanc
     const server = SERVERS.node;
     const port = await freePort();
     const h = startInProcess(appConfig(server, port, mode));
-    await h.waitEvent('ready', 0);
-    const victim = h.instancePids()[0]!;
     // One connection per request, so new connections arrive while nothing accepts.
-    const load = startLoad(port, server.pidPath, { keepAlive: false });
-    let result: LoadResult;
-    try {
-      await waitFor(() => load.tally.count(victim) >= 20, { timeout: 15_000, message: 'the load never reached the instance' });
+    const result = await underLoad(h, port, server, async (victim, load) => {
       process.kill(victim, 'SIGKILL');
       const next = await waitFor(() => h.instancePids()[1], { timeout: 15_000, message: 'the killed instance was not restarted' });
       await h.waitEvent('ready', 1);
       await waitFor(() => load.tally.count(next) >= 20, { timeout: 15_000, message: `the restarted pid ${next} never answered` });
-    } finally {
-      result = await load.stop();
-    }
+    });
     measured.push(`${mode}: kill -9, ${describeLoad(result)}`);
     expect(result.errors['ECONNREFUSED'] ?? 0, describeLoad(result)).toBe(0);
     // Only a request in flight on the killed instance may fail, and only by a reset.
