@@ -10,8 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
 import { run } from '../src/cli/main.js';
 import type { FreePortResult } from '../src/ports/free-port.js';
-import { readProcStat } from '../src/process/identity.js';
-import { assertAllGone, killAllTracked, startFixture } from './helpers/processes.js';
+import { assertAllGone, isRunning, killAllTracked, startFixture } from './helpers/processes.js';
 import { freePort as unusedPort } from './helpers/supervise.js';
 
 let runDir: string;
@@ -41,11 +40,6 @@ afterEach(() => {
   rmSync(runDir, { recursive: true, force: true });
   expect(leftovers, 'processes a test left running').toEqual([]);
 });
-
-function isRunning(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
-}
 
 describe('naija-sup free-port', () => {
   it('exits 0 when nothing holds the port', async () => {

@@ -195,6 +195,12 @@ export function trackChild(handle: ChildHandle): void {
   });
 }
 
+/** Whether `pid` runs: it exists and is neither a zombie nor dead (state Z or X). */
+export function isRunning(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+}
+
 /** Whether a tracked (or, if untracked, any non-zombie) process `pid` is still alive. */
 function isAlive(pid: number): boolean {
   const tracked = trackedPids.get(pid);

@@ -6,7 +6,7 @@
  * touched, and owners that must not be stopped (another user's, a live naija-sup instance) stop
  * nothing at all. Every process a test starts is gone at its end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,25 +14,14 @@ import { writeRecord } from '../../src/control/record.js';
 import { canBind } from '../../src/ports/availability.js';
 import { describePortHolders, freePort } from '../../src/ports/free-port.js';
 import { readBootId, readCmdline, readProcStat } from '../../src/process/identity.js';
-import { assertAllGone, killAllTracked, startFixture } from '../helpers/processes.js';
+import { assertAllGone, isRunning, startFixture } from '../helpers/processes.js';
 import { freePort as unusedPort } from '../helpers/supervise.js';
-import { ProcessTracker, startNodeFixture, startTimeOf } from './fixtures/processes.js';
+import { endPortTest, ProcessTracker, startNodeFixture, startTimeOf } from './fixtures/processes.js';
 
 const tracker = new ProcessTracker();
 const dirs: string[] = [];
 
-afterEach(async () => {
-  const leftovers = killAllTracked();
-  const survivors = await tracker.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  expect(leftovers, 'processes a test left running').toEqual([]);
-  expect(survivors).toEqual([]);
-});
-
-function isRunning(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
-}
+afterEach(() => endPortTest(tracker, dirs));
 
 describe('freePort', () => {
   it('reports a port nobody holds as free, confirmed by a bind, and stops nothing', async () => {

@@ -20,6 +20,7 @@ import {
   ProcessTracker,
   startNodeFixture,
   startProcess,
+  startPythonHttpServer,
   startTimeOf,
   type Started,
 } from './fixtures/processes.js';
@@ -121,16 +122,7 @@ describe('findPortOwners with real holders', () => {
   });
 
   it('finds /usr/bin/python3 -m http.server --bind 127.0.0.1', async () => {
-    const python = await startProcess(
-      tracker,
-      '/usr/bin/python3',
-      ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'],
-      (line) => {
-        const match = /Serving HTTP on 127\.0\.0\.1 port (\d+)/.exec(line);
-        return match?.[1] === undefined ? undefined : { port: Number(match[1]) };
-      },
-      { cwd: tmpdir() },
-    );
+    const python = await startPythonHttpServer(tracker);
     const held = expectKind(await findPortOwners({ port: python.info.port, host: '127.0.0.1' }), 'held');
     expect(held.owners.map((o) => o.pid)).toEqual([python.pid]);
     expect(held.owners[0]?.cmdline).toEqual([

@@ -8,7 +8,7 @@
  * Every process a test starts is gone at its end (asserted); nothing is slept on before an assert.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -19,20 +19,14 @@ import { canBind } from '../../src/ports/availability.js';
 import { findPortOwners } from '../../src/ports/owners.js';
 import { runPreflight, type PreflightConfig, type PreflightResult } from '../../src/ports/preflight.js';
 import { readBootId, readCmdline, readProcStat } from '../../src/process/identity.js';
-import { assertAllGone, killAllTracked, startFixture, waitFor } from '../helpers/processes.js';
+import { assertAllGone, isRunning, startFixture, waitFor } from '../helpers/processes.js';
 import { freePort as unusedPort } from '../helpers/supervise.js';
-import { ProcessTracker, startNodeFixture, startProcess, startTimeOf } from './fixtures/processes.js';
+import { endPortTest, ProcessTracker, startNodeFixture, startProcess, startTimeOf, startPythonHttpServer } from './fixtures/processes.js';
 
 const tracker = new ProcessTracker();
 const dirs: string[] = [];
 
-afterEach(async () => {
-  const leftovers = killAllTracked();
-  const survivors = await tracker.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  expect(leftovers, 'processes a test left running').toEqual([]);
-  expect(survivors).toEqual([]);
-});
+afterEach(() => endPortTest(tracker, dirs));
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-preflight-'));
@@ -81,11 +75,6 @@ function recordFor(
     startedAt: Date.now(),
     cwd: process.cwd(),
   };
-}
-
-function isRunning(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 async function preflightError(run: Promise<PreflightResult>): Promise<NaijaSupError> {
@@ -300,16 +289,7 @@ describe('step 3: the port held by someone else', () => {
 
   it('/usr/bin/python3 -m http.server: named, then stopped', async () => {
     const runDir = tempDir();
-    const python = await startProcess(
-      tracker,
-      '/usr/bin/python3',
-      ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1'],
-      (line) => {
-        const match = /Serving HTTP on 127\.0\.0\.1 port (\d+)/.exec(line);
-        return match?.[1] === undefined ? undefined : { port: Number(match[1]) };
-      },
-      { cwd: tmpdir(), detached: true },
-    );
+    const python = await startPythonHttpServer(tracker, { detached: true });
     const { port } = python.info;
     const error = await preflightError(runPreflight({ config: config({ port }), runDir, killExisting: false, force: false }));
     expect(error.message).toContain(`pid ${python.pid}`);
