@@ -596,15 +596,20 @@ function probeToInput<T extends { interval: number; timeout: number }>(v: T | nu
   return v === null ? null : { ...v, interval: formatDuration(v.interval), timeout: formatDuration(v.timeout) };
 }
 
-const livenessFields = {
-  type: enumLeaf('How liveness is checked: an HTTP GET of `path` (200–399) or a TCP connect.', ['http', 'tcp'] as const, 'http'),
-  path: sameAs(leaf<string, string>({
-    description: 'Path probed when `type` is "http".',
+/** An HTTP path key ("/health" by default): health.path and the liveness and readiness probes' path. */
+function httpPathLeaf(description: string): LeafNode<string, string> {
+  return leaf<string, string>({
+    description,
     typeText: 'string',
     jsonSchema: { type: 'string', pattern: '^/' },
     default: value('/health'),
     parse: httpPathParse,
-  }), 'health.path'),
+  });
+}
+
+const livenessFields = {
+  type: enumLeaf('How liveness is checked: an HTTP GET of `path` (200–399) or a TCP connect.', ['http', 'tcp'] as const, 'http'),
+  path: sameAs(httpPathLeaf('Path probed when `type` is "http".'), 'health.path'),
   interval: durationLeaf('Time between liveness probes.', 5000),
   timeout: durationLeaf('Per-probe timeout.', 2000),
   failureThreshold: integerLeaf('Consecutive failed probes before the server is restarted.', 1, 3),
@@ -629,13 +634,7 @@ const livenessLeaf = leaf<FieldsInput<typeof livenessFields> | null, FieldsResol
 /** Readiness defaults to the startup probe's own settings (`health.*`), so `true` is enough to turn it on. */
 const readinessFields = {
   type: sameAs(enumLeaf('How readiness is probed: an HTTP GET of `path` (200–399), a TCP connect, or an output line matching `log`.', ['http', 'tcp', 'log'] as const, 'http'), 'health.type'),
-  path: sameAs(leaf<string, string>({
-    description: 'Path probed when `type` is "http".',
-    typeText: 'string',
-    jsonSchema: { type: 'string', pattern: '^/' },
-    default: value('/health'),
-    parse: httpPathParse,
-  }), 'health.path'),
+  path: sameAs(httpPathLeaf('Path probed when `type` is "http".'), 'health.path'),
   log: sameAs(leaf<string | null, string | null>({
     description: 'For `type` "log": a regular expression (source, no slashes) matched against the server\'s output lines.',
     typeText: 'string | null',
@@ -865,13 +864,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
   portFallback: booleanLeaf('If the port is taken by something that may not be stopped, use the next free port instead of failing.', false),
   health: section('When the server counts as ready. The keys from `health.type` to `health.log` are the startup probe: it runs after each spawn until the server is ready.', {
     type: enumLeaf('How the startup probe judges the server ready: an HTTP GET of `health.path` (status 200–399), a TCP connect, or an output line matching `health.log`.', ['http', 'tcp', 'log'] as const, 'http'),
-    path: leaf<string, string>({
-      description: 'Path of the HTTP health check.',
-      typeText: 'string',
-      jsonSchema: { type: 'string', pattern: '^/' },
-      default: value('/health'),
-      parse: httpPathParse,
-    }),
+    path: httpPathLeaf('Path of the HTTP health check.'),
     timeout: durationLeaf('Timeout of one health check attempt.', 2000),
     interval: durationLeaf('Time between health check attempts while starting.', 250),
     startupTimeout: durationLeaf('How long the server may take to become ready before the start counts as failed.', 30_000, [secondsEnv('HEALTH_CHECK_TIMEOUT')]),
