@@ -14,7 +14,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { failureById, matchFailure, renderFix } from '../../failures.js';
 import { ARCH_BITS, describeBinaryInWords, readNativeBinary, type NativeBinaryInfo } from '../binary-header.js';
 import type { NodeLibraryReport, NodeProbeReport } from '../probes/node-probe.js';
-import { describeProbeFailure } from './probe-failure.js';
+import { probeFailureOutcome } from './probe-failure.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
 /** Which of bcrypt / bcryptjs the app's package.json lists (any dependency kind). */
@@ -264,16 +264,7 @@ export const bcryptNodeCheck: Check = {
     const uses = declared.bcrypt || declared.bcryptjs || resolvesFrom(ctx.app.cwd, 'bcrypt') || resolvesFrom(ctx.app.cwd, 'bcryptjs');
     if (!uses) return { status: 'skip', summary: 'the app does not use bcrypt or bcryptjs' };
     const run = await ctx.nodeProbe();
-    if (run.kind !== 'ok') {
-      const failure = describeProbeFailure(run, "the app's node");
-      return {
-        status: 'fail',
-        summary: failure.summary,
-        details: failure.details,
-        fix: failure.fix,
-        ...(failure.failureId === undefined ? {} : { failureId: failure.failureId }),
-      };
-    }
+    if (run.kind !== 'ok') return probeFailureOutcome(run, "the app's node");
     const native = run.report.bcrypt;
     const bindingPath = native.loaded ? null : failedBindingPath(native);
     return assessBcryptNode({

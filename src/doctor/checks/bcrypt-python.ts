@@ -14,7 +14,7 @@ import { failureById, renderFix } from '../../failures.js';
 import { commandInterpreter, findAppPython, type PythonCandidate } from '../executables.js';
 import { parseVersion } from '../engines.js';
 import { runPythonProbe, type PythonError, type PythonProbeReport } from '../probes/python-probe.js';
-import { describeProbeFailure } from './probe-failure.js';
+import { probeFailureOutcome } from './probe-failure.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
 /** A requirement on bcrypt, passlib or libpass found in the app's files. */
@@ -241,16 +241,7 @@ export const bcryptPythonCheck: Check = {
       timeoutMs: ctx.probeTimeoutMs,
       signal: ctx.signal,
     });
-    if (run.kind !== 'ok') {
-      const failure = describeProbeFailure(run, `${interpreter.path} (from ${interpreter.source})`);
-      return {
-        status: 'fail',
-        summary: failure.summary,
-        details: failure.details,
-        fix: failure.fix,
-        ...(failure.failureId === undefined ? {} : { failureId: failure.failureId }),
-      };
-    }
+    if (run.kind !== 'ok') return probeFailureOutcome(run, `${interpreter.path} (from ${interpreter.source})`);
     return assessBcryptPython({ report: run.report, interpreter, requirements });
   },
 };

@@ -5,6 +5,7 @@
 import { matchFailure, renderFix } from '../../failures.js';
 import { tailLines, type ProbeRun } from '../probe-run.js';
 import { formatSeconds } from '../runner.js';
+import type { CheckOutcome } from '../types.js';
 
 export interface ProbeFailureWords {
   summary: string;
@@ -46,4 +47,16 @@ export function describeProbeFailure(run: Exclude<ProbeRun<unknown>, { kind: 'ok
       };
     }
   }
+}
+
+/** A check's "fail" outcome for a probe run of `what` that produced no report. */
+export function probeFailureOutcome(run: Exclude<ProbeRun<unknown>, { kind: 'ok' }>, what: string): CheckOutcome {
+  const failure = describeProbeFailure(run, what);
+  return {
+    status: 'fail',
+    summary: failure.summary,
+    details: failure.details,
+    fix: failure.fix,
+    ...(failure.failureId === undefined ? {} : { failureId: failure.failureId }),
+  };
 }
