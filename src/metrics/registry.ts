@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { parseProcStat, parseVmRss, USER_HZ } from '../process/proc-read.js';
 import type { CrashCause, ExitInfo, ProbeKind, SupervisorEvent } from '../supervisor/events.js';
+import type { DependencyOutcome } from '../supervisor/runner.js';
 import { CrashRate } from './crash-rate.js';
 
 /** Every metric name starts with this. */
@@ -51,14 +52,8 @@ export interface LastProbe {
   at: number;
 }
 
-/** The last result for one dependency, from a 'dependency' event. */
-export interface DependencyStatus {
-  name: string;
-  target: string;
-  ok: boolean;
-  attempts: number;
-  latencyMs: number;
-  detail: string;
+/** The last result for one dependency, from a 'dependency' event, and when it arrived. */
+export interface DependencyStatus extends DependencyOutcome {
   at: number;
 }
 
