@@ -264,8 +264,9 @@ export class SupervisorMetrics {
         break;
       case 'exited': {
         // In a blue/green reload the old instance exits while the new one runs: only the current
-        // instance's exit takes "up" and "ready" down.
-        if (this.current === null || this.current.instance === event.instance) {
+        // instance's exit takes "up" and "ready" down. By pid: blue and green are each instance 1 of
+        // their own supervisor, so the instance number cannot tell them apart.
+        if (this.current === null || this.current.pid === event.pid) {
           this.current = null;
           this.instanceUp = false;
           this.instanceReady = false;

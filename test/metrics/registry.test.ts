@@ -213,6 +213,19 @@ describe('SupervisorMetrics: fed by events', () => {
     expect(m.running).toBe(false);
   });
 
+  it('tells blue from green by pid: each is instance 1 of its own supervisor', async () => {
+    const m = metricsWith();
+    m.handle(spawned(100, 1));
+    m.handle(ready(50, 100));
+    m.handle(spawned(200, 1)); // green: the first instance of the reload's new supervisor
+    m.handle(ready(50, 200));
+    m.handle({ type: 'exited', instance: 1, pid: 100, exit: { ...exited().exit, code: 0, cause: 'clean-exit' }, expected: true });
+    expect(m.pid).toBe(200);
+    expect(m.ready).toBe(true);
+    expect(m.running).toBe(true);
+    expect(sampleValue(await scrape(m), 'naija_sup_instance_up')).toBe(1);
+  });
+
   it('keeps the last result of each dependency', async () => {
     const m = metricsWith();
     m.handle({ type: 'dependency', name: 'postgres', target: '127.0.0.1:5432', ok: false, attempts: 4, latencyMs: 0.3, detail: 'connection refused' });
