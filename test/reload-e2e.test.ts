@@ -290,6 +290,8 @@ describe.each<[ReloadMode, 'example' | 'python']>([
     expect(result.failed).toBe(0);
     const pids = h.instancePids();
     expect(pids).toHaveLength(11);
+    // Each green continues the numbering: instances 1 to 11, never a second instance 1.
+    expect(h.events('spawned').map((e) => e['instance'])).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
     for (const pid of pids) expect(load.tally.count(pid), `answers from pid ${pid}`).toBeGreaterThan(0);
     expect(await h.stop()).toBe(0);
     await assertAllGone(pids, 15_000);

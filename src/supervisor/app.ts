@@ -346,7 +346,9 @@ export class App {
       }
     };
     const deps = this.options.makeDeps(wiring, onEvent);
-    sup = new Supervisor(config, deps);
+    // A green continues the numbering after the current instance (instance 2 after 1, not 1 again).
+    const instanceSeq = role === 'green' ? (this.current?.context.instanceSeq ?? 0) : 0;
+    sup = new Supervisor(config, deps, { instanceSeq });
     this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(

@@ -115,10 +115,15 @@ export interface Transition {
   effects: Effect[];
 }
 
-export function initialMachine(): Machine {
+/**
+ * The machine before its first event. `instanceSeq`: the number before the first instance's (0, so
+ * it is instance 1); a reload's new supervisor continues after the old one's, so logs and events
+ * never show two instances 1.
+ */
+export function initialMachine(instanceSeq = 0): Machine {
   return {
     state: { tag: 'idle' },
-    ctx: { instanceSeq: 0, restarts: 0, restartTimes: [], attempt: 0, lastExit: null },
+    ctx: { instanceSeq, restarts: 0, restartTimes: [], attempt: 0, lastExit: null },
   };
 }
 

@@ -91,7 +91,7 @@ interface Live {
 const GROUP_POLL_MS = 20;
 
 export class Supervisor {
-  private machine: Machine = initialMachine();
+  private machine: Machine;
   private config: ResolvedConfig;
   private readonly deps: RunnerDeps;
   private readonly queue: MachineEvent[] = [];
@@ -112,9 +112,11 @@ export class Supervisor {
   /** Resolves with the supervisor's exit status. */
   readonly done: Promise<number>;
 
-  constructor(config: ResolvedConfig, deps: RunnerDeps) {
+  /** `instanceSeq`: instances are numbered from instanceSeq + 1 (see initialMachine). */
+  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number } = {}) {
     this.config = config;
     this.deps = deps;
+    this.machine = initialMachine(options.instanceSeq ?? 0);
     this.done = new Promise<number>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
