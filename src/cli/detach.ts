@@ -13,10 +13,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectControl, describeExit, fetchStatus, waitForReady, requestFailure, type ControlConnection, type ReadyOutcome } from '../control/client.js';
+import { tailFile } from '../control/log-files.js';
 import { controlPaths } from '../control/paths.js';
 import type { StatusSnapshot, StreamedEvent } from '../control/protocol.js';
 import { ensureRunDir } from '../control/run-dir.js';
@@ -57,23 +58,9 @@ export function configArg(argv: readonly string[]): string | undefined {
   return found;
 }
 
-/** The last `n` non-empty lines of `path` (reading at most its last 64 KiB). */
+/** The last non-empty lines among the last `n` lines of `path` (the detached server's output file). */
 function readTail(path: string, n: number): string[] {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return [];
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const start = Math.max(0, size - 64 * 1024);
-    const buf = Buffer.alloc(size - start);
-    const read = readSync(fd, buf, 0, buf.length, start);
-    return buf.subarray(0, read).toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-n);
-  } finally {
-    closeSync(fd);
-  }
+  return (tailFile(path, n)?.lines ?? []).filter((line) => line.trim() !== '');
 }
 
 interface ChildExit {

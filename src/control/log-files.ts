@@ -228,8 +228,11 @@ export function existingLogFiles(dir: string, name: string, maxIndex = 1000): st
   return files;
 }
 
-/** The last `n` lines of one file (read backwards in chunks, never the whole file), and its size read. */
-function tailFile(path: string, n: number): { lines: string[]; ino: number; size: number } | null {
+/**
+ * The last `n` lines of one file (read backwards in chunks, never the whole file), its inode and the
+ * size read; null when it cannot be opened (missing, or a symlink: O_NOFOLLOW).
+ */
+export function tailFile(path: string, n: number): { lines: string[]; ino: number; size: number } | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);

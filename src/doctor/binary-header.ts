@@ -128,8 +128,11 @@ export function describeNativeBinary(bytes: Buffer, size = bytes.length): Native
   return { format: 'unknown', ...base };
 }
 
-/** Reads and describes a binary file; null when it cannot be read. */
-export function readNativeBinary(path: string): NativeBinaryInfo | null {
+/**
+ * The first `maxBytes` of a file and its whole size; null when it cannot be opened or read. Shared by
+ * the binary-header check and the shebang reader (src/doctor/executables.ts).
+ */
+export function readFileHead(path: string, maxBytes: number): { bytes: Buffer; size: number } | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -138,7 +141,7 @@ export function readNativeBinary(path: string): NativeBinaryInfo | null {
   }
   try {
     const size = fstatSync(fd).size;
-    const buffer = Buffer.alloc(Math.min(size, MAX_SCAN_BYTES));
+    const buffer = Buffer.alloc(Math.min(size, maxBytes));
     let read = 0;
     // Bounded: each pass reads at least one byte or stops.
     while (read < buffer.length) {
@@ -146,12 +149,18 @@ export function readNativeBinary(path: string): NativeBinaryInfo | null {
       if (n === 0) break;
       read += n;
     }
-    return describeNativeBinary(buffer.subarray(0, read), size);
+    return { bytes: buffer.subarray(0, read), size };
   } catch {
     return null;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads and describes a binary file; null when it cannot be read. */
+export function readNativeBinary(path: string): NativeBinaryInfo | null {
+  const head = readFileHead(path, MAX_SCAN_BYTES);
+  return head === null ? null : describeNativeBinary(head.bytes, head.size);
 }
 
 /** "a macOS binary (Mach-O 64-bit x86_64)", "a 32-bit Linux binary (ELF ARM)"… */

@@ -5,8 +5,9 @@
  *
  * PATH lookups use the app's PATH (passed in), never naija-sup's implicitly.
  */
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { readFileHead } from './binary-header.js';
 
 /** `node`, `nodejs`, `node20`, `node.exe`… */
 export function isNodeBinaryName(file: string): boolean {
@@ -65,30 +66,18 @@ function existsAsFile(path: string): boolean {
  * `#!/usr/bin/env python3` → ['python3'] (to be looked up on PATH). Null without a shebang.
  */
 export function readShebang(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
+  const head = readFileHead(path, 256);
+  if (head === null) return null;
+  const text = head.bytes.toString('utf8');
+  if (!text.startsWith('#!')) return null;
+  const words = (text.slice(2).split('\n')[0] ?? '').trim().split(/\s+/);
+  const first = words[0];
+  if (first === undefined || first === '') return null;
+  if (basename(first) === 'env') {
+    // `env -S python3 -u` and `env python3`: the first word that is not an option.
+    return words.slice(1).find((word) => !word.startsWith('-')) ?? null;
   }
-  try {
-    const buffer = Buffer.alloc(256);
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    const text = buffer.toString('utf8', 0, n);
-    if (!text.startsWith('#!')) return null;
-    const words = (text.slice(2).split('\n')[0] ?? '').trim().split(/\s+/);
-    const first = words[0];
-    if (first === undefined || first === '') return null;
-    if (basename(first) === 'env') {
-      // `env -S python3 -u` and `env python3`: the first word that is not an option.
-      return words.slice(1).find((word) => !word.startsWith('-')) ?? null;
-    }
-    return first;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  return first;
 }
 
 /** The node that runs a Node app, and how doctor found it. */
