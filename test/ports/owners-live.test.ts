@@ -16,6 +16,7 @@ import { findPortOwners, type PortOwnersAnswer } from '../../src/ports/owners.js
 import { parseProcNetTcp } from '../../src/ports/proc-net.js';
 import { CAPTURED, makeFakeProc } from './fixtures/fake-proc.js';
 import {
+  leaveServerSideTimeWait,
   pollUntil,
   ProcessTracker,
   startNodeFixture,
@@ -207,14 +208,7 @@ describe('findPortOwners with real holders', () => {
   it('reports TIME_WAIT (no owner) after the server closed a connection first and exited', async () => {
     // In this process: a server that ends each accepted connection at once. The side that closes
     // first keeps the TIME_WAIT, and here that is the server side, whose local port is `port`.
-    const server = net.createServer((socket) => socket.end());
-    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-    const { port } = server.address() as net.AddressInfo;
-    const client = net.connect({ host: '127.0.0.1', port });
-    client.resume();
-    client.on('end', () => client.end());
-    await new Promise((resolve) => client.once('close', resolve));
-    await new Promise((resolve) => server.close(resolve));
+    const port = await leaveServerSideTimeWait();
 
     const answer = await pollUntil(
       'a TIME_WAIT answer',

@@ -21,7 +21,7 @@ import { runPreflight, type PreflightConfig, type PreflightResult } from '../../
 import { readBootId, readCmdline, readProcStat } from '../../src/process/identity.js';
 import { assertAllGone, isRunning, startFixture, waitFor } from '../helpers/processes.js';
 import { freePort as unusedPort } from '../helpers/supervise.js';
-import { endPortTest, ProcessTracker, startNodeFixture, startProcess, startTimeOf, startPythonHttpServer } from './fixtures/processes.js';
+import { endPortTest, leaveServerSideTimeWait, ProcessTracker, startNodeFixture, startProcess, startPythonHttpServer, startTimeOf } from './fixtures/processes.js';
 
 const tracker = new ProcessTracker();
 const dirs: string[] = [];
@@ -343,14 +343,7 @@ describe('step 3: the port held by someone else', () => {
 describe('step 4: TIME_WAIT', () => {
   it('TIME_WAIT left by a server with SO_REUSEADDR: no owner, the bind works, it proceeds at once and says why', async () => {
     const runDir = tempDir();
-    const server = net.createServer((socket) => socket.end()); // the server closes first: TIME_WAIT is on its side
-    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-    const { port } = server.address() as net.AddressInfo;
-    const client = net.connect({ host: '127.0.0.1', port });
-    client.resume();
-    client.on('end', () => client.end());
-    await new Promise((resolve) => client.once('close', resolve));
-    await new Promise((resolve) => server.close(resolve));
+    const port = await leaveServerSideTimeWait();
     await waitFor(async () => (await findPortOwners({ port, host: '127.0.0.1' })).kind === 'time-wait', { message: 'no TIME_WAIT row' });
 
     const result = await runPreflight({ config: config({ port }), runDir, killExisting: false, force: false });
