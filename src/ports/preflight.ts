@@ -26,7 +26,7 @@ import { formatDuration } from '../config/duration.js';
 import { compileMatchPattern } from '../config/schema.js';
 import { NaijaSupError } from '../errors.js';
 import { listProcesses } from '../process/group.js';
-import { hasProcFs, readCmdline, readUid } from '../process/identity.js';
+import { hasExited, hasProcFs, readCmdline, readUid } from '../process/identity.js';
 import type { CanBindResult } from './availability.js';
 import {
   describeStopped,
@@ -478,7 +478,7 @@ export function findMatchingProcesses(
   const { self } = deps;
   const user = currentUser();
   for (const stat of listProcesses(deps.procRoot)) {
-    if (stat.state === 'Z' || stat.state === 'X') continue;
+    if (hasExited(stat)) continue;
     if (stat.pid <= 1 || stat.pid === self.pid || self.ancestors.includes(stat.pid)) continue;
     if (self.pgid !== null && stat.pgid === self.pgid) continue;
     const cmdline = readCmdline(stat.pid, deps.procRoot);

@@ -23,7 +23,7 @@ import { userInfo } from 'node:os';
 import { NaijaSupError } from '../errors.js';
 import { readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
+import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
 import type { StoppedProcess } from './free-port.js';
@@ -288,7 +288,7 @@ function describeSuffix(pid: number, procRoot: string): string {
 /** "node server.js" for a live pid (its command line, else its comm), or null when it is not running. */
 function describePid(pid: number, procRoot: string): string | null {
   const stat = readProcStat(pid, procRoot);
-  if (stat === null || stat.state === 'Z' || stat.state === 'X') return null;
+  if (stat === null || hasExited(stat)) return null;
   const cmdline = readCmdline(pid, procRoot);
   const text = cmdline.length > 0 ? cmdline.join(' ') : `[${stat.comm}]`;
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;

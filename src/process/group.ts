@@ -8,10 +8,11 @@
  * children that left the group with setsid/setpgid.
  *
  * Zombies are left out everywhere: an exited process holds no fds, no port and cannot be signalled.
+ * "Exited" is {@link hasExited}: a zombie main thread whose other threads are still running is not.
  */
 
 import { readdirSync } from 'node:fs';
-import { DEFAULT_PROC_ROOT, hasProcFs, readProcStat } from './identity.js';
+import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, readProcStat } from './identity.js';
 import type { ProcStat } from './identity.js';
 
 /**
@@ -48,7 +49,7 @@ export function listGroupMembers(pgid: number, procRoot: string = DEFAULT_PROC_R
   // a fake root whose groups do not exist in the kernel).
   if (procRoot === DEFAULT_PROC_ROOT && !groupExistsByKill(pgid)) return [];
   return listProcesses(procRoot)
-    .filter((stat) => stat.pgid === pgid && !isDead(stat))
+    .filter((stat) => stat.pgid === pgid && !hasExited(stat))
     .map((stat) => stat.pid)
     .sort((a, b) => a - b);
 }
@@ -80,14 +81,10 @@ export function listDescendants(roots: number | readonly number[], procRoot: str
       if (seen.has(child.pid)) continue;
       seen.add(child.pid);
       queue.push(child.pid);
-      if (!isDead(child)) found.push(child);
+      if (!hasExited(child)) found.push(child);
     }
   }
   return found.sort((a, b) => a.pid - b.pid);
-}
-
-function isDead(stat: ProcStat): boolean {
-  return stat.state === 'Z' || stat.state === 'X';
 }
 
 function groupExistsByKill(pgid: number): boolean {

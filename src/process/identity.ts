@@ -11,9 +11,9 @@
  * lookup and the samplers); its readers are re-exported here, where most callers look for them.
  */
 
-import { DEFAULT_PROC_ROOT, hasProcFs, isPlausiblePid, readBootId, readCmdline, readProcStat } from './proc-read.js';
+import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isPlausiblePid, readBootId, readCmdline, readProcStat } from './proc-read.js';
 
-export { DEFAULT_PROC_ROOT, hasProcFs, parseProcStat, readBootId, readCmdline, readProcStat, readUid } from './proc-read.js';
+export { DEFAULT_PROC_ROOT, hasExited, hasProcFs, parseProcStat, readBootId, readCmdline, readProcStat, readUid } from './proc-read.js';
 export type { ProcStat } from './proc-read.js';
 
 /** What the instance record stores to recognise a process later. */
@@ -74,7 +74,7 @@ export function isSameProcess(expected: ExpectedIdentity, procRoot: string = DEF
     if (bootId !== null && bootId !== expected.bootId) return 'reused';
   }
   if (stat.startTime !== expected.startTime) return 'reused';
-  return stat.state === 'Z' || stat.state === 'X' ? 'zombie' : 'same';
+  return hasExited(stat) ? 'zombie' : 'same';
 }
 
 /** `kill(pid, 0)`: true when the PID exists (EPERM means it exists but is not ours). Zombies count as existing. */

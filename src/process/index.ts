@@ -6,6 +6,7 @@
 export {
   DEFAULT_PROC_ROOT,
   USER_HZ,
+  hasExited,
   hasProcFs,
   parseProcStat,
   parseVmRss,

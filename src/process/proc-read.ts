@@ -44,6 +44,8 @@ export interface ProcStat {
   utime: number;
   /** CPU time in kernel mode (field 15), clock ticks. */
   stime: number;
+  /** Threads still in the thread group (field 20, num_threads). */
+  threads: number;
   /**
    * Field 22, clock ticks since boot, as a decimal string: it is an unsigned 64-bit counter, and a
    * string compares exactly without a bigint.
@@ -71,17 +73,30 @@ export function parseProcStat(text: string): ProcStat | null {
   const sid = Number(rest[3]);
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
+  const threads = Number(rest[17]);
   const startTime = rest[19];
   if (
     !isPlausiblePid(pid) ||
     state === undefined || !/^[A-Za-z]$/.test(state) ||
     !Number.isInteger(ppid) || !Number.isInteger(pgid) || !Number.isInteger(sid) ||
-    !Number.isFinite(utime) || !Number.isFinite(stime) ||
+    !Number.isFinite(utime) || !Number.isFinite(stime) || !Number.isInteger(threads) ||
     startTime === undefined || !/^\d+$/.test(startTime)
   ) {
     return null;
   }
-  return { pid, comm, state, ppid, pgid, sid, utime, stime, startTime };
+  return { pid, comm, state, ppid, pgid, sid, utime, stime, threads, startTime };
+}
+
+/**
+ * Whether the process has finished exiting: it is a zombie (or dead) AND no other thread of it is
+ * still running. The state letter alone is not enough. When a multi-threaded process (every Node
+ * process) is killed, its main thread often exits first and /proc/PID/stat already says "Z" while
+ * the other threads are still on their way out (num_threads 2–7 for a node server, measured). Until
+ * the last of them is gone the process's files — its listening socket among them — are still open,
+ * yet /proc/PID/fd no longer lists them: taken as "gone", the port would look held by nobody.
+ */
+export function hasExited(stat: ProcStat): boolean {
+  return (stat.state === 'Z' || stat.state === 'X') && stat.threads <= 1;
 }
 
 /** Reads and parses /proc/PID/stat; null when the process does not exist (or is not readable). */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { listGroupMembers } from '../../src/process/group.js';
-import { isSameProcess, readBootId, readProcStat } from '../../src/process/identity.js';
+import { hasExited, isSameProcess, readBootId, readProcStat } from '../../src/process/identity.js';
 import { LineSplitter } from '../../src/process/line-splitter.js';
 import { ChildHandle, spawnInstance } from '../../src/process/spawn.js';
 import type { OutputStream, RunningChild } from '../../src/process/spawn.js';
@@ -198,7 +198,7 @@ export function trackChild(handle: ChildHandle): void {
 /** Whether `pid` runs: it exists and is neither a zombie nor dead (state Z or X). */
 export function isRunning(pid: number): boolean {
   const stat = readProcStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+  return stat !== null && !hasExited(stat);
 }
 
 /** Whether a tracked (or, if untracked, any non-zombie) process `pid` is still alive. */
@@ -206,7 +206,7 @@ function isAlive(pid: number): boolean {
   const tracked = trackedPids.get(pid);
   if (tracked !== undefined) return isSameProcess(tracked) === 'same';
   const stat = readProcStat(pid);
-  return stat !== null && stat.state !== 'Z' && stat.state !== 'X';
+  return stat !== null && !hasExited(stat);
 }
 
 /** The pids among `pids` (and members of the groups they led) still alive. */

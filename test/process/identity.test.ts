@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listProcesses } from '../../src/process/group.js';
+import { parseProcNetTcpForPort } from '../../src/ports/proc-net.js';
 import {
+  hasExited,
   isSameProcess,
   parseProcStat,
   processIdentity,
@@ -11,7 +13,7 @@ import {
   readProcStat,
   readUid,
 } from '../../src/process/identity.js';
-import { parseVmRss, readUptimeSeconds, readVmRss } from '../../src/process/proc-read.js';
+import { parseVmRss, readProcNetTable, readUptimeSeconds, readVmRss } from '../../src/process/proc-read.js';
 import { spawnInstance } from '../../src/process/spawn.js';
 import { terminateGroup } from '../../src/process/terminate.js';
 import {
@@ -31,13 +33,13 @@ describe('parseProcStat', () => {
   it('reads the fields naija-sup uses from a real-shaped line', () => {
     const line = '4265 (cat) R 4261 4261 2711 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 27965 3133440 389 18446744073709551615 0';
     expect(parseProcStat(line)).toEqual({
-      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, utime: 0, stime: 0, startTime: '27965',
+      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, utime: 0, stime: 0, threads: 1, startTime: '27965',
     });
   });
 
   it('splits after the LAST ")" so a comm with spaces and parentheses cannot shift the fields', () => {
     const stat = parseProcStat(statLine({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, startTime: '123' }));
-    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, utime: 0, stime: 0, startTime: '123' });
+    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, utime: 0, stime: 0, threads: 1, startTime: '123' });
     expect(parseProcStat(statLine({ pid: 78, comm: 'my server', startTime: '9' }))?.comm).toBe('my server');
     expect(parseProcStat(statLine({ pid: 79, comm: ')', startTime: '9' }))?.comm).toBe(')');
   });
@@ -49,14 +51,14 @@ describe('parseProcStat', () => {
       '18446744073709551615 4321280 7148169 140735734818320 0 0 0 0 16781312 2 0 0 0 17 1 0 0 0 0 0 9723336 11027064 ' +
       '68403200 140735734819547 140735734819566 140735734819566 140735734820839 0\n';
     expect(parseProcStat(renamed)).toEqual({
-      pid: 17175, comm: 'my srv) S 1 (x', state: 'R', ppid: 17173, pgid: 17173, sid: 13508, utime: 1, stime: 0, startTime: '1010281',
+      pid: 17175, comm: 'my srv) S 1 (x', state: 'R', ppid: 17173, pgid: 17173, sid: 13508, utime: 1, stime: 0, threads: 1, startTime: '1010281',
     });
     // PID 1: its parent, group and session are 0 (outside the namespace); fields 14/15 are utime/stime.
     const init =
       '1 (process_api) S 0 0 0 0 -1 4194560 80787 121592592 0 2033 286 515 1043691 209893 10 -10 12 0 14 35909632 2032 ' +
       '18446744073709551615 1 1 0 0 0 0 0 4096 1256 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
     expect(parseProcStat(init)).toEqual({
-      pid: 1, comm: 'process_api', state: 'S', ppid: 0, pgid: 0, sid: 0, utime: 286, stime: 515, startTime: '14',
+      pid: 1, comm: 'process_api', state: 'S', ppid: 0, pgid: 0, sid: 0, utime: 286, stime: 515, threads: 12, startTime: '14',
     });
   });
 
@@ -227,5 +229,27 @@ describe('identity of real processes', () => {
     expect(result.outcome).toBe('exited');
     await handle.waitForExit();
     await assertAllGone([parent, zombie.pid]);
+  });
+
+  it('counts a SIGKILLed node server as exited only once its listening socket is closed', async () => {
+    // Node's main thread often exits first: /proc/PID/stat says "Z" while the other threads (and with
+    // them the open files) are still going away. Taken as gone then, the port looked held by nobody.
+    // Polled without yielding, so Node cannot reap the child while the loop watches it.
+    for (let round = 0; round < 8; round += 1) {
+      const server = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+      const port = server.port as number;
+      process.kill(server.pid, 'SIGKILL');
+      const deadline = Date.now() + 5000;
+      let exited = false;
+      for (let step = 0; step < 1_000_000 && !exited && Date.now() < deadline; step += 1) {
+        const stat = readProcStat(server.pid);
+        exited = stat === null || hasExited(stat);
+      }
+      expect(exited, `pid ${server.pid} did not exit within 5 s of SIGKILL`).toBe(true);
+      const listening = parseProcNetTcpForPort(readProcNetTable('/proc/net/tcp') ?? '', 4, port).filter((row) => row.state === 'LISTEN');
+      expect(listening, `port ${port} still listening after hasExited(pid ${server.pid})`).toEqual([]);
+      await server.child.waitForExit();
+      await assertAllGone([server.pid]);
+    }
   });
 });

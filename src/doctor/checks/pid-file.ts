@@ -5,7 +5,7 @@
  * (alive, but its supervisor is gone), or running. Read-only: prints the command that cleans up.
  */
 import { readFileSync } from 'node:fs';
-import { readCmdline, readProcStat } from '../../process/identity.js';
+import { hasExited, readCmdline, readProcStat } from '../../process/identity.js';
 import { readInstanceState } from './instance-state.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
@@ -102,7 +102,7 @@ export const pidFileCheck: Check = {
             summary: `the PID file ${config.pidFile} does not hold a PID`,
             fix: `Remove it: \`rm ${config.pidFile}\` (start writes a new one).`,
           };
-        } else if (stat === null || stat.state === 'Z' || stat.state === 'X') {
+        } else if (stat === null || hasExited(stat)) {
           pidFileOutcome = {
             status: 'warn',
             summary: `stale PID file: ${config.pidFile} names pid ${pid}, which is ${stat === null ? 'gone' : 'a zombie'}`,
