@@ -13,6 +13,11 @@
  * - Half-close is passed through (`allowHalfOpen` on both sides), backpressure comes from
  *   `pipe()`, and socket errors on either side (ECONNRESET, EPIPE…) end that one connection — the
  *   other side is reset so the peer sees the failure — never the proxy.
+ *   One limit, libuv's: an RST that arrives behind bytes the proxy has not read yet (a held client
+ *   that gives up, or data and reset in one poll wake) is reported as a plain end of stream — on
+ *   POLLHUP after a short read, uv__stream_io reports EOF without the read(2) that would return
+ *   ECONNRESET. The target then gets those bytes and a FIN instead of an RST, as a server would that
+ *   read the connection itself through Node.
  *
  * Cost: a userspace hop. In front of the example Express API it costs 4–11% of direct throughput;
  * in front of a handler that does nothing, 24–41% on two cores, because the proxy then spends

@@ -301,16 +301,21 @@ describe('createProxy: bytes', () => {
 
   it('passes a client reset on to the target and keeps serving', async () => {
     let targetSaw: string | undefined;
+    let received = '';
     const target = await tcpServer((socket) => {
       socket.on('error', (error: NodeJS.ErrnoException) => {
         targetSaw = error.code;
       });
-      socket.on('data', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
     });
     const proxy = await proxyFor({ target });
     const client = connectTo(proxy.port);
     client.write('partial request');
-    await waitFor(() => proxy.connections(target) === 1);
+    // The reset must reach a proxy that has read everything before it. An RST that arrives behind
+    // unread bytes is reported by libuv as a plain end of stream (see the note on reset in proxy.ts).
+    await waitFor(() => received === 'partial request', { message: 'the bytes before the reset did not reach the target' });
     client.resetAndDestroy();
     await waitFor(() => targetSaw !== undefined, { message: 'the target did not see the reset' });
     expect(targetSaw).toBe('ECONNRESET');
