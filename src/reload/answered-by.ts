@@ -193,6 +193,66 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
   });
 }
 
+/** Which probe of the supervisor a handoff-mode instance check stands for. */
+export type InstanceProbeKind = 'startup' | 'liveness' | 'readiness';
+
+/** What one probe says about the instances in `pids`. */
+export type AnsweredByVerdict =
+  /** One of `pids` (or a worker in its group) accepted the connection; `ok` is its answer. */
+  | 'mine'
+  /**
+   * Another instance on the same socket accepted the connection (and answered, or held it without
+   * answering): the result says nothing about `pids`.
+   */
+  | 'inconclusive'
+  /** Nobody answered: refused, timed out, reset before any instance was found. */
+  | 'none';
+
+export function answeredByVerdict(result: AnsweredByResult, pids: readonly number[]): AnsweredByVerdict {
+  if (result.answeredBy !== null && pids.includes(result.answeredBy)) return 'mine';
+  if (result.answeredBy === null && (result.status !== undefined || result.acceptedElsewhere === true)) return 'inconclusive';
+  return 'none';
+}
+
+/** How many times an inconclusive probe is asked again before it counts as inconclusive. */
+export const INCONCLUSIVE_ATTEMPTS = 10;
+
+/**
+ * One health probe of the instance(s) `options.pids` when every instance accepts on one shared
+ * socket (handoff mode). Another instance may take the connection — blue while green starts, a
+ * green that is not ready yet while blue's liveness is probed — so a probe whose connection went to
+ * another instance is asked again, at most {@link INCONCLUSIVE_ATTEMPTS} times in all.
+ *
+ * Still inconclusive after that: a liveness or readiness probe passes, marked in its detail — this
+ * instance must not be restarted or taken out of traffic for another one's answer, or for nothing
+ * learned. A startup probe stays strict and fails: green is ready only when green itself answers.
+ * Resolves, never rejects.
+ */
+export async function probeInstanceOnSharedSocket(
+  kind: InstanceProbeKind,
+  options: AnsweredByOptions,
+  probe: (options: AnsweredByOptions) => Promise<AnsweredByResult> = probeHttpAnsweredBy,
+): Promise<{ ok: boolean; latencyMs: number; detail: string; verdict: AnsweredByVerdict }> {
+  let result = await probe(options);
+  let verdict = answeredByVerdict(result, options.pids);
+  // Bounded: at most INCONCLUSIVE_ATTEMPTS probes, each bounded by options.timeout.
+  for (let attempt = 1; attempt < INCONCLUSIVE_ATTEMPTS && verdict === 'inconclusive' && options.signal?.aborted !== true; attempt += 1) {
+    result = await probe(options);
+    verdict = answeredByVerdict(result, options.pids);
+  }
+  const { latencyMs } = result;
+  if (verdict === 'mine') return { ok: result.ok, latencyMs, detail: result.detail, verdict };
+  if (verdict === 'inconclusive' && kind !== 'startup') {
+    return { ok: true, latencyMs, detail: `${result.detail} (another instance answered; not counted against this one)`, verdict };
+  }
+  return {
+    ok: false,
+    latencyMs,
+    detail: result.status === undefined ? result.detail : `${result.detail} (another instance answered)`,
+    verdict,
+  };
+}
+
 type Lookup =
   | { kind: 'accepted'; holder: { instance: number; pid: number } }
   | { kind: 'waiting'; note: string }

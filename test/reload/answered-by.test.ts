@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcNetTcpRow } from '../../src/ports/proc-net.js';
-import { findAcceptedInode, probeHttpAnsweredBy } from '../../src/reload/answered-by.js';
+import {
+  findAcceptedInode,
+  INCONCLUSIVE_ATTEMPTS,
+  probeHttpAnsweredBy,
+  probeInstanceOnSharedSocket,
+  type AnsweredByOptions,
+  type AnsweredByResult,
+} from '../../src/reload/answered-by.js';
 import { createHandoffListener, type HandoffListener } from '../../src/reload/handoff.js';
 import { pickPrivatePort } from '../../src/reload/proxy.js';
 import { assertAllGone, killAllTracked, startFixture, waitFor } from '../helpers/processes.js';
@@ -33,6 +40,78 @@ function row(overrides: Partial<ProcNetTcpRow>): ProcNetTcpRow {
     ...overrides,
   };
 }
+
+describe('probeInstanceOnSharedSocket', () => {
+  const options: AnsweredByOptions = { host: '127.0.0.1', port: 8000, path: '/health', timeout: 500, pids: [100] };
+  const mine: AnsweredByResult = { ok: true, status: 200, answeredBy: 100, acceptedBy: 100, latencyMs: 2, detail: '200 from pid 100' };
+  const mine503: AnsweredByResult = { ok: false, status: 503, answeredBy: 100, acceptedBy: 101, latencyMs: 2, detail: '503 from pid 101' };
+  const other: AnsweredByResult = { ok: true, status: 200, answeredBy: null, acceptedBy: null, acceptedElsewhere: true, latencyMs: 1, detail: '200 from pid 7' };
+  const heldByOther: AnsweredByResult = { ok: false, answeredBy: null, acceptedBy: null, acceptedElsewhere: true, error: 'ETIMEDOUT', latencyMs: 500, detail: 'no answer' };
+  const refused: AnsweredByResult = { ok: false, answeredBy: null, acceptedBy: null, error: 'ECONNREFUSED', latencyMs: 0, detail: 'connection refused' };
+
+  function scripted(results: AnsweredByResult[]): { probe: (o: AnsweredByOptions) => Promise<AnsweredByResult>; calls: () => number } {
+    let calls = 0;
+    return {
+      probe: () => {
+        const result = results[Math.min(calls, results.length - 1)] as AnsweredByResult;
+        calls += 1;
+        return Promise.resolve(result);
+      },
+      calls: () => calls,
+    };
+  }
+
+  it("takes this instance's own answer as it is, in one probe", async () => {
+    for (const kind of ['startup', 'liveness', 'readiness'] as const) {
+      const ok = scripted([mine]);
+      expect(await probeInstanceOnSharedSocket(kind, options, ok.probe)).toMatchObject({ ok: true, verdict: 'mine', detail: '200 from pid 100' });
+      expect(ok.calls()).toBe(1);
+      const failing = scripted([mine503]);
+      expect(await probeInstanceOnSharedSocket(kind, options, failing.probe)).toMatchObject({ ok: false, verdict: 'mine' });
+    }
+  });
+
+  it('asks again while another instance takes the connection, and counts the first answer of its own', async () => {
+    const script = scripted([other, heldByOther, other, mine503]);
+    expect(await probeInstanceOnSharedSocket('liveness', options, script.probe)).toMatchObject({ ok: false, verdict: 'mine', detail: '503 from pid 101' });
+    expect(script.calls()).toBe(4);
+  });
+
+  it('still inconclusive after the bounded attempts: liveness and readiness pass, startup fails', async () => {
+    for (const kind of ['liveness', 'readiness'] as const) {
+      const script = scripted([other]);
+      const outcome = await probeInstanceOnSharedSocket(kind, options, script.probe);
+      expect(outcome).toMatchObject({ ok: true, verdict: 'inconclusive' });
+      expect(outcome.detail).toMatch(/another instance answered; not counted against this one/);
+      expect(script.calls()).toBe(INCONCLUSIVE_ATTEMPTS);
+    }
+    const startup = scripted([other]);
+    const outcome = await probeInstanceOnSharedSocket('startup', options, startup.probe);
+    expect(outcome).toMatchObject({ ok: false, verdict: 'inconclusive', detail: '200 from pid 7 (another instance answered)' });
+    expect(startup.calls()).toBe(INCONCLUSIVE_ATTEMPTS);
+  });
+
+  it('fails at once when nobody answers (refused), for every kind', async () => {
+    for (const kind of ['startup', 'liveness', 'readiness'] as const) {
+      const script = scripted([refused]);
+      expect(await probeInstanceOnSharedSocket(kind, options, script.probe)).toMatchObject({ ok: false, verdict: 'none', detail: 'connection refused' });
+      expect(script.calls()).toBe(1);
+    }
+  });
+
+  it('stops asking again once aborted', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const probe = (): Promise<AnsweredByResult> => {
+      calls += 1;
+      if (calls === 2) controller.abort();
+      return Promise.resolve(other);
+    };
+    const outcome = await probeInstanceOnSharedSocket('readiness', { ...options, signal: controller.signal }, probe);
+    expect(calls).toBe(2);
+    expect(outcome.verdict).toBe('inconclusive');
+  });
+});
 
 describe('findAcceptedInode', () => {
   it('finds the server side of our connection: inode once accepted, 0 while in the backlog', () => {

@@ -248,7 +248,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     }
 
     const { waitForDependencies } = await import('../../dependencies/wait.js');
-    const { probeHttpAnsweredBy } = config.mode === 'handoff' ? await import('../../reload/answered-by.js') : { probeHttpAnsweredBy: null };
+    const { probeInstanceOnSharedSocket } = config.mode === 'handoff' ? await import('../../reload/answered-by.js') : { probeInstanceOnSharedSocket: null };
     const runner = new App({
       config,
       onEvent: publish,
@@ -258,29 +258,8 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
         onEvent,
         extraFds: wiring.extraFds,
         extraEnv: wiring.extraEnv,
-        ...(wiring.verifyAnsweredBy && probeHttpAnsweredBy
-          ? {
-              probeAnsweredBy: async ({ kind, ...input }) => {
-                // Every instance accepts on the one socket: an HTTP answer from another one (blue
-                // while green starts; a starting, not yet ready green while blue's liveness is
-                // probed) says nothing about this instance. Ask again, a bounded number of times.
-                // A connection accept()ed by the other instance that never answers (a green that is
-                // not ready yet) is just as inconclusive as an answer from it.
-                const other = (x: typeof r): boolean => x.answeredBy === null && (x.status !== undefined || x.acceptedElsewhere === true);
-                let r = await probeHttpAnsweredBy(input);
-                for (let again = 0; again < 9 && other(r) && !input.signal.aborted; again += 1) {
-                  r = await probeHttpAnsweredBy(input);
-                }
-                const mine = r.answeredBy !== null && input.pids.includes(r.answeredBy);
-                if (!mine && other(r) && kind !== 'startup') {
-                  // Still only the other instance: nothing learned about this one, which must not
-                  // be restarted (liveness) or taken out of traffic (readiness) for another's
-                  // answer. A startup probe stays strict: green is ready only when green answers.
-                  return { ok: true, latencyMs: r.latencyMs, detail: `${r.detail} (another instance answered; not counted against this one)` };
-                }
-                return { ok: r.ok && mine, latencyMs: r.latencyMs, detail: mine || r.status === undefined ? r.detail : `${r.detail} (another instance answered)` };
-              },
-            }
+        ...(wiring.verifyAnsweredBy && probeInstanceOnSharedSocket
+          ? { probeAnsweredBy: ({ kind, ...input }) => probeInstanceOnSharedSocket(kind, input) }
           : {}),
         waitDependencies: async (c, signal) => {
           const results = await waitForDependencies(c.dependsOn, { timeout: c.dependencies.timeout, retries: c.dependencies.retries, signal });
