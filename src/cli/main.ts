@@ -105,26 +105,19 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       setStatus(await statusCommand(io, opts));
     });
 
-  control(program.command('restart'))
-    .description('stop the server and start it again under the same supervisor')
-    .action(async (opts: ControlOptions) => {
-      const { restartCommand } = await import('./commands/restart.js');
-      setStatus(await restartCommand(io, opts, 'restart'));
-    });
-
-  control(program.command('reload'))
-    .description('re-read the config and restart the server with it (zero-downtime in handoff/proxy mode)')
-    .action(async (opts: ControlOptions) => {
-      const { restartCommand } = await import('./commands/restart.js');
-      setStatus(await restartCommand(io, opts, 'reload'));
-    });
-
-  control(program.command('rollback'))
-    .description('go back to the configuration before the last reload (blue/green in handoff/proxy mode)')
-    .action(async (opts: ControlOptions) => {
-      const { restartCommand } = await import('./commands/restart.js');
-      setStatus(await restartCommand(io, opts, 'rollback'));
-    });
+  const restarts = [
+    ['restart', 'stop the server and start it again under the same supervisor'],
+    ['reload', 're-read the config and restart the server with it (zero-downtime in handoff/proxy mode)'],
+    ['rollback', 'go back to the configuration before the last reload (blue/green in handoff/proxy mode)'],
+  ] as const;
+  for (const [name, description] of restarts) {
+    control(program.command(name))
+      .description(description)
+      .action(async (opts: ControlOptions) => {
+        const { restartCommand } = await import('./commands/restart.js');
+        setStatus(await restartCommand(io, opts, name));
+      });
+  }
 
   control(program.command('logs'))
     .description('print the supervisor\'s and the server\'s log (from the run dir)')
