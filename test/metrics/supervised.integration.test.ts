@@ -4,7 +4,7 @@
  * renderer; the status server answers over real HTTP on 127.0.0.1. Nothing here reads the runner's
  * internals except /health's state (Supervisor.state / .context), as in production.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,8 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-metrics-'));
     cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
     const port = await freePort();
+    const gate = join(tmp, 'healthy');
+    writeFileSync(gate, '');
     const { config } = resolveConfig({
       cwd: FIXTURES_DIR,
       env: {},
@@ -38,6 +40,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
       file: {
         name: 'metrics-it',
         command: [process.execPath, fixture('healthy-server.mjs')],
+        env: { HEALTH_GATE: gate },
         port,
         health: { interval: '25ms' },
         shutdown: { timeout: '5s' },
@@ -50,16 +53,21 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     const metrics = new SupervisorMetrics({ sampleIntervalMs: 0 });
     cleanups.push(() => metrics.close());
     const pids: number[] = [];
-    // The first restart after a crash is immediate, so the not-ready gap is short: ask /ready at
-    // the moment of the crash and of the stop. The request is answered within milliseconds, long
-    // before a new Node instance can boot and pass a probe.
+    // Ask /ready at the moment of the crash and of the stop. The first restart after a crash is
+    // immediate, so the crash's not-ready gap is kept open on purpose: the gate file goes away at the
+    // crash, which keeps the replacement's /health at 503, and comes back once /ready has answered.
     const askedAt: Record<string, Promise<number>> = {};
     const onEvent = (event: SupervisorEvent): void => {
       if (event.type === 'spawned') {
         pids.push(event.pid);
         track(event.pid);
       }
-      if ((event.type === 'exited' && !event.expected) || event.type === 'stopping') {
+      if (event.type === 'exited' && !event.expected && askedAt['exited'] === undefined) {
+        rmSync(gate);
+        askedAt['exited'] = new Promise((resolve) => setImmediate(() => resolve(readyStatus().catch(() => 0))));
+        void askedAt['exited'].finally(() => writeFileSync(gate, ''));
+      }
+      if (event.type === 'stopping') {
         askedAt[event.type] ??= new Promise((resolve) => setImmediate(() => resolve(readyStatus().catch(() => 0))));
       }
       events.push(event);

@@ -1,5 +1,8 @@
 // The shared fixtures do what test/fixtures/README.md promises, so other tests can rely on them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertAllGone, killAllTracked, startFixture, waitForLine } from '../helpers/processes.js';
 
@@ -33,6 +36,24 @@ describe('fixtures', () => {
     expect(await slow).toBe('slow 150\n');
     expect(await server.child.waitForExit()).toEqual({ code: 0, signal: null });
     await assertAllGone([server.pid]);
+  });
+
+  it('healthy-server.mjs with HEALTH_GATE answers /health 503 while the gate file is missing, 200 once it exists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-gate-'));
+    try {
+      const gate = join(dir, 'open');
+      const server = await startFixture('healthy-server.mjs', { HEALTH_GATE: gate });
+      const url = `http://127.0.0.1:${String(server.port)}/health`;
+      expect((await fetch(url)).status).toBe(503);
+      writeFileSync(gate, '');
+      expect((await fetch(url)).status).toBe(200);
+      rmSync(gate);
+      expect((await fetch(url)).status).toBe(503);
+      await server.stop();
+      await assertAllGone([server.pid]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('python-server.py (Debian python3) answers /health and exits 0 on SIGTERM', async () => {

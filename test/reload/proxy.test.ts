@@ -87,18 +87,19 @@ describe('createProxy: piping and targets', () => {
     const a = await startFdServer('node');
     const b = await startFdServer('node');
     const proxy = await proxyFor({ target: a.port });
-    const tally = new PidTally();
+    const freshTally = new PidTally();
     const controller = new AbortController();
     // New connection per request (follows the switches) and keep-alive (stays on its target).
-    const fresh = runLoad({ port: proxy.port, path: '/pid', concurrency: 4, keepAlive: false, durationMs: 60_000, signal: controller.signal, onResponse: tally.record });
-    const kept = runLoad({ port: proxy.port, path: '/pid', concurrency: 2, durationMs: 60_000, signal: controller.signal, onResponse: tally.record });
+    const fresh = runLoad({ port: proxy.port, path: '/pid', concurrency: 4, keepAlive: false, durationMs: 60_000, signal: controller.signal, onResponse: freshTally.record });
+    const kept = runLoad({ port: proxy.port, path: '/pid', concurrency: 2, durationMs: 60_000, signal: controller.signal });
     try {
       const servers = [a, b];
       for (let i = 1; i <= 10; i += 1) {
         const next = servers[i % 2] ?? a;
-        const before = tally.count(next.pid);
+        const before = freshTally.count(next.pid);
         proxy.setTarget(next.port);
-        await waitFor(() => tally.count(next.pid) >= before + 20, { timeout: 10_000, message: `switch ${i}: no answers from pid ${next.pid}` });
+        // Fresh connections follow each switch: 20 more answers from the new target.
+        await waitFor(() => freshTally.count(next.pid) >= before + 20, { timeout: 10_000, message: `switch ${i}: no answers from pid ${next.pid}` });
       }
     } finally {
       controller.abort();
@@ -106,10 +107,9 @@ describe('createProxy: piping and targets', () => {
     const [freshResult, keptResult] = await Promise.all([fresh, kept]);
     expect(freshResult.sampleErrors).toEqual([]);
     expect(freshResult.failed).toBe(0);
+    expect(keptResult.sampleErrors).toEqual([]);
     expect(keptResult.failed).toBe(0);
-    expect(freshResult.ok).toBeGreaterThan(200);
-    expect(tally.count(a.pid)).toBeGreaterThan(0);
-    expect(tally.count(b.pid)).toBeGreaterThan(0);
+    expect(keptResult.ok).toBeGreaterThan(0);
 
     await a.stop();
     await b.stop();
