@@ -200,7 +200,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       user: p.user,
       command: p.command,
       reason: 'cleanup-match',
-      record: recordOfOwner({ pid: p.pid, pgid: p.pgid, startTime: Number(p.startTime) }, records, deps.procRoot),
+      record: recordOfOwner({ pid: p.pid, pgid: p.pgid, ppid: p.ppid, startTime: Number(p.startTime) }, records, deps.procRoot),
     }));
     const plan = planStops(candidates, { force: false, procRoot: deps.procRoot, self: deps.self, uid: deps.uid });
     for (const refusal of plan.refused) note('cleanup-match', 'warn', `not stopping pid ${refusal.pid} (${shortCommand(refusal.command, 80)}): ${refusal.reason}`);

@@ -116,10 +116,11 @@ export function listRecords(runDir: string): InstanceRecord[] {
 
 /**
  * The record that names `owner` as a naija-sup instance (its pid and start time, a member of the
- * recorded group, or the supervisor itself in handoff/proxy mode), if any.
+ * recorded group, the supervisor itself in handoff/proxy mode, or another child of that live
+ * supervisor: the standby, a green), if any.
  */
 export function recordOfOwner(
-  owner: Pick<PortOwner, 'pid' | 'pgid' | 'startTime'>,
+  owner: Pick<PortOwner, 'pid' | 'pgid' | 'startTime'> & { ppid?: number | undefined },
   records: readonly InstanceRecord[],
   procRoot: string = DEFAULT_PROC_ROOT,
 ): InstanceRecord | undefined {
@@ -130,6 +131,9 @@ export function recordOfOwner(
     if (record.bootId !== '' && currentBoot !== null && record.bootId !== currentBoot) return false;
     if (record.pid === owner.pid) return record.startTime === start;
     if (record.supervisorPid === owner.pid) return record.supervisorStartTime === start;
+    // A child of the live supervisor that the record does not name: the parked standby, or a green
+    // during a reload. In handoff mode both hold a copy of the listening socket.
+    if (owner.ppid !== undefined && owner.ppid === record.supervisorPid && supervisorAlive(record, procRoot)) return true;
     if (owner.pgid === undefined || owner.pgid !== record.pgid || !/^\d+$/.test(record.startTime)) return false;
     const state = inspectRecord(record, procRoot);
     return state.kind === 'supervised' || (state.kind === 'orphan' && BigInt(start) >= BigInt(record.startTime));

@@ -150,6 +150,41 @@ describe('freePort', () => {
     await holder.stop();
     await assertAllGone([holder.pid]);
   });
+
+  it("refuses a child of a live supervisor that its record does not name (the parked standby, a green): it is that supervisor's", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'naija-sup-free-port-'));
+    dirs.push(runDir);
+    // This test process plays the supervisor: the recorded instance and the unnamed child that holds
+    // the port (in handoff mode a standby holds a copy of the listening socket) are both its children.
+    const instance = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const standby = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const port = standby.port as number;
+    writeRecord(runDir, {
+      version: 1,
+      name: 'api',
+      pid: instance.pid,
+      pgid: instance.pgid,
+      startTime: readProcStat(instance.pid)?.startTime ?? '',
+      bootId: readBootId() ?? '',
+      cmdline: readCmdline(instance.pid),
+      port,
+      host: '127.0.0.1',
+      supervisorPid: process.pid,
+      supervisorStartTime: readProcStat(process.pid)?.startTime ?? '',
+      startedAt: Date.now(),
+      cwd: process.cwd(),
+    });
+    const result = await freePort({ port, host: '127.0.0.1', runDir });
+    expect(result.owners.map((owner) => owner.pid)).toEqual([standby.pid]);
+    expect(result.owners[0]?.ours).toEqual({ name: 'api', supervisorPid: process.pid, supervisorAlive: true });
+    expect(result.free).toBe(false);
+    expect(result.stopped).toEqual([]);
+    expect(result.refused[0]?.reason).toContain('naija-sup stop -n api');
+    expect(isRunning(standby.pid)).toBe(true);
+    await standby.stop();
+    await instance.stop();
+    await assertAllGone([standby.pid, instance.pid]);
+  });
 });
 
 describe('describePortHolders', () => {
