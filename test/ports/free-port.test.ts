@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeRecord } from '../../src/control/record.js';
+import { writeRecord, type InstanceRecord } from '../../src/control/record.js';
 import { canBind } from '../../src/ports/availability.js';
 import { describePortHolders, freePort } from '../../src/ports/free-port.js';
 import { readBootId, readCmdline, readProcStat } from '../../src/process/identity.js';
@@ -22,6 +22,25 @@ const tracker = new ProcessTracker();
 const dirs: string[] = [];
 
 afterEach(() => endPortTest(tracker, dirs));
+
+/** A record of app `name` whose instance is `instance` and whose (live) supervisor is this test process. */
+function supervisedByThisProcess(name: string, instance: { pid: number; pgid: number }, port: number): InstanceRecord {
+  return {
+    version: 1,
+    name,
+    pid: instance.pid,
+    pgid: instance.pgid,
+    startTime: readProcStat(instance.pid)?.startTime ?? '',
+    bootId: readBootId() ?? '',
+    cmdline: readCmdline(instance.pid),
+    port,
+    host: '127.0.0.1',
+    supervisorPid: process.pid,
+    supervisorStartTime: readProcStat(process.pid)?.startTime ?? '',
+    startedAt: Date.now(),
+    cwd: process.cwd(),
+  };
+}
 
 describe('freePort', () => {
   it('reports a port nobody holds as free, confirmed by a bind, and stops nothing', async () => {
@@ -126,22 +145,7 @@ describe('freePort', () => {
     dirs.push(runDir);
     const holder = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
     const port = holder.port as number;
-    const self = readProcStat(process.pid);
-    writeRecord(runDir, {
-      version: 1,
-      name: 'api',
-      pid: holder.pid,
-      pgid: holder.pgid,
-      startTime: readProcStat(holder.pid)?.startTime ?? '',
-      bootId: readBootId() ?? '',
-      cmdline: readCmdline(holder.pid),
-      port,
-      host: '127.0.0.1',
-      supervisorPid: process.pid,
-      supervisorStartTime: self?.startTime ?? '',
-      startedAt: Date.now(),
-      cwd: process.cwd(),
-    });
+    writeRecord(runDir, supervisedByThisProcess('api', holder, port));
     const result = await freePort({ port, host: '127.0.0.1', runDir });
     expect(result.owners[0]?.ours).toEqual({ name: 'api', supervisorPid: process.pid, supervisorAlive: true });
     expect(result.free).toBe(false);
@@ -159,21 +163,7 @@ describe('freePort', () => {
     const instance = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
     const standby = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
     const port = standby.port as number;
-    writeRecord(runDir, {
-      version: 1,
-      name: 'api',
-      pid: instance.pid,
-      pgid: instance.pgid,
-      startTime: readProcStat(instance.pid)?.startTime ?? '',
-      bootId: readBootId() ?? '',
-      cmdline: readCmdline(instance.pid),
-      port,
-      host: '127.0.0.1',
-      supervisorPid: process.pid,
-      supervisorStartTime: readProcStat(process.pid)?.startTime ?? '',
-      startedAt: Date.now(),
-      cwd: process.cwd(),
-    });
+    writeRecord(runDir, supervisedByThisProcess('api', instance, port));
     const result = await freePort({ port, host: '127.0.0.1', runDir });
     expect(result.owners.map((owner) => owner.pid)).toEqual([standby.pid]);
     expect(result.owners[0]?.ours).toEqual({ name: 'api', supervisorPid: process.pid, supervisorAlive: true });
