@@ -24,7 +24,7 @@ import { isIP, isIPv4, SocketAddress } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { InternalError, NaijaSupError } from '../errors.js';
-import { readCmdline, readProcNetTable, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
+import { hasExited, readCmdline, readProcNetTable, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
@@ -64,6 +64,11 @@ export interface PortOwner {
   addresses: string[];
   /** The socket inodes it holds. */
   inodes: number[];
+  /**
+   * Killed and still exiting: its main thread is gone (a zombie) but other threads still hold its
+   * files. It lets go of the port within moments, by itself.
+   */
+  exiting?: boolean;
 }
 
 /** How the /proc fd scan went; decides whether an answer can be called complete. */
@@ -365,42 +370,77 @@ interface SocketScan {
 function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): SocketScan {
   const holders = new Map<number, Set<number>>();
   const unreadablePids: number[] = [];
+  const emptyFdTables: number[] = [];
   let processes = 0;
   let vanished = 0;
+  const hold = (pid: number, found: readonly number[]): void => {
+    if (found.length === 0) return;
+    let held = holders.get(pid);
+    if (held === undefined) holders.set(pid, (held = new Set()));
+    for (const inode of found) held.add(inode);
+  };
   for (const name of readdirSync(procRoot)) {
     if (!/^\d+$/.test(name)) continue;
     processes += 1;
     const pid = Number(name);
-    const fdDir = join(procRoot, name, 'fd');
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch (error) {
-      if (GONE.has(errorCode(error))) vanished += 1;
-      else unreadablePids.push(pid); // EACCES (another user), or anything else we cannot see into
-      continue;
+    const table = readFdTable(join(procRoot, name, 'fd'), inodes);
+    if (table === 'gone') vanished += 1;
+    else if (table === 'denied') unreadablePids.push(pid); // EACCES (another user), or anything else we cannot see into
+    else {
+      if (table.denied) unreadablePids.push(pid);
+      if (table.size === 0) emptyFdTables.push(pid);
+      hold(pid, table.found);
     }
-    let denied = false;
-    for (const fd of fds) {
-      let link: string;
+  }
+  // A killed multi-threaded process (any Node server) often has an exited main thread while its
+  // other threads are still on their way out: /proc/PID/fd is empty, yet the files — the listening
+  // socket among them — stay open until the last thread is gone, and /proc/PID/task/TID/fd still
+  // lists them. Looked at only when a socket has no holder yet, and only for such processes.
+  const held = new Set([...holders.values()].flatMap((set) => [...set]));
+  if ([...inodes].some((inode) => !held.has(inode))) {
+    for (const pid of emptyFdTables) {
+      const stat = readProcStat(pid, procRoot);
+      if (stat === null || stat.state !== 'Z' || hasExited(stat)) continue;
+      let tids: string[];
       try {
-        link = readlinkSync(join(fdDir, fd));
-      } catch (error) {
-        // ENOENT: the fd was closed meanwhile. EACCES per fd happens even for root on processes
-        // it may not ptrace (seen on PID 1 of a microVM): the fd table is listed, links are not.
-        if (!GONE.has(errorCode(error))) denied = true;
+        tids = readdirSync(join(procRoot, String(pid), 'task'));
+      } catch {
         continue;
       }
-      if (!link.startsWith('socket:[')) continue;
-      const inode = Number(link.slice(8, -1));
-      if (!inodes.has(inode)) continue;
-      let held = holders.get(pid);
-      if (held === undefined) holders.set(pid, (held = new Set()));
-      held.add(inode);
+      for (const tid of tids) {
+        const table = readFdTable(join(procRoot, String(pid), 'task', tid, 'fd'), inodes);
+        if (typeof table === 'object') hold(pid, table.found);
+      }
     }
-    if (denied) unreadablePids.push(pid);
   }
   return { holders, processes, unreadablePids, vanished };
+}
+
+/** The wanted socket inodes in one fd directory; 'gone' or 'denied' when it cannot be listed. */
+function readFdTable(fdDir: string, inodes: ReadonlySet<number>): { found: number[]; size: number; denied: boolean } | 'gone' | 'denied' {
+  let fds: string[];
+  try {
+    fds = readdirSync(fdDir);
+  } catch (error) {
+    return GONE.has(errorCode(error)) ? 'gone' : 'denied';
+  }
+  const found: number[] = [];
+  let denied = false;
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(join(fdDir, fd));
+    } catch (error) {
+      // ENOENT: the fd was closed meanwhile. EACCES per fd happens even for root on processes
+      // it may not ptrace (seen on PID 1 of a microVM): the fd table is listed, links are not.
+      if (!GONE.has(errorCode(error))) denied = true;
+      continue;
+    }
+    if (!link.startsWith('socket:[')) continue;
+    const inode = Number(link.slice(8, -1));
+    if (inodes.has(inode)) found.push(inode);
+  }
+  return { found, size: fds.length, denied };
 }
 
 function readOwner(
@@ -435,6 +475,7 @@ function readOwner(
     cwd,
     addresses: sockets.filter((socket) => inodes.has(socket.inode)).map((socket) => socket.endpoint),
     inodes: [...inodes].sort((a, b) => a - b),
+    ...(stat.state === 'Z' && !hasExited(stat) ? { exiting: true } : {}),
   };
 }
 

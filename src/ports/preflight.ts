@@ -246,7 +246,7 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   const { config, deps, note } = ctx;
   const host = config.host;
   const { port } = config;
-  const answer = await deps.lookup({ port, host, procRoot: deps.procRoot });
+  const answer = await waitForExitingOwners(ctx, await deps.lookup({ port, host, procRoot: deps.procRoot }));
   if (answer.nonConflicting.length > 0) {
     note(
       'port',
@@ -312,6 +312,29 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
 }
 
 /** Step 4: TIME_WAIT with no owner. Returns the error when it does not clear in time, else null. */
+/**
+ * When every owner of the port is a killed process still on its way out (its main thread gone, the
+ * others still holding its files), the port is about to be released by itself: look again, bounded
+ * by the stop deps' portFreeTimeout, instead of calling the port taken.
+ */
+async function waitForExitingOwners(ctx: ClaimContext, first: PortOwnersAnswer): Promise<PortOwnersAnswer> {
+  const { deps, note, config } = ctx;
+  const exitingOnly = (answer: PortOwnersAnswer): boolean => answer.kind === 'held' && answer.owners.every((owner) => owner.exiting === true);
+  if (!exitingOnly(first)) return first;
+  const pids = first.kind === 'held' ? first.owners.map((owner) => owner.pid).join(', ') : '';
+  const t0 = deps.now();
+  const interval = Math.max(1, deps.pollInterval);
+  let answer = first;
+  // Bounded in count and time.
+  for (let attempt = 0; attempt < Math.ceil(deps.portFreeTimeout / interval) + 1 && deps.now() - t0 < deps.portFreeTimeout; attempt += 1) {
+    await deps.sleep(interval);
+    answer = await deps.lookup({ port: config.port, host: config.host, procRoot: deps.procRoot });
+    if (!exitingOnly(answer)) break;
+  }
+  note('port', 'info', `pid ${pids} held port ${config.port} while exiting (killed, its last threads still going); waited ${Math.round(deps.now() - t0)} ms`);
+  return answer;
+}
+
 async function waitOutTimeWait(
   ctx: ClaimContext,
   answer: Extract<PortOwnersAnswer, { kind: 'time-wait' }>,

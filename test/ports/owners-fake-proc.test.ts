@@ -97,6 +97,19 @@ describe('findPortOwners on a fake /proc: held', () => {
     expect(held.complete).toBe(true);
   });
 
+  it('finds a killed process that is still exiting (empty fd table, a thread still holds the socket), marked exiting', async () => {
+    setup({ processes: [{ pid: 5500, argv: [], exitingThreads: 3, sockets: [CAPTURED.lo4.inode] }, { pid: 5501 }] });
+    const held = expectKind(await lookup(CAPTURED.lo4.port, '127.0.0.1'), 'held');
+    expect(held.owners).toHaveLength(1);
+    expect(held.owners[0]).toMatchObject({ pid: 5500, exiting: true, inodes: [CAPTURED.lo4.inode], command: '' });
+  });
+
+  it('a live owner is not marked exiting', async () => {
+    setup({ processes: [{ pid: 5502, sockets: [CAPTURED.lo4.inode] }] });
+    const held = expectKind(await lookup(CAPTURED.lo4.port, '127.0.0.1'), 'held');
+    expect(held.owners[0]?.exiting).toBeUndefined();
+  });
+
   it('parses stat after the last ")" when comm contains spaces and parentheses', async () => {
     setup({
       processes: [{ pid: 77, ppid: 76, pgid: 70, comm: 'my (weird) srv) x', startTime: 4242, sockets: [CAPTURED.any4.inode] }],

@@ -327,6 +327,37 @@ describe('runPreflight decisions (injected lookup and probe)', () => {
     expect(result.timings['time-wait']).toBe(1500);
   });
 
+  it('an owner killed and still exiting: looks again until it lets go, then proceeds without stopping anything', async () => {
+    vi.useFakeTimers();
+    const exiting = answers.held([owner({ exiting: true, cmdline: [], command: '' })]);
+    const seen: PortOwnersAnswer[] = [exiting, exiting, exiting, answers.free()];
+    const d = deps(() => seen.shift() ?? answers.free(), () => true, { pollInterval: 10 });
+    const steps: string[] = [];
+    const running = runPreflight({ config: config(), runDir, killExisting: false, force: false, onStep: (f) => steps.push(f.message), deps: d });
+    await vi.advanceTimersByTimeAsync(100);
+    const result = await running;
+    expect(result).toMatchObject({ port: 8000, stopped: [] });
+    expect(d.lookup).toHaveBeenCalledTimes(4);
+    expect(steps).toContain('pid 500 held port 8000 while exiting (killed, its last threads still going); waited 30 ms');
+  });
+
+  it('an exiting owner that never lets go: a bounded wait, then the usual E_PORT_IN_USE', async () => {
+    vi.useFakeTimers();
+    const d = deps(() => answers.held([owner({ exiting: true })]), () => false, { pollInterval: 100, portFreeTimeout: 1000 });
+    const running = thrown(runPreflight({ config: config(), runDir, killExisting: false, force: false, deps: d }));
+    await vi.advanceTimersByTimeAsync(1500);
+    const error = await running;
+    expect(error.code).toBe('E_PORT_IN_USE');
+    expect(d.lookup.mock.calls.length).toBeLessThanOrEqual(1000 / 100 + 2);
+  });
+
+  it('one live owner beside an exiting one: no wait', async () => {
+    const d = deps(() => answers.held([owner({ exiting: true }), owner({ pid: 501 })]), () => false);
+    const error = await thrown(runPreflight({ config: config(), runDir, killExisting: false, force: false, deps: d }));
+    expect(error.code).toBe('E_PORT_IN_USE');
+    expect(d.lookup).toHaveBeenCalledTimes(1);
+  });
+
   it('TIME_WAIT that never clears: a bounded wait, then E_PORT_IN_USE saying why', async () => {
     vi.useFakeTimers();
     const d = deps(answers.timeWait, () => false, { timeWaitTimeout: 2000, timeWaitInterval: 250 });
