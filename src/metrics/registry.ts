@@ -14,7 +14,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseProcStat, parseVmRss, USER_HZ } from '../process/proc-read.js';
+import { hasExited, parseProcStat, parseVmRss, USER_HZ } from '../process/proc-read.js';
 import type { CrashCause, ExitInfo, ProbeKind, SupervisorEvent } from '../supervisor/events.js';
 import type { DependencyOutcome } from '../supervisor/runner.js';
 import { CrashRate } from './crash-rate.js';
@@ -421,22 +421,14 @@ export async function readGroupUsage(pgid: number, procRoot = '/proc'): Promise<
   for (let i = 0; i < names.length; i += PROC_READ_BATCH) {
     const batch = await Promise.all(names.slice(i, i + PROC_READ_BATCH).map(async (name) => {
       const stat = await readText(join(procRoot, name, 'stat'));
-      const parsed = stat === null ? null : parseStatUsage(stat);
-      if (parsed === null || parsed.pgid !== pgid || parsed.state === 'Z' || parsed.state === 'X') return null;
+      const parsed = stat === null ? null : parseProcStat(stat);
+      if (parsed === null || parsed.pgid !== pgid || hasExited(parsed)) return null;
       const status = await readText(join(procRoot, name, 'status'));
       return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: status === null ? 0 : parseVmRssBytes(status) };
     }));
     for (const usage of batch) if (usage !== null) out.push(usage);
   }
   return out.sort((a, b) => a.pid - b.pid);
-}
-
-/** The fields of /proc/PID/stat the sampler needs ({@link parseProcStat} narrowed); null when not in shape. */
-export function parseStatUsage(text: string): { pid: number; state: string; pgid: number; utime: number; stime: number; startTime: string } | null {
-  const stat = parseProcStat(text);
-  if (stat === null) return null;
-  const { pid, state, pgid, utime, stime, startTime } = stat;
-  return { pid, state, pgid, utime, stime, startTime };
 }
 
 /** VmRSS from /proc/PID/status in bytes ({@link parseVmRss}); 0 when absent (kernel threads, zombies). */

@@ -195,7 +195,7 @@ export function trackChild(handle: ChildHandle): void {
   });
 }
 
-/** Whether `pid` runs: it exists and is neither a zombie nor dead (state Z or X). */
+/** Whether `pid` runs: it exists and has not exited ({@link hasExited}: a zombie with no thread left). */
 export function isRunning(pid: number): boolean {
   const stat = readProcStat(pid);
   return stat !== null && !hasExited(stat);
@@ -347,13 +347,15 @@ export interface FakeProcess {
   startTime?: string;
   cmdline?: string[];
   uid?: number;
+  /** num_threads (field 20); 1 by default. */
+  threads?: number;
 }
 
 /** The text of /proc/PID/stat for a fake process, in the kernel's field order. */
 export function statLine(p: FakeProcess): string {
   const pgid = p.pgid ?? p.pid;
-  // Fields 7–21 (tty_nr … itrealvalue) do not matter to naija-sup; fields after 22 neither.
-  const middle = '0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0';
+  // Fields 7–21 (tty_nr … itrealvalue) do not matter to naija-sup but num_threads (20); fields after 22 neither.
+  const middle = `0 -1 4194304 100 0 0 0 0 0 0 0 20 0 ${p.threads ?? 1} 0`;
   return `${p.pid} (${p.comm ?? 'node'}) ${p.state ?? 'S'} ${p.ppid ?? 1} ${pgid} ${p.sid ?? pgid} ${middle} ${p.startTime ?? '1000'} 3133440 389 18446744073709551615 0 0\n`;
 }
 

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   SupervisorMetrics,
   exitLabels,
-  parseStatUsage,
   parseVmRssBytes,
   readGroupUsage,
 } from '../../src/metrics/registry.js';
@@ -300,16 +299,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
     expect(m.usage).toMatchObject({ rssBytes: 1_024_000, processes: 1 });
   });
 
-  it('parses stat and status like the kernel writes them', async () => {
-    expect(parseStatUsage('77 (a) b (c)) S 1 77 77 0 -1 0 0 0 0 0 12 34 0 0 20 0 1 0 5555 0 0')).toEqual({
-      pid: 77, state: 'S', pgid: 77, utime: 12, stime: 34, startTime: '5555',
-    });
-    // A real line (python3 renamed with prctl): comm with spaces and ')', utime 1, stime 0.
-    expect(parseStatUsage('17175 (my srv) S 1 (x) R 17173 17173 13508 0 -1 4194304 917 0 2 0 1 0 0 0 20 0 1 0 1010281 14508032 2172 18446744073709551615 0\n')).toEqual({
-      pid: 17175, state: 'R', pgid: 17173, utime: 1, stime: 0, startTime: '1010281',
-    });
-    expect(parseStatUsage('garbage')).toBeNull();
-    expect(parseStatUsage('77 (x) S 1 77')).toBeNull();
+  it('parses status like the kernel writes it (stat is parseProcStat, tested in identity.test.ts)', async () => {
     expect(parseVmRssBytes('Name:\tnode\nVmRSS:\t   51200 kB\n')).toBe(51200 * 1024);
     expect(parseVmRssBytes('Name:\tkthreadd\n')).toBe(0);
     expect(await readGroupUsage(1, '/nonexistent-proc-root')).toEqual([]);

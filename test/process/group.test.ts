@@ -41,6 +41,17 @@ describe('group listing on a fake proc root', () => {
     expect(isGroupAlive(100, proc.root)).toBe(false);
   });
 
+  it('a zombie leader whose other threads are still exiting is still a member (they hold its files)', () => {
+    proc.update(101, { state: 'Z' });
+    proc.update(102, { state: 'Z' });
+    proc.update(106, { state: 'Z' });
+    proc.update(100, { state: 'Z', threads: 3 });
+    expect(listGroupMembers(100, proc.root)).toEqual([100]);
+    expect(isGroupAlive(100, proc.root)).toBe(true);
+    proc.update(100, { state: 'Z', threads: 1 });
+    expect(isGroupAlive(100, proc.root)).toBe(false);
+  });
+
   it('walks descendants in one pass, including those that left the group, but not orphans', () => {
     expect(listDescendants(100, proc.root).map((stat) => stat.pid)).toEqual([101, 102, 104, 105]);
     expect(listDescendants([104, 101], proc.root).map((stat) => stat.pid)).toEqual([102, 105]);

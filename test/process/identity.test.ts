@@ -62,6 +62,16 @@ describe('parseProcStat', () => {
     });
   });
 
+  it('hasExited: a zombie (or dead) process with no other thread left; not while threads are still exiting', () => {
+    const stat = (state: string, threads: number) => parseProcStat(statLine({ pid: 9, state, threads })) as NonNullable<ReturnType<typeof parseProcStat>>;
+    expect(hasExited(stat('Z', 1))).toBe(true);
+    expect(hasExited(stat('X', 0))).toBe(true);
+    expect(hasExited(stat('Z', 0))).toBe(true);
+    expect(hasExited(stat('Z', 4))).toBe(false);
+    expect(hasExited(stat('S', 1))).toBe(false);
+    expect(hasExited(stat('R', 12))).toBe(false);
+  });
+
   it('keeps a start time above 2^53 exact (as a string)', () => {
     expect(parseProcStat(statLine({ pid: 5, startTime: '18446744073709551615' }))?.startTime).toBe('18446744073709551615');
   });
@@ -176,7 +186,10 @@ describe('/proc readers on a fake proc root', () => {
     expect(isSameProcess({ ...expected, bootId: 'boot-OLD' }, proc.root)).toBe('reused');
     // An unknown boot id is not a mismatch: the start time alone decides.
     expect(isSameProcess({ ...expected, bootId: null }, proc.root)).toBe('same');
-    proc.update(400, { state: 'Z' });
+    // Killed, main thread gone, two threads still exiting: still the same process (it holds its files).
+    proc.update(400, { state: 'Z', threads: 3 });
+    expect(isSameProcess(expected, proc.root)).toBe('same');
+    proc.update(400, { state: 'Z', threads: 1 });
     expect(isSameProcess(expected, proc.root)).toBe('zombie');
     proc.remove(400);
     expect(isSameProcess(expected, proc.root)).toBe('gone');
