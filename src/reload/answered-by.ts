@@ -59,6 +59,11 @@ export interface AnsweredByResult {
    * socket): whatever happened next says nothing about the instances asked about.
    */
   acceptedElsewhere?: boolean;
+  /**
+   * The owner lookup could not run (no readable /proc/net/tcp, or the probe's own port unknown):
+   * `answeredBy` is null for lack of means, not because another instance answered.
+   */
+  lookupUnavailable?: boolean;
   /** Why no status arrived: 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'ABORTED', 'EINVAL', … */
   error?: string;
   /** ms from the start to the response headers (or to the failure). */
@@ -80,11 +85,13 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
   const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
   const where = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
   let elsewhere = false;
+  let unavailable = false;
   const fail = (error: string, detail: string, latencyMs = 0): AnsweredByResult => ({
     ok: false,
     answeredBy: null,
     acceptedBy: null,
     ...(elsewhere ? { acceptedElsewhere: true } : {}),
+    ...(unavailable ? { lookupUnavailable: true } : {}),
     error,
     latencyMs,
     detail,
@@ -151,6 +158,7 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
         status,
         answeredBy: holder?.instance ?? null,
         acceptedBy: holder?.pid ?? null,
+        ...(unavailable ? { lookupUnavailable: true } : {}),
         latencyMs,
         detail: `${status} for ${path} from ${by} in ${latencyMs} ms`,
       });
@@ -162,6 +170,7 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
       // Everything but the blank line that ends the headers: the server accepts and waits.
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: naija-sup-answered-by\r\nConnection: close\r\n`);
       if (clientPort === undefined) {
+        unavailable = true;
         lookupNote = 'the local port of the probe is unknown';
         socket.write('\r\n');
         return;
@@ -177,6 +186,7 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
           return;
         }
         if (found.kind === 'unknown-holder') elsewhere = true;
+        if (found.kind === 'no-proc') unavailable = true;
         if (found.kind === 'unknown-holder' || found.kind === 'no-proc') {
           lookupNote = found.note;
           socket.write('\r\n');
@@ -206,15 +216,19 @@ export type AnsweredByVerdict =
    */
   | 'inconclusive'
   /** Nobody answered: refused, timed out, reset before any instance was found. */
-  | 'none';
+  | 'none'
+  /** Who accepted cannot be told here (no /proc): the answer is all there is. */
+  | 'unknown';
 
+/** What `result` says about the instances `pids` (see {@link AnsweredByVerdict}). */
 export function answeredByVerdict(result: AnsweredByResult, pids: readonly number[]): AnsweredByVerdict {
   if (result.answeredBy !== null && pids.includes(result.answeredBy)) return 'mine';
+  if (result.lookupUnavailable === true) return 'unknown';
   if (result.answeredBy === null && (result.status !== undefined || result.acceptedElsewhere === true)) return 'inconclusive';
   return 'none';
 }
 
-/** How many times an inconclusive probe is asked again before it counts as inconclusive. */
+/** How many probes in all, at most, while they stay inconclusive. */
 export const INCONCLUSIVE_ATTEMPTS = 10;
 
 /**
@@ -226,6 +240,7 @@ export const INCONCLUSIVE_ATTEMPTS = 10;
  * Still inconclusive after that: a liveness or readiness probe passes, marked in its detail — this
  * instance must not be restarted or taken out of traffic for another one's answer, or for nothing
  * learned. A startup probe stays strict and fails: green is ready only when green itself answers.
+ * Where the owner cannot be looked up at all (no /proc), the HTTP answer counts as it is.
  * Resolves, never rejects.
  */
 export async function probeInstanceOnSharedSocket(
@@ -242,6 +257,8 @@ export async function probeInstanceOnSharedSocket(
   }
   const { latencyMs } = result;
   if (verdict === 'mine') return { ok: result.ok, latencyMs, detail: result.detail, verdict };
+  // Without /proc the probe is what any plain probe is: the answer counts, whoever gave it.
+  if (verdict === 'unknown') return { ok: result.ok, latencyMs, detail: `${result.detail} (which instance answered cannot be told here)`, verdict };
   if (verdict === 'inconclusive' && kind !== 'startup') {
     return { ok: true, latencyMs, detail: `${result.detail} (another instance answered; not counted against this one)`, verdict };
   }

@@ -99,6 +99,21 @@ describe('probeInstanceOnSharedSocket', () => {
     }
   });
 
+  it('without /proc (owner lookup unavailable) the HTTP answer counts as it is, in one probe', async () => {
+    const blind = (ok: boolean): AnsweredByResult => ({
+      ok, status: ok ? 200 : 503, answeredBy: null, acceptedBy: null, lookupUnavailable: true, latencyMs: 1, detail: `${ok ? 200 : 503} from an unknown process`,
+    });
+    for (const kind of ['startup', 'liveness', 'readiness'] as const) {
+      const good = scripted([blind(true)]);
+      expect(await probeInstanceOnSharedSocket(kind, options, good.probe)).toMatchObject({ ok: true, verdict: 'unknown' });
+      expect(good.calls()).toBe(1);
+      const bad = scripted([blind(false)]);
+      const outcome = await probeInstanceOnSharedSocket(kind, options, bad.probe);
+      expect(outcome).toMatchObject({ ok: false, verdict: 'unknown' });
+      expect(outcome.detail).toMatch(/which instance answered cannot be told here/);
+    }
+  });
+
   it('stops asking again once aborted', async () => {
     const controller = new AbortController();
     let calls = 0;
@@ -206,6 +221,20 @@ describe('probeHttpAnsweredBy', () => {
     const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port: shared.port, path: '/health', timeout: 300, pids: [only.pid] });
     expect(result).toMatchObject({ ok: false, error: 'ETIMEDOUT', answeredBy: null });
     expect(result.detail).toContain('waits in the backlog');
+    await assertAllGone([only.pid]);
+  });
+
+  it('without a readable /proc it still returns the answer, marked lookupUnavailable (never acceptedElsewhere)', async () => {
+    const shared = sharedSocket();
+    const only = await startFdServer('node', { fd: shared.fd });
+    const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], procRoot: '/nonexistent-proc-root' });
+    expect(result).toMatchObject({ ok: true, status: 200, answeredBy: null, lookupUnavailable: true });
+    expect(result.acceptedElsewhere).toBeUndefined();
+    expect(await probeInstanceOnSharedSocket('startup', { host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], procRoot: '/nonexistent-proc-root' })).toMatchObject({
+      ok: true,
+      verdict: 'unknown',
+    });
+    await only.stop();
     await assertAllGone([only.pid]);
   });
 
