@@ -129,8 +129,9 @@ export function recordOfOwner(
   const currentBoot = hasProcFs(procRoot) ? readBootId(procRoot) : null;
   return records.find((record) => {
     if (record.bootId !== '' && currentBoot !== null && record.bootId !== currentBoot) return false;
-    if (record.pid === owner.pid) return record.startTime === start;
-    if (record.supervisorPid === owner.pid) return record.supervisorStartTime === start;
+    // A pid that matches but started at another time was reused: it may still be a child below.
+    if (record.pid === owner.pid && record.startTime === start) return true;
+    if (record.supervisorPid === owner.pid && record.supervisorStartTime === start) return true;
     // A child of the live supervisor that the record does not name: the parked standby, or a green
     // during a reload. In handoff mode both hold a copy of the listening socket.
     if (owner.ppid !== undefined && owner.ppid === record.supervisorPid && supervisorAlive(record, procRoot)) return true;

@@ -175,6 +175,21 @@ describe('freePort', () => {
     await instance.stop();
     await assertAllGone([standby.pid, instance.pid]);
   });
+
+  it('a child of a recorded supervisor that is no longer alive (its pid reused: another start time) is not protected', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'naija-sup-free-port-'));
+    dirs.push(runDir);
+    const instance = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const child = await startFixture('hold-port.mjs', { HOST: '127.0.0.1' });
+    const port = child.port as number;
+    writeRecord(runDir, { ...supervisedByThisProcess('api', instance, port), supervisorStartTime: '1' });
+    const result = await freePort({ port, host: '127.0.0.1', runDir });
+    expect(result.owners[0]?.ours).toBeNull();
+    expect(result.stopped.map((stop) => stop.pid)).toEqual([child.pid]);
+    expect(result.free).toBe(true);
+    await instance.stop();
+    await assertAllGone([child.pid, instance.pid]);
+  });
 });
 
 describe('describePortHolders', () => {
