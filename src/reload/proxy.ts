@@ -19,7 +19,7 @@
  *   ECONNRESET. The target then gets those bytes and a FIN instead of an RST, as a server would that
  *   read the connection itself through Node.
  *
- * Cost: a userspace hop. In front of the example Express API it costs 4–11% of direct throughput;
+ * Cost: a userspace hop. In front of the example Express API it costs 2–11% of direct throughput;
  * in front of a handler that does nothing, 24–41% on two cores, because the proxy then spends
  * nearly as much CPU per request as the server (50 vs 66 µs), most of it in write(2) into loopback
  * TCP, which also runs the receiver's TCP processing. Plain 'data' handlers instead of pipe() cost
