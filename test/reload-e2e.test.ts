@@ -471,7 +471,7 @@ interface CliRun {
 }
 
 describe('the built binary: reload, rollback and status --json (proxy mode, --mode flag)', () => {
-  it('reload changes the env, rollback brings it back, a never-ready reload exits non-zero while status shows both instances; 0 failed requests', { timeout: 90_000 }, async () => {
+  it('reload changes the env, rollback brings it back, a never-ready reload exits non-zero while status shows both instances; 0 failed requests', { timeout: 120_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-reload-e2e-'));
     const runDir = join(tmp, 'run');
     const port = await freePort();
@@ -533,7 +533,12 @@ describe('the built binary: reload, rollback and status --json (proxy mode, --mo
 
       // 2 + 6. A green that never gets ready: while it starts, status shows the mode and both
       // instances; then the reload exits non-zero and the previous instance keeps serving.
-      write({ env: { GREETING: 'three', NEVER_READY: '1' }, health: { startupTimeout: '4s' } });
+      // The green stays in 'starting' for exactly its startupTimeout, from its spawn on. The poll
+      // below starts before that (the reload command has not even connected yet) and gives up at
+      // half of it, so every snapshot it can take falls in that window unless one `status` run
+      // takes longer than the other half (10 s): the snapshot does not race the machine's speed.
+      const neverReadyMs = 20_000;
+      write({ env: { GREETING: 'three', NEVER_READY: '1' }, health: { startupTimeout: `${neverReadyMs}ms` } });
       const failing = cli(['reload']);
       let during: Record<string, unknown> | null = null;
       await waitFor(async () => {
@@ -543,17 +548,17 @@ describe('the built binary: reload, rollback and status --json (proxy mode, --mo
         if (snapshot['reloading'] === undefined) return false;
         during = snapshot;
         return true;
-      }, { timeout: 10_000, interval: 50, message: 'status --json never showed the reload' });
+      }, { timeout: neverReadyMs / 2, interval: 50, message: 'status --json never showed the reload' });
       const shown = during as unknown as { mode: string; instancePid: number; reloading: { pid: number | null; state: string } };
       expect(shown.mode).toBe('proxy');
       expect(shown.instancePid).toBe(serving);
-      expect(shown.reloading.pid).toBeTypeOf('number');
+      expect(shown.reloading.pid, JSON.stringify(shown)).toBeTypeOf('number');
       expect(shown.reloading.pid).not.toBe(serving);
-      expect(['spawning', 'starting']).toContain(shown.reloading.state);
+      expect(['spawning', 'starting'], JSON.stringify(shown)).toContain(shown.reloading.state);
       const failed = await failing;
       expect(failed.status, `${failed.stdout}${failed.stderr}`).toBe(1);
       expect(failed.stderr).toMatch(/E_RELOAD_FAILED/);
-      expect(failed.stderr).toMatch(/rolled-back.*not ready within 4000 ms/);
+      expect(failed.stderr).toMatch(new RegExp(`rolled-back.*not ready within ${neverReadyMs} ms`));
       expect(await greeting()).toBe('one');
       const after = (JSON.parse((await cli(['status', '--json'])).stdout)) as Record<string, unknown>;
       expect(after).toMatchObject({ mode: 'proxy', state: 'ready', instancePid: serving });

@@ -30,8 +30,10 @@ describe('fixtures', () => {
     expect(await health.json()).toEqual({ status: 'ok', pid: server.pid });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
 
-    // A request in flight when SIGTERM arrives still gets its answer.
+    // A request in flight when SIGTERM arrives still gets its answer. The server announces the
+    // request when it arrives: only then is it in flight, whatever the machine's speed.
     const slow = fetch(`${base}/slow?ms=150`).then((response) => response.text());
+    await waitForLine(server, new RegExp(`^SLOW pid=${String(server.pid)} ms=150$`));
     process.kill(server.pid, 'SIGTERM');
     expect(await slow).toBe('slow 150\n');
     expect(await server.child.waitForExit()).toEqual({ code: 0, signal: null });
