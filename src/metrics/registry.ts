@@ -422,7 +422,7 @@ export async function readGroupUsage(pgid: number, procRoot = '/proc'): Promise<
     const batch = await Promise.all(names.slice(i, i + PROC_READ_BATCH).map(async (name) => {
       const stat = await readText(join(procRoot, name, 'stat'));
       const parsed = stat === null ? null : parseProcStat(stat);
-      if (parsed === null || parsed.pgid !== pgid || hasExited(parsed)) return null;
+      if (parsed === null || parsed.pgid !== pgid || hasExited(parsed, procRoot)) return null;
       const status = await readText(join(procRoot, name, 'status'));
       return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: status === null ? 0 : parseVmRssBytes(status) };
     }));

@@ -400,7 +400,7 @@ function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): Socke
   if ([...inodes].some((inode) => !held.has(inode))) {
     for (const pid of emptyFdTables) {
       const stat = readProcStat(pid, procRoot);
-      if (stat === null || stat.state !== 'Z' || hasExited(stat)) continue;
+      if (stat === null || stat.state !== 'Z' || hasExited(stat, procRoot)) continue;
       let tids: string[];
       try {
         tids = readdirSync(join(procRoot, String(pid), 'task'));
@@ -475,7 +475,7 @@ function readOwner(
     cwd,
     addresses: sockets.filter((socket) => inodes.has(socket.inode)).map((socket) => socket.endpoint),
     inodes: [...inodes].sort((a, b) => a - b),
-    ...(stat.state === 'Z' && !hasExited(stat) ? { exiting: true } : {}),
+    ...(stat.state === 'Z' && !hasExited(stat, procRoot) ? { exiting: true } : {}),
   };
 }
 

@@ -501,7 +501,7 @@ export function findMatchingProcesses(
   const { self } = deps;
   const user = currentUser();
   for (const stat of listProcesses(deps.procRoot)) {
-    if (hasExited(stat)) continue;
+    if (hasExited(stat, deps.procRoot)) continue;
     if (stat.pid <= 1 || stat.pid === self.pid || self.ancestors.includes(stat.pid)) continue;
     if (self.pgid !== null && stat.pgid === self.pgid) continue;
     const cmdline = readCmdline(stat.pid, deps.procRoot);

@@ -293,7 +293,7 @@ function describeSuffix(pid: number, procRoot: string): string {
 /** "node server.js" for a live pid (its command line, else its comm), or null when it is not running. */
 function describePid(pid: number, procRoot: string): string | null {
   const stat = readProcStat(pid, procRoot);
-  if (stat === null || hasExited(stat)) return null;
+  if (stat === null || hasExited(stat, procRoot)) return null;
   const cmdline = readCmdline(pid, procRoot);
   const text = cmdline.length > 0 ? cmdline.join(' ') : `[${stat.comm}]`;
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;

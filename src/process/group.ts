@@ -49,7 +49,7 @@ export function listGroupMembers(pgid: number, procRoot: string = DEFAULT_PROC_R
   // a fake root whose groups do not exist in the kernel).
   if (procRoot === DEFAULT_PROC_ROOT && !groupExistsByKill(pgid)) return [];
   return listProcesses(procRoot)
-    .filter((stat) => stat.pgid === pgid && !hasExited(stat))
+    .filter((stat) => stat.pgid === pgid && !hasExited(stat, procRoot))
     .map((stat) => stat.pid)
     .sort((a, b) => a - b);
 }
@@ -81,7 +81,7 @@ export function listDescendants(roots: number | readonly number[], procRoot: str
       if (seen.has(child.pid)) continue;
       seen.add(child.pid);
       queue.push(child.pid);
-      if (!hasExited(child)) found.push(child);
+      if (!hasExited(child, procRoot)) found.push(child);
     }
   }
   return found.sort((a, b) => a.pid - b.pid);

@@ -74,7 +74,7 @@ export function isSameProcess(expected: ExpectedIdentity, procRoot: string = DEF
     if (bootId !== null && bootId !== expected.bootId) return 'reused';
   }
   if (stat.startTime !== expected.startTime) return 'reused';
-  return hasExited(stat) ? 'zombie' : 'same';
+  return hasExited(stat, procRoot) ? 'zombie' : 'same';
 }
 
 /** `kill(pid, 0)`: true when the PID exists (EPERM means it exists but is not ours). Zombies count as existing. */

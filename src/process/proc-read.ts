@@ -13,7 +13,7 @@
  * process that is gone or unreadable instead of throwing.
  */
 
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -95,8 +95,31 @@ export function parseProcStat(text: string): ProcStat | null {
  * the last of them is gone the process's files — its listening socket among them — are still open,
  * yet /proc/PID/fd no longer lists them: taken as "gone", the port would look held by nobody.
  */
-export function hasExited(stat: ProcStat): boolean {
-  return (stat.state === 'Z' || stat.state === 'X') && stat.threads <= 1;
+export function hasExited(stat: ProcStat, procRoot: string = DEFAULT_PROC_ROOT): boolean {
+  if (stat.state !== 'Z' && stat.state !== 'X') return false;
+  if (stat.threads <= 1) return true;
+  // Under ptrace (strace -f, gdb) exited threads stay zombies until the tracer reaps them, and
+  // num_threads counts them: a thread that is a zombie has closed its share of the files already.
+  return allThreadsExited(stat.pid, procRoot);
+}
+
+/** Whether every thread in /proc/PID/task is a zombie or dead; false when they cannot be listed. */
+function allThreadsExited(pid: number, procRoot: string): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(join(procRoot, String(pid), 'task'));
+  } catch {
+    return false;
+  }
+  let seen = 0;
+  for (const tid of tids) {
+    const text = readProcFile(join(procRoot, String(pid), 'task', tid, 'stat'));
+    if (text === null) continue; // that thread is gone meanwhile
+    const state = parseProcStat(text)?.state;
+    if (state !== 'Z' && state !== 'X') return false;
+    seen += 1;
+  }
+  return seen > 0; // the zombie leader itself is listed; nothing readable tells nothing
 }
 
 /** Reads and parses /proc/PID/stat; null when the process does not exist (or is not readable). */

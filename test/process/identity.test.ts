@@ -72,6 +72,28 @@ describe('parseProcStat', () => {
     expect(hasExited(stat('R', 12))).toBe(false);
   });
 
+  it('hasExited under ptrace: threads > 1 that are all zombies (not reaped by the tracer yet) count as exited', () => {
+    const proc = createFakeProc();
+    try {
+      proc.add({ pid: 700, state: 'Z', threads: 3 });
+      const leader = readProcStat(700, proc.root) as NonNullable<ReturnType<typeof readProcStat>>;
+      // No task directory to look into: not known to be exited.
+      expect(hasExited(leader, proc.root)).toBe(false);
+      const task = (tid: number, state: string): void => {
+        mkdirSync(join(proc.root, '700', 'task', String(tid)), { recursive: true });
+        writeFileSync(join(proc.root, '700', 'task', String(tid), 'stat'), statLine({ pid: tid, state }));
+      };
+      task(700, 'Z');
+      task(701, 'Z');
+      task(702, 'R'); // one thread still running: it may hold the files
+      expect(hasExited(leader, proc.root)).toBe(false);
+      task(702, 'Z');
+      expect(hasExited(leader, proc.root)).toBe(true);
+    } finally {
+      proc.cleanup();
+    }
+  });
+
   it('keeps a start time above 2^53 exact (as a string)', () => {
     expect(parseProcStat(statLine({ pid: 5, startTime: '18446744073709551615' }))?.startTime).toBe('18446744073709551615');
   });
