@@ -260,7 +260,7 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   switch (answer.kind) {
     case 'free': {
       const bind = await deps.probe(host, port);
-      if (bind === false) problem = invisibleError(answer, host, port, await suggestPort(ctx));
+      if (bind === false) problem = invisibleError(answer, host, port, await suggestPort(ctx), deps.uid);
       else if (bind !== true) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
       break;
     }
@@ -268,7 +268,7 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
       problem = await ctx.timed('time-wait', () => waitOutTimeWait(ctx, answer));
       break;
     case 'held-invisible':
-      problem = invisibleError(answer, host, port, await suggestPort(ctx));
+      problem = invisibleError(answer, host, port, await suggestPort(ctx), deps.uid);
       break;
     case 'held': {
       if (!ctx.killExisting) {
@@ -464,12 +464,19 @@ function portInUseError(
 }
 
 /** E_PORT_IN_USE for a port whose owner this user cannot see. */
-function invisibleError(answer: PortOwnersAnswer, host: string, port: number, suggestion: number | undefined): NaijaSupError {
+function invisibleError(answer: PortOwnersAnswer, host: string, port: number, suggestion: number | undefined, uid: number | undefined): NaijaSupError {
   const owner =
     answer.kind === 'held-invisible'
       ? `the socket (${answer.sockets.map((s) => s.endpoint).join(', ')}) belongs to ${answer.user}, uid ${answer.uid}`
       : `no socket on it is visible either (another network namespace or container?)`;
   const ways = `use another port with ${suggestion === undefined ? '--port N' : `--port N (${suggestion} is free now)`}`;
+  if (uid === 0) {
+    // Root reads every fd table here: a holder it cannot find lives outside this PID namespace.
+    return new NaijaSupError('E_PORT_IN_USE', `port ${port} (${host}) is in use by no process of this PID namespace: ${owner}`, {
+      fix: `a container or another PID namespace holds it (look with \`ss -ltnp 'sport = :${port}'\` on the host): --kill-existing cannot stop it from here; or ${ways}`,
+      details: answer.note ? [answer.note] : [],
+    });
+  }
   return new NaijaSupError('E_PORT_IN_USE', `port ${port} (${host}) is in use, but its owner is not visible to this user: ${owner}`, {
     fix: `find it as root (\`sudo ss -ltnp 'sport = :${port}'\`): --kill-existing cannot stop a process it cannot see; or ${ways}`,
     details: answer.note ? [answer.note] : [],

@@ -401,6 +401,16 @@ describe('runPreflight decisions (injected lookup and probe)', () => {
     expect(error.fix).toContain('--port N (8001 is free now)');
   });
 
+  it('as root, an owner it cannot find is outside this PID namespace: the message does not send root to sudo', async () => {
+    const d = deps(answers.invisible, () => false, { uid: 0 });
+    const error = await thrown(runPreflight({ config: config(), runDir, killExisting: true, force: false, deps: d }));
+    expect(error.code).toBe('E_PORT_IN_USE');
+    expect(error.message).toBe('port 8000 (127.0.0.1) is in use by no process of this PID namespace: the socket (0.0.0.0:8000) belongs to root, uid 0');
+    expect(error.fix).toMatch(/^a container or another PID namespace holds it/);
+    expect(error.fix).not.toContain('sudo');
+    expect(error.fix).toContain('--port N (8001 is free now)');
+  });
+
   it('a free port with a stale listener on another address warns that "localhost" may reach it', async () => {
     const answer: PortOwnersAnswer = {
       ...answers.free(),
