@@ -18,17 +18,12 @@ import { listGroupMembers } from '../process/group.js';
 import {
   DEFAULT_PROC_ROOT,
   hasProcFs,
-  parseProcStat,
   readProcStat,
   readUptimeSeconds,
   readVmRss,
   USER_HZ,
   type ProcStat,
 } from '../process/proc-read.js';
-
-export { parseVmRss, readUptimeSeconds } from '../process/proc-read.js';
-
-export const DEFAULT_CLOCK_TICKS = USER_HZ;
 
 export interface GroupStats {
   /** Bytes; null when nothing of the group could be read. */
@@ -54,12 +49,6 @@ interface CpuTimes {
   startTime: string;
 }
 
-/** utime + stime and the start time from the text of /proc/PID/stat; null when it is not in shape. */
-export function parseCpuTimes(stat: string): CpuTimes | null {
-  const parsed = parseProcStat(stat);
-  return parsed === null ? null : cpuTimes(parsed);
-}
-
 function cpuTimes(stat: ProcStat): CpuTimes {
   return { ticks: stat.utime + stat.stime, startTime: stat.startTime };
 }
@@ -73,7 +62,7 @@ export class GroupSampler {
 
   constructor(options: SamplerOptions = {}) {
     this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
-    this.hz = options.clockTicks ?? DEFAULT_CLOCK_TICKS;
+    this.hz = options.clockTicks ?? USER_HZ;
     this.now = options.now ?? (() => performance.now());
   }
 

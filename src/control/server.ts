@@ -35,10 +35,11 @@ import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
+import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
 import { lockNameFor } from './paths.js';
 import { ensurePrivateDir } from './run-dir.js';
-import { DEFAULT_CLOCK_TICKS, GroupSampler, readUptimeSeconds } from './proc-stats.js';
+import { GroupSampler } from './proc-stats.js';
 import {
   LineBuffer,
   MAX_REQUEST_BYTES,
@@ -598,7 +599,7 @@ export class StatusTracker {
     if (this.spawned?.pid === pid) return Math.max(0, now - this.spawned.at);
     if (startTime !== null) {
       const uptime = readUptimeSeconds(this.procRoot);
-      if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / DEFAULT_CLOCK_TICKS) * 1000));
+      if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / USER_HZ) * 1000));
     }
     return null;
   }

@@ -28,7 +28,6 @@ export const START_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 export const PROBE_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Linux's USER_HZ: the unit of utime/stime in /proc/PID/stat (see {@link USER_HZ}). */
-export const DEFAULT_CLOCK_TICKS = USER_HZ;
 
 /** What one /proc sample found for the instance's process group. */
 export interface InstanceUsage {
@@ -345,7 +344,7 @@ export class SupervisorMetrics {
 
   private async scan(): Promise<InstanceUsage> {
     const root = this.options.procRoot ?? '/proc';
-    const ticksPerSecond = this.options.clockTicks ?? DEFAULT_CLOCK_TICKS;
+    const ticksPerSecond = this.options.clockTicks ?? USER_HZ;
     const pgid = this.options.instancePid ? this.options.instancePid() : this.pid;
     const members = pgid !== null && Number.isInteger(pgid) && pgid > 0 ? await readGroupUsage(pgid, root) : [];
     // From here on synchronous: the bookkeeping below sees one consistent scan.

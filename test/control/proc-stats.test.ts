@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GroupSampler, parseCpuTimes, parseVmRss } from '../../src/control/proc-stats.js';
+import { GroupSampler } from '../../src/control/proc-stats.js';
+import { parseVmRss } from '../../src/process/proc-read.js';
 import { spawnInstance } from '../../src/process/spawn.js';
 import { terminateGroup } from '../../src/process/terminate.js';
 import { assertAllGone, childEnv, killAllTracked, trackChild, waitFor } from '../helpers/processes.js';
@@ -26,11 +27,7 @@ afterEach(() => {
 });
 
 describe('parsers', () => {
-  it('reads utime+stime and the start time after the last parenthesis', () => {
-    expect(parseCpuTimes('12 (a) b) (c) R 1 12 12 0 -1 0 0 0 0 0 250 50 0 0 20 0 1 0 777 0 0')).toEqual({ ticks: 300, startTime: '777' });
-    // A real line (python3 renamed with prctl): comm with spaces and ')'.
-    expect(parseCpuTimes('17175 (my srv) S 1 (x) R 17173 17173 13508 0 -1 4194304 917 0 2 0 1 0 0 0 20 0 1 0 1010281 14508032 2172 18446744073709551615 0\n')).toEqual({ ticks: 1, startTime: '1010281' });
-    expect(parseCpuTimes('garbage')).toBeNull();
+  it('reads VmRSS (stat lines are parseProcStat, tested in identity.test.ts)', () => {
     expect(parseVmRss('Name:\tnode\nVmRSS:\t  2048 kB\n')).toBe(2048 * 1024);
     expect(parseVmRss('Name:\tkthreadd\n')).toBeNull();
   });
