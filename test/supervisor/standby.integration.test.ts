@@ -41,6 +41,14 @@ async function health(port: number): Promise<number | null> {
   return r.status === 200 ? (JSON.parse(r.body) as { pid: number }).pid : null;
 }
 
+/** SIGTERM, status 0, and every instance and standby it started is gone. */
+async function stopAndAssertGone(sup: InProcessSupervisor): Promise<void> {
+  const all = [...sup.pids, ...standbyPids(sup)];
+  sup.signal('SIGTERM');
+  await expect(sup.done).resolves.toBe(0);
+  await assertAllGone(all);
+}
+
 afterEach(async () => {
   const sup = current;
   current = null;
@@ -107,10 +115,7 @@ describe('restart.standby (real processes)', () => {
     process.kill(green ?? -1, 'SIGKILL');
     await sup.waitFor(new RegExp(`warm standby pid ${second} takes over`));
     await waitFor(async () => (await health(port)) === second, { timeout: 10_000, message: 'the promoted standby never answered on the handed-over socket' });
-    const all = [...sup.pids, ...standbyPids(sup)];
-    sup.signal('SIGTERM');
-    await expect(sup.done).resolves.toBe(0);
-    await assertAllGone(all);
+    await stopAndAssertGone(sup);
   });
 
   it('a SIGHUP reload that changes the environment discards the parked standby and starts fresh', async () => {
@@ -132,10 +137,7 @@ describe('restart.standby (real processes)', () => {
     expect(readFileSync(`/proc/${second}/environ`, 'utf8').split('\0')).toContain('FLAVOUR=b');
     await assertAllGone([parked ?? -1]);
     await waitFor(() => standbyPids(sup).length === 2, { timeout: 10_000, message: () => `no new standby after the reload:\n${sup.stderr()}` });
-    const all = [...sup.pids, ...standbyPids(sup)];
-    sup.signal('SIGTERM');
-    await expect(sup.done).resolves.toBe(0);
-    await assertAllGone(all);
+    await stopAndAssertGone(sup);
   });
 
   it('refuses restart.standby for a command that is not node, naming the key and why', async () => {
