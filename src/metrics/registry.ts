@@ -423,16 +423,11 @@ export async function readGroupUsage(pgid: number, procRoot = '/proc'): Promise<
       const parsed = stat === null ? null : parseProcStat(stat);
       if (parsed === null || parsed.pgid !== pgid || hasExited(parsed, procRoot)) return null;
       const status = await readText(join(procRoot, name, 'status'));
-      return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: status === null ? 0 : parseVmRssBytes(status) };
+      return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: (status === null ? null : parseVmRss(status)) ?? 0 }; // no VmRSS: kernel thread
     }));
     for (const usage of batch) if (usage !== null) out.push(usage);
   }
   return out.sort((a, b) => a.pid - b.pid);
-}
-
-/** VmRSS from /proc/PID/status in bytes ({@link parseVmRss}); 0 when absent (kernel threads, zombies). */
-export function parseVmRssBytes(status: string): number {
-  return parseVmRss(status) ?? 0;
 }
 
 async function readText(path: string): Promise<string | null> {

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   SupervisorMetrics,
   exitLabels,
-  parseVmRssBytes,
   readGroupUsage,
 } from '../../src/metrics/registry.js';
 import { assertAllGone, killAllTracked, startFixture, waitFor } from '../helpers/processes.js';
@@ -299,9 +298,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
     expect(m.usage).toMatchObject({ rssBytes: 1_024_000, processes: 1 });
   });
 
-  it('parses status like the kernel writes it (stat is parseProcStat, tested in identity.test.ts)', async () => {
-    expect(parseVmRssBytes('Name:\tnode\nVmRSS:\t   51200 kB\n')).toBe(51200 * 1024);
-    expect(parseVmRssBytes('Name:\tkthreadd\n')).toBe(0);
+  it('reads nothing from a missing /proc, and labels exits', async () => {
     expect(await readGroupUsage(1, '/nonexistent-proc-root')).toEqual([]);
     expect(exitLabels({ code: null, signal: null })).toEqual({ code: 'unknown' });
     expect(exitLabels({ code: 127, signal: null })).toEqual({ code: '127' });
