@@ -12,6 +12,8 @@ export interface RendererOptions {
   name: string;
   raw: boolean;
   verbose: boolean;
+  /** Where the port came from when not the file or the default ("env PORT, over 8000 from file …"). */
+  portOrigin?: string | null;
 }
 
 /** The colours the renderer uses; a chalk instance fits. */
@@ -47,6 +49,8 @@ export class EventRenderer {
   private spinner: Ora | null = null;
   private spinnerWanted = false;
   private readonly startedAt = Date.now();
+  /** The port of the instance being started, for the "started" line. */
+  private port: number | null = null;
   private readonly io: CliIO;
   private readonly opts: RendererOptions;
 
@@ -115,19 +119,25 @@ export class EventRenderer {
         this.verbose(`preflight: ${event.findings.length ? event.findings.join('; ') : 'nothing to clean'} (${ms(event.durationMs)})`);
         return;
       case 'spawning':
+        this.port = event.port;
         this.verbose(`spawn #${event.instance}: ${event.command.join(' ')} (PORT=${event.port})`);
         this.spin(`starting ${this.opts.name} on port ${event.port}…`);
         return;
       case 'spawned':
-        this.say(`started ${this.opts.name} (pid ${event.pid})`);
+        this.say(`started ${this.opts.name} (pid ${event.pid}${this.port === null ? '' : `, PORT=${this.port}`}${this.opts.portOrigin ? ` — ${this.opts.portOrigin}` : ''})`);
         this.verbose(`spawn took ${ms(event.durationMs)}`);
         return;
       case 'probe':
         if (event.first) this.verbose(`first probe: ${event.detail} (${Math.round(event.latencyMs)} ms)`);
+        // The server answered, but not ready: say so at once, not only when the start times out.
+        // Refusals while it boots are normal and stay quiet.
+        if (event.probe === 'startup' && !event.ok && event.changed === true && event.status !== undefined) {
+          this.say(`${event.detail} (still waiting, up to health.startupTimeout)`, 'warn');
+        }
         return;
       case 'ready':
         this.unspin();
-        this.say(`${this.opts.name} is ready in ${Math.round(event.readyInMs)} ms — ${event.url} (pid ${event.pid})`, 'ok');
+        this.say(`${this.opts.name} is ready in ${Math.round(event.readyInMs)} ms — ${event.url} (pid ${event.pid})${event.how ? `: ${event.how}` : ''}`, 'ok');
         return;
       case 'output': {
         const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;

@@ -23,7 +23,7 @@ export type SignalInput =
   | 'TERM' | 'INT' | 'QUIT' | 'HUP' | 'USR1' | 'USR2';
 
 export interface LivenessInput {
-  type?: 'http' | 'tcp';
+  type?: 'auto' | 'http' | 'tcp';
   path?: string;
   interval?: DurationInput;
   timeout?: DurationInput;

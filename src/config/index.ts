@@ -3,7 +3,7 @@
  * derived artefacts (JSON Schema, markdown reference) and the small parsers they share.
  */
 export { loadConfig, readConfigFile, readPackageName, type ConfigFile, type LoadConfigOptions } from './load.js';
-export { resolveConfig, formatSource, displayPath, FLAG_KEYS, type ConfigFlags, type ResolveInput } from './resolve.js';
+export { resolveConfig, formatSource, portOrigin, displayPath, FLAG_KEYS, type ConfigFlags, type ResolveInput } from './resolve.js';
 export {
   defineConfig,
   type UserConfig,

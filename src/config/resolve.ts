@@ -22,7 +22,7 @@ import {
   type Problem,
   type ResolveContext,
 } from './schema.js';
-import type { LoadedConfig, LogFormat, ReloadMode, ResolvedConfig, ValueSource } from './types.js';
+import type { ShadowedValue, LoadedConfig, LogFormat, ReloadMode, ResolvedConfig, ValueSource } from './types.js';
 import { isNodeCommand } from '../process/node-command.js';
 
 /** Command-line flags, the highest-precedence layer. Undefined means "not given". */
@@ -169,10 +169,14 @@ function problemLines(candidate: Candidate, problems: readonly Problem[]): strin
   return problems.map((p) => `${candidate.origin(p.at)}: ${p.message}`);
 }
 
-/** Resolve order: `cwd` first, because relative paths and the default name depend on it. */
+/**
+ * Resolve order: `cwd` first, because relative paths and the default name depend on it; then
+ * `health.path`, because `health.type`'s default depends on whether it was given.
+ */
+const RESOLVED_FIRST = ['cwd', 'health.path'];
 const RESOLVE_ORDER: readonly LeafEntry[] = [
-  ...configLeaves.filter((l) => l.path === 'cwd'),
-  ...configLeaves.filter((l) => l.path !== 'cwd'),
+  ...RESOLVED_FIRST.flatMap((key) => configLeaves.filter((l) => l.path === key)),
+  ...configLeaves.filter((l) => !RESOLVED_FIRST.includes(l.path)),
 ];
 
 function setAtPath(target: Record<string, unknown>, dotPath: string, value: unknown): void {
@@ -216,12 +220,14 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
 
   const resolved = new Map<string, unknown>();
   const sources: Record<string, ValueSource> = {};
+  const shadowed: Record<string, ShadowedValue[]> = {};
   const context: ResolveContext = {
     configDir: filepath === null ? null : path.dirname(filepath),
     invocationCwd: cwd,
     appCwd: cwd,
     packageNameOf: input.packageNameOf ?? (() => null),
     resolved: (key) => resolved.get(key),
+    isSet: (key) => sources[key] !== undefined && sources[key].kind !== 'default',
   };
   const withLayer = (layer: ParseContext['layer']): ParseContext => ({ ...context, layer });
 
@@ -274,6 +280,8 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
     if (winner !== undefined && winner.result.ok) {
       resolved.set(key, winner.result.value);
       sources[key] = winner.source;
+      const losers = candidates.flatMap((c) => (c !== winner && c.result.ok ? [{ source: c.source, value: c.result.value }] : []));
+      if (losers.length > 0) shadowed[key] = losers;
     } else {
       resolved.set(key, node.default.kind === 'value' ? node.default.value : node.default.compute(context));
       sources[key] = { kind: 'default' };
@@ -333,5 +341,19 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
   for (const { path: key } of configLeaves) ordered[key] = sources[key] as ValueSource;
   // The cast is checked at compile time: schema.ts asserts that the leaves' resolved types form
   // exactly ResolvedConfig.
-  return { config: config as unknown as ResolvedConfig, sources: ordered, filepath };
+  return { config: config as unknown as ResolvedConfig, sources: ordered, filepath, shadowed };
+}
+
+/**
+ * Where the port came from, when that is worth saying: a value from the environment (a `PORT`
+ * exported in the shell and forgotten is a classic), with what it overrode
+ * ("env PORT, over 8000 from file naija-sup.config.json"). Null for a port from a
+ * flag, the file or the default.
+ */
+export function portOrigin(loaded: Pick<LoadedConfig, 'sources' | 'shadowed'>, cwd: string): string | null {
+  const source = loaded.sources['port'];
+  // A flag is what the user just typed: only the environment can surprise.
+  if (source === undefined || source.kind !== 'env') return null;
+  const over = loaded.shadowed?.['port']?.[0];
+  return `${formatSource(source, cwd)}${over === undefined ? '' : `, over ${String(over.value)} from ${formatSource(over.source, cwd)}`}`;
 }

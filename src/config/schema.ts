@@ -19,7 +19,7 @@ import { formatDuration, MAX_DURATION_MS, tryParseDuration } from './duration.js
 import { splitHostPort } from './host-port.js';
 import { ShellSplitError, splitCommand } from './shell-split.js';
 import { formatSize, tryParseSize } from './size.js';
-import type { DependencyConfig, LogFormat, ResolvedConfig } from './types.js';
+import type { DependencyConfig, LogFormat, ProbeType, ResolvedConfig } from './types.js';
 
 export { splitHostPort };
 
@@ -49,6 +49,8 @@ export interface ResolveContext {
   packageNameOf(dir: string): string | null;
   /** A value resolved earlier (schema order, `cwd` first). */
   resolved(path: string): unknown;
+  /** Whether a key resolved earlier was given by the user (a flag, the environment or the file), not defaulted. */
+  isSet(path: string): boolean;
 }
 
 export interface ParseContext extends ResolveContext {
@@ -546,6 +548,22 @@ function parseRegexOrNull(raw: unknown): ParseResult<string | null> {
   return ok(raw);
 }
 
+/**
+ * The startup probe's kind. Its default depends on whether the user named a health route (issue 12:
+ * none of the real starters tried had `/health`): without one, "auto" — the server is ready once it
+ * answers HTTP at all (any status below 500 on `health.path`, `/` by default) or, for a server that
+ * does not speak HTTP, once it accepts a connection; with one, "http" — that route must answer
+ * 200–399. src/config/resolve.ts resolves `health.path` before this key for that reason.
+ */
+const healthTypeLeaf: LeafNode<ProbeType, ProbeType> = {
+  ...enumLeaf(
+    'How the startup probe judges the server ready: "auto" — it answers HTTP on `health.path` with any status below 500, or accepts TCP if it does not speak HTTP; "http" — an HTTP GET of `health.path` answers 200–399; "tcp" — a TCP connect; "log" — an output line matches `health.log`.',
+    ['auto', 'http', 'tcp', 'log'] as const,
+    'auto',
+  ),
+  default: { kind: 'computed', text: '`"auto"`; `"http"` when `health.path` is set', compute: (ctx) => (ctx.isSet('health.path') ? 'http' : 'auto') },
+};
+
 const healthLogLeaf = leaf<string | null, string | null>({
   description: 'For `health.type` "log": a regular expression (source, no slashes); the server is ready when a line of its output matches.',
   typeText: 'string | null',
@@ -608,7 +626,11 @@ function httpPathLeaf(description: string): LeafNode<string, string> {
 }
 
 const livenessFields = {
-  type: enumLeaf('How liveness is checked: an HTTP GET of `path` (200–399) or a TCP connect.', ['http', 'tcp'] as const, 'http'),
+  type: {
+    ...enumLeaf('How liveness is checked: "auto" (any HTTP answer below 500 on `path`, or a TCP accept), an HTTP GET of `path` (200–399), or a TCP connect.', ['auto', 'http', 'tcp'] as const, 'http'),
+    // A log-line startup probe has no periodic form: a live server accepts a connection.
+    default: { kind: 'computed', text: '`health.type` ("tcp" when that is "log")', compute: (ctx) => (ctx.resolved('health.type') === 'log' ? 'tcp' : ctx.resolved('health.type')) as 'auto' | 'http' | 'tcp' },
+  } satisfies LeafNode<'auto' | 'http' | 'tcp', 'auto' | 'http' | 'tcp'>,
   path: sameAs(httpPathLeaf('Path probed when `type` is "http".'), 'health.path'),
   interval: durationLeaf('Time between liveness probes.', 5000),
   timeout: durationLeaf('Per-probe timeout.', 2000),
@@ -633,7 +655,7 @@ const livenessLeaf = leaf<FieldsInput<typeof livenessFields> | null, FieldsResol
 
 /** Readiness defaults to the startup probe's own settings (`health.*`), so `true` is enough to turn it on. */
 const readinessFields = {
-  type: sameAs(enumLeaf('How readiness is probed: an HTTP GET of `path` (200–399), a TCP connect, or an output line matching `log`.', ['http', 'tcp', 'log'] as const, 'http'), 'health.type'),
+  type: sameAs(enumLeaf('How readiness is probed: "auto" (any HTTP answer below 500 on `path`, or a TCP accept), an HTTP GET of `path` (200–399), a TCP connect, or an output line matching `log`.', ['auto', 'http', 'tcp', 'log'] as const, 'http'), 'health.type'),
   path: sameAs(httpPathLeaf('Path probed when `type` is "http".'), 'health.path'),
   log: sameAs(leaf<string | null, string | null>({
     description: 'For `type` "log": a regular expression (source, no slashes) matched against the server\'s output lines.',
@@ -863,8 +885,8 @@ export const configSchema = section('Configuration of naija-sup, a process super
   pidFile: pidFileLeaf,
   portFallback: booleanLeaf('If the port is taken by something that may not be stopped, use the next free port instead of failing.', false),
   health: section('When the server counts as ready. The keys from `health.type` to `health.log` are the startup probe: it runs after each spawn until the server is ready.', {
-    type: enumLeaf('How the startup probe judges the server ready: an HTTP GET of `health.path` (status 200–399), a TCP connect, or an output line matching `health.log`.', ['http', 'tcp', 'log'] as const, 'http'),
-    path: httpPathLeaf('Path of the HTTP health check.'),
+    type: healthTypeLeaf,
+    path: { ...httpPathLeaf('Path of the HTTP health check. Setting it makes `health.type` default to "http": a real health check that must answer 200–399.'), default: value('/') },
     timeout: durationLeaf('Timeout of one health check attempt.', 2000),
     interval: durationLeaf('Time between health check attempts while starting.', 250),
     startupTimeout: durationLeaf('How long the server may take to become ready before the start counts as failed.', 30_000, [secondsEnv('HEALTH_CHECK_TIMEOUT')]),

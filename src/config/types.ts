@@ -6,7 +6,8 @@
  */
 
 export type RestartPolicy = 'on-failure' | 'always' | 'never';
-export type ProbeType = 'http' | 'tcp' | 'log';
+/** 'auto': any HTTP answer below 500, or a TCP accept from a server that does not speak HTTP (the default without a health.path). */
+export type ProbeType = 'auto' | 'http' | 'tcp' | 'log';
 /** How the public port reaches the instance (issue 8): the child binds it, inherits it as fd 3, or sits behind a proxy. */
 export type ReloadMode = 'direct' | 'handoff' | 'proxy';
 export type LogFormat = 'human' | 'json';
@@ -37,8 +38,8 @@ export interface DependencyConfig {
 }
 
 export interface LivenessConfig {
-  /** 'http' probes `path`; 'tcp' connects to the port. */
-  type: 'http' | 'tcp';
+  /** 'http' probes `path` (200–399); 'auto' takes any answer below 500; 'tcp' connects to the port. */
+  type: 'auto' | 'http' | 'tcp';
   path: string;
   interval: number;
   timeout: number;
@@ -128,10 +129,18 @@ export type ValueSource =
   | { kind: 'env'; variable: string }
   | { kind: 'flag'; flag: string };
 
+/** A valid value that a higher layer overrode (PORT in the environment over `port` in the file). */
+export interface ShadowedValue {
+  source: ValueSource;
+  value: unknown;
+}
+
 export interface LoadedConfig {
   config: ResolvedConfig;
   /** Dot-path → source, for every leaf key. */
   sources: Record<string, ValueSource>;
+  /** Dot-path → the valid values the winner overrode, highest layer first; absent keys overrode nothing. */
+  shadowed?: Record<string, ShadowedValue[]>;
   /** The config file used, or null when none was found. */
   filepath: string | null;
 }

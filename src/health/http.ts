@@ -42,6 +42,12 @@ export interface HttpProbeOptions {
 }
 
 /**
+ * The first bytes of a failing answer's body kept for its message (`→ HTTP 503 {"db":"down"}`):
+ * enough for a JSON error or a one-line reason, short enough for one terminal line.
+ */
+export const HTTP_PROBE_BODY_HEAD = 200;
+
+/**
  * Sends one `GET path` to `host:port` on a fresh connection (`agent: false`, `Connection: close`)
  * and resolves (never rejects) with what happened:
  * - status 200–399 → ok (`"200 OK in 3 ms"`); a 3xx is not followed;
@@ -88,7 +94,7 @@ export function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
       const phase = connected
         ? `waiting for a response from ${where} (it accepted the connection but did not answer GET ${path})`
         : `connecting to ${where}`;
-      settle(answered ?? timedOutResult(timeout, elapsed(), phase));
+      settle(answered ?? { ...timedOutResult(timeout, elapsed(), phase), connected });
     }, timeout);
     signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -118,16 +124,19 @@ export function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
       else connected = true;
     });
     // Also fires (harmlessly, after settle) when settle() destroys the request.
-    req.on('error', (error) => settle(answered ?? socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect')));
+    req.on('error', (error) => settle(answered ?? { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
     req.on('response', (res: IncomingMessage) => {
       const result = statusResult(res, path, elapsed());
       answered = result;
       let received = 0;
+      const head: Buffer[] = [];
       res.on('data', (chunk: Buffer) => {
+        // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
+        if (!result.ok && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
         received += chunk.length;
-        if (received >= HTTP_PROBE_BODY_CAP) settle(result);
+        if (received >= HTTP_PROBE_BODY_CAP) settle(withBodyHead(result, head));
       });
-      const finish = (): void => settle(result);
+      const finish = (): void => settle(withBodyHead(result, head));
       res.on('end', finish);
       // A reset mid-body does not change the status the server already gave.
       res.on('error', finish);
@@ -151,14 +160,41 @@ function statusResult(res: IncomingMessage, path: string, latencyMs: number): Pr
     }
     return { ...base, ok: true, detail };
   }
-  if (status === 404) {
-    return { ...base, ok: false, detail: `HTTP 404 for ${path} (the server is up but the health path is wrong)` };
+  // The answer alone; withBodyHead() adds the body's head and what it means.
+  return { ...base, ok: false, detail: `GET ${path} → HTTP ${status}` };
+}
+
+/** What a failing status means for the user, and what to do about it. */
+export function httpStatusMeaning(status: number): { meaning: string; fix: string } {
+  if (status === 404) return { meaning: 'the server is up but has no such route', fix: 'set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)' };
+  if (status >= 500) return { meaning: 'the server is up but reports an error', fix: 'read the server\'s log for the error; its health route answers 200 once it is well' };
+  if (status >= 400) return { meaning: 'the server is up but refused the health request', fix: 'point health.path at a route that answers 200 without authentication' };
+  return { meaning: 'not a final status', fix: 'point health.path at a route that answers 200' };
+}
+
+function withBodyHead(result: ProbeResult, head: Buffer[]): ProbeResult {
+  if (result.ok || result.status === undefined) return result;
+  const text = Buffer.concat(head).toString('utf8').replace(/\s+/g, ' ').trim();
+  const bodyHead = text === '' ? undefined : text;
+  // 404 needs no body to explain itself; other failures are often explained by theirs.
+  const answer = `${result.detail}${bodyHead === undefined || result.status === 404 ? '' : ` ${bodyHead}`}`;
+  const { meaning, fix } = httpStatusMeaning(result.status);
+  return { ...result, ...(bodyHead === undefined ? {} : { bodyHead }), failure: { answer, meaning, fix }, detail: `${answer}: ${meaning}; ${fix}` };
+}
+
+/**
+ * The default readiness rule, for a server whose user set no health check (issue 12): real apps
+ * rarely have `/health`, so any HTTP answer below 500 means "up" (a 404 on `/` is "up, no such
+ * route"), and a server that accepted the connection but does not speak HTTP (a non-HTTP reply,
+ * a close without a reply, or silence until the deadline) is up as a TCP server. A 5xx is a server
+ * that is up but says it is not well (a 503 while it warms up), so it is not ready yet.
+ */
+export function judgeAnyAnswer(result: ProbeResult, path: string): ProbeResult & { answered?: 'http' | 'tcp' } {
+  if (result.status !== undefined) {
+    if (result.status >= 500) return result;
+    return { ...result, ok: true, answered: 'http', detail: `answers HTTP ${result.status} on ${path}` };
   }
-  if (status >= 500) {
-    return { ...base, ok: false, detail: `HTTP ${statusText} for ${path} (the server is up but reports an error)` };
-  }
-  if (status >= 400) {
-    return { ...base, ok: false, detail: `HTTP ${statusText} for ${path} (the server is up but refused the health request)` };
-  }
-  return { ...base, ok: false, detail: `HTTP ${statusText} for ${path} (not a final status)` };
+  const acceptedOnly = result.connected === true && (result.error === 'ETIMEDOUT' || result.error === 'ECONNRESET' || (result.error ?? '').startsWith('HPE_'));
+  if (!acceptedOnly) return result;
+  return { ...result, ok: true, answered: 'tcp', detail: 'accepts TCP connections but does not answer HTTP' };
 }

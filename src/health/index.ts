@@ -3,7 +3,7 @@
  * connect, or a log line; addresses chosen from the bind host, never "localhost".
  */
 
-export { HTTP_PROBE_BODY_CAP, probeHttp } from './http.js';
+export { HTTP_PROBE_BODY_CAP, HTTP_PROBE_BODY_HEAD, httpStatusMeaning, judgeAnyAnswer, probeHttp } from './http.js';
 export type { HttpProbeOptions } from './http.js';
 export { createLogMatcher, stripAnsi } from './log-line.js';
 export type { LogMatcher } from './log-line.js';

@@ -8,7 +8,7 @@
  */
 
 import { isIPv6 } from 'node:net';
-import { probeHttp } from './http.js';
+import { judgeAnyAnswer, probeHttp } from './http.js';
 import { probeTcp, unbracketHost } from './tcp.js';
 import type { ProbeResult } from './tcp.js';
 
@@ -46,7 +46,8 @@ function isUnspecifiedIPv6(host: string): boolean {
 
 /** One probe over a list of candidate addresses of the same server. */
 export interface ProbeTarget {
-  type: 'http' | 'tcp';
+  /** 'auto': an HTTP GET where any answer below 500, or a non-HTTP server's accept, is up ({@link judgeAnyAnswer}). */
+  type: 'http' | 'tcp' | 'auto';
   /** Tried in order; usually from {@link probeHostFor}. */
   hosts: readonly string[];
   port: number;
@@ -60,6 +61,8 @@ export interface ProbeTarget {
 /** A {@link ProbeResult} together with the address it came from. */
 export interface HostProbeResult extends ProbeResult {
   host: string;
+  /** For type 'auto' when ok: whether the server answered HTTP or only accepted the connection. */
+  answered?: 'http' | 'tcp';
 }
 
 /** The chosen result of {@link probeOnce}, and every attempt that led to it (in order). */
@@ -82,11 +85,13 @@ export async function probeOnce(target: ProbeTarget): Promise<ProbeOnceResult> {
   }
   let best: HostProbeResult | undefined;
   for (const host of target.hosts) {
+    const path = target.path ?? '/';
     const result =
-      target.type === 'http'
-        ? await probeHttp({ host, port: target.port, path: target.path ?? '/', timeout: target.timeout, signal: target.signal })
-        : await probeTcp({ host, port: target.port, timeout: target.timeout, signal: target.signal });
-    const attempt: HostProbeResult = { ...result, host };
+      target.type === 'tcp'
+        ? await probeTcp({ host, port: target.port, timeout: target.timeout, signal: target.signal })
+        : await probeHttp({ host, port: target.port, path, timeout: target.timeout, signal: target.signal });
+    const judged = target.type === 'auto' ? judgeAnyAnswer(result, path) : result;
+    const attempt: HostProbeResult = { ...judged, host };
     attempts.push(attempt);
     if (attempt.ok || attempt.error === 'ABORTED') return { ...attempt, attempts };
     if (best === undefined || informativeness(attempt) > informativeness(best)) best = attempt;

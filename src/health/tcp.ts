@@ -36,6 +36,15 @@ export interface ProbeResult {
   error?: ProbeErrorCode;
   /** One human sentence: "200 OK in 3 ms", "connection refused (nothing is listening on 127.0.0.1:8000)". */
   detail: string;
+  /** HTTP probes: the connection was accepted (so a failure came from a server, not from no server). */
+  connected?: boolean;
+  /** HTTP probes: the first bytes of a failing answer's body, whitespace folded. */
+  bodyHead?: string;
+  /**
+   * HTTP probes that got a failing status: the answer (`GET /health → HTTP 503 {"db":"down"}`),
+   * what it means and the fix, apart, so a summary can put a count beside the answer.
+   */
+  failure?: { answer: string; meaning: string; fix: string };
 }
 
 /** Options of {@link probeTcp}. */

@@ -13,7 +13,7 @@
  * process that is gone or unreadable instead of throwing.
  */
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -245,4 +245,29 @@ export function readProcNetTable(file: string): string | null {
     closeSync(fd);
   }
   return Buffer.concat(chunks).toString('latin1');
+}
+
+/**
+ * The socket inodes `pid` holds (`socket:[N]` links in /proc/PID/fd); null when its fd table cannot
+ * be listed (it exited, or it is another user's process).
+ */
+export function readSocketInodes(pid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] | null {
+  const dir = join(procRoot, String(pid), 'fd');
+  let fds: string[];
+  try {
+    fds = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const inodes: number[] = [];
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(join(dir, fd));
+    } catch {
+      continue; // closed while we read
+    }
+    if (link.startsWith('socket:[')) inodes.push(Number(link.slice(8, -1)));
+  }
+  return inodes;
 }

@@ -41,6 +41,12 @@ export interface AnsweredByOptions {
   pids: readonly number[];
   /** For tests: where /proc is. */
   procRoot?: string;
+  /**
+   * The default readiness rule (health.type "auto", src/health/http.ts judgeAnyAnswer): any status
+   * below 500 from this instance counts, and so does its accept() of the connection when no HTTP
+   * answer follows (a server that does not speak HTTP).
+   */
+  anyAnswer?: boolean;
   /** Aborting resolves the probe with `error: 'ABORTED'`. */
   signal?: AbortSignal | undefined;
 }
@@ -256,6 +262,11 @@ export async function probeInstanceOnSharedSocket(
     verdict = answeredByVerdict(result, options.pids);
   }
   const { latencyMs } = result;
+  if (verdict === 'mine' && options.anyAnswer === true) {
+    // The instance itself accepted the connection: whatever followed short of a 5xx means it is up.
+    if (result.status === undefined) return { ok: true, latencyMs, detail: 'accepts TCP connections but does not answer HTTP', verdict };
+    if (result.status < 500) return { ok: true, latencyMs, detail: `answers HTTP ${result.status} on ${options.path}`, verdict };
+  }
   if (verdict === 'mine') return { ok: result.ok, latencyMs, detail: result.detail, verdict };
   // Without /proc the probe is what any plain probe is: the answer counts, whoever gave it.
   if (verdict === 'unknown') return { ok: result.ok, latencyMs, detail: `${result.detail} (which instance answered cannot be told here)`, verdict };

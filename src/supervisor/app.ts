@@ -26,6 +26,8 @@ export interface InstanceWiring {
   extraEnv: Record<string, string>;
   /** In handoff mode, readiness must come from this instance, not from another one on the same socket. */
   verifyAnsweredBy: boolean;
+  /** Proxy mode: the public port, which the instance must not bind itself. */
+  publicPort?: number | undefined;
 }
 
 export interface Listener {
@@ -64,6 +66,16 @@ export interface ReloadResult {
 
 function isTerminal(sup: Supervisor): boolean {
   return sup.state.tag === 'stopped' || sup.state.tag === 'fatal';
+}
+
+/** `url` with its host and port replaced by the listener's public `address` ("127.0.0.1:8000"). */
+function publicUrl(url: string, address: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${address}${u.pathname === '/' && !url.endsWith('/') ? '' : u.pathname}${u.search}`;
+  } catch {
+    return `http://${address}`;
+  }
 }
 
 const DIRECT_WIRING: InstanceWiring = { extraFds: [], extraEnv: {}, verifyAnsweredBy: false };
@@ -334,7 +346,9 @@ export class App {
       // rollback, an old blue that drained as part of the reload.
       const speaksForApp = sup === null || sup === this.current;
       if ((event.type === 'fatal' || event.type === 'stopped') && !speaksForApp && !this.stopRequested) return;
-      this.options.onEvent(event);
+      // Behind the proxy the instance's own URL is a private one: the ready line shows the public one.
+      if (event.type === 'ready' && this.listener?.mode === 'proxy') this.options.onEvent({ ...event, url: publicUrl(event.url, this.listener.address) });
+      else this.options.onEvent(event);
       if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
         if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
       }
@@ -348,7 +362,7 @@ export class App {
     const deps = this.options.makeDeps(wiring, onEvent);
     // A green continues the numbering after the current instance (instance 2 after 1, not 1 again).
     const instanceSeq = role === 'green' ? (this.current?.context.instanceSeq ?? 0) : 0;
-    sup = new Supervisor(config, deps, { instanceSeq });
+    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener?.mode === 'proxy' });
     this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(

@@ -44,12 +44,17 @@ export type SupervisorEvent =
   | { type: 'preflight'; durationMs: number; findings: string[] }
   | { type: 'spawning'; instance: number; command: string[]; port: number }
   | { type: 'spawned'; instance: number; pid: number; durationMs: number }
-  | { type: 'probe'; instance: number; ok: boolean; detail: string; latencyMs: number; first: boolean; probe?: ProbeKind | undefined }
+  /**
+   * `changed`: a startup probe whose answer differs from the one before (the first answer counts as
+   * changed); `status`: the HTTP status when the server answered one.
+   */
+  | { type: 'probe'; instance: number; ok: boolean; detail: string; latencyMs: number; first: boolean; probe?: ProbeKind | undefined; changed?: boolean | undefined; status?: number | undefined }
   /** The readiness probe (health.readiness) flipped while the instance runs: /ready follows it, nothing restarts. */
   | { type: 'readiness-changed'; instance: number; ready: boolean; detail: string }
   /** One dependency's result after the wait before a spawn (src/dependencies/wait.ts). */
   | { type: 'dependency'; name: string; target: string; ok: boolean; attempts: number; latencyMs: number; detail: string }
-  | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string }
+  /** `how`: what made it ready when that is worth saying ("answers HTTP 404 on /; set health.path for a real health check"). */
+  | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string; how?: string | undefined }
   | { type: 'exited'; instance: number; pid: number; exit: ExitInfo; expected: boolean }
   | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number }
   | { type: 'restarting'; reason: 'crash' | 'reload' | 'liveness-failed' | 'startup-timeout' }

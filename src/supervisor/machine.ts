@@ -52,6 +52,8 @@ export type State =
       since: number;
       /** When the instance was spawned; for a startup-timeout stop, the uptime of the failed start. */
       spawnedAt: number | null;
+      /** For a startup-timeout stop: what the probe last answered, which is the failure's reason. */
+      failure?: ProbeFailure | undefined;
     }
   | { tag: 'stopped'; exitStatus: number }
   | { tag: 'fatal'; reason: string; exitStatus: number };
@@ -78,8 +80,10 @@ export type MachineEvent =
   | { type: 'start' }
   | { type: 'spawned'; pid: number }
   | { type: 'spawn-failed'; exit: ExitInfo }
-  | { type: 'ready'; url: string }
-  | { type: 'startup-timeout' }
+  /** `how`: what made it ready, for the ready line ("answers HTTP 404 on /"). */
+  | { type: 'ready'; url: string; how?: string | undefined }
+  /** `failure`: the startup probe's last answer as a reason and fix, when it got one worth naming. */
+  | { type: 'startup-timeout'; failure?: ProbeFailure | undefined }
   | { type: 'liveness-failed'; failures: number; detail: string }
   | { type: 'min-uptime-elapsed' }
   | { type: 'exited'; exit: ExitInfo }
@@ -87,6 +91,12 @@ export type MachineEvent =
   | { type: 'stop'; force?: boolean }
   | { type: 'stop-timeout' }
   | { type: 'restart' };
+
+/** Why a start was not ready, from the probe's last answer (issue 12: the answer is the reason). */
+export interface ProbeFailure {
+  summary: string;
+  fix: string;
+}
 
 export type Effect =
   | { type: 'spawn'; instance: number }
@@ -139,6 +149,13 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
 };
 
+/** "30 s", "1.5 s", "250 ms": durations in one style, ms under a second. */
+export function formatSeconds(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+}
+
 function impossible(state: State, event: MachineEvent): never {
   throw new InternalError(`supervisor state machine: event "${event.type}" cannot happen in state "${state.tag}"`);
 }
@@ -171,7 +188,7 @@ function spawnNext(machine: Machine, env: MachineEnv, effects: Effect[]): Transi
   };
 }
 
-function beginStop(machine: Machine, instance: number, pid: number | null, spawnedAt: number | null, reason: StopReason, env: MachineEnv, effects: Effect[]): Transition {
+function beginStop(machine: Machine, instance: number, pid: number | null, spawnedAt: number | null, reason: StopReason, env: MachineEnv, effects: Effect[], failure?: ProbeFailure): Transition {
   const out: Effect[] = [...effects];
   const signalNow = pid !== null;
   out.push({ type: 'emit', event: { type: 'stopping', instance, signal: env.shutdown.signal, timeoutMs: env.shutdown.timeout, reason } });
@@ -181,7 +198,7 @@ function beginStop(machine: Machine, instance: number, pid: number | null, spawn
   }
   return {
     machine: {
-      state: { tag: 'stopping', instance, pid, reason, escalated: false, signalled: signalNow, since: env.now, spawnedAt },
+      state: { tag: 'stopping', instance, pid, reason, escalated: false, signalled: signalNow, since: env.now, spawnedAt, ...(failure ? { failure } : {}) },
       ctx: machine.ctx,
     },
     effects: out,
@@ -312,7 +329,7 @@ function onStarting(machine: Machine, state: Extract<State, { tag: 'starting' }>
       const effects: Effect[] = [
         { type: 'clear-timer', name: 'startup' },
         { type: 'stop-probe' },
-        { type: 'emit', event: { type: 'ready', instance: state.instance, pid: state.pid, readyInMs: env.now - state.spawnedAt, url: event.url } },
+        { type: 'emit', event: { type: 'ready', instance: state.instance, pid: state.pid, readyInMs: env.now - state.spawnedAt, url: event.url, ...(event.how ? { how: event.how } : {}) } },
         { type: 'set-timer', name: 'min-uptime', ms: env.restart.minUptime },
       ];
       if (env.health.liveness) effects.push({ type: 'start-liveness' });
@@ -325,7 +342,7 @@ function onStarting(machine: Machine, state: Extract<State, { tag: 'starting' }>
       return beginStop(machine, state.instance, state.pid, state.spawnedAt, 'startup-timeout', env, [
         { type: 'stop-probe' },
         { type: 'emit', event: { type: 'restarting', reason: 'startup-timeout' } },
-      ]);
+      ], event.failure);
     case 'exited':
       // A failed start: it died before any probe passed.
       return afterUnrequestedExit(machine, event.exit, env, [
@@ -455,11 +472,12 @@ function afterStoppedInstance(machine: Machine, state: Extract<State, { tag: 'st
     case 'startup-timeout':
     case 'liveness-failed': {
       const cause = state.reason;
+      // A probe that got an answer names it; the generic advice is for a server that never answered.
       const summary = cause === 'startup-timeout'
-        ? `not ready within ${env.health.startupTimeout} ms (health.startupTimeout)`
+        ? state.failure?.summary ?? `not ready within ${formatSeconds(env.health.startupTimeout)} (health.startupTimeout)`
         : 'failed its liveness probe (health.liveness)';
       const fix = cause === 'startup-timeout'
-        ? 'check that the server listens on PORT and answers the health probe; raise health.startupTimeout if it is just slow'
+        ? state.failure?.fix ?? 'check that the server listens on PORT and answers the health probe; raise health.startupTimeout if it is just slow'
         : 'the server stopped answering its liveness probe: look at its log for a hang or an overloaded event loop';
       const ours: ExitInfo = { ...exit, cause, summary, fix, uptimeMs: state.spawnedAt === null ? 0 : env.now - state.spawnedAt };
       return afterUnrequestedExit(machine, ours, env, [...effects, exitedEvent(state, ours, false)]);

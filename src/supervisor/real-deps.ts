@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRecord } from '../control/record.js';
 import { probeHostFor, probeOnce } from '../health/index.js';
+import { listeningEndpointsOf } from '../ports/listening.js';
+import { explainPortInUse } from './bind-check.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { parseProcNetTcpForPort, type TcpState } from '../ports/proc-net.js';
@@ -30,7 +32,9 @@ export interface RealDepsOptions {
    * Handoff mode: every instance accepts on one socket, so a probe must check that THIS instance
    * answered (src/reload/answered-by.ts), not another one sharing the socket.
    */
-  probeAnsweredBy?: (input: { kind: 'startup' | 'liveness' | 'readiness'; host: string; port: number; path: string; timeout: number; pids: number[]; signal: AbortSignal }) => Promise<ProbeOutcome>;
+  probeAnsweredBy?: (input: { kind: 'startup' | 'liveness' | 'readiness'; host: string; port: number; path: string; timeout: number; pids: number[]; anyAnswer: boolean; signal: AbortSignal }) => Promise<ProbeOutcome>;
+  /** Proxy mode: the public port the proxy holds (a server that binds it ignores PORT). */
+  publicPort?: number | undefined;
   /** Dependency waits (src/dependencies/wait.ts). */
   waitDependencies?: RunnerDeps['waitDependencies'];
 }
@@ -80,24 +84,31 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
     },
     groupMembers: (pid) => listGroupMembers(pid),
+    listening: (pid) => listeningEndpointsOf([...new Set([pid, ...listGroupMembers(pid)])]),
     async probe(kind, config, signal): Promise<ProbeOutcome> {
       const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
       const rawType = spec ? spec.type : config.health.type;
       // A log-line readiness probe has no periodic form: a server that is up answers a TCP connect.
-      const type = rawType === 'tcp' || rawType === 'log' ? 'tcp' : 'http';
+      const type = rawType === 'tcp' || rawType === 'log' ? 'tcp' : rawType;
       const path = spec ? spec.path : config.health.path;
       const timeout = spec ? spec.timeout : config.health.timeout;
       const hosts = probeHostFor(config.host);
-      if (options.probeAnsweredBy && type === 'http' && currentPid !== null) {
+      if (options.probeAnsweredBy && type !== 'tcp' && currentPid !== null) {
         // The leader is a member of its own group: listed once.
         const pids = [...new Set([currentPid, ...listGroupMembers(currentPid)])];
-        return options.probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, signal });
+        return options.probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, anyAnswer: type === 'auto', signal });
       }
       const result = await probeOnce({ type, hosts, port: config.port, path, timeout, signal });
-      return { ok: result.ok, latencyMs: result.latencyMs, detail: result.detail };
+      return {
+        ok: result.ok,
+        latencyMs: result.latencyMs,
+        detail: result.detail,
+        ...(result.status === undefined ? {} : { status: result.status }),
+        ...(result.failure === undefined ? {} : { failure: result.failure }),
+      };
     },
     ...(options.waitDependencies ? { waitDependencies: options.waitDependencies } : {}),
-    classify: (input) => classifyExit(input),
+    classify: (input) => explainPortInUse(classifyExit(input), input.port, options.publicPort),
     instanceStarted(pid: number, config: ResolvedConfig): void {
       const identity = processIdentity(pid);
       if (identity) identities.set(pid, identity);

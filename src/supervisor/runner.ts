@@ -10,7 +10,9 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { InternalError } from '../errors.js';
 import type { CrashCause, ExitInfo, SupervisorEvent } from './events.js';
+import { judgeListening, type BindFinding, type Listening } from './bind-check.js';
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
+import { readyDescription, StartupAnswers, type ProbeAnswer } from './startup-answers.js';
 
 /** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
 export interface InstanceHandle {
@@ -29,10 +31,8 @@ export interface SpawnFailure {
   exitStatus: number;
 }
 
-export interface ProbeOutcome {
-  ok: boolean;
+export interface ProbeOutcome extends ProbeAnswer {
   latencyMs: number;
-  detail: string;
 }
 
 export interface Classification {
@@ -64,6 +64,8 @@ export interface RunnerDeps {
   signalGroup(pid: number, signal: NodeJS.Signals): void;
   /** Live (non-zombie) members of the process group led by `pid`. */
   groupMembers(pid: number): number[];
+  /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
+  listening?(pid: number): Listening[];
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
@@ -107,15 +109,23 @@ export class Supervisor {
   private lastProbe: (ProbeOutcome & { at: number; kind: string }) | null = null;
   private logMatcher: RegExp | null = null;
   private firstProbe = true;
+  /** The current start's probe answers, for its failure's reason (reset at each spawn). */
+  private startupAnswers = new StartupAnswers();
+  /** Findings already said, so each is said once per supervisor, not at every restart. */
+  private readonly saidFindings = new Set<string>();
   private resolveDone!: (status: number) => void;
   private rejectDone!: (error: unknown) => void;
   /** Resolves with the supervisor's exit status. */
   readonly done: Promise<number>;
 
+  /** Behind the proxy: the instance's port is a private one naija-sup chose. */
+  private readonly privatePort: boolean;
+
   /** `instanceSeq`: instances are numbered from instanceSeq + 1 (see initialMachine). */
-  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number } = {}) {
+  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number; privatePort?: boolean } = {}) {
     this.config = config;
     this.deps = deps;
+    this.privatePort = options.privatePort ?? false;
     this.machine = initialMachine(options.instanceSeq ?? 0);
     this.done = new Promise<number>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -261,7 +271,7 @@ export class Supervisor {
 
   private setTimer(name: TimerName, ms: number): void {
     this.clearTimer(name);
-    const event: MachineEvent = name === 'startup' ? { type: 'startup-timeout' }
+    const event: MachineEvent = name === 'startup' ? { type: 'startup-timeout', failure: this.startupAnswers.failure(this.config) }
       : name === 'backoff' ? { type: 'backoff-elapsed' }
       : name === 'min-uptime' ? { type: 'min-uptime-elapsed' }
       : { type: 'stop-timeout' };
@@ -317,6 +327,7 @@ export class Supervisor {
     const live: Live = { instance, handle, pid: handle.pid ?? null, spawnedAt, exited: false };
     this.live = live;
     this.firstProbe = true;
+    this.startupAnswers = new StartupAnswers();
 
     handle.onLine((stream, line) => {
       this.deps.onEvent({ type: 'output', instance, stream, line });
@@ -413,15 +424,39 @@ export class Supervisor {
       const result = await this.deps.probe('startup', config, abort.signal);
       if (abort.signal.aborted || this.live?.instance !== instance) return;
       this.lastProbe = { ...result, at: Date.now(), kind: 'startup' };
-      this.deps.onEvent({ type: 'probe', probe: 'startup', instance: instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: this.firstProbe });
+      const changed = this.startupAnswers.count(result);
+      this.deps.onEvent({
+        type: 'probe', probe: 'startup', instance: instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs,
+        first: this.firstProbe, changed, ...(result.status === undefined ? {} : { status: result.status }),
+      });
       this.firstProbe = false;
       if (result.ok) {
-        this.dispatch({ type: 'ready', url: `http://${config.host}:${config.port}${config.health.type === 'http' ? config.health.path : ''}` });
+        this.dispatch({ type: 'ready', ...readyDescription(config, result) });
+        this.checkListening(config, 'other-host');
         return;
       }
+      // Nothing answers where it should: does the server listen somewhere else? Looked at after a
+      // few refusals (not at the first: servers take a moment to bind), then now and then.
+      const times = this.startupAnswers.times;
+      if (result.status === undefined && (times === 4 || times % 40 === 0)) this.checkListening(config, 'other-port');
       this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, config.health.interval);
     };
     void attempt().catch((e: unknown) => this.fail(e));
+  }
+
+  /**
+   * Where does the instance listen? A finding of `kind` is said once (a warning) and, for a server
+   * on another port, becomes the reason if the start times out.
+   */
+  private checkListening(config: ResolvedConfig, kind: BindFinding['kind']): void {
+    const pid = this.live?.pid;
+    if (pid === null || pid === undefined || !this.deps.listening) return;
+    const finding = judgeListening(this.deps.listening(pid), { port: config.port, host: config.host, privatePort: this.privatePort });
+    if (finding?.kind !== kind) return;
+    if (kind === 'other-port') this.startupAnswers.bindFinding = finding;
+    if (this.saidFindings.has(finding.message)) return;
+    this.saidFindings.add(finding.message);
+    this.deps.onEvent({ type: 'warning', message: finding.message, fix: finding.fix });
   }
 
   /**

@@ -104,7 +104,7 @@ describe('buildJsonSchema', () => {
   it('has defaults that the resolver reads back to the same values', () => {
     const ctx: ParseContext = {
       layer: 'file', configDir: '/srv/app', invocationCwd: '/srv/app', appCwd: '/srv/app',
-      packageNameOf: () => null, resolved: () => '/health',
+      packageNameOf: () => null, resolved: () => '/health', isSet: () => false,
     };
     for (const { path, node } of configLeaves) {
       if (node.default.kind !== 'value' || node.defaultLabel !== undefined) continue;

@@ -41,7 +41,7 @@ describe('configuration reference', () => {
     expect(reference.split('\n')[0]).toBe('| key | type | default | env | description |');
     expect(rows).toContain('| `port` | integer 1–65535 | `8000` | `NAIJA_SUP_PORT`, `PORT` | Port the server listens on; passed to it as PORT. |');
     expect(rows.find((r) => r.startsWith('| `shutdown.timeout` |'))).toContain('| `"30s"` | `NAIJA_SUP_SHUTDOWN_TIMEOUT`, `GRACEFUL_TIMEOUT` (seconds) |');
-    expect(rows.find((r) => r.startsWith('| `health.type` |'))).toContain('| "http" \\| "tcp" \\| "log" | `"http"` |');
+    expect(rows.find((r) => r.startsWith('| `health.type` |'))).toContain('| "auto" \\| "http" \\| "tcp" \\| "log" | `"auto"`; `"http"` when `health.path` is set |');
     expect(rows.find((r) => r.startsWith('| `name` |'))).toContain('`name` in package.json, else the folder name');
     expect(rows.find((r) => r.startsWith('| `health.liveness.path` |'))).toContain('| `health.path` | in `NAIJA_SUP_HEALTH_LIVENESS` |');
     expect(rows.find((r) => r.startsWith('| `env` |'))).toContain('`NAIJA_SUP_ENV` (JSON)');

@@ -7,7 +7,7 @@ import { configLeaves, envTwinName, sanitizeName, compileMatchPattern, normalize
 import { at, errorOf, FILE, nested, resolveWith } from './helpers.js';
 
 /** health.readiness with every field at its default, with health.* at theirs. */
-const READINESS_DEFAULTS = { type: 'http', path: '/health', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 };
+const READINESS_DEFAULTS = { type: 'auto', path: '/', log: null, interval: 5000, timeout: 2000, failureThreshold: 3, successThreshold: 1 };
 
 interface KeyCases {
   valid: Array<[unknown, unknown]>;
@@ -72,7 +72,7 @@ const CASES: Record<string, KeyCases> = {
   },
   'health.type': {
     valid: [['http', 'http'], ['tcp', 'tcp']],
-    invalid: [['udp', 'health.type: expected one of "http", "tcp", "log", got "udp"'], ['HTTP', 'health.type: expected one of "http", "tcp", "log", got "HTTP"']],
+    invalid: [['udp', 'health.type: expected one of "auto", "http", "tcp", "log", got "udp"'], ['HTTP', 'health.type: expected one of "auto", "http", "tcp", "log", got "HTTP"']],
   },
   'health.path': {
     valid: [['/healthz', '/healthz'], ['/', '/']],
@@ -101,13 +101,13 @@ const CASES: Record<string, KeyCases> = {
   'health.liveness': {
     valid: [
       [null, null],
-      [{}, { type: 'http', path: '/health', interval: 5000, timeout: 2000, failureThreshold: 3 }],
+      [{}, { type: 'auto', path: '/', interval: 5000, timeout: 2000, failureThreshold: 3 }],
       [{ type: 'tcp', interval: '10s', timeout: 500, failureThreshold: 1, path: '/live' }, { type: 'tcp', path: '/live', interval: 10_000, timeout: 500, failureThreshold: 1 }],
     ],
     invalid: [
       [{ timeout: 'fast' }, 'health.liveness.timeout: expected a duration like "5s", got "fast"'],
       [{ failureThreshold: 0 }, 'health.liveness.failureThreshold: expected an integer ≥ 1, got 0'],
-      [{ type: 'log' }, 'health.liveness.type: expected one of "http", "tcp", got "log"'],
+      [{ type: 'log' }, 'health.liveness.type: expected one of "auto", "http", "tcp", got "log"'],
       [{ path: 'live' }, 'health.liveness.path: expected a path starting with "/", got "live"'],
       [{ timout: '1s' }, 'health.liveness.timout: unknown key; did you mean "health.liveness.timeout"?'],
       ['on', 'health.liveness: expected null or an object like {"type": "http", "interval": "5s"}, got "on"'],
@@ -128,7 +128,7 @@ const CASES: Record<string, KeyCases> = {
     invalid: [
       [{ successThreshold: 0 }, 'health.readiness.successThreshold: expected an integer ≥ 1, got 0'],
       [{ failureThreshold: 1.5 }, 'health.readiness.failureThreshold: expected an integer ≥ 1, got 1.5'],
-      [{ type: 'udp' }, 'health.readiness.type: expected one of "http", "tcp", "log", got "udp"'],
+      [{ type: 'udp' }, 'health.readiness.type: expected one of "auto", "http", "tcp", "log", got "udp"'],
       [{ interval: 'often' }, 'health.readiness.interval: expected a duration like "5s", got "often"'],
       [{ log: '(' }, 'health.readiness.log: expected a regular expression that compiles, got "(" (Invalid regular expression: /(/: Unterminated group)'],
       [{ path: 'ready' }, 'health.readiness.path: expected a path starting with "/", got "ready"'],
@@ -306,7 +306,7 @@ describe('schema: defaults', () => {
       host: '127.0.0.1',
       pidFile: null,
       portFallback: false,
-      health: { type: 'http', path: '/health', timeout: 2000, interval: 250, startupTimeout: 30_000, log: null, liveness: null, readiness: null },
+      health: { type: 'auto', path: '/', timeout: 2000, interval: 250, startupTimeout: 30_000, log: null, liveness: null, readiness: null },
       restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000, standby: false },
       shutdown: { signal: 'SIGTERM', timeout: 30_000 },
       cleanup: { killExisting: false, match: [] },
@@ -492,7 +492,7 @@ describe('schema: health.startup, the Kubernetes spelling of the startup probe',
     expect(errorOf(() => resolveWith({ health: { startup: { timeout: 'fast' } } })).details).toEqual(['health.startup.timeout: expected a duration like "5s", got "fast"']);
     expect(errorOf(() => resolveWith({ health: { timeout: 'fast', startup: { timeout: '1s' } } })).details).toEqual(['health.timeout: expected a duration like "5s", got "fast"']);
     expect(errorOf(() => resolveWith({ health: { timeout: '1s', startup: { timeout: 'slow', type: 'udp' } } })).details).toEqual([
-      'health.startup.type: expected one of "http", "tcp", "log", got "udp"',
+      'health.startup.type: expected one of "auto", "http", "tcp", "log", got "udp"',
       'health.startup.timeout: expected a duration like "5s", got "slow"',
     ]);
   });

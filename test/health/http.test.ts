@@ -121,7 +121,12 @@ describe('probeHttp against real servers', () => {
 
     expect(result).toMatchObject({ ok: false, status: 404 });
     expect(result.error).toBeUndefined();
-    expect(result.detail).toBe('HTTP 404 for /api/v1/public/health (the server is up but the health path is wrong)');
+    expect(result.detail).toBe('GET /api/v1/public/health → HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
+    expect(result.failure).toEqual({
+      answer: 'GET /api/v1/public/health → HTTP 404',
+      meaning: 'the server is up but has no such route',
+      fix: 'set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)',
+    });
   });
 
   it('500 is not ok and keeps the status', async () => {
@@ -129,7 +134,22 @@ describe('probeHttp against real servers', () => {
     const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
 
     expect(result).toMatchObject({ ok: false, status: 500 });
-    expect(result.detail).toContain('HTTP 500 Internal Server Error');
+    expect(result.detail).toMatch(/^GET \/health → HTTP 500 status 500: the server is up but reports an error/);
+  });
+
+  it('a failing answer carries the first 200 bytes of its body, whitespace folded', async () => {
+    const body = `{"db":"down",\n  "detail":"${'x'.repeat(400)}"}`;
+    const srv = await httpServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 2_000 });
+
+    expect(result).toMatchObject({ ok: false, status: 503 });
+    // 200 bytes of the body (26 of them before the x's), then the newline and indent folded to one space.
+    expect(result.bodyHead).toBe(`{"db":"down", "detail":"${'x'.repeat(200 - 26)}`);
+    expect(result.failure?.answer).toBe(`GET /health → HTTP 503 ${result.bodyHead ?? ''}`);
+    expect(result.failure?.meaning).toBe('the server is up but reports an error');
   });
 
   it('a closed port is ECONNREFUSED', async () => {

@@ -121,9 +121,44 @@ describe('probeOnce against real servers', () => {
     for (const hosts of [['127.0.0.1', '::1'], ['::1', '127.0.0.1']]) {
       const result = await probeOnce({ type: 'http', hosts, port, path: '/wrong', timeout: 2_000 });
       expect(result).toMatchObject({ ok: false, status: 404, host: '::1' });
-      expect(result.detail).toContain('the health path is wrong');
+      expect(result.detail).toContain('the server is up but has no such route');
       expect(result.attempts).toHaveLength(2);
     }
+  });
+
+  describe('type "auto" (the default without a health.path): any answer below 500, or a TCP accept', () => {
+    it.each([200, 301, 401, 404])('HTTP %i on / is up, and says what it answered', async (status) => {
+      const port = await listen(createServer(reply(status)), '127.0.0.1');
+      const result = await probeOnce({ type: 'auto', hosts: ['127.0.0.1'], port, path: '/', timeout: 2_000 });
+      expect(result).toMatchObject({ ok: true, status, answered: 'http', detail: `answers HTTP ${status} on /` });
+    });
+
+    it.each([500, 503])('HTTP %i is not up yet: the server says it is not well', async (status) => {
+      const port = await listen(createServer(reply(status)), '127.0.0.1');
+      const result = await probeOnce({ type: 'auto', hosts: ['127.0.0.1'], port, path: '/', timeout: 2_000 });
+      expect(result).toMatchObject({ ok: false, status });
+      expect(result.answered).toBeUndefined();
+    });
+
+    it('a server that answers with something other than HTTP is up as a TCP server', async () => {
+      const port = await listen(createNetServer((socket) => socket.end('-ERR unknown command\r\n')), '127.0.0.1');
+      const result = await probeOnce({ type: 'auto', hosts: ['127.0.0.1'], port, path: '/', timeout: 2_000 });
+      expect(result).toMatchObject({ ok: true, answered: 'tcp', detail: 'accepts TCP connections but does not answer HTTP' });
+    });
+
+    it('a server that accepts and stays silent is up as a TCP server once the probe times out', async () => {
+      const port = await listen(createNetServer((socket) => socket.resume()), '127.0.0.1');
+      const result = await probeOnce({ type: 'auto', hosts: ['127.0.0.1'], port, path: '/', timeout: 200 });
+      expect(result).toMatchObject({ ok: true, answered: 'tcp', error: 'ETIMEDOUT' });
+    });
+
+    it('nothing listening is not up', async () => {
+      const server = createNetServer();
+      const port = await listen(server, '127.0.0.1');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const result = await probeOnce({ type: 'auto', hosts: ['127.0.0.1'], port, path: '/', timeout: 2_000 });
+      expect(result).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    });
   });
 
   it('a refusal beats a timeout, even when the timeout came first', async () => {

@@ -8,7 +8,7 @@
  * lines), the log files in the run dir, the metrics, and the control socket's `events`.
  */
 import { readFileSync } from 'node:fs';
-import { loadConfig, type ConfigFlags } from '../../config/index.js';
+import { loadConfig, portOrigin, type ConfigFlags } from '../../config/index.js';
 import type { LoadedConfig, ResolvedConfig } from '../../config/types.js';
 import { ensureRunDir } from '../../control/run-dir.js';
 import { controlPaths } from '../../control/paths.js';
@@ -68,7 +68,7 @@ async function openListener(config: ResolvedConfig): Promise<Listener> {
     address: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${proxy.port}`,
     // Each instance gets its own private port on loopback; the public port is the proxy's.
     instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await reload.pickPrivatePort() }),
-    wiring: (): InstanceWiring => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false }),
+    wiring: (): InstanceWiring => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false, publicPort: proxy.port }),
     switchTo: (c) => proxy.setTarget(c ? c.port : null),
     // Blue closes its listening socket when told to stop: connections the proxy opened to it just
     // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
@@ -108,7 +108,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
   const renderer: Renderer = format === 'json'
     ? new JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
-    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose) }, await paletteFor(io));
+    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: portOrigin(loaded, io.cwd) }, await paletteFor(io));
   const hub = createEventHub();
   // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
   // goes only to the rotating log in the run dir.
@@ -258,6 +258,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
         onEvent,
         extraFds: wiring.extraFds,
         extraEnv: wiring.extraEnv,
+        publicPort: wiring.publicPort,
         ...(wiring.verifyAnsweredBy && probeInstanceOnSharedSocket
           ? { probeAnsweredBy: ({ kind, ...input }) => probeInstanceOnSharedSocket(kind, input) }
           : {}),
@@ -271,7 +272,8 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     app = runner;
     const status = await runner.start();
     const last = runner.supervisor?.context.lastExit;
-    if (status !== 0 && last?.cause === 'port-in-use') {
+    // Behind the proxy the public port is naija-sup's own: the summary already says the server took it.
+    if (status !== 0 && last?.cause === 'port-in-use' && config.mode !== 'proxy') {
       // Name who holds the port: the fix the classification gave is generic.
       const { describePortHolders } = await import('../../ports/free-port.js');
       for (const line of await describePortHolders(config.port, config.host)) renderer.say(line, 'error');
