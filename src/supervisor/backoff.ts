@@ -1,10 +1,14 @@
 /**
  * Restart arithmetic, kept apart from the state machine so each rule is one small function.
  *
- * Why these rules (../shared/research/pm2.md, supervisor-semantics.md): PM2 only counts crashes
- * in its first 16 s and under 1 s of uptime, so a server that dies after 3 s restarts forever;
- * supervisord's 1 s tick promotes fast crashers to RUNNING and never gives up. Here every restart
- * is timestamped and counted in a sliding window, whatever the crash rhythm.
+ * Why these rules: PM2 only counts crashes in its first 16 s and under 1 s of uptime, so a server
+ * that dies after 3 s restarts forever at full speed; supervisord's 1 s tick promotes fast crashers
+ * to RUNNING and never gives up either. Giving up is no better for a server that has worked: six
+ * kill -9 within a minute must not leave an API down until a human comes. So, like Kubernetes'
+ * CrashLoopBackOff, a server that was ready once is restarted for as long as it takes, the waits
+ * doubling up to `maxDelay`; only a start that never got ready is given a bounded number of
+ * attempts (`startRetries`). A user who wants a hard limit sets `maxRestarts`: every restart is
+ * timestamped and counted in a sliding window, whatever the crash rhythm.
  */
 import type { RestartConfig } from '../config/types.js';
 
@@ -30,7 +34,15 @@ export function restartsInWindow(times: readonly number[], now: number, windowMs
   return times.filter((t) => now - t < windowMs);
 }
 
-/** Whether one more restart at `now` would exceed `maxRestarts` within the window. */
+/** Whether one more restart at `now` would exceed `maxRestarts` within the window (never when it is null). */
 export function startLimitHit(times: readonly number[], now: number, policy: Pick<RestartConfig, 'maxRestarts' | 'window'>): boolean {
-  return restartsInWindow(times, now, policy.window).length >= policy.maxRestarts;
+  return policy.maxRestarts !== null && restartsInWindow(times, now, policy.window).length >= policy.maxRestarts;
+}
+
+/**
+ * Whether a failed start of a server that was never ready may be tried again: `failedStarts`
+ * counts this one too, so with startRetries 2 the third failure is the last.
+ */
+export function startRetriesLeft(failedStarts: number, policy: Pick<RestartConfig, 'startRetries'>): boolean {
+  return failedStarts <= policy.startRetries;
 }

@@ -51,7 +51,7 @@ export type SupervisorEvent =
   | { type: 'dependency'; name: string; target: string; ok: boolean; attempts: number; latencyMs: number; detail: string }
   | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string }
   | { type: 'exited'; instance: number; pid: number; exit: ExitInfo; expected: boolean }
-  | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number }
+  | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number | null }
   | { type: 'restarting'; reason: 'crash' | 'reload' | 'liveness-failed' | 'startup-timeout' }
   | { type: 'liveness-failed'; instance: number; failures: number; detail: string }
   | { type: 'stopping'; instance: number | null; signal: NodeJS.Signals; timeoutMs: number; reason: string }
