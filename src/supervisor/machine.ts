@@ -25,7 +25,7 @@
  */
 import { InternalError } from '../errors.js';
 import type { RestartConfig, ShutdownConfig } from '../config/types.js';
-import { backoffDelay, restartsInWindow, startLimitHit, startRetriesLeft } from './backoff.js';
+import { backoffDelay, giveUpReason, restartsInWindow } from './backoff.js';
 import type { ExitInfo, SupervisorEvent } from './events.js';
 
 export type TimerName = 'startup' | 'backoff' | 'min-uptime' | 'stop-timeout';
@@ -234,28 +234,11 @@ function afterUnrequestedExit(machine: Machine, exit: ExitInfo, env: MachineEnv,
   if (policy === 'on-failure' && exit.cause === 'clean-exit') {
     return finishStopped(m, 0, true, effects);
   }
-  // Deterministic failures are not retried blindly: restarting into the same EADDRINUSE, the same
-  // missing module or the same bcrypt binding built for another runtime cannot help, and a crash
-  // loop would only bury the one line that says why. This holds after a first ready too: the
-  // endless backoff is for failures that time can heal, and none of these is one.
-  const deterministic: Partial<Record<ExitInfo['cause'], string>> = {
-    'port-in-use': 'the port is in use by another process; restarting would fail the same way',
-    'permission-denied': 'not allowed to bind the port; restarting would fail the same way',
-    'module-not-found': 'a module is missing; restarting would fail the same way',
-    'native-module': 'a native module cannot be loaded in this runtime; restarting would fail the same way',
-  };
-  const reason = deterministic[exit.cause];
-  if (reason !== undefined) return goFatal(m, reason, exit, effects);
+  // Whether to stop instead (a cause no restart fixes, a server that never got ready after
+  // restart.startRetries, a restart.maxRestarts the user set) is backoff.ts's rule.
   const attempt = ctx.attempt + 1;
-  // The renderers put "giving up:" before a fatal reason, so the reasons never say it themselves.
-  if (!ctx.everReady && !startRetriesLeft(attempt, env.restart)) {
-    const attempts = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
-    return goFatal(m, `never got ready in ${attempts} (restart.startRetries is ${env.restart.startRetries}); the last one: ${exit.summary}`, exit, effects);
-  }
-  if (startLimitHit(ctx.restartTimes, env.now, env.restart)) {
-    const n = restartsInWindow(ctx.restartTimes, env.now, env.restart.window).length;
-    return goFatal(m, `restarted ${n === 1 ? 'once' : `${n} times`} within ${Math.round(env.restart.window / 1000)} s (restart.maxRestarts is ${env.restart.maxRestarts})`, exit, effects);
-  }
+  const giveUp = giveUpReason(exit, { attempt, everReady: ctx.everReady, restartTimes: ctx.restartTimes }, env.now, env.restart);
+  if (giveUp !== null) return goFatal(m, giveUp, exit, effects);
   const delayMs = backoffDelay(attempt, env.restart, env.random);
   const restartTimes = [...restartsInWindow(ctx.restartTimes, env.now, env.restart.window), env.now];
   return {
