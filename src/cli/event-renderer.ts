@@ -156,7 +156,10 @@ export class EventRenderer {
         return;
       }
       case 'backoff':
-        this.say(`restarting in ${ms(event.delayMs)} (restart ${event.restartsInWindow} of at most ${event.maxRestarts} in the window)`);
+        // maxRestarts null (the default): no limit to count against, only the run of failures.
+        this.say(`restarting in ${ms(event.delayMs)} (${event.maxRestarts === null
+          ? `failure ${event.attempt} in a row`
+          : `restart ${event.restartsInWindow} of at most ${event.maxRestarts} in the window`})`);
         return;
       case 'restarting':
         if (event.reason === 'reload') this.say('restarting with the current configuration');

@@ -85,7 +85,8 @@ export interface UserConfig {
     initialDelay?: DurationInput;
     maxDelay?: DurationInput;
     factor?: number;
-    maxRestarts?: number;
+    startRetries?: number;
+    maxRestarts?: number | null;
     window?: DurationInput;
     minUptime?: DurationInput;
     standby?: boolean;

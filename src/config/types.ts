@@ -69,7 +69,10 @@ export interface RestartConfig {
   initialDelay: number;
   maxDelay: number;
   factor: number;
-  maxRestarts: number;
+  /** Failed starts retried before the first ready; one more is fatal ("never got ready"). */
+  startRetries: number;
+  /** Restarts allowed within `window` (then fatal); null = no limit once the server was ready. */
+  maxRestarts: number | null;
   window: number;
   minUptime: number;
   /** Keep a warm standby Node process for crash restarts (src/process/standby.ts). */

@@ -164,7 +164,7 @@ function describeEvent(event: SupervisorEvent): string | null {
       const tail = event.exit.stderrTail.length > 0 ? ` | last stderr: ${event.exit.stderrTail.slice(-3).join(' / ')}` : '';
       return `instance pid ${event.pid} ${event.expected ? 'stopped' : 'exited'}: ${event.exit.summary} (cause ${event.exit.cause})${event.expected ? '' : `; fix: ${event.exit.fix}`}${tail}`;
     }
-    case 'backoff': return `restarting in ${event.delayMs} ms (attempt ${event.attempt}; ${event.restartsInWindow}/${event.maxRestarts} restarts in the window)`;
+    case 'backoff': return `restarting in ${event.delayMs} ms (attempt ${event.attempt}; ${event.restartsInWindow}${event.maxRestarts === null ? '' : `/${event.maxRestarts}`} restarts in the window)`;
     case 'restarting': return `restarting (${event.reason})`;
     case 'liveness-failed': return `liveness probe failed ${event.failures} times: ${event.detail}`;
     case 'stopping': return `stopping (${event.reason}): ${event.signal}, SIGKILL after ${event.timeoutMs} ms`;

@@ -61,7 +61,7 @@ export class CrashRate {
     return {
       type: 'warning',
       message: `crash rate ${formatRate(after)} per minute is above alerts.crashRate (${formatRate(threshold)}): ${this.count(at)} crashes in the last ${formatWindow(this.windowMs)}`,
-      fix: "look at the last exits (naija-sup status, or /health's instance.lastExit) for the cause; the restart policy keeps restarting it until restart.maxRestarts is hit",
+      fix: "look at the last exits (naija-sup status, or /health's instance.lastExit) for the cause; the restart policy keeps restarting it, waiting up to restart.maxDelay between tries (or until restart.maxRestarts, if set, is hit)",
     };
   }
 

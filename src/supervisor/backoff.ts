@@ -1,12 +1,18 @@
 /**
- * Restart arithmetic, kept apart from the state machine so each rule is one small function.
+ * The restart policy's arithmetic — delays, limits and when to stop — kept apart from the state
+ * machine so each rule is one small function.
  *
- * Why these rules (../shared/research/pm2.md, supervisor-semantics.md): PM2 only counts crashes
- * in its first 16 s and under 1 s of uptime, so a server that dies after 3 s restarts forever;
- * supervisord's 1 s tick promotes fast crashers to RUNNING and never gives up. Here every restart
- * is timestamped and counted in a sliding window, whatever the crash rhythm.
+ * Why these rules: PM2 only counts crashes in its first 16 s and under 1 s of uptime, so a server
+ * that dies after 3 s restarts forever at full speed; supervisord's 1 s tick promotes fast crashers
+ * to RUNNING and never gives up either. Giving up is no better for a server that has worked: six
+ * kill -9 within a minute must not leave an API down until a human comes. So, like Kubernetes'
+ * CrashLoopBackOff, a server that was ready once is restarted for as long as it takes, the waits
+ * doubling up to `maxDelay`; only a start that never got ready is given a bounded number of
+ * attempts (`startRetries`). A user who wants a hard limit sets `maxRestarts`: every restart is
+ * timestamped and counted in a sliding window, whatever the crash rhythm.
  */
 import type { RestartConfig } from '../config/types.js';
+import type { ExitInfo } from './events.js';
 
 /**
  * The delay before the `attempt`-th consecutive restart (1-based).
@@ -30,7 +36,60 @@ export function restartsInWindow(times: readonly number[], now: number, windowMs
   return times.filter((t) => now - t < windowMs);
 }
 
-/** Whether one more restart at `now` would exceed `maxRestarts` within the window. */
+/** Whether one more restart at `now` would exceed `maxRestarts` within the window (never when it is null). */
 export function startLimitHit(times: readonly number[], now: number, policy: Pick<RestartConfig, 'maxRestarts' | 'window'>): boolean {
-  return restartsInWindow(times, now, policy.window).length >= policy.maxRestarts;
+  return policy.maxRestarts !== null && restartsInWindow(times, now, policy.window).length >= policy.maxRestarts;
+}
+
+/**
+ * Whether a failed start of a server that was never ready may be tried again: `failedStarts`
+ * counts this one too, so with startRetries 2 the third failure is the last.
+ */
+function startRetriesLeft(failedStarts: number, policy: Pick<RestartConfig, 'startRetries'>): boolean {
+  return failedStarts <= policy.startRetries;
+}
+
+// Deterministic failures are not retried blindly: restarting into the same EADDRINUSE, the same
+// missing module or the same bcrypt binding built for another runtime cannot help, and a crash
+// loop would only bury the one line that says why. This holds after a first ready too: the endless
+// backoff is for failures that time can heal, and none of these is one. (A command that cannot be
+// spawned never gets here: the machine ends at 'spawn-failed' itself.)
+const DETERMINISTIC: Partial<Record<ExitInfo['cause'], string>> = {
+  'port-in-use': 'the port is in use by another process; restarting would fail the same way',
+  'permission-denied': 'not allowed to bind the port; restarting would fail the same way',
+  'module-not-found': 'a module is missing; restarting would fail the same way',
+  'native-module': 'a native module cannot be loaded in this runtime; restarting would fail the same way',
+};
+
+/** What the restart policy knows of the failures so far. */
+export interface FailureHistory {
+  /** This failure's number in the current run of failures (1-based); before a first ready, the failed starts. */
+  attempt: number;
+  /** Whether any instance of the supervisor was ever ready. */
+  everReady: boolean;
+  /** Timestamps of the earlier policy restarts. */
+  restartTimes: readonly number[];
+}
+
+/**
+ * Why the supervisor must stop restarting after this unrequested exit, or null to restart it.
+ * One sentence each: the renderers put "giving up:" in front, so the reasons never say it.
+ */
+export function giveUpReason(
+  exit: Pick<ExitInfo, 'cause' | 'summary'>,
+  history: FailureHistory,
+  now: number,
+  policy: Pick<RestartConfig, 'startRetries' | 'maxRestarts' | 'window'>,
+): string | null {
+  const deterministic = DETERMINISTIC[exit.cause];
+  if (deterministic !== undefined) return deterministic;
+  if (!history.everReady && !startRetriesLeft(history.attempt, policy)) {
+    const attempts = history.attempt === 1 ? '1 attempt' : `${history.attempt} attempts`;
+    return `never got ready in ${attempts} (restart.startRetries is ${policy.startRetries}); the last one: ${exit.summary}`;
+  }
+  if (startLimitHit(history.restartTimes, now, policy)) {
+    const n = restartsInWindow(history.restartTimes, now, policy.window).length;
+    return `restarted ${n === 1 ? 'once' : `${n} times`} within ${Math.round(policy.window / 1000)} s (restart.maxRestarts is ${policy.maxRestarts})`;
+  }
+  return null;
 }

@@ -56,7 +56,7 @@ export type SupervisorEvent =
   /** `how`: what made it ready when that is worth saying ("answers HTTP 404 on /; set health.path for a real health check"). */
   | { type: 'ready'; instance: number; pid: number; readyInMs: number; url: string; how?: string | undefined }
   | { type: 'exited'; instance: number; pid: number; exit: ExitInfo; expected: boolean }
-  | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number }
+  | { type: 'backoff'; delayMs: number; attempt: number; restartsInWindow: number; maxRestarts: number | null }
   | { type: 'restarting'; reason: 'crash' | 'reload' | 'liveness-failed' | 'startup-timeout' }
   | { type: 'liveness-failed'; instance: number; failures: number; detail: string }
   | { type: 'stopping'; instance: number | null; signal: NodeJS.Signals; timeoutMs: number; reason: string }

@@ -6,7 +6,8 @@
  *                     │                      │                  │
  *                     │ spawn-failed         │ exited /         │ exited / liveness-failed
  *                     ▼                      │ startup-timeout  │
- *                   fatal ◀──limit hit── backoff ◀──────────────┘  (restart policy)
+ *                   fatal ◀─never ready── backoff ◀─────────────┘  (restart policy)
+ *                         or limit hit
  *                                           │
  *                                           └──backoff-elapsed──▶ spawning
  *
@@ -24,7 +25,7 @@
  */
 import { InternalError } from '../errors.js';
 import type { RestartConfig, ShutdownConfig } from '../config/types.js';
-import { backoffDelay, restartsInWindow, startLimitHit } from './backoff.js';
+import { backoffDelay, giveUpReason, restartsInWindow } from './backoff.js';
 import type { ExitInfo, SupervisorEvent } from './events.js';
 
 export type TimerName = 'startup' | 'backoff' | 'min-uptime' | 'stop-timeout';
@@ -66,8 +67,18 @@ export interface Context {
   restarts: number;
   /** Timestamps of policy restarts, for the sliding-window start limit. */
   restartTimes: number[];
-  /** Consecutive failures since the instance was last stable for minUptime; drives the backoff. */
+  /**
+   * Consecutive failures since the instance was last stable for minUptime; drives the backoff.
+   * Until the first ready it is also the number of failed starts, which restart.startRetries bounds.
+   */
   attempt: number;
+  /**
+   * Whether any instance of this supervisor was ever ready. It decides which end a crash loop
+   * may have: a server that never got ready has a wrong command or config, and a terminal user
+   * should hear so after a few attempts; one that served once is worth restarting for as long as
+   * it takes (a database down for an hour), so its loop only slows down to restart.maxDelay.
+   */
+  everReady: boolean;
   lastExit: ExitInfo | null;
 }
 
@@ -133,7 +144,7 @@ export interface Transition {
 export function initialMachine(instanceSeq = 0): Machine {
   return {
     state: { tag: 'idle' },
-    ctx: { instanceSeq, restarts: 0, restartTimes: [], attempt: 0, lastExit: null },
+    ctx: { instanceSeq, restarts: 0, restartTimes: [], attempt: 0, everReady: false, lastExit: null },
   };
 }
 
@@ -240,21 +251,11 @@ function afterUnrequestedExit(machine: Machine, exit: ExitInfo, env: MachineEnv,
   if (policy === 'on-failure' && exit.cause === 'clean-exit') {
     return finishStopped(m, 0, true, effects);
   }
-  // Deterministic failures are not retried blindly: restarting into the same EADDRINUSE, the same
-  // missing module or the same bcrypt binding built for another runtime cannot help, and a crash
-  // loop would only bury the one line that says why.
-  const deterministic: Partial<Record<ExitInfo['cause'], string>> = {
-    'port-in-use': 'the port is in use by another process; restarting would fail the same way',
-    'module-not-found': 'a module is missing; restarting would fail the same way',
-    'native-module': 'a native module cannot be loaded in this runtime; restarting would fail the same way',
-  };
-  const reason = deterministic[exit.cause];
-  if (reason !== undefined) return goFatal(m, reason, exit, effects);
-  if (startLimitHit(ctx.restartTimes, env.now, env.restart)) {
-    const n = restartsInWindow(ctx.restartTimes, env.now, env.restart.window).length;
-    return goFatal(m, `restarted ${n} times within ${Math.round(env.restart.window / 1000)} s (restart.maxRestarts is ${env.restart.maxRestarts}); giving up`, exit, effects);
-  }
+  // Whether to stop instead (a cause no restart fixes, a server that never got ready after
+  // restart.startRetries, a restart.maxRestarts the user set) is backoff.ts's rule.
   const attempt = ctx.attempt + 1;
+  const giveUp = giveUpReason(exit, { attempt, everReady: ctx.everReady, restartTimes: ctx.restartTimes }, env.now, env.restart);
+  if (giveUp !== null) return goFatal(m, giveUp, exit, effects);
   const delayMs = backoffDelay(attempt, env.restart, env.random);
   const restartTimes = [...restartsInWindow(ctx.restartTimes, env.now, env.restart.window), env.now];
   return {
@@ -334,7 +335,7 @@ function onStarting(machine: Machine, state: Extract<State, { tag: 'starting' }>
       ];
       if (env.health.liveness) effects.push({ type: 'start-liveness' });
       return {
-        machine: { state: { tag: 'ready', instance: state.instance, pid: state.pid, since: state.since, readyAt: env.now }, ctx: machine.ctx },
+        machine: { state: { tag: 'ready', instance: state.instance, pid: state.pid, since: state.since, readyAt: env.now }, ctx: { ...machine.ctx, everReady: true } },
         effects,
       };
     }

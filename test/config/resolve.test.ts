@@ -111,6 +111,8 @@ describe('environment', () => {
 
   it.each([
     ['NAIJA_SUP_RESTART_MAX_RESTARTS', '7', 'restart.maxRestarts', 7],
+    ['NAIJA_SUP_RESTART_MAX_RESTARTS', 'none', 'restart.maxRestarts', null],
+    ['NAIJA_SUP_RESTART_MAX_RESTARTS', 'NULL', 'restart.maxRestarts', null],
     ['NAIJA_SUP_HEALTH_STARTUP_TIMEOUT', '5s', 'health.startupTimeout', 5000],
     ['NAIJA_SUP_HEALTH_STARTUP_TIMEOUT', '750', 'health.startupTimeout', 750],
     ['NAIJA_SUP_SHUTDOWN_TIMEOUT', '2m', 'shutdown.timeout', 120_000],
@@ -161,6 +163,7 @@ describe('environment', () => {
     'restart.initialDelay': ['1s', 1000],
     'restart.maxDelay': ['1m', 60_000],
     'restart.factor': ['3', 3],
+    'restart.startRetries': ['0', 0],
     'restart.maxRestarts': ['0', 0],
     'restart.window': ['10m', 600_000],
     'restart.minUptime': ['1s', 1000],
@@ -278,7 +281,7 @@ describe('problems', () => {
       'health.timout: unknown key; did you mean "health.timeout"?',
       'helth: unknown key; did you mean "health"?',
       'port: expected a port 1–65535, got "eighty"',
-      'restart.maxRestarts: expected an integer ≥ 0, got -1',
+      'restart.maxRestarts: expected an integer ≥ 0 or null, got -1',
       'restart.policy: expected one of "on-failure", "always", "never", got "sometimes"',
       'shutdown: expected a section (an object with keys like "signal", "timeout"), got 5',
     ]);

@@ -74,6 +74,9 @@ describe('createLogWriter', () => {
     expect(formatLogEvent({ type: 'output', instance: 1, stream: 'stdout', line: 'hi' }, at)).toBe('2025-01-02T03:04:05.006Z out | hi');
     expect(formatLogEvent({ type: 'ready', instance: 1, pid: 42, readyInMs: 120.4, url: 'http://127.0.0.1:3000/health' }, at)).toBe('2025-01-02T03:04:05.006Z sup | ready: pid 42 in 120 ms at http://127.0.0.1:3000/health');
     expect(formatLogEvent({ type: 'record-written', recordPath: '/r', pidFile: null }, at)).toBeNull();
+    // restart.maxRestarts null (the default) is no limit, never the word "null".
+    expect(formatLogEvent({ type: 'backoff', delayMs: 400, attempt: 4, restartsInWindow: 4, maxRestarts: null }, at)).toBe('2025-01-02T03:04:05.006Z sup | restarting in 400 ms (attempt 4; 4 restarts in the window)');
+    expect(formatLogEvent({ type: 'backoff', delayMs: 400, attempt: 4, restartsInWindow: 4, maxRestarts: 5 }, at)).toBe('2025-01-02T03:04:05.006Z sup | restarting in 400 ms (attempt 4; 4/5 restarts in the window)');
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RestartConfig } from '../../src/config/types.js';
 import { InternalError } from '../../src/errors.js';
 import type { ExitInfo } from '../../src/supervisor/events.js';
 import {
@@ -6,7 +7,8 @@ import {
 } from '../../src/supervisor/machine.js';
 import { backoffDelay, startLimitHit } from '../../src/supervisor/backoff.js';
 
-const restart = { policy: 'on-failure' as const, initialDelay: 100, maxDelay: 30_000, factor: 2, maxRestarts: 5, window: 60_000, minUptime: 10_000, standby: false };
+/** The schema's defaults (test/config/schema.test.ts pins them): no restart limit once ready. */
+const restart: RestartConfig = { policy: 'on-failure', initialDelay: 100, maxDelay: 300_000, factor: 2, startRetries: 2, maxRestarts: null, window: 60_000, minUptime: 10_000, standby: false };
 
 function env(now: number, over: Partial<MachineEnv> = {}): MachineEnv {
   return {
@@ -80,7 +82,7 @@ describe('state machine: crashes and backoff', () => {
   it('the delays grow by factor, are capped at maxDelay, and reset after minUptime of readiness', () => {
     const delays: number[] = [];
     let m = initialMachine();
-    const capped = { ...restart, maxDelay: 500, maxRestarts: 100 };
+    const capped = { ...restart, maxDelay: 500, startRetries: 100 };
     const step = (ev: MachineEvent, now: number) => {
       const t = transition(m, ev, env(now, { restart: capped }));
       m = t.machine;
@@ -113,19 +115,19 @@ describe('state machine: crashes and backoff', () => {
   it.each([
     ['50 ms', 50],
     ['3 s', 3_000],
-  ])('a child that dies after %s reaches fatal after maxRestarts restarts', (_label, lifetime) => {
+  ])('with restart.maxRestarts set, a ready child that dies after %s reaches fatal after maxRestarts restarts', (_label, lifetime) => {
     let m = initialMachine();
     let now = 0;
     const effects: Effect[] = [];
     const step = (ev: MachineEvent) => {
-      const t = transition(m, ev, env(now));
+      const t = transition(m, ev, env(now, { restart: { ...restart, maxRestarts: 5 } }));
       m = t.machine;
       effects.push(...t.effects);
     };
     step({ type: 'start' });
     for (let i = 0; i < 20 && m.state.tag !== 'fatal'; i++) {
       step({ type: 'spawned', pid: 100 + i });
-      if (lifetime >= 1000) step({ type: 'ready', url: 'x' }); // the slow crasher does get ready
+      step({ type: 'ready', url: 'x' });
       now += lifetime;
       step({ type: 'exited', exit: exit({ uptimeMs: lifetime }) });
       if (m.state.tag === 'backoff') {
@@ -137,19 +139,23 @@ describe('state machine: crashes and backoff', () => {
     expect(m.ctx.restarts).toBe(5);
     expect(effects).toContainEqual({ type: 'exit', status: 1 });
     const fatal = effects.find((x) => x.type === 'emit' && x.event.type === 'fatal');
-    expect(fatal).toMatchObject({ event: { reason: expect.stringMatching(/restarted 5 times within 60 s/) } });
+    expect(fatal).toMatchObject({ event: { reason: 'restarted 5 times within 60 s (restart.maxRestarts is 5)' } });
   });
 
-  it('restarts outside the window do not count towards the limit', () => {
-    expect(startLimitHit([0, 1, 2, 3, 4], 70_000, restart)).toBe(false);
-    expect(startLimitHit([60_000, 61_000, 62_000, 63_000, 64_000], 70_000, restart)).toBe(true);
+  it('restarts outside the window do not count towards the limit; with maxRestarts null there is no limit', () => {
+    const five = { ...restart, maxRestarts: 5 };
+    expect(startLimitHit([0, 1, 2, 3, 4], 70_000, five)).toBe(false);
+    expect(startLimitHit([60_000, 61_000, 62_000, 63_000, 64_000], 70_000, five)).toBe(true);
+    expect(startLimitHit([60_000, 61_000, 62_000, 63_000, 64_000], 70_000, restart)).toBe(false);
   });
 
-  it.each(['port-in-use', 'module-not-found', 'native-module'] as const)('a %s crash is fatal at once with its fix, not retried', (cause) => {
-    const { machine, all } = drive([{ type: 'start' }, { type: 'spawned', pid: 1 }, { type: 'exited', exit: exit({ cause }) }]);
-    expect(machine.state.tag).toBe('fatal');
-    expect(machine.ctx.restarts).toBe(0);
-    expect(all).toContainEqual({ type: 'exit', status: 1 });
+  it.each(['port-in-use', 'permission-denied', 'module-not-found', 'native-module'] as const)('a %s crash is fatal at once with its fix, not retried, before or after the first ready', (cause) => {
+    for (const before of [[{ type: 'start' }, { type: 'spawned', pid: 1 }], [...toReady, { type: 'exited', exit: exit() }, { type: 'backoff-elapsed' }, { type: 'spawned', pid: 2 }]] as MachineEvent[][]) {
+      const { machine, all } = drive([...before, { type: 'exited', exit: exit({ cause }) }]);
+      expect(machine.state.tag).toBe('fatal');
+      expect(all).toContainEqual({ type: 'exit', status: 1 });
+      expect(all.filter((x) => x.type === 'set-timer' && x.name === 'backoff')).toHaveLength(machine.ctx.restarts);
+    }
   });
 
   it('policy "always" restarts a clean exit; "on-failure" stops with 0', () => {
@@ -167,6 +173,113 @@ describe('state machine: crashes and backoff', () => {
     expect(code3.all).toContainEqual({ type: 'exit', status: 3 });
     const term = drive([...toReady, { type: 'exited', exit: exit({ code: null, signal: 'SIGTERM', cause: 'killed' }) }], initialMachine(), never);
     expect(term.machine.state).toEqual({ tag: 'stopped', exitStatus: 143 });
+  });
+});
+
+/** Steps one machine through events at explicit times, collecting every effect. */
+function stepper(over: Partial<RestartConfig> = {}) {
+  let m = initialMachine();
+  const effects: Effect[] = [];
+  const step = (ev: MachineEvent, now: number) => {
+    const t = transition(m, ev, env(now, { restart: { ...restart, ...over } }));
+    m = t.machine;
+    effects.push(...t.effects);
+  };
+  const fatalReason = () => effects.flatMap((x) => (x.type === 'emit' && x.event.type === 'fatal' ? [x.event.reason] : []))[0];
+  return { step, effects, fatalReason, get m() { return m; } };
+}
+
+describe('state machine: a server that was ready once is never given up on (the defaults)', () => {
+  it('sixty crashes after readiness, each before minUptime: never fatal, the waits double and stop at restart.maxDelay (5 min)', () => {
+    const s = stepper();
+    let now = 0;
+    s.step({ type: 'start' }, now);
+    const delays: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      s.step({ type: 'spawned', pid: 100 + i }, now += 10);
+      s.step({ type: 'ready', url: 'x' }, now += 10);
+      s.step({ type: 'exited', exit: exit({ code: null, signal: 'SIGKILL', cause: 'killed' }) }, now += 1000);
+      if (s.m.state.tag !== 'backoff') throw new Error(`crash ${i + 1}: expected backoff, got ${s.m.state.tag}`);
+      delays.push(s.m.state.delayMs);
+      s.step({ type: 'backoff-elapsed' }, now += s.m.state.delayMs);
+    }
+    expect(s.effects.some((x) => x.type === 'exit')).toBe(false);
+    expect(delays.slice(0, 5)).toEqual([0, 100, 200, 400, 800]);
+    expect(Math.max(...delays)).toBe(300_000);
+    expect(delays.slice(-5)).toEqual([300_000, 300_000, 300_000, 300_000, 300_000]);
+    expect(s.m.ctx.restarts).toBe(60);
+  });
+
+  it('after the first ready, failed starts (exits and startup timeouts before ready) are retried without end too', () => {
+    const s = stepper();
+    let now = 0;
+    for (const ev of toReady) s.step(ev, now += 10);
+    s.step({ type: 'exited', exit: exit() }, now += 10);
+    for (let i = 0; i < 10; i++) {
+      s.step({ type: 'backoff-elapsed' }, now += 300_000);
+      s.step({ type: 'spawned', pid: 200 + i }, now += 10);
+      if (i % 2 === 0) {
+        s.step({ type: 'exited', exit: exit() }, now += 10);
+      } else {
+        s.step({ type: 'startup-timeout' }, now += 30_000);
+        s.step({ type: 'exited', exit: exit({ code: null, signal: 'SIGTERM', cause: 'killed' }) }, now += 10);
+      }
+      expect(s.m.state.tag).toBe('backoff');
+    }
+    expect(s.fatalReason()).toBeUndefined();
+  });
+
+  it('the backoff event says there is no limit: maxRestarts null, the restarts in the window still counted', () => {
+    const { all } = drive([...toReady, { type: 'exited', exit: exit() }]);
+    expect(all).toContainEqual({ type: 'emit', event: { type: 'backoff', delayMs: 0, attempt: 1, restartsInWindow: 1, maxRestarts: null } });
+  });
+});
+
+describe('state machine: a server that never got ready', () => {
+  it('exits before ready: startRetries (2) retries, then fatal saying it never got ready and how the last attempt ended', () => {
+    const s = stepper();
+    let now = 0;
+    s.step({ type: 'start' }, now);
+    for (let i = 0; i < 3; i++) {
+      s.step({ type: 'spawned', pid: 10 + i }, now += 10);
+      s.step({ type: 'exited', exit: exit({ summary: `exited with code ${i + 1}` }) }, now += 10);
+      if (s.m.state.tag === 'backoff') s.step({ type: 'backoff-elapsed' }, now += s.m.state.delayMs);
+    }
+    expect(s.m.state).toEqual({ tag: 'fatal', exitStatus: 1, reason: 'never got ready in 3 attempts (restart.startRetries is 2); the last one: exited with code 3' });
+    expect(s.m.ctx.restarts).toBe(2);
+    expect(s.fatalReason()).not.toMatch(/giving up/);
+  });
+
+  it('startRetries 0: the first failed start is fatal', () => {
+    const s = stepper({ startRetries: 0 });
+    s.step({ type: 'start' }, 0);
+    s.step({ type: 'spawned', pid: 1 }, 1);
+    s.step({ type: 'exited', exit: exit() }, 2);
+    expect(s.m.state).toMatchObject({ tag: 'fatal', reason: 'never got ready in 1 attempt (restart.startRetries is 0); the last one: exited with code 1' });
+  });
+
+  it('an explicit maxRestarts below startRetries ends it first', () => {
+    const s = stepper({ maxRestarts: 1, startRetries: 5 });
+    let now = 0;
+    s.step({ type: 'start' }, now);
+    for (let i = 0; i < 3 && s.m.state.tag !== 'fatal'; i++) {
+      s.step({ type: 'spawned', pid: 10 + i }, now += 10);
+      s.step({ type: 'exited', exit: exit() }, now += 10);
+      if (s.m.state.tag === 'backoff') s.step({ type: 'backoff-elapsed' }, now += s.m.state.delayMs);
+    }
+    expect(s.fatalReason()).toBe('restarted once within 60 s (restart.maxRestarts is 1)');
+  });
+
+  it('a restart on request (SIGHUP) gives a server that never got ready a fresh set of attempts', () => {
+    const s = stepper({ startRetries: 1 });
+    const events: MachineEvent[] = [
+      { type: 'start' }, { type: 'spawned', pid: 1 }, { type: 'exited', exit: exit() }, { type: 'backoff-elapsed' },
+      { type: 'spawned', pid: 2 }, { type: 'restart' }, { type: 'exited', exit: exit({ code: 0, cause: 'clean-exit' }) },
+      { type: 'spawned', pid: 3 }, { type: 'exited', exit: exit() },
+    ];
+    events.forEach((ev, i) => s.step(ev, i * 10));
+    // Two failed starts with startRetries 1 would be fatal, but the restart in between began a new count.
+    expect(s.m.state.tag).toBe('backoff');
   });
 });
 

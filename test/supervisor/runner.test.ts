@@ -3,6 +3,7 @@
  * between the machine's effects and the outside world (timers, probes, signals, group waits).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { Supervisor, type InstanceHandle, type ProbeOutcome, type RunnerDeps, type SpawnFailure } from '../../src/supervisor/runner.js';
@@ -29,7 +30,7 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
   return {
     name: 'api', command: ['node', 'server.js'], cwd: '/tmp', env: {}, port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
     health: { type: 'http', path: '/health', timeout: 1000, interval: 100, startupTimeout: 5000, log: null, liveness: null, readiness: null },
-    restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 1000, factor: 2, maxRestarts: 3, window: 60_000, minUptime: 1000, standby: false },
+    restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 1000, factor: 2, startRetries: 2, maxRestarts: 3, window: 60_000, minUptime: 1000, standby: false },
     shutdown: { signal: 'SIGTERM', timeout: 2000 },
     cleanup: { killExisting: false, match: [] },
     bcrypt: { fallback: false },
@@ -198,5 +199,53 @@ describe('Supervisor runner (fake timers, fake children)', () => {
     void h.sup.start();
     expect(h.sup.forward('SIGUSR1')).toBe(1000);
     expect(h.signals).toContainEqual([1000, 'SIGUSR1']);
+  });
+});
+
+describe('the restart policy at its defaults (fake timers, fake children)', () => {
+  /** restart.* exactly as a user gets it without a config: maxRestarts null, startRetries 2, maxDelay 5 min. */
+  const defaults = resolveConfig({ cwd: '/tmp', requireCommand: false }).config.restart;
+
+  it('six kill -9 after readiness, one after another: restarted every time, never fatal', async () => {
+    const h = harness(config({ restart: defaults }));
+    h.setProbe({ ok: true, latencyMs: 1, detail: '200 OK' });
+    let ended = false;
+    void h.sup.start().then(() => { ended = true; });
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 6; i++) {
+      expect(h.sup.state.tag).toBe('ready');
+      h.die(h.children[i]!, null, 'SIGKILL');
+      await vi.advanceTimersByTimeAsync(0);
+      const wait = h.sup.state.tag === 'backoff' ? h.sup.state.delayMs : 0;
+      await vi.advanceTimersByTimeAsync(wait);
+    }
+    expect(h.sup.state.tag).toBe('ready');
+    expect(h.children).toHaveLength(7);
+    expect(h.kinds()).not.toContain('fatal');
+    expect(ended).toBe(false);
+    const backoffs = h.events.flatMap((e) => (e.type === 'backoff' ? [e] : []));
+    expect(backoffs.map((e) => e.delayMs)).toEqual([0, 100, 200, 400, 800, 1600]);
+    expect(backoffs.every((e) => e.maxRestarts === null)).toBe(true);
+  });
+
+  it('a server that never gets ready is fatal within startupTimeout × 3 attempts + the backoffs, with exit 1', async () => {
+    const h = harness(config({ restart: defaults }));
+    // A server that obeys SIGTERM at once: its whole group is gone right after the signal.
+    (h.sup as unknown as { deps: RunnerDeps }).deps.signalGroup = (pid, signal) => {
+      h.signals.push([pid, signal]);
+      const child = h.children.find((c) => c.pid === pid);
+      if (child) queueMicrotask(() => h.die(child, null, signal));
+    };
+    let status: number | null = null;
+    void h.sup.start().then((s) => { status = s; });
+    const startupTimeout = config().health.startupTimeout;
+    // Three attempts of startupTimeout each; between them waits of 0 and initialDelay (no jitter at
+    // random 0.5), and a few ms of slack: Node runs a 0 ms timer after 1 ms.
+    await vi.advanceTimersByTimeAsync(3 * startupTimeout + defaults.initialDelay + 10);
+    expect(status).toBe(1);
+    expect(h.children).toHaveLength(3);
+    const fatal = h.events.find((e) => e.type === 'fatal');
+    expect(fatal).toMatchObject({ reason: expect.stringMatching(/^never got ready in 3 attempts \(restart\.startRetries is 2\); the last one: /) });
+    expect(h.sup.context.lastExit?.cause).toBe('startup-timeout');
   });
 });

@@ -69,10 +69,13 @@ describe('naija-sup start (foreground, real processes)', () => {
     }
   });
 
-  it('a crash loop reaches fatal: exit 1, the reason, the last exit and the stderr tail', async () => {
+  it('with restart.maxRestarts set, a crash loop reaches fatal: exit 1, the reason, the last exit and the stderr tail', async () => {
     const port = await freePort();
     const sup = supervise(['--port', String(port), '--', node, fixture('crash-after.mjs')], {
       CRASH_AFTER_MS: '50',
+      // Ready on its READY line, so every crash comes after a ready (an HTTP probe could miss the 50 ms).
+      NAIJA_SUP_HEALTH_TYPE: 'log',
+      NAIJA_SUP_HEALTH_LOG: '^READY',
       NAIJA_SUP_RESTART_INITIAL_DELAY: '20ms',
       NAIJA_SUP_RESTART_MAX_RESTARTS: '3',
     });
@@ -150,6 +153,23 @@ describe('naija-sup start (foreground, real processes)', () => {
     await expect(sup.done).resolves.toBe(1);
     expect(sup.stderr()).toMatch(/not ready within 600 ms/);
     expect(sup.stderr()).toMatch(/startup-timeout/);
+  });
+
+  it('with the default restart policy, a never-ready child is tried 3 times and then fails saying it never got ready', async () => {
+    const port = await freePort();
+    const sup = supervise(['--port', String(port), '--', node, fixture('never-ready.mjs')], {
+      NAIJA_SUP_HEALTH_STARTUP_TIMEOUT: '400ms',
+    });
+    await expect(sup.done).resolves.toBe(1);
+    const err = sup.stderr();
+    expect(err).toMatch(/giving up: never got ready in 3 attempts \(restart\.startRetries is 2\); the last one: /);
+    expect(err).toMatch(/startup-timeout/);
+    expect(err).not.toMatch(/giving up.*giving up/);
+    // The waits in between say where the run of failures stands, not "null" for the unset limit.
+    expect(err).toMatch(/restarting in \d+ ms \(failure 2 in a row\)/);
+    expect(err).not.toMatch(/\bnull\b/);
+    expect(sup.pids.length).toBe(3);
+    await assertAllGone(sup.pids);
   });
 
   it('SIGHUP re-reads the config and restarts the instance with it; an invalid config keeps the old one', async () => {
