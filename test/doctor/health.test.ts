@@ -93,7 +93,7 @@ describe('health: which common routes answer 200', () => {
     expect(result.summary).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${server.port}${ok[0]} → 200 OK in \\d+ ms; `));
     expect(namedAs200(result.summary)).toEqual(ok);
     for (const route of COMMON_HEALTH_ROUTES) {
-      const line = result.details.find((detail) => detail.startsWith(`GET ${route}: `));
+      const line = result.details.find((detail) => detail.startsWith(`GET ${route}: `) || detail.startsWith(`GET ${route} (health.path): `));
       expect(line, route).toMatch(ok.includes(route) ? /: 200 OK in \d+ ms$/ : /: HTTP 404 for /);
     }
     expect(result.details).toContain(`no supervisor runs health-app: these are the answers of whatever listens on 127.0.0.1:${server.port}`);
@@ -177,6 +177,21 @@ describe('health: under a supervisor', () => {
       fix: 'Set "health": {"path": "/health"} in naija-sup.config.json.',
     });
     expect(result.details).toContain('GET /ready: HTTP 404 for /ready (the server is up but the health path is wrong)');
+    expect(result.details).toContain('GET /api/v1/public/health (health.path): HTTP 404 for /api/v1/public/health (the server is up but the health path is wrong)');
+    expect(result.details.filter((detail) => detail.startsWith('GET /api/v1/public/health'))).toHaveLength(1);
+  });
+
+  it('only / answers 200: the fix asks for a real health route, with / as the stopgap', async () => {
+    const server = await routesServer(['/']);
+    const { app, env } = appOn(server.port, { path: '/healthz' });
+    const result = await doctorOne(app, 'health', env);
+    await server.stop();
+    await assertAllGone([server.pid]);
+    expect(result).toMatchObject({
+      status: 'warn',
+      summary: 'the server is up but the health path is wrong: /healthz gives 404; / answers 200',
+      fix: 'Add a health route to the server and set health.path to it in naija-sup.config.json; until then "health": {"path": "/"} works, though a 200 on / only shows the server is up.',
+    });
   });
 
   it('refused → fail: the supervisor runs but nothing listens', async () => {

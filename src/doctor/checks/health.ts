@@ -128,7 +128,9 @@ function wrongPath(survey: Survey, path: string, details: string[], options: Jud
     fix:
       best === undefined
         ? `Set health.path in ${options.file} to the server's health route, or use "health": {"type": "tcp"}.`
-        : `Set "health": {"path": "${best}"} in ${options.file}.`,
+        : best === '/'
+          ? `Add a health route to the server and set health.path to it in ${options.file}; until then "health": {"path": "/"} works, though a 200 on / only shows the server is up.`
+          : `Set "health": {"path": "${best}"} in ${options.file}.`,
   };
 }
 
@@ -184,9 +186,14 @@ function sentence200(paths: readonly string[]): string {
 
 /** One line per probed route, the configured one first: "GET /healthz: HTTP 404 for /healthz (…)". */
 function routeDetails(survey: Survey, config: ResolvedConfig): string[] {
+  const configured = survey.configured;
   const lines: string[] = [];
-  if (survey.configured !== null) lines.push(`health.path GET ${survey.configured.path}: ${survey.configured.result.detail}`);
-  for (const answer of survey.routes) lines.push(`GET ${answer.path}: ${answer.result.detail}`);
+  if (configured !== null && !survey.routes.some((answer) => answer.path === configured.path)) {
+    lines.push(`GET ${configured.path} (health.path): ${configured.result.detail}`);
+  }
+  for (const answer of survey.routes) {
+    lines.push(`GET ${answer.path}${answer.path === configured?.path ? ' (health.path)' : ''}: ${answer.result.detail}`);
+  }
   if (!survey.supervised) lines.push(`no supervisor runs ${config.name}: these are the answers of whatever listens on ${addressOf(survey)}`);
   return lines;
 }
