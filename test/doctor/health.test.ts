@@ -144,6 +144,35 @@ describe('health: which common routes answer 200', () => {
   });
 });
 
+describe('health: a server that does not speak HTTP (hold-port.mjs: accepts, then closes)', () => {
+  it('with health.type tcp: ok, the port accepts connections and no common route answers HTTP', async () => {
+    const holder = await startFixture('hold-port.mjs');
+    const port = holder.port as number;
+    const { app, env } = appOn(port, { type: 'tcp' });
+    const result = await doctorOne(app, 'health', env);
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+    expect(result).toMatchObject({
+      status: 'ok',
+      summary: `TCP 127.0.0.1:${port} accepts connections; no HTTP answer on the common routes (not an HTTP server, or slower than 1000 ms)`,
+    });
+  });
+
+  it('with an HTTP health.path: fail, it accepts connections but answers no HTTP request', async () => {
+    const holder = await startFixture('hold-port.mjs');
+    const port = holder.port as number;
+    const { app, env } = appOn(port, { path: '/health' });
+    const result = await doctorOne(app, 'health', env);
+    await holder.stop();
+    await assertAllGone([holder.pid]);
+    expect(result).toMatchObject({
+      status: 'fail',
+      summary: `the server on 127.0.0.1:${port} accepts connections but answers no HTTP request on the common routes`,
+    });
+    expect(result.fix).toMatch(/"health": \{"type": "tcp"\}/);
+  });
+});
+
 describe('health: under a supervisor', () => {
   it('a real supervisor with a healthy server: 200 → ok, naming /health as the only common route answering 200', async () => {
     const port = await freePort();
