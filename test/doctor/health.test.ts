@@ -94,7 +94,7 @@ describe('health: which common routes answer 200', () => {
     expect(namedAs200(result.summary)).toEqual(ok);
     for (const route of COMMON_HEALTH_ROUTES) {
       const line = result.details.find((detail) => detail.startsWith(`GET ${route}: `) || detail.startsWith(`GET ${route} (health.path): `));
-      expect(line, route).toMatch(ok.includes(route) ? /: 200 OK in \d+ ms$/ : /: HTTP 404 for /);
+      expect(line, route).toMatch(ok.includes(route) ? /: 200 OK in \d+ ms$/ : /: HTTP 404: the server is up but has no such route/);
     }
     expect(result.details).toContain(`no supervisor runs health-app: these are the answers of whatever listens on 127.0.0.1:${server.port}`);
     // The printed checklist carries the same list (details are hidden for ok: the summary must say it).
@@ -105,16 +105,29 @@ describe('health: which common routes answer 200', () => {
 
   it('no route answers 200 (404 everywhere, / included): says so, warns that the configured path is wrong', async () => {
     const server = await routesServer([]);
-    const { app, env } = appOn(server.port);
+    const { app, env } = appOn(server.port, { path: '/health' });
     const result = await doctorOne(app, 'health', env);
     await server.stop();
     await assertAllGone([server.pid]);
     expect(result).toMatchObject({
       status: 'warn',
       summary:
-        'the server is up but the health path is wrong: /health (the default) gives 404; none of the common routes answers 200 (/health, /healthz, /ready, /api/health, /api/v1/public/health, /)',
+        'the server is up but the health path is wrong: /health gives 404; none of the common routes answers 200 (/health, /healthz, /ready, /api/health, /api/v1/public/health, /)',
       fix: "Set health.path in naija-sup.config.json to the server's health route, or use \"health\": {\"type\": \"tcp\"}.",
     });
+  });
+
+  it('no health.path set (the default rule): ok, says the server is ready by any answer, and names the routes that answer 200', async () => {
+    const server = await routesServer(['/healthz']);
+    const { app, env } = appOn(server.port);
+    const result = await doctorOne(app, 'health', env);
+    await server.stop();
+    await assertAllGone([server.pid]);
+    expect(result).toMatchObject({
+      status: 'ok',
+      summary: `the server on 127.0.0.1:${server.port} answers HTTP (HTTP 404 on /), which is ready by the default rule; /healthz answers 200`,
+    });
+    expect(result.details).toContain('readiness is judged by any HTTP answer below 500 on / (no health.path is set); set "health": {"path": …} to a route that answers 200 for a real health check');
   });
 
   it('the configured path gives 404: warns, names the routes that answer 200, and suggests a dedicated one over /', async () => {
@@ -205,8 +218,8 @@ describe('health: under a supervisor', () => {
       summary: 'the server is up but the health path is wrong: /api/v1/public/health gives 404; /health, /healthz answer 200',
       fix: 'Set "health": {"path": "/health"} in naija-sup.config.json.',
     });
-    expect(result.details).toContain('GET /ready: HTTP 404 for /ready (the server is up but the health path is wrong)');
-    expect(result.details).toContain('GET /api/v1/public/health (health.path): HTTP 404 for /api/v1/public/health (the server is up but the health path is wrong)');
+    expect(result.details).toContain('GET /ready: HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
+    expect(result.details).toContain('GET /api/v1/public/health (health.path): HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
     expect(result.details.filter((detail) => detail.startsWith('GET /api/v1/public/health'))).toHaveLength(1);
   });
 

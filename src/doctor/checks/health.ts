@@ -54,8 +54,7 @@ export const healthCheck: Check = {
     const where = supervised && state.record !== null ? state.record : config;
     const survey = await surveyServer(ctx, config, where.port, where.host, supervised);
     const file = ctx.loaded.filepath === null ? 'naija-sup.config.json' : displayPath(ctx.loaded.filepath, ctx.cwd);
-    const pathIsDefault = (ctx.loaded.sources['health.path']?.kind ?? 'default') === 'default';
-    return judge(survey, config, { file, pathIsDefault });
+    return judge(survey, config, { file });
   },
 };
 
@@ -85,8 +84,6 @@ async function surveyServer(ctx: DoctorContext, config: ResolvedConfig, port: nu
 interface JudgeOptions {
   /** The config file as the user knows it, for fixes. */
   file: string;
-  /** health.path was not set (the default applies). */
-  pathIsDefault: boolean;
 }
 
 function judge(survey: Survey, config: ResolvedConfig, options: JudgeOptions): CheckOutcome {
@@ -95,11 +92,22 @@ function judge(survey: Survey, config: ResolvedConfig, options: JudgeOptions): C
   const details = routeDetails(survey, config);
   const found = sentence200(answering200(survey));
   const { configured } = survey;
+  if (configured === null && config.health.type === 'auto') {
+    // No health.path: the default rule (any answer below 500) makes the server ready under
+    // naija-sup, which is fine; doctor's job is to name the routes that would be a real check.
+    const root = survey.routes.find((answer) => answer.path === config.health.path)?.result;
+    const rootText = root?.status === undefined ? '' : ` (HTTP ${root.status} on ${config.health.path})`;
+    return {
+      status: 'ok',
+      summary: `the server on ${addressOf(survey)} answers HTTP${rootText}, which is ready by the default rule; ${found}`,
+      details: [...details, `readiness is judged by ${judgedBy(config)}; set "health": {"path": …} to a route that answers 200 for a real health check`],
+    };
+  }
   if (configured === null) {
     return {
       status: 'ok',
       summary: `the server on ${addressOf(survey)} answers HTTP; ${found}`,
-      details: [...details, `readiness is judged by ${config.health.type === 'tcp' ? 'a TCP connect' : 'a log line'}; set "health": {"type": "http", "path": …} for a real health check`],
+      details: [...details, `readiness is judged by ${judgedBy(config)}; set "health": {"path": …} to a route that answers 200 for a real health check`],
     };
   }
   const target = `GET http://${formatHostPort(configured.result.host, survey.port)}${configured.path}`;
@@ -123,7 +131,7 @@ function wrongPath(survey: Survey, path: string, details: string[], options: Jud
   const best = ok.find((route) => route !== '/') ?? ok[0];
   return {
     status: 'warn',
-    summary: `the server is up but the health path is wrong: ${path}${options.pathIsDefault ? ' (the default)' : ''} gives 404; ${sentence200(ok)}`,
+    summary: `the server is up but the health path is wrong: ${path} gives 404; ${sentence200(ok)}`,
     details,
     fix:
       best === undefined
@@ -189,13 +197,26 @@ function routeDetails(survey: Survey, config: ResolvedConfig): string[] {
   const configured = survey.configured;
   const lines: string[] = [];
   if (configured !== null && !survey.routes.some((answer) => answer.path === configured.path)) {
-    lines.push(`GET ${configured.path} (health.path): ${configured.result.detail}`);
+    lines.push(`GET ${configured.path} (health.path): ${withoutRequest(configured.result.detail)}`);
   }
   for (const answer of survey.routes) {
-    lines.push(`GET ${answer.path}${answer.path === configured?.path ? ' (health.path)' : ''}: ${answer.result.detail}`);
+    lines.push(`GET ${answer.path}${answer.path === configured?.path ? ' (health.path)' : ''}: ${withoutRequest(answer.result.detail)}`);
   }
   if (!survey.supervised) lines.push(`no supervisor runs ${config.name}: these are the answers of whatever listens on ${addressOf(survey)}`);
   return lines;
+}
+
+/** "GET /x → HTTP 404: …" → "HTTP 404: …": the line already names the request. */
+function withoutRequest(detail: string): string {
+  return detail.replace(/^GET \S+ → /, '');
+}
+
+function judgedBy(config: ResolvedConfig): string {
+  switch (config.health.type) {
+    case 'auto': return `any HTTP answer below 500 on ${config.health.path} (no health.path is set)`;
+    case 'tcp': return 'a TCP connect';
+    default: return 'a log line';
+  }
 }
 
 function addressOf(survey: Survey): string {
