@@ -150,7 +150,7 @@ export class EventRenderer {
       }
       case 'exited': {
         if (event.expected) {
-          this.verbose(`instance ${event.pid} exited: ${event.exit.summary}`);
+          this.verbose(`instance${event.pid ? ` ${event.pid}` : ''} stopped: ${event.exit.summary}`);
           return;
         }
         this.unspin();
