@@ -151,6 +151,18 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
     fix: 'Let the install script run and rebuild: `npm rebuild {module}` (needs python3, make and g++), or upgrade (bcrypt 6 bundles prebuilds), or use bcryptjs.',
   },
   {
+    id: 'native-bindings',
+    cause: 'native-module',
+    severity: 'fatal',
+    // The `bindings` loader (used by better-sqlite3, sqlite3 and others) found no .node file where
+    // a build would put one. Node prints this as the first line of a ~26-line error: one
+    // ` → <path>` per place tried, the stack, then a `tries: [...]` array:
+    // `Error: Could not locate the bindings file. Tried:` / ` → /app/node_modules/sqlite3/build/node_sqlite3.node`
+    patterns: [/Could not locate the bindings file/],
+    title: 'A native module binary was never built',
+    fix: 'Let the install script run and rebuild: `npm rebuild {module}` (needs python3, make and g++), or reinstall with `npm ci` on this machine.',
+  },
+  {
     id: 'native-dlopen',
     cause: 'native-module',
     severity: 'fatal',

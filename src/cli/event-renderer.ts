@@ -4,6 +4,8 @@
  * blur. Colour only on a TTY and never with NO_COLOR; a spinner only on a TTY while starting.
  */
 import type { Ora } from 'ora';
+import { formatDuration as ms } from '../elapsed.js';
+import { describeExitShort } from '../exit-text.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
 import { useColor } from './render.js';
@@ -40,8 +42,9 @@ export async function paletteFor(io: CliIO): Promise<Palette> {
 }
 
 
-function ms(n: number): string {
-  return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+/** " (pid 42)", or nothing when there is no pid: never "(pid -)". */
+function pidNote(pid: number | null | undefined): string {
+  return pid ? ` (pid ${pid})` : '';
 }
 
 export class EventRenderer {
@@ -128,7 +131,7 @@ export class EventRenderer {
         this.verbose(`spawn took ${ms(event.durationMs)}`);
         return;
       case 'probe':
-        if (event.first) this.verbose(`first probe: ${event.detail} (${Math.round(event.latencyMs)} ms)`);
+        if (event.first) this.verbose(`first probe: ${event.detail} (${ms(event.latencyMs)})`);
         // The server answered, but not ready: say so at once, not only when the start times out.
         // Refusals while it boots are normal and stay quiet.
         if (event.probe === 'startup' && !event.ok && event.changed === true && event.status !== undefined) {
@@ -147,11 +150,11 @@ export class EventRenderer {
       }
       case 'exited': {
         if (event.expected) {
-          this.verbose(`instance ${event.pid} exited: ${event.exit.summary}`);
+          this.verbose(`instance${event.pid ? ` ${event.pid}` : ''} stopped: ${event.exit.summary}`);
           return;
         }
         this.unspin();
-        this.say(`${this.opts.name} (pid ${event.pid || '-'}) ${event.exit.summary} [${event.exit.cause}] after ${ms(event.exit.uptimeMs)}`, 'warn');
+        this.say(`${this.opts.name}${pidNote(event.pid)} ${event.exit.summary} [${event.exit.cause}] after ${ms(event.exit.uptimeMs)}`, 'warn');
         if (event.exit.cause !== 'clean-exit') this.detail(`fix: ${event.exit.fix}`);
         return;
       }
@@ -187,8 +190,7 @@ export class EventRenderer {
         this.say(`giving up: ${event.reason}`, 'error');
         const exit = event.exit;
         if (exit) {
-          const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-          this.detail(`last exit: ${how} — ${exit.summary} [cause: ${exit.cause}]`);
+          this.detail(`last exit: ${describeExitShort(exit)} [cause: ${exit.cause}]`);
           this.detail(`fix: ${exit.fix}`);
           if (exit.stderrTail.length > 0) {
             this.detail(`last ${exit.stderrTail.length} lines of its stderr:`);
@@ -220,29 +222,29 @@ export class EventRenderer {
       case 'reload-started':
         this.say(event.mode === 'direct'
           ? 'reload in direct mode: a plain restart (requests are refused while the server restarts; use mode handoff or proxy for zero downtime)'
-          : `zero-downtime reload (${event.mode}): starting a new instance beside pid ${event.bluePid ?? '-'}`);
+          : `zero-downtime reload (${event.mode}): starting a new instance${event.bluePid === null ? '' : ` beside pid ${event.bluePid}`}`);
         return;
       case 'reload-finished':
         this.say(event.outcome === 'reloaded' || event.outcome === 'restarted'
-          ? `reload done in ${ms(event.durationMs)}: now serving from pid ${event.pid ?? '-'}`
-          : `reload ${event.outcome}${event.cause ? `: ${event.cause}` : ''}; ${event.outcome === 'rolled-back' ? `the previous instance (pid ${event.pid ?? '-'}) keeps serving` : ''}`,
+          ? `reload done in ${ms(event.durationMs)}${event.pid === null ? '' : `: now serving from pid ${event.pid}`}`
+          : `reload ${event.outcome}${event.cause ? `: ${event.cause}` : ''}${event.outcome === 'rolled-back' ? `; the previous instance${pidNote(event.pid)} keeps serving` : ''}`,
         event.outcome === 'reloaded' || event.outcome === 'restarted' ? 'ok' : 'error');
         return;
       case 'readiness-changed':
         this.say(event.ready ? `readiness probe passing again: ${event.detail}` : `readiness probe failing (${event.detail}): not ready for traffic`, event.ready ? 'ok' : 'warn');
         return;
       case 'dependency':
-        if (event.ok) this.verbose(`dependency ${event.name} (${event.target}) is up after ${event.attempts} attempt(s), ${Math.round(event.latencyMs)} ms`);
+        if (event.ok) this.verbose(`dependency ${event.name} (${event.target}) is up after ${event.attempts} attempt(s), ${ms(event.latencyMs)}`);
         else this.say(`dependency ${event.name} (${event.target}) is not answering after ${event.attempts} attempt(s): ${event.detail}`, 'warn');
         return;
       case 'listener':
         this.say(`${event.mode} mode: naija-sup holds ${event.address}; the server gets ${event.mode === 'handoff' ? 'the listening socket as fd 3 (LISTEN_FDS=1)' : 'a private port behind the proxy'}`);
         return;
       case 'standby':
-        if (event.state === 'lost') this.say(`${event.detail ?? 'the warm standby was lost'} (pid ${event.pid ?? '-'})`, 'warn');
-        else if (event.state === 'promoted') this.say(`warm standby pid ${event.pid ?? '-'} takes over`);
-        else if (event.state === 'armed') this.verbose(`warm standby ready: pid ${event.pid ?? '-'} waits before the server's code`);
-        else this.verbose(`warm standby pid ${event.pid ?? '-'} ended: ${event.detail ?? ''}`);
+        if (event.state === 'lost') this.say(`${event.detail ?? 'the warm standby was lost'}${pidNote(event.pid)}`, 'warn');
+        else if (event.state === 'promoted') this.say(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} takes over`);
+        else if (event.state === 'armed') this.verbose(`warm standby ready: ${event.pid === null ? 'it' : `pid ${event.pid}`} waits before the server's code`);
+        else this.verbose(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} ended${event.detail ? `: ${event.detail}` : ''}`);
         return;
       default: {
         const never: never = event;

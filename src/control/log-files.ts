@@ -17,6 +17,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatDuration } from '../elapsed.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -158,16 +159,17 @@ function describeEvent(event: SupervisorEvent): string | null {
     case 'preflight': return event.findings.length === 0 ? 'preflight: nothing to clean up' : `preflight: ${event.findings.join('; ')}`;
     case 'spawning': return `spawning instance #${event.instance} on port ${event.port}: ${event.command.join(' ')}`;
     case 'spawned': return `instance #${event.instance} spawned: pid ${event.pid}`;
-    case 'probe': return `health probe ${event.ok ? 'passed' : 'failed'} (${event.latencyMs} ms): ${event.detail}`;
-    case 'ready': return `ready: pid ${event.pid} in ${Math.round(event.readyInMs)} ms at ${event.url}`;
+    case 'probe': return `health probe ${event.ok ? 'passed' : 'failed'} (${formatDuration(event.latencyMs)}): ${event.detail}`;
+    case 'ready': return `ready: pid ${event.pid} in ${formatDuration(event.readyInMs)} at ${event.url}`;
     case 'exited': {
       const tail = event.exit.stderrTail.length > 0 ? ` | last stderr: ${event.exit.stderrTail.slice(-3).join(' / ')}` : '';
-      return `instance pid ${event.pid} ${event.expected ? 'stopped' : 'exited'}: ${event.exit.summary} (cause ${event.exit.cause})${event.expected ? '' : `; fix: ${event.exit.fix}`}${tail}`;
+      const instance = event.pid ? `instance pid ${event.pid}` : 'the instance';
+      return `${instance}${event.expected ? ' stopped on request' : ''}: ${event.exit.summary} (cause ${event.exit.cause})${event.expected ? '' : `; fix: ${event.exit.fix}`}${tail}`;
     }
-    case 'backoff': return `restarting in ${event.delayMs} ms (attempt ${event.attempt}; ${event.restartsInWindow}${event.maxRestarts === null ? '' : `/${event.maxRestarts}`} restarts in the window)`;
+    case 'backoff': return `restarting in ${formatDuration(event.delayMs)} (attempt ${event.attempt}; ${event.restartsInWindow}${event.maxRestarts === null ? '' : `/${event.maxRestarts}`} restarts in the window)`;
     case 'restarting': return `restarting (${event.reason})`;
     case 'liveness-failed': return `liveness probe failed ${event.failures} times: ${event.detail}`;
-    case 'stopping': return `stopping (${event.reason}): ${event.signal}, SIGKILL after ${event.timeoutMs} ms`;
+    case 'stopping': return `stopping (${event.reason}): ${event.signal}, SIGKILL after ${formatDuration(event.timeoutMs)}`;
     case 'escalated': return `escalated to SIGKILL (${event.reason})`;
     case 'stopped': return `stopped (${event.graceful ? 'gracefully' : 'killed'}), exit status ${event.exitStatus}`;
     case 'fatal': return `gave up: ${event.reason}${event.exit ? ` (cause ${event.exit.cause}; fix: ${event.exit.fix})` : ''}`;
@@ -183,10 +185,13 @@ function describeEvent(event: SupervisorEvent): string | null {
   }
 }
 
-/** `type key=value …` for an event without its own wording; values are the event's own data. */
+/**
+ * `type key=value …` for an event without its own wording; values are the event's own data. An
+ * absent value (undefined, null) is left out: never `cause=undefined` or `pid=null`.
+ */
 function genericLine(event: { type: string }): string {
   const fields = Object.entries(event)
-    .filter(([key]) => key !== 'type')
+    .filter(([key, value]) => key !== 'type' && value !== undefined && value !== null)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   return [event.type, ...fields].join(' ');
 }

@@ -30,7 +30,9 @@ export type { LineSplitterOptions } from './line-splitter.js';
 export {
   ChildHandle,
   SpawnError,
-  STDERR_TAIL_CAPACITY,
+  KeptLines,
+  STDERR_KEEP_CHARS,
+  STDERR_KEEP_LINES,
   spawnFailureExitStatus,
   spawnInstance,
   startInstance,

@@ -1,7 +1,7 @@
 /**
  * Starts the supervised server and turns it into a typed {@link ChildHandle}: line events per
- * stream, one exit event, a stderr tail for crash classification, and the identity the instance
- * record needs.
+ * stream, one exit event, the stderr of this start (bounded) for crash classification, and the
+ * identity the instance record needs.
  *
  * Why `node:child_process.spawn` and not execa (research/failures-and-ports.md §3): execa's
  * `cleanup` (kill the child when the parent exits) is disabled when `detached: true`, and its
@@ -104,8 +104,67 @@ export interface ChildHandleEvents {
   error: [error: SpawnError];
 }
 
-/** How many stderr lines are kept for crash classification. */
-export const STDERR_TAIL_CAPACITY = 50;
+/**
+ * How much stderr one start keeps for crash classification, at each end: the first and the last
+ * STDERR_KEEP_CHARS characters (each line counts its length + 1) and at most STDERR_KEEP_LINES
+ * lines. Both ends, because the line that names a failure is not always near the end: Node's
+ * "Could not locate the bindings file" comes first of 26 lines, and a crash after hours of
+ * logging comes last. Bounded, because a server may log to stderr for months.
+ */
+export const STDERR_KEEP_CHARS = 64 * 1024;
+export const STDERR_KEEP_LINES = 1000;
+
+/**
+ * The first and the last lines of one stream within the budget above; what falls between is
+ * counted, not kept. A line too long for the budget still gets the tail to itself (the line
+ * splitter caps it at 64 KiB), so memory stays under 2 × budget + one line.
+ */
+export class KeptLines {
+  readonly #head: string[] = [];
+  #headChars = 0;
+  #headClosed = false;
+  readonly #tail: string[] = [];
+  #tailChars = 0;
+  #skipped = 0;
+
+  push(line: string): void {
+    const cost = line.length + 1;
+    if (!this.#headClosed) {
+      if (this.#head.length < STDERR_KEEP_LINES && this.#headChars + cost <= STDERR_KEEP_CHARS) {
+        this.#head.push(line);
+        this.#headChars += cost;
+        return;
+      }
+      // Once one line does not fit, the head is over: later short lines must not jump the order.
+      this.#headClosed = true;
+    }
+    this.#tail.push(line);
+    this.#tailChars += cost;
+    while (this.#tail.length > 1 && (this.#tailChars > STDERR_KEEP_CHARS || this.#tail.length > STDERR_KEEP_LINES)) {
+      this.#tailChars -= (this.#tail.shift() as string).length + 1;
+      this.#skipped += 1;
+    }
+  }
+
+  /** Lines that fell between the head and the tail. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
+  /** Everything kept, oldest first; a gap is marked by one line saying how many lines it hides. */
+  all(): string[] {
+    if (this.#skipped === 0) return [...this.#head, ...this.#tail];
+    return [...this.#head, `[naija-sup: ${this.#skipped} stderr line${this.#skipped === 1 ? '' : 's'} not kept]`, ...this.#tail];
+  }
+
+  /** The last `n` lines; never reaches across a gap into the head. */
+  last(n: number): string[] {
+    if (n <= 0) return [];
+    const tail = this.#tail.slice(-n);
+    if (this.#skipped > 0 || tail.length >= n) return tail;
+    return [...this.#head.slice(-(n - tail.length)), ...tail];
+  }
+}
 
 const DEFAULT_EXIT_FLUSH_MS = 200;
 
@@ -125,7 +184,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
   extraPipe: Duplex | null = null;
 
   readonly #identity: ProcessIdentity | null;
-  readonly #stderrTail: string[] = [];
+  readonly #stderr = new KeptLines();
   #exitInfo: ExitInfo | null = null;
   #spawnError: SpawnError | null = null;
   #finished = false;
@@ -215,10 +274,17 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
     };
   }
 
-  /** The last `n` stderr lines (at most {@link STDERR_TAIL_CAPACITY}), oldest first. */
+  /** The last `n` stderr lines of this start, oldest first: for display. */
   stderrTail(n = 20): string[] {
-    if (n <= 0) return [];
-    return this.#stderrTail.slice(-n);
+    return this.#stderr.last(n);
+  }
+
+  /**
+   * All the stderr this start kept (its first and last lines, see {@link STDERR_KEEP_CHARS}),
+   * oldest first: for crash classification, which must see the key line wherever it is.
+   */
+  stderrKept(): string[] {
+    return this.#stderr.all();
   }
 
   /** The exit, once 'exit' has fired; null before. */
@@ -245,10 +311,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
   }
 
   #emitLine(stream: OutputStream, line: string): void {
-    if (stream === 'stderr') {
-      this.#stderrTail.push(line);
-      if (this.#stderrTail.length > STDERR_TAIL_CAPACITY) this.#stderrTail.shift();
-    }
+    if (stream === 'stderr') this.#stderr.push(line);
     this.emit('line', stream, line);
   }
 

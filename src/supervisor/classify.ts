@@ -1,16 +1,18 @@
 /**
- * Why did the instance stop? Turns an exit (code or signal), the tail of its stderr and what the
- * supervisor itself observed into one named cause with a summary and a fix, for the event, the log,
- * `status` and the exit message (DESIGN.md "Crash classification").
+ * Why did the instance stop? Turns an exit (code or signal), its stderr and what the supervisor
+ * itself observed into one named cause with a summary and a fix, for the event, the log, `status`
+ * and the exit message (DESIGN.md "Crash classification").
  *
  * Precedence: a known failure in stderr (src/failures.ts) names the real problem even when the
  * supervisor then had to kill the process; next what the supervisor saw (startup timeout, failed
- * liveness); then a signal death; then the exit code.
+ * liveness); then a signal death — also one a wrapper (npm, `sh -c`) reported as 128 + n; then
+ * the exit code.
  */
 
 import { constants } from 'node:os';
 import { matchFailure, renderFix } from '../failures.js';
 import type { FailureCause } from '../failures.js';
+import { signalNamed, signalReportedBy } from './wrapper-exit.js';
 
 export type ExitCause =
   | FailureCause
@@ -23,8 +25,22 @@ export type ExitCause =
 export interface ExitFacts {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** The last stderr lines of the instance, oldest first. */
+  /** The last stderr lines of the instance, oldest first (what the event shows). */
   stderrTail: readonly string[];
+  /**
+   * All the stderr this start kept (src/process/spawn.ts keeps its first and last 64 KiB), oldest
+   * first. Searched instead of `stderrTail` when given: the line that names a failure may come
+   * first (Node's "Could not locate the bindings file" is line 1 of 26).
+   */
+  stderr?: readonly string[] | undefined;
+  /**
+   * The instance had become ready before it exited. Then only its last {@link RECENT_LINES}
+   * stderr lines are searched: a warning it logged (and survived) while starting hours ago does
+   * not explain a crash now.
+   */
+  wasReady?: boolean | undefined;
+  /** The command the supervisor ran: a known wrapper's 128 + n is decoded as signal n. */
+  command?: readonly string[] | undefined;
   /** The port the instance was given, for messages. */
   port?: number | undefined;
   /** The supervisor stopped it because it never became ready. */
@@ -45,12 +61,22 @@ export interface ExitClassification {
   line?: string;
   /** The exit status a shell would report: the code, or 128 + the signal number. */
   exitStatus: number;
+  /** The signal that ended it, also when a wrapper reported it as exit 128 + n. */
+  signal?: NodeJS.Signals;
 }
+
+/**
+ * How many of the last stderr lines explain a crash after the instance was ready: the longest
+ * known failure text (Node's bindings error with its stack) is 26 lines, with room to spare.
+ */
+export const RECENT_LINES = 60;
 
 /** Classifies one exit of the instance. Pure. */
 export function classifyExit(facts: ExitFacts): ExitClassification {
   const exitStatus = exitStatusOf(facts);
-  const found = matchFailure(facts.stderrTail, { fatalOnly: true });
+  const kept = facts.stderr ?? facts.stderrTail;
+  const lines = facts.wasReady === true ? kept.slice(-RECENT_LINES) : kept;
+  const found = matchFailure(lines, { fatalOnly: true });
   if (found !== null) {
     const { failure, module } = found;
     const portText = facts.port === undefined ? 'the port' : `port ${facts.port}`;
@@ -91,7 +117,12 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
       exitStatus,
     };
   }
-  if (facts.signal !== null) return { cause: 'killed', ...describeSignal(facts.signal), exitStatus };
+  if (facts.signal !== null) return { cause: 'killed', ...describeSignal(facts.signal), exitStatus, signal: facts.signal };
+  const reported = facts.code === null ? null : signalReportedBy(facts.code, facts.command ?? [], lines);
+  if (reported !== null) {
+    const via = signalNamed(exitStatus - 128) === reported.signal ? `reported by ${reported.by} as exit ${exitStatus}` : `reported by ${reported.by}, which exited ${exitStatus}`;
+    return { cause: 'killed', ...describeSignal(reported.signal, via), exitStatus, signal: reported.signal };
+  }
   if (facts.code === 0) {
     return {
       cause: 'clean-exit',
@@ -116,11 +147,19 @@ export function exitStatusOf(exit: { code: number | null; signal: NodeJS.Signals
   return 1;
 }
 
-function describeSignal(signal: NodeJS.Signals): { summary: string; fix: string } {
+/** `via` ("reported by npm as exit 137") goes into the summary's parentheses, after any hint. */
+function describeSignal(signal: NodeJS.Signals, via?: string): { summary: string; fix: string } {
+  const { head, hint, fix } = signalWords(signal);
+  const notes = [hint, via].filter((note) => note !== undefined);
+  return { summary: notes.length === 0 ? head : `${head} (${notes.join('; ')})`, fix };
+}
+
+function signalWords(signal: NodeJS.Signals): { head: string; hint?: string; fix: string } {
   switch (signal) {
     case 'SIGKILL':
       return {
-        summary: 'killed by SIGKILL (possibly the out-of-memory killer)',
+        head: 'killed by SIGKILL',
+        hint: 'possibly the out-of-memory killer',
         fix: 'If nobody killed it on purpose, look for "Out of memory: Killed process" in `dmesg` or `journalctl -k`, then give it more memory or find the leak.',
       };
     case 'SIGSEGV':
@@ -128,12 +167,13 @@ function describeSignal(signal: NodeJS.Signals): { summary: string; fix: string 
     case 'SIGILL':
     case 'SIGFPE':
       return {
-        summary: `crashed with ${signal} (${CRASH_NAMES[signal]})`,
+        head: `crashed with ${signal}`,
+        hint: CRASH_NAMES[signal],
         fix: 'The runtime or a native module crashed: check native dependencies with `naija-sup doctor` and keep the stderr tail for a bug report.',
       };
     case 'SIGABRT':
       return {
-        summary: 'aborted with SIGABRT',
+        head: 'aborted with SIGABRT',
         fix: 'Node aborts like this when its heap is full ("JavaScript heap out of memory"): raise --max-old-space-size or find the leak; otherwise check native modules.',
       };
     case 'SIGTERM':
@@ -141,12 +181,12 @@ function describeSignal(signal: NodeJS.Signals): { summary: string; fix: string 
     case 'SIGHUP':
     case 'SIGQUIT':
       return {
-        summary: `terminated by ${signal} from outside naija-sup`,
+        head: `terminated by ${signal} from outside naija-sup`,
         fix: 'Something else stopped it (a `kill`, a deploy script, the system shutting down); stop it with `naija-sup stop` instead.',
       };
     default:
       return {
-        summary: `killed by ${signal}`,
+        head: `killed by ${signal}`,
         fix: `Find what sent ${signal}; a server that should handle it needs a handler.`,
       };
   }
@@ -172,8 +212,15 @@ function describeCode(code: number | null): { summary: string; fix: string } {
       fix: 'A shell or script found a command but could not run it: check its permissions (`chmod +x`).',
     };
   }
+  // Not decoded as a signal (see wrapper-exit.ts), but say what 128 + n usually means.
+  const signal = code === null ? undefined : signalNamed(code - 128);
   return {
-    summary: `exited with code ${code === null ? 'unknown' : code}`,
+    summary:
+      code === null
+        ? 'exited with an unknown code'
+        : signal === undefined
+          ? `exited with code ${code}`
+          : `exited with code ${code} (128 + ${code - 128}: what a shell reports for a child killed by ${signal})`,
     fix: 'Read the stderr tail above for the error; run the command by hand in the app directory to reproduce it.',
   };
 }

@@ -76,6 +76,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         onExit: (listener) => { handle.on('exit', listener); },
         onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
         stderrTail: (n) => handle.stderrTail(n),
+        stderrKept: () => handle.stderrKept(),
       };
     },
     signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -22,6 +22,8 @@ export interface InstanceHandle {
   onExit(listener: (info: { code: number | null; signal: NodeJS.Signals | null }) => void): void;
   onSpawnError(listener: (error: SpawnFailure) => void): void;
   stderrTail(lines: number): string[];
+  /** All the stderr this start kept (bounded), for classification; stderrTail(20) when absent. */
+  stderrKept?(): string[];
 }
 
 /** A command that could not be started at all: its errno code, a message, and the shell's status (127/126/1). */
@@ -69,7 +71,7 @@ export interface RunnerDeps {
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
-  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; port: number }): Classification;
+  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number }): Classification;
   /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
   instanceStarted?(pid: number, config: ResolvedConfig): void;
   instanceGone?(pid: number, config: ResolvedConfig): void;
@@ -367,6 +369,7 @@ export class Supervisor {
    * a wrapper (`sh -c`, npm) or a pre-fork parent can die and leave a worker holding the port.
    */
   private async afterLeaderExit(live: Live, info: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
+    const wasReady = this.machine.state.tag === 'ready';
     try {
       this.probeAbort?.abort();
       const pid = live.pid;
@@ -384,7 +387,7 @@ export class Supervisor {
         this.deps.instanceGone?.(pid, this.config);
       }
       const stderrTail = live.handle.stderrTail(20);
-      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, port: this.config.port });
+      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port });
       const now = this.deps.clock.now();
       const exit: ExitInfo = {
         code: info.code, signal: info.signal, cause: c.cause, summary: c.summary, fix: c.fix,

@@ -9,7 +9,10 @@ import { NaijaSupError } from '../../src/errors.js';
 import { readProcStat } from '../../src/process/identity.js';
 import { TRUNCATION_MARKER } from '../../src/process/line-splitter.js';
 import {
+  KeptLines,
   SpawnError,
+  STDERR_KEEP_CHARS,
+  STDERR_KEEP_LINES,
   spawnFailureExitStatus,
   spawnInstance,
   startInstance,
@@ -50,6 +53,8 @@ async function runToExit(name: string, env: Record<string, string> = {}): Promis
   return { handle, lines, linesAtExit, exit };
 }
 
+const numbered = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `e${from + i}`);
+
 const of = (collected: Collected, stream: OutputStream): string[] =>
   collected.lines.filter((entry) => entry.stream === stream).map((entry) => entry.line);
 
@@ -88,13 +93,27 @@ describe('spawnInstance with real processes', () => {
     await assertAllGone([run.handle.pid as number]);
   });
 
-  it('keeps the last 50 stderr lines and returns the last n', async () => {
+  it('keeps all the stderr of a short run and returns the last n', async () => {
     const run = await runToExit('print-output.mjs', { OUTPUT_MODE: 'many-stderr', LINES: '60' });
-    const numbered = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `e${from + i}`);
+    expect(run.handle.stderrKept()).toEqual(numbered(1, 60));
     expect(run.handle.stderrTail()).toEqual(numbered(41, 60));
     expect(run.handle.stderrTail(5)).toEqual(numbered(56, 60));
-    expect(run.handle.stderrTail(100)).toEqual(numbered(11, 60));
+    expect(run.handle.stderrTail(100)).toEqual(numbered(1, 60));
     expect(run.handle.stderrTail(0)).toEqual([]);
+    await assertAllGone([run.handle.pid as number]);
+  });
+
+  it('keeps the first and the last lines of a long stderr, bounded, and counts the lines between', async () => {
+    const total = 3 * STDERR_KEEP_LINES;
+    const run = await runToExit('print-output.mjs', { OUTPUT_MODE: 'many-stderr', LINES: String(total) });
+    expect(of(run, 'stderr')).toHaveLength(total);
+    expect(run.handle.stderrKept()).toEqual([
+      ...numbered(1, STDERR_KEEP_LINES),
+      `[naija-sup: ${STDERR_KEEP_LINES} stderr lines not kept]`,
+      ...numbered(2 * STDERR_KEEP_LINES + 1, total),
+    ]);
+    // The display tail never reaches across the gap.
+    expect(run.handle.stderrTail(STDERR_KEEP_LINES + 5)).toEqual(numbered(2 * STDERR_KEEP_LINES + 1, total));
     await assertAllGone([run.handle.pid as number]);
   });
 
@@ -310,5 +329,47 @@ describe('spawnInstance with an injected spawn (no processes)', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(events).toEqual(['stderr:Error: partial', 'exit:1']);
     expect(handle.stderrTail()).toEqual(['Error: partial']);
+  });
+});
+
+describe('KeptLines (the stderr kept for classification)', () => {
+  it('keeps everything while it fits', () => {
+    const kept = new KeptLines();
+    for (const line of ['a', 'b', 'c']) kept.push(line);
+    expect(kept.all()).toEqual(['a', 'b', 'c']);
+    expect(kept.last(2)).toEqual(['b', 'c']);
+    expect(kept.skipped).toBe(0);
+  });
+
+  it('bounds memory by characters: a flood of long lines keeps about 64 KiB at each end', () => {
+    const kept = new KeptLines();
+    const line = (i: number): string => `${String(i).padStart(6, '0')}${'x'.repeat(1017)}`; // 1023 chars + 1 = 1 KiB each
+    for (let i = 0; i < 10_000; i += 1) kept.push(line(i));
+    const all = kept.all();
+    const chars = all.reduce((sum, text) => sum + text.length + 1, 0);
+    expect(chars).toBeLessThanOrEqual(2 * STDERR_KEEP_CHARS + 100);
+    expect(all[0]).toBe(line(0));
+    expect(all[63]).toBe(line(63));
+    expect(all[64]).toBe(`[naija-sup: ${10_000 - 128} stderr lines not kept]`);
+    expect(all.at(-1)).toBe(line(9_999));
+    expect(all).toHaveLength(64 + 1 + 64);
+  });
+
+  it('bounds memory by lines: a flood of empty lines keeps at most STDERR_KEEP_LINES at each end', () => {
+    const kept = new KeptLines();
+    for (let i = 0; i < 5 * STDERR_KEEP_LINES; i += 1) kept.push('');
+    expect(kept.all()).toHaveLength(2 * STDERR_KEEP_LINES + 1);
+    expect(kept.skipped).toBe(3 * STDERR_KEEP_LINES);
+  });
+
+  it('a line longer than the budget closes the head and still gets the tail to itself', () => {
+    const kept = new KeptLines();
+    const huge = 'y'.repeat(STDERR_KEEP_CHARS + 10);
+    kept.push('first');
+    kept.push(huge);
+    kept.push('short after');
+    expect(kept.all()).toEqual(['first', '[naija-sup: 1 stderr line not kept]', 'short after']);
+    kept.push(huge);
+    expect(kept.last(1)).toEqual([huge]);
   });
 });

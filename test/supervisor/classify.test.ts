@@ -2,7 +2,8 @@ import { constants } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { failureById, KNOWN_FAILURES, matchFailure, renderFix } from '../../src/failures.js';
 import { spawnInstance } from '../../src/process/spawn.js';
-import { classifyExit, exitStatusOf } from '../../src/supervisor/classify.js';
+import { classifyExit, exitStatusOf, RECENT_LINES } from '../../src/supervisor/classify.js';
+import { signalNamed, wrapperName } from '../../src/supervisor/wrapper-exit.js';
 import {
   assertAllGone,
   childEnv,
@@ -111,6 +112,16 @@ const CASES: { text: string[]; id: string; cause: string; module?: string }[] = 
     text: [
       'Error: No native build was found for platform=linux arch=x64 runtime=node abi=115 uv=1 libc=glibc node=20.20.2',
       '    loaded from: /app/node_modules/bcrypt',
+    ],
+  },
+  {
+    id: 'native-bindings',
+    cause: 'native-module',
+    module: 'better-sqlite3',
+    text: [
+      'Error: Could not locate the bindings file. Tried:',
+      ' → /app/node_modules/better-sqlite3/build/better_sqlite3.node',
+      ' → /app/node_modules/better-sqlite3/build/Debug/better_sqlite3.node',
     ],
   },
   { id: 'native-dlopen', cause: 'native-module', text: ["  code: 'ERR_DLOPEN_FAILED'"] },
@@ -225,11 +236,130 @@ describe('classifyExit without a known stderr text', () => {
     expect(classifyExit({ code: null, signal: 'SIGUSR2', stderrTail: [] }).summary).toBe('killed by SIGUSR2');
   });
 
+  it('says what 128 + n usually means, without calling a program that chose that code killed', () => {
+    expect(classifyExit({ code: 137, signal: null, stderrTail: [], command: ['/usr/bin/java', '-jar', 'app.jar'] })).toMatchObject({
+      cause: 'exit-code',
+      summary: 'exited with code 137 (128 + 9: what a shell reports for a child killed by SIGKILL)',
+      exitStatus: 137,
+    });
+    expect(classifyExit({ code: 200, signal: null, stderrTail: [] }).summary).toBe('exited with code 200');
+    expect(classifyExit({ code: null, signal: null, stderrTail: [] }).summary).toBe('exited with an unknown code');
+  });
+
   it('code 0 is a clean exit; other codes are exit-code (127/126 explained)', () => {
     expect(classifyExit({ code: 0, signal: null, stderrTail: [] })).toMatchObject({ cause: 'clean-exit', exitStatus: 0 });
     expect(classifyExit({ code: 2, signal: null, stderrTail: ['usage: …'] })).toMatchObject({ cause: 'exit-code', summary: 'exited with code 2' });
     expect(classifyExit({ code: 127, signal: null, stderrTail: ['sh: 1: nodee: not found'] }).summary).toMatch(/command not found/);
     expect(classifyExit({ code: 126, signal: null, stderrTail: [] }).summary).toMatch(/not executable/);
+  });
+});
+
+describe('classifyExit over the whole kept stderr', () => {
+  /** Node's real shape: the key line first, then the tried paths, the stack and the `tries` array. */
+  const bindingsError = [
+    '/app/node_modules/bindings/bindings.js:126',
+    '  err = new Error(',
+    '        ^',
+    '',
+    'Error: Could not locate the bindings file. Tried:',
+    ...Array.from({ length: 13 }, (_, i) => ` → /app/node_modules/better-sqlite3/build/try-${i}/better_sqlite3.node`),
+    ...Array.from({ length: 10 }, (_, i) => `    at frame${i} (/app/node_modules/better-sqlite3/lib/database.js:${i}:1)`),
+    '  tries: [',
+    ...Array.from({ length: 13 }, (_, i) => `    '/app/node_modules/better-sqlite3/build/try-${i}/better_sqlite3.node',`),
+    '  ]',
+    '}',
+    '',
+    'Node.js v20.20.2',
+  ];
+
+  it('finds a key line that is not among the last 20 lines', () => {
+    const stderrTail = bindingsError.slice(-20);
+    expect(classifyExit({ code: 1, signal: null, stderrTail }).cause).toBe('exit-code');
+    const result = classifyExit({ code: 1, signal: null, stderrTail, stderr: bindingsError });
+    expect(result).toMatchObject({ cause: 'native-module', failureId: 'native-bindings', line: 'Error: Could not locate the bindings file. Tried:' });
+    expect(result.summary).toBe('a native module binary was never built: better-sqlite3');
+    expect(result.fix).toContain('npm rebuild better-sqlite3');
+  });
+
+  it('after the instance was ready, reads only the recent lines: a warning it survived while starting does not explain a crash', () => {
+    const startup = ["Error: Cannot find module 'optional-dep'", ...Array.from({ length: RECENT_LINES }, (_, i) => `GET /item/${i} 200`)];
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stderr: startup, wasReady: true })).toMatchObject({ cause: 'killed' });
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stderr: startup, wasReady: false }).cause).toBe('module-not-found');
+    expect(classifyExit({ code: 1, signal: null, stderrTail: [], stderr: [...startup, ...bindingsError], wasReady: true }).cause).toBe('native-module');
+  });
+});
+
+describe('classifyExit of a wrapper that reports a signal as 128 + n', () => {
+  const oom = 'killed by SIGKILL (possibly the out-of-memory killer; reported by';
+
+  it.each([
+    [['npm', 'start'], 'npm'],
+    [['/usr/bin/npx', 'tsx', 'server.ts'], 'npx'],
+    [['yarn', 'start'], 'yarn'],
+    [['pnpm', 'run', 'serve'], 'pnpm'],
+    [['tsx', 'watch', 'src/index.ts'], 'tsx'],
+    [['sh', '-c', 'node server.js'], 'sh'],
+    [['/bin/bash', '-lc', 'exec node server.js'], 'bash'],
+    [['./node_modules/.bin/ts-node', 'server.ts'], 'ts-node'],
+    [['env', 'NODE_ENV=production', 'npm', 'start'], 'npm'],
+    [['node', '/usr/lib/node_modules/npm/bin/npm-cli.js', 'start'], 'npm'],
+  ])('%j exiting 137 was killed by SIGKILL (reported by %s)', (command, by) => {
+    const result = classifyExit({ code: 137, signal: null, stderrTail: [], command });
+    expect(result).toMatchObject({ cause: 'killed', signal: 'SIGKILL', exitStatus: 137 });
+    expect(result.summary).toBe(`${oom} ${by} as exit 137)`);
+    expect(result.fix).toContain('dmesg');
+  });
+
+  it('decodes any signal from 129 to 159, with its own wording', () => {
+    expect(classifyExit({ code: 143, signal: null, stderrTail: [], command: ['npm', 'start'] })).toMatchObject({
+      cause: 'killed',
+      signal: 'SIGTERM',
+      summary: 'terminated by SIGTERM from outside naija-sup (reported by npm as exit 143)',
+    });
+    expect(classifyExit({ code: 139, signal: null, stderrTail: [], command: ['sh', '-c', 'node s.js'] }).summary).toBe(
+      'crashed with SIGSEGV (segmentation fault; reported by sh as exit 139)',
+    );
+    expect(classifyExit({ code: 1, signal: null, stderrTail: [], command: ['npm', 'start'] }).cause).toBe('exit-code');
+    expect(classifyExit({ code: 0, signal: null, stderrTail: [], command: ['npm', 'start'] }).cause).toBe('clean-exit');
+  });
+
+  it('believes the stderr of an unknown command when it names the signal and fits the code', () => {
+    const script = ['./start.sh'];
+    expect(classifyExit({ code: 137, signal: null, stderrTail: ['booting', 'Killed'], command: script }).summary).toBe(`${oom} the shell as exit 137)`);
+    expect(classifyExit({ code: 143, signal: null, stderrTail: ['./start.sh: line 3:  4242 Terminated              node server.js'], command: script }).signal).toBe('SIGTERM');
+    // A "Killed" that does not fit the code is just a word.
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ['Killed'], command: script }).cause).toBe('exit-code');
+    expect(classifyExit({ code: 143, signal: null, stderrTail: ['Killed'], command: script }).cause).toBe('exit-code');
+  });
+
+  it("trusts npm's and yarn's own \"signal\" line, whatever code they chose", () => {
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ['npm ERR! signal SIGKILL', 'npm ERR! command sh -c node server.js'] }).summary).toBe(
+      `${oom} npm, which exited 1)`,
+    );
+    expect(classifyExit({ code: 137, signal: null, stderrTail: ['npm error signal SIGKILL'] }).summary).toBe(`${oom} npm as exit 137)`);
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ['error Command failed with signal "SIGTERM".'] }).signal).toBe('SIGTERM');
+  });
+
+  it('a known failure in stderr still outranks the decoded signal', () => {
+    const result = classifyExit({ code: 137, signal: null, stderrTail: ["Error: Cannot find module 'express'"], command: ['npm', 'start'] });
+    expect(result.cause).toBe('module-not-found');
+  });
+});
+
+describe('wrapperName and signalNamed', () => {
+  it('does not take a server or a shell without -c for a wrapper', () => {
+    expect(wrapperName(['node', 'server.js'])).toBeNull();
+    expect(wrapperName(['bash', 'start.sh'])).toBeNull();
+    expect(wrapperName(['uvicorn', 'main:app'])).toBeNull();
+    expect(wrapperName([])).toBeNull();
+    expect(wrapperName(['npm.cmd', 'start'])).toBe('npm');
+  });
+
+  it('names signals 1–31 from os.constants, the first of an alias pair', () => {
+    expect(signalNamed(9)).toBe('SIGKILL');
+    expect(signalNamed(6)).toBe('SIGABRT');
+    expect(signalNamed(0)).toBeUndefined();
+    expect(signalNamed(34)).toBeUndefined();
   });
 });
 

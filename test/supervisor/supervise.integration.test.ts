@@ -82,7 +82,7 @@ describe('naija-sup start (foreground, real processes)', () => {
     await expect(sup.done).resolves.toBe(1);
     const err = sup.stderr();
     expect(err).toMatch(/giving up: restarted 3 times within 60 s/);
-    expect(err).toMatch(/last exit: exit code 1/);
+    expect(err).toMatch(/last exit: exited with code 1 \[cause: exit-code\]/);
     expect(err).toMatch(/last \d+ lines of its stderr:/);
     expect(sup.pids.length).toBe(4);
   });

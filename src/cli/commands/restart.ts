@@ -11,6 +11,7 @@
  */
 import { connectControl, describeExit, locateApp, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
 import type { StreamedEvent } from '../../control/protocol.js';
+import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
@@ -51,7 +52,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
         const restarts = after ? `, restarts ${after.restarts}` : '';
         const url = after ? `, ${after.url}` : '';
         const old = before.instancePid === null ? 'no instance' : `pid ${before.instancePid}`;
-        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : kind === 'rollback' ? 'rolled back' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : kind === 'rollback' ? 'rolled back' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${formatDuration(Date.now() - started)}\n`);
         return 0;
       }
       case 'fatal':
@@ -66,7 +67,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
           fix: `see "naija-sup logs --name ${location.name}"`,
         });
       case 'timeout':
-        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" is not ready again ${((Date.now() - started) / 1000).toFixed(0)} s after the ${kind}; the supervisor keeps trying`, {
+        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" is not ready again ${formatDuration(Date.now() - started)} after the ${kind}; the supervisor keeps trying`, {
           details: describeExit(result.lastExit),
           fix: `follow it with "naija-sup logs -f --name ${location.name}", or stop it with "naija-sup stop --name ${location.name}"`,
         });

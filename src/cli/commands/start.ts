@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig, portOrigin, type ConfigFlags } from '../../config/index.js';
 import type { LoadedConfig, ResolvedConfig } from '../../config/types.js';
 import { ensureRunDir } from '../../control/run-dir.js';
+import { formatDuration } from '../../elapsed.js';
 import { controlPaths } from '../../control/paths.js';
 import { createLogWriter } from '../../control/log-files.js';
 import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget, type ReloadOutcome } from '../../control/server.js';
@@ -225,7 +226,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
       force: Boolean(opts.force),
       onStep: (finding) => { if (finding.level === 'warn') publish({ type: 'warning', message: finding.message }); },
     });
-    const timings = Object.entries(pre.timings).map(([step, ms]) => `${step} ${Math.round(ms ?? 0)} ms`);
+    const timings = Object.entries(pre.timings).map(([step, ms]) => `${step} ${formatDuration(ms ?? 0)}`);
     publish({ type: 'preflight', durationMs: performance.now() - tPre, findings: [...pre.findings, ...(timings.length ? [`timings: ${timings.join(', ')}`] : [])] });
     if (pre.portChanged) {
       publish({ type: 'warning', message: `port ${pre.requestedPort} is taken: using port ${pre.port} instead (portFallback)`, fix: `the server gets PORT=${pre.port}; point clients at it, or free port ${pre.requestedPort} and restart` });

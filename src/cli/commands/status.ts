@@ -7,16 +7,13 @@
  */
 import type { StatusSnapshot } from '../../control/protocol.js';
 import { connectControl, inspectStale, locateApp, requestFailure, type StaleInspection } from '../../control/client.js';
-import { formatElapsed } from '../../elapsed.js';
+import { formatDuration } from '../../elapsed.js';
+import { describeExitShort } from '../../exit-text.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
 
 /** LSB: "program is not running". */
 export const NOT_RUNNING = 3;
-
-export function formatDurationShort(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : formatElapsed(ms);
-}
 
 function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
@@ -26,7 +23,7 @@ function formatBytes(n: number): string {
 
 function ago(iso: string, now: number): string {
   const at = Date.parse(iso);
-  return Number.isFinite(at) ? `${formatDurationShort(Math.max(0, now - at))} ago` : iso;
+  return Number.isFinite(at) ? `${formatDuration(now - at)} ago` : iso;
 }
 
 /** The human table of a running supervisor. */
@@ -35,16 +32,16 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['name', s.name],
     ['state', s.state],
     ['url', `${s.url} (port ${s.port}, host ${s.host}, mode ${s.mode})`],
-    ['supervisor', `pid ${s.supervisorPid}, up ${formatDurationShort(s.uptimeMs)}`],
-    ['instance', s.instancePid === null ? 'none running' : `pid ${s.instancePid}${s.instanceUptimeMs === null ? '' : `, up ${formatDurationShort(s.instanceUptimeMs)}`}`],
+    ['supervisor', `pid ${s.supervisorPid}, up ${formatDuration(s.uptimeMs)}`],
+    ['instance', s.instancePid === null ? 'none running' : `pid ${s.instancePid}${s.instanceUptimeMs === null ? '' : `, up ${formatDuration(s.instanceUptimeMs)}`}`],
     ...(s.standbyPid === undefined ? [] : [['standby', `pid ${s.standbyPid}, parked before the server's code (restart.standby)`] as [string, string]]),
     ['restarts', String(s.restarts)],
     ['last exit', s.lastExit === null
       ? 'none'
-      : `${s.lastExit.signal ?? `code ${String(s.lastExit.code)}`}, ${s.lastExit.cause}, ${ago(s.lastExit.at, now)}: ${s.lastExit.summary}`],
+      : `${describeExitShort(s.lastExit)} [${s.lastExit.cause}], ${ago(s.lastExit.at, now)}`],
     ['health', s.health === null
       ? 'no probe yet'
-      : `${s.health.ok ? 'ok' : 'failing'}, ${Math.round(s.health.latencyMs)} ms, ${ago(s.health.at, now)}: ${s.health.detail}`],
+      : `${s.health.ok ? 'ok' : 'failing'}, ${formatDuration(s.health.latencyMs)}, ${ago(s.health.at, now)}: ${s.health.detail}`],
     ['memory', s.rss === null ? 'unknown' : `${formatBytes(s.rss)} RSS (instance group)`],
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
     ['version', s.version],

@@ -6,6 +6,7 @@
  * Nothing running: "not running", exit 0 (stopping a stopped app succeeded).
  */
 import { parseDuration } from '../../config/duration.js';
+import { formatDuration } from '../../elapsed.js';
 import {
   ControlRequestError,
   connectControl,
@@ -35,10 +36,6 @@ const MARGIN_MS = 10_000;
 /** Grace period for an orphan (no config to read it from) unless --timeout says otherwise. */
 const ORPHAN_TIMEOUT_MS = 10_000;
 const POLL_MS = 25;
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
 
 function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -108,7 +105,7 @@ async function killFromRecord(io: CliIO, location: AppLocation, started: number)
       fix: 'look at the remaining processes with "ps -o pid,pgid,stat,cmd -g <pgid>"',
     });
   }
-  io.stdout(`${location.name}: killed (its supervisor pid ${record.supervisorPid} did not answer; instance pid ${record.pid} ${describeTermination(result)}) in ${seconds(Date.now() - started)}\n`);
+  io.stdout(`${location.name}: killed (its supervisor pid ${record.supervisorPid} did not answer; instance pid ${record.pid} ${describeTermination(result)}) in ${formatDuration(Date.now() - started)}\n`);
   return 0;
 }
 
@@ -148,7 +145,7 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
   if (!gone) {
     if (!(await supervisorGone(status))) {
       if (!force) {
-        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${status.supervisorPid}) is still running ${seconds(Date.now() - started)} after the stop request`, {
+        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${status.supervisorPid}) is still running ${formatDuration(Date.now() - started)} after the stop request`, {
           fix: `"naija-sup stop --force --name ${location.name}" kills it and its instance`,
         });
       }
@@ -170,7 +167,7 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
   }
   const how = graceful === true ? 'gracefully' : escalated || graceful === false ? 'killed after the grace period' : force ? 'killed (--force)' : 'stopped';
   const instance = status.instancePid === null ? 'no instance was running' : `instance pid ${status.instancePid} ${how}`;
-  io.stdout(`${location.name}: stopped (${instance}; supervisor pid ${status.supervisorPid} exited) in ${seconds(Date.now() - started)}\n`);
+  io.stdout(`${location.name}: stopped (${instance}; supervisor pid ${status.supervisorPid} exited) in ${formatDuration(Date.now() - started)}\n`);
   return 0;
 }
 
@@ -207,7 +204,7 @@ export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number>
         });
       }
       const result = await stopFromRecord(record, location, force ? 0 : 2000, force);
-      io.stdout(`${location.name}: stopped (supervisor pid ${record.supervisorPid} did not answer on its socket and was signalled; instance pid ${record.pid} ${describeTermination(result)}) in ${seconds(Date.now() - started)}\n`);
+      io.stdout(`${location.name}: stopped (supervisor pid ${record.supervisorPid} did not answer on its socket and was signalled; instance pid ${record.pid} ${describeTermination(result)}) in ${formatDuration(Date.now() - started)}\n`);
       return 0;
     }
     const record = found.orphan;
