@@ -72,11 +72,11 @@ export function gaveUpLines(last: LastRun, now = Date.now()): string[] {
   const exit = last.lastExit;
   const lastExit = exit === null ? '' : `; last exit ${exit.signal ?? `code ${String(exit.code)}`} (${exit.cause}) ${ago(exit.at, now)}: ${exit.summary}`;
   const lines = [`gave up ${ago(last.at, now)}: ${last.reason}; restarts ${last.restarts}${lastExit}`];
-  if (exit !== null && exit.fix !== '') lines.push(`fix: ${exit.fix}`);
   if (exit !== null && exit.stderrTail.length > 0) {
     lines.push('last stderr lines:');
     for (const line of exit.stderrTail.slice(-10)) lines.push(`  ${line}`);
   }
+  if (exit !== null && exit.fix !== '') lines.push(`fix: ${exit.fix}`);
   return lines;
 }
 
