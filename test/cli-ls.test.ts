@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
 import { run } from '../src/cli/main.js';
 import type { AppEntry } from '../src/control/apps.js';
+import { controlPaths } from '../src/control/paths.js';
 import type { StatusSnapshot } from '../src/control/protocol.js';
 import { lastRunPath, type LastRun } from '../src/control/record.js';
 import { spawnInstance, type ChildHandle } from '../src/process/spawn.js';
@@ -154,6 +155,20 @@ describe('naija-sup ls', () => {
     for (const app of apps) await stopByName(runDir, app, elsewhere);
     expect(await cli(runDir, ['ls'], elsewhere)).toEqual({ status: 0, stdout: 'no apps (start one with "naija-sup start")\n', stderr: '' });
   });
+
+  it('finds an app whose name is too long for a plain socket name (hashed socket)', async () => {
+    const runDir = join(tempDir(), 'a-run-dir-nested-deep-enough', 'run');
+    const elsewhere = tempDir();
+    const name = `long-${'x'.repeat(59)}`;
+    expect(controlPaths(runDir, name).socket).not.toContain(name);
+    const app = await startApp(runDir, name);
+    const entries = JSON.parse((await cli(runDir, ['ls', '--json'], elsewhere)).stdout) as AppEntry[];
+    expect(entries).toEqual([expect.objectContaining({ name, state: 'ready', pid: app.instances[0], port: app.port })]);
+    const stop = await cli(runDir, ['stop'], elsewhere);
+    expect(stop.status, stop.stderr).toBe(0);
+    expect(stop.stderr).toContain(`${name} (the only app running`);
+    await waitFor(() => app.supervisor.exitInfo !== null, { timeout: 10_000 });
+  });
 });
 
 describe('status and stop outside an app\'s folder', () => {
@@ -203,6 +218,14 @@ describe('status and stop outside an app\'s folder', () => {
       expect(app.supervisor.exitInfo).toBeNull();
       expect(app.instances).toHaveLength(1);
     }
+
+    // A package.json name names the app too: no list there.
+    const pkgDir = tempDir();
+    writeFileSync(join(pkgDir, 'package.json'), JSON.stringify({ name: 'api', private: true }));
+    const byPackage = await cli(runDir, ['status'], pkgDir);
+    expect(byPackage.status, byPackage.stderr).toBe(0);
+    expect(byPackage.stderr).toBe('');
+    expect(byPackage.stdout).toMatch(new RegExp(`^instance\\s+pid ${String(apps[0]?.instances[0])}, `, 'm'));
 
     // A config in the folder still wins: `stop` there stops that app only.
     writeConfig(elsewhere, 'worker', apps[1]?.port as number);
