@@ -8,7 +8,7 @@
  *   socket counts only when it is the one `controlPaths(runDir, name)` computes for its answer.
  * - A socket that accepts but does not answer (a SIGSTOPped supervisor) is still a running app when
  *   its name can be told: from a plain `<name>.sock`, or from an instance record pointing at it.
- * - `<name>.last.json` without a running supervisor: the app gave up (src/control/record.ts).
+ * - `<name>.last-run` without a running supervisor: the app gave up (src/control/record.ts).
  * - `<name>.json` (instance record) without a running supervisor, whose instance still runs: an
  *   orphaned instance.
  * Stale sockets (nobody listening) are skipped: `status --name` reports and removes them.
@@ -130,9 +130,9 @@ function fromLastRun(last: LastRun): AppEntry {
   };
 }
 
-/** Names that have a file with `suffix` in the run dir (`api.json` → api; not `api.last.json`). */
-function namesWith(files: string[], suffix: string, exclude?: string): string[] {
-  return files.filter((f) => f.endsWith(suffix) && !f.startsWith('.') && (exclude === undefined || !f.endsWith(exclude))).map((f) => f.slice(0, -suffix.length));
+/** Names that have a file with `suffix` in the run dir (`api.json` → api); temp files (dot) skipped. */
+function namesWith(files: string[], suffix: string): string[] {
+  return files.filter((f) => f.endsWith(suffix) && !f.startsWith('.')).map((f) => f.slice(0, -suffix.length));
 }
 
 /**
@@ -144,7 +144,7 @@ export async function listApps(env: NodeJS.ProcessEnv, options: { runningOnly?: 
   const runDir = checkRunDir(env);
   if (runDir === null) return [];
   const files = filesIn(runDir);
-  const recordNames = namesWith(files, '.json', '.last.json');
+  const recordNames = namesWith(files, '.json');
   const sockets = candidateSockets(runDir, files);
   const probes = await Promise.all(sockets.map(async (socket) => ({ socket, probe: await probeSocket(socket) })));
   const apps = new Map<string, AppEntry>();
@@ -191,7 +191,7 @@ async function addStopped(runDir: string, files: string[], recordNames: string[]
       uptimeMs: Math.max(0, Date.now() - record.startedAt),
     });
   }
-  for (const name of namesWith(files, '.last.json')) {
+  for (const name of namesWith(files, '.last-run')) {
     const last = apps.has(name) ? null : readLastRun(runDir, name);
     if (last !== null) apps.set(name, fromLastRun(last));
   }

@@ -82,9 +82,11 @@ export function removePidFile(path: string, pid: number): void {
 // ── What a supervisor that gave up leaves behind ────────────────────────────────────────────────
 
 /**
- * `<name>.last.json`: written when the supervisor gives up (fatal), because it exits right after
- * and `status` would otherwise only say "not running". Removed when an instance of the name is
- * ready again, so it always describes the latest failed run.
+ * `<name>.last-run` (JSON): written when the supervisor gives up (fatal), because it exits right
+ * after and `status` would otherwise only say "not running". Removed when an instance of the name
+ * is ready again, so it always describes the latest failed run. Not `<name>.last.json`: that is
+ * the instance record of an app named "<name>.last" (names may contain dots); no app's file ends
+ * in `.last-run`.
  */
 export interface LastRun {
   version: 1;
@@ -114,7 +116,7 @@ export interface LastRun {
 }
 
 export function lastRunPath(runDir: string, name: string): string {
-  return join(runDir, `${name}.last.json`);
+  return join(runDir, `${name}.last-run`);
 }
 
 export function writeLastRun(runDir: string, lastRun: LastRun): void {
@@ -136,7 +138,7 @@ export function removeLastRun(runDir: string, name: string): void {
 }
 
 /**
- * A hub subscriber for `start`: on `fatal` it writes `<name>.last.json` from the event and the
+ * A hub subscriber for `start`: on `fatal` it writes `<name>.last-run` from the event and the
  * status at that moment; on `ready` it removes a previous one. Never throws (the run dir may be
  * gone): losing this record must not change how the supervisor ends.
  */

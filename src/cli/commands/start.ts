@@ -155,7 +155,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     version,
   });
   hub.subscribe((e) => tracker.observe(e));
-  // A supervisor that gives up exits: `status` reads why from <name>.last.json (issue 12).
+  // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
 
   const reloadFromFile = async (): Promise<ReloadOutcome> => {
