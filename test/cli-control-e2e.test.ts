@@ -121,11 +121,14 @@ describe('naija-sup start --detach and the control commands (built binary)', () 
     expect(types).toEqual({
       name: 'string', state: 'string', supervisorPid: 'number', supervisorStartTime: 'string', instancePid: 'number',
       instanceStartTime: 'string', bootId: 'string', port: 'number', host: 'string', mode: 'string', url: 'string',
-      uptimeMs: 'number', instanceUptimeMs: 'number', restarts: 'number', lastExit: 'null', health: 'object', rss: 'number',
-      cpuPercent: 'number', startupTimeoutMs: 'number', shutdownTimeoutMs: 'number', version: 'string',
+      uptimeMs: 'number', instanceUptimeMs: 'number', restarts: 'number', lastExit: 'null', health: 'null', lastProbe: 'object',
+      healthWatchedBy: 'object', cwd: 'string', rss: 'number', cpuPercent: 'number', startupTimeoutMs: 'number', shutdownTimeoutMs: 'number',
+      version: 'string',
     });
     expect(s).toMatchObject({ name: 'e2e-api', state: 'ready', instancePid: firstPid, port: a.port, host: '127.0.0.1', restarts: 0 });
-    expect(s.health).toEqual({ ok: true, detail: expect.any(String) as string, latencyMs: expect.any(Number) as number, at: expect.any(String) as string });
+    // No liveness or readiness probe: the passed startup probe is the last probe, not the health.
+    expect(s.healthWatchedBy).toEqual([]);
+    expect(s.lastProbe).toEqual({ ok: true, detail: expect.any(String) as string, latencyMs: expect.any(Number) as number, at: expect.any(String) as string, probe: 'startup' });
     expect(s.supervisorPid).not.toBe(firstPid);
 
     const restarted = await a.cli(['restart']);

@@ -138,12 +138,14 @@ describe('status', () => {
     expect(human.stdout).toMatch(/^state\s+ready$/m);
     expect(human.stdout).toMatch(new RegExp(`^supervisor\\s+pid ${host.pid}, up `, 'm'));
     expect(human.stdout).toMatch(new RegExp(`^instance\\s+pid ${String(host.instances[0])}, up `, 'm'));
-    expect(human.stdout).toMatch(/^health\s+ok, \d+ ms, /m);
+    expect(human.stdout).toMatch(/^health\s+not watched \(no liveness or readiness probe configured\)$/m);
+    expect(human.stdout).toMatch(/^last probe\s+startup, ok, \d+ ms, /m);
     expect(human.stdout).toMatch(/^memory\s+[\d.]+ MiB RSS/m);
     const json = await statusJson(runDir);
     expect(Object.keys(json).sort()).toEqual([
-      'bootId', 'cpuPercent', 'health', 'host', 'instancePid', 'instanceStartTime', 'instanceUptimeMs', 'lastExit', 'mode', 'name', 'port',
-      'restarts', 'rss', 'shutdownTimeoutMs', 'startupTimeoutMs', 'state', 'supervisorPid', 'supervisorStartTime', 'uptimeMs', 'url', 'version',
+      'bootId', 'cpuPercent', 'cwd', 'health', 'healthWatchedBy', 'host', 'instancePid', 'instanceStartTime', 'instanceUptimeMs', 'lastExit', 'lastProbe',
+      'mode', 'name', 'port', 'restarts', 'rss', 'shutdownTimeoutMs', 'startupTimeoutMs', 'state', 'supervisorPid', 'supervisorStartTime', 'uptimeMs',
+      'url', 'version',
     ]);
     expect(json).toMatchObject({ name: 'api', state: 'ready', supervisorPid: host.pid, instancePid: host.instances[0], restarts: 0, lastExit: null });
     expect(typeof json.rss).toBe('number');
@@ -169,7 +171,7 @@ describe('status', () => {
     ensureRunDir({ NAIJA_SUP_RUN_DIR: runDir });
     const json = await cli(runDir, ['status', '--name', 'api', '--json']);
     expect(json.status).toBe(3);
-    expect(JSON.parse(json.stdout)).toEqual({ name: 'api', state: 'not-running', staleSocketRemoved: false, stalePidFileRemoved: false, orphanPid: null, starting: null });
+    expect(JSON.parse(json.stdout)).toEqual({ name: 'api', state: 'not-running', staleSocketRemoved: false, stalePidFileRemoved: false, orphanPid: null, starting: null, gaveUp: null });
   });
 
   it('removes a stale PID file (instance record) and says so', async () => {

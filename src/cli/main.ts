@@ -86,7 +86,7 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
 
   const control = (cmd: Command): Command => cmd
     .option('-c, --config <file>', 'the config file that names the app (its "name")')
-    .option('--name <name>', 'the app\'s name (default: from the config, package.json or the folder)');
+    .option('--name <name>', 'the app\'s name (default: from the config or package.json; else the only app running)');
 
   control(program.command('stop'))
     .description('stop the running supervisor and its server (graceful; --force kills at once)')
@@ -118,6 +118,15 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
         setStatus(await restartCommand(io, opts, name));
       });
   }
+
+  program
+    .command('ls')
+    .description('list every app of this user: name, state, pid, port, uptime, restarts, folder')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { lsCommand } = await import('./commands/ls.js');
+      setStatus(await lsCommand(io, opts));
+    });
 
   control(program.command('logs'))
     .description('print the supervisor\'s and the server\'s log (from the run dir)')

@@ -200,6 +200,11 @@ export interface AppLocation {
   pidFile?: string | null;
   /** null when the run dir does not exist: nothing can be running. */
   paths: ControlPaths | null;
+  /**
+   * false when nothing names the app: no `--name`, no config file, no NAIJA_SUP_NAME, no package.json
+   * with a name, so `name` is only the folder's. The CLI then targets the running apps instead.
+   */
+  named: boolean;
 }
 
 const CANONICAL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -211,6 +216,7 @@ const CANONICAL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export async function locateApp(options: LocateOptions): Promise<AppLocation> {
   let name: string;
   let pidFile: string | null | undefined;
+  let named = true;
   if (options.name !== undefined) {
     name = options.name;
     if (!CANONICAL_NAME.test(name) || /[-.]$/.test(name)) {
@@ -220,7 +226,7 @@ export async function locateApp(options: LocateOptions): Promise<AppLocation> {
       if (name === '') throw new NaijaSupError('E_USAGE', `"${options.name}" is not an app name`, { fix: 'names use letters, digits, ".", "_" and "-"' });
     }
   } else {
-    const { loadConfig } = await import('../config/load.js');
+    const { loadConfig, readPackageName } = await import('../config/load.js');
     const loaded = await loadConfig({
       cwd: options.cwd,
       ...(options.config === undefined ? {} : { configPath: options.config }),
@@ -229,12 +235,18 @@ export async function locateApp(options: LocateOptions): Promise<AppLocation> {
     });
     name = loaded.config.name;
     pidFile = loaded.config.pidFile;
+    named = loaded.filepath !== null || loaded.sources['name']?.kind !== 'default' || readPackageName(loaded.config.cwd) !== null;
   }
-  const runDir = checkRunDir(options.env);
-  if (runDir === null) return { name, paths: null, ...(pidFile === undefined ? {} : { pidFile }) };
+  return locationOf(name, options.env, { named, ...(pidFile === undefined ? {} : { pidFile }) });
+}
+
+/** The control paths of `name` in the run dir of `env` (null when the run dir does not exist). */
+export function locationOf(name: string, env: NodeJS.ProcessEnv, extra: { named: boolean; pidFile?: string | null }): AppLocation {
+  const runDir = checkRunDir(env);
+  if (runDir === null) return { name, paths: null, ...extra };
   const paths = controlPaths(runDir, name);
   if (paths.socketDir !== runDir) checkPrivateDir(paths.socketDir, 'socket directory');
-  return { name, paths, ...(pidFile === undefined ? {} : { pidFile }) };
+  return { name, paths, ...extra };
 }
 
 // ── After a supervisor died ─────────────────────────────────────────────────────────────────────

@@ -63,8 +63,13 @@ export function socketPathFor(runDir: string, name: string, options: PathOptions
   if (fits(plain)) return { socket: plain, socketDir: runDir };
   const hashed = join(runDir, `s-${shortHash(name)}.sock`);
   if (fits(hashed)) return { socket: hashed, socketDir: runDir };
-  const dir = join(options.shortRoot ?? '/tmp', `naija-sup-${currentUid(options)}-s`);
+  const dir = shortSocketDir(options);
   return { socket: join(dir, `${shortHash(`${runDir}\0${name}`)}.sock`), socketDir: dir };
+}
+
+/** The last-resort socket directory (shared by every run dir of this user): `ls` looks there too. */
+export function shortSocketDir(options: PathOptions = {}): string {
+  return join(options.shortRoot ?? '/tmp', `naija-sup-${currentUid(options)}-s`);
 }
 
 export function controlPaths(runDir: string, name: string, options: PathOptions = {}): ControlPaths {

@@ -86,13 +86,17 @@ export interface LastExitSnapshot {
   at: string;
 }
 
-/** The last health result known to the supervisor. */
+/** Which probe produced a result: `startup` only decides when the instance is up, never its health now. */
+export type ProbeKindName = 'startup' | 'liveness' | 'readiness';
+
+/** One probe result known to the supervisor. */
 export interface HealthSnapshot {
   ok: boolean;
   detail: string;
   latencyMs: number;
   /** ISO 8601. */
   at: string;
+  probe: ProbeKindName;
 }
 
 /**
@@ -122,7 +126,17 @@ export interface StatusSnapshot {
   instanceUptimeMs: number | null;
   restarts: number;
   lastExit: LastExitSnapshot | null;
+  /**
+   * The current health: the last result of a liveness or readiness probe, null while none has run.
+   * A startup probe never counts (it only said the instance came up): see `lastProbe`.
+   */
   health: HealthSnapshot | null;
+  /** The last probe of any kind (startup included), null before the first. */
+  lastProbe: HealthSnapshot | null;
+  /** The probes that watch the running instance; empty: nobody checks its health after startup. */
+  healthWatchedBy: Array<'liveness' | 'readiness'>;
+  /** The instance's working directory (the app's folder). */
+  cwd: string;
   /** Resident memory of the instance's whole process group, bytes. */
   rss: number | null;
   /** CPU use of the instance's group, percent of one core, since the previous sample. */

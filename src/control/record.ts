@@ -6,7 +6,9 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SupervisorEvent } from '../supervisor/events.js';
 import { writeFileAtomic } from './atomic-file.js';
+import type { StatusSnapshot } from './protocol.js';
 
 export interface InstanceRecord {
   /** Format version of this file. */
@@ -75,4 +77,109 @@ export function removePidFile(path: string, pid: number): void {
     return;
   }
   if (text.trim() === String(pid)) rmSync(path, { force: true });
+}
+
+// ── What a supervisor that gave up leaves behind ────────────────────────────────────────────────
+
+/**
+ * `<name>.last-run` (JSON): written when the supervisor gives up (fatal), because it exits right
+ * after and `status` would otherwise only say "not running". Removed when an instance of the name
+ * is ready again, so it always describes the latest failed run. Not `<name>.last.json`: that is
+ * the instance record of an app named "<name>.last" (names may contain dots); no app's file ends
+ * in `.last-run`.
+ */
+export interface LastRun {
+  version: 1;
+  name: string;
+  state: 'fatal';
+  /** Why the supervisor gave up (the fatal event's reason). */
+  reason: string;
+  /** ISO 8601. */
+  at: string;
+  /** The supervisor's exit status. */
+  exitStatus: number;
+  restarts: number;
+  lastExit: {
+    code: number | null;
+    signal: string | null;
+    cause: string;
+    summary: string;
+    fix: string;
+    /** ISO 8601. */
+    at: string;
+    stderrTail: string[];
+  } | null;
+  port: number;
+  host: string;
+  cwd: string;
+  supervisorPid: number;
+}
+
+export function lastRunPath(runDir: string, name: string): string {
+  return join(runDir, `${name}.last-run`);
+}
+
+export function writeLastRun(runDir: string, lastRun: LastRun): void {
+  writeFileAtomic(lastRunPath(runDir, lastRun.name), JSON.stringify(lastRun, null, 2) + '\n', 0o600);
+}
+
+/** The last run's record; null when there is none or it is unreadable. */
+export function readLastRun(runDir: string, name: string): LastRun | null {
+  try {
+    const value = JSON.parse(readFileSync(lastRunPath(runDir, name), 'utf8')) as Partial<LastRun>;
+    return value.version === 1 && typeof value.reason === 'string' && typeof value.at === 'string' ? (value as LastRun) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function removeLastRun(runDir: string, name: string): void {
+  rmSync(lastRunPath(runDir, name), { force: true });
+}
+
+/**
+ * A hub subscriber for `start`: on `fatal` it writes `<name>.last-run` from the event and the
+ * status at that moment; on `ready` it removes a previous one. Never throws (the run dir may be
+ * gone): losing this record must not change how the supervisor ends.
+ */
+export function lastRunRecorder(runDir: string, status: () => StatusSnapshot): (event: SupervisorEvent) => void {
+  let cleared = false;
+  return (event) => {
+    try {
+      if (event.type === 'ready' && !cleared) {
+        cleared = true;
+        removeLastRun(runDir, status().name);
+      } else if (event.type === 'fatal') {
+        writeLastRun(runDir, lastRunFrom(event, status()));
+      }
+    } catch {
+      // Best effort, see above.
+    }
+  };
+}
+
+function lastRunFrom(event: Extract<SupervisorEvent, { type: 'fatal' }>, s: StatusSnapshot): LastRun {
+  const exit = event.exit;
+  return {
+    version: 1,
+    name: s.name,
+    state: 'fatal',
+    reason: event.reason,
+    at: new Date().toISOString(),
+    exitStatus: event.exitStatus,
+    restarts: s.restarts,
+    lastExit: exit === null ? null : {
+      code: exit.code,
+      signal: exit.signal,
+      cause: exit.cause,
+      summary: exit.summary,
+      fix: exit.fix,
+      at: new Date(exit.at).toISOString(),
+      stderrTail: exit.stderrTail.slice(-20),
+    },
+    port: s.port,
+    host: s.host,
+    cwd: s.cwd,
+    supervisorPid: s.supervisorPid,
+  };
 }

@@ -481,8 +481,8 @@ export interface SupervisorView {
   readonly state: { readonly tag: string };
   readonly context: { readonly restarts: number; readonly lastExit: ExitInfo | null };
   readonly currentConfig: ResolvedConfig;
-  /** The last probe of any kind (`at`: ms epoch); when absent, 'probe' events are used. */
-  readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number } | null;
+  /** The last probe of any kind (`at`: ms epoch; `kind` absent: startup); when absent, 'probe' events are used. */
+  readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number; kind?: string } | null;
 }
 
 export interface StatusTrackerOptions {
@@ -507,7 +507,10 @@ export class StatusTracker {
   private readonly startedAt: number;
   private readonly sampler: GroupSampler;
   private readonly self = { startTime: '', bootId: null as string | null };
-  private health: HealthSnapshot | null = null;
+  /** The last probe of any kind, from events (used when the view has no lastProbeResult). */
+  private lastProbe: HealthSnapshot | null = null;
+  /** The last liveness/readiness result and the instance it was about: the current health. */
+  private health: { snapshot: HealthSnapshot; instance: number } | null = null;
   private spawned: { pid: number; at: number } | null = null;
   private standbyPid: number | null = null;
 
@@ -527,11 +530,18 @@ export class StatusTracker {
       case 'spawned':
         this.spawned = { pid: event.pid, at: this.now() };
         return;
-      case 'probe':
-        this.health = { ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at };
+      case 'probe': {
+        const probe = event.probe ?? 'startup';
+        this.lastProbe = { ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at, probe };
+        if (probe !== 'startup') this.health = { snapshot: this.lastProbe, instance: event.instance };
         return;
+      }
       case 'liveness-failed':
-        this.health = { ok: false, detail: event.detail, latencyMs: 0, at };
+        this.health = { snapshot: { ok: false, detail: event.detail, latencyMs: 0, at, probe: 'liveness' }, instance: event.instance };
+        return;
+      case 'exited':
+        // The health of an instance that is gone says nothing about the next one.
+        if (this.health?.instance === event.instance) this.health = null;
         return;
       case 'standby':
         this.standbyPid = event.state === 'armed' ? event.pid : null;
@@ -555,9 +565,13 @@ export class StatusTracker {
     const stats = instancePid === null || stat === null ? null : this.sampler.sample(instancePid);
     const lastExit = view.context.lastExit;
     const probe = view.lastProbeResult;
-    const health = probe === undefined
-      ? this.health
-      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: new Date(probe.at).toISOString() };
+    const lastProbe: HealthSnapshot | null = probe === undefined
+      ? this.lastProbe
+      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: new Date(probe.at).toISOString(), probe: probeKind(probe.kind) };
+    const healthWatchedBy = [
+      ...(config.health.liveness ? ['liveness' as const] : []),
+      ...(config.health.readiness ? ['readiness' as const] : []),
+    ];
     return {
       name: config.name,
       state: state.tag,
@@ -580,7 +594,10 @@ export class StatusTracker {
         summary: lastExit.summary,
         at: new Date(lastExit.at).toISOString(),
       },
-      health,
+      health: this.health?.snapshot ?? null,
+      lastProbe,
+      healthWatchedBy,
+      cwd: config.cwd,
       rss: stats?.rss ?? null,
       cpuPercent: stats?.cpuPercent ?? null,
       startupTimeoutMs: config.health.startupTimeout,
@@ -603,6 +620,10 @@ export class StatusTracker {
     }
     return null;
   }
+}
+
+function probeKind(kind: string | undefined): HealthSnapshot['probe'] {
+  return kind === 'liveness' || kind === 'readiness' ? kind : 'startup';
 }
 
 export interface SupervisorTargetOptions {

@@ -170,7 +170,11 @@ describe('control server: status and the socket', () => {
       instanceUptimeMs: expect.any(Number) as number,
       restarts: 0,
       lastExit: null,
-      health: { ok: true, detail: expect.any(String) as string, latencyMs: expect.any(Number) as number, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string },
+      // No liveness or readiness probe: the passed startup probe is history, not the current health.
+      health: null,
+      lastProbe: { ok: true, detail: expect.any(String) as string, latencyMs: expect.any(Number) as number, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string, probe: 'startup' },
+      healthWatchedBy: [],
+      cwd: h.config.cwd,
       rss: expect.any(Number) as number,
       cpuPercent: expect.any(Number) as number,
       startupTimeoutMs: h.config.health.startupTimeout,

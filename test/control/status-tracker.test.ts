@@ -2,7 +2,8 @@
  * StatusTracker's instance uptime: a promoted warm standby (restart.standby) was started long
  * before it became the instance, so the uptime counts from its 'spawned' event, not from its /proc
  * start time. The "instance" here is this test process itself: it has been running for a while, as
- * a parked standby would have.
+ * a parked standby would have. And its health: only liveness/readiness results are the current
+ * health; a startup probe is only the last probe (issue 12).
  */
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -36,5 +37,53 @@ describe('StatusTracker instance uptime', () => {
     const t = tracker(() => 1_000_000);
     t.observe({ type: 'spawned', instance: 1, pid: process.pid + 1_000_000, durationMs: 1 });
     expect(t.snapshot().instanceUptimeMs).toBeGreaterThan(50);
+  });
+});
+
+describe('StatusTracker health (issue 12): a startup probe is never the current health', () => {
+  const probeEvent = (probe: 'startup' | 'liveness' | 'readiness' | undefined, ok: boolean, instance = 1) =>
+    ({ type: 'probe', instance, ok, detail: `${probe ?? 'untagged'} ${ok ? 'ok' : 'failed'}`, latencyMs: 3, first: false, ...(probe === undefined ? {} : { probe }) }) as const;
+
+  function trackerFor(health: Record<string, unknown>, lastProbeResult?: SupervisorView['lastProbeResult']): StatusTracker {
+    const cfg = resolveConfig({ file: { name: 'api', command: ['node', 'server.js'], port: 8000, health }, filepath: '/tmp/naija-sup-status-tracker/.naija-suprc.json', cwd: '/tmp', env: {}, requireCommand: true }).config;
+    const view: SupervisorView = {
+      state: { tag: 'ready', pid: process.pid } as { tag: string },
+      context: { restarts: 0, lastExit: null },
+      currentConfig: cfg,
+      ...(lastProbeResult === undefined ? {} : { lastProbeResult }),
+    };
+    return new StatusTracker({ view: () => view, version: '0.0.0-test', now: () => 1_000_000 });
+  }
+
+  it('without liveness or readiness: health stays null, nobody watches it, the startup probe is the last probe', () => {
+    const t = trackerFor({});
+    t.observe(probeEvent('startup', true));
+    t.observe(probeEvent(undefined, true)); // an untagged probe event is a startup probe
+    const s = t.snapshot();
+    expect(s.health).toBeNull();
+    expect(s.healthWatchedBy).toEqual([]);
+    expect(s.lastProbe).toMatchObject({ ok: true, probe: 'startup', detail: 'untagged ok' });
+    expect(s.cwd).toBe('/tmp/naija-sup-status-tracker'); // the config file's folder
+  });
+
+  it('with a liveness probe: health is its last result, and is forgotten when that instance exits', () => {
+    const t = trackerFor({ liveness: { path: '/health' } });
+    t.observe(probeEvent('startup', true));
+    expect(t.snapshot()).toMatchObject({ health: null, healthWatchedBy: ['liveness'], lastProbe: { probe: 'startup' } });
+    t.observe(probeEvent('liveness', false));
+    expect(t.snapshot().health).toMatchObject({ ok: false, probe: 'liveness', detail: 'liveness failed', at: new Date(1_000_000).toISOString() });
+    t.observe(probeEvent('startup', true, 2)); // another instance's startup does not replace it
+    expect(t.snapshot().health).toMatchObject({ probe: 'liveness' });
+    t.observe({ type: 'exited', instance: 1, pid: 1, expected: false, exit: { code: 1, signal: null, cause: 'exit-code', summary: 'exited with code 1', fix: '', at: 0, uptimeMs: 1, stderrTail: [] } });
+    expect(t.snapshot().health).toBeNull();
+  });
+
+  it('with a readiness probe: its results are the health; the view\'s last probe names its kind', () => {
+    const t = trackerFor({ readiness: true }, { ok: true, detail: 'ready ok', latencyMs: 2, at: 5, kind: 'readiness' });
+    t.observe(probeEvent('readiness', true));
+    const s = t.snapshot();
+    expect(s.healthWatchedBy).toEqual(['readiness']);
+    expect(s.health).toMatchObject({ ok: true, probe: 'readiness' });
+    expect(s.lastProbe).toEqual({ ok: true, detail: 'ready ok', latencyMs: 2, at: new Date(5).toISOString(), probe: 'readiness' });
   });
 });

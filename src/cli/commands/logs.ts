@@ -4,9 +4,9 @@
  * `-f` keeps printing new lines, across rotations, until Ctrl+C (SIGINT) or SIGTERM.
  */
 import { followLog, readLogTail, existingLogFiles } from '../../control/log-files.js';
-import { locateApp } from '../../control/client.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
+import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
 export interface LogsOptions extends ControlOptions {
   lines?: number;
@@ -16,7 +16,12 @@ export interface LogsOptions extends ControlOptions {
 export const DEFAULT_LOG_LINES = 50;
 
 export async function logsCommand(io: CliIO, opts: LogsOptions): Promise<number> {
-  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  const target = await targetApp(io, opts, 'logs');
+  if (target.kind === 'none') {
+    io.stderr(`naija-sup: ${noAppLine(io)}`);
+    return NOT_RUNNING;
+  }
+  const location = target.location;
   const paths = location.paths;
   const hasFiles = paths !== null && existingLogFiles(paths.runDir, location.name).length > 0;
   if (!hasFiles && !opts.follow) {

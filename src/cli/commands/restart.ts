@@ -9,18 +9,23 @@
  * other than the old one is ready, and print its pid. Crashes in between are only remembered: the
  * restart policy may still bring it up. Exit 3 when nothing runs.
  */
-import { connectControl, describeExit, locateApp, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
+import { connectControl, describeExit, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
 import type { StreamedEvent } from '../../control/protocol.js';
 import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
-import { NOT_RUNNING } from './status.js';
+import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
 const MARGIN_MS = 10_000;
 
 export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'restart' | 'reload' | 'rollback'): Promise<number> {
-  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  const target = await targetApp(io, opts, kind);
+  if (target.kind === 'none') {
+    io.stdout(noAppLine(io));
+    return NOT_RUNNING;
+  }
+  const location = target.location;
   const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
   if (outcome.kind !== 'live') {
     io.stdout(`${location.name}: not running (start it with "naija-sup start")\n`);

@@ -14,6 +14,7 @@ import { ensureRunDir } from '../../control/run-dir.js';
 import { formatDuration } from '../../elapsed.js';
 import { controlPaths } from '../../control/paths.js';
 import { createLogWriter } from '../../control/log-files.js';
+import { lastRunRecorder } from '../../control/record.js';
 import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget, type ReloadOutcome } from '../../control/server.js';
 import { isNaijaSupError } from '../../errors.js';
 import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js';
@@ -155,6 +156,8 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     version,
   });
   hub.subscribe((e) => tracker.observe(e));
+  // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
+  hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
 
   const reloadFromFile = async (): Promise<ReloadOutcome> => {
     let next: LoadedConfig;

@@ -5,15 +5,16 @@
  *
  * Fast by construction: with `--name` nothing but the small client modules load (no config loader).
  */
-import type { StatusSnapshot } from '../../control/protocol.js';
-import { connectControl, inspectStale, locateApp, requestFailure, type StaleInspection } from '../../control/client.js';
+import type { HealthSnapshot, StatusSnapshot } from '../../control/protocol.js';
+import type { LastRun } from '../../control/record.js';
+import { connectControl, inspectStale, requestFailure, type AppLocation, type StaleInspection } from '../../control/client.js';
 import { formatDuration } from '../../elapsed.js';
 import { describeExitShort } from '../../exit-text.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
+import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
-/** LSB: "program is not running". */
-export const NOT_RUNNING = 3;
+export { NOT_RUNNING } from './ls.js';
 
 function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
@@ -24,6 +25,20 @@ function formatBytes(n: number): string {
 function ago(iso: string, now: number): string {
   const at = Date.parse(iso);
   return Number.isFinite(at) ? `${formatDuration(now - at)} ago` : iso;
+}
+
+function probeText(p: HealthSnapshot, now: number): string {
+  return `${p.ok ? 'ok' : 'failing'}, ${formatDuration(p.latencyMs)}, ${ago(p.at, now)}: ${p.detail}`;
+}
+
+/** Current health comes only from a liveness or readiness probe; a passed startup probe is history. */
+function healthText(s: StatusSnapshot, now: number): string {
+  // Older supervisors (before issue 12) send neither field: their `health` is the last probe of any kind.
+  const watchedBy = (s as Partial<StatusSnapshot>).healthWatchedBy;
+  if (watchedBy === undefined) return s.health === null ? 'no probe yet' : probeText(s.health, now);
+  if (watchedBy.length === 0) return 'not watched (no liveness or readiness probe configured)';
+  if (s.health === null) return `watched by the ${watchedBy.join(' and ')} probe, no result yet`;
+  return `${probeText(s.health, now)} (${s.health.probe} probe)`;
 }
 
 /** The human table of a running supervisor. */
@@ -39,9 +54,8 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['last exit', s.lastExit === null
       ? 'none'
       : `${describeExitShort(s.lastExit)} [${s.lastExit.cause}], ${ago(s.lastExit.at, now)}`],
-    ['health', s.health === null
-      ? 'no probe yet'
-      : `${s.health.ok ? 'ok' : 'failing'}, ${formatDuration(s.health.latencyMs)}, ${ago(s.health.at, now)}: ${s.health.detail}`],
+    ['health', healthText(s, now)],
+    ['last probe', (s.lastProbe ?? null) === null ? 'none yet' : `${s.lastProbe?.probe ?? ''}, ${s.lastProbe ? probeText(s.lastProbe, now) : ''}`],
     ['memory', s.rss === null ? 'unknown' : `${formatBytes(s.rss)} RSS (instance group)`],
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
     ['version', s.version],
@@ -50,9 +64,27 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}\n`).join('');
 }
 
+/** "gave up 3 min ago: <reason>; restarts N; last exit …", then its fix and stderr tail. */
+export function gaveUpLines(last: LastRun, now = Date.now()): string[] {
+  const exit = last.lastExit;
+  const lastExit = exit === null ? '' : `; last exit: ${describeExitShort(exit)} [${exit.cause}], ${ago(exit.at, now)}`;
+  const lines = [`gave up ${ago(last.at, now)}: ${last.reason}; restarts ${last.restarts}${lastExit}`];
+  if (exit !== null && exit.stderrTail.length > 0) {
+    lines.push('last stderr lines:');
+    for (const line of exit.stderrTail.slice(-10)) lines.push(`  ${line}`);
+  }
+  if (exit !== null && exit.fix !== '') lines.push(`fix: ${exit.fix}`);
+  return lines;
+}
+
 /** The "not running" lines, with what was cleaned up and what is left. */
-export function notRunningLines(name: string, found: Partial<StaleInspection>): string[] {
+export function notRunningLines(name: string, found: Partial<StaleInspection>, lastRun: LastRun | null = null): string[] {
   const lines = [`${name}: not running`];
+  if (lastRun !== null && !found.busy) {
+    const [first, ...rest] = gaveUpLines(lastRun);
+    lines[0] = `${name}: not running — ${first ?? ''}`;
+    lines.push(...rest);
+  }
   if (found.busy) {
     lines[0] = `${name}: not running yet: a supervisor${found.busy.pid === null ? '' : ` (pid ${found.busy.pid})`} holds its name but its control socket does not answer`;
     lines.push('it is starting right now, or its control socket was deleted (was the run directory removed?)');
@@ -71,7 +103,12 @@ export function notRunningLines(name: string, found: Partial<StaleInspection>): 
 }
 
 export async function statusCommand(io: CliIO, opts: ControlOptions): Promise<number> {
-  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  const target = await targetApp(io, opts, 'status');
+  if (target.kind === 'none') {
+    io.stdout(opts.json ? `${JSON.stringify({ name: null, state: 'not-running', reason: 'no app running' }, null, 2)}\n` : noAppLine(io));
+    return NOT_RUNNING;
+  }
+  const location = target.location;
   let found: Partial<StaleInspection> = {};
   // Two rounds: a supervisor may finish starting while we look at what a dead one left.
   for (let round = 0; round < 2 && location.paths !== null; round += 1) {
@@ -92,6 +129,7 @@ export async function statusCommand(io: CliIO, opts: ControlOptions): Promise<nu
     found = await inspectStale(location.paths, { pidFile: location.pidFile ?? null });
     if (!found.live) break;
   }
+  const lastRun = await readLastRunOf(location);
   if (opts.json) {
     io.stdout(`${JSON.stringify({
       name: location.name,
@@ -100,9 +138,17 @@ export async function statusCommand(io: CliIO, opts: ControlOptions): Promise<nu
       stalePidFileRemoved: found.staleRecordRemoved ?? false,
       orphanPid: found.orphan?.pid ?? null,
       starting: found.busy ? { supervisorPid: found.busy.pid } : null,
+      gaveUp: lastRun,
     }, null, 2)}\n`);
   } else {
-    io.stdout(notRunningLines(location.name, found).map((l) => `${l}\n`).join(''));
+    io.stdout(notRunningLines(location.name, found, lastRun).map((l) => `${l}\n`).join(''));
   }
   return NOT_RUNNING;
+}
+
+/** What the app's supervisor left when it gave up (src/control/record.ts), if anything. */
+export async function readLastRunOf(location: AppLocation): Promise<LastRun | null> {
+  if (location.paths === null) return null;
+  const { readLastRun } = await import('../../control/record.js');
+  return readLastRun(location.paths.runDir, location.name);
 }

@@ -11,7 +11,6 @@ import {
   ControlRequestError,
   connectControl,
   inspectStale,
-  locateApp,
   requestFailure,
   stillRunning,
   type AppLocation,
@@ -24,6 +23,7 @@ import { listGroupMembers } from '../../process/group.js';
 import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../main.js';
+import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 import { notRunningLines } from './status.js';
 
 export interface StopOptions extends ControlOptions {
@@ -174,7 +174,13 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
 export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number> {
   const timeoutMs = parseTimeout(opts.timeout);
   const force = opts.force === true;
-  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  const target = await targetApp(io, opts, 'stop');
+  if (target.kind === 'none') {
+    // Not "stopped": nothing names an app here, so the user's app may well be running elsewhere.
+    io.stdout(noAppLine(io));
+    return NOT_RUNNING;
+  }
+  const location = target.location;
   if (location.paths === null) {
     io.stdout(`${location.name}: not running\n`);
     return 0;

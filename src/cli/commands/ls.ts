@@ -1,0 +1,93 @@
+/**
+ * `naija-sup ls [--json]`: every app of this user, from the run dir (src/control/apps.ts): name,
+ * state, instance pid, port, uptime, restarts and folder. Exit 0, also when there is none.
+ *
+ * Also how `status`, `stop`, `restart` and `logs` find their app when nothing names one (no
+ * `--name`, no config in the folder): the only running app is the target; none or several is said
+ * plainly instead of acting on the folder's name ("tmp: not running" while the app keeps serving).
+ */
+import type { AppEntry } from '../../control/apps.js';
+import { locateApp, locationOf, type AppLocation } from '../../control/client.js';
+import { formatElapsed } from '../../elapsed.js';
+import { NaijaSupError } from '../../errors.js';
+import type { CliIO } from '../context.js';
+import type { ControlOptions } from '../main.js';
+
+/** LSB: "program is not running". */
+export const NOT_RUNNING = 3;
+
+function uptime(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 1000 ? `${Math.round(ms)} ms` : formatElapsed(ms);
+}
+
+function stateText(app: AppEntry, now: number): string {
+  if (app.gaveUp === null) return app.state;
+  const at = Date.parse(app.gaveUp.at);
+  return Number.isFinite(at) ? `gave up ${uptime(Math.max(0, now - at))} ago` : 'gave up';
+}
+
+/** The apps as aligned columns, a header first. */
+export function renderApps(apps: readonly AppEntry[], now = Date.now()): string[] {
+  const rows = [
+    ['NAME', 'STATE', 'PID', 'PORT', 'UPTIME', 'RESTARTS', 'CWD'],
+    ...apps.map((a) => [
+      a.name,
+      stateText(a, now),
+      a.pid === null ? '-' : String(a.pid),
+      a.port === null ? '-' : String(a.port),
+      uptime(a.uptimeMs),
+      a.restarts === null ? '-' : String(a.restarts),
+      a.cwd ?? '-',
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('').trimEnd());
+}
+
+export async function lsCommand(io: CliIO, opts: { json?: boolean }): Promise<number> {
+  const { listApps } = await import('../../control/apps.js');
+  const apps = await listApps(io.env);
+  if (opts.json) {
+    io.stdout(`${JSON.stringify(apps, null, 2)}\n`);
+    return 0;
+  }
+  if (apps.length === 0) {
+    io.stdout('no apps (start one with "naija-sup start")\n');
+    return 0;
+  }
+  io.stdout(renderApps(apps).map((l) => `${l}\n`).join(''));
+  return 0;
+}
+
+export type Target =
+  | { kind: 'app'; location: AppLocation }
+  /** Nothing names an app here and none runs: the caller says so (exit {@link NOT_RUNNING}). */
+  | { kind: 'none' };
+
+/**
+ * The app a control command acts on: `--name`, else the config (or package.json name) of the
+ * folder; else the only app running (said on stderr, stdout stays parseable). Several running →
+ * E_USAGE (exit 2) listing them.
+ */
+export async function targetApp(io: CliIO, opts: ControlOptions, command: string): Promise<Target> {
+  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  if (location.named) return { kind: 'app', location };
+  const { listApps } = await import('../../control/apps.js');
+  const running = await listApps(io.env, { runningOnly: true });
+  if (running.length === 0) return { kind: 'none' };
+  if (running.length === 1) {
+    const only = running[0] as AppEntry;
+    io.stderr(`naija-sup: ${only.name} (the only app running; no config in ${io.cwd})\n`);
+    return { kind: 'app', location: locationOf(only.name, io.env, { named: true }) };
+  }
+  throw new NaijaSupError('E_USAGE', `${running.length} apps are running and no config in ${io.cwd} names one: pass --name`, {
+    details: renderApps(running),
+    fix: `naija-sup ${command} --name ${(running[0] as AppEntry).name} (or run it in the app's folder)`,
+  });
+}
+
+/** What a control command prints when there is no app to act on. */
+export function noAppLine(io: CliIO): string {
+  return `no app running (no config in ${io.cwd} names one; "naija-sup ls" lists every app)\n`;
+}
