@@ -273,13 +273,14 @@ export class Supervisor {
 
   private setTimer(name: TimerName, ms: number): void {
     this.clearTimer(name);
-    const event: MachineEvent = name === 'startup' ? { type: 'startup-timeout', failure: this.startupAnswers.failure(this.config) }
+    // Built when the timer fires: a startup timeout carries what the probe answered by then.
+    const event = (): MachineEvent => name === 'startup' ? { type: 'startup-timeout', failure: this.startupAnswers.failure(this.config) }
       : name === 'backoff' ? { type: 'backoff-elapsed' }
       : name === 'min-uptime' ? { type: 'min-uptime-elapsed' }
       : { type: 'stop-timeout' };
     this.timers.set(name, this.deps.clock.setTimeout(() => {
       this.timers.delete(name);
-      this.dispatch(event);
+      this.dispatch(event());
     }, ms));
   }
 

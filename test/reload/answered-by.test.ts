@@ -71,6 +71,20 @@ describe('probeInstanceOnSharedSocket', () => {
     }
   });
 
+  it('with anyAnswer (no health.path: the default rule), any answer below 500 from this instance, or its accept alone, counts', async () => {
+    const lenient = { ...options, path: '/', anyAnswer: true };
+    const mine404: AnsweredByResult = { ok: false, status: 404, answeredBy: 100, acceptedBy: 100, latencyMs: 2, detail: '404 for / from pid 100' };
+    const acceptedSilent: AnsweredByResult = { ok: false, answeredBy: 100, acceptedBy: 100, error: 'ETIMEDOUT', latencyMs: 500, detail: 'no answer' };
+    expect(await probeInstanceOnSharedSocket('startup', lenient, scripted([mine404]).probe)).toMatchObject({ ok: true, verdict: 'mine', detail: 'answers HTTP 404 on /' });
+    expect(await probeInstanceOnSharedSocket('startup', lenient, scripted([acceptedSilent]).probe)).toMatchObject({
+      ok: true, verdict: 'mine', detail: 'accepts TCP connections but does not answer HTTP',
+    });
+    expect(await probeInstanceOnSharedSocket('startup', lenient, scripted([mine503]).probe)).toMatchObject({ ok: false, verdict: 'mine' });
+    // Another instance's answer still says nothing about this one.
+    expect(await probeInstanceOnSharedSocket('startup', lenient, scripted([other]).probe)).toMatchObject({ ok: false, verdict: 'inconclusive' });
+    expect(await probeInstanceOnSharedSocket('startup', lenient, scripted([refused]).probe)).toMatchObject({ ok: false, verdict: 'none' });
+  });
+
   it('asks again while another instance takes the connection, and counts the first answer of its own', async () => {
     const script = scripted([other, heldByOther, other, mine503]);
     expect(await probeInstanceOnSharedSocket('liveness', options, script.probe)).toMatchObject({ ok: false, verdict: 'mine', detail: '503 from pid 101' });
