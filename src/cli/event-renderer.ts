@@ -140,7 +140,7 @@ export class EventRenderer {
         return;
       case 'ready':
         this.unspin();
-        this.say(`${this.opts.name} is ready in ${Math.round(event.readyInMs)} ms — ${event.url} (pid ${event.pid})${event.how ? `: ${event.how}` : ''}`, 'ok');
+        this.say(`${this.opts.name} is ready in ${ms(event.readyInMs)} — ${event.url} (pid ${event.pid})${event.how ? `: ${event.how}` : ''}`, 'ok');
         return;
       case 'output': {
         const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;

@@ -4,6 +4,7 @@
  * not finish in time becomes a `fail` naming the timeout, and its signal is aborted so any probe it
  * started is killed. doctor never hangs on a check.
  */
+import { formatDuration } from '../elapsed.js';
 import { isNaijaSupError } from '../errors.js';
 import type { Check, CheckOutcome, CheckResult, DoctorContext } from './types.js';
 
@@ -31,7 +32,7 @@ export async function runCheck(check: Check, ctx: DoctorContext, options: RunChe
       controller.abort();
       resolve({
         status: 'fail',
-        summary: `the check did not finish within ${formatSeconds(options.timeoutMs)}`,
+        summary: `the check did not finish within ${formatDuration(options.timeoutMs)}`,
         details: ['something it waits for hangs (a runtime loading a native module, a server that accepts but never answers…)'],
         fix: `Run the check alone to see where it stops: \`naija-sup doctor --only ${check.id}\`.`,
       });
@@ -74,10 +75,4 @@ function errorOutcome(error: unknown): CheckOutcome {
     details: error instanceof Error && error.stack !== undefined ? error.stack.split('\n').slice(1, 4).map((line) => line.trim()) : [],
     fix: 'This is a bug in naija-sup doctor; please report it with this output.',
   };
-}
-
-/** 1500 → "1.5 s", 10000 → "10 s". */
-export function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }

@@ -23,6 +23,7 @@
  * Timers are named; the machine clears each one when it leaves the state that armed it, so a timer
  * event can only arrive in the state that expects it.
  */
+import { formatDuration } from '../elapsed.js';
 import { InternalError } from '../errors.js';
 import type { RestartConfig, ShutdownConfig } from '../config/types.js';
 import { backoffDelay, giveUpReason, restartsInWindow } from './backoff.js';
@@ -159,13 +160,6 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
   SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
 };
-
-/** "30 s", "1.5 s", "250 ms": durations in one style, ms under a second. */
-export function formatSeconds(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
-}
 
 function impossible(state: State, event: MachineEvent): never {
   throw new InternalError(`supervisor state machine: event "${event.type}" cannot happen in state "${state.tag}"`);
@@ -475,7 +469,7 @@ function afterStoppedInstance(machine: Machine, state: Extract<State, { tag: 'st
       const cause = state.reason;
       // A probe that got an answer names it; the generic advice is for a server that never answered.
       const summary = cause === 'startup-timeout'
-        ? state.failure?.summary ?? `not ready within ${formatSeconds(env.health.startupTimeout)} (health.startupTimeout)`
+        ? state.failure?.summary ?? `not ready within ${formatDuration(env.health.startupTimeout)} (health.startupTimeout)`
         : 'failed its liveness probe (health.liveness)';
       const fix = cause === 'startup-timeout'
         ? state.failure?.fix ?? 'check that the server listens on PORT and answers the health probe; raise health.startupTimeout if it is just slow'

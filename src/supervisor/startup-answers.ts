@@ -6,7 +6,8 @@
  */
 import type { ResolvedConfig } from '../config/types.js';
 import type { BindFinding } from './bind-check.js';
-import { formatSeconds, type ProbeFailure } from './machine.js';
+import { formatDuration } from '../elapsed.js';
+import type { ProbeFailure } from './machine.js';
 
 /** What one probe found (the runner's ProbeOutcome is this plus its latency). */
 export interface ProbeAnswer {
@@ -46,7 +47,7 @@ export class StartupAnswers {
     const last = this.last;
     if (last === null) return undefined;
     const times = this.times === 1 ? 'once' : `${this.times} times`;
-    const within = formatSeconds(config.health.startupTimeout);
+    const within = formatDuration(config.health.startupTimeout);
     if (this.bindFinding) return { summary: `not ready within ${within}: ${this.bindFinding.message}`, fix: this.bindFinding.fix };
     if (last.failure) return { summary: `${last.failure.answer} (${times}, not ready within ${within}): ${last.failure.meaning}`, fix: last.failure.fix };
     return {

@@ -4,7 +4,7 @@
  */
 import { matchFailure, renderFix } from '../../failures.js';
 import { tailLines, type ProbeRun } from '../probe-run.js';
-import { formatSeconds } from '../runner.js';
+import { formatDuration } from '../../elapsed.js';
 import type { CheckOutcome } from '../types.js';
 
 export interface ProbeFailureWords {
@@ -20,7 +20,7 @@ export function describeProbeFailure(run: Exclude<ProbeRun<unknown>, { kind: 'ok
   switch (run.kind) {
     case 'timeout':
       return {
-        summary: `${what} did not answer within ${formatSeconds(run.timeoutMs)}: the runtime hangs (killed)`,
+        summary: `${what} did not answer within ${formatDuration(run.timeoutMs)}: the runtime hangs (killed)`,
         details: tailLines(run.stderr).map((line) => `stderr: ${line}`),
         fix: `Run it by hand in the app directory to see where it stops (a native module's load, a NODE_OPTIONS/PYTHONSTARTUP preload, a network mount).`,
       };
