@@ -20,7 +20,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ReloadMode } from '../src/config/types.js';
 import { readRecord } from '../src/control/record.js';
 import { runLoad, type LoadResult } from '../src/reload/load.js';
-import { queuedConnections, waitForAcceptQueueEmpty } from '../src/supervisor/real-deps.js';
+import { queuedConnections, waitForAcceptQueueEmpty } from '../src/reload/accept-queue.js';
 import { assertAllGone, fixture, killAllTracked, startFixture, track, trackedPids, waitFor } from './helpers/processes.js';
 import { freePort, superviseInProcess, type InProcessSupervisor } from './helpers/supervise.js';
 

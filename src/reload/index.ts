@@ -8,6 +8,11 @@
 export { checkHandoffSupport, createHandoffListener, HANDOFF_FD, handoffEnv } from './handoff.js';
 export type { HandoffListener, HandoffListenerOptions } from './handoff.js';
 
+export { openMode, hostPort } from './mode.js';
+export type { InstanceWiring, Mode } from './mode.js';
+
+export { queuedConnections, waitForAcceptQueueEmpty } from './accept-queue.js';
+
 export { createProxy, pickPrivatePort } from './proxy.js';
 export type { ProxyEvent, ProxyOptions, ProxyStats, ReloadProxy } from './proxy.js';
 

@@ -1,13 +1,7 @@
 /**
- * One supervised app: the current instance's Supervisor, and in the zero-downtime modes the
- * listener that outlives instances and the blue/green swap (src/reload/swap.ts).
- *
- * - `direct`: the instance binds the port itself; reload is a restart and says so.
- * - `handoff`: naija-sup binds host:port once (bound, not listening: src/reload/handoff.ts) and
- *   passes it to every instance as fd 3 with LISTEN_FDS=1. While no instance runs, connections wait
- *   in the kernel's backlog instead of being refused.
- * - `proxy`: naija-sup listens on host:port and pipes each connection to the current instance's
- *   private port on 127.0.0.1; while no instance runs, new connections are held.
+ * One supervised app: the current instance's Supervisor, the mode that brings the public port to
+ * it (src/reload/mode.ts: direct, handoff or proxy — the app does not know which), and the
+ * blue/green swap (src/reload/swap.ts) when the mode allows one.
  *
  * A reload starts green beside blue with restart policy "never" (a failed green is a rollback, not
  * a crash loop), switches traffic once green passed its startup probe, drains blue, and promotes
@@ -16,43 +10,16 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { SupervisorEvent } from './events.js';
 import { Supervisor, type RunnerDeps } from './runner.js';
+import type { InstanceWiring, Mode } from '../reload/mode.js';
 import { swapTransition, type SwapEffect, type SwapEvent, type SwapState } from '../reload/swap.js';
 
-/** Per-instance wiring the App asks the deps factory for. */
-export interface InstanceWiring {
-  /** Open fds passed as 3, 4, … (handoff). */
-  extraFds: number[];
-  /** Added to the instance's environment (LISTEN_FDS). */
-  extraEnv: Record<string, string>;
-  /** In handoff mode, readiness must come from this instance, not from another one on the same socket. */
-  verifyAnsweredBy: boolean;
-  /** Proxy mode: the public port, which the instance must not bind itself. */
-  publicPort?: number | undefined;
-}
-
-export interface Listener {
-  readonly mode: 'handoff' | 'proxy';
-  readonly address: string;
-  /** The instance config for a new instance (proxy: a private port). */
-  instanceConfig(config: ResolvedConfig): Promise<ResolvedConfig>;
-  wiring(): InstanceWiring;
-  /** Sends new connections to this instance (proxy); a no-op for handoff. */
-  switchTo(config: ResolvedConfig | null): void;
-  /**
-   * Called after the switch, before the old instance gets its stop signal: resolves once the
-   * connections already sent its way are safe from it closing its listening socket (proxy: none
-   * waits in its accept queue any more). Bounded by the implementation. Absent for handoff: there
-   * the queue belongs to the shared socket and survives any one instance.
-   */
-  beforeRetire?(config: ResolvedConfig): Promise<void>;
-  close(): Promise<void>;
-}
+export type { InstanceWiring } from '../reload/mode.js';
 
 export interface AppOptions {
   config: ResolvedConfig;
   makeDeps(wiring: InstanceWiring, onEvent: (event: SupervisorEvent) => void): RunnerDeps;
-  /** Opens the handoff/proxy listener for config.mode (not called in direct mode). */
-  openListener?(config: ResolvedConfig): Promise<Listener>;
+  /** Opens the mode config.mode names (src/reload/mode.ts openMode). */
+  openMode(config: ResolvedConfig): Promise<Mode>;
   onEvent(event: SupervisorEvent): void;
   now?: () => number;
 }
@@ -68,23 +35,11 @@ function isTerminal(sup: Supervisor): boolean {
   return sup.state.tag === 'stopped' || sup.state.tag === 'fatal';
 }
 
-/** `url` with its host and port replaced by the listener's public `address` ("127.0.0.1:8000"). */
-function publicUrl(url: string, address: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${address}${u.pathname === '/' && !url.endsWith('/') ? '' : u.pathname}${u.search}`;
-  } catch {
-    return `http://${address}`;
-  }
-}
-
-const DIRECT_WIRING: InstanceWiring = { extraFds: [], extraEnv: {}, verifyAnsweredBy: false };
-
 export class App {
   private config: ResolvedConfig;
   private previous: ResolvedConfig | null = null;
   private readonly options: AppOptions;
-  private listener: Listener | null = null;
+  private listener: Mode | null = null;
   private current: Supervisor | null = null;
   private green: Supervisor | null = null;
   private swap: SwapState = { tag: 'idle' };
@@ -127,12 +82,10 @@ export class App {
 
   async start(): Promise<number> {
     try {
-      if (this.config.mode !== 'direct') {
-        if (!this.options.openListener) throw new Error(`mode ${this.config.mode} needs a listener factory`);
-        this.listener = await this.options.openListener(this.config);
-        this.options.onEvent({ type: 'listener', mode: this.listener.mode, address: this.listener.address });
-      }
-      const instanceConfig = this.listener ? await this.listener.instanceConfig(this.config) : this.config;
+      const mode = await this.options.openMode(this.config);
+      this.listener = mode;
+      if (mode.name !== 'direct' && mode.address !== null) this.options.onEvent({ type: 'listener', mode: mode.name, address: mode.address });
+      const instanceConfig = await mode.instanceConfig(this.config);
       const sup = this.makeSupervisor(instanceConfig, 'current');
       this.current = sup;
       this.listener?.switchTo(instanceConfig);
@@ -181,17 +134,10 @@ export class App {
       this.options.onEvent({ type: 'reload-finished', outcome: 'failed', cause, durationMs: Date.now() - t0, pid: current.instancePid });
       return { ok: false, outcome: 'failed', cause, pid: current.instancePid };
     }
-    if (this.listener && (config.port !== this.config.port || config.host !== this.config.host)) {
-      // The listener keeps the address it bound at start (preflight may also have moved the port
-      // with portFallback, which a re-read file does not know).
-      this.options.onEvent({
-        type: 'warning',
-        message: `${this.config.mode} mode: the listener stays on ${this.listener.address}; the reloaded configuration asks for ${config.host}:${config.port}`,
-        fix: 'stop and start the supervisor to move the public port',
-      });
-      config = { ...config, port: this.config.port, host: this.config.host };
-    }
-    if (this.config.mode === 'direct' || current.state.tag !== 'ready') {
+    const adopted = this.listener?.adoptReload(this.config, config) ?? { config };
+    if (adopted.warning) this.options.onEvent({ type: 'warning', ...adopted.warning });
+    config = adopted.config;
+    if (this.listener?.zeroDowntime !== true || current.state.tag !== 'ready') {
       // Direct mode, or nothing ready to keep serving: a plain restart.
       if (remember && config !== before) this.previous = before;
       // Behind the proxy every instance listens on a private port of its own: never the public one.
@@ -273,7 +219,7 @@ export class App {
         if (blue && isTerminal(blue)) queueMicrotask(() => this.dispatchSwap({ type: 'blue-gone' }));
         else if (blue) {
           this.retiring.add(blue);
-          const ready = this.listener?.beforeRetire?.(blue.currentConfig) ?? Promise.resolve();
+          const ready = this.listener?.retire(blue.currentConfig) ?? Promise.resolve();
           void ready.catch(() => undefined).then(() => {
             // A stop of the whole app (or blue's own end) may have come first: a second stop()
             // would escalate to SIGKILL.
@@ -336,7 +282,7 @@ export class App {
   }
 
   private makeSupervisor(config: ResolvedConfig, role: 'current' | 'green'): Supervisor {
-    const wiring = this.listener?.wiring() ?? DIRECT_WIRING;
+    const wiring: InstanceWiring = this.listener?.wiring() ?? { extraFds: [], extraEnv: {}, verifyAnsweredBy: false };
     let sup: Supervisor | null = null;
     const onEvent = (event: SupervisorEvent): void => {
       if (sup !== null && (event.type === 'ready' || event.type === 'backoff' || event.type === 'fatal' || event.type === 'stopped')) {
@@ -347,8 +293,7 @@ export class App {
       const speaksForApp = sup === null || sup === this.current;
       if ((event.type === 'fatal' || event.type === 'stopped') && !speaksForApp && !this.stopRequested) return;
       // Behind the proxy the instance's own URL is a private one: the ready line shows the public one.
-      if (event.type === 'ready' && this.listener?.mode === 'proxy') this.options.onEvent({ ...event, url: publicUrl(event.url, this.listener.address) });
-      else this.options.onEvent(event);
+      this.options.onEvent(event.type === 'ready' && this.listener ? { ...event, url: this.listener.publicUrl(event.url) } : event);
       if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
         if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
       }
@@ -362,7 +307,7 @@ export class App {
     const deps = this.options.makeDeps(wiring, onEvent);
     // A green continues the numbering after the current instance (instance 2 after 1, not 1 again).
     const instanceSeq = role === 'green' ? (this.current?.context.instanceSeq ?? 0) : 0;
-    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener?.mode === 'proxy' });
+    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener?.privatePorts === true });
     this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(

@@ -17,7 +17,8 @@ import { createLogWriter } from '../../control/log-files.js';
 import { lastRunRecorder } from '../../control/record.js';
 import { createEventHub, startControlServer, StatusTracker, type ControlServer, type ControlTarget, type ReloadOutcome } from '../../control/server.js';
 import { isNaijaSupError } from '../../errors.js';
-import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js';
+import { App } from '../../supervisor/app.js';
+import { openMode } from '../../reload/mode.js';
 import type { SupervisorEvent } from '../../supervisor/events.js';
 import { initialMachine } from '../../supervisor/machine.js';
 import { realDeps } from '../../supervisor/real-deps.js';
@@ -49,46 +50,6 @@ function packageVersion(): string {
 }
 
 type Renderer = Pick<EventRenderer, 'handle' | 'close'> & { say(text: string, kind?: 'info' | 'ok' | 'warn' | 'error'): void };
-
-/** Opens the listener that outlives instances in handoff and proxy mode (issue 8). */
-async function openListener(config: ResolvedConfig): Promise<Listener> {
-  const reload = await import('../../reload/index.js');
-  if (config.mode === 'handoff') {
-    const handoff = reload.createHandoffListener({ host: config.host, port: config.port });
-    return {
-      mode: 'handoff',
-      address: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${handoff.port}`,
-      instanceConfig: async (c) => c,
-      wiring: (): InstanceWiring => ({ extraFds: [handoff.fd], extraEnv: reload.handoffEnv(), verifyAnsweredBy: true }),
-      switchTo: () => undefined,
-      close: async () => handoff.close(),
-    };
-  }
-  const proxy = await reload.createProxy({ host: config.host, port: config.port });
-  return {
-    mode: 'proxy',
-    address: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${proxy.port}`,
-    // Each instance gets its own private port on loopback; the public port is the proxy's.
-    instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await reload.pickPrivatePort() }),
-    wiring: (): InstanceWiring => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false, publicPort: proxy.port }),
-    switchTo: (c) => proxy.setTarget(c ? c.port : null),
-    // Blue closes its listening socket when told to stop: connections the proxy opened to it just
-    // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
-    // once every connection piped to blue has ended (short-lived connections: HTTP/1.0, Python's
-    // http.server) or the kernel shows none waiting in blue's accept queue (keep-alive ones),
-    // whichever comes first; bounded.
-    beforeRetire: async (c) => {
-      const { waitForAcceptQueueEmpty } = await import('../../supervisor/real-deps.js');
-      // One turn of the event loop: a connect() begun before the switch is counted once it completes.
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const cap = Math.min(2000, c.shutdown.timeout);
-      const done = new AbortController();
-      await Promise.race([proxy.waitForDrain(c.port, cap), waitForAcceptQueueEmpty(c.port, { timeoutMs: cap, signal: done.signal })]);
-      done.abort();
-    },
-    close: () => proxy.close(),
-  };
-}
 
 export async function startCommand(io: CliIO, opts: StartOptions, command: string[], rawArgv: string[] = []): Promise<number> {
   guardOutput();
@@ -271,7 +232,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
           return results.map((r) => ({ name: r.name, target: r.target, ok: r.ok, attempts: r.attempts, latencyMs: r.latencyMs, detail: r.detail }));
         },
       }),
-      openListener,
+      openMode,
     });
     app = runner;
     const status = await runner.start();

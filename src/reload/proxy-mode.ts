@@ -1,0 +1,53 @@
+/**
+ * `proxy` mode: naija-sup listens on host:port and forwards to the current instance, which listens
+ * on a private port of its own on 127.0.0.1 (from get-port). While no instance runs, new
+ * connections are held. Works with any server, at the cost of a hop.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { waitForAcceptQueueEmpty } from './accept-queue.js';
+import { hostPort, keepAddress, type Mode } from './mode.js';
+import { createProxy, pickPrivatePort } from './proxy.js';
+
+/** The longest a retire waits for the old instance's queue, whatever shutdown.timeout allows. */
+const RETIRE_CAP_MS = 2000;
+
+export async function openProxyMode(config: ResolvedConfig): Promise<Mode> {
+  const proxy = await createProxy({ host: config.host, port: config.port });
+  const address = hostPort(config.host, proxy.port);
+  const mode: Mode = {
+    name: 'proxy',
+    address,
+    zeroDowntime: true,
+    privatePorts: true,
+    instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await pickPrivatePort() }),
+    wiring: () => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false, publicPort: proxy.port }),
+    switchTo: (c) => proxy.setTarget(c ? c.port : null),
+    // Blue closes its listening socket when told to stop: connections the proxy opened to it just
+    // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
+    // once every connection piped to blue has ended (short-lived connections: HTTP/1.0, Python's
+    // http.server) or the kernel shows none waiting in blue's accept queue (keep-alive ones),
+    // whichever comes first; bounded.
+    retire: async (c) => {
+      // One turn of the event loop: a connect() begun before the switch is counted once it completes.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const cap = Math.min(RETIRE_CAP_MS, c.shutdown.timeout);
+      const done = new AbortController();
+      await Promise.race([proxy.waitForDrain(c.port, cap), waitForAcceptQueueEmpty(c.port, { timeoutMs: cap, signal: done.signal })]);
+      done.abort();
+    },
+    publicUrl: (url) => publicUrl(url, address),
+    adoptReload: (current, next) => keepAddress(mode, current, next),
+    close: () => proxy.close(),
+  };
+  return mode;
+}
+
+/** `url` with its host and port replaced by the public `address` ("127.0.0.1:8000"). */
+function publicUrl(url: string, address: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${address}${u.pathname === '/' && !url.endsWith('/') ? '' : u.pathname}${u.search}`;
+  } catch {
+    return `http://${address}`;
+  }
+}
