@@ -25,6 +25,8 @@ export { probeHttp, probeTcp, probeOnce, probeHostFor } from './health/index.js'
 export { runDoctor, CHECK_IDS } from './doctor/index.js';
 export { runPreflight } from './ports/preflight.js';
 export { freePort, describePortHolders } from './ports/free-port.js';
-export { App } from './supervisor/app.js';
-export type { ReloadResult } from './supervisor/app.js';
+export { App } from './app/app.js';
+export { supervise } from './app/supervise.js';
+export type { SuperviseOptions, Supervision } from './app/supervise.js';
+export type { ReloadResult } from './app/app.js';
 export type { ProbeSpec, DependencyConfig, ReloadMode, LogFormat } from './config/types.js';

@@ -39,6 +39,8 @@ const SAMPLES: { [K in SupervisorEvent['type']]: Extract<SupervisorEvent, { type
   'reload-started': { type: 'reload-started', mode: 'handoff', bluePid: 4242 },
   'reload-finished': { type: 'reload-finished', outcome: 'rolled-back', cause: 'green never ready', durationMs: 900, pid: 4242 },
   listener: { type: 'listener', mode: 'proxy', address: '127.0.0.1:8000' },
+  'status-server': { type: 'status-server', url: 'http://127.0.0.1:9100' },
+  'port-holders': { type: 'port-holders', port: 8000, lines: ['port 8000 is held by pid 42 (alice): node old.js, for 3m 0s'] },
   standby: { type: 'standby', state: 'armed', pid: 42 },
 };
 

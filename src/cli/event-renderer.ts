@@ -237,6 +237,12 @@ export class EventRenderer {
         if (event.ok) this.verbose(`dependency ${event.name} (${event.target}) is up after ${event.attempts} attempt(s), ${ms(event.latencyMs)}`);
         else this.say(`dependency ${event.name} (${event.target}) is not answering after ${event.attempts} attempt(s): ${event.detail}`, 'warn');
         return;
+      case 'status-server':
+        this.say(`status server on ${event.url} (/alive /ready /health /metrics)`);
+        return;
+      case 'port-holders':
+        for (const line of event.lines) this.say(line, 'error');
+        return;
       case 'listener':
         this.say(`${event.mode} mode: naija-sup holds ${event.address}; the server gets ${event.mode === 'handoff' ? 'the listening socket as fd 3 (LISTEN_FDS=1)' : 'a private port behind the proxy'}`);
         return;

@@ -64,7 +64,10 @@ export function eventLevel(event: SupervisorEvent): JsonLevel {
     case 'output':
     case 'reload-started':
     case 'listener':
+    case 'status-server':
       return 'info';
+    case 'port-holders':
+      return 'error';
     default: {
       const never: never = event;
       void never;

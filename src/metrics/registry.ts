@@ -313,6 +313,8 @@ export class SupervisorMetrics {
       case 'reload-started':
       case 'reload-finished':
       case 'listener':
+      case 'status-server':
+      case 'port-holders':
       case 'standby':
         return null;
       default: {

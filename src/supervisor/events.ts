@@ -74,5 +74,9 @@ export type SupervisorEvent =
   | { type: 'reload-started'; mode: 'direct' | 'handoff' | 'proxy'; bluePid: number | null }
   | { type: 'reload-finished'; outcome: 'reloaded' | 'restarted' | 'rolled-back' | 'failed'; cause?: string; durationMs: number; pid: number | null }
   | { type: 'listener'; mode: 'handoff' | 'proxy'; address: string }
+  /** The status HTTP server listens (/alive /ready /health /metrics). */
+  | { type: 'status-server'; url: string }
+  /** A start failed on a port conflict: who holds the port, one line each (pid, user, command, age). */
+  | { type: 'port-holders'; port: number; lines: string[] }
   /** The warm standby (restart.standby): parked and waiting, made the instance, lost, or ended by us. */
   | { type: 'standby'; state: 'armed' | 'promoted' | 'lost' | 'discarded'; pid: number | null; detail?: string };

@@ -8,8 +8,8 @@
  * green with the real restart policy.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import type { SupervisorEvent } from './events.js';
-import { Supervisor, type RunnerDeps } from './runner.js';
+import type { SupervisorEvent } from '../supervisor/events.js';
+import { Supervisor, type RunnerDeps } from '../supervisor/runner.js';
 import type { InstanceWiring, Mode } from '../reload/mode.js';
 import { swapTransition, type SwapEffect, type SwapEvent, type SwapState } from '../reload/swap.js';
 
@@ -74,6 +74,8 @@ export class App {
   }
 
   get mode(): ResolvedConfig['mode'] { return this.config.mode; }
+  /** Instances listen on private ports naija-sup chose (proxy mode): the public port is naija-sup's. */
+  get privatePorts(): boolean { return this.listener?.privatePorts === true; }
   get currentConfig(): ResolvedConfig { return this.config; }
   get supervisor(): Supervisor | null { return this.current; }
   get greenSupervisor(): Supervisor | null { return this.green; }

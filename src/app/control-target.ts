@@ -1,0 +1,48 @@
+/**
+ * What the control socket (src/control/server.ts) may do to a running app: status, stop, restart,
+ * reload, rollback and the event stream, adapted from the App and its status tracker.
+ */
+import type { ReloadOutcome, ControlTarget, EventHub, StatusTracker } from '../control/server.js';
+import type { App, ReloadResult } from './app.js';
+
+export interface ControlTargetOptions {
+  app(): App | null;
+  tracker: StatusTracker;
+  hub: EventHub;
+  /** Re-reads the configuration and reloads the app with it. */
+  reload(): Promise<ReloadOutcome>;
+  /** The graceful stop's own timeout: a shorter one asked for by `stop --timeout` escalates sooner. */
+  shutdownTimeoutMs(): number;
+}
+
+/** A reload's result as the control protocol reports it. */
+export function reloadOutcome(verb: string, result: ReloadResult): ReloadOutcome {
+  return result.ok ? { ok: true } : { ok: false, kind: 'failed', errors: [`${verb} ${result.outcome}${result.cause ? `: ${result.cause}` : ''}`] };
+}
+
+export function controlTarget(options: ControlTargetOptions): ControlTarget {
+  const { tracker, hub } = options;
+  return {
+    status: () => {
+      const snapshot = tracker.snapshot();
+      const app = options.app();
+      const green = app?.greenSupervisor;
+      return green && app?.reloading ? { ...snapshot, reloading: { pid: green.instancePid, state: green.state.tag } } as typeof snapshot : snapshot;
+    },
+    stop: ({ force, timeoutMs }) => {
+      const app = options.app();
+      app?.stop();
+      if (force) app?.stop();
+      // A shorter grace period than shutdown.timeout: the second stop (SIGKILL) comes earlier.
+      else if (timeoutMs !== undefined && timeoutMs < options.shutdownTimeoutMs()) setTimeout(() => options.app()?.stop(), timeoutMs).unref();
+    },
+    restart: () => { void options.app()?.restart(); },
+    reload: options.reload,
+    rollback: async () => {
+      const app = options.app();
+      if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
+      return reloadOutcome('rollback', await app.rollback());
+    },
+    subscribe: (listener) => hub.subscribe(listener),
+  };
+}

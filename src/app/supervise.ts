@@ -1,0 +1,195 @@
+/**
+ * `supervise()`: a running app, assembled — the one core entry point behind `naija-sup start`, and
+ * usable without the CLI (`import { supervise } from 'naija-sup'`). It wires, it does not decide:
+ *
+ *   config → control socket (one supervisor per name) → preflight → status server → App (mode,
+ *   instances) → done
+ *
+ * Every part consumes the one event stream (the hub): the caller's renderer, the log files in the
+ * run dir, the metrics, the status tracker, the last-run record and the control socket's `events`.
+ * It never prints, colours or exits: the caller renders the events and exits with `done`.
+ */
+import type { LoadedConfig, ResolvedConfig } from '../config/types.js';
+import { createLogWriter } from '../control/log-files.js';
+import { controlPaths } from '../control/paths.js';
+import { lastRunRecorder } from '../control/record.js';
+import { ensureRunDir } from '../control/run-dir.js';
+import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
+import { formatDuration } from '../elapsed.js';
+import { isNaijaSupError } from '../errors.js';
+import { openMode } from '../reload/mode.js';
+import type { SupervisorEvent } from '../supervisor/events.js';
+import { initialMachine } from '../supervisor/machine.js';
+import { App } from './app.js';
+import { controlTarget, reloadOutcome } from './control-target.js';
+import { instanceDeps } from './instance-deps.js';
+import type { SupervisorMetrics } from '../metrics/registry.js';
+
+export interface SuperviseOptions {
+  /** The configuration, loaded. */
+  loaded: LoadedConfig;
+  /** Loads it again: SIGHUP and `naija-sup reload` re-read it. */
+  reloadConfig(): Promise<LoadedConfig>;
+  /** The supervisor's environment: the run dir's location, and what every instance inherits. */
+  env: NodeJS.ProcessEnv;
+  /** Every event, from the first (the caller's renderer). */
+  onEvent?(event: SupervisorEvent): void;
+  /** How long loading the config took, for the `config-loaded` event. */
+  configLoadMs?: number;
+  /** preflight: stop a stale instance even when its record does not match (`--force`). */
+  force?: boolean;
+  version?: string;
+}
+
+export interface Supervision {
+  /** The exit status, in the shell's convention. */
+  readonly done: Promise<number>;
+  /** A graceful stop; a second call kills at once. Safe before the app is up. */
+  stop(): void;
+  /** Re-reads the configuration and reloads with it. */
+  reload(): Promise<ReloadOutcome>;
+  /** Forwards a signal to the current instance's process group. */
+  forward(signal: NodeJS.Signals): void;
+}
+
+type Closer = () => Promise<void> | void;
+
+/** Starts supervising; see {@link Supervision}. */
+export function supervise(options: SuperviseOptions): Supervision {
+  const hub = createEventHub();
+  if (options.onEvent) hub.subscribe(options.onEvent);
+  const state: { app: App | null; stopEarly: boolean } = { app: null, stopEarly: false };
+  const publish = (e: SupervisorEvent): void => hub.publish(e);
+  const reload = async (): Promise<ReloadOutcome> => {
+    let next: LoadedConfig;
+    try {
+      next = await options.reloadConfig();
+    } catch (error) {
+      const errors = isNaijaSupError(error) ? [error.message, ...error.details] : [String(error)];
+      publish({ type: 'reload-rejected', errors });
+      return { ok: false, errors };
+    }
+    if (!state.app) return { ok: false, errors: ['the supervisor is still starting'] };
+    // Preflight chose the port; a reload keeps it unless the new config names another one.
+    return reloadOutcome('reload', await state.app.reload(next.config));
+  };
+  const done = run(options, hub, state, reload);
+  return {
+    done,
+    stop: () => {
+      if (state.app) state.app.stop();
+      else state.stopEarly = true;
+    },
+    reload,
+    forward: (signal) => { state.app?.forward(signal); },
+  };
+}
+
+async function run(options: SuperviseOptions, hub: EventHub, state: { app: App | null; stopEarly: boolean }, reload: () => Promise<ReloadOutcome>): Promise<number> {
+  let config: ResolvedConfig = options.loaded.config;
+  const publish = (e: SupervisorEvent): void => hub.publish(e);
+  publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
+  const version = options.version ?? '0.0.0';
+  const runDir = ensureRunDir(options.env);
+  const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
+  hub.subscribe((e) => logs.event(e));
+  const metrics = await startMetrics(config);
+  if (metrics) hub.subscribe((e) => { const warning = metrics.handle(e); if (warning) queueMicrotask(() => publish(warning)); });
+  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version });
+  hub.subscribe((e) => tracker.observe(e));
+  // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
+  hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
+  const closers: Closer[] = [() => logs.close(), () => metrics?.close()];
+  try {
+    // One supervisor per name: the control socket (and its lock) is taken before anything is
+    // cleaned up, so a second `start` fails with E_ALREADY_RUNNING instead of killing the first.
+    const paths = controlPaths(runDir, config.name);
+    const target = controlTarget({ app: () => state.app, tracker, hub, reload, shutdownTimeoutMs: () => config.shutdown.timeout });
+    const control = await startControlServer({ socketPath: paths.socket, target, name: config.name });
+    closers.unshift(() => control.close());
+    if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
+    config = await preflight(config, runDir, Boolean(options.force), publish);
+    if (state.stopEarly) return 0;
+    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish));
+    const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: options.env }), openMode });
+    state.app = app;
+    const status = await app.start();
+    await namePortHolders(app, status, config, publish);
+    return status;
+  } finally {
+    for (const close of closers) {
+      try {
+        await close();
+      } catch {
+        // Closing our own servers and files must not hide the exit status.
+      }
+    }
+  }
+}
+
+/** What `status` reads: the instance that serves now, with the public address (not a private port). */
+function statusView(app: App | null, config: ResolvedConfig): SupervisorView {
+  const sup = app?.supervisor;
+  const public_ = app?.currentConfig ?? config;
+  if (!sup) return { state: { tag: 'preflight' }, context: { restarts: 0, lastExit: null }, currentConfig: public_ };
+  return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult };
+}
+
+/**
+ * prom-client costs tens of ms to load: only when something reads the metrics (the status server)
+ * or the crash-rate alert needs them.
+ */
+async function startMetrics(config: ResolvedConfig): Promise<SupervisorMetrics | null> {
+  if (config.status.port === null && config.alerts.crashRate === null) return null;
+  const { SupervisorMetrics } = await import('../metrics/registry.js');
+  return new SupervisorMetrics({
+    crashRate: config.alerts.crashRate,
+    sampleIntervalMs: config.status.port === null ? 0 : 5000,
+    defaultMetrics: config.status.port !== null,
+  });
+}
+
+/** Cleans up before the first spawn; returns the config with the port preflight settled on. */
+async function preflight(config: ResolvedConfig, runDir: string, force: boolean, publish: (e: SupervisorEvent) => void): Promise<ResolvedConfig> {
+  const t0 = performance.now();
+  const { runPreflight } = await import('../ports/preflight.js');
+  const pre = await runPreflight({
+    config,
+    runDir,
+    force,
+    onStep: (finding) => { if (finding.level === 'warn') publish({ type: 'warning', message: finding.message }); },
+  });
+  const timings = Object.entries(pre.timings).map(([step, ms]) => `${step} ${formatDuration(ms ?? 0)}`);
+  publish({ type: 'preflight', durationMs: performance.now() - t0, findings: [...pre.findings, ...(timings.length ? [`timings: ${timings.join(', ')}`] : [])] });
+  if (!pre.portChanged) return config;
+  publish({ type: 'warning', message: `port ${pre.requestedPort} is taken: using port ${pre.port} instead (portFallback)`, fix: `the server gets PORT=${pre.port}; point clients at it, or free port ${pre.requestedPort} and restart` });
+  return { ...config, port: pre.port };
+}
+
+async function startStatus(
+  config: ResolvedConfig, loaded: LoadedConfig, metrics: SupervisorMetrics, version: string, app: () => App | null, publish: (e: SupervisorEvent) => void,
+): Promise<Closer> {
+  const { startStatusServer, buildHealthSnapshot } = await import('../metrics/status-server.js');
+  const status = await startStatusServer({
+    port: config.status.port as number,
+    host: config.status.host,
+    explicitHost: loaded.sources['status.host']?.kind !== 'default',
+    snapshot: () => buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
+    isReady: () => app()?.supervisor?.readyForTraffic ?? false,
+    metrics,
+  });
+  publish({ type: 'status-server', url: status.url });
+  return () => status.close();
+}
+
+/**
+ * A start that failed on a port conflict: name who holds the port (the classification's fix is
+ * generic). Not behind the proxy, whose public port is naija-sup's own: the summary already says
+ * the server took it.
+ */
+async function namePortHolders(app: App, status: number, config: ResolvedConfig, publish: (e: SupervisorEvent) => void): Promise<void> {
+  const last = app.supervisor?.context.lastExit;
+  if (status === 0 || last?.cause !== 'port-in-use' || app.privatePorts) return;
+  const { describePortHolders } = await import('../ports/free-port.js');
+  publish({ type: 'port-holders', port: config.port, lines: await describePortHolders(config.port, config.host) });
+}
