@@ -38,6 +38,17 @@ export async function paletteFor(io: CliIO): Promise<Palette> {
 }
 
 
+/**
+ * Whether stderr is a terminal with a width ora can divide by. A pty can report 0 columns (`script`
+ * or `ssh -tt` run from something that is not a terminal, `stty cols 0`), and ora 9 counts the
+ * lines to erase as ceil(width / columns): Infinity, so its clear() loops forever writing cursor
+ * escapes and the supervisor's event loop never turns again (no ready, no signals). No spinner
+ * then: the lines it would animate are printed anyway.
+ */
+function hasColumns(): boolean {
+  return (process.stderr.columns ?? 0) > 0;
+}
+
 function ms(n: number): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
 }
@@ -82,7 +93,7 @@ export class EventRenderer {
   }
 
   private spin(text: string): void {
-    if (!this.io.isTTY || this.opts.verbose) return;
+    if (!this.io.isTTY || this.opts.verbose || !hasColumns()) return;
     if (this.spinner) {
       this.spinner.text = text;
       return;
@@ -90,13 +101,20 @@ export class EventRenderer {
     this.spinnerWanted = true;
     // ora (and what it pulls in) costs ~13 MiB of a long-lived supervisor: load it only on a TTY.
     void import('ora').then(({ default: ora }) => {
-      if (!this.spinnerWanted || this.spinner) return;
+      if (!this.spinnerWanted || this.spinner || !hasColumns()) return;
       this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
+      process.stderr.on('resize', this.onResize);
     }, () => undefined);
   }
 
+  /** A terminal resized to 0 columns mid-spin: stop before ora's next frame divides by it. */
+  private readonly onResize = (): void => {
+    if (!hasColumns()) this.unspin();
+  };
+
   private unspin(): void {
     this.spinnerWanted = false;
+    process.stderr.off('resize', this.onResize);
     this.spinner?.stop();
     this.spinner = null;
   }

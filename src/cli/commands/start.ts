@@ -19,6 +19,7 @@ import { App, type InstanceWiring, type Listener } from '../../supervisor/app.js
 import type { SupervisorEvent } from '../../supervisor/events.js';
 import { initialMachine } from '../../supervisor/machine.js';
 import { realDeps } from '../../supervisor/real-deps.js';
+import { hasControllingTerminal } from '../../process/terminal.js';
 import { guardOutput, type CliIO } from '../context.js';
 import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
@@ -198,7 +199,20 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     if (app) app.stop();
     else stopEarly = true;
   };
+  // Closing the terminal sends SIGHUP: in the foreground on a terminal it stops (gracefully, once:
+  // a hangup may deliver it twice), as every foreground CLI does. Detached (setsid), under
+  // systemd or nohup there is no terminal to close and SIGHUP keeps meaning "reload". Asked now:
+  // by the time a hangup's SIGHUP is handled, the kernel has detached the terminal already.
+  const hupStops = io.signals === process && io.isTTY && hasControllingTerminal();
+  let hungUp = false;
   const onHup = (): void => {
+    if (hupStops) {
+      if (hungUp) return;
+      hungUp = true;
+      publish({ type: 'warning', message: 'SIGHUP in the foreground with a controlling terminal (the terminal closed): stopping', fix: 'to reload instead, use "naija-sup reload"' });
+      onStop();
+      return;
+    }
     publish({ type: 'reload-requested', source: 'SIGHUP' });
     void reloadFromFile();
   };
