@@ -268,7 +268,7 @@ async function outcomeOf(io: CliIO, bg: Background, connection: ControlConnectio
     case 'ready': {
       // Ready means running: asked once more, so a supervisor that died just after is not reported as started.
       const status = (await connection.request({ type: 'status' }).catch(() => null))?.status;
-      if (!status || status.instancePid === null) return { kind: 'lost', lastExit: null, graceMs: EXIT_GRACE_MS };
+      if (!status || status.instancePid === null || bg.interrupted !== null) return { kind: 'lost', lastExit: null, graceMs: EXIT_GRACE_MS };
       io.stdout(`${name} is ready: pid ${result.pid}, port ${status.port}, ${status.url}\n`);
       io.stdout(`  supervisor pid ${status.supervisorPid} runs in the background; "naija-sup status --name ${name}", "naija-sup logs -f --name ${name}", "naija-sup stop --name ${name}"\n`);
       return 0;
