@@ -10,15 +10,23 @@
  * told it runs detached by NAIJA_SUP_DETACHED=1, so it keeps the instance's output in the rotating
  * log only. This process then watches the control socket's event stream until `ready`, `fatal`,
  * the supervisor's exit, or the deadline (health.startupTimeout + 10 s).
+ *
+ * Failure is reported only once the background supervisor is gone, for two reasons. Its exit and
+ * its last words are the cause: it opens its control socket before preflight, so a start that
+ * fails preflight (E_PORT_IN_USE) closes the connection under us, and only its output says why.
+ * And a start reported as failed must leave nothing running: a supervisor that does not exit on
+ * its own (not ready in time, still restarting, interrupted by Ctrl+C) is stopped with its server,
+ * as `naija-sup stop` would. Its output file never stays hidden: it becomes `<name>.out`, or is
+ * removed when another supervisor owns the name.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectControl, describeExit, fetchStatus, waitForReady, requestFailure, type ControlConnection, type ReadyOutcome } from '../control/client.js';
+import { connectControl, describeExit, fetchStatus, waitForReady, type ControlConnection, type ReadyOutcome, type StreamedExit } from '../control/client.js';
 import { tailFile } from '../control/log-files.js';
-import { controlPaths } from '../control/paths.js';
+import { controlPaths, type ControlPaths } from '../control/paths.js';
 import type { StatusSnapshot, StreamedEvent } from '../control/protocol.js';
 import { ensureRunDir } from '../control/run-dir.js';
 import { NaijaSupError } from '../errors.js';
@@ -79,9 +87,65 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The background supervisor this `start -d` spawned, and where its own output goes. */
+interface Background {
+  name: string;
+  child: ChildProcess;
+  /** Its stdout/stderr: the hidden per-start file until it is known to own the name, then `<name>.out`. */
+  output: string;
+  /** True once `output` was renamed to `<name>.out` or removed. */
+  outputSettled: boolean;
+  exited: Promise<ChildExit>;
+  /** Set once it has exited (read after every await: the callback may have run meanwhile). */
+  exit: ChildExit | null;
+  /** Set when this process was asked to stop (SIGINT/SIGTERM) while it waited. */
+  interrupted: NodeJS.Signals | null;
+  /** SIGTERMs sent to it: the first asks for a graceful stop, the second kills its server's group. */
+  terms: number;
+}
+
+function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string): Background {
+  // The child's output goes to a file of its own first: two racing starts must not read each
+  // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
+  const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
+  const fd = openSync(output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [BIN, ...backgroundArgs(argv)], {
+      cwd: io.cwd,
+      env: { ...io.env, [DETACHED_ENV]: '1' },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  // Ref'd until it settles or we stop waiting: the wait must never end because nothing is left
+  // to keep this process alive (that would exit 0 without an answer).
+  const exited = new Promise<ChildExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  const bg: Background = { name, child, output, outputSettled: false, exited, exit: null, interrupted: null, terms: 0 };
+  void exited.then((e) => { bg.exit = e; });
+  return bg;
+}
+
+/**
+ * Sends `signal` to the background supervisor if it has not exited. Safe against PID reuse: Node
+ * reaps a child and emits 'exit' in the same callback, so until `exit` is set the PID is still ours.
+ */
+function signalBackground(bg: Background, signal: NodeJS.Signals): void {
+  if (bg.exit !== null) return;
+  if (signal === 'SIGTERM') bg.terms += 1;
+  bg.child.kill(signal);
+}
+
 /**
  * Starts the supervisor in the background and waits until its instance is ready or has failed.
- * Returns 0 on ready; throws a NaijaSupError (E_ALREADY_RUNNING, E_STARTUP_FAILED, E_FATAL) otherwise.
+ * Returns 0 on ready, with the supervisor running. Otherwise throws a NaijaSupError
+ * (E_ALREADY_RUNNING, E_STARTUP_FAILED) once the background supervisor and its server are gone:
+ * stopped by us if they did not go away on their own.
  * @param argv the CLI arguments as given to `run()` (e.g. ["start", "-d", "--port", "3000"]).
  */
 export async function startDetached(io: CliIO, argv: string[]): Promise<number> {
@@ -104,159 +168,223 @@ export async function startDetached(io: CliIO, argv: string[]): Promise<number> 
     });
   }
 
-  // The child's output goes to a file of its own first: two racing starts must not read each
-  // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
-  const outFile = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
-  const fd = openSync(outFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  const keepOutput = (keep: boolean): string => {
-    try {
-      if (keep) renameSync(outFile, paths.daemonLog);
-      else rmSync(outFile, { force: true });
-    } catch {
-      // Already moved: nothing to do.
-    }
-    return paths.daemonLog;
-  };
-  // Set from the 'exit' callback; an object so the checks below are not narrowed away.
-  const watch = { exit: null as ChildExit | null };
-  let child;
-  try {
-    child = spawn(process.execPath, [BIN, ...backgroundArgs(argv)], {
-      cwd: io.cwd,
-      env: { ...io.env, [DETACHED_ENV]: '1' },
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  // Ref'd until it settles or we stop waiting: the wait must never end because nothing is left
-  // to keep this process alive (that would exit 0 without an answer).
-  const exited = new Promise<ChildExit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-  });
-  void exited.then((e) => { watch.exit = e; });
-
+  const bg = spawnBackground(io, argv, runDir, name);
   const budget = config.health.startupTimeout + MARGIN_MS;
-  const deadline = Date.now() + budget;
-
-  /**
-   * Our supervisor exited before the instance was ready: its own last words say why. They become
-   * <name>.out unless another supervisor runs this name (then that one's file stays).
-   */
-  const exitedEarly = async (e: ChildExit): Promise<NaijaSupError> => {
-    const other = await fetchStatus(paths.socket, 500).catch(() => null);
-    const keep = other === null || other.supervisorPid === child.pid;
-    const how = e.error ? `could not be started: ${e.error.message}` : e.signal ? `was killed by ${e.signal}` : `exited with status ${String(e.code)}`;
-    const lines = readTail(outFile, TAIL_LINES);
-    const kept = keepOutput(keep);
-    return new NaijaSupError('E_STARTUP_FAILED', `the background supervisor for "${name}" ${how} before the server was ready`, {
-      details: lines.length > 0 ? ['its output:', ...lines.map((l) => `  ${l}`)] : [],
-      fix: keep ? `see ${kept} and "naija-sup logs --name ${name}"` : `see "naija-sup status --name ${name}"`,
-      exitStatus: e.code !== null && e.code > 0 ? e.code : 1,
-    });
+  // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
+  const onInterrupt = (signal: NodeJS.Signals) => (): void => {
+    bg.interrupted ??= signal;
+    signalBackground(bg, 'SIGTERM');
   };
-
+  const onInt = onInterrupt('SIGINT');
+  const onTerm = onInterrupt('SIGTERM');
+  io.signals?.on('SIGINT', onInt);
+  io.signals?.on('SIGTERM', onTerm);
   try {
-    // 1. Wait for the control socket (or the child's exit).
-    let connection: ControlConnection | null = null;
-    const rounds = Math.ceil(budget / 50) + 1;
-    for (let i = 0; i < rounds && connection === null && Date.now() < deadline; i += 1) {
-      if (watch.exit !== null) throw await exitedEarly(watch.exit);
-      const outcome = await connectControl(paths.socket, 1000).catch(() => null);
-      if (outcome?.kind === 'live') connection = outcome.connection;
-      else await within(exited, 50);
-    }
-    if (connection === null) {
-      if (watch.exit !== null) throw await exitedEarly(watch.exit);
-      throw new NaijaSupError('E_STARTUP_FAILED', `the background supervisor for "${name}" (pid ${String(child.pid)}) did not open its control socket within ${Math.round(budget / 1000)} s`, {
-        details: readTail(outFile, TAIL_LINES),
-        fix: `see ${keepOutput(true)}; stop it with "naija-sup stop --name ${name}"`,
-      });
-    }
-
-    // 2. Follow its events until the instance is ready or the supervisor gives up.
-    try {
-      const early: StreamedEvent[] = [];
-      let sink: (event: StreamedEvent) => void = (event) => { early.push(event); };
-      const first = await connection.subscribe((event) => sink(event));
-      if (first.supervisorPid !== child.pid) {
-        // Another supervisor answers for this name (two starts raced and ours lost, or one was
-        // started meanwhile): ours exits with E_ALREADY_RUNNING. Report ours, never theirs.
-        connection.close();
-        const e = await within(exited, Math.max(1000, deadline - Date.now()));
-        if (e !== null) throw await exitedEarly(e);
-        throw new NaijaSupError('E_STARTUP_FAILED', `another supervisor (pid ${first.supervisorPid}) answers for "${name}", and ours (pid ${String(child.pid)}) did not exit`, {
-          details: readTail(outFile, TAIL_LINES),
-          fix: `see "naija-sup status --name ${name}"`,
-        });
-      }
-      keepOutput(true);
-      let result: ReadyOutcome;
-      if (first.state === 'ready' && first.instancePid !== null) {
-        result = { kind: 'ready', pid: first.instancePid, url: first.url };
-      } else {
-        const waiter = waitForReady(connection, { notPid: null, timeoutMs: Math.max(1000, deadline - Date.now()) });
-        for (const event of early) waiter.onEvent(event);
-        sink = waiter.onEvent;
-        result = await waiter.result;
-      }
-      return await report(io, name, connection, result, first, { exited, exitedEarly, budget, daemonLog: paths.daemonLog });
-    } catch (error) {
-      throw requestFailure(error, name);
-    } finally {
-      connection.close();
-    }
+    const outcome = await follow(io, bg, paths, budget);
+    if (outcome === 0) return 0;
+    throw await failed(bg, paths, outcome, config.shutdown.timeout);
   } finally {
+    io.signals?.off('SIGINT', onInt);
+    io.signals?.off('SIGTERM', onTerm);
     // Whatever the outcome, the background supervisor lives on (or is gone) on its own.
-    child.unref();
+    bg.child.unref();
   }
 }
 
-async function report(
-  io: CliIO,
-  name: string,
-  connection: ControlConnection,
-  result: ReadyOutcome,
-  first: StatusSnapshot,
-  ctx: { exited: Promise<ChildExit>; exitedEarly(e: ChildExit): Promise<NaijaSupError>; budget: number; daemonLog: string },
-): Promise<number> {
+/** Why a detached start failed, before its supervisor is known to be gone. */
+type Failure =
+  /** The supervisor said why (it gave up, or it is not ready in time). */
+  | { kind: 'reported'; error: NaijaSupError; graceMs: number }
+  /** It went away, closed the connection or never answered: its exit and its last words say why. */
+  | { kind: 'lost'; lastExit: StreamedExit | null; graceMs: number; note?: string };
+
+/**
+ * How long a supervisor that is on its way out (it gave up, stopped, closed its socket) gets to
+ * exit on its own before it is stopped. Normally milliseconds; generous because a loaded machine
+ * is slow, and reading its exit is the only way to learn why it failed.
+ */
+const EXIT_GRACE_MS = 10_000;
+
+/** Connects and subscribes to the events of the supervisor at `socket`; null on any failure. */
+async function subscribeTo(socket: string): Promise<{ connection: ControlConnection; first: StatusSnapshot; early: StreamedEvent[]; setSink(sink: (e: StreamedEvent) => void): void } | null> {
+  const outcome = await connectControl(socket, 1000).catch(() => null);
+  if (outcome?.kind !== 'live') return null;
+  const early: StreamedEvent[] = [];
+  let sink: (event: StreamedEvent) => void = (event) => { early.push(event); };
+  try {
+    const first = await outcome.connection.subscribe((event) => sink(event));
+    return { connection: outcome.connection, first, early, setSink: (next) => { sink = next; } };
+  } catch {
+    // Its control server closed while we asked: it is on its way out (a failed preflight), or
+    // it was not ready to answer yet. The next round tells which.
+    outcome.connection.close();
+    return null;
+  }
+}
+
+/** 0 when the instance is ready (the supervisor runs on); otherwise why not. */
+async function follow(io: CliIO, bg: Background, paths: ControlPaths, budget: number): Promise<0 | Failure> {
+  const deadline = Date.now() + budget;
+  // 1. Wait for the control socket to answer (or the child's exit). Never conclude from one
+  //    failed connection: the control socket opens before preflight, so a supervisor that fails
+  //    preflight closes it under us; its exit status and output say why.
+  let sub: Awaited<ReturnType<typeof subscribeTo>> = null;
+  const rounds = Math.ceil(budget / 50) + 1;
+  for (let i = 0; i < rounds && sub === null && bg.exit === null && Date.now() < deadline; i += 1) {
+    sub = await subscribeTo(paths.socket);
+    if (sub === null) await within(bg.exited, 50);
+  }
+  if (sub === null) {
+    return { kind: 'lost', lastExit: null, graceMs: 0, ...(bg.exit === null && bg.interrupted === null ? { note: `it did not answer on its control socket within ${Math.round(budget / 1000)} s` } : {}) };
+  }
+  const { connection, first } = sub;
+  try {
+    if (first.supervisorPid !== bg.child.pid) {
+      // Another supervisor answers for this name (two starts raced and ours lost, or one was
+      // started meanwhile): ours exits with E_ALREADY_RUNNING. Report ours, never theirs.
+      return { kind: 'lost', lastExit: null, graceMs: EXIT_GRACE_MS };
+    }
+    settleOutput(bg, paths, true);
+    // 2. Follow its events until the instance is ready or the supervisor gives up.
+    let result: ReadyOutcome;
+    if (first.state === 'ready' && first.instancePid !== null) {
+      result = { kind: 'ready', pid: first.instancePid, url: first.url };
+    } else {
+      const waiter = waitForReady(connection, { notPid: null, timeoutMs: Math.max(1000, deadline - Date.now()) });
+      for (const event of sub.early) waiter.onEvent(event);
+      sub.setSink(waiter.onEvent);
+      result = await waiter.result;
+    }
+    return await outcomeOf(io, bg, connection, result, budget);
+  } finally {
+    connection.close();
+  }
+}
+
+/** Prints the ready line (0), or says why the start failed. */
+async function outcomeOf(io: CliIO, bg: Background, connection: ControlConnection, result: ReadyOutcome, budget: number): Promise<0 | Failure> {
+  const name = bg.name;
   switch (result.kind) {
     case 'ready': {
-      const status = (await connection.request({ type: 'status' })).status ?? first;
+      // Ready means running: asked once more, so a supervisor that died just after is not reported as started.
+      const status = (await connection.request({ type: 'status' }).catch(() => null))?.status;
+      if (!status || status.instancePid === null || bg.interrupted !== null) return { kind: 'lost', lastExit: null, graceMs: EXIT_GRACE_MS };
       io.stdout(`${name} is ready: pid ${result.pid}, port ${status.port}, ${status.url}\n`);
       io.stdout(`  supervisor pid ${status.supervisorPid} runs in the background; "naija-sup status --name ${name}", "naija-sup logs -f --name ${name}", "naija-sup stop --name ${name}"\n`);
       return 0;
     }
     case 'fatal':
-      throw new NaijaSupError('E_STARTUP_FAILED', `"${name}" failed to start: ${result.reason}`, {
-        details: describeExit(result.exit),
-        fix: result.exit?.fix ?? `see "naija-sup logs --name ${name}"`,
-        exitStatus: result.exitStatus > 0 ? result.exitStatus : 1,
-      });
+      return {
+        kind: 'reported',
+        graceMs: EXIT_GRACE_MS,
+        error: new NaijaSupError('E_STARTUP_FAILED', `"${name}" failed to start: ${result.reason}`, {
+          details: describeExit(result.exit),
+          fix: result.exit?.fix ?? `see "naija-sup logs --name ${name}"`,
+          exitStatus: result.exitStatus > 0 ? result.exitStatus : 1,
+        }),
+      };
     case 'stopped':
-    case 'closed': {
-      // The supervisor went away (restart policy "never", or it died): the instance's last exit,
-      // the supervisor's exit status and its last words say why.
-      const e = await within(ctx.exited, 2000);
-      const why = describeExit(result.lastExit);
-      const failure = e === null ? null : await ctx.exitedEarly(e);
-      const summary = result.lastExit ? `: ${result.lastExit.summary}` : '';
-      throw new NaijaSupError('E_STARTUP_FAILED', `"${name}" failed to start${summary}; its supervisor ${result.kind === 'stopped' ? 'stopped' : 'went away'}`, {
-        details: [...why, ...(why.length === 0 && failure ? failure.details : [])],
-        fix: result.lastExit?.fix ?? `see ${ctx.daemonLog}`,
-        exitStatus: failure?.exitStatus ?? 1,
-      });
-    }
+    case 'closed':
+      // The supervisor went away (restart policy "never", a failed preflight, or it died): the
+      // instance's last exit, the supervisor's exit status and its last words say why.
+      return { kind: 'lost', lastExit: result.lastExit, graceMs: EXIT_GRACE_MS };
     case 'timeout':
-      throw new NaijaSupError('E_STARTUP_FAILED', `"${name}" is not ready after ${Math.round(ctx.budget / 1000)} s; its supervisor (pid ${first.supervisorPid}) keeps trying in the background`, {
-        details: describeExit(result.lastExit),
-        fix: `follow it with "naija-sup logs -f --name ${name}", or stop it with "naija-sup stop --name ${name}"`,
-      });
+      return {
+        kind: 'reported',
+        graceMs: 0,
+        error: new NaijaSupError('E_STARTUP_FAILED', `"${name}" is not ready after ${Math.round(budget / 1000)} s`, {
+          details: describeExit(result.lastExit),
+          fix: `see why in "naija-sup logs --name ${name}"; if it only needs longer, raise health.startupTimeout`,
+        }),
+      };
     default: {
       const never: never = result;
       throw new Error(`unexpected outcome ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Waits up to `graceMs` for the background supervisor to exit on its own, then stops it the way
+ * a user would (SIGTERM: graceful, its server's group too), then a second SIGTERM (the supervisor
+ * SIGKILLs its server's group), then SIGKILL. Returns how it ended.
+ */
+async function ensureGone(bg: Background, graceMs: number, shutdownMs: number): Promise<'itself' | 'stopped' | 'killed'> {
+  if (bg.exit !== null) return 'itself';
+  if (graceMs > 0 && bg.terms === 0 && (await within(bg.exited, graceMs)) !== null) return 'itself';
+  // An interrupted wait sent the first SIGTERM already: a second one now would skip the graceful stop.
+  if (bg.terms === 0) signalBackground(bg, 'SIGTERM');
+  if ((await within(bg.exited, shutdownMs + 5000)) !== null) return 'stopped';
+  if (bg.terms === 1) signalBackground(bg, 'SIGTERM');
+  if ((await within(bg.exited, 5000)) !== null) return 'stopped';
+  signalBackground(bg, 'SIGKILL');
+  await within(bg.exited, 5000);
+  return 'killed';
+}
+
+/**
+ * The hidden output file becomes `<name>.out` when `keep` (ours is, or was, the supervisor of this
+ * name) and is removed otherwise: a failed start never leaves it behind.
+ */
+function settleOutput(bg: Background, paths: ControlPaths, keep: boolean): void {
+  if (bg.outputSettled) return;
+  bg.outputSettled = true;
+  try {
+    if (keep) {
+      renameSync(bg.output, paths.daemonLog);
+      bg.output = paths.daemonLog;
+    } else {
+      rmSync(bg.output, { force: true });
+    }
+  } catch {
+    // Already moved: nothing to do.
+  }
+}
+
+/**
+ * The background supervisor's last words: its lines that are not JSON event lines (those are in
+ * the run dir's log, "naija-sup logs"), e.g. its error with code and fix, or a crash's stack. With
+ * `orEvents`, its last event lines when it wrote nothing else.
+ */
+function lastWords(path: string, orEvents: boolean): string[] {
+  const lines = readTail(path, TAIL_LINES * 4);
+  const words = lines.filter((line) => !/^\{".*"event":/.test(line));
+  return (words.length > 0 || !orEvents ? words : lines).slice(-TAIL_LINES);
+}
+
+/** The error for a failed start, once the background supervisor and its server are gone. */
+async function failed(bg: Background, paths: ControlPaths, failure: Failure, shutdownMs: number): Promise<NaijaSupError> {
+  const name = bg.name;
+  const ended = await ensureGone(bg, failure.graceMs, shutdownMs);
+  const e = bg.exit;
+  const words = lastWords(bg.output, failure.kind === 'lost' && failure.lastExit === null);
+  // Still hidden: ours never answered for this name. Keep its output as <name>.out unless another
+  // supervisor (whose file that is) runs this name now.
+  if (!bg.outputSettled) settleOutput(bg, paths, (await fetchStatus(paths.socket, 500).catch(() => null)) === null);
+  const kept = bg.outputSettled && bg.output === paths.daemonLog;
+  const stopped = ended === 'itself' ? [] : [`naija-sup stopped its background supervisor (pid ${String(bg.child.pid)})${ended === 'killed' ? ' with SIGKILL: its server may be left; "naija-sup stop --name ' + name + '" stops it from its record' : ' and the server'}`];
+  if (bg.interrupted !== null) {
+    return new NaijaSupError('E_STARTUP_FAILED', `interrupted (${bg.interrupted}) before "${name}" was ready`, {
+      details: stopped,
+      fix: `start it again with "naija-sup start -d"`,
+      exitStatus: 130,
+    });
+  }
+  if (failure.kind === 'reported') {
+    return new NaijaSupError(failure.error.code, failure.error.message, {
+      details: [...failure.error.details, ...stopped],
+      fix: failure.error.fix,
+      exitStatus: failure.error.exitStatus,
+    });
+  }
+  const how = failure.note ?? (e === null ? 'did not exit'
+    : e.error ? `could not be started: ${e.error.message}`
+      : e.signal ? `was killed by ${e.signal}` : `exited with status ${String(e.code)}`);
+  const head = failure.lastExit ? `"${name}" failed to start: ${failure.lastExit.summary}; its background supervisor ${how}` : `the background supervisor for "${name}" ${how} before the server was ready`;
+  const code = e?.code ?? null;
+  return new NaijaSupError('E_STARTUP_FAILED', head, {
+    details: [...describeExit(failure.lastExit), ...(words.length > 0 ? ['its output:', ...words.map((l) => `  ${l}`)] : []), ...stopped],
+    fix: failure.lastExit?.fix ?? (kept ? `see ${paths.daemonLog} and "naija-sup logs --name ${name}"` : `see "naija-sup logs --name ${name}"`),
+    exitStatus: code !== null && code > 0 ? code : 1,
+  });
 }

@@ -47,6 +47,17 @@ function pidNote(pid: number | null | undefined): string {
   return pid ? ` (pid ${pid})` : '';
 }
 
+/**
+ * Whether stderr is a terminal with a width ora can divide by. A pty can report 0 columns (`script`
+ * or `ssh -tt` run from something that is not a terminal, `stty cols 0`), and ora 9 counts the
+ * lines to erase as ceil(width / columns): Infinity, so its clear() loops forever writing cursor
+ * escapes and the supervisor's event loop never turns again (no ready, no signals). No spinner
+ * then: the lines it would animate are printed anyway.
+ */
+function hasColumns(): boolean {
+  return (process.stderr.columns ?? 0) > 0;
+}
+
 export class EventRenderer {
   private readonly c: Palette;
   private spinner: Ora | null = null;
@@ -89,7 +100,7 @@ export class EventRenderer {
   }
 
   private spin(text: string): void {
-    if (!this.io.isTTY || this.opts.verbose) return;
+    if (!this.io.isTTY || this.opts.verbose || !hasColumns()) return;
     if (this.spinner) {
       this.spinner.text = text;
       return;
@@ -97,13 +108,20 @@ export class EventRenderer {
     this.spinnerWanted = true;
     // ora (and what it pulls in) costs ~13 MiB of a long-lived supervisor: load it only on a TTY.
     void import('ora').then(({ default: ora }) => {
-      if (!this.spinnerWanted || this.spinner) return;
+      if (!this.spinnerWanted || this.spinner || !hasColumns()) return;
       this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
+      process.stderr.on('resize', this.onResize);
     }, () => undefined);
   }
 
+  /** A terminal resized to 0 columns mid-spin: stop before ora's next frame divides by it. */
+  private readonly onResize = (): void => {
+    if (!hasColumns()) this.unspin();
+  };
+
   private unspin(): void {
     this.spinnerWanted = false;
+    process.stderr.off('resize', this.onResize);
     this.spinner?.stop();
     this.spinner = null;
   }

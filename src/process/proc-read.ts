@@ -40,6 +40,11 @@ export interface ProcStat {
   pgid: number;
   /** Session id (field 6). */
   sid: number;
+  /**
+   * The controlling terminal's device number (field 7, tty_nr); 0 when the process has none (a
+   * daemon after setsid, a service under systemd).
+   */
+  ttyNr: number;
   /** CPU time in user mode (field 14), clock ticks ({@link USER_HZ}). */
   utime: number;
   /** CPU time in kernel mode (field 15), clock ticks. */
@@ -71,6 +76,7 @@ export function parseProcStat(text: string): ProcStat | null {
   const ppid = Number(rest[1]);
   const pgid = Number(rest[2]);
   const sid = Number(rest[3]);
+  const ttyNr = Number(rest[4]);
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   const threads = Number(rest[17]);
@@ -78,13 +84,13 @@ export function parseProcStat(text: string): ProcStat | null {
   if (
     !isPlausiblePid(pid) ||
     state === undefined || !/^[A-Za-z]$/.test(state) ||
-    !Number.isInteger(ppid) || !Number.isInteger(pgid) || !Number.isInteger(sid) ||
+    !Number.isInteger(ppid) || !Number.isInteger(pgid) || !Number.isInteger(sid) || !Number.isInteger(ttyNr) ||
     !Number.isFinite(utime) || !Number.isFinite(stime) || !Number.isInteger(threads) ||
     startTime === undefined || !/^\d+$/.test(startTime)
   ) {
     return null;
   }
-  return { pid, comm, state, ppid, pgid, sid, utime, stime, threads, startTime };
+  return { pid, comm, state, ppid, pgid, sid, ttyNr, utime, stime, threads, startTime };
 }
 
 /**

@@ -33,13 +33,13 @@ describe('parseProcStat', () => {
   it('reads the fields naija-sup uses from a real-shaped line', () => {
     const line = '4265 (cat) R 4261 4261 2711 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 27965 3133440 389 18446744073709551615 0';
     expect(parseProcStat(line)).toEqual({
-      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, utime: 0, stime: 0, threads: 1, startTime: '27965',
+      pid: 4265, comm: 'cat', state: 'R', ppid: 4261, pgid: 4261, sid: 2711, ttyNr: 0, utime: 0, stime: 0, threads: 1, startTime: '27965',
     });
   });
 
   it('splits after the LAST ")" so a comm with spaces and parentheses cannot shift the fields', () => {
     const stat = parseProcStat(statLine({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, startTime: '123' }));
-    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, utime: 0, stime: 0, threads: 1, startTime: '123' });
+    expect(stat).toEqual({ pid: 77, comm: 'a) S 1 1 (b', state: 'R', ppid: 5, pgid: 6, sid: 7, ttyNr: 0, utime: 0, stime: 0, threads: 1, startTime: '123' });
     expect(parseProcStat(statLine({ pid: 78, comm: 'my server', startTime: '9' }))?.comm).toBe('my server');
     expect(parseProcStat(statLine({ pid: 79, comm: ')', startTime: '9' }))?.comm).toBe(')');
   });
@@ -51,14 +51,14 @@ describe('parseProcStat', () => {
       '18446744073709551615 4321280 7148169 140735734818320 0 0 0 0 16781312 2 0 0 0 17 1 0 0 0 0 0 9723336 11027064 ' +
       '68403200 140735734819547 140735734819566 140735734819566 140735734820839 0\n';
     expect(parseProcStat(renamed)).toEqual({
-      pid: 17175, comm: 'my srv) S 1 (x', state: 'R', ppid: 17173, pgid: 17173, sid: 13508, utime: 1, stime: 0, threads: 1, startTime: '1010281',
+      pid: 17175, comm: 'my srv) S 1 (x', state: 'R', ppid: 17173, pgid: 17173, sid: 13508, ttyNr: 0, utime: 1, stime: 0, threads: 1, startTime: '1010281',
     });
     // PID 1: its parent, group and session are 0 (outside the namespace); fields 14/15 are utime/stime.
     const init =
       '1 (process_api) S 0 0 0 0 -1 4194560 80787 121592592 0 2033 286 515 1043691 209893 10 -10 12 0 14 35909632 2032 ' +
       '18446744073709551615 1 1 0 0 0 0 0 4096 1256 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n';
     expect(parseProcStat(init)).toEqual({
-      pid: 1, comm: 'process_api', state: 'S', ppid: 0, pgid: 0, sid: 0, utime: 286, stime: 515, threads: 12, startTime: '14',
+      pid: 1, comm: 'process_api', state: 'S', ppid: 0, pgid: 0, sid: 0, ttyNr: 0, utime: 286, stime: 515, threads: 12, startTime: '14',
     });
   });
 
