@@ -57,7 +57,8 @@ describe('start -d reports why it failed, and leaves nothing behind', () => {
     const a = await cliApp({
       command: [process.execPath, fixture('never-ready.mjs')],
       health: { path: '/health', interval: '25ms', startupTimeout: '1s' },
-      restart: { maxRestarts: 100 },
+      // Far more start attempts than start -d waits for: the loop would go on without start -d.
+      restart: { maxRestarts: 100, startRetries: 100 },
     });
     const r = await a.cli(['start', '-d']);
     expect(r.status, r.stderr).toBe(1);

@@ -58,9 +58,14 @@ describe('describeExitShort', () => {
 
   it('adds the code or the signal when the summary names only the cause', () => {
     expect(describeExitShort(portInUse)).toBe('port 8000 is already in use (exit code 1)');
-    expect(describeExitShort({ code: null, signal: 'SIGTERM', cause: 'startup-timeout', summary: 'did not become ready before the startup timeout' })).toBe(
-      'did not become ready before the startup timeout (ended by SIGTERM)',
+    expect(describeExitShort({ code: null, signal: 'SIGTERM', cause: 'exit-signal', summary: 'ended by its own signal handler' })).toBe(
+      'ended by its own signal handler (ended by SIGTERM)',
     );
+  });
+
+  it('says nothing of how an instance exited that naija-sup itself stopped (startup timeout, liveness)', () => {
+    expect(describeExitShort({ code: 0, signal: null, cause: 'startup-timeout', summary: 'not ready within 1.5 s (health.startupTimeout)' })).toBe('not ready within 1.5 s (health.startupTimeout)');
+    expect(describeExitShort({ code: null, signal: 'SIGKILL', cause: 'liveness-failed', summary: 'failed its liveness probe (health.liveness)' })).toBe('failed its liveness probe (health.liveness)');
   });
 });
 

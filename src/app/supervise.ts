@@ -50,6 +50,8 @@ export interface Supervision {
   reload(): Promise<ReloadOutcome>;
   /** Forwards a signal to the current instance's process group. */
   forward(signal: NodeJS.Signals): void;
+  /** Adds an event of the caller's to the stream (a signal it received): logs and the control socket see it too. */
+  report(event: SupervisorEvent): void;
 }
 
 type Closer = () => Promise<void> | void;
@@ -82,6 +84,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     },
     reload,
     forward: (signal) => { state.app?.forward(signal); },
+    report: publish,
   };
 }
 

@@ -5,7 +5,7 @@
  * closed), SIGUSR1/SIGUSR2 are forwarded to the instance's group.
  */
 import { readFileSync } from 'node:fs';
-import { supervise } from '../../app/supervise.js';
+import { supervise, type Supervision } from '../../app/supervise.js';
 import { loadConfig, portOrigin, type ConfigFlags } from '../../config/index.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { hasControllingTerminal } from '../../process/terminal.js';
@@ -67,7 +67,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   delete env['NAIJA_SUP_DETACHED'];
   const onEvent = (e: SupervisorEvent): void => { if (!(detached && e.type === 'output')) renderer.handle(e); };
   const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: packageVersion() });
-  const unlisten = listenToSignals(io, running, onEvent);
+  const unlisten = listenToSignals(io, running);
   try {
     return await running.done;
   } finally {
@@ -77,7 +77,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
 }
 
 /** Signals to the supervisor, as a terminal, `kill` or an init send them. Returns the unsubscribe. */
-function listenToSignals(io: CliIO, running: ReturnType<typeof supervise>, onEvent: (e: SupervisorEvent) => void): () => void {
+function listenToSignals(io: CliIO, running: Supervision): () => void {
   const signals = io.signals;
   if (!signals) return () => undefined;
   // Closing the terminal sends SIGHUP: in the foreground on a terminal it stops (gracefully, once:
@@ -91,11 +91,11 @@ function listenToSignals(io: CliIO, running: ReturnType<typeof supervise>, onEve
     if (hupStops) {
       if (hungUp) return;
       hungUp = true;
-      onEvent({ type: 'warning', message: 'SIGHUP in the foreground with a controlling terminal (the terminal closed): stopping', fix: 'to reload instead, use "naija-sup reload"' });
+      running.report({ type: 'warning', message: 'SIGHUP in the foreground with a controlling terminal (the terminal closed): stopping', fix: 'to reload instead, use "naija-sup reload"' });
       running.stop();
       return;
     }
-    onEvent({ type: 'reload-requested', source: 'SIGHUP' });
+    running.report({ type: 'reload-requested', source: 'SIGHUP' });
     void running.reload();
   };
   const onUsr1 = (): void => running.forward('SIGUSR1');
