@@ -4,6 +4,7 @@
  * mode, "which instance answered?"). Heavy modules load only when the config needs them.
  */
 import type { ResolvedConfig } from '../config/types.js';
+import { RecordBook } from '../control/record-book.js';
 import type { InstanceWiring } from '../reload/mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { realDeps } from '../supervisor/real-deps.js';
@@ -23,8 +24,11 @@ async function waitDependencies(config: ResolvedConfig, signal: AbortSignal): Pr
 
 /** The factory an App calls for each instance it starts. */
 export function instanceDeps(options: InstanceDepsOptions): (wiring: InstanceWiring, onEvent: (event: SupervisorEvent) => void) => RunnerDeps {
+  // One record for every process of the app: a supervisor SIGKILLed mid-reload leaves none unnamed.
+  const book = new RecordBook(options.runDir);
   return (wiring, onEvent) => realDeps({
     runDir: options.runDir,
+    book,
     baseEnv: options.baseEnv,
     onEvent,
     extraFds: wiring.extraFds,

@@ -28,6 +28,22 @@ export interface InstanceRecord {
   /** ms epoch. */
   startedAt: number;
   cwd: string;
+  /**
+   * The other processes this supervisor owns beside the primary one (issue 14): during a reload,
+   * the old blue that still drains or the green that starts; in proxy mode each on its own private
+   * port. A supervisor SIGKILLed mid-reload leaves all of them; the next `start` or `stop` finds
+   * them here. Absent when there are none.
+   */
+  others?: InstanceRef[];
+}
+
+/** One more process a record names: identity and address, the supervisor fields are the record's. */
+export type InstanceRef = Pick<InstanceRecord, 'pid' | 'pgid' | 'startTime' | 'cmdline' | 'port' | 'host' | 'startedAt'>;
+
+/** The record's primary process and each of its others, each as a record of its own. */
+export function expandRecord(record: InstanceRecord): InstanceRecord[] {
+  const { others, ...primary } = record;
+  return [primary, ...(others ?? []).map((ref) => ({ ...primary, ...ref }))];
 }
 
 export function recordPath(runDir: string, name: string): string {

@@ -21,7 +21,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { NaijaSupError } from '../errors.js';
-import { readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
+import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
@@ -109,7 +109,7 @@ export function listRecords(runDir: string): InstanceRecord[] {
   for (const file of names) {
     if (!file.endsWith('.json') || file.startsWith('.')) continue;
     const record = readRecord(runDir, file.slice(0, -'.json'.length));
-    if (record !== null) records.push(record);
+    if (record !== null) records.push(...expandRecord(record));
   }
   return records;
 }
@@ -195,52 +195,22 @@ export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<
     const state = inspectRecord(record, procRoot);
     out.state = state;
     if (state.kind === 'supervised') throw alreadyRunning(record, procRoot);
-    if (state.kind === 'stale') {
+    // Every process the record names, the primary first: a supervisor SIGKILLed mid-reload leaves
+    // blue and green (issue 14).
+    let survivors = 0;
+    for (const [i, one] of expandRecord(record).entries()) {
+      const oneState = i === 0 ? state : inspectRecord(one, procRoot);
+      if (oneState.kind !== 'orphan') continue;
+      const stopped = await stopOrphan(one, oneState, options, out);
+      if (!stopped) {
+        survivors += 1;
+        if (i === 0) vouched = one.pid;
+      }
+    }
+    if (survivors === 0) {
       removeRecord(runDir, name, record.pid);
       out.recordRemoved = true;
-      out.findings.push({ level: 'info', message: `stale record removed: ${state.why}; nothing was signalled` });
-    } else {
-      const started = (deps.now ?? Date.now)();
-      const result = await terminateGroup(state.target, {
-        signal: options.signal,
-        timeout: options.timeout,
-        procRoot,
-        self: deps.self ?? readSelfInfo(procRoot),
-        ...(deps.kill ? { kill: deps.kill } : {}),
-        ...(deps.now ? { now: deps.now } : {}),
-        sleep: (ms) => (deps.sleep ?? abortableSleep)(ms),
-        ...(deps.pollInterval !== undefined ? { pollInterval: deps.pollInterval } : {}),
-        ...(deps.killTimeout !== undefined ? { killTimeout: deps.killTimeout } : {}),
-        includeEscaped: true,
-      });
-      const command = record.cmdline.join(' ');
-      out.stopped.push({
-        pid: record.pid,
-        pgid: record.pgid,
-        scope: 'group',
-        pids: state.members,
-        command,
-        user: userName(),
-        reason: 'stale-instance',
-        signal: options.signal,
-        outcome: result.outcome,
-        forced: result.forced,
-        durationMs: result.durationMs || (deps.now ?? Date.now)() - started,
-        detail: result.reason,
-      });
-      const who =
-        `orphaned instance of "${name}" (pid ${record.pid}, group ${record.pgid}` +
-        `${state.leaderAlive ? '' : `, leader exited, members ${state.members.join(' ')}`}` +
-        `; its supervisor pid ${record.supervisorPid} is gone)`;
-      if (result.outcome === 'refused' || result.outcome === 'survived') {
-        vouched = record.pid;
-        out.findings.push({ level: 'warn', message: `could not stop the ${who}: ${result.reason}` });
-      } else {
-        removeRecord(runDir, name, record.pid);
-        out.recordRemoved = true;
-        const how = result.outcome === 'killed' ? `killed after ${options.signal} timed out` : result.outcome === 'exited' ? `stopped with ${options.signal}` : 'already gone';
-        out.findings.push({ level: 'warn', message: `stopped the ${who}: ${how}` });
-      }
+      if (state.kind === 'stale') out.findings.push({ level: 'info', message: `stale record removed: ${state.why}; nothing was signalled` });
     }
   }
 
@@ -263,6 +233,52 @@ export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<
     }
   }
   return out;
+}
+
+/** Stops one orphaned instance group the record names; false when it could not be stopped. */
+async function stopOrphan(
+  record: InstanceRecord, state: Extract<RecordState, { kind: 'orphan' }>, options: StaleCleanupOptions, out: StaleCleanupResult,
+): Promise<boolean> {
+  const deps = options.deps ?? {};
+  const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
+  const started = (deps.now ?? Date.now)();
+  const result = await terminateGroup(state.target, {
+    signal: options.signal,
+    timeout: options.timeout,
+    procRoot,
+    self: deps.self ?? readSelfInfo(procRoot),
+    ...(deps.kill ? { kill: deps.kill } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    sleep: (ms) => (deps.sleep ?? abortableSleep)(ms),
+    ...(deps.pollInterval !== undefined ? { pollInterval: deps.pollInterval } : {}),
+    ...(deps.killTimeout !== undefined ? { killTimeout: deps.killTimeout } : {}),
+    includeEscaped: true,
+  });
+  out.stopped.push({
+    pid: record.pid,
+    pgid: record.pgid,
+    scope: 'group',
+    pids: state.members,
+    command: record.cmdline.join(' '),
+    user: userName(),
+    reason: 'stale-instance',
+    signal: options.signal,
+    outcome: result.outcome,
+    forced: result.forced,
+    durationMs: result.durationMs || (deps.now ?? Date.now)() - started,
+    detail: result.reason,
+  });
+  const who =
+    `orphaned instance of "${options.name}" (pid ${record.pid}, group ${record.pgid}` +
+    `${state.leaderAlive ? '' : `, leader exited, members ${state.members.join(' ')}`}` +
+    `; its supervisor pid ${record.supervisorPid} is gone)`;
+  if (result.outcome === 'refused' || result.outcome === 'survived') {
+    out.findings.push({ level: 'warn', message: `could not stop the ${who}: ${result.reason}` });
+    return false;
+  }
+  const how = result.outcome === 'killed' ? `killed after ${options.signal} timed out` : result.outcome === 'exited' ? `stopped with ${options.signal}` : 'already gone';
+  out.findings.push({ level: 'warn', message: `stopped the ${who}: ${how}` });
+  return true;
 }
 
 function alreadyRunning(record: InstanceRecord, procRoot: string): NaijaSupError {

@@ -4,6 +4,7 @@
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRecord } from '../control/record.js';
+import type { RecordBook } from '../control/record-book.js';
 import { probeHostFor, probeOnce } from '../health/index.js';
 import { listeningEndpointsOf } from '../ports/listening.js';
 import { explainPortInUse } from './bind-check.js';
@@ -30,6 +31,8 @@ export interface RealDepsOptions {
    * answered (src/reload/answered-by.ts), not another one sharing the socket.
    */
   probeAnsweredBy?: (input: { kind: 'startup' | 'liveness' | 'readiness'; host: string; port: number; path: string; timeout: number; pids: number[]; anyAnswer: boolean; signal: AbortSignal }) => Promise<ProbeOutcome>;
+  /** The app's one record of every process it owns (src/control/record-book.ts); without it, each instance writes its own. */
+  book?: RecordBook | undefined;
   /** Proxy mode: the public port the proxy holds (a server that binds it ignores PORT). */
   publicPort?: number | undefined;
   /** Dependency waits (src/dependencies/wait.ts). */
@@ -126,7 +129,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         cwd: config.cwd,
       };
       try {
-        const recordPath = writeRecord(options.runDir, record);
+        const recordPath = options.book ? options.book.add(record) : writeRecord(options.runDir, record);
         if (config.pidFile) writePidFile(config.pidFile, pid);
         options.onEvent({ type: 'record-written', recordPath, pidFile: config.pidFile });
       } catch (error) {
@@ -136,7 +139,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);
       try {
-        removeRecord(options.runDir, config.name, pid);
+        if (options.book) options.book.remove(config.name, pid);
+        else removeRecord(options.runDir, config.name, pid);
         if (config.pidFile) removePidFile(config.pidFile, pid);
       } catch (error) {
         options.onEvent({ type: 'record-error', message: (error as Error).message });
