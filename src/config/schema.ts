@@ -14,187 +14,57 @@
  */
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import type { DependencyInput, DurationInput, SignalInput, SizeInput, UserConfig } from './define-config.js';
-import { formatDuration, MAX_DURATION_MS, tryParseDuration } from './duration.js';
+import type { DependencyInput, SignalInput, UserConfig } from './define-config.js';
+import { formatDuration } from './duration.js';
 import { splitHostPort } from './host-port.js';
 import { ShellSplitError, splitCommand } from './shell-split.js';
-import { formatSize, tryParseSize } from './size.js';
 import type { DependencyConfig, LogFormat, ProbeType, ResolvedConfig } from './types.js';
+import {
+  alias,
+  BOOLEAN_WORDS,
+  booleanLeaf,
+  decodeJson,
+  decodeList,
+  decodeNumber,
+  durationLeaf,
+  enumLeaf,
+  fail,
+  httpPathParse,
+  integerLeaf,
+  isPlainObject,
+  keySuffix,
+  leaf,
+  ok,
+  parseHost,
+  parsePort,
+  prefixed,
+  sameAs,
+  secondsEnv,
+  section,
+  sizeLeaf,
+  suggestKey,
+  value,
+  describeValue,
+} from './schema/builders.js';
+import type { AnySection, InferInput, InferResolved, LeafNode, ParseContext, ParseResult, Problem } from './schema/nodes.js';
 
 export { splitHostPort };
-
-// ---------------------------------------------------------------------------------------------
-// Node types
-
-/** One thing wrong with a value. `at` extends the key's path: "" for the value itself, ".timeout", "[2]". */
-export interface Problem {
-  at: string;
-  message: string;
-}
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
-
-/** Where a raw value came from. Relative paths resolve differently per layer. */
-export type ConfigLayer = 'file' | 'env' | 'flag';
-
-/** What defaults and parsers may look at besides the raw value. */
-export interface ResolveContext {
-  /** The config file's directory, or null without a file. */
-  configDir: string | null;
-  /** The directory naija-sup runs in: relative paths from flags and the environment start here. */
-  invocationCwd: string;
-  /** The resolved `cwd` (resolved before every other key). */
-  appCwd: string;
-  /** The `name` field of `dir`/package.json, or null. */
-  packageNameOf(dir: string): string | null;
-  /** A value resolved earlier (schema order, `cwd` first). */
-  resolved(path: string): unknown;
-  /** Whether a key resolved earlier was given by the user (a flag, the environment or the file), not defaulted. */
-  isSet(path: string): boolean;
-}
-
-export interface ParseContext extends ResolveContext {
-  layer: ConfigLayer;
-}
-
-export type DefaultSpec<T> =
-  | { kind: 'value'; value: T }
-  | { kind: 'computed'; /** For the docs: what the default is. */ text: string; compute(ctx: ResolveContext): T };
-
-/** A legacy (unprefixed) environment variable for a leaf, like PORT or GRACEFUL_TIMEOUT. */
-export interface LegacyEnvVar {
-  name: string;
-  /** Shown in the reference, e.g. "seconds". */
-  note?: string;
-  /** Decodes the variable when it differs from the leaf's own `fromEnv` (seconds → ms). */
-  decode?(raw: string): ParseResult<unknown>;
-}
-
-/** A JSON Schema fragment. */
-export type JsonSchema = Record<string, unknown>;
-
-/**
- * A configuration key. `In` is what a file may hold, `Out` the resolved value.
- */
-export interface LeafNode<In = unknown, Out = unknown> {
-  readonly kind: 'leaf';
-  readonly description: string;
-  /** The type as the reference shows it: "duration", "integer ≥ 0", `"http" | "tcp"`. */
-  readonly typeText: string;
-  /** JSON Schema of the file form, without description and default (added from this node). */
-  readonly jsonSchema: JsonSchema;
-  readonly default: DefaultSpec<Out>;
-  readonly legacyEnv: readonly LegacyEnvVar[];
-  /** How the `NAIJA_SUP_*` twin is written when it is not plain text ("JSON", "comma-separated"). */
-  readonly envForm?: string;
-  /** Decodes an environment string into a raw value for `parse` (numbers, booleans, JSON…). */
-  fromEnv(raw: string): ParseResult<unknown>;
-  /** Validates a raw value and converts it to its resolved form. */
-  parse(raw: unknown, ctx: ParseContext): ParseResult<Out>;
-  /** The value as a user would write it (durations as "5s"), for docs, JSON Schema defaults and printing. */
-  toInput(value: Out): unknown;
-  /** For an object-valued key (health.liveness): its fields, for the docs and the JSON Schema. */
-  readonly fields?: Readonly<Record<string, LeafNode>>;
-  /** How the docs show the default when the value alone would mislead (the command's [] is "none"). */
-  readonly defaultLabel?: string;
-  /** Never set: carries `In` for type inference. */
-  readonly _input?: In;
-}
-
-export interface AnySection {
-  readonly kind: 'section';
-  readonly description: string;
-  readonly children: Readonly<Record<string, SchemaNode>>;
-}
-
-export interface SectionNode<C extends Readonly<Record<string, SchemaNode>>> extends AnySection {
-  readonly children: C;
-}
-
-/**
- * Another spelling of some leaves of the same section, as one object: `health.startup: {type: "tcp"}`
- * sets `health.type`. It has no resolved value of its own (ResolvedConfig has no such key): its
- * fields are the names of sibling leaves, each parsed by that leaf, and where a file gives both
- * spellings of a field the alias wins. It exists only in files (no environment variable of its
- * own: the siblings' variables cover each field).
- */
-export interface AliasNode<K extends string = string> {
-  readonly kind: 'alias';
-  readonly description: string;
-  /** The sibling leaves it spells, in document order. */
-  readonly keys: readonly K[];
-}
-
-export type SchemaNode = LeafNode | AnySection | AliasNode;
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
-
-/** Renders a found value for a message: strings quoted, long values cut. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'bigint') return `${value}n`;
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-
-function fail(expected: string, got: unknown, note?: string): { ok: false; problems: Problem[] } {
-  return { ok: false, problems: [{ at: '', message: `expected ${expected}, got ${describeValue(got)}${note ? ` (${note})` : ''}` }] };
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function levenshtein(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-/**
- * The candidate an unknown key most likely meant: a case-insensitive match, else the closest within
- * edit distance 2; undefined when none is close.
- */
-export function suggestKey(key: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    if (candidate.toLowerCase() === key.toLowerCase()) return candidate;
-    const distance = levenshtein(key, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** `.key` for identifier-like keys, `["odd key"]` otherwise. */
-export function keySuffix(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
-function prefixed(problems: readonly Problem[], at: string): Problem[] {
-  return problems.map((p) => ({ at: at + p.at, message: p.message }));
-}
+export { describeValue, isPlainObject, keySuffix, suggestKey } from './schema/builders.js';
+export type {
+  AliasNode,
+  AnySection,
+  ConfigLayer,
+  DefaultSpec,
+  JsonSchema,
+  LeafNode,
+  LegacyEnvVar,
+  ParseContext,
+  ParseResult,
+  Problem,
+  ResolveContext,
+  SchemaNode,
+  SectionNode,
+} from './schema/nodes.js';
 
 /** Turns a package or folder name into one safe for file names: [a-z0-9._-], at most 64 characters. */
 export function sanitizeName(raw: string): string {
@@ -220,186 +90,6 @@ export function compileMatchPattern(pattern: string): (commandLine: string) => b
   // g and y make RegExp#test stateful (lastIndex), which would make every other test fail.
   const regex = new RegExp(literal[1] as string, (literal[2] as string).replace(/[gy]/g, ''));
   return (commandLine) => regex.test(commandLine);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Environment decoders
-
-const decodeString = (raw: string): ParseResult<unknown> => ok(raw);
-
-const decodeNumber = (raw: string): ParseResult<unknown> =>
-  ok(/^[+-]?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw);
-
-const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, false: false, 1: true, 0: false, yes: true, no: false };
-
-const decodeBoolean = (raw: string): ParseResult<unknown> => {
-  const value = BOOLEAN_WORDS[raw.trim().toLowerCase()];
-  return value === undefined ? fail('true/false, 1/0 or yes/no', raw) : ok(value);
-};
-
-/** Digits alone are milliseconds, as in a file. */
-const decodeDuration = (raw: string): ParseResult<unknown> => ok(/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
-
-/** GRACEFUL_TIMEOUT=30 and HEALTH_CHECK_TIMEOUT=30 mean seconds (the convention they come from). */
-const decodeSeconds = (raw: string): ParseResult<unknown> => {
-  const text = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return ok(Math.round(Number(text) * 1000));
-  if (tryParseDuration(text) !== undefined) return ok(text);
-  return fail('seconds like "30" or a duration like "30s"', raw);
-};
-
-/** Digits alone are bytes, as in a file. */
-const decodeSize = (raw: string): ParseResult<unknown> => ok(/^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
-
-const decodeJson = (raw: string): ParseResult<unknown> => {
-  try {
-    return ok(JSON.parse(raw) as unknown);
-  } catch (error) {
-    return fail('JSON', raw, error instanceof Error ? error.message : String(error));
-  }
-};
-
-const decodeList = (raw: string): ParseResult<unknown> =>
-  ok(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
-
-// ---------------------------------------------------------------------------------------------
-// Leaf builders
-
-interface LeafSpec<_In, Out> {
-  description: string;
-  typeText: string;
-  jsonSchema: JsonSchema;
-  default: DefaultSpec<Out>;
-  legacyEnv?: readonly LegacyEnvVar[];
-  envForm?: string;
-  fromEnv?: (raw: string) => ParseResult<unknown>;
-  parse: (raw: unknown, ctx: ParseContext) => ParseResult<Out>;
-  toInput?: (value: Out) => unknown;
-  fields?: Readonly<Record<string, LeafNode>>;
-  defaultLabel?: string;
-}
-
-function leaf<In, Out>(spec: LeafSpec<In, Out>): LeafNode<In, Out> {
-  const node: LeafNode<In, Out> = {
-    kind: 'leaf',
-    description: spec.description,
-    typeText: spec.typeText,
-    jsonSchema: spec.jsonSchema,
-    default: spec.default,
-    legacyEnv: spec.legacyEnv ?? [],
-    fromEnv: spec.fromEnv ?? decodeString,
-    parse: spec.parse,
-    toInput: spec.toInput ?? ((value: Out) => value),
-  };
-  return {
-    ...node,
-    ...(spec.envForm === undefined ? {} : { envForm: spec.envForm }),
-    ...(spec.fields === undefined ? {} : { fields: spec.fields }),
-    ...(spec.defaultLabel === undefined ? {} : { defaultLabel: spec.defaultLabel }),
-  };
-}
-
-function section<C extends Readonly<Record<string, SchemaNode>>>(description: string, children: C): SectionNode<C> {
-  return { kind: 'section', description, children };
-}
-
-const value = <T>(v: T): DefaultSpec<T> => ({ kind: 'value', value: v });
-
-function durationLeaf(description: string, defaultMs: number, legacyEnv: readonly LegacyEnvVar[] = []): LeafNode<DurationInput, number> {
-  return leaf<DurationInput, number>({
-    description,
-    typeText: 'duration',
-    jsonSchema: { $ref: '#/$defs/duration' },
-    default: value(defaultMs),
-    legacyEnv,
-    fromEnv: decodeDuration,
-    parse: (raw) => {
-      const ms = tryParseDuration(raw);
-      if (ms !== undefined) return ok(ms);
-      if (typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw)) {
-        return fail('a duration like "5s"', raw, `add a unit: "${raw.trim()}ms" or "${raw.trim()}s"`);
-      }
-      if (typeof raw === 'number' && raw > MAX_DURATION_MS) return fail(`a duration of at most ${MAX_DURATION_MS}ms`, raw);
-      return fail('a duration like "5s"', raw);
-    },
-    toInput: formatDuration,
-  });
-}
-
-function booleanLeaf(description: string, defaultValue: boolean, legacyEnv: readonly LegacyEnvVar[] = []): LeafNode<boolean, boolean> {
-  return leaf<boolean, boolean>({
-    description,
-    typeText: 'boolean',
-    jsonSchema: { type: 'boolean' },
-    default: value(defaultValue),
-    legacyEnv,
-    envForm: 'true/false, 1/0, yes/no',
-    fromEnv: decodeBoolean,
-    parse: (raw) => (typeof raw === 'boolean' ? ok(raw) : fail('true or false', raw)),
-  });
-}
-
-function enumLeaf<T extends string>(description: string, values: readonly T[], defaultValue: T): LeafNode<T, T> {
-  const list = values.map((v) => JSON.stringify(v)).join(', ');
-  return leaf<T, T>({
-    description,
-    typeText: values.map((v) => JSON.stringify(v)).join(' | '),
-    jsonSchema: { enum: [...values] },
-    default: value(defaultValue),
-    parse: (raw) => ((values as readonly unknown[]).includes(raw) ? ok(raw as T) : fail(`one of ${list}`, raw)),
-  });
-}
-
-function integerLeaf(description: string, min: number, defaultValue: number, legacyEnv: readonly LegacyEnvVar[] = []): LeafNode<number, number> {
-  return leaf<number, number>({
-    description,
-    typeText: `integer ≥ ${min}`,
-    jsonSchema: { type: 'integer', minimum: min },
-    default: value(defaultValue),
-    legacyEnv,
-    fromEnv: decodeNumber,
-    parse: (raw) => (typeof raw === 'number' && Number.isInteger(raw) && raw >= min ? ok(raw) : fail(`an integer ≥ ${min}`, raw)),
-  });
-}
-
-function alias<K extends string>(description: string, keys: readonly K[]): AliasNode<K> {
-  return { kind: 'alias', description, keys };
-}
-
-/** `node` with a default that repeats the value of another key, resolved before it (schema order). */
-function sameAs<I, O>(node: LeafNode<I, O>, dotPath: string): LeafNode<I, O> {
-  return { ...node, default: { kind: 'computed', text: `\`${dotPath}\``, compute: (ctx) => ctx.resolved(dotPath) as O } };
-}
-
-function sizeLeaf(description: string, defaultBytes: number): LeafNode<SizeInput, number> {
-  return leaf<SizeInput, number>({
-    description,
-    typeText: 'size',
-    jsonSchema: { $ref: '#/$defs/size' },
-    default: value(defaultBytes),
-    fromEnv: decodeSize,
-    parse: (raw) => {
-      const bytes = tryParseSize(raw);
-      if (bytes !== undefined && bytes > 0) return ok(bytes);
-      if (typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw)) {
-        return fail('a size like "10MB"', raw, `add a unit: "${raw.trim()}B", "${raw.trim()}KB" or "${raw.trim()}MB"`);
-      }
-      return fail('a size above 0 like "10MB", "512KB" or integer bytes', raw);
-    },
-    toInput: formatSize,
-  });
-}
-
-function parsePort(raw: unknown): ParseResult<number> {
-  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 && raw <= 65535 ? ok(raw) : fail('a port 1–65535', raw);
-}
-
-function parseHost(raw: unknown): ParseResult<string> {
-  return typeof raw === 'string' && raw !== '' && !/\s/.test(raw) ? ok(raw) : fail('a host name or IP address', raw);
-}
-
-function httpPathParse(raw: unknown): ParseResult<string> {
-  return typeof raw === 'string' && raw.startsWith('/') && !/\s/.test(raw) ? ok(raw) : fail('a path starting with "/"', raw);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -880,8 +570,6 @@ const cleanupMatchLeaf = leaf<string | string[], string[]>({
   },
 });
 
-const secondsEnv = (name: string): LegacyEnvVar => ({ name, note: 'seconds', decode: decodeSeconds });
-
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -1050,20 +738,6 @@ export function describeSearchPlaces(): string {
 // ---------------------------------------------------------------------------------------------
 // Compile-time checks: the tree, ResolvedConfig and UserConfig must agree. A mismatch is a type
 // error here (npm run typecheck), not a runtime surprise.
-
-/** An alias has no resolved value: it is left out of the resolved form. */
-type InferResolved<N> = N extends LeafNode<unknown, infer O>
-  ? O
-  : N extends SectionNode<infer C>
-    ? { -readonly [K in keyof C as C[K] extends AliasNode ? never : K]: InferResolved<C[K]> }
-    : never;
-
-/** An alias's file form is an object of its siblings' file forms. */
-type InferInput<N> = N extends LeafNode<infer I, unknown>
-  ? I
-  : N extends SectionNode<infer C>
-    ? { -readonly [K in keyof C]?: C[K] extends AliasNode<infer F> ? { -readonly [P in F & keyof C]?: InferInput<C[P]> } : InferInput<C[K]> }
-    : never;
 
 /** Makes every key required, deeply, so that a key missing on one side is a mismatch. */
 type DeepRequired<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;
