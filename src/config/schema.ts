@@ -22,7 +22,6 @@ import {
   BOOLEAN_WORDS,
   booleanLeaf,
   decodeJson,
-  decodeList,
   decodeNumber,
   durationLeaf,
   enumLeaf,
@@ -45,10 +44,12 @@ import {
   describeValue,
 } from './schema/builders.js';
 import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf } from './schema/process.js';
+import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
 import type { AnySection, InferInput, InferResolved, LeafNode, ParseContext, ParseResult, Problem } from './schema/nodes.js';
 
 export { splitHostPort };
 export { sanitizeName } from './schema/process.js';
+export { compileMatchPattern } from './schema/ports.js';
 export { describeValue, isPlainObject, keySuffix, suggestKey } from './schema/builders.js';
 export type {
   AliasNode,
@@ -66,22 +67,6 @@ export type {
   SectionNode,
 } from './schema/nodes.js';
 
-/** Regex-literal form in cleanup.match: "/source/flags". */
-const REGEX_LITERAL = /^\/(.+)\/([dgimsuyv]*)$/s;
-
-/**
- * Compiles one cleanup.match pattern into a test on a process's command line: "/source/flags" is a
- * regular expression, anything else a substring.
- * @throws SyntaxError when a "/…/" pattern does not compile.
- */
-export function compileMatchPattern(pattern: string): (commandLine: string) => boolean {
-  const literal = REGEX_LITERAL.exec(pattern);
-  if (!literal) return (commandLine) => commandLine.includes(pattern);
-  // g and y make RegExp#test stateful (lastIndex), which would make every other test fail.
-  const regex = new RegExp(literal[1] as string, (literal[2] as string).replace(/[gy]/g, ''));
-  return (commandLine) => regex.test(commandLine);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Leaves with their own rules
 
@@ -95,25 +80,6 @@ export function normalizeSignal(raw: unknown): NodeJS.Signals | undefined {
   const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   return (STOP_SIGNALS as readonly string[]).includes(full) ? (full as NodeJS.Signals) : undefined;
 }
-
-const portLeaf = leaf<number, number>({
-  description: 'Port the server listens on; passed to it as PORT.',
-  typeText: 'integer 1–65535',
-  jsonSchema: { type: 'integer', minimum: 1, maximum: 65535 },
-  default: value(8000),
-  legacyEnv: [{ name: 'PORT' }],
-  fromEnv: decodeNumber,
-  parse: parsePort,
-});
-
-const hostLeaf = leaf<string, string>({
-  description: 'Host the server binds; health checks and port checks use it.',
-  typeText: 'string',
-  jsonSchema: { type: 'string', minLength: 1 },
-  default: value('127.0.0.1'),
-  legacyEnv: [{ name: 'HOST' }],
-  parse: parseHost,
-});
 
 // null is the default, so the environment must be able to say it too: "none" or "null" there.
 const maxRestartsLeaf = leaf<number | null, number | null>({
@@ -419,45 +385,6 @@ const signalLeaf = leaf<SignalInput, NodeJS.Signals>({
   },
 });
 
-function checkMatchPattern(raw: unknown): ParseResult<string> {
-  if (typeof raw !== 'string' || raw === '') return fail('a non-empty substring or "/regex/flags"', raw);
-  try {
-    compileMatchPattern(raw);
-  } catch (error) {
-    return fail('a regular expression that compiles', raw, error instanceof Error ? error.message : String(error));
-  }
-  return ok(raw);
-}
-
-const cleanupMatchLeaf = leaf<string | string[], string[]>({
-  description: 'Command lines of stale servers to stop before starting (like `pkill -f`): each a substring, or "/regex/flags".',
-  typeText: 'string | string[]',
-  jsonSchema: {
-    anyOf: [
-      { type: 'string', minLength: 1 },
-      { type: 'array', items: { type: 'string', minLength: 1 } },
-    ],
-  },
-  default: value([]),
-  envForm: 'comma-separated',
-  fromEnv: decodeList,
-  parse: (raw) => {
-    if (typeof raw === 'string') {
-      const one = checkMatchPattern(raw);
-      return one.ok ? ok([one.value]) : one;
-    }
-    if (!Array.isArray(raw)) return fail('a substring, "/regex/flags", or an array of them', raw);
-    const problems: Problem[] = [];
-    const out: string[] = [];
-    raw.forEach((item: unknown, i) => {
-      const one = checkMatchPattern(item);
-      if (one.ok) out.push(one.value);
-      else problems.push(...prefixed(one.problems, `[${i}]`));
-    });
-    return problems.length > 0 ? { ok: false, problems } : ok(out);
-  },
-});
-
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -470,7 +397,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
   port: portLeaf,
   host: hostLeaf,
   pidFile: pidFileLeaf,
-  portFallback: booleanLeaf('If the port is taken by something that may not be stopped, use the next free port instead of failing.', false),
+  portFallback: portFallbackLeaf,
   health: section('When the server counts as ready. The keys from `health.type` to `health.log` are the startup probe: it runs after each spawn until the server is ready.', {
     type: healthTypeLeaf,
     path: { ...httpPathLeaf('Path of the HTTP health check. Setting it makes `health.type` default to "http": a real health check that must answer 200–399.'), default: value('/') },
@@ -510,10 +437,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
     signal: signalLeaf,
     timeout: durationLeaf('Time between the stop signal and SIGKILL of the whole process group.', 30_000, [secondsEnv('GRACEFUL_TIMEOUT')]),
   }),
-  cleanup: section('Stale servers from earlier runs.', {
-    killExisting: booleanLeaf('Stop whatever holds the port (or matches `cleanup.match`) before starting, gracefully then by force.', false, [{ name: 'KILL_EXISTING' }]),
-    match: cleanupMatchLeaf,
-  }),
+  cleanup: cleanupSection,
   bcrypt: bcryptSection,
   dependsOn: dependsOnLeaf,
   dependencies: section('How long naija-sup waits for `dependsOn` before each start.', {
