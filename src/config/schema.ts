@@ -13,14 +13,13 @@
  * `ResolvedConfig` (types.ts) and `UserConfig` (define-config.ts) in step.
  */
 import { isIP } from 'node:net';
-import type { DependencyInput, SignalInput, UserConfig } from './define-config.js';
+import type { DependencyInput, UserConfig } from './define-config.js';
 import { formatDuration } from './duration.js';
 import { splitHostPort } from './host-port.js';
 import type { DependencyConfig, LogFormat, ProbeType, ResolvedConfig } from './types.js';
 import {
   alias,
   BOOLEAN_WORDS,
-  booleanLeaf,
   decodeJson,
   decodeNumber,
   durationLeaf,
@@ -45,11 +44,15 @@ import {
 } from './schema/builders.js';
 import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf } from './schema/process.js';
 import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
+import { restartSection } from './schema/restart.js';
+import { modeLeaf } from './schema/reload.js';
+import { shutdownSection } from './schema/shutdown.js';
 import type { AnySection, InferInput, InferResolved, LeafNode, ParseContext, ParseResult, Problem } from './schema/nodes.js';
 
 export { splitHostPort };
 export { sanitizeName } from './schema/process.js';
 export { compileMatchPattern } from './schema/ports.js';
+export { normalizeSignal, STOP_SIGNALS } from './schema/shutdown.js';
 export { describeValue, isPlainObject, keySuffix, suggestKey } from './schema/builders.js';
 export type {
   AliasNode,
@@ -69,28 +72,6 @@ export type {
 
 // ---------------------------------------------------------------------------------------------
 // Leaves with their own rules
-
-/** Stop signals naija-sup can send, by their full name. */
-export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const satisfies readonly NodeJS.Signals[];
-
-/** "TERM", "sigterm", "SIGTERM" → "SIGTERM"; undefined for anything else. */
-export function normalizeSignal(raw: unknown): NodeJS.Signals | undefined {
-  if (typeof raw !== 'string') return undefined;
-  const upper = raw.trim().toUpperCase();
-  const full = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  return (STOP_SIGNALS as readonly string[]).includes(full) ? (full as NodeJS.Signals) : undefined;
-}
-
-// null is the default, so the environment must be able to say it too: "none" or "null" there.
-const maxRestartsLeaf = leaf<number | null, number | null>({
-  description: 'Restarts allowed within `restart.window`; one more stops supervision with an error. null (the default): no limit once the server was ready, the waits growing to `restart.maxDelay` and starting over after `restart.minUptime` of readiness.',
-  typeText: 'integer ≥ 0 | null',
-  jsonSchema: { type: ['integer', 'null'], minimum: 0 },
-  default: value(null),
-  envForm: 'a number, or none/null',
-  fromEnv: (raw) => (/^\s*(none|null)\s*$/i.test(raw) ? ok(null) : decodeNumber(raw)),
-  parse: (raw) => (raw === null || (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) ? ok(raw) : fail('an integer ≥ 0 or null', raw)),
-});
 
 function parseRegexOrNull(raw: unknown): ParseResult<string | null> {
   if (raw === null) return ok(null);
@@ -374,17 +355,6 @@ const dependsOnLeaf = leaf<DependencyInput[], DependencyConfig[]>({
   toInput: (list) => list.map((d) => (d.tcp !== null ? { name: d.name, tcp: d.tcp } : { name: d.name, http: d.http })),
 });
 
-const signalLeaf = leaf<SignalInput, NodeJS.Signals>({
-  description: 'Signal that asks the server to stop gracefully ("TERM" means "SIGTERM").',
-  typeText: STOP_SIGNALS.map((s) => `"${s}"`).join(' | '),
-  jsonSchema: { enum: [...STOP_SIGNALS, ...STOP_SIGNALS.map((s) => s.slice(3))] },
-  default: value('SIGTERM'),
-  parse: (raw) => {
-    const signal = normalizeSignal(raw);
-    return signal === undefined ? fail(`a signal name: ${STOP_SIGNALS.join(', ')}`, raw) : ok(signal);
-  },
-});
-
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -412,31 +382,8 @@ export const configSchema = section('Configuration of naija-sup, a process super
       ['type', 'path', 'log', 'interval', 'timeout', 'startupTimeout'] as const,
     ),
   }),
-  restart: section('What happens when the server exits.', {
-    policy: enumLeaf('"on-failure" restarts after a non-zero exit or a signal, "always" after any exit, "never" not at all.', ['on-failure', 'always', 'never'] as const, 'on-failure'),
-    initialDelay: durationLeaf('Delay before the first restart.', 100),
-    // 5 minutes, like Kubernetes' CrashLoopBackOff: a server that was ready once is never given up
-    // on by default (restart.maxRestarts null), so a long outage of something it needs costs one
-    // start every 5 minutes, not a restart storm and not a dead API once it comes back.
-    maxDelay: durationLeaf('Longest delay between restarts (exponential backoff with jitter is capped here). A server that was ready once and keeps crashing is restarted every `restart.maxDelay` at worst, for as long as it takes.', 300_000),
-    factor: leaf<number, number>({
-      description: 'Each further delay is the previous one times this.',
-      typeText: 'number ≥ 1',
-      jsonSchema: { type: 'number', minimum: 1 },
-      default: value(2),
-      fromEnv: decodeNumber,
-      parse: (raw) => (typeof raw === 'number' && Number.isFinite(raw) && raw >= 1 ? ok(raw) : fail('a number ≥ 1', raw)),
-    }),
-    startRetries: integerLeaf('Failed starts retried before the server was ever ready (an exit, or no readiness within `health.startupTimeout`); one more stops supervision with an error saying it never got ready. 2 means 3 attempts in all. Causes a restart cannot fix (port in use, not allowed to bind, module not found, native module, command not found) are fatal at once, before or after a first ready.', 0, 2),
-    maxRestarts: maxRestartsLeaf,
-    window: durationLeaf('The window `restart.maxRestarts` is counted in.', 60_000),
-    minUptime: durationLeaf('After being ready this long, the server counts as stable and the backoff resets.', 10_000),
-    standby: booleanLeaf('Keep a spare Node process booted and parked before the server\'s code (a warm standby): a crash restart then skips Node\'s own start-up. Costs one idle Node process (about 40 MiB); only for a `command` that runs `node` directly.', false),
-  }),
-  shutdown: section('How the server is stopped.', {
-    signal: signalLeaf,
-    timeout: durationLeaf('Time between the stop signal and SIGKILL of the whole process group.', 30_000, [secondsEnv('GRACEFUL_TIMEOUT')]),
-  }),
+  restart: restartSection,
+  shutdown: shutdownSection,
   cleanup: cleanupSection,
   bcrypt: bcryptSection,
   dependsOn: dependsOnLeaf,
@@ -486,11 +433,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
     maxSize: sizeLeaf('Size at which a log file is rotated. A size is integer bytes or a number with a binary unit: "512KB", "10MB", "1GB" (1 KB = 1024 B).', 10 * 1024 * 1024),
     maxFiles: integerLeaf('Files kept per log, the current one included; the oldest is deleted on rotation.', 1, 5),
   }),
-  mode: enumLeaf(
-    'How the public port reaches the server. "direct": the server binds `port` itself (a restart leaves a gap). "handoff": naija-sup binds `port` once and passes the listening socket to each server as fd 3 with LISTEN_FDS=1 (Node `listen({fd: 3})`, `uvicorn --fd 3`); zero-downtime reload, no extra hop. "proxy": naija-sup listens on `port` and forwards connections to the server on a private port; zero-downtime reload with any server, at the cost of a hop.',
-    ['direct', 'handoff', 'proxy'] as const,
-    'direct',
-  ),
+  mode: modeLeaf,
 });
 
 /** Keys a file may hold at the top level besides the schema's: "$schema" (for editors). */
