@@ -12,16 +12,14 @@
  * emitting JSON Schema from it is a few lines. At the bottom, compile-time checks keep the tree,
  * `ResolvedConfig` (types.ts) and `UserConfig` (define-config.ts) in step.
  */
-import { isIP } from 'node:net';
-import type { DependencyInput, UserConfig } from './define-config.js';
+import type { UserConfig } from './define-config.js';
 import { formatDuration } from './duration.js';
 import { splitHostPort } from './host-port.js';
-import type { DependencyConfig, LogFormat, ProbeType, ResolvedConfig } from './types.js';
+import type { ProbeType, ResolvedConfig } from './types.js';
 import {
   alias,
   BOOLEAN_WORDS,
   decodeJson,
-  decodeNumber,
   durationLeaf,
   enumLeaf,
   fail,
@@ -31,22 +29,20 @@ import {
   keySuffix,
   leaf,
   ok,
-  parseHost,
-  parsePort,
   prefixed,
   sameAs,
   secondsEnv,
   section,
-  sizeLeaf,
   suggestKey,
   value,
-  describeValue,
 } from './schema/builders.js';
 import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf } from './schema/process.js';
 import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
 import { restartSection } from './schema/restart.js';
 import { modeLeaf } from './schema/reload.js';
 import { shutdownSection } from './schema/shutdown.js';
+import { dependenciesSection, dependsOnLeaf } from './schema/dependencies.js';
+import { alertsSection, logFormatLeaf, logsSection, statusSection } from './schema/observability.js';
 import type { AnySection, InferInput, InferResolved, LeafNode, ParseContext, ParseResult, Problem } from './schema/nodes.js';
 
 export { splitHostPort };
@@ -228,134 +224,6 @@ const readinessLeaf = leaf<FieldsInput<typeof readinessFields> | boolean | null,
 });
 
 // ---------------------------------------------------------------------------------------------
-// Dependencies
-
-const HOST_PORT_EXPECTED = '"host:port" like "localhost:5432"';
-
-/** What is wrong with a near miss of "host:port", when it is one of the common ones. */
-function hostPortNote(raw: string): string | undefined {
-  let portText: string;
-  if (raw.startsWith('[')) {
-    const close = raw.indexOf(']');
-    if (close === -1) return 'the "]" after the IPv6 address is missing';
-    const host = raw.slice(1, close);
-    if (isIP(host) !== 6) return `${JSON.stringify(host)} in brackets is not an IPv6 address`;
-    const rest = raw.slice(close + 1);
-    if (rest !== '' && !rest.startsWith(':')) return undefined;
-    portText = rest.slice(1);
-  } else {
-    const colon = raw.lastIndexOf(':');
-    if (colon === -1) return 'the port is missing';
-    const host = raw.slice(0, colon);
-    if (host.includes(':')) return 'write an IPv6 address in brackets: "[::1]:5432"';
-    if (host === '') return 'the host is missing';
-    portText = raw.slice(colon + 1);
-  }
-  if (portText === '') return 'the port is missing';
-  return /^\d+$/.test(portText) ? 'the port must be 1–65535' : undefined;
-}
-
-function parseHostPort(raw: unknown): ParseResult<string> {
-  if (typeof raw !== 'string') return fail(HOST_PORT_EXPECTED, raw);
-  return splitHostPort(raw) !== undefined ? ok(raw) : fail(HOST_PORT_EXPECTED, raw, hostPortNote(raw));
-}
-
-const URL_EXPECTED = 'an http:// or https:// URL like "http://localhost:9200/"';
-
-function parseHttpUrl(raw: unknown): ParseResult<string> {
-  if (typeof raw !== 'string' || raw === '' || /\s/.test(raw)) return fail(URL_EXPECTED, raw);
-  // "localhost:9200" parses as a URL of scheme "localhost:"; say what is missing instead.
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return fail(URL_EXPECTED, raw, `add the scheme: "http://${raw}"`);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return fail(URL_EXPECTED, raw);
-  }
-  return url.protocol === 'http:' || url.protocol === 'https:' ? ok(raw) : fail(URL_EXPECTED, raw, `"${url.protocol}" is not http: or https:`);
-}
-
-const DEPENDENCY_KEYS = ['name', 'tcp', 'http'];
-const DEPENDENCY_EXAMPLE = '{"name": "db", "tcp": "localhost:5432"}';
-
-function parseDependency(raw: unknown, index: number): ParseResult<DependencyConfig> {
-  if (!isPlainObject(raw)) return fail(`an object like ${DEPENDENCY_EXAMPLE}`, raw);
-  const problems: Problem[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!DEPENDENCY_KEYS.includes(key)) {
-      const suggestion = suggestKey(key, DEPENDENCY_KEYS);
-      problems.push({ at: keySuffix(key), message: `unknown key${suggestion ? `; did you mean "dependsOn[${index}].${suggestion}"?` : ` (known keys of a dependency: ${DEPENDENCY_KEYS.join(', ')})`}` });
-    }
-  }
-  let name = '';
-  if (raw['name'] === undefined) problems.push({ at: '.name', message: 'required (a name for messages and status, like "db")' });
-  else if (typeof raw['name'] !== 'string' || raw['name'].trim() === '') problems.push(...prefixed(fail('a non-empty string', raw['name']).problems, '.name'));
-  else name = raw['name'];
-  // null counts as absent, so that `naija-sup config --json` output ({tcp: "…", http: null}) reads back.
-  const given = (['tcp', 'http'] as const).filter((key) => raw[key] !== undefined && raw[key] !== null);
-  if (given.length !== 1) {
-    problems.push({ at: '', message: `expected exactly one of "tcp" ("host:port") or "http" (a URL), got ${given.length === 0 ? 'neither' : 'both'}` });
-  }
-  let tcp: string | null = null;
-  let http: string | null = null;
-  if (given.includes('tcp')) {
-    const result = parseHostPort(raw['tcp']);
-    if (result.ok) tcp = result.value;
-    else problems.push(...prefixed(result.problems, '.tcp'));
-  }
-  if (given.includes('http')) {
-    const result = parseHttpUrl(raw['http']);
-    if (result.ok) http = result.value;
-    else problems.push(...prefixed(result.problems, '.http'));
-  }
-  return problems.length > 0 ? { ok: false, problems } : ok({ name, tcp, http });
-}
-
-const dependsOnLeaf = leaf<DependencyInput[], DependencyConfig[]>({
-  description: 'Services that must answer before each start of the server: `{"name": "db", "tcp": "localhost:5432"}` (a TCP connect; IPv6 as "[::1]:5432") or `{"name": "search", "http": "http://localhost:9200/"}` (a GET answered 200–399). Each has exactly one of `tcp` and `http`; names are unique. See `dependencies` for the time allowed.',
-  typeText: 'object[]',
-  jsonSchema: {
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', pattern: '\\S' },
-        tcp: { type: ['string', 'null'], pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]/]+):\\d{1,5}$' },
-        http: { type: ['string', 'null'], pattern: '^https?://\\S+$' },
-      },
-      required: ['name'],
-      additionalProperties: false,
-      anyOf: [
-        { required: ['tcp'], properties: { tcp: { type: 'string' }, http: { type: 'null' } } },
-        { required: ['http'], properties: { http: { type: 'string' }, tcp: { type: 'null' } } },
-      ],
-    },
-  },
-  default: value([]),
-  envForm: 'JSON',
-  fromEnv: decodeJson,
-  parse: (raw) => {
-    if (!Array.isArray(raw)) return fail(`an array of dependencies like [${DEPENDENCY_EXAMPLE}]`, raw);
-    const problems: Problem[] = [];
-    const out: DependencyConfig[] = [];
-    const firstWithName = new Map<string, number>();
-    raw.forEach((item: unknown, i) => {
-      const one = parseDependency(item, i);
-      if (!one.ok) {
-        problems.push(...prefixed(one.problems, `[${i}]`));
-        return;
-      }
-      const earlier = firstWithName.get(one.value.name);
-      if (earlier === undefined) firstWithName.set(one.value.name, i);
-      else problems.push({ at: `[${i}].name`, message: `expected a name no other dependency has, got ${describeValue(one.value.name)} (dependsOn[${earlier}] has it too)` });
-      out.push(one.value);
-    });
-    return problems.length > 0 ? { ok: false, problems } : ok(out);
-  },
-  toInput: (list) => list.map((d) => (d.tcp !== null ? { name: d.name, tcp: d.tcp } : { name: d.name, http: d.http })),
-});
-
-// ---------------------------------------------------------------------------------------------
 // The schema
 
 /** The configuration schema. Key order is the order of the docs and of `naija-sup config`. */
@@ -387,52 +255,11 @@ export const configSchema = section('Configuration of naija-sup, a process super
   cleanup: cleanupSection,
   bcrypt: bcryptSection,
   dependsOn: dependsOnLeaf,
-  dependencies: section('How long naija-sup waits for `dependsOn` before each start.', {
-    timeout: durationLeaf('Time allowed for one attempt to reach a dependency.', 10_000, [secondsEnv('DB_CONNECTION_TIMEOUT')]),
-    retries: integerLeaf('Attempts after the first, with backoff, before the start fails naming the dependency that did not answer.', 0, 3, [{ name: 'REDIS_RETRY_ATTEMPTS' }]),
-  }),
-  status: section('The status HTTP server: /alive, /ready, /health and /metrics.', {
-    port: leaf<number | null, number | null>({
-      description: 'Port of the status server; null keeps it off.',
-      typeText: 'integer 1–65535 | null',
-      jsonSchema: { type: ['integer', 'null'], minimum: 1, maximum: 65535 },
-      default: value(null),
-      fromEnv: decodeNumber,
-      parse: (raw) => {
-        if (raw === null) return ok(null);
-        const port = parsePort(raw);
-        return port.ok ? port : fail('a port 1–65535 or null', raw);
-      },
-    }),
-    host: leaf<string, string>({
-      description: 'Host the status server binds. Its endpoints have no authentication: keep it on loopback unless the network in front of it is trusted.',
-      typeText: 'string',
-      jsonSchema: { type: 'string', minLength: 1 },
-      default: value('127.0.0.1'),
-      parse: parseHost,
-    }),
-  }),
-  alerts: section('Warnings in the supervisor\'s log.', {
-    crashRate: leaf<number | null, number | null>({
-      description: 'Crashes per minute above which a warning is logged; null turns it off.',
-      typeText: 'number > 0 | null',
-      jsonSchema: { type: ['number', 'null'], exclusiveMinimum: 0 },
-      default: value(null),
-      fromEnv: decodeNumber,
-      parse: (raw) => (raw === null || (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) ? ok(raw) : fail('a number above 0 (crashes per minute) or null', raw)),
-    }),
-  }),
-  logFormat: leaf<LogFormat | null, LogFormat | null>({
-    description: 'Format of the supervisor\'s own log lines: "human" (aligned text) or "json" (one JSON object per line); null picks human on a terminal and JSON otherwise.',
-    typeText: '"human" | "json" | null',
-    jsonSchema: { enum: ['human', 'json', null] },
-    default: value(null),
-    parse: (raw) => (raw === null || raw === 'human' || raw === 'json' ? ok(raw) : fail('one of "human", "json", null', raw)),
-  }),
-  logs: section('The log files in the run directory, rotated by size.', {
-    maxSize: sizeLeaf('Size at which a log file is rotated. A size is integer bytes or a number with a binary unit: "512KB", "10MB", "1GB" (1 KB = 1024 B).', 10 * 1024 * 1024),
-    maxFiles: integerLeaf('Files kept per log, the current one included; the oldest is deleted on rotation.', 1, 5),
-  }),
+  dependencies: dependenciesSection,
+  status: statusSection,
+  alerts: alertsSection,
+  logFormat: logFormatLeaf,
+  logs: logsSection,
   mode: modeLeaf,
 });
 
