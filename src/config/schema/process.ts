@@ -1,0 +1,126 @@
+/**
+ * The server's process: its name, command, directory, environment and PID file, and the bcrypt
+ * fallback it is started with. Relative paths resolve per layer: from a file, against the file's
+ * folder (`cwd`) or the app's directory (`pidFile`); from a flag or the environment, against the
+ * directory naija-sup runs in.
+ */
+import * as path from 'node:path';
+import { ShellSplitError, splitCommand } from '../shell-split.js';
+import { booleanLeaf, decodeJson, fail, isPlainObject, keySuffix, leaf, ok, prefixed, section, value } from './builders.js';
+import type { Problem } from './nodes.js';
+
+/** Turns a package or folder name into one safe for file names: [a-z0-9._-], at most 64 characters. */
+export function sanitizeName(raw: string): string {
+  return raw
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-.]+/, '')
+    .slice(0, 64)
+    .replace(/[-.]+$/, '');
+}
+
+export const nameLeaf = leaf<string, string>({
+  description: 'Names the app; keys its PID file, control socket and logs. Sanitized to [a-z0-9._-].',
+  typeText: 'string',
+  jsonSchema: { type: 'string', minLength: 1 },
+  default: {
+    kind: 'computed',
+    text: '`name` in package.json, else the folder name',
+    compute: (ctx) => sanitizeName(ctx.packageNameOf(ctx.appCwd) ?? '') || sanitizeName(path.basename(ctx.appCwd)) || 'app',
+  },
+  parse: (raw) => {
+    const name = typeof raw === 'string' ? sanitizeName(raw) : '';
+    return name === '' ? fail('a name with letters or digits', raw) : ok(name);
+  },
+});
+
+const COMMAND_EXPECTED = 'a command: a string like "node server.js" or an array like ["node", "server.js"]';
+
+export const commandLeaf = leaf<string | string[], string[]>({
+  description: 'The server command. A string is split as a POSIX shell would (quotes, backslashes) but no shell runs; an array is used as is. Required unless given after `--`.',
+  typeText: 'string | string[]',
+  jsonSchema: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      { type: 'array', items: { type: 'string' }, minItems: 1 },
+    ],
+  },
+  default: value([]),
+  defaultLabel: 'none',
+  envForm: 'a command line',
+  parse: (raw) => {
+    if (typeof raw === 'string') {
+      let words: string[];
+      try {
+        words = splitCommand(raw);
+      } catch (error) {
+        if (error instanceof ShellSplitError) return fail('a command line', raw, error.message);
+        throw error;
+      }
+      return words.length > 0 && words[0] !== '' ? ok(words) : fail(COMMAND_EXPECTED, raw);
+    }
+    if (Array.isArray(raw) && raw.length > 0) {
+      const problems: Problem[] = [];
+      raw.forEach((item: unknown, i) => {
+        if (typeof item !== 'string') problems.push(...prefixed(fail('a string', item).problems, `[${i}]`));
+      });
+      if (problems.length > 0) return { ok: false, problems };
+      if (raw[0] === '') return { ok: false, problems: prefixed(fail('a program name', raw[0]).problems, '[0]') };
+      return ok(raw as string[]);
+    }
+    return fail(COMMAND_EXPECTED, raw);
+  },
+});
+
+export const cwdLeaf = leaf<string, string>({
+  description: 'Directory the server runs in. In a file, relative to the file\'s folder; from a flag or the environment, to the current directory.',
+  typeText: 'string',
+  jsonSchema: { type: 'string', minLength: 1 },
+  default: { kind: 'computed', text: 'the config file\'s folder, else the current directory', compute: (ctx) => ctx.configDir ?? ctx.invocationCwd },
+  parse: (raw, ctx) => {
+    if (typeof raw !== 'string' || raw.trim() === '') return fail('a directory path', raw);
+    const base = ctx.layer === 'file' ? (ctx.configDir ?? ctx.invocationCwd) : ctx.invocationCwd;
+    return ok(path.resolve(base, raw));
+  },
+});
+
+export const envLeaf = leaf<Record<string, string | number | boolean>, Record<string, string>>({
+  description: 'Extra environment variables for the server; numbers and booleans become strings. PORT is set from `port`.',
+  typeText: 'object',
+  jsonSchema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+  default: value({}),
+  envForm: 'JSON',
+  fromEnv: decodeJson,
+  parse: (raw) => {
+    if (!isPlainObject(raw)) return fail('an object of environment variables like {"NODE_ENV": "production"}', raw);
+    const out: Record<string, string> = {};
+    const problems: Problem[] = [];
+    for (const [key, v] of Object.entries(raw)) {
+      if (key === '' || key.includes('=') || key.includes('\0')) {
+        problems.push({ at: keySuffix(key), message: 'expected a variable name without "=", got this name' });
+      } else if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
+        out[key] = String(v);
+      } else {
+        problems.push(...prefixed(fail('a string, number or boolean', v).problems, keySuffix(key)));
+      }
+    }
+    return problems.length > 0 ? { ok: false, problems } : ok(out);
+  },
+});
+
+export const pidFileLeaf = leaf<string | null, string | null>({
+  description: 'Also write the server\'s PID to this plain file; null for none. In a file, relative to `cwd`; from a flag or the environment, to the current directory.',
+  typeText: 'string | null',
+  jsonSchema: { type: ['string', 'null'], minLength: 1 },
+  default: value(null),
+  legacyEnv: [{ name: 'PID_FILE' }],
+  parse: (raw, ctx) => {
+    if (raw === null) return ok(null);
+    if (typeof raw !== 'string' || raw.trim() === '') return fail('a file path or null', raw);
+    return ok(path.resolve(ctx.layer === 'file' ? ctx.appCwd : ctx.invocationCwd, raw));
+  },
+});
+
+export const bcryptSection = section('bcrypt native-binding problems.', {
+  fallback: booleanLeaf('When the native bcrypt binding cannot load, let the server fall back to pure-JS bcryptjs instead of failing.', false, [{ name: 'BCRYPT_FALLBACK' }]),
+});
