@@ -307,7 +307,10 @@ export async function inspectStale(paths: ControlPaths, options: { pidFile?: str
     result.record = record;
     if (record !== null) {
       result.supervisorAlive = await stillRunning(record.supervisorPid, record.supervisorStartTime, record.bootId);
-      if (await stillRunning(record.pid, record.startTime, record.bootId)) {
+      const { expandRecord } = await import('./record.js');
+      const alive = await Promise.all(expandRecord(record).map((one) => stillRunning(one.pid, one.startTime, one.bootId)));
+      // The primary, or any other process the record names (a reload cut short), still runs.
+      if (alive.some(Boolean)) {
         result.orphan = record;
       } else if (!result.supervisorAlive) {
         removeRecord(paths.runDir, paths.name, record.pid);

@@ -78,6 +78,14 @@ function describeTermination(result: TerminateResult): string {
 
 /** Stops an instance group from its record (verified by start time) and removes the record. */
 async function stopFromRecord(record: InstanceRecord, location: AppLocation, timeoutMs: number, force: boolean): Promise<TerminateResult> {
+  // The other processes the record names (a green or an old blue of a reload cut short): first.
+  const { expandRecord } = await import('../../control/record.js');
+  for (const other of expandRecord(record).slice(1)) {
+    await terminateGroup(
+      { pid: other.pid, pgid: other.pgid, startTime: other.startTime, bootId: other.bootId === '' ? null : other.bootId },
+      { timeout: timeoutMs, signal: force ? 'SIGKILL' : 'SIGTERM' },
+    );
+  }
   const result = await terminateGroup(
     { pid: record.pid, pgid: record.pgid, startTime: record.startTime, bootId: record.bootId === '' ? null : record.bootId },
     { timeout: timeoutMs, signal: force ? 'SIGKILL' : 'SIGTERM' },
