@@ -136,6 +136,13 @@ export class Instance {
     const adopted = this.listener.adoptReload(this.config, config);
     if (adopted.warning) this.options.onEvent({ type: 'warning', ...adopted.warning });
     config = adopted.config;
+    // A config that validates but cannot be exec'd fails the reload before anything is stopped.
+    const problem = this.depsOf.get(current)?.spawnProblem?.(config) ?? null;
+    if (problem !== null) {
+      const cause = `the new configuration cannot be started: ${problem}`;
+      this.options.onEvent({ type: 'reload-finished', outcome: 'failed', cause, durationMs: Date.now() - t0, pid: current.instancePid });
+      return { ok: false, outcome: 'failed', cause, pid: current.instancePid };
+    }
     if (!this.listener.zeroDowntime || current.state.tag !== 'ready') {
       // Direct mode, or nothing ready to keep serving: a plain restart.
       if (remember && config !== before) this.previous = before;

@@ -376,14 +376,22 @@ export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
   const extraFds = options.extraFds ?? [];
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...extraFds, ...(options.extraPipe === true ? ['pipe' as const] : [])];
   const spawn = options.spawn ?? nodeSpawn;
-  const child = spawn(file, args, {
-    cwd: options.cwd,
-    env: definedEntries(options.env),
-    stdio,
-    detached: true,
-    shell: false,
-    windowsHide: true,
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: options.cwd,
+      env: definedEntries(options.env),
+      stdio,
+      detached: true,
+      shell: false,
+      windowsHide: true,
+    });
+  } catch (error) {
+    // Node throws (instead of emitting 'error') for arguments it refuses before any exec: a NUL
+    // byte in an argument or an environment value (ERR_INVALID_ARG_VALUE). Config validation
+    // catches those it can see; whatever gets here is a failed spawn, never a supervisor crash.
+    return new ChildHandle(null, { ...settings, preSpawnError: spawnErrorFrom(error as NodeJS.ErrnoException, settings.command, options.cwd) });
+  }
   const handle = new ChildHandle(child, { ...settings, preSpawnError: null });
   if (options.extraPipe === true) {
     // undefined when the spawn failed before the pipes existed (EMFILE): 'error' follows.
@@ -429,6 +437,9 @@ function describeSpawnFailure(code: string, reason: SpawnFailureReason, command:
     case 'cwd-not-found':
       return `working directory does not exist: ${cwd}`;
     case 'other':
+      // execve(2) refuses an argument or environment string over 128 KiB (MAX_ARG_STRLEN), or all
+      // of them together over the stack limit's quarter (about 2 MiB by default).
+      if (code === 'E2BIG') return `could not start ${file}: its arguments and environment are too large for the kernel (E2BIG; one value may be at most 128 KiB, all together about 2 MiB)`;
       return `could not start ${file} (${code})`;
   }
 }

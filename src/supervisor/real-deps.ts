@@ -11,6 +11,7 @@ import { explainPortInUse } from './bind-check.js';
 import { listGroupMembers } from '../process/group.js';
 import { processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { spawnInstance } from '../process/spawn.js';
+import { spawnProblem } from '../process/spawnable.js';
 import { signalGroup } from '../process/terminate.js';
 import { classifyExit } from './classify.js';
 import type { SupervisorEvent } from './events.js';
@@ -66,6 +67,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
   const onEvent = (event: SupervisorEvent): void => standby.observe(event, () => options.onEvent(event));
 
   return {
+    spawnProblem: (config) => spawnProblem({ command: config.command, cwd: config.cwd, env: spec(config).env }),
     spawn(config: ResolvedConfig): InstanceHandle {
       const { env, fingerprint } = spec(config);
       const handle = standby.take(config, fingerprint) ?? spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });

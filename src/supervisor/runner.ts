@@ -62,6 +62,8 @@ export interface Clock {
 
 export interface RunnerDeps {
   spawn(config: ResolvedConfig): InstanceHandle;
+  /** Why `config` cannot be spawned, seen before trying (a reload asks first, so the old instance keeps serving); null when it can. */
+  spawnProblem?(config: ResolvedConfig): string | null;
   /** Signals the instance's whole process group, after checking its identity. */
   signalGroup(pid: number, signal: NodeJS.Signals): void;
   /** Live (non-zombie) members of the process group led by `pid`. */
@@ -349,7 +351,9 @@ export class Supervisor {
           ? `check "command" (${config.command.join(' ')}) and "cwd" (${config.cwd}): the program must exist on PATH or be given by its path`
           : error.exitStatus === 126
             ? 'make the program executable (chmod +x) or run it through its interpreter'
-            : `check "cwd" (${config.cwd}) and the command`,
+            : error.code === 'E2BIG'
+              ? 'make the large values smaller: pass large data through a file, not an environment variable or an argument'
+              : `check "cwd" (${config.cwd}) and the command`,
         at: Date.now(), uptimeMs: 0, stderrTail: [],
       };
       this.dispatch({ type: 'spawn-failed', exit });

@@ -63,6 +63,7 @@ export const commandLeaf = leaf<string | string[], string[]>({
       const problems: Problem[] = [];
       raw.forEach((item: unknown, i) => {
         if (typeof item !== 'string') problems.push(...prefixed(fail('a string', item).problems, `[${i}]`));
+        else if (item.includes('\0')) problems.push({ at: `[${i}]`, message: 'expected an argument without NUL bytes (no program can receive one), got one with a NUL byte' });
       });
       if (problems.length > 0) return { ok: false, problems };
       if (raw[0] === '') return { ok: false, problems: prefixed(fail('a program name', raw[0]).problems, '[0]') };
@@ -98,6 +99,9 @@ export const envLeaf = leaf<Record<string, string | number | boolean>, Record<st
     for (const [key, v] of Object.entries(raw)) {
       if (key === '' || key.includes('=') || key.includes('\0')) {
         problems.push({ at: keySuffix(key), message: 'expected a variable name without "=", got this name' });
+      } else if (typeof v === 'string' && v.includes('\0')) {
+        // A process environment cannot hold one: Node would refuse the spawn (issue 14).
+        problems.push({ at: keySuffix(key), message: 'expected a value without NUL bytes (no process environment can hold one), got a value with one' });
       } else if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) {
         out[key] = String(v);
       } else {
