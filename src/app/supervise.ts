@@ -17,7 +17,7 @@ import { ensureRunDir } from '../control/run-dir.js';
 import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
 import { formatDuration } from '../elapsed.js';
 import { isNaijaSupError } from '../errors.js';
-import { openMode } from '../reload/mode.js';
+import { openMode } from '../reload/open-mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { initialMachine } from '../supervisor/machine.js';
 import { App } from './app.js';

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { defaultIO, type CliIO } from './context.js';
+import type { ControlOptions, StartOptions } from './options.js';
 import { renderError } from './render.js';
 
 function packageVersion(): string {
@@ -14,30 +15,6 @@ function packageVersion(): string {
 }
 
 type Commander = typeof import('commander');
-
-/** Options that `start` (and later `doctor`) pass to config resolution as the "flags" layer. */
-export interface StartOptions {
-  config?: string;
-  port?: number;
-  host?: string;
-  verbose?: boolean;
-  raw?: boolean;
-  killExisting?: boolean;
-  pidFile?: string;
-  portFallback?: boolean;
-  detach?: boolean;
-  statusPort?: number;
-  logFormat?: 'human' | 'json';
-  mode?: 'direct' | 'handoff' | 'proxy';
-  force?: boolean;
-}
-
-/** Options shared by the commands that talk to a running supervisor. */
-export interface ControlOptions {
-  config?: string;
-  name?: string;
-  json?: boolean;
-}
 
 function buildProgram(commander: Commander, io: CliIO, setStatus: (status: number) => void, argv: readonly string[] = []): Command {
   const { Command, InvalidArgumentError, Option } = commander;

@@ -30,6 +30,11 @@ import {
 import { canBind, waitUntilFree, type CanBindResult } from './availability.js';
 import { findPortOwners, type FindPortOwnersOptions, type PortOwner, type PortOwnersAnswer } from './owners.js';
 import { listRecords, recordOfOwner, supervisorAlive } from './stale.js';
+import type { StopReason, StoppedProcess } from './stopped.js';
+
+// Defined in stopped.ts so stale.ts can describe what it stopped without importing this module
+// (which imports stale.ts); exported from here too, beside the machinery that produces them.
+export type { StopReason, StoppedProcess } from './stopped.js';
 
 // ── The outside world, injectable ────────────────────────────────────────────────────────────────
 
@@ -109,8 +114,6 @@ export interface StopCandidate {
   /** The naija-sup record that says this process is (or was) a supervised instance. */
   record?: InstanceRecord | undefined;
 }
-
-export type StopReason = 'stale-instance' | 'cleanup-match' | 'port-owner';
 
 /** A candidate that must not be stopped, and why. */
 export interface Refusal {
@@ -247,29 +250,6 @@ function compareAge(a: StopCandidate, b: StopCandidate): number {
 }
 
 // ── Acting: stop the planned units ──────────────────────────────────────────────────────────────
-
-/** What happened to one stop unit. */
-export interface StoppedProcess {
-  /** The anchor pid (the group's oldest candidate, or the first pid). */
-  pid: number;
-  /** Set for a group stop. */
-  pgid: number | undefined;
-  scope: 'group' | 'process';
-  /** Every pid the stop aimed at: the group's members when it started, or the candidates. */
-  pids: number[];
-  command: string;
-  user: string;
-  reason: StopReason;
-  /** The graceful stop signal sent first. */
-  signal: NodeJS.Signals;
-  /** From terminateGroup: exited (after the stop signal), killed (SIGKILL needed), gone-already, refused, survived. */
-  outcome: TerminateOutcome;
-  /** Whether SIGKILL was sent. */
-  forced: boolean;
-  durationMs: number;
-  /** A few words from terminateGroup ("exited after SIGTERM", "killed with SIGKILL"…). */
-  detail: string;
-}
 
 export interface ExecuteOptions {
   /** The graceful stop signal. Default SIGTERM. */

@@ -26,7 +26,7 @@ import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
-import type { StoppedProcess } from './free-port.js';
+import type { StoppedProcess } from './stopped.js';
 
 /** What an instance record means now. */
 export type RecordState =

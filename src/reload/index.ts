@@ -8,7 +8,8 @@
 export { checkHandoffSupport, createHandoffListener, HANDOFF_FD, handoffEnv } from './handoff.js';
 export type { HandoffListener, HandoffListenerOptions } from './handoff.js';
 
-export { openMode, hostPort } from './mode.js';
+export { hostPort } from './mode.js';
+export { openMode } from './open-mode.js';
 export type { InstanceWiring, Mode } from './mode.js';
 
 export { queuedConnections, waitForAcceptQueueEmpty } from './accept-queue.js';

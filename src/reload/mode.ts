@@ -9,9 +9,9 @@
  * - src/reload/proxy-mode.ts: naija-sup listens on the port and forwards to the current instance on
  *   a private port of its own.
  *
- * The lifecycle: `openMode(config)` (open) → for each instance `instanceConfig()` and `wiring()`
- * (wire) → `switchTo()` once it is ready (switch) → `retire()` before an old instance gets its stop
- * signal (retire) → `close()` when the app ends (close).
+ * The lifecycle: `openMode(config)` (open; src/reload/open-mode.ts) → for each instance
+ * `instanceConfig()` and `wiring()` (wire) → `switchTo()` once it is ready (switch) → `retire()`
+ * before an old instance gets its stop signal (retire) → `close()` when the app ends (close).
  */
 import type { ReloadMode, ResolvedConfig } from '../config/types.js';
 
@@ -53,19 +53,6 @@ export interface Mode {
    */
   adoptReload(current: ResolvedConfig, next: ResolvedConfig): { config: ResolvedConfig; warning?: { message: string; fix: string } };
   close(): Promise<void>;
-}
-
-/** Opens the mode `config.mode` names. Handoff and proxy bind the public port here. */
-export async function openMode(config: ResolvedConfig): Promise<Mode> {
-  switch (config.mode) {
-    case 'direct': return (await import('./direct-mode.js')).openDirectMode();
-    case 'handoff': return (await import('./handoff-mode.js')).openHandoffMode(config);
-    case 'proxy': return (await import('./proxy-mode.js')).openProxyMode(config);
-    default: {
-      const never: never = config.mode;
-      throw new Error(`unknown mode ${String(never)}`);
-    }
-  }
 }
 
 /** "127.0.0.1:8000", "[::1]:8000". */

@@ -5,7 +5,7 @@
  */
 import { followLog, readLogTail, existingLogFiles } from '../../control/log-files.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../main.js';
+import type { ControlOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
 export interface LogsOptions extends ControlOptions {

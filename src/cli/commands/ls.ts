@@ -11,7 +11,7 @@ import { locateApp, locationOf, type AppLocation } from '../../control/client.js
 import { formatElapsed } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../main.js';
+import type { ControlOptions } from '../options.js';
 
 /** LSB: "program is not running". */
 export const NOT_RUNNING = 3;

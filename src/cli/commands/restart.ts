@@ -14,7 +14,7 @@ import type { StreamedEvent } from '../../control/protocol.js';
 import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../main.js';
+import type { ControlOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
 const MARGIN_MS = 10_000;

@@ -13,7 +13,7 @@ import type { SupervisorEvent } from '../../supervisor/events.js';
 import { guardOutput, type CliIO } from '../context.js';
 import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
-import type { StartOptions } from '../main.js';
+import type { StartOptions } from '../options.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {

@@ -11,7 +11,7 @@ import { connectControl, inspectStale, requestFailure, type AppLocation, type St
 import { formatDuration } from '../../elapsed.js';
 import { describeExitShort } from '../../exit-text.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../main.js';
+import type { ControlOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
 export { NOT_RUNNING } from './ls.js';

@@ -22,7 +22,7 @@ import { NaijaSupError } from '../../errors.js';
 import { listGroupMembers } from '../../process/group.js';
 import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../main.js';
+import type { ControlOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 import { notRunningLines } from './status.js';
 
