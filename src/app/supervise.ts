@@ -59,7 +59,6 @@ type Closer = () => Promise<void> | void;
 /** Starts supervising; see {@link Supervision}. */
 export function supervise(options: SuperviseOptions): Supervision {
   const hub = createEventHub();
-  if (options.onEvent) hub.subscribe(options.onEvent);
   const state: { app: App | null; stopEarly: boolean } = { app: null, stopEarly: false };
   const publish = (e: SupervisorEvent): void => hub.publish(e);
   const reload = async (): Promise<ReloadOutcome> => {
@@ -91,7 +90,6 @@ export function supervise(options: SuperviseOptions): Supervision {
 async function run(options: SuperviseOptions, hub: EventHub, state: { app: App | null; stopEarly: boolean }, reload: () => Promise<ReloadOutcome>): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
   const publish = (e: SupervisorEvent): void => hub.publish(e);
-  publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
   const version = options.version ?? '0.0.0';
   const runDir = ensureRunDir(options.env);
   const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
@@ -102,6 +100,10 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
+  // The caller hears each event last: when its "ready" line shows, the log, the status and the
+  // last-run record already say so (a test, or a script, may act on the line at once).
+  if (options.onEvent) hub.subscribe(options.onEvent);
+  publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
   const closers: Closer[] = [() => logs.close(), () => metrics?.close()];
   try {
     // One supervisor per name: the control socket (and its lock) is taken before anything is

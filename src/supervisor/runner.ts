@@ -96,6 +96,19 @@ interface Live {
 
 const GROUP_POLL_MS = 20;
 
+/** The first retry of the startup probe: short, because most servers bind within tens of ms. */
+export const FIRST_PROBE_RETRY_MS = 10;
+
+/**
+ * The wait before startup probe attempt `n + 1` after `n` failed ones (issue 19): 10, 20, 40, 80,
+ * 160 ms, then health.interval — a server is noticed within a few ms of binding, while a slow
+ * starter gets at most ~6 probes in its first second and then one per interval (each a refused
+ * connect or a small GET, never a flood).
+ */
+export function startupProbeDelay(failed: number, interval: number): number {
+  return Math.min(interval, FIRST_PROBE_RETRY_MS * 2 ** Math.max(0, failed - 1));
+}
+
 export class Supervisor {
   private machine: Machine;
   private config: ResolvedConfig;
@@ -447,7 +460,7 @@ export class Supervisor {
       // few refusals (not at the first: servers take a moment to bind), then now and then.
       const times = this.startupAnswers.times;
       if (result.status === undefined && (times === 4 || times % 40 === 0)) this.checkListening(config, 'other-port');
-      this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, config.health.interval);
+      this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, startupProbeDelay(this.startupAnswers.attempts, config.health.interval));
     };
     void attempt().catch((e: unknown) => this.fail(e));
   }

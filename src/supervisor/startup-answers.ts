@@ -29,6 +29,8 @@ export class StartupAnswers {
   private last: ProbeAnswer | null = null;
   /** Consecutive probes with the last answer. */
   times = 0;
+  /** Every probe of this start. */
+  attempts = 0;
   /** The server listens somewhere else (it ignores PORT): the reason, when the start times out. */
   bindFinding: BindFinding | null = null;
 
@@ -36,6 +38,7 @@ export class StartupAnswers {
   count(outcome: ProbeAnswer): boolean {
     const key = answerKey(outcome);
     const same = this.key === key;
+    this.attempts += 1;
     this.key = key;
     this.last = outcome;
     this.times = same ? this.times + 1 : 1;

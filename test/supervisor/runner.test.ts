@@ -81,12 +81,17 @@ beforeEach(() => { vi.useFakeTimers(); });
 afterEach(() => { vi.useRealTimers(); });
 
 describe('Supervisor runner (fake timers, fake children)', () => {
-  it('polls the probe every interval until ready, then a crash restarts after the backoff', async () => {
+  it('polls the probe at once, then after 10, 20, 40, 80 ms, then every interval until ready; a crash restarts after the backoff', async () => {
     const h = harness();
+    const t0 = Date.now();
     void h.sup.start();
     expect(h.sup.state.tag).toBe('starting');
-    await vi.advanceTimersByTimeAsync(250);
-    expect(h.events.filter((e) => e.type === 'probe').length).toBe(3);
+    const probes = (): number => h.events.filter((e) => e.type === 'probe').length;
+    // At 0, 10, 30, 70 and 150 ms (the doubling is capped at health.interval, 100 ms here), then 250.
+    for (const [at, expected] of [[0, 1], [9, 1], [10, 2], [29, 2], [30, 3], [70, 4], [150, 5], [249, 5], [250, 6]] as const) {
+      await vi.advanceTimersByTimeAsync(at - (Date.now() - t0));
+      expect(probes(), `probes by ${at} ms`).toBe(expected);
+    }
     h.setProbe({ ok: true, latencyMs: 2, detail: '200 OK' });
     await vi.advanceTimersByTimeAsync(100);
     expect(h.sup.state.tag).toBe('ready');
