@@ -34,5 +34,5 @@ export function exportCompose(input: ExportInput): string {
     ...generatedBy('compose', input),
     '# The image runs tini as PID 1 (see the Dockerfile), so no `init: true` here.',
   ];
-  return `${header.join('\n')}\n${stringify({ services: { [config.name]: service } }, { lineWidth: 0 })}`;
+  return `${header.join('\n')}\n${stringify({ services: { [config.name]: service } }, { lineWidth: 0, aliasDuplicateObjects: false, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' })}`;
 }

@@ -113,6 +113,6 @@ export function exportKubernetes(input: ExportInput): string {
     `# image: build the exported Dockerfile and push it; set the image's name below.`,
     ...(secret.length > 0 ? [`# Secrets: kubectl create secret generic ${input.config.name}-secrets ${secret.map((s) => `--from-literal=${s}=…`).join(' ')}`] : []),
   ];
-  const doc = (o: unknown): string => stringify(o, { lineWidth: 0 });
+  const doc = (o: unknown): string => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false });
   return `${header.join('\n')}\n${doc(deployment)}---\n${doc(service)}`;
 }
