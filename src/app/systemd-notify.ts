@@ -10,11 +10,11 @@
  *   STATUS=…    one line for `systemctl status`.
  *
  * How: sd_notify is a datagram on a unix socket, which Node cannot send (net has stream sockets
- * only). Measured on Debian 12 (bench/probe.mjs prints it again): spawning `systemd-notify` costs a
- * process per message (~2–4 ms of fork+exec each, every liveness interval for WATCHDOG=1) and has
- * a known race with NotifyAccess=all before systemd 254 — it may exit before systemd reads its
- * cgroup, and the message is dropped; one long-lived `python3` helper costs ~20 ms once, then
- * writes each message in microseconds, and never exits before its message is read. So: the python3
+ * only). Measured here (bench/probe.mjs, Debian 12, a busy 2-core machine): `systemd-notify` costs a
+ * process per message, ~14 ms median each, every liveness interval for WATCHDOG=1, and it has a
+ * known race with NotifyAccess=all before systemd 254 (it may exit before systemd reads its cgroup,
+ * and the message is dropped); one long-lived `python3` helper costs 4–110 ms once, then ~0.1–1.3 ms
+ * per message, and never exits before its message is read. So: the python3
  * helper when python3 is on PATH, else `systemd-notify` per message. NAIJA_SUP_NOTIFY_HELPER
  * (`python3` | `systemd-notify`) forces one. Both are children of naija-sup: the unit needs
  * NotifyAccess=all (`naija-sup export systemd` writes it).
