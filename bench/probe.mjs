@@ -30,7 +30,10 @@ async function probeBench() {
   }));
   const sup = start(node, [CLI, 'start'], { cwd: dir, env });
   await waitForOutput(sup, /"event":"ready"/);
-  for (let i = 0; i < 3; i++) time(['-e', '0']), time([CLI, 'probe', '--name', NAME]);
+  for (let i = 0; i < 3; i++) {
+    time(['-e', '0']);
+    time([CLI, 'probe', '--name', NAME]);
+  }
   const bare = [];
   const probe = [];
   for (let i = 0; i < RUNS; i++) {
