@@ -21,6 +21,8 @@ import { openMode } from '../reload/open-mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { initialMachine } from '../supervisor/machine.js';
 import { App } from './app.js';
+import { pid1Warning } from './pid1.js';
+import { systemdNotifier, withoutNotifySocket } from './systemd-notify.js';
 import { controlTarget, reloadOutcome } from './control-target.js';
 import { instanceDeps } from './instance-deps.js';
 import type { SupervisorMetrics } from '../metrics/registry.js';
@@ -105,6 +107,9 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   if (options.onEvent) hub.subscribe(options.onEvent);
   publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
   const closers: Closer[] = [() => logs.close(), () => metrics?.close()];
+  const pid1 = pid1Warning(); if (pid1) publish(pid1);
+  const notifier = systemdNotifier(options.env, (message, fix) => publish({ type: 'warning', message, ...(fix ? { fix } : {}) }));
+  if (notifier) { hub.subscribe((e) => notifier.event(e)); closers.push(() => notifier.close()); }
   try {
     // One supervisor per name: the control socket (and its lock) is taken before anything is
     // cleaned up, so a second `start` fails with E_ALREADY_RUNNING instead of killing the first.
@@ -116,7 +121,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
     config = await preflight(config, runDir, Boolean(options.force), publish);
     if (state.stopEarly) return 0;
     if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish));
-    const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: options.env }), openMode });
+    const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
     await namePortHolders(app, status, config, publish);

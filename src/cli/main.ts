@@ -156,6 +156,41 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       setStatus(await configCommand(io, opts));
     });
 
+  program
+    .command('export')
+    .description('write a deployment file from the config: dockerfile, compose, systemd, kubernetes, railway')
+    .argument('<target>', 'dockerfile | compose | systemd | kubernetes | railway')
+    .option('-c, --config <file>', 'use this config file instead of searching for one')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--workdir <dir>', 'systemd: the app\'s folder on the server (default: the config\'s cwd)')
+    .option('--user <user>', 'systemd: the user the service runs as (default: the app\'s name)')
+    .action(async (target: string, opts: { config?: string; output?: string; workdir?: string; user?: string }) => {
+      const { exportCommand } = await import('./commands/export.js');
+      setStatus(await exportCommand(io, target, opts));
+    });
+
+  program
+    .command('import')
+    .description('write a naija-sup config from another tool\'s: pm2 <ecosystem.config.js|json>')
+    .argument('<tool>', 'pm2')
+    .argument('<file>', 'the ecosystem file')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--app <name>', 'the app to import when the file has several')
+    .action(async (tool: string, file: string, opts: { output?: string; app?: string }) => {
+      const { importCommand } = await import('./commands/import.js');
+      setStatus(await importCommand(io, tool, file, opts));
+    });
+
+  program
+    .command('probe')
+    .description('exit 0 when the app is ready, 1 otherwise (for container health checks)')
+    .option('--name <name>', 'the app\'s name (default: from the config)')
+    .option('-c, --config <file>', 'the config file that names the app')
+    .action(async (opts: { name?: string; config?: string }) => {
+      const { probeCommand } = await import('./commands/probe.js');
+      setStatus(await probeCommand(io, opts));
+    });
+
   return program;
 }
 
@@ -181,6 +216,8 @@ export function statusFastPath(argv: readonly string[]): ControlOptions | null {
 }
 
 export async function run(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
+  // `probe` runs every few seconds in a container: `probe --name N` skips commander too.
+  if (argv[0] === 'probe' && argv[1] === '--name' && argv.length === 3) return (await import('./commands/probe.js')).probeCommand(io, { name: argv[2] as string });
   const fast = statusFastPath(argv);
   if (fast) {
     try {

@@ -8,6 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
+/** What to do about a PID 1 that is not an init (doctor's `init` check, and `start` when naija-sup is PID 1). */
+export const INIT_FIX = 'Run the container with an init: `docker run --init …` (compose: `init: true`), or make tini PID 1 (`ENTRYPOINT ["tini", "--"]`).';
+
 /** PID 1 names that reap orphans. */
 const INITS = new Set([
   'tini',
@@ -61,7 +64,7 @@ export const initCheck: Check = {
       status: 'warn',
       summary: `PID 1 is ${comm}, not an init: orphaned grandchildren of the server become zombies nobody reaps`,
       details,
-      fix: 'Run the container with an init: `docker run --init …` (compose: `init: true`), or make tini PID 1 (`ENTRYPOINT ["tini", "--"]`).',
+      fix: INIT_FIX,
     };
   },
 };

@@ -1,0 +1,63 @@
+/**
+ * `naija-sup export <target> [-c FILE] [-o FILE]`: writes a deployment file (Dockerfile, compose
+ * service, systemd unit, Kubernetes manifest, railway.json) from the resolved configuration. The
+ * text comes from src/export/ (pure); this command loads the config, says on stderr which values
+ * the file cannot carry (set in the environment or by a flag, not in the config file that the
+ * deployed naija-sup reads), and writes stdout or `-o FILE`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { loadConfig, type LoadedConfig } from '../../config/index.js';
+import { NaijaSupError } from '../../errors.js';
+import { EXPORT_TARGETS, exportTarget, type ExportTarget } from '../../export/index.js';
+import type { CliIO } from '../context.js';
+
+export interface ExportOptions {
+  config?: string;
+  output?: string;
+  workdir?: string;
+  user?: string;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Settings whose value came from the environment or a flag: the deployed naija-sup will not see them. */
+function notCarried(loaded: LoadedConfig): string[] {
+  return Object.entries(loaded.sources)
+    .filter(([key, source]) => (source.kind === 'env' && !['port', 'host'].includes(key)) || source.kind === 'flag')
+    .map(([key, source]) => `${key} (from ${source.kind === 'env' ? `$${source.variable}` : source.kind === 'flag' ? source.flag : source.kind})`);
+}
+
+export async function exportCommand(io: CliIO, target: string, opts: ExportOptions): Promise<number> {
+  if (!(EXPORT_TARGETS as readonly string[]).includes(target)) {
+    throw new NaijaSupError('E_USAGE', `unknown export target "${target}"`, { fix: `use one of: ${EXPORT_TARGETS.join(', ')}` });
+  }
+  const loaded = await loadConfig({ cwd: io.cwd, configPath: opts.config, env: io.env });
+  if (loaded.filepath === null) {
+    throw new NaijaSupError('E_CONFIG_NOT_FOUND', `no config file in ${io.cwd}: the deployed naija-sup needs one to read`, {
+      fix: 'write naija-sup.config.json (at least "command" and "health.path"), or pass -c FILE',
+    });
+  }
+  const configFile = relative(loaded.config.cwd, loaded.filepath).split(sep).join('/');
+  if (configFile.startsWith('../')) {
+    throw new NaijaSupError('E_USAGE', `the config file ${loaded.filepath} is outside the app's folder (${loaded.config.cwd})`, {
+      fix: 'keep the config file in the app\'s folder: the image and the unit copy only that folder',
+    });
+  }
+  const text = exportTarget(target as ExportTarget, {
+    config: loaded.config, configFile, version: version(), workdir: opts.workdir, user: opts.user,
+  });
+  const lost = notCarried(loaded);
+  if (lost.length > 0) {
+    io.stderr(`naija-sup: not carried into the ${target} file (set them in ${configFile} instead): ${lost.join(', ')}\n`);
+  }
+  if (opts.output === undefined) io.stdout(text);
+  else {
+    writeFileSync(resolve(io.cwd, opts.output), text);
+    io.stderr(`naija-sup: wrote ${opts.output}\n`);
+  }
+  return 0;
+}
