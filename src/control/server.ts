@@ -37,8 +37,8 @@ import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
 import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
+import { lockNameFor } from './paths.js';
 import { ensurePrivateDir } from './run-dir.js';
-import { acquireNameLock, defaultLockName } from './start-lock.js';
 import { GroupSampler } from './proc-stats.js';
 import {
   LineBuffer,
@@ -95,6 +95,87 @@ export interface ControlServer {
 const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
 /** How long close() lets connections flush before destroying them. */
 const CLOSE_GRACE_MS = 500;
+
+// ── The start lock ──────────────────────────────────────────────────────────────────────────────
+
+export interface NameLock {
+  release(): Promise<void>;
+}
+
+export type LockAttempt =
+  | { acquired: true; lock: NameLock }
+  /** `holderPid` is what the holder says about itself (null when it did not answer). */
+  | { acquired: false; holderPid: number | null };
+
+/** The default lock name for a socket path: abstract sockets exist on Linux only. */
+export function defaultLockName(socketPath: string): string | null {
+  return process.platform === 'linux' ? lockNameFor(socketPath) : null;
+}
+
+/**
+ * Takes the start lock `lockName` (an abstract socket name), or reports who holds it. A null name
+ * is a lock that always succeeds (platforms without abstract sockets).
+ */
+export async function acquireNameLock(lockName: string | null): Promise<LockAttempt> {
+  if (lockName === null) return { acquired: true, lock: { release: async () => undefined } };
+  const server = createServer((socket) => {
+    // Anyone may ask who holds the lock: the answer is a pid, nothing more.
+    socket.on('error', () => undefined);
+    socket.end(`${JSON.stringify({ pid: process.pid })}\n`);
+  });
+  const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(lockName, () => resolve(null));
+  });
+  if (bound === null) {
+    server.unref();
+    let released = false;
+    return {
+      acquired: true,
+      lock: {
+        release: () => new Promise<void>((resolve) => {
+          if (released) {
+            resolve();
+            return;
+          }
+          released = true;
+          server.close(() => resolve());
+        }),
+      },
+    };
+  }
+  if (bound.code !== 'EADDRINUSE') {
+    throw new NaijaSupError('E_RUN_DIR', `cannot take the start lock: ${bound.message}`, { cause: bound });
+  }
+  return { acquired: false, holderPid: await askLockHolder(lockName) };
+}
+
+function askLockHolder(lockName: string, timeoutMs = 500): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = connect(lockName);
+    let text = '';
+    const finish = (pid: number | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 256) finish(null);
+    });
+    socket.on('end', () => {
+      try {
+        const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+        finish(typeof pid === 'number' && Number.isInteger(pid) ? pid : null);
+      } catch {
+        finish(null);
+      }
+    });
+    socket.on('error', () => finish(null));
+  });
+}
 
 // ── The server ──────────────────────────────────────────────────────────────────────────────────
 
