@@ -280,10 +280,10 @@ export async function stillRunning(pid: number, startTime: string, bootId: strin
  */
 export async function inspectStale(paths: ControlPaths, options: { pidFile?: string | null } = {}): Promise<StaleInspection> {
   const result: StaleInspection = { busy: null, live: false, staleSocketRemoved: false, staleRecordRemoved: false, orphan: null, supervisorAlive: false, record: null };
-  const { acquireNameLock, defaultLockName } = await import('./server.js');
+  const { acquireStartLock, lockPathFor } = await import('./start-lock.js');
   const { readRecord, removePidFile, removeRecord } = await import('./record.js');
   const { lstatSync, unlinkSync } = await import('node:fs');
-  const attempt = await acquireNameLock(defaultLockName(paths.socket));
+  const attempt = await acquireStartLock(lockPathFor(paths.socket));
   if (!attempt.acquired) return { ...result, busy: { pid: attempt.holderPid } };
   try {
     let isSocket = false;
