@@ -441,6 +441,11 @@ export function requestFailure(error: unknown, name: string): NaijaSupError {
         fix: 'it may be stopped (SIGSTOP) or overloaded; "naija-sup stop --force" stops it from its record',
       });
     }
+    if (error.code === 'E_CLOSED') {
+      return new NaijaSupError('E_FATAL', `the supervisor of "${name}" closed the connection before answering`, {
+        fix: 'its control socket may be saturated (many clients at once): try again; "naija-sup stop --force" stops it from its record without the socket',
+      });
+    }
     return new NaijaSupError('E_FATAL', `the supervisor of "${name}" refused the request: ${error.message} (${error.code})`, {
       details: error.details,
       fix: error.code === 'E_VERSION' ? 'use the same naija-sup version as the running supervisor' : undefined,

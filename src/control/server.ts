@@ -40,11 +40,11 @@ import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
 import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
+import { ConnectionPool, IDLE_TIMEOUT_MS, type Connection } from './connections.js';
 import { ensurePrivateDir } from './run-dir.js';
 import { GroupSampler } from './proc-stats.js';
 import { acquireStartLock, lockPathFor, peerIsOurs, probeListener } from './start-lock.js';
 import {
-  LineBuffer,
   MAX_REQUEST_BYTES,
   MAX_STREAMED_LINE_CHARS,
   displayUrl,
@@ -82,8 +82,13 @@ export interface ControlServerOptions {
   name: string;
   /** The start lock's path. Default: `<name>.lock` beside the socket (lockPathFor); null: no lock (tests only). */
   lockPath?: string | null;
-  /** Simultaneous connections; more are refused by the kernel queue. Default 64. */
+  /**
+   * Simultaneous connections. Default 64. When all are taken, a new one pushes out the oldest idle
+   * one; only when none is idle is it refused.
+   */
   maxConnections?: number;
+  /** A connection that sends nothing and waits for nothing this long is closed. Default 10 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface ControlServer {
@@ -166,13 +171,6 @@ function listenPrivate(server: Server, path: string): Promise<void> {
   });
 }
 
-interface Connection {
-  socket: Socket;
-  buffer: LineBuffer;
-  unsubscribe: (() => void) | null;
-  done: boolean;
-}
-
 /**
  * Starts the control server for one app: takes the start lock, clears a stale socket, listens on
  * `socketPath` (0600). Throws `E_ALREADY_RUNNING` when a supervisor for this socket runs.
@@ -186,9 +184,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
   if (!attempt.acquired) throw await alreadyRunning(socketPath, name, attempt.holderPid);
   const lock = attempt.lock;
 
-  const connections = new Set<Connection>();
   const server = createServer({ allowHalfOpen: false });
-  server.maxConnections = options.maxConnections ?? 64;
   let staleSocketRemoved: boolean;
   let ino: number | null = null;
   try {
@@ -247,7 +243,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
       }
       case 'reload':
       case 'rollback':
-        (request.type === 'reload' ? target.reload() : target.rollback()).then(
+        conn.pending += 1;
+        (request.type === 'reload' ? target.reload() : target.rollback()).finally(() => { conn.pending -= 1; }).then(
           (outcome) => send(conn, outcome.ok
             ? { v: 1, id, ok: true }
             : outcome.kind === 'failed'
@@ -275,7 +272,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
   };
 
   const onLine = (conn: Connection, line: string): void => {
-    if (line.trim() === '') return;
     const parsed = parseRequest(line);
     if (!parsed.ok) {
       send(conn, parsed.reply);
@@ -288,29 +284,22 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
   };
 
+  const pool = new ConnectionPool({
+    maxConnections: options.maxConnections ?? 64,
+    idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+    onLine,
+    onOverflow(conn) {
+      send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
+      conn.socket.pause();
+      finish(conn, false);
+      // A client that keeps the connection open after our FIN is cut off.
+      setTimeout(() => conn.socket.destroy(), CLOSE_GRACE_MS).unref();
+    },
+  });
+  const connections = pool.connections;
   server.on('connection', (socket: Socket) => {
     socket.unref();
-    const conn: Connection = { socket, buffer: new LineBuffer(MAX_REQUEST_BYTES), unsubscribe: null, done: false };
-    connections.add(conn);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      conn.unsubscribe?.();
-      conn.unsubscribe = null;
-      conn.done = true;
-      connections.delete(conn);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (conn.done) return;
-      const { lines, overflow } = conn.buffer.push(chunk);
-      for (const line of lines) onLine(conn, line);
-      if (overflow) {
-        send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
-        socket.pause();
-        finish(conn, false);
-        // A client that keeps the connection open after our FIN is cut off.
-        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-      }
-    });
+    pool.add(socket);
   });
 
   let closing: Promise<void> | null = null;
