@@ -4,7 +4,6 @@
  * timers and fake children, like test/supervisor/runner.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { Supervisor, type InstanceHandle, type ProbeOutcome, type RunnerDeps, type SpawnFailure } from '../../src/supervisor/runner.js';
