@@ -23,14 +23,20 @@ function cli(args) {
   return spawnSync(node, [CLI, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
 }
 
-/** Writes `count` status requests at once; resolves with the replies read and when the last came. */
+/**
+ * Writes `count` status requests at once; `stop()` ends it early. Resolves with the replies read
+ * (and `replies()` tells them so far).
+ */
 function pipeline(count) {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    let replies = 0;
+  let replies = 0;
+  let socket;
+  let stop;
+  const done = new Promise((resolve) => {
+    socket = connect(socketPath);
     let tail = '';
     const t0 = performance.now();
-    const timer = setTimeout(() => { socket.destroy(); resolve({ replies, ms: performance.now() - t0 }); }, 60_000);
+    const timer = setTimeout(() => { socket.destroy(); resolve({ replies, ms: performance.now() - t0 }); }, 120_000);
+    stop = () => { clearTimeout(timer); socket.destroy(); resolve({ replies, ms: performance.now() - t0 }); };
     socket.on('connect', () => {
       let text = '';
       for (let i = 1; i <= count; i++) text += `{"v":1,"id":${i},"type":"status"}\n`;
@@ -45,6 +51,7 @@ function pipeline(count) {
     });
     socket.on('error', () => { clearTimeout(timer); resolve({ replies, ms: performance.now() - t0 }); });
   });
+  return { done, replies: () => replies, stop: () => stop() };
 }
 
 /** One status request on a fresh connection: ms until its reply (or null: no reply within 30 s). */
@@ -74,21 +81,22 @@ try {
   const alone = [];
   for (let i = 0; i < ROUNDS; i++) alone.push(await oneStatus());
   const waits = [];
-  const floods = [];
+  const answeredBefore = [];
   for (let i = 0; i < ROUNDS; i++) {
     const flood = pipeline(REQUESTS);
     // Let the flood's bytes reach the supervisor first.
     await new Promise((r) => setTimeout(r, 20));
     waits.push(await oneStatus());
-    floods.push(await flood);
+    answeredBefore.push(flood.replies());
+    flood.stop();
+    await flood.done;
   }
   const ok = waits.filter((w) => w !== null);
   const s = summary(ok);
   const a = summary(alone.filter((w) => w !== null));
   console.log(`status alone: median ${fmt(a.median)} (n=${a.n})`);
   console.log(`status while another client pipelines ${REQUESTS} requests: median ${fmt(s.median)}, max ${fmt(s.max)} (n=${s.n}, ${waits.length - ok.length} without an answer)`);
-  const f = summary(floods.map((x) => x.ms));
-  console.log(`the pipelining client got ${floods.map((x) => x.replies).join('/')} replies, all in a median ${fmt(f.median)}`);
+  console.log(`replies the pipelining client had when the other status was answered: ${answeredBefore.join(', ')} of ${REQUESTS}`);
 } finally {
   cli(['stop', '--force', '--name', NAME]);
   rmSync(dir, { recursive: true, force: true });
