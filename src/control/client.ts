@@ -280,10 +280,10 @@ export async function stillRunning(pid: number, startTime: string, bootId: strin
  */
 export async function inspectStale(paths: ControlPaths, options: { pidFile?: string | null } = {}): Promise<StaleInspection> {
   const result: StaleInspection = { busy: null, live: false, staleSocketRemoved: false, staleRecordRemoved: false, orphan: null, supervisorAlive: false, record: null };
-  const { acquireNameLock, defaultLockName } = await import('./server.js');
+  const { acquireStartLock, lockPathFor } = await import('./start-lock.js');
   const { readRecord, removePidFile, removeRecord } = await import('./record.js');
   const { lstatSync, unlinkSync } = await import('node:fs');
-  const attempt = await acquireNameLock(defaultLockName(paths.socket));
+  const attempt = await acquireStartLock(lockPathFor(paths.socket));
   if (!attempt.acquired) return { ...result, busy: { pid: attempt.holderPid } };
   try {
     let isSocket = false;
@@ -442,6 +442,11 @@ export function requestFailure(error: unknown, name: string): NaijaSupError {
     if (error.code === 'E_TIMEOUT') {
       return new NaijaSupError('E_FATAL', `the supervisor of "${name}" did not answer: ${error.message}`, {
         fix: 'it may be stopped (SIGSTOP) or overloaded; "naija-sup stop --force" stops it from its record',
+      });
+    }
+    if (error.code === 'E_CLOSED') {
+      return new NaijaSupError('E_FATAL', `the supervisor of "${name}" closed the connection before answering`, {
+        fix: 'its control socket may be saturated (many clients at once): try again; "naija-sup stop --force" stops it from its record without the socket',
       });
     }
     return new NaijaSupError('E_FATAL', `the supervisor of "${name}" refused the request: ${error.message} (${error.code})`, {

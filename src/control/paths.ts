@@ -84,11 +84,3 @@ export function controlPaths(runDir: string, name: string, options: PathOptions 
     daemonLog: join(runDir, `${name}.out`),
   };
 }
-
-/**
- * The name of the start lock for a socket: a Linux abstract socket (leading NUL, no file), so the
- * kernel releases it when its holder dies, however it dies. See src/control/server.ts.
- */
-export function lockNameFor(socketPath: string, options: PathOptions = {}): string {
-  return `\0naija-sup-lock-${currentUid(options)}-${sha256(socketPath).slice(0, 32)}`;
-}

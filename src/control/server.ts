@@ -6,42 +6,45 @@
  *
  * Binding the socket path alone cannot arbitrate: after a supervisor is SIGKILLed its socket file
  * stays behind, and two starts that both find it stale would both unlink and re-bind, the second
- * one deleting the first one's live socket. Unlinking a stale file is only safe for whoever holds a
- * lock that dies with its holder. Node offers no flock(2), but Linux has one such lock: a listening
- * socket in the *abstract* namespace (a name starting with NUL, no file). Binding it is atomic
- * (EADDRINUSE for everyone else) and the kernel drops it when the process dies, however it dies, so
- * a lock can never be stale. So `startControlServer`:
+ * one deleting the first one's live socket. So `startControlServer`:
  *
- * 1. binds the abstract lock `naija-sup-lock-<uid>-<hash of the socket path>`; EADDRINUSE →
- *    `E_ALREADY_RUNNING`, naming the pid that the holder's status (or the lock itself) reports;
+ * 1. takes the start lock `<name>.lock` in the same 0700 directory (src/control/start-lock.ts:
+ *    atomic, stale-safe, and out of other users' reach); held → `E_ALREADY_RUNNING`, naming the
+ *    holder only once /proc confirmed who it is;
  * 2. holding it, checks the socket file: a listener answers → `E_ALREADY_RUNNING` (a supervisor in
  *    another network namespace sharing the run dir); ECONNREFUSED → stale: unlink it (reported);
  * 3. binds the socket under umask 0177 and chmods it 0600 (the run dir is 0700 as well).
  *
- * Abstract names carry no permissions: another local user could bind our lock name first. That
- * can only make `start` refuse (denial of service), never hijack anything: the socket itself lives
- * in our 0700 run dir. Off Linux there are no abstract sockets; the bind alone arbitrates there.
- *
- * ## Never crash the supervisor
+ * ## Never crash the supervisor, never be locked out (issue 15)
  *
  * Each connection reads newline-delimited JSON through a bounded buffer: malformed JSON, a wrong
  * version or an unknown type get an error reply on the same connection; a line over 64 KiB gets
  * `E_TOO_LARGE` and the connection is closed. A slow `events` subscriber that lets 1 MiB pile up is
  * dropped. A throwing target becomes `E_INTERNAL`.
+ *
+ * Only our uid can connect (0600 socket, 0700 directory), but a runaway script of ours must not
+ * lock the operator out either. Requests are queued per connection and served round-robin, a few
+ * per connection per event-loop turn, so one client pipelining 20,000 requests delays another's
+ * `status` by a turn, not by all of them; a connection stops being read while
+ * {@link MAX_QUEUED_REQUESTS} wait or its replies are not being read. A connection that sends
+ * nothing for {@link IDLE_TIMEOUT_MS} and waits for nothing is closed, and when all
+ * `maxConnections` are taken a new one pushes out the oldest idle one, so idle connections cannot
+ * keep `status`, `restart` or `stop` out. (`stop --force` also works without the socket: it falls
+ * back to the instance record and signals.)
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
 import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
-import { lockNameFor } from './paths.js';
+import { ConnectionPool, IDLE_TIMEOUT_MS, type Connection } from './connections.js';
 import { ensurePrivateDir } from './run-dir.js';
 import { GroupSampler } from './proc-stats.js';
+import { acquireStartLock, lockPathFor, peerIsOurs, probeListener } from './start-lock.js';
 import {
-  LineBuffer,
   MAX_REQUEST_BYTES,
   MAX_STREAMED_LINE_CHARS,
   displayUrl,
@@ -77,10 +80,15 @@ export interface ControlServerOptions {
   target: ControlTarget;
   /** The app's name, for messages. */
   name: string;
-  /** The start lock's abstract name. Default: {@link lockNameFor} on Linux, none elsewhere. */
-  lockName?: string | null;
-  /** Simultaneous connections; more are refused by the kernel queue. Default 64. */
+  /** The start lock's path. Default: `<name>.lock` beside the socket (lockPathFor); null: no lock (tests only). */
+  lockPath?: string | null;
+  /**
+   * Simultaneous connections. Default 64. When all are taken, a new one pushes out the oldest idle
+   * one; only when none is idle is it refused.
+   */
   maxConnections?: number;
+  /** A connection that sends nothing and waits for nothing this long is closed. Default 10 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface ControlServer {
@@ -96,87 +104,6 @@ const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
 /** How long close() lets connections flush before destroying them. */
 const CLOSE_GRACE_MS = 500;
 
-// ── The start lock ──────────────────────────────────────────────────────────────────────────────
-
-export interface NameLock {
-  release(): Promise<void>;
-}
-
-export type LockAttempt =
-  | { acquired: true; lock: NameLock }
-  /** `holderPid` is what the holder says about itself (null when it did not answer). */
-  | { acquired: false; holderPid: number | null };
-
-/** The default lock name for a socket path: abstract sockets exist on Linux only. */
-export function defaultLockName(socketPath: string): string | null {
-  return process.platform === 'linux' ? lockNameFor(socketPath) : null;
-}
-
-/**
- * Takes the start lock `lockName` (an abstract socket name), or reports who holds it. A null name
- * is a lock that always succeeds (platforms without abstract sockets).
- */
-export async function acquireNameLock(lockName: string | null): Promise<LockAttempt> {
-  if (lockName === null) return { acquired: true, lock: { release: async () => undefined } };
-  const server = createServer((socket) => {
-    // Anyone may ask who holds the lock: the answer is a pid, nothing more.
-    socket.on('error', () => undefined);
-    socket.end(`${JSON.stringify({ pid: process.pid })}\n`);
-  });
-  const bound = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
-    server.listen(lockName, () => resolve(null));
-  });
-  if (bound === null) {
-    server.unref();
-    let released = false;
-    return {
-      acquired: true,
-      lock: {
-        release: () => new Promise<void>((resolve) => {
-          if (released) {
-            resolve();
-            return;
-          }
-          released = true;
-          server.close(() => resolve());
-        }),
-      },
-    };
-  }
-  if (bound.code !== 'EADDRINUSE') {
-    throw new NaijaSupError('E_RUN_DIR', `cannot take the start lock: ${bound.message}`, { cause: bound });
-  }
-  return { acquired: false, holderPid: await askLockHolder(lockName) };
-}
-
-function askLockHolder(lockName: string, timeoutMs = 500): Promise<number | null> {
-  return new Promise((resolve) => {
-    const socket = connect(lockName);
-    let text = '';
-    const finish = (pid: number | null): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(pid);
-    };
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 256) finish(null);
-    });
-    socket.on('end', () => {
-      try {
-        const pid = (JSON.parse(text) as { pid?: unknown }).pid;
-        finish(typeof pid === 'number' && Number.isInteger(pid) ? pid : null);
-      } catch {
-        finish(null);
-      }
-    });
-    socket.on('error', () => finish(null));
-  });
-}
-
 // ── The server ──────────────────────────────────────────────────────────────────────────────────
 
 async function alreadyRunning(socketPath: string, name: string, holderPid: number | null): Promise<NaijaSupError> {
@@ -188,6 +115,9 @@ async function alreadyRunning(socketPath: string, name: string, holderPid: numbe
     status = await fetchStatus(socketPath, 500).catch(() => null);
     if (status === null) await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // What the socket's peer says about itself is shown only once /proc confirms it (our uid, the
+  // same start time): nobody is ever advised to kill a pid a peer merely named.
+  if (status !== null && !peerIsOurs(status.supervisorPid, status.supervisorStartTime)) status = null;
   const pid = status?.supervisorPid ?? holderPid;
   const who = pid === null
     ? 'another naija-sup is starting it'
@@ -195,27 +125,6 @@ async function alreadyRunning(socketPath: string, name: string, holderPid: numbe
   return new NaijaSupError('E_ALREADY_RUNNING', `"${name}" is already running (${who})`, {
     fix: `stop it first ("naija-sup stop --name ${name}"), or give this app another name (the "name" setting)`,
     details: [`control socket: ${socketPath}`],
-  });
-}
-
-/** 'live' when something accepts connections at `path`, 'refused' when nothing listens. */
-function probeListener(path: string, timeoutMs = 1000): Promise<'live' | 'refused' | 'absent'> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      // A listener that accepted nothing within the timeout is alive but busy.
-      resolve('live');
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve('live');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(error.code === 'ENOENT' ? 'absent' : 'refused');
-    });
   });
 }
 
@@ -262,13 +171,6 @@ function listenPrivate(server: Server, path: string): Promise<void> {
   });
 }
 
-interface Connection {
-  socket: Socket;
-  buffer: LineBuffer;
-  unsubscribe: (() => void) | null;
-  done: boolean;
-}
-
 /**
  * Starts the control server for one app: takes the start lock, clears a stale socket, listens on
  * `socketPath` (0600). Throws `E_ALREADY_RUNNING` when a supervisor for this socket runs.
@@ -277,14 +179,12 @@ export async function startControlServer(options: ControlServerOptions): Promise
   const { socketPath, target, name } = options;
   // The run dir, or the short fallback directory for long paths (src/control/paths.ts): 0700, ours.
   ensurePrivateDir(dirname(socketPath), 'socket directory');
-  const lockName = options.lockName === undefined ? defaultLockName(socketPath) : options.lockName;
-  const attempt = await acquireNameLock(lockName);
+  const lockPath = options.lockPath === undefined ? lockPathFor(socketPath) : options.lockPath;
+  const attempt = await acquireStartLock(lockPath);
   if (!attempt.acquired) throw await alreadyRunning(socketPath, name, attempt.holderPid);
   const lock = attempt.lock;
 
-  const connections = new Set<Connection>();
   const server = createServer({ allowHalfOpen: false });
-  server.maxConnections = options.maxConnections ?? 64;
   let staleSocketRemoved: boolean;
   let ino: number | null = null;
   try {
@@ -343,7 +243,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
       }
       case 'reload':
       case 'rollback':
-        (request.type === 'reload' ? target.reload() : target.rollback()).then(
+        conn.pending += 1;
+        (request.type === 'reload' ? target.reload() : target.rollback()).finally(() => { conn.pending -= 1; }).then(
           (outcome) => send(conn, outcome.ok
             ? { v: 1, id, ok: true }
             : outcome.kind === 'failed'
@@ -371,7 +272,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
   };
 
   const onLine = (conn: Connection, line: string): void => {
-    if (line.trim() === '') return;
     const parsed = parseRequest(line);
     if (!parsed.ok) {
       send(conn, parsed.reply);
@@ -384,29 +284,22 @@ export async function startControlServer(options: ControlServerOptions): Promise
     }
   };
 
+  const pool = new ConnectionPool({
+    maxConnections: options.maxConnections ?? 64,
+    idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+    onLine,
+    onOverflow(conn) {
+      send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
+      conn.socket.pause();
+      finish(conn, false);
+      // A client that keeps the connection open after our FIN is cut off.
+      setTimeout(() => conn.socket.destroy(), CLOSE_GRACE_MS).unref();
+    },
+  });
+  const connections = pool.connections;
   server.on('connection', (socket: Socket) => {
     socket.unref();
-    const conn: Connection = { socket, buffer: new LineBuffer(MAX_REQUEST_BYTES), unsubscribe: null, done: false };
-    connections.add(conn);
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      conn.unsubscribe?.();
-      conn.unsubscribe = null;
-      conn.done = true;
-      connections.delete(conn);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (conn.done) return;
-      const { lines, overflow } = conn.buffer.push(chunk);
-      for (const line of lines) onLine(conn, line);
-      if (overflow) {
-        send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
-        socket.pause();
-        finish(conn, false);
-        // A client that keeps the connection open after our FIN is cut off.
-        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-      }
-    });
+    pool.add(socket);
   });
 
   let closing: Promise<void> | null = null;

@@ -11,11 +11,21 @@
  * Anything else is 404 (405 for another method on a known route). It binds 127.0.0.1 by default:
  * /health names pids, commands' exit causes and dependency targets, which are nobody else's
  * business; a non-loopback host must be asked for explicitly (DESIGN.md "Processes").
+ *
+ * Any local user can connect to it, so it must not be able to starve the supervisor (issue 15):
+ * another user once held 21,000 idle connections to it, the supervisor ran out of file descriptors
+ * and its next restart of the API failed with EMFILE. So it holds at most `maxConnections` (fewer
+ * when the fd limit is low: {@link statusConnectionCap} keeps {@link FD_RESERVE} descriptors for the
+ * supervisor's own work), a new connection beyond that pushes out the oldest one that is not in
+ * the middle of a request, and idle, slow-header and slow-request connections are cut within
+ * seconds rather than the ~40 s of Node's defaults.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
+import { readOpenFileLimit } from '../process/proc-read.js';
 import type { CrashCause } from '../supervisor/events.js';
 import type { Context, State } from '../supervisor/machine.js';
 import type { DependencyStatus, LastProbe, SupervisorMetrics } from './registry.js';
@@ -161,6 +171,31 @@ export interface StatusServerOptions {
   isReady: () => boolean;
   /** Source of /metrics. */
   metrics: Pick<SupervisorMetrics, 'metrics' | 'contentType'>;
+  /** Simultaneous connections (status.maxConnections); default {@link DEFAULT_MAX_CONNECTIONS}, lowered by the fd limit. */
+  maxConnections?: number | undefined;
+  /** This process's open-files soft limit; default from /proc/self/limits. Tests inject it. */
+  fdLimit?: number | null | undefined;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 64;
+
+/**
+ * Descriptors kept free for the supervisor's own work whatever the status server holds: the control
+ * socket and its 64 clients, the instance's pipes, the probes, the log files and Node's own
+ * (~25 at start).
+ */
+export const FD_RESERVE = 128;
+
+/** An idle keep-alive or never-used connection is closed after this long. */
+const IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * The connection cap in force: the configured one, but never more than the fd limit minus
+ * {@link FD_RESERVE}, nor a quarter of the limit (`ulimit -n 256` → 64), nor less than 1.
+ */
+export function statusConnectionCap(configured: number, fdLimit: number | null): number {
+  if (fdLimit === null || !Number.isFinite(fdLimit)) return Math.max(1, configured);
+  return Math.max(1, Math.min(configured, fdLimit - FD_RESERVE, Math.floor(fdLimit / 4)));
 }
 
 export interface StatusServer {
@@ -168,6 +203,8 @@ export interface StatusServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** The connection cap in force ({@link statusConnectionCap}). */
+  readonly maxConnections: number;
   /** Stops listening and drops open connections (a scraper's keep-alive must not hold the exit). */
   close(): Promise<void>;
 }
@@ -201,16 +238,25 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       fix: `/health and /metrics describe your processes: keep status.host at 127.0.0.1, or set status.host (or --status-host) to "${host}" explicitly to expose them`,
     });
   }
-  const server = createServer((req, res) => {
+  // Node checks the headers and request timeouts only every connectionsCheckingInterval (30 s by
+  // default): that, not the timeouts, is why idle connections used to live ~40 s.
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     void route(req, res, options).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${error instanceof Error ? error.message : String(error)}\n`);
       else res.destroy();
     });
   });
   // A scraper or a stuck client must not hold a socket for long: these are tiny answers.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  server.keepAliveTimeout = IDLE_TIMEOUT_MS;
+  // Inactivity on the socket, whatever the parser's state: a connection that never sends a byte.
+  server.timeout = IDLE_TIMEOUT_MS;
+  const maxConnections = statusConnectionCap(
+    options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    options.fdLimit === undefined ? readOpenFileLimit()?.soft ?? null : options.fdLimit,
+  );
+  capConnections(server, maxConnections);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
@@ -235,8 +281,42 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     url: `http://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
+    maxConnections,
     close: () => closeServer(server),
   };
+}
+
+/**
+ * At most `max` connections: a new one beyond that pushes out the oldest connection that is not in
+ * the middle of a request (an idle flood cannot lock a scraper out, nor hold our descriptors); only
+ * when every one is busy is the newcomer refused.
+ */
+function capConnections(server: Server, max: number): void {
+  const open = new Set<Socket>();
+  const busy = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      let victim: Socket | undefined;
+      for (const s of open) {
+        if (!busy.has(s)) {
+          victim = s;
+          break;
+        }
+      }
+      if (victim === undefined) {
+        socket.destroy();
+        return;
+      }
+      open.delete(victim);
+      victim.destroy();
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    busy.add(req.socket);
+    res.once('close', () => busy.delete(req.socket));
+  });
 }
 
 const ROUTES = new Set(['/alive', '/ready', '/health', '/metrics']);

@@ -277,3 +277,44 @@ export function readSocketInodes(pid: number, procRoot: string = DEFAULT_PROC_RO
   }
   return inodes;
 }
+
+/**
+ * Inodes of the Unix sockets listening under `path`, from /proc/net/unix (which names a socket by
+ * the path it was bound with, even after that file was renamed or removed). Empty when none, or
+ * where the table cannot be read.
+ */
+export function readUnixListenerInodes(path: string, procRoot: string = DEFAULT_PROC_ROOT): number[] {
+  const text = readProcNetTable(join(procRoot, 'net', 'unix'));
+  if (text === null) return [];
+  const inodes: number[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path; the path may itself contain spaces.
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 8 || (Number.parseInt(fields[3] ?? '', 16) & 0x10000) === 0) continue; // not listening
+    if (fields.slice(7).join(' ') === path) inodes.push(Number(fields[6]));
+  }
+  return inodes;
+}
+
+/**
+ * The soft and hard limits on open files ("Max open files" in /proc/PID/limits, `ulimit -n`);
+ * null where it cannot be read. `Infinity` for "unlimited".
+ */
+export function readOpenFileLimit(pid: number | 'self' = 'self', procRoot: string = DEFAULT_PROC_ROOT): { soft: number; hard: number } | null {
+  const text = readProcFile(join(procRoot, String(pid), 'limits'));
+  const match = text === null ? null : /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
+  if (match === null) return null;
+  const value = (s: string | undefined): number => (s === 'unlimited' ? Infinity : Number(s));
+  const soft = value(match[1]);
+  const hard = value(match[2]);
+  return Number.isNaN(soft) || Number.isNaN(hard) ? null : { soft, hard };
+}
+
+/** How many files `pid` has open (entries of /proc/PID/fd); null where they cannot be listed. */
+export function countOpenFiles(pid: number | 'self' = 'self', procRoot: string = DEFAULT_PROC_ROOT): number | null {
+  try {
+    return readdirSync(join(procRoot, String(pid), 'fd')).length;
+  } catch {
+    return null;
+  }
+}

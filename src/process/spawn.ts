@@ -19,6 +19,7 @@ import { NaijaSupError } from '../errors.js';
 import { DEFAULT_PROC_ROOT, processIdentity } from './identity.js';
 import type { ProcessIdentity } from './identity.js';
 import { DEFAULT_MAX_LINE_LENGTH, LineSplitter } from './line-splitter.js';
+import { countOpenFiles, readOpenFileLimit } from './proc-read.js';
 import type { GroupTarget } from './terminate.js';
 
 /** Which pipe a line came from. */
@@ -57,8 +58,11 @@ export interface SpawnInstanceOptions {
   now?: () => number;
 }
 
-/** Why a spawn failed, in the terms the user needs. */
-export type SpawnFailureReason = 'command-not-found' | 'permission-denied' | 'cwd-not-found' | 'other';
+/**
+ * Why a spawn failed, in the terms the user needs. `fd-limit`: the supervisor (EMFILE) or the
+ * system (ENFILE) is out of file descriptors — about us, not the command, and it passes.
+ */
+export type SpawnFailureReason = 'command-not-found' | 'permission-denied' | 'cwd-not-found' | 'fd-limit' | 'other';
 
 /**
  * The command could not be started at all (it never ran). `exitStatus` follows the shell: 127 when
@@ -423,7 +427,10 @@ export function startInstance(options: SpawnInstanceOptions): Promise<RunningChi
 function spawnErrorFrom(error: NodeJS.ErrnoException, command: readonly string[], cwd: string): SpawnError {
   const code = error.code ?? 'UNKNOWN';
   const reason: SpawnFailureReason =
-    code === 'ENOENT' ? 'command-not-found' : code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : 'other';
+    code === 'ENOENT' ? 'command-not-found'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission-denied'
+        : code === 'EMFILE' || code === 'ENFILE' ? 'fd-limit'
+          : 'other';
   return new SpawnError(code, reason, command, cwd, error);
 }
 
@@ -436,12 +443,29 @@ function describeSpawnFailure(code: string, reason: SpawnFailureReason, command:
       return `permission denied: ${file} is not executable (${code})`;
     case 'cwd-not-found':
       return `working directory does not exist: ${cwd}`;
+    case 'fd-limit':
+      return describeFdShortage(code);
     case 'other':
       // execve(2) refuses an argument or environment string over 128 KiB (MAX_ARG_STRLEN), or all
       // of them together over the stack limit's quarter (about 2 MiB by default).
       if (code === 'E2BIG') return `could not start ${file}: its arguments and environment are too large for the kernel (E2BIG; one value may be at most 128 KiB, all together about 2 MiB)`;
       return `could not start ${file} (${code})`;
   }
+}
+
+/**
+ * Out of file descriptors: the message names the limit (from /proc/self/limits) and what holds
+ * them, never the cwd or the command, which are fine. Counting /proc/self/fd needs a descriptor
+ * itself, so the count may be unknown right when it matters.
+ */
+function describeFdShortage(code: string): string {
+  if (code === 'ENFILE') return 'could not start the server: the system is out of file descriptors (ENFILE: its file table, fs.file-max, is full)';
+  const limit = readOpenFileLimit();
+  const open = countOpenFiles();
+  const held = open === null ? '' : `, ${open} open`;
+  return limit === null
+    ? 'could not start the server: naija-sup is out of file descriptors (EMFILE: its open-files limit, ulimit -n, is reached)'
+    : `could not start the server: naija-sup is out of file descriptors (EMFILE: open-files limit ${limit.soft}${held}; ulimit -n, or LimitNOFILE= under systemd)`;
 }
 
 function definedEntries(env: Record<string, string | undefined>): Record<string, string> {

@@ -13,6 +13,8 @@ import type { CrashCause, ExitInfo, SupervisorEvent } from './events.js';
 import { judgeListening, type BindFinding, type Listening } from './bind-check.js';
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
 import { readyDescription, StartupAnswers, type ProbeAnswer } from './startup-answers.js';
+import { FD_SHORTAGE_FIX, isTransientSpawnError, spawnRetryDelay } from './spawn-retry.js';
+import { formatDuration } from '../elapsed.js';
 
 /** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
 export interface InstanceHandle {
@@ -128,6 +130,9 @@ export class Supervisor {
   private firstProbe = true;
   /** The current start's probe answers, for its failure's reason (reset at each spawn). */
   private startupAnswers = new StartupAnswers();
+  /** Consecutive spawns that failed for want of file descriptors, and the retry waiting. */
+  private spawnRetries = 0;
+  private pendingSpawnRetry: { exit: ExitInfo; timer: unknown } | null = null;
   /** Findings already said, so each is said once per supervisor, not at every restart. */
   private readonly saidFindings = new Set<string>();
   private resolveDone!: (status: number) => void;
@@ -167,6 +172,7 @@ export class Supervisor {
   stop(): void {
     this.dependencyAbort?.abort();
     this.dispatch({ type: 'stop' });
+    this.cancelSpawnRetry();
   }
 
   /** Replaces the config used from the next transition on, without restarting (a promoted green). */
@@ -235,6 +241,7 @@ export class Supervisor {
   private fail(error: unknown): void {
     this.queue.length = 0;
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    if (this.pendingSpawnRetry !== null) this.deps.clock.clearTimeout(this.pendingSpawnRetry.timer);
     this.probeAbort?.abort();
     this.livenessAbort?.abort();
     if (this.live?.pid && !this.live.exited) {
@@ -357,6 +364,10 @@ export class Supervisor {
     handle.onSpawnError((error) => {
       if (live.exited) return;
       live.exited = true;
+      if (isTransientSpawnError(error.code) && this.machine.state.tag === 'spawning') {
+        this.retrySpawn(instance, error);
+        return;
+      }
       const notFound = error.exitStatus === 127;
       const exit: ExitInfo = {
         code: error.exitStatus, signal: null, cause: 'spawn-failed', summary: error.message,
@@ -377,9 +388,35 @@ export class Supervisor {
       void this.afterLeaderExit(live, info);
     });
     if (live.pid !== null) {
+      this.spawnRetries = 0;
       this.deps.instanceStarted?.(live.pid, config);
       this.dispatch({ type: 'spawned', pid: live.pid });
     }
+  }
+
+  /** Out of file descriptors: not the command's fault, and it passes. Try again later, saying why. */
+  private retrySpawn(instance: number, error: SpawnFailure): void {
+    this.spawnRetries += 1;
+    const delay = spawnRetryDelay(this.spawnRetries, this.config.restart, this.deps.random);
+    this.deps.onEvent({ type: 'warning', message: `${error.message}; trying again in ${formatDuration(delay)} (attempt ${this.spawnRetries + 1})`, fix: FD_SHORTAGE_FIX });
+    const exit: ExitInfo = { code: error.exitStatus, signal: null, cause: 'spawn-failed', summary: error.message, fix: FD_SHORTAGE_FIX, at: Date.now(), uptimeMs: 0, stderrTail: [] };
+    this.pendingSpawnRetry = {
+      exit,
+      timer: this.deps.clock.setTimeout(() => {
+        this.pendingSpawnRetry = null;
+        if (this.machine.state.tag === 'spawning') this.spawnNow(instance, this.config);
+        else this.dispatch({ type: 'spawn-failed', exit });
+      }, delay),
+    };
+  }
+
+  /** A stop while a spawn waits to be retried: nothing runs, so the machine hears the failure now. */
+  private cancelSpawnRetry(): void {
+    const pending = this.pendingSpawnRetry;
+    if (pending === null || this.machine.state.tag === 'spawning') return;
+    this.pendingSpawnRetry = null;
+    this.deps.clock.clearTimeout(pending.timer);
+    this.dispatch({ type: 'spawn-failed', exit: pending.exit });
   }
 
   /**

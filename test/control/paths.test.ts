@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SUN_PATH_MAX_BYTES, controlPaths, lockNameFor, socketPathFor } from '../../src/control/paths.js';
+import { SUN_PATH_MAX_BYTES, controlPaths, socketPathFor } from '../../src/control/paths.js';
+import { lockPathFor } from '../../src/control/start-lock.js';
 
 describe('control paths', () => {
   it('puts <name>.sock, the record, the log and the daemon output in the run dir', () => {
@@ -32,12 +33,10 @@ describe('control paths', () => {
     expect(socketPathFor(deepRunDir, 'api2', { uid: 1000 }).socket).not.toBe(short.socket);
   });
 
-  it('names the start lock in the abstract namespace, per uid and socket', () => {
-    const a = lockNameFor('/run/a.sock', { uid: 1000 });
-    expect(a.startsWith('\0naija-sup-lock-1000-')).toBe(true);
-    expect(Buffer.byteLength(a)).toBeLessThanOrEqual(SUN_PATH_MAX_BYTES);
-    expect(lockNameFor('/run/a.sock', { uid: 1000 })).toBe(a);
-    expect(lockNameFor('/run/b.sock', { uid: 1000 })).not.toBe(a);
-    expect(lockNameFor('/run/a.sock', { uid: 1001 })).not.toBe(a);
+  it('puts the start lock beside the socket, as long as it, so it fits wherever the socket does', () => {
+    expect(lockPathFor('/run/user/0/naija-sup/api.sock')).toBe('/run/user/0/naija-sup/api.lock');
+    const deep = socketPathFor('/home/someone/' + 'very-long-folder-name/'.repeat(8) + 'run', 'api', { uid: 1000 }).socket;
+    expect(Buffer.byteLength(lockPathFor(deep))).toBe(Buffer.byteLength(deep));
+    expect(Buffer.byteLength(lockPathFor(deep))).toBeLessThanOrEqual(SUN_PATH_MAX_BYTES);
   });
 });

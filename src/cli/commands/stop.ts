@@ -18,6 +18,7 @@ import {
 } from '../../control/client.js';
 import type { InstanceRecord } from '../../control/record.js';
 import type { StatusSnapshot } from '../../control/protocol.js';
+import { peerIsOurs } from '../../control/start-lock.js';
 import { NaijaSupError } from '../../errors.js';
 import { listGroupMembers } from '../../process/group.js';
 import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
@@ -130,9 +131,10 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
     await connection.request({ type: 'stop', ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(force ? { force } : {}) });
   } catch (error) {
     connection.close();
-    // A supervisor that accepts connections but never answers (SIGSTOPped, wedged): --force
-    // kills it and its instance from the record, both verified by start time.
-    if (force && error instanceof ControlRequestError && error.code === 'E_TIMEOUT') return killFromRecord(io, location, started);
+    // A supervisor that accepts connections but never answers (SIGSTOPped, wedged), or whose socket
+    // is saturated so that it closed us out: --force kills it and its instance from the record,
+    // both verified by start time.
+    if (force && error instanceof ControlRequestError && (error.code === 'E_TIMEOUT' || error.code === 'E_CLOSED')) return killFromRecord(io, location, started);
     throw requestFailure(error, location.name);
   }
   const grace = force ? 0 : (timeoutMs ?? status.shutdownTimeoutMs);
@@ -158,7 +160,8 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
         });
       }
       // --force and the supervisor itself hangs: kill it (verified), then its instance's group.
-      if (await stillRunning(status.supervisorPid, status.supervisorStartTime, status.bootId ?? '')) process.kill(status.supervisorPid, 'SIGKILL');
+      // The pid is what the supervisor said about itself: signalled only once /proc confirms it.
+      if (peerIsOurs(status.supervisorPid, status.supervisorStartTime) && await stillRunning(status.supervisorPid, status.supervisorStartTime, status.bootId ?? '')) process.kill(status.supervisorPid, 'SIGKILL');
       await pollUntil(() => supervisorGone(status), Date.now() + 5000);
     }
     if (!groupGone(pgid) && pgid !== null && status.instanceStartTime !== null) {
@@ -194,7 +197,12 @@ export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number>
     return 0;
   }
   for (let round = 0; round < 2; round += 1) {
-    const outcome = await connectControl(location.paths.socket);
+    const outcome = await connectControl(location.paths.socket).catch((error: unknown) => {
+      // A socket that accepts nobody (its queue is full, or it is wedged): --force needs no socket.
+      if (force && error instanceof NaijaSupError && error.code === 'E_FATAL') return { kind: 'unreachable' as const };
+      throw error;
+    });
+    if (outcome.kind === 'unreachable') return killFromRecord(io, location, Date.now());
     if (outcome.kind === 'live') return stopLive(io, location, outcome.connection, timeoutMs, force);
     const found = await inspectStale(location.paths, { pidFile: location.pidFile ?? null });
     if (found.live) continue;
