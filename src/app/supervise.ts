@@ -183,6 +183,7 @@ async function startStatus(
   const status = await startStatusServer({
     port: config.status.port as number,
     host: config.status.host,
+    maxConnections: config.status.maxConnections,
     explicitHost: loaded.sources['status.host']?.kind !== 'default',
     snapshot: () => buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
     isReady: () => app()?.supervisor?.readyForTraffic ?? false,

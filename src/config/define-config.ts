@@ -110,6 +110,7 @@ export interface UserConfig {
   status?: {
     port?: number | null;
     host?: string;
+    maxConnections?: number;
   };
   alerts?: {
     crashRate?: number | null;

@@ -116,7 +116,7 @@ export interface ResolvedConfig {
     retries: number;
   };
   /** The opt-in status HTTP server (issue 7): null port = off. */
-  status: { port: number | null; host: string };
+  status: { port: number | null; host: string; /** Connections the status server holds at once. */ maxConnections: number };
   alerts: { /** Crashes per minute above which a warning is logged; null = off. */ crashRate: number | null };
   /** Supervisor log format; null = human on a TTY, JSON otherwise (decided by the CLI). */
   logFormat: LogFormat | null;

@@ -36,7 +36,7 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     bcrypt: { fallback: false },
     dependsOn: [],
     dependencies: { timeout: 10_000, retries: 3 },
-    status: { port: null, host: '127.0.0.1' },
+    status: { port: null, host: '127.0.0.1', maxConnections: 64 },
     alerts: { crashRate: null },
     logFormat: null,
     logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },

@@ -26,6 +26,7 @@ export const statusSection = section('The status HTTP server: /alive, /ready, /h
     default: value('127.0.0.1'),
     parse: parseHost,
   }),
+  maxConnections: integerLeaf('Connections the status server holds at once (lowered to a quarter of the fd limit, and 128 fds are always kept for the supervisor\'s own work); when full, the oldest idle one is closed for a new one.', 1, 64),
 });
 
 export const alertsSection = section('Warnings in the supervisor\'s log.', {
