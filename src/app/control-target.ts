@@ -22,6 +22,9 @@ export function reloadOutcome(verb: string, result: ReloadResult): ReloadOutcome
 
 export function controlTarget(options: ControlTargetOptions): ControlTarget {
   const { tracker, hub } = options;
+  // Ten `stop` commands at once ask for one graceful stop: a second app.stop() means "kill now"
+  // (Ctrl+C twice), so only the first plain stop is passed on; --force still escalates.
+  let stopAsked = false;
   return {
     status: () => {
       const snapshot = tracker.snapshot();
@@ -31,7 +34,8 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
     },
     stop: ({ force, timeoutMs }) => {
       const app = options.app();
-      app?.stop();
+      if (!stopAsked) app?.stop();
+      stopAsked ||= app !== null;
       if (force) app?.stop();
       // A shorter grace period than shutdown.timeout: the second stop (SIGKILL) comes earlier.
       else if (timeoutMs !== undefined && timeoutMs < options.shutdownTimeoutMs()) setTimeout(() => options.app()?.stop(), timeoutMs).unref();

@@ -7,6 +7,7 @@ import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRe
 import { probeHostFor, probeOnce } from '../health/index.js';
 import { listeningEndpointsOf } from '../ports/listening.js';
 import { explainPortInUse } from './bind-check.js';
+import { DescendantTracker } from '../process/descendants.js';
 import { listGroupMembers } from '../process/group.js';
 import { processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { spawnInstance } from '../process/spawn.js';
@@ -50,6 +51,8 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
 
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
+  // Every process of each instance, escaped descendants included (src/process/descendants.ts).
+  const trackers = new Map<number, DescendantTracker>();
   let currentPid: number | null = null;
   const self = readProcStat(process.pid);
   const extraFds = options.extraFds ?? [];
@@ -74,6 +77,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
         stderrTail: (n) => handle.stderrTail(n),
         stderrKept: () => handle.stderrKept(),
+        closeOutput: () => handle.closeOutput(),
       };
     },
     signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -81,7 +85,18 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       if (!identity) return; // never signal a pid whose identity we did not record
       signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
     },
+    signalInstance(pid: number, signal: NodeJS.Signals): void {
+      const identity = identities.get(pid);
+      if (!identity) return;
+      signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
+      trackers.get(pid)?.signalEscaped(signal);
+    },
     groupMembers: (pid) => listGroupMembers(pid),
+    instanceMembers(pid: number): number[] {
+      const tracked = trackers.get(pid)?.alive().map((entry) => entry.pid) ?? [];
+      return [...new Set([...listGroupMembers(pid), ...tracked])].sort((a, b) => a - b);
+    },
+    instanceProcesses: (pid) => (trackers.get(pid)?.alive() ?? []).map(({ pid: p, startTime }) => ({ pid: p, startTime })),
     listening: (pid) => listeningEndpointsOf([...new Set([pid, ...listGroupMembers(pid)])]),
     async probe(kind, config, signal): Promise<ProbeOutcome> {
       const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
@@ -109,7 +124,12 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     classify: (input) => explainPortInUse(classifyExit(input), input.port, options.publicPort),
     instanceStarted(pid: number, config: ResolvedConfig): void {
       const identity = processIdentity(pid);
-      if (identity) identities.set(pid, identity);
+      if (identity) {
+        identities.set(pid, identity);
+        const tracker = new DescendantTracker(pid);
+        trackers.set(pid, tracker);
+        tracker.startSampling();
+      }
       const record: InstanceRecord = {
         version: 1,
         name: config.name,
@@ -135,6 +155,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);
+      trackers.get(pid)?.stopSampling();
+      trackers.delete(pid);
       try {
         removeRecord(options.runDir, config.name, pid);
         if (config.pidFile) removePidFile(config.pidFile, pid);
