@@ -25,6 +25,25 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
   // Ten `stop` commands at once ask for one graceful stop: a second app.stop() means "kill now"
   // (Ctrl+C twice), so only the first plain stop is passed on; --force still escalates.
   let stopAsked = false;
+  // Restarts asked for while one runs are queued into ONE more restart after it: every caller then
+  // sees an instance started after its request, and ten at once never interleave their stops.
+  let restarting = false;
+  let restartQueued = false;
+  const restart = (): void => {
+    const app = options.app();
+    if (!app) return;
+    if (restarting) {
+      restartQueued = true;
+      return;
+    }
+    restarting = true;
+    void app.restart().catch(() => undefined).finally(() => {
+      restarting = false;
+      if (!restartQueued) return;
+      restartQueued = false;
+      restart();
+    });
+  };
   return {
     status: () => {
       const snapshot = tracker.snapshot();
@@ -40,7 +59,7 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
       // A shorter grace period than shutdown.timeout: the second stop (SIGKILL) comes earlier.
       else if (timeoutMs !== undefined && timeoutMs < options.shutdownTimeoutMs()) setTimeout(() => options.app()?.stop(), timeoutMs).unref();
     },
-    restart: () => { void options.app()?.restart(); },
+    restart,
     reload: options.reload,
     rollback: async () => {
       const app = options.app();
