@@ -25,15 +25,16 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
   // Ten `stop` commands at once ask for one graceful stop: a second app.stop() means "kill now"
   // (Ctrl+C twice), so only the first plain stop is passed on; --force still escalates.
   let stopAsked = false;
-  // Restarts asked for while one runs are queued into ONE more restart after it: every caller then
-  // sees an instance started after its request, and ten at once never interleave their stops.
+  // Ten restarts at once must not interleave their stops. One asked for while a restart still stops
+  // the old instance joins it (its caller saw the old pid; the new one answers it); one asked for
+  // later (its caller may have seen the new instance already) is queued into ONE more restart.
   let restarting = false;
   let restartQueued = false;
   const restart = (): void => {
     const app = options.app();
     if (!app) return;
     if (restarting) {
-      restartQueued = true;
+      if (app.supervisor?.state.tag !== 'stopping') restartQueued = true;
       return;
     }
     restarting = true;
