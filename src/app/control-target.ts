@@ -22,6 +22,29 @@ export function reloadOutcome(verb: string, result: ReloadResult): ReloadOutcome
 
 export function controlTarget(options: ControlTargetOptions): ControlTarget {
   const { tracker, hub } = options;
+  // Ten `stop` commands at once ask for one graceful stop: a second app.stop() means "kill now"
+  // (Ctrl+C twice), so only the first plain stop is passed on; --force still escalates.
+  let stopAsked = false;
+  // Ten restarts at once must not interleave their stops. One asked for while a restart still stops
+  // the old instance joins it (its caller saw the old pid; the new one answers it); one asked for
+  // later (its caller may have seen the new instance already) is queued into ONE more restart.
+  let restarting = false;
+  let restartQueued = false;
+  const restart = (): void => {
+    const app = options.app();
+    if (!app) return;
+    if (restarting) {
+      if (app.supervisor?.state.tag !== 'stopping') restartQueued = true;
+      return;
+    }
+    restarting = true;
+    void app.restart().catch(() => undefined).finally(() => {
+      restarting = false;
+      if (!restartQueued) return;
+      restartQueued = false;
+      restart();
+    });
+  };
   return {
     status: () => {
       const snapshot = tracker.snapshot();
@@ -31,12 +54,13 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
     },
     stop: ({ force, timeoutMs }) => {
       const app = options.app();
-      app?.stop();
+      if (!stopAsked) app?.stop();
+      stopAsked ||= app !== null;
       if (force) app?.stop();
       // A shorter grace period than shutdown.timeout: the second stop (SIGKILL) comes earlier.
       else if (timeoutMs !== undefined && timeoutMs < options.shutdownTimeoutMs()) setTimeout(() => options.app()?.stop(), timeoutMs).unref();
     },
-    restart: () => { void options.app()?.restart(); },
+    restart,
     reload: options.reload,
     rollback: async () => {
       const app = options.app();

@@ -142,7 +142,7 @@ function statusView(app: App | null, config: ResolvedConfig): SupervisorView {
   const sup = app?.supervisor;
   const public_ = app?.currentConfig ?? config;
   if (!sup) return { state: { tag: 'preflight' }, context: { restarts: 0, lastExit: null }, currentConfig: public_ };
-  return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult };
+  return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult, instanceProcesses: () => sup.instanceProcesses() };
 }
 
 /**

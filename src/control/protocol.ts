@@ -148,6 +148,11 @@ export interface StatusSnapshot {
   version: string;
   /** The parked warm standby's pid (restart.standby); absent when there is none. */
   standbyPid?: number;
+  /**
+   * Every live process of the instance, escaped descendants (setsid) included, with its start time:
+   * `stop` waits for exactly these and reports which of them survived. Absent from older supervisors.
+   */
+  processes?: Array<{ pid: number; startTime: string }>;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */

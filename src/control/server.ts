@@ -376,6 +376,8 @@ export interface SupervisorView {
   readonly currentConfig: ResolvedConfig;
   /** The last probe of any kind (`at`: ms epoch; `kind` absent: startup); when absent, 'probe' events are used. */
   readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number; kind?: string } | null;
+  /** The instance's processes, escaped descendants included (src/process/descendants.ts). */
+  instanceProcesses?(): Array<{ pid: number; startTime: string }>;
 }
 
 export interface StatusTrackerOptions {
@@ -497,6 +499,7 @@ export class StatusTracker {
       shutdownTimeoutMs: config.shutdown.timeout,
       version: this.options.version,
       ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
+      ...(view.instanceProcesses ? { processes: view.instanceProcesses() } : {}),
     };
   }
 

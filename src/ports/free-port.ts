@@ -16,8 +16,8 @@
 
 import { formatElapsed } from '../elapsed.js';
 import type { InstanceRecord } from '../control/record.js';
-import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readUid } from '../process/identity.js';
+import { listDescendants, listGroupMembers } from '../process/group.js';
+import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat, readUid, type ProcStat } from '../process/identity.js';
 import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import {
   abortableSleep,
@@ -215,6 +215,14 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
   }
   const units: StopUnit[] = [];
   for (const [pgid, list] of byGroup) {
+    const outsider = groupOutsider(pgid, list, options.procRoot);
+    if (outsider !== null) {
+      // kill(-pgid) would also hit a client or the script that launched the owner (`setsid bash -c
+      // 'server & curl … & wait'`): signal the owners and what they started, by pid.
+      for (const candidate of withDescendants(list, options)) if (!single.some((c) => c.pid === candidate.pid)) single.push(candidate);
+      singleWhy.push(`its process group ${pgid} also holds pid ${outsider.pid} (${outsider.comm}), which neither holds the port nor was started by a process that does`);
+      continue;
+    }
     // Anchor on the oldest candidate (the group leader or the pre-fork parent when it is one):
     // terminateGroup re-verifies it, and that it is still in the group, before each signal.
     const anchor = [...list].sort(compareAge)[0] as StopCandidate;
@@ -222,6 +230,64 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
   }
   if (single.length > 0) units.push({ scope: 'process', candidates: single, why: [...new Set(singleWhy)].join('; ') });
   return { units, refused };
+}
+
+/**
+ * A live member of group `pgid` that is neither one of `owners` nor a descendant of one; null
+ * when there is none (or /proc cannot tell, where the group is signalled as before).
+ */
+function groupOutsider(pgid: number, owners: readonly StopCandidate[], procRoot: string): ProcStat | null {
+  if (!hasProcFs(procRoot)) return null;
+  const ours = new Set([...owners.map((c) => c.pid), ...listDescendants(owners.map((c) => c.pid), procRoot).map((d) => d.pid)]);
+  const outsider = listGroupMembers(pgid, procRoot).find((pid) => !ours.has(pid));
+  return outsider === undefined ? null : readProcStat(outsider, procRoot) ?? { pid: outsider, comm: '?' } as ProcStat;
+}
+
+/** `owners` and every live descendant of theirs that may be signalled, as candidates (owners first). */
+function withDescendants(owners: readonly StopCandidate[], options: PlanOptions): StopCandidate[] {
+  const out = [...owners];
+  const first = owners[0];
+  if (first === undefined) return out;
+  for (const stat of listDescendants(owners.map((c) => c.pid), options.procRoot)) {
+    if (out.some((c) => c.pid === stat.pid)) continue;
+    const uid = readUid(stat.pid, options.procRoot) ?? undefined;
+    const candidate: StopCandidate = {
+      pid: stat.pid,
+      pgid: stat.pgid,
+      startTime: stat.startTime,
+      uid,
+      user: uid === first.uid ? first.user : String(uid ?? '?'),
+      command: readCmdline(stat.pid, options.procRoot).join(' ') || stat.comm,
+      reason: first.reason,
+    };
+    if (candidateRefusal(candidate, options) === null) out.push(candidate);
+  }
+  return out;
+}
+
+/** Every process a plan would signal, in order: a group's live members, or the listed pids. */
+export function plannedTargets(plan: StopPlan, procRoot: string = DEFAULT_PROC_ROOT): PlannedTarget[] {
+  const targets: PlannedTarget[] = [];
+  for (const unit of plan.units) {
+    if (unit.scope === 'process') {
+      for (const c of unit.candidates) targets.push({ pid: c.pid, command: c.command, scope: 'process' });
+      continue;
+    }
+    const members = listGroupMembers(unit.pgid, procRoot);
+    for (const pid of members.length > 0 ? members : [unit.anchor.pid]) {
+      const known = unit.candidates.find((c) => c.pid === pid);
+      targets.push({ pid, command: known?.command ?? (readCmdline(pid, procRoot).join(' ') || '?'), scope: 'group', pgid: unit.pgid });
+    }
+  }
+  return targets;
+}
+
+/** One process a stop would signal: through its group (`kill(-pgid)`) or by its pid. */
+export interface PlannedTarget {
+  pid: number;
+  command: string;
+  scope: 'group' | 'process';
+  pgid?: number;
 }
 
 /** Why the candidate's group may not be signalled as a whole (its pid alone still may), or null. */
@@ -416,6 +482,8 @@ export interface FreePortResult {
   stopped: StoppedProcess[];
   /** Owners that may not be stopped; when any exists, nothing was stopped. */
   refused: Refusal[];
+  /** A dry run's answer: exactly the processes a real run would signal (none when any owner is refused). */
+  wouldSignal?: PlannedTarget[] | undefined;
   /** True when, at the end, nothing listens on the port and a real bind on `host` succeeded. */
   free: boolean;
   /** Why the port is not free (or a caveat when it is). */
@@ -485,6 +553,8 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
     return result({
       stopped: [],
       refused: plan.refused,
+      // Decide first, then act: with a refusal a real run stops nothing.
+      wouldSignal: plan.refused.length > 0 ? [] : plannedTargets(plan, deps.procRoot),
       free: false,
       reason: `dry run: ${owners.length} process(es) hold the port; nothing was stopped${refusedNote}`,
     });

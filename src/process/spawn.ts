@@ -193,6 +193,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
   #spawnError: SpawnError | null = null;
   #finished = false;
   #flushTimer: NodeJS.Timeout | undefined;
+  #outputs: Readable[] = [];
 
   /** @internal Use {@link spawnInstance}. */
   constructor(
@@ -231,6 +232,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
     const attach = (stream: Readable | null, name: OutputStream): void => {
       if (stream === null) return;
       openStreams += 1;
+      this.#outputs.push(stream);
       const splitter = new LineSplitter({ maxLineLength: options.maxLineLength });
       stream.on('data', (chunk: Buffer) => {
         for (const line of splitter.push(chunk)) this.#emitLine(name, line);
@@ -256,6 +258,17 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
       // the child died; report the exit anyway after a short flush. Later lines still arrive.
       this.#flushTimer = setTimeout(() => this.#finish(), options.exitFlushMs);
     });
+  }
+
+  /**
+   * Closes our ends of stdout/stderr. A descendant that escaped the group (setsid) and inherited
+   * the pipes keeps them open for as long as it lives; an open pipe keeps Node's event loop, and so
+   * the supervisor, alive. Called once the instance's processes are gone (or survived SIGKILL):
+   * whatever a stray still writes is lost, which beats a supervisor that never exits.
+   */
+  closeOutput(): void {
+    for (const stream of this.#outputs) stream.destroy();
+    this.#outputs = [];
   }
 
   /** The process as /proc saw it right after the spawn; null if the spawn failed or /proc is unavailable. */

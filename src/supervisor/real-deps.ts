@@ -8,6 +8,7 @@ import type { RecordBook } from '../control/record-book.js';
 import { probeHostFor, probeOnce } from '../health/index.js';
 import { listeningEndpointsOf } from '../ports/listening.js';
 import { explainPortInUse } from './bind-check.js';
+import { DescendantTracker } from '../process/descendants.js';
 import { listGroupMembers } from '../process/group.js';
 import { processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
 import { spawnInstance } from '../process/spawn.js';
@@ -54,6 +55,8 @@ export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Re
 
 export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
+  // Every process of each instance, escaped descendants included (src/process/descendants.ts).
+  const trackers = new Map<number, DescendantTracker>();
   let currentPid: number | null = null;
   const self = readProcStat(process.pid);
   const extraFds = options.extraFds ?? [];
@@ -79,6 +82,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
         stderrTail: (n) => handle.stderrTail(n),
         stderrKept: () => handle.stderrKept(),
+        closeOutput: () => handle.closeOutput(),
       };
     },
     signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -86,7 +90,18 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       if (!identity) return; // never signal a pid whose identity we did not record
       signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
     },
+    signalInstance(pid: number, signal: NodeJS.Signals): void {
+      const identity = identities.get(pid);
+      if (!identity) return;
+      signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
+      trackers.get(pid)?.signalEscaped(signal);
+    },
     groupMembers: (pid) => listGroupMembers(pid),
+    instanceMembers(pid: number): number[] {
+      const tracked = trackers.get(pid)?.alive().map((entry) => entry.pid) ?? [];
+      return [...new Set([...listGroupMembers(pid), ...tracked])].sort((a, b) => a - b);
+    },
+    instanceProcesses: (pid) => (trackers.get(pid)?.alive() ?? []).map(({ pid: p, startTime }) => ({ pid: p, startTime })),
     listening: (pid) => listeningEndpointsOf([...new Set([pid, ...listGroupMembers(pid)])]),
     async probe(kind, config, signal): Promise<ProbeOutcome> {
       const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
@@ -114,7 +129,12 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     classify: (input) => explainPortInUse(classifyExit(input), input.port, options.publicPort),
     instanceStarted(pid: number, config: ResolvedConfig): void {
       const identity = processIdentity(pid);
-      if (identity) identities.set(pid, identity);
+      if (identity) {
+        identities.set(pid, identity);
+        const tracker = new DescendantTracker(pid);
+        trackers.set(pid, tracker);
+        tracker.startSampling();
+      }
       const record: InstanceRecord = {
         version: 1,
         name: config.name,
@@ -140,6 +160,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);
+      trackers.get(pid)?.stopSampling();
+      trackers.delete(pid);
       try {
         if (options.book) options.book.remove(config.name, pid);
         else removeRecord(options.runDir, config.name, pid);

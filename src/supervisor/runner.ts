@@ -26,6 +26,8 @@ export interface InstanceHandle {
   stderrTail(lines: number): string[];
   /** All the stderr this start kept (bounded), for classification; stderrTail(20) when absent. */
   stderrKept?(): string[];
+  /** Closes our ends of its output pipes (a stray that escaped may hold them open forever). */
+  closeOutput?(): void;
 }
 
 /** A command that could not be started at all: its errno code, a message, and the shell's status (127/126/1). */
@@ -70,6 +72,15 @@ export interface RunnerDeps {
   signalGroup(pid: number, signal: NodeJS.Signals): void;
   /** Live (non-zombie) members of the process group led by `pid`. */
   groupMembers(pid: number): number[];
+  /**
+   * Stops-side signal: the group AND the descendants that escaped it (setsid), each checked by
+   * start time. Falls back to {@link signalGroup}. Forwarded signals (SIGUSR1/2) stay group-only.
+   */
+  signalInstance?(pid: number, signal: NodeJS.Signals): void;
+  /** Live processes of the instance led by `pid`, escaped descendants included; falls back to {@link groupMembers}. */
+  instanceMembers?(pid: number): number[];
+  /** The instance's processes as known now ({pid, startTime}), for `stop`'s report. */
+  instanceProcesses?(pid: number): Array<{ pid: number; startTime: string }>;
   /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
   listening?(pid: number): Listening[];
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
@@ -181,6 +192,12 @@ export class Supervisor {
     this.deps.configChanged?.(config, this.machine.state.tag === 'ready');
   }
 
+  /** The instance's processes (escaped descendants included) as known now; [] when none runs. */
+  instanceProcesses(): Array<{ pid: number; startTime: string }> {
+    const pid = this.live?.pid;
+    return pid === null || pid === undefined || !this.deps.instanceProcesses ? [] : this.deps.instanceProcesses(pid);
+  }
+
   /** The running instance's pid, or null. */
   get instancePid(): number | null {
     return this.live && !this.live.exited ? this.live.pid : null;
@@ -245,7 +262,7 @@ export class Supervisor {
     this.probeAbort?.abort();
     this.livenessAbort?.abort();
     if (this.live?.pid && !this.live.exited) {
-      try { this.deps.signalGroup(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
+      try { this.signalInstance(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
     }
     if (this.deps.dispose === undefined) {
       this.rejectDone(error);
@@ -258,8 +275,7 @@ export class Supervisor {
     switch (effect.type) {
       case 'spawn': return this.doSpawn(effect.instance);
       case 'signal':
-        if (this.live?.pid && !this.live.exited) this.deps.signalGroup(this.live.pid, effect.signal);
-        else if (this.live?.pid && this.deps.groupMembers(this.live.pid).length > 0) this.deps.signalGroup(this.live.pid, effect.signal);
+        if (this.live?.pid && (!this.live.exited || this.members(this.live.pid).length > 0)) this.signalInstance(this.live.pid, effect.signal);
         return;
       case 'start-probe': return this.startProbe();
       case 'stop-probe':
@@ -430,17 +446,19 @@ export class Supervisor {
       const pid = live.pid;
       if (pid !== null) {
         const stopping = this.machine.state.tag === 'stopping';
-        if (!stopping && this.deps.groupMembers(pid).length > 0) {
-          // A crash left members behind: stop them the same way as a requested stop would.
-          this.deps.signalGroup(pid, this.config.shutdown.signal);
+        if (!stopping && this.members(pid).length > 0) {
+          // A crash left members (or escaped descendants) behind: stop them as a requested stop would.
+          this.signalInstance(pid, this.config.shutdown.signal);
           await this.waitGroupGone(pid, this.config.shutdown.timeout);
-          if (this.deps.groupMembers(pid).length > 0) this.deps.signalGroup(pid, 'SIGKILL');
+          if (this.members(pid).length > 0) this.signalInstance(pid, 'SIGKILL');
         }
         // During a stop the machine's stop-timeout escalates; just wait until the group is empty
         // (bounded by that timeout plus the time SIGKILL needs).
         await this.waitGroupGone(pid, this.config.shutdown.timeout + 5_000);
         this.deps.instanceGone?.(pid, this.config);
       }
+      // Whatever still holds the pipes (a stray that survived SIGKILL) must not keep us alive.
+      live.handle.closeOutput?.();
       const stderrTail = live.handle.stderrTail(20);
       const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port });
       const now = this.deps.clock.now();
@@ -454,11 +472,20 @@ export class Supervisor {
     }
   }
 
+  private members(pid: number): number[] {
+    return this.deps.instanceMembers ? this.deps.instanceMembers(pid) : this.deps.groupMembers(pid);
+  }
+
+  private signalInstance(pid: number, signal: NodeJS.Signals): void {
+    if (this.deps.signalInstance) this.deps.signalInstance(pid, signal);
+    else this.deps.signalGroup(pid, signal);
+  }
+
   private waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
     const deadline = this.deps.clock.now() + timeoutMs;
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.deps.groupMembers(pid).length === 0 || this.deps.clock.now() >= deadline) {
+        if (this.members(pid).length === 0 || this.deps.clock.now() >= deadline) {
           resolve();
           return;
         }

@@ -179,6 +179,7 @@ describe('environment', () => {
     'dependencies.retries': ['5', 5],
     'status.port': ['9100', 9100],
     'status.host': ['0.0.0.0', '0.0.0.0'],
+    'status.maxConnections': ['32', 32],
     'alerts.crashRate': ['10', 10],
     logFormat: ['human', 'human'],
     'logs.maxSize': ['512KB', 512 * 1024],

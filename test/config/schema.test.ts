@@ -241,6 +241,10 @@ const CASES: Record<string, KeyCases> = {
     valid: [['0.0.0.0', '0.0.0.0'], ['::1', '::1']],
     invalid: [['', 'status.host: expected a host name or IP address, got ""'], [null, 'status.host: expected a host name or IP address, got null']],
   },
+  'status.maxConnections': {
+    valid: [[1, 1], [64, 64], [1000, 1000]],
+    invalid: [[0, 'status.maxConnections: expected an integer ≥ 1, got 0'], ['64', 'status.maxConnections: expected an integer ≥ 1, got "64"']],
+  },
   'alerts.crashRate': {
     valid: [[5, 5], [0.5, 0.5], [null, null]],
     invalid: [

@@ -180,8 +180,11 @@ describe('control server: status and the socket', () => {
       startupTimeoutMs: h.config.health.startupTimeout,
       shutdownTimeoutMs: 5000,
       version: '0.0.0-test',
+      // Every process of the instance (escaped descendants included): here the server alone.
+      processes: [{ pid: expect.any(Number) as number, startTime: expect.stringMatching(/^\d+$/) as string }],
     });
     expect(status.instancePid).toBe(h.supervisor.instancePid);
+    expect(status.processes?.[0]?.pid).toBe(status.instancePid);
     expect(status.rss).toBeGreaterThan(1024 * 1024);
     expect(JSON.stringify(status)).not.toContain('hunter2');
   });

@@ -86,6 +86,10 @@ function render(io: CliIO, result: FreePortResult, opts: FreePortCommandOptions)
     out(c.green(`port ${result.port} is free.`) + (result.reason ? c.dim(` (${result.reason})`) : ''));
     return;
   }
+  if (result.wouldSignal !== undefined && result.wouldSignal.length > 0) {
+    out(`would signal ${plural(result.wouldSignal.length, 'process', 'processes')}:`);
+    for (const t of result.wouldSignal) out(`  pid ${t.pid}${t.scope === 'group' ? ` (with its process group ${t.pgid ?? t.pid})` : ' (by pid)'}: ${t.command}`);
+  }
   if (opts.dryRun === true && before.kind === 'held') {
     out(c.dim(`dry run: nothing was stopped. To stop ${result.owners.length === 1 ? 'it' : 'them'}: naija-sup free-port ${result.port}${result.host ? ` --host ${result.host}` : ''}`));
   }

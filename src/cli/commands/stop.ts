@@ -21,6 +21,7 @@ import type { StatusSnapshot } from '../../control/protocol.js';
 import { peerIsOurs } from '../../control/start-lock.js';
 import { NaijaSupError } from '../../errors.js';
 import { listGroupMembers } from '../../process/group.js';
+import { readProcStat } from '../../process/identity.js';
 import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../options.js';
@@ -37,6 +38,11 @@ const MARGIN_MS = 10_000;
 /** Grace period for an orphan (no config to read it from) unless --timeout says otherwise. */
 const ORPHAN_TIMEOUT_MS = 10_000;
 const POLL_MS = 25;
+/**
+ * How long to wait for a supervisor that holds the start lock without answering: one that is
+ * starting (its socket comes after the preflight) or exiting (its socket is gone before its lock).
+ */
+const BUSY_WAIT_MS = 15_000;
 
 function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -118,7 +124,41 @@ async function killFromRecord(io: CliIO, location: AppLocation, started: number)
   return 0;
 }
 
-async function stopLive(io: CliIO, location: AppLocation, connection: ControlConnection, timeoutMs: number | undefined, force: boolean): Promise<number> {
+/** One of the instance's processes as the supervisor knew it (pid + start time, so never a reused pid). */
+type KnownProcess = { pid: number; startTime: string };
+
+/** Those of `known` still running (same pid and start time), plus whatever is left in group `pgid`. */
+async function stillAlive(known: readonly KnownProcess[], pgid: number | null, bootId: string | null): Promise<number[]> {
+  const left = new Set(pgid === null ? [] : listGroupMembers(pgid));
+  for (const p of known) if (await stillRunning(p.pid, p.startTime, bootId ?? '')) left.add(p.pid);
+  return [...left].sort((a, b) => a - b);
+}
+
+/**
+ * The supervisor is gone and some of its instance's processes are not (a descendant that escaped
+ * the group and outlived a supervisor that could not stop it): signal each by pid, verified by its
+ * start time right before, SIGTERM then SIGKILL after `graceMs` (at once with --force).
+ */
+async function stopLeftovers(known: readonly KnownProcess[], bootId: string | null, graceMs: number): Promise<void> {
+  const { isSameProcess } = await import('../../process/identity.js');
+  const signalAll = (signal: NodeJS.Signals): void => {
+    for (const p of known) {
+      if (isSameProcess({ pid: p.pid, startTime: p.startTime, bootId }) !== 'same') continue;
+      try { process.kill(p.pid, signal); } catch { /* gone in between, or not ours */ }
+    }
+  };
+  if (graceMs > 0) {
+    signalAll('SIGTERM');
+    if (await pollUntil(async () => (await stillAlive(known, null, bootId)).length === 0, Date.now() + graceMs)) return;
+  }
+  signalAll('SIGKILL');
+  await pollUntil(async () => (await stillAlive(known, null, bootId)).length === 0, Date.now() + 5000);
+}
+
+/** Why a stop did not end: the supervisor closed the connection (it was already on its way out). */
+const RETRY = Symbol('retry');
+
+async function stopLive(io: CliIO, location: AppLocation, connection: ControlConnection, timeoutMs: number | undefined, force: boolean): Promise<number | typeof RETRY> {
   const started = Date.now();
   let graceful: boolean | null = null;
   let escalated = false;
@@ -135,11 +175,15 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
     // is saturated so that it closed us out: --force kills it and its instance from the record,
     // both verified by start time.
     if (force && error instanceof ControlRequestError && (error.code === 'E_TIMEOUT' || error.code === 'E_CLOSED')) return killFromRecord(io, location, started);
+    // Another stop got there first and the supervisor is closing: wait for it like any other stop.
+    if (error instanceof ControlRequestError && error.code === 'E_CLOSED') return RETRY;
     throw requestFailure(error, location.name);
   }
   const grace = force ? 0 : (timeoutMs ?? status.shutdownTimeoutMs);
   const pgid = status.instancePid;
-  const allGone = async (): Promise<boolean> => groupGone(pgid) && (await supervisorGone(status));
+  const known: KnownProcess[] = status.processes ?? [];
+  if (pgid !== null && status.instanceStartTime !== null && !known.some((p) => p.pid === pgid)) known.push({ pid: pgid, startTime: status.instanceStartTime });
+  const allGone = async (): Promise<boolean> => groupGone(pgid) && (await stillAlive(known, null, status.bootId)).length === 0 && (await supervisorGone(status));
   let gone = false;
   if (!force && timeoutMs !== undefined && timeoutMs < status.shutdownTimeoutMs) {
     // Enforce a shorter --timeout from here as well: whatever the supervisor does with timeoutMs,
@@ -165,21 +209,47 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
       await pollUntil(() => supervisorGone(status), Date.now() + 5000);
     }
     if (!groupGone(pgid) && pgid !== null && status.instanceStartTime !== null) {
-      const result = await terminateGroup(
+      await terminateGroup(
         { pid: pgid, pgid, startTime: status.instanceStartTime, bootId: status.bootId },
         { timeout: force ? 0 : 2000, signal: force ? 'SIGKILL' : 'SIGTERM' },
       );
-      if (result.outcome === 'survived' || result.outcome === 'refused') {
-        throw new NaijaSupError('E_FATAL', `the instance of "${location.name}" (pid ${pgid}) ${describeTermination(result)}`, {
-          fix: 'look at the remaining processes with "ps -o pid,pgid,stat,cmd -g <pgid>"',
-        });
-      }
     }
+    await stopLeftovers(known, status.bootId, force ? 0 : 2000);
+  }
+  const survivors = await stillAlive(known, pgid, status.bootId);
+  const stopped = known.map((p) => p.pid).filter((pid) => !survivors.includes(pid));
+  const processes = stopped.length > 1 ? `; processes stopped: ${stopped.join(', ')}` : '';
+  if (survivors.length > 0) {
+    throw new NaijaSupError('E_FATAL', `"${location.name}" was stopped, but ${survivors.length === 1 ? 'one of its processes is' : `${survivors.length} of its processes are`} still running: ${survivors.map(describePid).join(', ')}`, {
+      details: stopped.length > 0 ? [`stopped: ${stopped.join(', ')}`] : [],
+      fix: `look at them with "ps -o pid,pgid,sid,stat,cmd -p ${survivors.join(',')}"; a process in state D waits for the kernel (a hung disk or NFS mount)`,
+    });
   }
   const how = graceful === true ? 'gracefully' : escalated || graceful === false ? 'killed after the grace period' : force ? 'killed (--force)' : 'stopped';
-  const instance = status.instancePid === null ? 'no instance was running' : `instance pid ${status.instancePid} ${how}`;
+  const instance = status.instancePid === null ? 'no instance was running' : `instance pid ${status.instancePid} ${how}${processes}`;
   io.stdout(`${location.name}: stopped (${instance}; supervisor pid ${status.supervisorPid} exited) in ${formatDuration(Date.now() - started)}\n`);
   return 0;
+}
+
+/** "1234 (node, state S)" when /proc still knows it, else the pid. */
+function describePid(pid: number): string {
+  const stat = readProcStat(pid);
+  return stat === null ? String(pid) : `${pid} (${stat.comm}, state ${stat.state})`;
+}
+
+/**
+ * A supervisor holds the start lock but does not answer (it is starting, or on its way out after
+ * another `stop`): wait, bounded, until it answers or lets go. True when it did either.
+ */
+async function waitWhileBusy(paths: NonNullable<AppLocation['paths']>, pidFile: string | null): Promise<boolean> {
+  return pollUntil(async () => {
+    const outcome = await connectControl(paths.socket);
+    if (outcome.kind === 'live') {
+      outcome.connection.close();
+      return true;
+    }
+    return (await inspectStale(paths, { pidFile })).busy === null;
+  }, Date.now() + BUSY_WAIT_MS);
 }
 
 export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number> {
@@ -196,16 +266,23 @@ export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number>
     io.stdout(`${location.name}: not running\n`);
     return 0;
   }
-  for (let round = 0; round < 2; round += 1) {
+  // Bounded: a round ends in a return, or follows a supervisor that was going away (RETRY, busy).
+  for (let round = 0; round < 4; round += 1) {
     const outcome = await connectControl(location.paths.socket).catch((error: unknown) => {
       // A socket that accepts nobody (its queue is full, or it is wedged): --force needs no socket.
       if (force && error instanceof NaijaSupError && error.code === 'E_FATAL') return { kind: 'unreachable' as const };
       throw error;
     });
     if (outcome.kind === 'unreachable') return killFromRecord(io, location, Date.now());
-    if (outcome.kind === 'live') return stopLive(io, location, outcome.connection, timeoutMs, force);
+    if (outcome.kind === 'live') {
+      const result = await stopLive(io, location, outcome.connection, timeoutMs, force);
+      if (result !== RETRY) return result;
+      await waitWhileBusy(location.paths, location.pidFile ?? null);
+      continue;
+    }
     const found = await inspectStale(location.paths, { pidFile: location.pidFile ?? null });
     if (found.live) continue;
+    if (found.busy && round < 3 && (await waitWhileBusy(location.paths, location.pidFile ?? null))) continue;
     if (found.busy) {
       throw new NaijaSupError('E_FATAL', `a supervisor${found.busy.pid === null ? '' : ` (pid ${found.busy.pid})`} holds "${location.name}" but does not answer on ${location.paths.socket}`, {
         details: ['it is starting right now, or its control socket was deleted (was the run directory removed?)'],

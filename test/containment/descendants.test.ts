@@ -1,0 +1,100 @@
+/**
+ * DescendantTracker against real processes: a parent whose server child left the group with
+ * setsid (test/fixtures/setsid-grandchild.mjs). The tracker must know the grandchild while the
+ * parent lives, keep knowing it (by pid and start time) after the parent died and it was
+ * reparented, and stop it by pid. Every process started is gone at the end.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DescendantTracker } from '../../src/process/descendants.js';
+import { readProcStat } from '../../src/process/identity.js';
+import { spawnInstance } from '../../src/process/spawn.js';
+import { signalGroup } from '../../src/process/terminate.js';
+import { assertAllGone, childEnv, isRunning, killAllTracked, startFixture, track, trackChild, waitFor, waitForLine } from '../helpers/processes.js';
+
+const READY = /READY port=(\d+) pid=(\d+) grandchild=(\d+)/;
+
+afterEach(() => {
+  killAllTracked();
+});
+
+async function startEscaping(env: Record<string, string> = {}): Promise<{ parent: number; grandchild: number; target: Parameters<typeof signalGroup>[0] }> {
+  const fx = await startFixture('setsid-grandchild.mjs', env, { readyPattern: READY });
+  const grandchild = Number(fx.ready[3]);
+  track(grandchild);
+  return { parent: fx.pid, grandchild, target: fx.target };
+}
+
+describe('DescendantTracker', () => {
+  it('knows a setsid grandchild as escaped, and still after its parent died', async () => {
+    const { parent, grandchild, target } = await startEscaping();
+    const tracker = new DescendantTracker(parent);
+    expect(tracker.sample().map((p) => p.pid)).toEqual([parent, grandchild].sort((a, b) => a - b));
+    expect(tracker.escaped().map((p) => p.pid)).toEqual([grandchild]);
+    expect(readProcStat(grandchild)?.sid).toBe(grandchild);
+
+    // The group signal reaches the parent only; the grandchild is orphaned but keeps listening.
+    expect(signalGroup(target, 'SIGTERM')).toBe('sent');
+    await waitFor(() => !isRunning(parent), { message: 'the parent did not exit on SIGTERM' });
+    await waitFor(() => readProcStat(grandchild)?.ppid !== parent, { message: 'the grandchild was not reparented' });
+    expect(isRunning(grandchild)).toBe(true);
+    expect(tracker.escaped().map((p) => p.pid)).toEqual([grandchild]);
+
+    expect(tracker.signalEscaped('SIGTERM')).toEqual([grandchild]);
+    await assertAllGone([parent, grandchild]);
+    expect(tracker.alive()).toEqual([]);
+  });
+
+  it('forgets a remembered process once it is gone and signals nothing in its name', async () => {
+    const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
+    const sent: number[] = [];
+    const tracker = new DescendantTracker(parent, { kill: (pid) => sent.push(pid) });
+    tracker.sample();
+    // Forget-and-replace: once the remembered process is gone, a new sample drops it.
+    process.kill(grandchild, 'SIGKILL');
+    await waitFor(() => !isRunning(grandchild));
+    expect(tracker.signalEscaped('SIGTERM')).toEqual([]);
+    expect(sent).toEqual([]);
+    process.kill(parent, 'SIGKILL');
+    await assertAllGone([parent, grandchild]);
+  });
+
+  it('adopts the grandchild of a double fork whose setsid parent exited between two samples', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-double-fork-'));
+    const pidFile = join(dir, 'b.pid');
+    // A (setsid, like a daemon's first fork) waits for SIGUSR1, then forks B and exits at once:
+    // B is reparented with no ppid link left; only its session (A's, seen before) ties it to us.
+    const a = `const { spawn } = require('node:child_process'); const fs = require('node:fs');
+      process.on('SIGUSR1', () => { const b = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+        fs.writeFileSync(${JSON.stringify(pidFile)}, String(b.pid)); b.unref(); process.exit(0); });
+      console.log('A ' + process.pid); setInterval(() => {}, 1000);`;
+    const leader = `const { spawn } = require('node:child_process');
+      const a = spawn(process.execPath, ['-e', ${JSON.stringify(a)}], { detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+      setInterval(() => {}, 1000);`;
+    const handle = spawnInstance({ command: [process.execPath, '-e', leader], cwd: dir, env: childEnv() });
+    trackChild(handle);
+    const aPid = Number((await waitForLine(handle, /^A (\d+)$/))[1]);
+    track(aPid);
+    const tracker = new DescendantTracker(handle.pid as number);
+    expect(tracker.escaped().map((p) => p.pid)).toEqual([aPid]);
+    process.kill(aPid, 'SIGUSR1');
+    const bPid = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0));
+    track(bPid);
+    await waitFor(() => !isRunning(aPid), { message: 'A did not exit' });
+    expect(readProcStat(bPid)?.sid).toBe(aPid);
+    expect(tracker.escaped().map((p) => p.pid)).toEqual([bPid]);
+    // Something unrelated (this test's own child, in vitest's session) is never adopted.
+    const unrelated = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    track(unrelated.pid as number);
+    expect(tracker.sample().map((p) => p.pid)).not.toContain(unrelated.pid);
+
+    expect(tracker.signalEscaped('SIGKILL')).toEqual([bPid]);
+    process.kill(unrelated.pid as number, 'SIGKILL');
+    expect(signalGroup({ ...(handle.groupTarget() as NonNullable<ReturnType<typeof handle.groupTarget>>) }, 'SIGKILL')).toBe('sent');
+    await assertAllGone([handle.pid as number, aPid, bPid, unrelated.pid as number]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
