@@ -1,0 +1,109 @@
+/**
+ * Upgrades through the HTTP reload proxy (issue 13): a WebSocket (or any `Connection: Upgrade`)
+ * handshake is forwarded to the instance current at that moment; once it answers 101 the two
+ * sockets are piped both ways and the proxy steps out of the protocol. The tunnel counts as in
+ * flight on that instance until both sides close, so a reload's drain waits for it (bounded).
+ */
+
+import * as http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface UpgradeOptions {
+  req: IncomingMessage;
+  socket: Socket;
+  /** Bytes the client sent after its request head (the first frames). */
+  head: Buffer;
+  targetHost: string;
+  port: number;
+  /** Request headers to send, Connection/Upgrade kept. */
+  headers: string[];
+  /** Open tunnels of this instance (closed by the proxy's close()). */
+  tunnels: Set<Socket>;
+  onError(code: string): void;
+  /** The instance's answer to the handshake (101, or a refusal such as 400/426). */
+  onStatus(status: number): void;
+  /** Called once, when the exchange is over (tunnel closed, refusal sent, or failure). */
+  onDone(): void;
+}
+
+export function forwardUpgrade(options: UpgradeOptions): void {
+  const { req, socket, head } = options;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    options.onDone();
+  };
+  // Upgrade connections are long-lived and one-off: never from (or back to) the keep-alive pool.
+  const upstream = http.request({ host: options.targetHost, port: options.port, method: req.method, path: req.url, headers: options.headers, agent: false });
+  upstream.on('upgrade', (ures: IncomingMessage, usocket: Socket, uhead: Buffer) => {
+    options.onStatus(ures.statusCode ?? 101);
+    usocket.on('error', () => socket.destroy());
+    socket.on('error', () => usocket.destroy());
+    socket.write(responseHead(ures.statusCode ?? 101, ures.statusMessage, ures.rawHeaders));
+    if (uhead.length > 0) socket.write(uhead);
+    if (head.length > 0) usocket.write(head);
+    options.tunnels.add(socket);
+    let open = 2;
+    const onClose = (): void => {
+      open -= 1;
+      if (open > 0) return;
+      options.tunnels.delete(socket);
+      finish();
+    };
+    socket.once('close', () => {
+      usocket.destroy();
+      onClose();
+    });
+    usocket.once('close', () => {
+      socket.destroy();
+      onClose();
+    });
+    usocket.pipe(socket);
+    socket.pipe(usocket);
+  });
+  // The instance declined the upgrade: pass its answer on, then close (the head was consumed).
+  upstream.on('response', (ures: IncomingMessage) => {
+    options.onStatus(ures.statusCode ?? 502);
+    socket.write(responseHead(ures.statusCode ?? 502, ures.statusMessage, [...stripConnection(ures.rawHeaders), 'Connection', 'close']));
+    ures.pipe(socket);
+    ures.once('end', finish);
+  });
+  upstream.on('error', (error: NodeJS.ErrnoException) => {
+    const code = error.code ?? 'ERROR';
+    options.onError(code);
+    rawResponse(socket, 502, { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
+    finish();
+  });
+  socket.once('close', () => {
+    if (!options.tunnels.has(socket)) upstream.destroy();
+  });
+  upstream.end();
+}
+
+/** A complete response written straight on a socket that left HTTP (no ServerResponse exists). */
+export function rawResponse(socket: Socket, status: number, body: Record<string, unknown>): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  socket.end(`${responseHead(status, undefined, ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(text)), 'Connection', 'close'])}${text}`);
+}
+
+function responseHead(status: number, message: string | undefined, raw: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${message ?? http.STATUS_CODES[status] ?? ''}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+function stripConnection(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+    out.push(raw[i] as string, raw[i + 1] as string);
+  }
+  return out;
+}
