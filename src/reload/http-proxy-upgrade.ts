@@ -27,6 +27,9 @@ export interface UpgradeOptions {
   onDone(): void;
 }
 
+/** After one side of a tunnel has ended, the other gets this long to end too, ms. */
+const LINGER_MS = 5000;
+
 export function forwardUpgrade(options: UpgradeOptions): void {
   const { req, socket, head } = options;
   let finished = false;
@@ -60,6 +63,16 @@ export function forwardUpgrade(options: UpgradeOptions): void {
       socket.destroy();
       onClose();
     });
+    // Half-close passes through (pipe ends the other side); a peer that then never closes its own
+    // side must not hold the tunnel, and the reload's drain, forever.
+    const linger = (): void => {
+      setTimeout(() => {
+        socket.destroy();
+        usocket.destroy();
+      }, LINGER_MS).unref();
+    };
+    socket.once('end', linger);
+    usocket.once('end', linger);
     usocket.pipe(socket);
     socket.pipe(usocket);
   });

@@ -35,7 +35,8 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { NaijaSupError } from '../errors.js';
+import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
+import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHeaders, responseHeaders } from './http-proxy-headers.js';
 import type { RequestHeadInfo } from './http-proxy-headers.js';
 import { newCounters, observe, snapshot } from './http-proxy-stats.js';
@@ -43,83 +44,9 @@ import type { HttpProxyStats, TargetCounters } from './http-proxy-stats.js';
 import { forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
 import { listen } from './proxy.js';
 
-export type { HttpProxyStats, HttpTargetStats, DurationHistogram } from './http-proxy-stats.js';
+export type { HttpProxyEvent, HttpProxyLimits, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy } from './http-proxy-options.js';
+export type { DurationHistogram, HttpProxyStats, HttpTargetStats } from './http-proxy-stats.js';
 export { DURATION_BUCKETS } from './http-proxy-stats.js';
-
-export interface HttpProxyTarget {
-  /** The instance's private port on `targetHost`. */
-  port: number;
-  /** The instance's id (labels its counters). */
-  id: string;
-}
-
-/** Client-side limits; defaults are Node's own where they are sound (docs/reload.md). */
-export interface HttpProxyLimits {
-  /** Largest request head, bytes; bigger gets 431. Default 16,384 (Node's). */
-  maxHeaderSize?: number;
-  /** Time for a client to send a complete request head, ms (slowloris); 408 then. Default 60,000 (Node's). */
-  headersTimeout?: number;
-  /** Time for a client to send a complete request, body included, ms; 408 then. Default 300,000 (Node's). */
-  requestTimeout?: number;
-  /** An idle client keep-alive connection is closed after this long, ms. Default 5,000 (Node's). */
-  keepAliveTimeout?: number;
-  /** Largest request body, bytes; bigger gets 413. Default: no limit (the app decides). */
-  maxBodySize?: number;
-  /** Requests waiting for an instance beyond this many get 503 at once. Default 1,024. */
-  maxQueued?: number;
-}
-
-export interface HttpProxyOptions {
-  /** Public address (IP literal or host name; brackets allowed for IPv6). */
-  host: string;
-  /** Public port; 0 = kernel's choice, read back from `proxy.port`. */
-  port: number;
-  /** Where instances listen; default 127.0.0.1. */
-  targetHost?: string;
-  /** The first target; default null (requests wait for setTarget). */
-  target?: HttpProxyTarget | null;
-  /** The longest a request waits for an instance, ms from its arrival; default 10,000. */
-  queueTimeoutMs?: number;
-  /** Add X-Forwarded-For/-Proto/-Host; default true. */
-  forwardedHeaders?: boolean;
-  limits?: HttpProxyLimits;
-  onEvent?: ((event: HttpProxyEvent) => void) | undefined;
-}
-
-/** Notable events; routine traffic is only counted (stats()). */
-export type HttpProxyEvent =
-  | { type: 'queued'; reason: 'no-target' | 'target-refused'; target: string | null }
-  | { type: 'queue-timeout'; waitedMs: number }
-  | { type: 'retry'; target: string; code: string; method: string }
-  | { type: 'upstream-error'; target: string; code: string; method: string; retried: boolean; responseStarted: boolean }
-  | { type: 'client-error'; code: string }
-  | { type: 'dropped'; reason: 'max-queued' | 'closing' }
-  | { type: 'accept-error'; code: string };
-
-export interface HttpReloadProxy {
-  readonly host: string;
-  readonly port: number;
-  /** The current target, or null while requests wait. */
-  target(): HttpProxyTarget | null;
-  /**
-   * New requests go to `target` from now on; waiting requests are sent at once. Requests in flight
-   * stay where they are. null: no instance now, new requests wait (queueTimeoutMs).
-   */
-  setTarget(target: HttpProxyTarget | null): void;
-  /** Requests in flight (and open WebSocket tunnels) to `targetPort`, or to all targets. */
-  inFlight(targetPort?: number): number;
-  /** Requests waiting for an instance right now. */
-  queued(): number;
-  /** Resolves true once nothing is in flight to `targetPort`, false after `timeoutMs`. */
-  waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean>;
-  stats(): HttpProxyStats;
-  /**
-   * Stops listening, answers waiting requests 503, lets in-flight ones finish for up to `timeout` ms
-   * (default 5,000; their responses carry `Connection: close`), then closes every connection. Safe
-   * to call twice.
-   */
-  close(options?: { timeout?: number }): Promise<void>;
-}
 
 /** Per-instance state: its pool, what is in flight to it, its counters. */
 interface TargetState {
@@ -167,148 +94,242 @@ const KEEP_RETIRED = 16;
  */
 export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpReloadProxy> {
   const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
-  const targetHost = options.targetHost ?? '127.0.0.1';
-  const queueTimeout = positive('queueTimeoutMs', options.queueTimeoutMs ?? 10_000);
-  const forwarded = options.forwardedHeaders ?? true;
-  const limits = resolveLimits(options.limits ?? {});
-  const emit = options.onEvent ?? ((): void => undefined);
+  const proxy = new HttpProxy(host, options);
+  await listen(proxy.server, host, options.port);
+  const address = proxy.server.address();
+  proxy.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return proxy;
+}
 
-  const states = new Map<number, TargetState>();
-  const retired: TargetCounters[] = [];
-  let current: TargetState | null = null;
-  const waiting = new Set<Exchange>();
-  const drained = new EventEmitter<{ drained: [port: number] }>();
-  drained.setMaxListeners(0);
-  const stats = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
-  let closing = false;
+class HttpProxy implements HttpReloadProxy {
+  port = 0;
+  readonly server: http.Server;
+  private readonly targetHost: string;
+  private readonly queueTimeout: number;
+  private readonly forwarded: boolean;
+  private readonly limits: ResolvedLimits;
+  private readonly emit: (event: HttpProxyEvent) => void;
+  private readonly states = new Map<number, TargetState>();
+  private readonly retired: TargetCounters[] = [];
+  private current: TargetState | null = null;
+  private readonly waiting = new Set<Exchange>();
+  /** 'drained' fires with a target's port whenever nothing is in flight to it any more. */
+  private readonly drained = new EventEmitter<{ drained: [port: number] }>();
+  private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
+  private closing = false;
+  private closed: Promise<void> | undefined;
 
-  const stateFor = (target: HttpProxyTarget): TargetState => {
+  constructor(
+    readonly host: string,
+    options: HttpProxyOptions,
+  ) {
+    this.targetHost = options.targetHost ?? '127.0.0.1';
+    this.queueTimeout = positive('queueTimeoutMs', options.queueTimeoutMs ?? 10_000);
+    this.forwarded = options.forwardedHeaders ?? true;
+    this.limits = resolveLimits(options.limits ?? {});
+    this.emit = options.onEvent ?? ((): void => undefined);
+    this.drained.setMaxListeners(0);
+    if (options.target) this.current = this.stateFor(options.target);
+    this.server = http.createServer({
+      maxHeaderSize: this.limits.maxHeaderSize,
+      headersTimeout: this.limits.headersTimeout,
+      requestTimeout: this.limits.requestTimeout,
+      keepAliveTimeout: this.limits.keepAliveTimeout,
+      // How often Node checks the two timeouts above: often enough for them to mean what they say.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(this.limits.headersTimeout / 4))),
+      noDelay: true,
+    } as http.ServerOptions);
+    this.server.keepAliveTimeout = this.limits.keepAliveTimeout;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    this.server.on('error', (error: NodeJS.ErrnoException) => this.emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
+  }
+
+  // --- the public interface ---------------------------------------------------------------------
+
+  target(): HttpProxyTarget | null {
+    return this.current === null ? null : { port: this.current.port, id: this.current.id };
+  }
+
+  setTarget(next: HttpProxyTarget | null): void {
+    const previous = this.current;
+    this.current = next === null ? null : this.stateFor(next);
+    if (previous !== null && previous !== this.current) this.release(previous);
+    const current = this.current;
+    if (current === null || this.closing) return;
+    for (const ex of [...this.waiting]) ex.waiting?.resume(current);
+  }
+
+  inFlight(targetPort?: number): number {
+    if (targetPort !== undefined) return this.states.get(targetPort)?.inFlight ?? 0;
+    let n = 0;
+    for (const state of this.states.values()) n += state.inFlight;
+    return n;
+  }
+
+  queued(): number {
+    return this.waiting.size;
+  }
+
+  waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
+    return this.until(() => this.inFlight(targetPort) === 0, timeoutMs);
+  }
+
+  stats(): HttpProxyStats {
+    const others = [...this.states.values()].filter((s) => s !== this.current);
+    return {
+      ...this.counts,
+      queued: this.waiting.size,
+      targets: [
+        ...(this.current === null ? [] : [snapshot(this.current.counters, true, this.current.inFlight)]),
+        ...others.map((s) => snapshot(s.counters, false, s.inFlight)),
+        ...this.retired.map((c) => snapshot(c, false, 0)),
+      ],
+    };
+  }
+
+  close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      for (const ex of [...this.waiting]) ex.waiting?.timeout();
+      await this.until(() => this.inFlight() === 0, timeout);
+      this.server.closeAllConnections();
+      for (const state of this.states.values()) {
+        for (const tunnel of state.tunnels) tunnel.destroy();
+        state.agent?.destroy();
+      }
+      await serverClosed;
+    })();
+    return this.closed;
+  }
+
+  /** Resolves true once `condition` holds (checked whenever a target drains), false after `timeoutMs`. */
+  private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (condition()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (result: boolean): void => {
+        clearTimeout(timer);
+        this.drained.off('drained', check);
+        resolve(result);
+      };
+      this.drained.on('drained', check);
+    });
+  }
+
+  // --- targets ----------------------------------------------------------------------------------
+
+  private stateFor(target: HttpProxyTarget): TargetState {
     checkPort('target', target.port);
-    const known = states.get(target.port);
+    const known = this.states.get(target.port);
     if (known !== undefined && known.id === target.id) return known;
     if (known !== undefined) {
       // The port was reused by a new instance: the old one is gone, keep its counters only.
       known.agent?.destroy();
-      retired.unshift(known.counters);
+      this.remember(known.counters);
     }
     const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
-    states.set(target.port, state);
+    this.states.set(target.port, state);
     return state;
-  };
+  }
 
-  /** A retired target with nothing in flight: close its pooled connections, forget all but its counters. */
-  const release = (state: TargetState): void => {
-    if (state === current || state.inFlight > 0) return;
+  private remember(counters: TargetCounters): void {
+    this.retired.unshift(counters);
+    this.retired.length = Math.min(this.retired.length, KEEP_RETIRED);
+  }
+
+  /** A retired target with nothing in flight: close its pooled connections, keep its counters. */
+  private release(state: TargetState): void {
+    if (state === this.current || state.inFlight > 0) return;
     state.agent?.destroy();
     state.agent = null;
-    if (states.get(state.port) === state) states.delete(state.port);
-    retired.unshift(state.counters);
-    retired.length = Math.min(retired.length, KEEP_RETIRED);
-  };
+    if (this.states.get(state.port) === state) this.states.delete(state.port);
+    this.remember(state.counters);
+  }
 
-  const done = (state: TargetState): void => {
+  private done(state: TargetState): void {
     state.inFlight -= 1;
     if (state.inFlight > 0) return;
-    drained.emit('drained', state.port);
-    if (state !== current) release(state);
-  };
+    this.drained.emit('drained', state.port);
+    if (state !== this.current) this.release(state);
+  }
 
-  const agentOf = (state: TargetState): http.Agent =>
-    (state.agent ??= new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions));
+  private agentOf(state: TargetState): http.Agent {
+    // One pool per instance: retiring it is agent.destroy(). LIFO keeps few connections warm.
+    return (state.agent ??= new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions));
+  }
 
-  // --- answering on the proxy's own behalf ---------------------------------------------------
+  // --- requests ---------------------------------------------------------------------------------
 
-  const reply = (ex: Exchange, status: number, body: Record<string, unknown>): void => {
-    const { res } = ex;
-    if (res.headersSent || res.destroyed) {
-      res.destroy();
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.counts.received += 1;
+    const ex: Exchange = {
+      req,
+      res,
+      head: requestHeaders(req.rawHeaders, this.forwarded ? { remoteAddress: req.socket.remoteAddress } : null),
+      start: performance.now(),
+      servedBy: null,
+      failedOn: null,
+      upstream: null,
+      retried: false,
+      waiting: null,
+    };
+    res.once('close', () => this.onResponseClose(ex));
+    if (ex.head.contentLength > this.limits.maxBodySize) {
+      this.tooLarge(ex);
       return;
     }
-    const text = JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
-    // The body was not read (or not all of it): the connection cannot carry another request.
-    if (closing || (ex.head.hasBody && !ex.req.complete)) headers.connection = 'close';
-    res.writeHead(status, headers);
-    res.end(text);
-  };
+    this.route(ex);
+  }
 
-  // --- waiting for an instance ------------------------------------------------------------------
-
-  const wait = (ex: Exchange, reason: 'no-target' | 'target-refused', failed: TargetState | null): void => {
-    if (closing) {
-      emit({ type: 'dropped', reason: 'closing' });
-      reply(ex, 503, { error: 'shutting_down', message: 'naija-sup is shutting down.' });
-      return;
-    }
-    if (waiting.size >= limits.maxQueued) {
-      emit({ type: 'dropped', reason: 'max-queued' });
-      reply(ex, 503, { error: 'no_instance', message: `No instance is ready and ${limits.maxQueued} requests are already waiting.` });
-      return;
-    }
-    const left = queueTimeout - (performance.now() - ex.start);
-    stats.queuedTotal += 1;
-    emit({ type: 'queued', reason, target: failed?.id ?? null });
-    const leave = (): void => {
-      clearTimeout(waiter.timer);
-      waiting.delete(ex);
+  private onResponseClose(ex: Exchange): void {
+    if (ex.waiting !== null) {
+      clearTimeout(ex.waiting.timer);
+      this.waiting.delete(ex);
       ex.waiting = null;
-    };
-    const waiter: Waiter = {
-      timer: setTimeout(() => waiter.timeout(), Math.max(0, left)),
-      resume: (target) => {
-        leave();
-        forward(ex, target);
-      },
-      timeout: () => {
-        leave();
-        stats.queueTimeouts += 1;
-        const waitedMs = Math.round(performance.now() - ex.start);
-        emit({ type: 'queue-timeout', waitedMs });
-        reply(ex, 503, {
-          error: 'no_instance',
-          message: `No instance became ready within ${queueTimeout} ms.`,
-          ...(failed === null ? {} : { lastInstance: failed.id }),
-        });
-      },
-    };
-    ex.waiting = waiter;
-    waiting.add(ex);
-  };
+    }
+    // The client went away mid-exchange: stop the upstream request too.
+    if (!ex.res.writableFinished) ex.upstream?.destroy();
+    if (ex.servedBy !== null) observe(ex.servedBy.counters, ex.res.statusCode, (performance.now() - ex.start) / 1000);
+  }
 
-  // --- forwarding -----------------------------------------------------------------------------------
+  private route(ex: Exchange): void {
+    if (this.current === null || this.closing) this.wait(ex, 'no-target', null);
+    else this.forward(ex, this.current);
+  }
 
-  const route = (ex: Exchange): void => {
-    if (current === null || closing) wait(ex, 'no-target', null);
-    else forward(ex, current);
-  };
-
-  const forward = (ex: Exchange, state: TargetState): void => {
+  private forward(ex: Exchange, state: TargetState): void {
     const { req, res } = ex;
     ex.servedBy = state;
     state.inFlight += 1;
     const upstream = http.request({
-      host: targetHost,
+      host: this.targetHost,
       port: state.port,
       method: req.method,
       path: req.url,
       headers: ex.head.headers,
-      // A retry to the same instance takes a new connection: the pooled one may be as stale.
-      agent: ex.failedOn === state ? false : agentOf(state),
+      // A retry to the same instance takes a new connection: another pooled one may be as stale.
+      agent: ex.failedOn === state ? false : this.agentOf(state),
     });
     ex.upstream = upstream;
     let responded = false;
-    upstream.once('close', () => done(state));
+    upstream.once('close', () => this.done(state));
     upstream.on('response', (ures: IncomingMessage) => {
       responded = true;
       res.sendDate = false; // the instance's own Date header is passed on
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, closing));
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, this.closing));
       // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
       if (ures.headers['content-length'] === undefined) res.flushHeaders();
       ures.pipe(res);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (ex.upstream !== upstream) return;
-      failed(ex, state, error, responded);
+      if (ex.upstream === upstream) this.failed(ex, state, error, responded);
     });
     if (!ex.head.hasBody) {
       upstream.end();
@@ -317,32 +338,27 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
     // The body is read only once the connection stands, so a refused connection leaves it unread
     // (and the request retryable whatever its method).
     upstream.once('socket', (socket: Socket) => {
-      if (socket.connecting) socket.once('connect', () => streamBody(ex, upstream));
-      else streamBody(ex, upstream);
+      if (socket.connecting) socket.once('connect', () => this.streamBody(ex, upstream));
+      else this.streamBody(ex, upstream);
     });
-  };
+  }
 
-  const streamBody = (ex: Exchange, upstream: http.ClientRequest): void => {
+  private streamBody(ex: Exchange, upstream: http.ClientRequest): void {
     if (ex.upstream !== upstream || upstream.destroyed) return;
-    if (Number.isFinite(limits.maxBodySize)) {
+    if (Number.isFinite(this.limits.maxBodySize)) {
       let bytes = 0;
       ex.req.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
-        if (bytes <= limits.maxBodySize || ex.upstream !== upstream) return;
+        if (bytes <= this.limits.maxBodySize || ex.upstream !== upstream) return;
         ex.upstream = null;
         upstream.destroy();
-        tooLarge(ex);
+        this.tooLarge(ex);
       });
     }
     ex.req.pipe(upstream);
-  };
+  }
 
-  const tooLarge = (ex: Exchange): void => {
-    stats.bodyTooLarge += 1;
-    reply(ex, 413, { error: 'body_too_large', message: `The request body is larger than ${limits.maxBodySize} bytes.` });
-  };
-
-  const failed = (ex: Exchange, state: TargetState, error: NodeJS.ErrnoException, responseStarted: boolean): void => {
+  private failed(ex: Exchange, state: TargetState, error: NodeJS.ErrnoException, responseStarted: boolean): void {
     ex.upstream = null;
     state.counters.upstreamErrors += 1;
     const code = error.code ?? 'ERROR';
@@ -350,7 +366,7 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
     const refused = code === 'ECONNREFUSED';
     const retry =
       !responseStarted && !ex.retried && !ex.res.destroyed && RETRYABLE.has(code) && !ex.req.readableDidRead && (refused || IDEMPOTENT.has(method));
-    emit({ type: 'upstream-error', target: state.id, code, method, retried: retry, responseStarted });
+    this.emit({ type: 'upstream-error', target: state.id, code, method, retried: retry, responseStarted });
     if (responseStarted) {
       // Part of the response is out: the client must see a failure, not a short "complete" answer.
       ex.res.destroy();
@@ -358,67 +374,88 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
     }
     if (!retry) {
       const why = RETRYABLE.has(code) && !refused && !IDEMPOTENT.has(method) ? `; a ${method} is not sent again because it may have taken effect` : '';
-      reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: `The instance ${state.id} failed before answering (${code})${why}.` });
+      this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: `The instance ${state.id} failed before answering (${code})${why}.` });
       return;
     }
     ex.retried = true;
     ex.failedOn = state;
     state.counters.retries += 1;
-    emit({ type: 'retry', target: state.id, code, method });
+    this.emit({ type: 'retry', target: state.id, code, method });
     // Refused by the instance that is still current: it crashed; wait for the next setTarget.
-    if (refused && current === state) wait(ex, 'target-refused', state);
-    else route(ex);
-  };
+    if (refused && this.current === state) this.wait(ex, 'target-refused', state);
+    else this.route(ex);
+  }
 
-  // --- the client side -----------------------------------------------------------------------------
+  // --- waiting for an instance ------------------------------------------------------------------
 
-  const server = http.createServer({
-    maxHeaderSize: limits.maxHeaderSize,
-    headersTimeout: limits.headersTimeout,
-    requestTimeout: limits.requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeout,
-    // How often Node checks the two timeouts above: often enough for them to mean what they say.
-    connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(limits.headersTimeout / 4))),
-    noDelay: true,
-  } as http.ServerOptions);
-  server.keepAliveTimeout = limits.keepAliveTimeout;
-
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    stats.received += 1;
-    const ex: Exchange = {
-      req,
-      res,
-      head: requestHeaders(req.rawHeaders, forwarded ? { remoteAddress: req.socket.remoteAddress } : null),
-      start: performance.now(),
-      servedBy: null,
-      failedOn: null,
-      upstream: null,
-      retried: false,
-      waiting: null,
-    };
-    res.once('close', () => {
-      if (ex.waiting !== null) {
-        clearTimeout(ex.waiting.timer);
-        waiting.delete(ex);
-        ex.waiting = null;
-      }
-      // The client went away mid-exchange: stop the upstream request too.
-      if (!res.writableFinished) ex.upstream?.destroy();
-      if (ex.servedBy !== null) observe(ex.servedBy.counters, res.statusCode, (performance.now() - ex.start) / 1000);
-    });
-    if (ex.head.contentLength > limits.maxBodySize) {
-      tooLarge(ex);
+  private wait(ex: Exchange, reason: 'no-target' | 'target-refused', failed: TargetState | null): void {
+    if (this.closing) {
+      this.emit({ type: 'dropped', reason: 'closing' });
+      this.reply(ex, 503, { error: 'shutting_down', message: 'naija-sup is shutting down.' });
       return;
     }
-    route(ex);
-  });
+    if (this.waiting.size >= this.limits.maxQueued) {
+      this.emit({ type: 'dropped', reason: 'max-queued' });
+      this.reply(ex, 503, { error: 'no_instance', message: `No instance is ready and ${this.limits.maxQueued} requests are already waiting.` });
+      return;
+    }
+    this.counts.queuedTotal += 1;
+    this.emit({ type: 'queued', reason, target: failed?.id ?? null });
+    const leave = (): void => {
+      clearTimeout(waiter.timer);
+      this.waiting.delete(ex);
+      ex.waiting = null;
+    };
+    // The wait counts from the request's arrival: a retried request does not get a second one.
+    const left = Math.max(0, this.queueTimeout - (performance.now() - ex.start));
+    const waiter: Waiter = {
+      timer: setTimeout(() => waiter.timeout(), left),
+      resume: (target) => {
+        leave();
+        this.forward(ex, target);
+      },
+      timeout: () => {
+        leave();
+        this.counts.queueTimeouts += 1;
+        this.emit({ type: 'queue-timeout', waitedMs: Math.round(performance.now() - ex.start) });
+        const last = failed === null ? {} : { lastInstance: failed.id };
+        const message = this.closing ? 'naija-sup is shutting down.' : `No instance became ready within ${this.queueTimeout} ms.`;
+        this.reply(ex, 503, { error: this.closing ? 'shutting_down' : 'no_instance', message, ...last });
+      },
+    };
+    ex.waiting = waiter;
+    this.waiting.add(ex);
+  }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    stats.received += 1;
+  // --- answering on the proxy's own behalf ------------------------------------------------------
+
+  private reply(ex: Exchange, status: number, body: Record<string, unknown>): void {
+    const { res } = ex;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    // The body was not read (or not all of it): the connection cannot carry another request.
+    if (this.closing || (ex.head.hasBody && !ex.req.complete)) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private tooLarge(ex: Exchange): void {
+    this.counts.bodyTooLarge += 1;
+    this.reply(ex, 413, { error: 'body_too_large', message: `The request body is larger than ${this.limits.maxBodySize} bytes.` });
+  }
+
+  // --- upgrades and client errors ---------------------------------------------------------------
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.counts.received += 1;
     const start = performance.now();
     socket.on('error', () => undefined);
-    const target = current;
-    if (target === null || closing) {
+    const target = this.current;
+    if (target === null || this.closing) {
       rawResponse(socket, 503, { error: 'no_instance', message: 'No instance is ready for this upgrade; try again.' });
       return;
     }
@@ -427,28 +464,28 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
       req,
       socket,
       head,
-      targetHost,
+      targetHost: this.targetHost,
       port: target.port,
-      headers: requestHeaders(req.rawHeaders, forwarded ? { remoteAddress: socket.remoteAddress } : null, true).headers,
+      headers: requestHeaders(req.rawHeaders, this.forwarded ? { remoteAddress: socket.remoteAddress } : null, true).headers,
       tunnels: target.tunnels,
       onError: (code) => {
         target.counters.upstreamErrors += 1;
-        emit({ type: 'upstream-error', target: target.id, code, method: req.method ?? 'GET', retried: false, responseStarted: false });
+        this.emit({ type: 'upstream-error', target: target.id, code, method: req.method ?? 'GET', retried: false, responseStarted: false });
       },
       onStatus: (status) => observe(target.counters, status, (performance.now() - start) / 1000),
-      onDone: () => done(target),
+      onDone: () => this.done(target),
     });
-  });
+  }
 
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+  private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     const code = error.code ?? 'ERROR';
     if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
       socket.destroy();
       return;
     }
-    stats.clientErrors += 1;
-    emit({ type: 'client-error', code });
-    // As Node's default handler, unless a response is already under way on this connection.
+    this.counts.clientErrors += 1;
+    this.emit({ type: 'client-error', code });
+    // As Node's default handler does, unless a response is already under way on this connection.
     const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
     if (busy) {
       socket.destroy();
@@ -457,125 +494,5 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.setTimeout(1000, () => socket.destroy());
-  });
-  server.on('error', (error: NodeJS.ErrnoException) => emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
-
-  if (options.target) current = stateFor(options.target);
-  await listen(server, host, options.port);
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-
-  const totalInFlight = (): number => {
-    let n = 0;
-    for (const state of states.values()) n += state.inFlight;
-    return n;
-  };
-
-  let closed: Promise<void> | undefined;
-  return {
-    host,
-    port,
-    target: () => (current === null ? null : { port: current.port, id: current.id }),
-    setTarget(next) {
-      const previous = current;
-      current = next === null ? null : stateFor(next);
-      if (previous !== null && previous !== current) release(previous);
-      if (current === null || closing) return;
-      for (const ex of [...waiting]) ex.waiting?.resume(current);
-    },
-    inFlight: (targetPort) => (targetPort === undefined ? totalInFlight() : (states.get(targetPort)?.inFlight ?? 0)),
-    queued: () => waiting.size,
-    waitForDrain(targetPort, timeoutMs) {
-      if ((states.get(targetPort)?.inFlight ?? 0) === 0) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const onDrained = (drainedPort: number): void => {
-          if (drainedPort === targetPort && (states.get(targetPort)?.inFlight ?? 0) === 0) finish(true);
-        };
-        const timer = setTimeout(() => finish(false), timeoutMs);
-        const finish = (result: boolean): void => {
-          clearTimeout(timer);
-          drained.off('drained', onDrained);
-          resolve(result);
-        };
-        drained.on('drained', onDrained);
-      });
-    },
-    stats: () => ({
-      ...stats,
-      queued: waiting.size,
-      targets: [
-        ...(current === null ? [] : [snapshot(current.counters, true, current.inFlight)]),
-        ...[...states.values()].filter((s) => s !== current).map((s) => snapshot(s.counters, false, s.inFlight)),
-        ...retired.map((c) => snapshot(c, false, 0)),
-      ],
-    }),
-    close({ timeout = 5000 } = {}) {
-      closed ??= (async () => {
-        closing = true;
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        for (const ex of [...waiting]) ex.waiting?.timeout();
-        if (totalInFlight() > 0) {
-          await new Promise<void>((resolve) => {
-            const check = (): void => {
-              if (totalInFlight() === 0) finish();
-            };
-            const timer = setTimeout(() => finish(), timeout);
-            const finish = (): void => {
-              clearTimeout(timer);
-              drained.off('drained', check);
-              resolve();
-            };
-            drained.on('drained', check);
-          });
-        }
-        server.closeAllConnections();
-        for (const state of states.values()) {
-          for (const tunnel of state.tunnels) tunnel.destroy();
-          state.agent?.destroy();
-        }
-        await serverClosed;
-      })();
-      return closed;
-    },
-  };
-}
-
-interface ResolvedLimits {
-  maxHeaderSize: number;
-  headersTimeout: number;
-  requestTimeout: number;
-  keepAliveTimeout: number;
-  maxBodySize: number;
-  maxQueued: number;
-}
-
-function resolveLimits(limits: HttpProxyLimits): ResolvedLimits {
-  const resolved: ResolvedLimits = {
-    maxHeaderSize: positive('limits.maxHeaderSize', limits.maxHeaderSize ?? 16_384),
-    headersTimeout: positive('limits.headersTimeout', limits.headersTimeout ?? 60_000),
-    requestTimeout: positive('limits.requestTimeout', limits.requestTimeout ?? 300_000),
-    keepAliveTimeout: positive('limits.keepAliveTimeout', limits.keepAliveTimeout ?? 5000),
-    maxBodySize: positive('limits.maxBodySize', limits.maxBodySize ?? Infinity),
-    maxQueued: positive('limits.maxQueued', limits.maxQueued ?? 1024),
-  };
-  if (resolved.headersTimeout > resolved.requestTimeout) {
-    throw new NaijaSupError('E_USAGE', `createHttpProxy: limits.headersTimeout (${resolved.headersTimeout} ms) must not exceed limits.requestTimeout (${resolved.requestTimeout} ms).`, {
-      fix: 'The head is part of the request: raise requestTimeout or lower headersTimeout.',
-    });
-  }
-  return resolved;
-}
-
-function positive(name: string, value: number): number {
-  if (Number.isNaN(value) || value <= 0) {
-    throw new NaijaSupError('E_USAGE', `createHttpProxy: ${name} must be a positive number, got ${String(value)}.`);
-  }
-  return value;
-}
-
-function checkPort(name: string, port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new NaijaSupError('E_USAGE', `HTTP reload proxy: ${name} must be a port from 1 to 65535, got ${String(port)}.`);
   }
 }
