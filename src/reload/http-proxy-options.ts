@@ -13,7 +13,7 @@ export interface HttpProxyTarget {
   id: string;
 }
 
-/** Client-side limits; defaults are Node's own where they are sound (docs/reload.md). */
+/** Client-side limits; defaults are Node's own where they are sound (docs/http-proxy.md). */
 export interface HttpProxyLimits {
   /** Largest request head, bytes; bigger gets 431. Default 16,384 (Node's). */
   maxHeaderSize?: number;
