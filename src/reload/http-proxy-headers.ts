@@ -26,17 +26,13 @@ export interface RequestHeadInfo {
   contentLength: number;
 }
 
-export interface ForwardedFor {
-  /** The client's address (socket.remoteAddress). */
-  remoteAddress: string | undefined;
-}
-
 /**
  * The upstream request headers: hop-by-hop ones and those named in `Connection` dropped,
- * X-Forwarded-For appended to, X-Forwarded-Proto/-Host set (when `forwarded` is given).
+ * X-Forwarded-For appended to, X-Forwarded-Proto/-Host set (when `forwardedFor`, the client's
+ * address, is not null).
  * `keepUpgrade` keeps Connection/Upgrade for a WebSocket handshake.
  */
-export function requestHeaders(raw: readonly string[], forwarded: ForwardedFor | null, keepUpgrade = false): RequestHeadInfo {
+export function requestHeaders(raw: readonly string[], forwardedFor: string | null, keepUpgrade = false): RequestHeadInfo {
   const headers: string[] = [];
   let named: string[] | undefined;
   let xff: string | undefined;
@@ -66,7 +62,7 @@ export function requestHeaders(raw: readonly string[], forwarded: ForwardedFor |
       } else if (lower === 'host') {
         host = value;
       }
-      if (forwarded !== null && FORWARDED.has(lower)) {
+      if (forwardedFor !== null && FORWARDED.has(lower)) {
         // Ours replace the client's, except X-Forwarded-For, which lists every hop (nginx's
         // $proxy_add_x_forwarded_for): ", client" is appended below.
         if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -76,9 +72,8 @@ export function requestHeaders(raw: readonly string[], forwarded: ForwardedFor |
     headers.push(name, value);
   }
   if (named !== undefined) dropNamed(headers, named);
-  if (forwarded !== null) {
-    const client = forwarded.remoteAddress ?? 'unknown';
-    headers.push('X-Forwarded-For', xff === undefined ? client : `${xff}, ${client}`, 'X-Forwarded-Proto', 'http');
+  if (forwardedFor !== null) {
+    headers.push('X-Forwarded-For', xff === undefined ? forwardedFor : `${xff}, ${forwardedFor}`, 'X-Forwarded-Proto', 'http');
     if (host !== undefined) headers.push('X-Forwarded-Host', host);
   }
   return { headers, hasBody, contentLength };

@@ -1,6 +1,6 @@
 /**
- * Upgrades through the HTTP reload proxy (issue 13): a WebSocket (or any `Connection: Upgrade`)
- * handshake is forwarded to the instance current at that moment; once it answers 101 the two
+ * Raw-socket work of the HTTP reload proxy (issue 13): answering requests Node's parser rejected,
+ * and upgrades. A WebSocket (or any `Connection: Upgrade`) handshake is forwarded to the instance current at that moment; once it answers 101 the two
  * sockets are piped both ways and the proxy steps out of the protocol. The tunnel counts as in
  * flight on that instance until both sides close, so a reload's drain waits for it (bounded).
  */
@@ -93,6 +93,28 @@ export function forwardUpgrade(options: UpgradeOptions): void {
     if (!options.tunnels.has(socket)) upstream.destroy();
   });
   upstream.end();
+}
+
+/**
+ * Answers a request Node's parser rejected (the 'clientError' event), as Node's default handler
+ * would: 431 for an oversize head, 408 for a timed-out one (slowloris), 400 otherwise, then closes.
+ * A connection the client reset, or one with a response under way, is only closed. Returns whether
+ * the error was the client's doing worth counting (not a plain reset).
+ */
+export function answerClientError(code: string, socket: Socket): boolean {
+  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return false;
+  }
+  const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (busy) {
+    socket.destroy();
+    return true;
+  }
+  const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.setTimeout(1000, () => socket.destroy());
+  return true;
 }
 
 /** A complete response written straight on a socket that left HTTP (no ServerResponse exists). */

@@ -39,9 +39,10 @@ import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHeaders, responseHeaders } from './http-proxy-headers.js';
 import type { RequestHeadInfo } from './http-proxy-headers.js';
+import { onUpstreamFailure } from './http-proxy-retry.js';
 import { newCounters, observe, snapshot } from './http-proxy-stats.js';
 import type { HttpProxyStats, TargetCounters } from './http-proxy-stats.js';
-import { forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
+import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
 import { listen } from './proxy.js';
 
 export type { HttpProxyEvent, HttpProxyLimits, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy } from './http-proxy-options.js';
@@ -69,9 +70,17 @@ interface Exchange {
   /** The target a retried request failed on. */
   failedOn: TargetState | null;
   upstream: http.ClientRequest | null;
+  /** The current upstream request's response has begun. */
+  responded: boolean;
   retried: boolean;
+  proxy: HttpProxy;
   waiting: Waiter | null;
 }
+
+const EXCHANGE = Symbol('exchange');
+const TARGET = Symbol('target');
+type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState };
+type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
 
 interface Waiter {
   timer: NodeJS.Timeout;
@@ -80,10 +89,6 @@ interface Waiter {
   timeout(): void;
 }
 
-/** Idempotent methods (RFC 9110 §9.2.2): sending one twice has the effect of sending it once. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Errors that mean "the instance went away before answering", as opposed to a bad request. */
-const RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED']);
 /** Retired instances whose counters are still reported (the current one always is). */
 const KEEP_RETIRED = 16;
 
@@ -272,15 +277,18 @@ class HttpProxy implements HttpReloadProxy {
     const ex: Exchange = {
       req,
       res,
-      head: requestHeaders(req.rawHeaders, this.forwarded ? { remoteAddress: req.socket.remoteAddress } : null),
+      head: requestHeaders(req.rawHeaders, this.forwarded ? (req.socket.remoteAddress ?? 'unknown') : null),
       start: performance.now(),
       servedBy: null,
       failedOn: null,
       upstream: null,
+      responded: false,
       retried: false,
+      proxy: this,
       waiting: null,
     };
-    res.once('close', () => this.onResponseClose(ex));
+    (res as Downstream)[EXCHANGE] = ex;
+    res.once('close', this.onResponseClose);
     if (ex.head.contentLength > this.limits.maxBodySize) {
       this.tooLarge(ex);
       return;
@@ -288,16 +296,17 @@ class HttpProxy implements HttpReloadProxy {
     this.route(ex);
   }
 
-  private onResponseClose(ex: Exchange): void {
+  private readonly onResponseClose = function (this: Downstream): void {
+    const ex = this[EXCHANGE];
     if (ex.waiting !== null) {
       clearTimeout(ex.waiting.timer);
-      this.waiting.delete(ex);
+      ex.proxy.waiting.delete(ex);
       ex.waiting = null;
     }
     // The client went away mid-exchange: stop the upstream request too.
-    if (!ex.res.writableFinished) ex.upstream?.destroy();
-    if (ex.servedBy !== null) observe(ex.servedBy.counters, ex.res.statusCode, (performance.now() - ex.start) / 1000);
-  }
+    if (!this.writableFinished) ex.upstream?.destroy();
+    if (ex.servedBy !== null) observe(ex.servedBy.counters, this.statusCode, (performance.now() - ex.start) / 1000);
+  };
 
   private route(ex: Exchange): void {
     if (this.current === null || this.closing) this.wait(ex, 'no-target', null);
@@ -305,7 +314,7 @@ class HttpProxy implements HttpReloadProxy {
   }
 
   private forward(ex: Exchange, state: TargetState): void {
-    const { req, res } = ex;
+    const { req } = ex;
     ex.servedBy = state;
     state.inFlight += 1;
     const upstream = http.request({
@@ -316,21 +325,15 @@ class HttpProxy implements HttpReloadProxy {
       headers: ex.head.headers,
       // A retry to the same instance takes a new connection: another pooled one may be as stale.
       agent: ex.failedOn === state ? false : this.agentOf(state),
-    });
+    }) as Upstream;
     ex.upstream = upstream;
-    let responded = false;
-    upstream.once('close', () => this.done(state));
-    upstream.on('response', (ures: IncomingMessage) => {
-      responded = true;
-      res.sendDate = false; // the instance's own Date header is passed on
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, this.closing));
-      // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
-      if (ures.headers['content-length'] === undefined) res.flushHeaders();
-      ures.pipe(res);
-    });
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (ex.upstream === upstream) this.failed(ex, state, error, responded);
-    });
+    ex.responded = false;
+    // Shared listeners (created once per proxy) find the exchange on the request: no closures per request.
+    upstream[EXCHANGE] = ex;
+    upstream[TARGET] = state;
+    upstream.once('close', this.onUpstreamClose);
+    upstream.on('response', this.onUpstreamResponse);
+    upstream.on('error', this.onUpstreamError);
     if (!ex.head.hasBody) {
       upstream.end();
       return;
@@ -342,6 +345,27 @@ class HttpProxy implements HttpReloadProxy {
       else this.streamBody(ex, upstream);
     });
   }
+
+  private readonly onUpstreamClose = function (this: Upstream): void {
+    const proxy = this[EXCHANGE].proxy;
+    proxy.done(this[TARGET]);
+  };
+
+  private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
+    const ex = this[EXCHANGE];
+    const { res } = ex;
+    ex.responded = true;
+    res.sendDate = false; // the instance's own Date header is passed on
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, ex.proxy.closing));
+    // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
+    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    ures.pipe(res);
+  };
+
+  private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
+    const ex = this[EXCHANGE];
+    if (ex.upstream === this) ex.proxy.failed(ex, this[TARGET], error, ex.responded);
+  };
 
   private streamBody(ex: Exchange, upstream: http.ClientRequest): void {
     if (ex.upstream !== upstream || upstream.destroyed) return;
@@ -363,28 +387,24 @@ class HttpProxy implements HttpReloadProxy {
     state.counters.upstreamErrors += 1;
     const code = error.code ?? 'ERROR';
     const method = ex.req.method ?? 'GET';
-    const refused = code === 'ECONNREFUSED';
-    const retry =
-      !responseStarted && !ex.retried && !ex.res.destroyed && RETRYABLE.has(code) && !ex.req.readableDidRead && (refused || IDEMPOTENT.has(method));
-    this.emit({ type: 'upstream-error', target: state.id, code, method, retried: retry, responseStarted });
-    if (responseStarted) {
-      // Part of the response is out: the client must see a failure, not a short "complete" answer.
+    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead };
+    const next = onUpstreamFailure(facts, state.id);
+    this.emit({ type: 'upstream-error', target: state.id, code, method, retried: next.action === 'retry', responseStarted });
+    if (next.action === 'abort') {
       ex.res.destroy();
-      return;
+    } else if (next.action === 'bad-gateway') {
+      this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: next.message });
+    } else {
+      ex.retried = true;
+      ex.failedOn = state;
+      state.counters.retries += 1;
+      this.emit({ type: 'retry', target: state.id, code, method });
+      // Refused by the instance that is still current: it crashed; wait for the next setTarget.
+      if (next.refused && this.current === state) this.wait(ex, 'target-refused', state);
+      else this.route(ex);
     }
-    if (!retry) {
-      const why = RETRYABLE.has(code) && !refused && !IDEMPOTENT.has(method) ? `; a ${method} is not sent again because it may have taken effect` : '';
-      this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: `The instance ${state.id} failed before answering (${code})${why}.` });
-      return;
-    }
-    ex.retried = true;
-    ex.failedOn = state;
-    state.counters.retries += 1;
-    this.emit({ type: 'retry', target: state.id, code, method });
-    // Refused by the instance that is still current: it crashed; wait for the next setTarget.
-    if (refused && this.current === state) this.wait(ex, 'target-refused', state);
-    else this.route(ex);
   }
+
 
   // --- waiting for an instance ------------------------------------------------------------------
 
@@ -466,7 +486,7 @@ class HttpProxy implements HttpReloadProxy {
       head,
       targetHost: this.targetHost,
       port: target.port,
-      headers: requestHeaders(req.rawHeaders, this.forwarded ? { remoteAddress: socket.remoteAddress } : null, true).headers,
+      headers: requestHeaders(req.rawHeaders, this.forwarded ? (socket.remoteAddress ?? 'unknown') : null, true).headers,
       tunnels: target.tunnels,
       onError: (code) => {
         target.counters.upstreamErrors += 1;
@@ -479,20 +499,9 @@ class HttpProxy implements HttpReloadProxy {
 
   private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     const code = error.code ?? 'ERROR';
-    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
+    if (!answerClientError(code, socket)) return;
     this.counts.clientErrors += 1;
     this.emit({ type: 'client-error', code });
-    // As Node's default handler does, unless a response is already under way on this connection.
-    const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-    if (busy) {
-      socket.destroy();
-      return;
-    }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.setTimeout(1000, () => socket.destroy());
   }
+
 }
