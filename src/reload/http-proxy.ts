@@ -1,34 +1,29 @@
 /**
- * The HTTP reload proxy (issue 13, `mode: proxy` with `proxy.protocol: http`): client connections
- * end at naija-sup and each *request* is forwarded to the current instance over a keep-alive pool.
- * A TCP pipe (src/reload/proxy.ts) cannot tell an idle keep-alive connection from a busy one and
- * cannot retry; this can, so a reload is invisible to keep-alive clients:
+ * The HTTP reload proxy (issue 13; behaviour, limits and counters in docs/http-proxy.md): client
+ * connections end at naija-sup and each *request* goes to the current instance over a keep-alive
+ * pool. `setTarget(green)` switches new requests, not connections; blue's in-flight requests finish
+ * (`waitForDrain`), then its pool is closed. A request that fails before any response byte is sent
+ * once more when that is safe (http-proxy-retry.ts): idempotent methods, or any method when the
+ * connection was refused; POST/PATCH after a reset get a 502 (JSON). No instance: requests wait up
+ * to `queueTimeoutMs`, then 503. Upgrades become tunnels (http-proxy-upgrade.ts); streamed
+ * responses are piped chunk by chunk.
  *
- * - `setTarget(green)` switches new requests, not connections: a client's keep-alive connection
- *   stays open across the switch, its next request goes to green; blue's in-flight requests finish
- *   (`waitForDrain`), then the proxy closes its idle pooled connections to blue itself.
- * - A request that fails before any response byte (ECONNRESET, socket hang-up, EPIPE: blue closed
- *   an idle-looking pooled connection just as the request arrived) is sent once more, to the
- *   current instance, when its method is idempotent (GET HEAD OPTIONS PUT DELETE TRACE) and no body
- *   byte has been read yet. POST and PATCH never are: they may have taken effect; they get a 502
- *   with a JSON body naming the cause. ECONNREFUSED is the one exception: nothing reached the
- *   instance, so any method may be sent again (after the next setTarget when the refusing instance
- *   is still the current one: it crashed and its replacement is starting).
- * - No instance (setTarget(null)): requests wait, unread, up to `queueTimeoutMs` (default 10 s)
- *   from their arrival, then get 503 (JSON).
- * - Upgrades (WebSocket) become a byte tunnel to the instance current at the handshake; streaming
- *   responses (SSE, chunked) are piped chunk by chunk, headers flushed at once.
+ * Upstream client, chosen by measurement (bench/http-proxy-upstream.mjs; wrk -t1 -c20; medians of
+ * 5 rounds on the shared 2-core machine, ±15%): backend burning 300 µs/request: direct 2,483 req/s,
+ * node:http + keep-alive Agent 2,044 (−18%), undici 7.16 Pool.request 1,953 (−21%), Pool.dispatch
+ * 1,984 (−20%); trivial backend: Agent 3,721, Pool.request 2,988, Pool.dispatch 5,362 (noisy: load
+ * average 2–14). undici is no better where it matters (a handler doing work), would be a new
+ * dependency, and node:http says exactly when a request failed (before/after 'response',
+ * `readableDidRead`), which the retry rule relies on. So: one node:http Agent per instance (its
+ * own pool; retiring an instance is `agent.destroy()`).
  *
- * Upstream client, measured on the project's 2-core machine (bench/http-proxy-upstream.mjs; wrk -t1
- * -c20, backend burning 300 µs/request, medians of 5 rounds with other work on the machine, so
- * ±15%): direct 2,483 req/s; node:http + keep-alive Agent 2,044 (−18%); undici 7 Pool.request
- * 1,953 (−21%); undici Pool.dispatch 1,984 (−20%). Trivial handler: Agent 3,721, Pool.request
- * 2,988, Pool.dispatch 5,362 (each proxy then uses as much CPU as the app). undici's raw
- * dispatch API can be faster but is not better where it matters (a handler doing real work) and
- * its versions that run on Node 20 are frozen; node:http needs no dependency and tells exactly when
- * a request failed (before/after 'response', `readableDidRead`), which retries rely on. So: one
- * node:http Agent per instance (its own pool: retiring one is `agent.destroy()`).
- * Proxy figures against direct and the TCP pipe: bench/http-proxy.mjs, docs/benchmarks.md.
+ * Where the CPU goes (node --cpu-prof, trivial backend at saturation, bench/cpu-profile-top.mjs):
+ * ~40% in the write(2)/writev(2) calls (one each way per request; on loopback they also run the
+ * receiver's TCP processing), ~20% node:http's client and Agent, ~8% GC, ~3% this module. Hence:
+ * the parser's raw header arrays are filtered and passed on (no header objects), bodiless
+ * requests are end()ed without a pipe, listeners are shared (no closures per request), the
+ * instance's Date is passed on (no date formatting). CPU per proxied request (bench/http-proxy.mjs,
+ * from /proc): HTTP proxy 72–146 µs, TCP pipe 10–44 µs, on a machine at load average 13.
  */
 
 import { EventEmitter } from 'node:events';
@@ -37,11 +32,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
-import { requestHeaders, responseHeaders } from './http-proxy-headers.js';
-import type { RequestHeadInfo } from './http-proxy-headers.js';
+import { requestHeaders, responseHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
 import { onUpstreamFailure } from './http-proxy-retry.js';
-import { newCounters, observe, snapshot } from './http-proxy-stats.js';
-import type { HttpProxyStats, TargetCounters } from './http-proxy-stats.js';
+import { newCounters, observe, snapshot, type HttpProxyStats, type TargetCounters } from './http-proxy-stats.js';
 import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
 import { listen } from './proxy.js';
 
@@ -404,7 +397,6 @@ class HttpProxy implements HttpReloadProxy {
       else this.route(ex);
     }
   }
-
 
   // --- waiting for an instance ------------------------------------------------------------------
 
