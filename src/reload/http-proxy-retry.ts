@@ -1,0 +1,49 @@
+/**
+ * When the HTTP reload proxy sends a failed request again (issue 13). Pure: the proxy supplies the
+ * facts, this says what to do with the request.
+ *
+ * Only a failure before any response byte can be retried, once. It must look like the instance
+ * going away (reset, refused, broken pipe), not like a bad request, and no body byte may have
+ * been read (the proxy cannot send it twice). Then: an idempotent method (RFC 9110 §9.2.2) may be
+ * sent again — the instance may have seen it, but a second one has the effect of one. POST and
+ * PATCH may not: they may have taken effect. A refused connection is the exception for any
+ * method: nothing reached the instance.
+ */
+
+/** Idempotent methods: sending one twice has the effect of sending it once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Errors that mean "the instance went away before answering". */
+const RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED']);
+
+export interface FailureFacts {
+  /** The error's code (ECONNRESET…); 'ERROR' when it had none. */
+  code: string;
+  method: string;
+  /** Part of the response was received (and possibly sent on). */
+  responseStarted: boolean;
+  /** The request was already sent once more. */
+  retried: boolean;
+  /** A body byte was read from the client. */
+  bodyRead: boolean;
+}
+
+export type FailureAction =
+  /** Reset the client's connection: a truncated answer must not look complete. */
+  | { action: 'abort' }
+  /** Answer 502 with this message. */
+  | { action: 'bad-gateway'; message: string }
+  /** Send it again; `refused`: nothing reached the instance. */
+  | { action: 'retry'; refused: boolean };
+
+export function onUpstreamFailure(facts: FailureFacts, instance: string): FailureAction {
+  const { code, method } = facts;
+  if (facts.responseStarted) return { action: 'abort' };
+  const refused = code === 'ECONNREFUSED';
+  const wentAway = RETRYABLE.has(code);
+  if (wentAway && !facts.retried && !facts.bodyRead && (refused || IDEMPOTENT.has(method))) return { action: 'retry', refused };
+  let why = '';
+  if (wentAway && !refused && !IDEMPOTENT.has(method)) why = `; a ${method} is not sent again because it may have taken effect`;
+  else if (wentAway && facts.retried) why = '; it had already been sent again once';
+  else if (wentAway && facts.bodyRead) why = '; its body was already read, so it cannot be sent again';
+  return { action: 'bad-gateway', message: `The instance ${instance} failed before answering (${code})${why}.` };
+}

@@ -1,0 +1,499 @@
+/**
+ * The HTTP reload proxy (issue 13; behaviour, limits and counters in docs/http-proxy.md): client
+ * connections end at naija-sup and each *request* goes to the current instance over a keep-alive
+ * pool. `setTarget(green)` switches new requests, not connections; blue's in-flight requests finish
+ * (`waitForDrain`), then its pool is closed. A request that fails before any response byte is sent
+ * once more when that is safe (http-proxy-retry.ts): idempotent methods, or any method when the
+ * connection was refused; POST/PATCH after a reset get a 502 (JSON). No instance: requests wait up
+ * to `queueTimeoutMs`, then 503. Upgrades become tunnels (http-proxy-upgrade.ts); streamed
+ * responses are piped chunk by chunk.
+ *
+ * Upstream client, chosen by measurement (bench/http-proxy-upstream.mjs; wrk -t1 -c20; medians of
+ * 5 rounds on the shared 2-core machine, ±15%): backend burning 300 µs/request: direct 2,483 req/s,
+ * node:http + keep-alive Agent 2,044 (−18%), undici 7.16 Pool.request 1,953 (−21%), Pool.dispatch
+ * 1,984 (−20%); trivial backend: Agent 3,721, Pool.request 2,988, Pool.dispatch 5,362 (noisy: load
+ * average 2–14). undici is no better where it matters (a handler doing work), would be a new
+ * dependency, and node:http says exactly when a request failed (before/after 'response',
+ * `readableDidRead`), which the retry rule relies on. So: one node:http Agent per instance (its
+ * own pool; retiring an instance is `agent.destroy()`).
+ *
+ * Where the CPU goes (node --cpu-prof, trivial backend at saturation, bench/cpu-profile-top.mjs):
+ * ~40% in the write(2)/writev(2) calls (one each way per request; on loopback they also run the
+ * receiver's TCP processing), ~20% node:http's client and Agent, ~8% GC, ~3% this module. Hence:
+ * the parser's raw header arrays are filtered and passed on (no header objects), bodiless
+ * requests are end()ed without a pipe, listeners are shared (no closures per request), the
+ * instance's Date is passed on (no date formatting). CPU per proxied request (bench/http-proxy.mjs,
+ * from /proc): HTTP proxy 50–149 µs, TCP pipe 11–44 µs (machine at load average 7–18).
+ */
+
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
+import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
+import { requestHeaders, responseHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
+import { onUpstreamFailure } from './http-proxy-retry.js';
+import { newCounters, observe, snapshot, type HttpProxyStats, type TargetCounters } from './http-proxy-stats.js';
+import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
+import { listen } from './proxy.js';
+
+export type { HttpProxyEvent, HttpProxyLimits, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy } from './http-proxy-options.js';
+export type { DurationHistogram, HttpProxyStats, HttpTargetStats } from './http-proxy-stats.js';
+export { DURATION_BUCKETS } from './http-proxy-stats.js';
+
+/** Per-instance state: its pool, what is in flight to it, its counters. */
+interface TargetState {
+  port: number;
+  id: string;
+  agent: http.Agent | null;
+  inFlight: number;
+  tunnels: Set<Socket>;
+  counters: TargetCounters;
+}
+
+/** One client request on its way through the proxy. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  head: RequestHeadInfo;
+  start: number;
+  /** The target that answered (or failed last); its counters get the request. */
+  servedBy: TargetState | null;
+  /** The target a retried request failed on. */
+  failedOn: TargetState | null;
+  upstream: http.ClientRequest | null;
+  /** The current upstream request's response has begun. */
+  responded: boolean;
+  retried: boolean;
+  proxy: HttpProxy;
+  waiting: Waiter | null;
+}
+
+const EXCHANGE = Symbol('exchange');
+const TARGET = Symbol('target');
+type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState };
+type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
+
+interface Waiter {
+  timer: NodeJS.Timeout;
+  /** Only a setTarget() call resumes it, even to the same target (after a refusal). */
+  resume(target: TargetState): void;
+  timeout(): void;
+}
+
+/** Retired instances whose counters are still reported (the current one always is). */
+const KEEP_RETIRED = 16;
+
+/**
+ * Listens on `host:port` and returns the running proxy.
+ *
+ * @throws NaijaSupError `E_PORT_IN_USE` (EADDRINUSE) or `E_USAGE` (EACCES, EADDRNOTAVAIL, bad options).
+ */
+export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpReloadProxy> {
+  const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
+  const proxy = new HttpProxy(host, options);
+  await listen(proxy.server, host, options.port);
+  const address = proxy.server.address();
+  proxy.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return proxy;
+}
+
+class HttpProxy implements HttpReloadProxy {
+  port = 0;
+  readonly server: http.Server;
+  private readonly targetHost: string;
+  private readonly queueTimeout: number;
+  private readonly forwarded: boolean;
+  private readonly limits: ResolvedLimits;
+  private readonly emit: (event: HttpProxyEvent) => void;
+  private readonly states = new Map<number, TargetState>();
+  private readonly retired: TargetCounters[] = [];
+  private current: TargetState | null = null;
+  private readonly waiting = new Set<Exchange>();
+  /** 'drained' fires with a target's port whenever nothing is in flight to it any more. */
+  private readonly drained = new EventEmitter<{ drained: [port: number] }>();
+  private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    readonly host: string,
+    options: HttpProxyOptions,
+  ) {
+    this.targetHost = options.targetHost ?? '127.0.0.1';
+    this.queueTimeout = positive('queueTimeoutMs', options.queueTimeoutMs ?? 10_000);
+    this.forwarded = options.forwardedHeaders ?? true;
+    this.limits = resolveLimits(options.limits ?? {});
+    this.emit = options.onEvent ?? ((): void => undefined);
+    this.drained.setMaxListeners(0);
+    if (options.target) this.current = this.stateFor(options.target);
+    this.server = http.createServer({
+      maxHeaderSize: this.limits.maxHeaderSize,
+      headersTimeout: this.limits.headersTimeout,
+      requestTimeout: this.limits.requestTimeout,
+      keepAliveTimeout: this.limits.keepAliveTimeout,
+      // How often Node checks the two timeouts above: often enough for them to mean what they say.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(this.limits.headersTimeout / 4))),
+      noDelay: true,
+    } as http.ServerOptions);
+    this.server.keepAliveTimeout = this.limits.keepAliveTimeout;
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onClientError(error, socket));
+    this.server.on('error', (error: NodeJS.ErrnoException) => this.emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
+  }
+
+  // --- the public interface ---------------------------------------------------------------------
+
+  target(): HttpProxyTarget | null {
+    return this.current === null ? null : { port: this.current.port, id: this.current.id };
+  }
+
+  setTarget(next: HttpProxyTarget | null): void {
+    const previous = this.current;
+    this.current = next === null ? null : this.stateFor(next);
+    if (previous !== null && previous !== this.current) this.release(previous);
+    const current = this.current;
+    if (current === null || this.closing) return;
+    for (const ex of [...this.waiting]) ex.waiting?.resume(current);
+  }
+
+  inFlight(targetPort?: number): number {
+    if (targetPort !== undefined) return this.states.get(targetPort)?.inFlight ?? 0;
+    let n = 0;
+    for (const state of this.states.values()) n += state.inFlight;
+    return n;
+  }
+
+  queued(): number {
+    return this.waiting.size;
+  }
+
+  waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
+    return this.until(() => this.inFlight(targetPort) === 0, timeoutMs);
+  }
+
+  stats(): HttpProxyStats {
+    const others = [...this.states.values()].filter((s) => s !== this.current);
+    return {
+      ...this.counts,
+      queued: this.waiting.size,
+      targets: [
+        ...(this.current === null ? [] : [snapshot(this.current.counters, true, this.current.inFlight)]),
+        ...others.map((s) => snapshot(s.counters, false, s.inFlight)),
+        ...this.retired.map((c) => snapshot(c, false, 0)),
+      ],
+    };
+  }
+
+  close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      for (const ex of [...this.waiting]) ex.waiting?.timeout();
+      await this.until(() => this.inFlight() === 0, timeout);
+      this.server.closeAllConnections();
+      for (const state of this.states.values()) {
+        for (const tunnel of state.tunnels) tunnel.destroy();
+        state.agent?.destroy();
+      }
+      await serverClosed;
+    })();
+    return this.closed;
+  }
+
+  /** Resolves true once `condition` holds (checked whenever a target drains), false after `timeoutMs`. */
+  private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (condition()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (result: boolean): void => {
+        clearTimeout(timer);
+        this.drained.off('drained', check);
+        resolve(result);
+      };
+      this.drained.on('drained', check);
+    });
+  }
+
+  // --- targets ----------------------------------------------------------------------------------
+
+  private stateFor(target: HttpProxyTarget): TargetState {
+    checkPort('target', target.port);
+    const known = this.states.get(target.port);
+    if (known !== undefined && known.id === target.id) return known;
+    if (known !== undefined) {
+      // The port was reused by a new instance: the old one is gone, keep its counters only.
+      known.agent?.destroy();
+      this.remember(known.counters);
+    }
+    const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
+    this.states.set(target.port, state);
+    return state;
+  }
+
+  private remember(counters: TargetCounters): void {
+    this.retired.unshift(counters);
+    this.retired.length = Math.min(this.retired.length, KEEP_RETIRED);
+  }
+
+  /** A retired target with nothing in flight: close its pooled connections, keep its counters. */
+  private release(state: TargetState): void {
+    if (state === this.current || state.inFlight > 0) return;
+    state.agent?.destroy();
+    state.agent = null;
+    if (this.states.get(state.port) === state) this.states.delete(state.port);
+    this.remember(state.counters);
+  }
+
+  private done(state: TargetState): void {
+    state.inFlight -= 1;
+    if (state.inFlight > 0) return;
+    this.drained.emit('drained', state.port);
+    if (state !== this.current) this.release(state);
+  }
+
+  private agentOf(state: TargetState): http.Agent {
+    // One pool per instance: retiring it is agent.destroy(). LIFO keeps few connections warm.
+    return (state.agent ??= new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions));
+  }
+
+  // --- requests ---------------------------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.counts.received += 1;
+    const ex: Exchange = {
+      req,
+      res,
+      head: requestHeaders(req.rawHeaders, this.forwarded ? (req.socket.remoteAddress ?? 'unknown') : null),
+      start: performance.now(),
+      servedBy: null,
+      failedOn: null,
+      upstream: null,
+      responded: false,
+      retried: false,
+      proxy: this,
+      waiting: null,
+    };
+    (res as Downstream)[EXCHANGE] = ex;
+    res.once('close', this.onResponseClose);
+    if (ex.head.contentLength > this.limits.maxBodySize) {
+      this.tooLarge(ex);
+      return;
+    }
+    this.route(ex);
+  }
+
+  private readonly onResponseClose = function (this: Downstream): void {
+    const ex = this[EXCHANGE];
+    if (ex.waiting !== null) {
+      clearTimeout(ex.waiting.timer);
+      ex.proxy.waiting.delete(ex);
+      ex.waiting = null;
+    }
+    // The client went away mid-exchange: stop the upstream request too.
+    if (!this.writableFinished) ex.upstream?.destroy();
+    if (ex.servedBy !== null) observe(ex.servedBy.counters, this.statusCode, (performance.now() - ex.start) / 1000);
+  };
+
+  private route(ex: Exchange): void {
+    if (this.current === null || this.closing) this.wait(ex, 'no-target', null);
+    else this.forward(ex, this.current);
+  }
+
+  private forward(ex: Exchange, state: TargetState): void {
+    const { req } = ex;
+    ex.servedBy = state;
+    state.inFlight += 1;
+    const upstream = http.request({
+      host: this.targetHost,
+      port: state.port,
+      method: req.method,
+      path: req.url,
+      headers: ex.head.headers,
+      // A retry to the same instance takes a new connection: another pooled one may be as stale.
+      agent: ex.failedOn === state ? false : this.agentOf(state),
+    }) as Upstream;
+    ex.upstream = upstream;
+    ex.responded = false;
+    // Shared listeners (created once per proxy) find the exchange on the request: no closures per request.
+    upstream[EXCHANGE] = ex;
+    upstream[TARGET] = state;
+    upstream.once('close', this.onUpstreamClose);
+    upstream.on('response', this.onUpstreamResponse);
+    upstream.on('error', this.onUpstreamError);
+    if (!ex.head.hasBody) {
+      upstream.end();
+      return;
+    }
+    // The body is read only once the connection stands, so a refused connection leaves it unread
+    // (and the request retryable whatever its method).
+    upstream.once('socket', (socket: Socket) => {
+      if (socket.connecting) socket.once('connect', () => this.streamBody(ex, upstream));
+      else this.streamBody(ex, upstream);
+    });
+  }
+
+  private readonly onUpstreamClose = function (this: Upstream): void {
+    const proxy = this[EXCHANGE].proxy;
+    proxy.done(this[TARGET]);
+  };
+
+  private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
+    const ex = this[EXCHANGE];
+    const { res } = ex;
+    ex.responded = true;
+    res.sendDate = false; // the instance's own Date header is passed on
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, ex.proxy.closing));
+    // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
+    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    ures.pipe(res);
+  };
+
+  private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
+    const ex = this[EXCHANGE];
+    if (ex.upstream === this) ex.proxy.failed(ex, this[TARGET], error, ex.responded);
+  };
+
+  private streamBody(ex: Exchange, upstream: http.ClientRequest): void {
+    if (ex.upstream !== upstream || upstream.destroyed) return;
+    if (Number.isFinite(this.limits.maxBodySize)) {
+      let bytes = 0;
+      ex.req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes <= this.limits.maxBodySize || ex.upstream !== upstream) return;
+        ex.upstream = null;
+        upstream.destroy();
+        this.tooLarge(ex);
+      });
+    }
+    ex.req.pipe(upstream);
+  }
+
+  private failed(ex: Exchange, state: TargetState, error: NodeJS.ErrnoException, responseStarted: boolean): void {
+    ex.upstream = null;
+    state.counters.upstreamErrors += 1;
+    const code = error.code ?? 'ERROR';
+    const method = ex.req.method ?? 'GET';
+    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead };
+    const next = onUpstreamFailure(facts, state.id);
+    this.emit({ type: 'upstream-error', target: state.id, code, method, retried: next.action === 'retry', responseStarted });
+    if (next.action === 'abort') {
+      ex.res.destroy();
+    } else if (next.action === 'bad-gateway') {
+      this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: next.message });
+    } else {
+      ex.retried = true;
+      ex.failedOn = state;
+      state.counters.retries += 1;
+      this.emit({ type: 'retry', target: state.id, code, method });
+      // Refused by the instance that is still current: it crashed; wait for the next setTarget.
+      if (next.refused && this.current === state) this.wait(ex, 'target-refused', state);
+      else this.route(ex);
+    }
+  }
+
+  // --- waiting for an instance ------------------------------------------------------------------
+
+  private wait(ex: Exchange, reason: 'no-target' | 'target-refused', failed: TargetState | null): void {
+    if (this.closing) {
+      this.emit({ type: 'dropped', reason: 'closing' });
+      this.reply(ex, 503, { error: 'shutting_down', message: 'naija-sup is shutting down.' });
+      return;
+    }
+    if (this.waiting.size >= this.limits.maxQueued) {
+      this.emit({ type: 'dropped', reason: 'max-queued' });
+      this.reply(ex, 503, { error: 'no_instance', message: `No instance is ready and ${this.limits.maxQueued} requests are already waiting.` });
+      return;
+    }
+    this.counts.queuedTotal += 1;
+    this.emit({ type: 'queued', reason, target: failed?.id ?? null });
+    const leave = (): void => {
+      clearTimeout(waiter.timer);
+      this.waiting.delete(ex);
+      ex.waiting = null;
+    };
+    // The wait counts from the request's arrival: a retried request does not get a second one.
+    const left = Math.max(0, this.queueTimeout - (performance.now() - ex.start));
+    const waiter: Waiter = {
+      timer: setTimeout(() => waiter.timeout(), left),
+      resume: (target) => {
+        leave();
+        this.forward(ex, target);
+      },
+      timeout: () => {
+        leave();
+        this.counts.queueTimeouts += 1;
+        this.emit({ type: 'queue-timeout', waitedMs: Math.round(performance.now() - ex.start) });
+        const last = failed === null ? {} : { lastInstance: failed.id };
+        const message = this.closing ? 'naija-sup is shutting down.' : `No instance became ready within ${this.queueTimeout} ms.`;
+        this.reply(ex, 503, { error: this.closing ? 'shutting_down' : 'no_instance', message, ...last });
+      },
+    };
+    ex.waiting = waiter;
+    this.waiting.add(ex);
+  }
+
+  // --- answering on the proxy's own behalf ------------------------------------------------------
+
+  private reply(ex: Exchange, status: number, body: Record<string, unknown>): void {
+    const { res } = ex;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const text = JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    // The body was not read (or not all of it): the connection cannot carry another request.
+    if (this.closing || (ex.head.hasBody && !ex.req.complete)) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private tooLarge(ex: Exchange): void {
+    this.counts.bodyTooLarge += 1;
+    this.reply(ex, 413, { error: 'body_too_large', message: `The request body is larger than ${this.limits.maxBodySize} bytes.` });
+  }
+
+  // --- upgrades and client errors ---------------------------------------------------------------
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.counts.received += 1;
+    const start = performance.now();
+    socket.on('error', () => undefined);
+    const target = this.current;
+    if (target === null || this.closing) {
+      rawResponse(socket, 503, { error: 'no_instance', message: 'No instance is ready for this upgrade; try again.' });
+      return;
+    }
+    target.inFlight += 1;
+    forwardUpgrade({
+      req,
+      socket,
+      head,
+      targetHost: this.targetHost,
+      port: target.port,
+      headers: requestHeaders(req.rawHeaders, this.forwarded ? (socket.remoteAddress ?? 'unknown') : null, true).headers,
+      tunnels: target.tunnels,
+      onError: (code) => {
+        target.counters.upstreamErrors += 1;
+        this.emit({ type: 'upstream-error', target: target.id, code, method: req.method ?? 'GET', retried: false, responseStarted: false });
+      },
+      onStatus: (status) => observe(target.counters, status, (performance.now() - start) / 1000),
+      onDone: () => this.done(target),
+    });
+  }
+
+  private onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    const code = error.code ?? 'ERROR';
+    if (!answerClientError(code, socket)) return;
+    this.counts.clientErrors += 1;
+    this.emit({ type: 'client-error', code });
+  }
+
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { onUpstreamFailure } from '../../src/reload/http-proxy-retry.js';
+
+const facts = { code: 'ECONNRESET', method: 'GET', responseStarted: false, retried: false, bodyRead: false };
+
+describe('onUpstreamFailure', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])('sends an idempotent %s again after a reset', (method) => {
+    expect(onUpstreamFailure({ ...facts, method }, 'blue')).toEqual({ action: 'retry', refused: false });
+  });
+
+  it.each(['POST', 'PATCH'])('never sends a %s again after a reset, and says why', (method) => {
+    const next = onUpstreamFailure({ ...facts, method }, 'blue');
+    expect(next.action).toBe('bad-gateway');
+    expect(next.action === 'bad-gateway' && next.message).toBe(`The instance blue failed before answering (ECONNRESET); a ${method} is not sent again because it may have taken effect.`);
+  });
+
+  it('sends any method again when the connection was refused (nothing reached the instance)', () => {
+    expect(onUpstreamFailure({ ...facts, code: 'ECONNREFUSED', method: 'POST' }, 'blue')).toEqual({ action: 'retry', refused: true });
+  });
+
+  it('retries once only, never once a body byte was read, never for errors that are not the instance going away', () => {
+    expect(onUpstreamFailure({ ...facts, retried: true }, 'blue')).toMatchObject({ action: 'bad-gateway', message: expect.stringContaining('already been sent again') as string });
+    expect(onUpstreamFailure({ ...facts, method: 'PUT', bodyRead: true }, 'blue')).toMatchObject({ action: 'bad-gateway', message: expect.stringContaining('body was already read') as string });
+    expect(onUpstreamFailure({ ...facts, code: 'HPE_INVALID_CONSTANT' }, 'blue')).toMatchObject({ action: 'bad-gateway' });
+  });
+
+  it('aborts the client connection when the response had started', () => {
+    expect(onUpstreamFailure({ ...facts, responseStarted: true }, 'blue')).toEqual({ action: 'abort' });
+  });
+});
