@@ -6,6 +6,7 @@
  * when all of them have.
  */
 import type { ResolvedConfig } from '../config/types.js';
+import type { HttpProxyStats } from '../reload/http-proxy.js';
 import type { InstanceWiring, Mode } from '../reload/mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { RunnerDeps, Supervisor } from '../supervisor/runner.js';
@@ -44,6 +45,8 @@ export class App {
   get greenSupervisor(): Supervisor | null { return this.primary?.greenSupervisor ?? null; }
   get reloading(): boolean { return this.instances.some((i) => i.reloading); }
   get supervisorStartedAt(): number { return this.startedAt; }
+  /** The HTTP proxy's counts per instance (proxy mode), or null. */
+  proxyStats(): HttpProxyStats | null { return this.mode?.stats?.() ?? null; }
 
   /** Opens the mode, runs the instances until they end; resolves with the exit status. */
   async start(): Promise<number> {

@@ -300,6 +300,13 @@ export class Instance {
       if ((event.type === 'fatal' || event.type === 'stopped') && !speaksForApp && !this.stopRequested) return;
       // Behind the proxy the instance's own URL is a private one: the ready line shows the public one.
       this.options.onEvent(event.type === 'ready' ? { ...event, url: this.listener.publicUrl(event.url) } : event);
+      // Traffic follows readiness: a current instance that crashed takes none (behind the HTTP
+      // proxy requests wait, and one that failed on the dying instance is retried) until its
+      // replacement is ready.
+      if (sup && sup === this.current) {
+        if (event.type === 'exited' && !event.expected) this.listener.switchTo(null);
+        else if (event.type === 'ready') this.listener.switchTo(sup.currentConfig);
+      }
       if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
         if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
       }

@@ -98,6 +98,10 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   hub.subscribe((e) => logs.event(e));
   const metrics = await startMetrics(config);
   if (metrics) hub.subscribe((e) => { const warning = metrics.handle(e); if (warning) queueMicrotask(() => publish(warning)); });
+  if (metrics && config.mode === 'proxy') {
+    const { registerProxyMetrics } = await import('../metrics/proxy-metrics.js');
+    registerProxyMetrics(metrics.registry, () => state.app?.proxyStats() ?? null);
+  }
   const tracker = new StatusTracker({ view: () => statusView(state.app, config), version });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).

@@ -121,6 +121,11 @@ export interface UserConfig {
     maxFiles?: number;
   };
   mode?: ReloadMode;
+  proxy?: {
+    protocol?: 'http' | 'tcp';
+    queueTimeout?: DurationInput;
+    forwardedHeaders?: boolean;
+  };
 }
 
 /**

@@ -29,7 +29,7 @@ import type { AnySection, InferInput, InferResolved, LeafNode } from './schema/n
 import { alertsSection, logFormatLeaf, logsSection, statusSection } from './schema/observability.js';
 import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
 import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf } from './schema/process.js';
-import { modeLeaf } from './schema/reload.js';
+import { modeLeaf, proxySection } from './schema/reload.js';
 import { restartSection } from './schema/restart.js';
 import { shutdownSection } from './schema/shutdown.js';
 
@@ -79,6 +79,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
   logFormat: logFormatLeaf,
   logs: logsSection,
   mode: modeLeaf,
+  proxy: proxySection,
 });
 
 /** Keys a file may hold at the top level besides the schema's: "$schema" (for editors). */

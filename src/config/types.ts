@@ -123,6 +123,8 @@ export interface ResolvedConfig {
   /** Log files in the run dir (issue 5). */
   logs: { maxSize: number; maxFiles: number };
   mode: ReloadMode;
+  /** The proxy of proxy mode (issue 13). */
+  proxy: { protocol: 'http' | 'tcp'; queueTimeout: number; forwardedHeaders: boolean };
 }
 
 /** Where a resolved value came from, for `naija-sup config`. */

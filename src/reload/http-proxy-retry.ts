@@ -40,7 +40,10 @@ export function onUpstreamFailure(facts: FailureFacts, instance: string): Failur
   if (facts.responseStarted) return { action: 'abort' };
   const refused = code === 'ECONNREFUSED';
   const wentAway = RETRYABLE.has(code);
-  if (wentAway && !facts.retried && !facts.bodyRead && (refused || IDEMPOTENT.has(method))) return { action: 'retry', refused };
+  // A refusal is retried even after an earlier retry: nothing reached this instance, and the wait
+  // for the next one is bounded by proxy.queueTimeout from the request's arrival. (An instance that
+  // reset a GET and died before the supervisor noticed refuses the retry; the replacement serves it.)
+  if (wentAway && !facts.bodyRead && (refused || (!facts.retried && IDEMPOTENT.has(method)))) return { action: 'retry', refused };
   let why = '';
   if (wentAway && !refused && !IDEMPOTENT.has(method)) why = `; a ${method} is not sent again because it may have taken effect`;
   else if (wentAway && facts.retried) why = '; it had already been sent again once';

@@ -14,6 +14,7 @@
  * before an old instance gets its stop signal (retire) → `close()` when the app ends (close).
  */
 import type { ReloadMode, ResolvedConfig } from '../config/types.js';
+import type { HttpProxyStats } from './http-proxy.js';
 
 /** Per-instance wiring the mode gives the process layer. */
 export interface InstanceWiring {
@@ -52,6 +53,8 @@ export interface Mode {
    * at start. Returns the config to use and, when it had to differ, why.
    */
   adoptReload(current: ResolvedConfig, next: ResolvedConfig): { config: ResolvedConfig; warning?: { message: string; fix: string } };
+  /** The HTTP proxy's counts per instance (proxy mode, protocol "http"); absent or null otherwise. */
+  stats?(): HttpProxyStats | null;
   close(): Promise<void>;
 }
 

@@ -1,18 +1,51 @@
 /**
  * `proxy` mode: naija-sup listens on host:port and forwards to the current instance, which listens
- * on a private port of its own on 127.0.0.1 (from get-port). While no instance runs, new
- * connections are held. Works with any server, at the cost of a hop.
+ * on a private port of its own on 127.0.0.1 (from get-port). Works with any server, at the cost of
+ * a hop. Two proxies (proxy.protocol):
+ *
+ * - "http" (the default, issue 13): client connections end at naija-sup and requests go to the
+ *   current instance over a keep-alive pool; a reload moves new requests, not connections, so
+ *   keep-alive clients see nothing, and an idempotent request that failed on a retiring or crashed
+ *   instance before any response byte is retried (src/reload/http-proxy.ts, docs/http-proxy.md).
+ * - "tcp": a byte pipe per connection for servers that do not speak HTTP (src/reload/proxy.ts); it
+ *   cannot tell an idle keep-alive connection from a busy one, and cannot retry.
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { waitForAcceptQueueEmpty } from './accept-queue.js';
+import { createHttpProxy, type HttpProxyStats } from './http-proxy.js';
 import { hostPort, keepAddress, type Mode } from './mode.js';
 import { createProxy, pickPrivatePort } from './proxy.js';
+
+/** What proxy mode needs of either proxy. */
+interface Forwarder {
+  readonly port: number;
+  setTarget(config: ResolvedConfig | null): void;
+  waitForDrain(port: number, capMs: number): Promise<boolean>;
+  stats(): HttpProxyStats | null;
+  close(): Promise<void>;
+}
+
+async function openForwarder(config: ResolvedConfig): Promise<Forwarder> {
+  if (config.proxy.protocol === 'tcp') {
+    const tcp = await createProxy({ host: config.host, port: config.port });
+    return { port: tcp.port, setTarget: (c) => tcp.setTarget(c ? c.port : null), waitForDrain: (p, cap) => tcp.waitForDrain(p, cap), stats: () => null, close: () => tcp.close() };
+  }
+  const http = await createHttpProxy({ host: config.host, port: config.port, queueTimeoutMs: config.proxy.queueTimeout, forwardedHeaders: config.proxy.forwardedHeaders });
+  return {
+    port: http.port,
+    // The instance's id labels its counters on /metrics: its private port is unique while it runs.
+    setTarget: (c) => http.setTarget(c ? { port: c.port, id: String(c.port) } : null),
+    waitForDrain: (p, cap) => http.waitForDrain(p, cap),
+    stats: () => http.stats(),
+    close: () => http.close({ timeout: Math.min(config.shutdown.timeout, 5000) }),
+  };
+}
 
 /** The longest a retire waits for the old instance's queue, whatever shutdown.timeout allows. */
 const RETIRE_CAP_MS = 2000;
 
 export async function openProxyMode(config: ResolvedConfig): Promise<Mode> {
-  const proxy = await createProxy({ host: config.host, port: config.port });
+  const proxy = await openForwarder(config);
   const address = hostPort(config.host, proxy.port);
   const mode: Mode = {
     name: 'proxy',
@@ -21,7 +54,7 @@ export async function openProxyMode(config: ResolvedConfig): Promise<Mode> {
     privatePorts: true,
     instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await pickPrivatePort() }),
     wiring: () => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false, publicPort: proxy.port }),
-    switchTo: (c) => proxy.setTarget(c ? c.port : null),
+    switchTo: (c) => proxy.setTarget(c),
     // Blue closes its listening socket when told to stop: connections the proxy opened to it just
     // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
     // once every connection piped to blue has ended (short-lived connections: HTTP/1.0, Python's
@@ -37,6 +70,7 @@ export async function openProxyMode(config: ResolvedConfig): Promise<Mode> {
     },
     publicUrl: (url) => publicUrl(url, address),
     adoptReload: (current, next) => keepAddress(mode, current, next),
+    stats: () => proxy.stats(),
     close: () => proxy.close(),
   };
   return mode;

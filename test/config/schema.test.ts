@@ -272,6 +272,18 @@ const CASES: Record<string, KeyCases> = {
     valid: [[1, 1], [10, 10]],
     invalid: [[0, 'logs.maxFiles: expected an integer ≥ 1, got 0']],
   },
+  'proxy.protocol': {
+    valid: [['http', 'http'], ['tcp', 'tcp']],
+    invalid: [['udp', 'proxy.protocol: expected one of "http", "tcp", got "udp"']],
+  },
+  'proxy.queueTimeout': {
+    valid: [['10s', 10_000], [500, 500]],
+    invalid: [['soon', 'proxy.queueTimeout: expected a duration like "5s", got "soon"']],
+  },
+  'proxy.forwardedHeaders': {
+    valid: [[true, true], [false, false]],
+    invalid: [['yes', 'proxy.forwardedHeaders: expected true or false, got "yes"']],
+  },
   mode: {
     valid: [['direct', 'direct'], ['handoff', 'handoff'], ['proxy', 'proxy']],
     invalid: [['blue-green', 'mode: expected one of "direct", "handoff", "proxy", got "blue-green"'], [null, 'mode: expected one of "direct", "handoff", "proxy", got null']],
@@ -326,6 +338,7 @@ describe('schema: defaults', () => {
       logFormat: null,
       logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       mode: 'direct',
+      proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
     });
     for (const { path } of configLeaves) expect(loaded.sources[path]).toEqual({ kind: 'default' });
     expect(Object.keys(loaded.sources)).toEqual(configLeaves.map((l) => l.path));

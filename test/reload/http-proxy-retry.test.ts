@@ -18,6 +18,11 @@ describe('onUpstreamFailure', () => {
     expect(onUpstreamFailure({ ...facts, code: 'ECONNREFUSED', method: 'POST' }, 'blue')).toEqual({ action: 'retry', refused: true });
   });
 
+  it('a refusal after an earlier retry is still sent again (the instance that reset it died; the wait is bounded by the queue timeout)', () => {
+    expect(onUpstreamFailure({ ...facts, code: 'ECONNREFUSED', retried: true }, 'green')).toEqual({ action: 'retry', refused: true });
+    expect(onUpstreamFailure({ ...facts, code: 'ECONNREFUSED', method: 'PUT', retried: true, bodyRead: true }, 'green')).toMatchObject({ action: 'bad-gateway' });
+  });
+
   it('retries once only, never once a body byte was read, never for errors that are not the instance going away', () => {
     expect(onUpstreamFailure({ ...facts, retried: true }, 'blue')).toMatchObject({ action: 'bad-gateway', message: expect.stringContaining('already been sent again') as string });
     expect(onUpstreamFailure({ ...facts, method: 'PUT', bodyRead: true }, 'blue')).toMatchObject({ action: 'bad-gateway', message: expect.stringContaining('body was already read') as string });
