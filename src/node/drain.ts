@@ -2,13 +2,15 @@
  * Graceful shutdown of an `http.Server` that never resets a connection it accepted.
  *
  * Why not `server.close()`: since Node 19, `http.Server#close()` also calls
- * `closeIdleConnections()`, and Node counts as idle every connection with no request in progress,
- * which includes connections accepted a moment ago whose first request has not been read yet.
- * Those are destroyed; when the request bytes are already in the socket's receive buffer the kernel
- * answers with RST, and the client sees ECONNRESET. Under socket handoff (several processes
- * accepting on one socket) the retiring instance accepts right up to its last moment, so every
- * reload resets a few clients. The same goes for idle keep-alive connections closed at once: a
- * client may be sending its next request on one.
+ * `closeIdleConnections()`, which destroys at once every connection that is between two requests
+ * (an idle keep-alive connection), including one on which the client has just sent its next
+ * request: that request is lost and the client sees `ECONNRESET: socket hang up`. Most clients
+ * keep connections alive (Node's http.Agent asks for keep-alive even with `keepAlive: false` when
+ * `maxSockets` is finite, and reuses a socket for a queued request), and under socket handoff the
+ * retiring instance serves until its last moment, so every reload resets a few requests: measured
+ * in docs/handoff.md, reproduced by test/reload/handoff-drain.test.ts.
+ * (A connection accepted whose first byte has not arrived is NOT idle for Node 20: its headers
+ * timer starts at accept. `close()` keeps it, and so does this module, for `idleGraceMs`.)
  *
  * What this does instead, on the first signal:
  * 1. stop accepting: `net.Server#close` closes this process's listening handle only (other
@@ -37,8 +39,8 @@ export interface DrainOptions {
   onShutdown?: (signal: NodeJS.Signals) => void;
   /** Awaited once every connection is closed, before exit 0 (close database pools…); within `timeoutMs`. */
   beforeExit?: () => void | Promise<void>;
-  /** One line per step; default: stderr with a `naija-sup/node:` prefix. `false`: silent. */
-  log?: ((line: string) => void) | false;
+  /** One line per step, with its level; default: stderr with a `naija-sup/node:` prefix. `false`: silent. */
+  log?: Logger | false;
   /** Default process.exit. */
   exit?: (code: number) => void;
   /** Where signals arrive; default process. */
@@ -61,6 +63,14 @@ interface Connection {
   idleTimer: NodeJS.Timeout | null;
 }
 
+/** `level` is `error` for a drain that failed (exit 1), `warn` for a second signal, else `info`. */
+export type Logger = (line: string, level: 'info' | 'warn' | 'error') => void;
+
+/** The default logger: every level to stderr, which naija-sup shows with the server's output. */
+export const stderrLogger: Logger = (line) => {
+  process.stderr.write(`naija-sup/node: ${line}\n`);
+};
+
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
@@ -70,7 +80,7 @@ const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain {
   const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? 10_000);
   const idleGraceMs = checkMs('idleGraceMs', options.idleGraceMs ?? 1000);
-  const log = options.log === false ? () => {} : (options.log ?? ((line: string) => process.stderr.write(`naija-sup/node: ${line}\n`)));
+  const log: Logger = options.log === false ? () => {} : (options.log ?? stderrLogger);
   // This module runs inside the user's server (not naija-sup's core), where exiting is its job.
   // eslint-disable-next-line no-restricted-properties
   const exit = options.exit ?? ((code: number) => process.exit(code));
@@ -137,42 +147,42 @@ export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain
 
   const startDrain = (signal: NodeJS.Signals): void => {
     draining = true;
-    const inFlight = responses.size;
-    log(`received ${signal}: stopped accepting; ${inFlight} request(s) in flight, ${connections.size} connection(s) open; draining (timeout ${timeoutMs / 1000} s)`);
-    try {
-      options.onShutdown?.(signal);
-    } catch (error) {
-      log(`onShutdown threw (draining anyway): ${describe(error)}`);
-    }
-    for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
-    for (const [socket, conn] of connections) if (conn.active === 0) scheduleIdleClose(socket, conn);
-
     const deadline = setTimeout(() => {
-      log(`drain timed out after ${timeoutMs / 1000} s with ${responses.size} request(s) in flight: destroying ${connections.size} connection(s), exit 1`);
+      log(`drain timed out after ${timeoutMs / 1000} s with ${responses.size} request(s) still in flight: destroying the remaining connections and exiting with code 1`, 'error');
       for (const socket of connections.keys()) socket.destroy();
       server.closeAllConnections();
       finish(1);
     }, timeoutMs);
-
     const closed = (error?: Error): void => {
       const code = (error as NodeJS.ErrnoException | undefined)?.code;
       if (error !== undefined && code !== 'ERR_SERVER_NOT_RUNNING') {
         clearTimeout(deadline);
-        log(`closing the server failed: ${error.message}; exit 1`);
+        log(`closing the server failed: ${error.message}; exiting with code 1`, 'error');
         finish(1);
         return;
       }
       void runBeforeExit(options.beforeExit, log).then((ok) => {
         clearTimeout(deadline);
         if (exited !== null) return;
-        log(ok ? 'every connection closed: exit 0' : 'beforeExit failed: exit 1');
+        if (ok) log('all requests finished and all connections closed: exiting with code 0', 'info');
+        else log('beforeExit failed: exiting with code 1', 'error');
         finish(ok ? 0 : 1);
       });
     };
-    // net.Server's close, not http.Server's (see the top of this file): it stops accepting and
-    // calls back once every connection has closed.
+    // First of all, so that nothing said below is ahead of the fact. net.Server's close, not
+    // http.Server's (see the top of this file): it stops accepting (this process's copy of a shared
+    // socket only) and calls back once every connection has closed.
     if (server.listening) NetServer.prototype.close.call(server, closed);
     else whenEmpty(connections, closed);
+
+    log(`received ${signal}: stopped accepting new connections; draining ${responses.size} request(s) in flight and ${connections.size} open connection(s) (timeout ${timeoutMs / 1000} s)`, 'info');
+    try {
+      options.onShutdown?.(signal);
+    } catch (error) {
+      log(`onShutdown threw (draining anyway): ${describe(error)}`, 'error');
+    }
+    for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    for (const [socket, conn] of connections) if (conn.active === 0) scheduleIdleClose(socket, conn);
   };
 
   const shutdown = (signal: NodeJS.Signals = 'SIGTERM'): Promise<number> => {
@@ -180,7 +190,7 @@ export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain
       startDrain(signal);
     } else if (exited === null) {
       const code = 128 + (constants.signals[signal] ?? 0);
-      log(`received ${signal} again while draining: exit ${code} now, without waiting`);
+      log(`received ${signal} again while draining: exiting now with code ${code}, without waiting`, 'warn');
       finish(code);
     }
     return exitCode;
@@ -209,13 +219,13 @@ function whenEmpty(connections: Map<Socket, Connection>, done: () => void): void
   check();
 }
 
-async function runBeforeExit(beforeExit: DrainOptions['beforeExit'], log: (line: string) => void): Promise<boolean> {
+async function runBeforeExit(beforeExit: DrainOptions['beforeExit'], log: Logger): Promise<boolean> {
   if (beforeExit === undefined) return true;
   try {
     await beforeExit();
     return true;
   } catch (error) {
-    log(`beforeExit threw: ${describe(error)}`);
+    log(`beforeExit threw: ${describe(error)}`, 'error');
     return false;
   }
 }

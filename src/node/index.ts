@@ -12,5 +12,5 @@
  * ```
  */
 export { serve, type ServeOptions, type Serving } from './serve.js';
-export { drainOnSignal, type Drain, type DrainOptions } from './drain.js';
+export { drainOnSignal, stderrLogger, type Drain, type DrainOptions, type Logger } from './drain.js';
 export { DEFAULT_PORT, LISTEN_FDS_START, clearListenEnv, listenOn, resolveListenTarget, type ListenTarget, type ListenTargetOptions } from './listen.js';

@@ -6,7 +6,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { drainOnSignal, type Drain, type DrainOptions } from './drain.js';
+import { drainOnSignal, stderrLogger, type Drain, type DrainOptions } from './drain.js';
 import { clearListenEnv, listenHint, listenOn, resolveListenTarget, type ListenTarget } from './listen.js';
 
 export interface ServeOptions extends DrainOptions {
@@ -30,15 +30,15 @@ export interface Serving {
 
 /**
  * Listens and installs the drain. Rejects (with the signal handlers removed) when the server cannot
- * listen; the error's message says what to do, and its `code` is the listen error's (EADDRINUSE…).
+ * listen: the error's `code` is the listen error's (EADDRINUSE…), and `fix`, when there is one,
+ * says what to do.
  */
 export async function serve(server: Server, options: ServeOptions = {}): Promise<Serving> {
   const env = options.env ?? process.env;
   const { target, notes } = resolveListenTarget({ env, port: options.port, host: options.host });
   // Unset before the app starts anything, so child processes do not take the socket for theirs.
   clearListenEnv(env);
-  const log = options.log === false ? undefined : options.log;
-  for (const note of notes) (log ?? ((line: string) => process.stderr.write(`naija-sup/node: ${line}\n`)))(note);
+  if (options.log !== false) for (const note of notes) (options.log ?? stderrLogger)(note, 'warn');
 
   // Before listening, so that the drain sees every connection.
   const drain = drainOnSignal(server, options);
@@ -57,10 +57,12 @@ function describeListening(address: AddressInfo, target: ListenTarget): string {
   return target.kind === 'fd' ? `listening on inherited fd ${target.fd} (${host}:${address.port})` : `listening on http://${host}:${address.port}`;
 }
 
-function listenError(error: unknown, target: ListenTarget): Error {
+function listenError(error: unknown, target: ListenTarget): Error & { code?: string; fix?: string } {
   const code = (error as NodeJS.ErrnoException).code;
   const where = target.kind === 'fd' ? `inherited fd ${target.fd}` : `${target.host ?? '(every interface)'}:${target.port}`;
-  const hint = listenHint(code, target);
-  const wrapped = new Error(`naija-sup/node: cannot listen on ${where}: ${(error as Error).message ?? String(error)}${hint === undefined ? '' : `; fix: ${hint}`}`, { cause: error });
-  return Object.assign(wrapped, { code });
+  const wrapped: Error & { code?: string; fix?: string } = new Error(`cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  if (code !== undefined) wrapped.code = code;
+  const fix = listenHint(code, target);
+  if (fix !== undefined) wrapped.fix = fix;
+  return wrapped;
 }

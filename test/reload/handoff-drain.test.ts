@@ -46,7 +46,7 @@ describe.each<ClientKind>(CLIENT_KINDS)('handoff drain, %s clients', (kind) => {
   it('naive server.close(() => process.exit(0)): clients see connection resets', { timeout: 180_000 }, async () => {
     const shared = sharedSocket();
     const report = await swapUnderLoad({ recipe: recipe('naive'), kind, fd: shared.fd, port: shared.port, swaps: 10 });
-    measured.push(`naive, ${kind}, 10 swaps: ${describeReport(report)}`);
+    measured.push(`naive, ${kind}, 10 swaps: ${describeReport(report)} ${JSON.stringify(report.sampleErrors)}`);
     expect(report.failed, describeReport(report)).toBeGreaterThan(0);
     // Resets (or their client-side face, "socket hang up"), never anything else: nothing was refused.
     expect(Object.keys(report.errors).filter((code) => code !== 'ECONNRESET'), describeReport(report)).toEqual([]);
