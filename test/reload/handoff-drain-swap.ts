@@ -35,8 +35,14 @@ export interface ServerRecipe {
   ready: RegExp;
   /** Answers 200 with the instance's pid as its whole body. */
   pidPath: string;
-  /** Answers 200 with the pid after about `ms` (the route gets `ms` appended). */
+  /** Answers 200 after about `ms`. */
   slowPath: (ms: number) => string;
+  /**
+   * How to tell that green answers: `probe` asks the kernel which process holds the accepted
+   * connection (probeHttpAnsweredBy, for single-process servers); `new-pid` waits for a pid in the
+   * answers that was not seen before green started (servers whose workers answer, like gunicorn).
+   */
+  greenAnswers?: 'probe' | 'new-pid';
 }
 
 /** Starts `recipe` with `fd` as its fd 3 and LISTEN_FDS=1, and waits for its ready line. */
@@ -87,8 +93,9 @@ function startLoads(port: number, recipe: ServerRecipe, kind: ClientKind, slowMs
   const controller = new AbortController();
   const answeredBy = new Map<number, number>();
   const record = (response: { status: number; body: string }): void => {
-    const pid = Number(response.body.trim());
-    if (response.status === 200 && Number.isInteger(pid)) answeredBy.set(pid, (answeredBy.get(pid) ?? 0) + 1);
+    // A bare pid (/pid) or a JSON body with one (the example's /alive).
+    const match = /^\s*(\d+)\s*$/.exec(response.body) ?? /"pid"\s*:\s*(\d+)/.exec(response.body);
+    if (response.status === 200 && match?.[1] !== undefined) answeredBy.set(Number(match[1]), (answeredBy.get(Number(match[1])) ?? 0) + 1);
   };
   const common = { port, durationMs: 9 * 60_000, requestTimeout: 20_000, signal: controller.signal, onResponse: record };
   const runs: Promise<LoadResult>[] = [];
@@ -123,19 +130,30 @@ export async function swapUnderLoad(options: SwapOptions): Promise<SwapReport> {
   const pids = [blue.pid];
   const exitCodes: (number | null)[] = [];
   const loads = startLoads(port, recipe, kind, slowMs);
+  const newPid = recipe.greenAnswers === 'new-pid';
   try {
-    await waitFor(() => (loads.answeredBy.get(blue.pid) ?? 0) >= 20, { timeout: 15_000, message: 'the load never reached the first instance' });
+    const first = blue.pid;
+    await waitFor(() => (newPid ? firstNewPid(loads.answeredBy, new Set(), 20) : (loads.answeredBy.get(first) ?? 0) >= 20), {
+      timeout: 15_000,
+      message: 'the load never reached the first instance',
+    });
     for (let i = 0; i < options.swaps; i += 1) {
+      const seen = new Set(loads.answeredBy.keys());
       const green = await startOnFd(recipe, fd);
       pids.push(green.pid);
-      await waitFor(
-        async () => (await probeHttpAnsweredBy({ host: '127.0.0.1', port, path: recipe.pidPath, timeout: 2000, pids: [blue.pid, green.pid] })).answeredBy === green.pid,
+      const greenPid = await waitFor(
+        async () => {
+          if (newPid) return firstNewPid(loads.answeredBy, seen, 1);
+          const probe = await probeHttpAnsweredBy({ host: '127.0.0.1', port, path: recipe.pidPath, timeout: 2000, pids: [blue.pid, green.pid] });
+          return probe.answeredBy === green.pid ? green.pid : null;
+        },
         { timeout: 15_000, interval: 5, message: `swap ${i + 1}: green (pid ${green.pid}) never answered` },
       );
       if (kind === 'mixed') await slowInFlight(blue, slowMs, i);
       exitCodes.push(await blue.stop(options.stopTimeout ?? 20_000));
       await assertAllGone([blue.pid]);
-      await waitFor(() => (loads.answeredBy.get(green.pid) ?? 0) >= 20, { timeout: 15_000, message: `swap ${i + 1}: the load never moved to green (pid ${green.pid})` });
+      const before = loads.answeredBy.get(greenPid) ?? 0;
+      await waitFor(() => (loads.answeredBy.get(greenPid) ?? 0) >= before + 20, { timeout: 15_000, message: `swap ${i + 1}: the load never moved to green (pid ${greenPid})` });
       blue = green;
     }
   } finally {
@@ -147,6 +165,12 @@ export async function swapUnderLoad(options: SwapOptions): Promise<SwapReport> {
   }
   await assertAllGone(pids);
   return summarise(await loads.results, kind, pids, exitCodes);
+}
+
+/** A pid that answered at least `min` times and is not in `seen`; null when there is none. */
+function firstNewPid(answeredBy: Map<number, number>, seen: Set<number>, min: number): number | null {
+  for (const [pid, count] of answeredBy) if (!seen.has(pid) && count >= min) return pid;
+  return null;
 }
 
 /** Waits until a long request arrived at `blue` recently, so that it is in flight when blue is told to stop. */

@@ -9,6 +9,7 @@
 // client is just reusing. The helper resets none. Needs `npm run build` (the fixture imports dist/).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createHandoffListener, type HandoffListener } from '../../src/reload/handoff.js';
+import { fileURLToPath } from 'node:url';
 import { killAllTracked, fixture } from '../helpers/processes.js';
 import { RELOAD_FIXTURES_DIR } from './helpers.js';
 import { CLIENT_KINDS, describeReport, swapUnderLoad, type ClientKind, type ServerRecipe } from './handoff-drain-swap.js';
@@ -56,6 +57,29 @@ describe.each<ClientKind>(CLIENT_KINDS)('handoff drain, %s clients', (kind) => {
     const shared = sharedSocket();
     const report = await swapUnderLoad({ recipe: recipe('helper'), kind, fd: shared.fd, port: shared.port, swaps: 10 });
     measured.push(`helper, ${kind}, 10 swaps: ${describeReport(report)}`);
+    expect(report.sampleErrors).toEqual([]);
+    expect(report.failed).toBe(0);
+    expect(report.exitCodes).toEqual(Array.from({ length: 11 }, () => 0));
+    if (kind === 'mixed') expect(report.slowOk).toBeGreaterThan(0);
+  });
+});
+
+// The example API (examples/express-api), which listens and drains with serve().
+const EXAMPLE: ServerRecipe = {
+  command: [process.execPath, 'src/server.js'],
+  cwd: fileURLToPath(new URL('../../examples/express-api/', import.meta.url)),
+  env: { BCRYPT_COST: '4', WARMUP_MS: '0' },
+  ready: /^listening on inherited fd 3/,
+  // Not /ready: it answers 503 while an instance drains, by design.
+  pidPath: '/api/v1/public/alive',
+  slowPath: (ms) => `/api/v1/public/slow?ms=${ms}`,
+};
+
+describe.each<ClientKind>(CLIENT_KINDS)('the example API under socket handoff, %s clients', (kind) => {
+  it('10 swaps, 0 failed requests, every instance exits 0', { timeout: 180_000 }, async () => {
+    const shared = sharedSocket();
+    const report = await swapUnderLoad({ recipe: EXAMPLE, kind, fd: shared.fd, port: shared.port, swaps: 10 });
+    measured.push(`example API, ${kind}, 10 swaps: ${describeReport(report)}`);
     expect(report.sampleErrors).toEqual([]);
     expect(report.failed).toBe(0);
     expect(report.exitCodes).toEqual(Array.from({ length: 11 }, () => 0));
