@@ -19,7 +19,8 @@ afterAll(() => {
   if (measured.length > 0) console.log(`handoff-drain (python) measurements:\n  ${measured.join('\n  ')}`);
 });
 
-const base = { cwd: RELOAD_FIXTURES_DIR, pidPath: '/pid', slowPath: (ms: number) => `/slow?ms=${ms}` };
+// No __pycache__ in the fixtures folder.
+const base = { cwd: RELOAD_FIXTURES_DIR, env: { PYTHONDONTWRITEBYTECODE: '1' }, pidPath: '/pid', slowPath: (ms: number) => `/slow?ms=${ms}` };
 
 const SERVERS: Record<string, ServerRecipe> = {
   uvicorn: { ...base, command: ['/usr/bin/python3', '-m', 'uvicorn', '--fd', '3', 'pid_app:asgi'], ready: /Uvicorn running on/ },
