@@ -72,6 +72,31 @@ describe('the packed package', () => {
     expect(r.stderr).toMatch(/unknown command/);
   });
 
+  it("exports naija-sup/node: serve() resolves from an installed package and listens", () => {
+    const app = join(dir, 'app');
+    // An ESM file of the installed app's own, resolved through the package's "exports".
+    writeFileSync(
+      join(app, 'serve-check.mjs'),
+      [
+        "import http from 'node:http';",
+        "import { serve, drainOnSignal, resolveListenTarget } from 'naija-sup/node';",
+        "if (typeof drainOnSignal !== 'function' || typeof resolveListenTarget !== 'function') throw new Error('missing exports');",
+        "const server = http.createServer((req, res) => res.end('ok'));",
+        "const { address, fd, drain } = await serve(server, { port: 0, host: '127.0.0.1', log: false });",
+        "console.log(JSON.stringify({ port: address.port, fd }));",
+        'drain.dispose();',
+        'server.close();',
+      ].join('\n'),
+    );
+    const r = sh(process.execPath, ['serve-check.mjs'], app);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { port: number; fd: number | null };
+    expect(out.port).toBeGreaterThan(0);
+    expect(out.fd).toBeNull();
+    const list = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' });
+    expect(list).toContain('package/dist/node/index.d.ts');
+  });
+
   it('is installed with its runtime dependencies only', () => {
     const names = readdirSync(join(dir, 'app', 'node_modules'));
     expect(names).toEqual(expect.arrayContaining(['naija-sup', 'commander', 'cosmiconfig']));

@@ -1,7 +1,7 @@
 /**
  * Entry point of the example API: reads the environment, loads bcrypt (or refuses to start, see
- * password.js), builds the app, listens on HOST:PORT or on an inherited fd 3, and shuts down
- * gracefully on SIGTERM/SIGINT.
+ * password.js), builds the app, and hands it to naija-sup/node's serve(), which listens on HOST:PORT
+ * or on an inherited fd 3 and drains gracefully on SIGTERM/SIGINT.
  *
  * stdout gets progress lines; stderr gets warnings and errors. Lines supervisors match:
  *   listening on http://HOST:PORT (pid N)      or      listening on inherited fd 3 (pid N)
@@ -15,11 +15,10 @@
  */
 
 import http from 'node:http';
+import { serve } from 'naija-sup/node';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
-import { clearListenEnv, listenOn, listeningLine, resolveListenTarget } from './listen.js';
 import { BcryptLoadError, isBcryptBreakRequested, loadPasswordHasher } from './password.js';
-import { installGracefulShutdown } from './shutdown.js';
 
 /** @type {import('./app.js').Logger} */
 const log = {
@@ -28,28 +27,9 @@ const log = {
   error: (line) => console.error(line),
 };
 
-/**
- * A hint for a failed listen, keyed by the error code.
- *
- * @param {string | undefined} code
- * @param {import('./listen.js').ListenTarget} target
- * @returns {string | undefined}
- */
-function listenHint(code, target) {
-  if (target.kind === 'fd') {
-    return `fd ${target.fd} must be a bound TCP socket handed over by the supervisor (LISTEN_FDS=1); unset LISTEN_FDS to bind PORT instead`;
-  }
-  switch (code) {
-    case 'EADDRINUSE':
-      return `another process holds port ${target.port}: find it with \`naija-sup doctor\` or \`ss -ltnp 'sport = :${target.port}'\`, stop it, or choose another PORT`;
-    case 'EACCES':
-      return 'ports below 1024 need privileges: choose a PORT from 1024 up';
-    case 'EADDRNOTAVAIL':
-      return `HOST=${target.host} is not an address of this machine: use 127.0.0.1, ::1 or 0.0.0.0`;
-    default:
-      return undefined;
-  }
-}
+/** naija-sup/node's drain log: info to stdout, warnings and errors to stderr. */
+/** @type {import('naija-sup/node').Logger} */
+const drainLog = (line, level) => log[level](line);
 
 /**
  * @returns {Promise<number | undefined>} an exit code when start-up failed, undefined when serving
@@ -83,38 +63,33 @@ async function main() {
   const server = http.createServer(app);
   server.on('error', (error) => log.error(`server error: ${error.message}`));
 
-  const { target, notes } = resolveListenTarget({
-    env: process.env,
-    pid: process.pid,
-    host: config.host,
-    port: config.port,
-  });
-  clearListenEnv(process.env);
-  for (const note of notes) log.warn(note);
-
-  installGracefulShutdown({
-    server,
-    state,
-    timeoutMs: config.gracefulTimeoutMs,
-    log,
-    exit: (code) => process.exit(code),
-  });
-
+  // naija-sup/node listens on the socket naija-sup hands over (LISTEN_FDS=1, fd 3) or on HOST:PORT,
+  // and on SIGTERM/SIGINT drains without resetting any connection it accepted (docs/handoff.md).
+  let serving;
   try {
-    await listenOn(server, target);
+    serving = await serve(server, {
+      port: config.port,
+      host: config.host,
+      timeoutMs: config.gracefulTimeoutMs,
+      log: drainLog,
+      onShutdown: (signal) => {
+        state.beginShutdown();
+        log.info(`${signal}: /ready now answers 503`);
+      },
+    });
   } catch (error) {
-    const where = target.kind === 'fd' ? `inherited fd ${target.fd}` : `${target.host}:${target.port}`;
-    log.error(`error: cannot listen on ${where}: ${String(error)}`);
-    const hint = listenHint(/** @type {{code?: string}} */ (error).code, target);
-    if (hint !== undefined) log.error(`fix: ${hint}`);
+    const e = /** @type {Error & {fix?: string}} */ (error);
+    log.error(`error: ${e.message}`);
+    if (e.fix !== undefined) log.error(`fix: ${e.fix}`);
     return 1;
   }
-  log.info(listeningLine(server, target, process.pid));
-  if (target.kind === 'fd') {
-    const address = server.address();
-    if (typeof address === 'object' && address !== null) {
-      log.info(`inherited fd ${target.fd} is bound to ${address.address}:${address.port}`);
-    }
+  const { address, fd } = serving;
+  if (fd === null) {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    log.info(`listening on http://${host}:${address.port} (pid ${process.pid})`);
+  } else {
+    log.info(`listening on inherited fd ${fd} (pid ${process.pid})`);
+    log.info(`inherited fd ${fd} is bound to ${address.address}:${address.port}`);
   }
 
   void state.warm.then(() => {

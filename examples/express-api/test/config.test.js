@@ -1,11 +1,10 @@
 /**
- * Environment parsing for the example server, and where it listens (LISTEN_FDS / LISTEN_PID).
+ * Environment parsing for the example server. (Where it listens, LISTEN_FDS / LISTEN_PID, is
+ * naija-sup/node's job: test/node/listen.test.ts at the repository root.)
  */
 
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseFlag, readConfig } from '../src/config.js';
-import { clearListenEnv, listeningLine, resolveListenTarget } from '../src/listen.js';
 
 describe('readConfig', () => {
   it('has the documented defaults', () => {
@@ -80,65 +79,5 @@ describe('readConfig', () => {
     for (const word of ['1', 'true', 'TRUE', 'yes', 'on', ' Yes ']) expect(parseFlag(word)).toBe(true);
     for (const word of [undefined, '', '0', 'false', 'no', 'off']) expect(parseFlag(word)).toBe(false);
     expect(parseFlag('sure')).toBeUndefined();
-  });
-});
-
-describe('resolveListenTarget', () => {
-  const base = { pid: 4242, host: '127.0.0.1', port: 8000 };
-
-  it('binds HOST:PORT without LISTEN_FDS (or with LISTEN_FDS=0)', () => {
-    expect(resolveListenTarget({ ...base, env: {} })).toEqual({
-      target: { kind: 'tcp', host: '127.0.0.1', port: 8000 },
-      notes: [],
-    });
-    expect(resolveListenTarget({ ...base, env: { LISTEN_FDS: '0' } }).target.kind).toBe('tcp');
-  });
-
-  it('uses fd 3 when LISTEN_PID is absent or names this process', () => {
-    expect(resolveListenTarget({ ...base, env: { LISTEN_FDS: '1' } })).toEqual({
-      target: { kind: 'fd', fd: 3 },
-      notes: [],
-    });
-    expect(resolveListenTarget({ ...base, env: { LISTEN_FDS: '1', LISTEN_PID: '4242' } }).target).toEqual({
-      kind: 'fd',
-      fd: 3,
-    });
-  });
-
-  it('ignores LISTEN_FDS meant for another process, and says so', () => {
-    const { target, notes } = resolveListenTarget({ ...base, env: { LISTEN_FDS: '1', LISTEN_PID: '1' } });
-    expect(target.kind).toBe('tcp');
-    expect(notes).toEqual(['LISTEN_FDS ignored: LISTEN_PID=1 names another process (this is pid 4242); binding PORT']);
-  });
-
-  it('ignores a LISTEN_FDS that is not a number, and notes extra descriptors', () => {
-    expect(resolveListenTarget({ ...base, env: { LISTEN_FDS: 'three' } }).target.kind).toBe('tcp');
-    const many = resolveListenTarget({ ...base, env: { LISTEN_FDS: '2' } });
-    expect(many.target).toEqual({ kind: 'fd', fd: 3 });
-    expect(many.notes[0]).toMatch(/listening on fd 3 only/);
-  });
-
-  it('clears the socket-activation variables so that child processes do not inherit them', () => {
-    /** @type {Record<string, string | undefined>} */
-    const env = { LISTEN_FDS: '1', LISTEN_PID: '7', LISTEN_FDNAMES: 'http', PATH: '/bin' };
-    clearListenEnv(env);
-    expect(env).toEqual({ PATH: '/bin' });
-  });
-
-  it('prints the real port in the listening line, and brackets IPv6 hosts', async () => {
-    const server = net.createServer();
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
-    try {
-      const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-      expect(listeningLine(server, { kind: 'tcp', host: '127.0.0.1', port: 0 }, 99)).toBe(
-        `listening on http://127.0.0.1:${address.port} (pid 99)`,
-      );
-      expect(listeningLine(server, { kind: 'tcp', host: '::1', port: 0 }, 99)).toBe(
-        `listening on http://[::1]:${address.port} (pid 99)`,
-      );
-      expect(listeningLine(server, { kind: 'fd', fd: 3 }, 99)).toBe('listening on inherited fd 3 (pid 99)');
-    } finally {
-      await new Promise((resolve) => server.close(() => resolve(undefined)));
-    }
   });
 });

@@ -53,7 +53,7 @@ describe('server.js start-up', () => {
       const server = startServer({ env: { PORT: String(port) } });
       expect(await server.exited).toEqual({ code: 1, signal: null });
       await server.waitForLine(
-        new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: Error: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}$`),
+        new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}$`),
         { stream: 'stderr' },
       );
       await server.waitForLine(/^fix: another process holds port \d+/, { stream: 'stderr' });
@@ -75,8 +75,8 @@ describe('server.js graceful shutdown', () => {
       await server.waitForLine(/^slow request accepted: answering in 800 ms$/);
 
       server.child.kill('SIGTERM');
-      await server.waitForLine(/^received SIGTERM: shutting down gracefully \(timeout 20s\); \/ready now answers 503$/);
-      await server.waitForLine(/^stopped accepting new connections; waiting for 1 in-flight request\(s\)$/);
+      await server.waitForLine(/^received SIGTERM: stopped accepting new connections; draining 1 request\(s\) in flight and 1 open connection\(s\) \(timeout 20 s\)$/);
+      await server.waitForLine(/^SIGTERM: \/ready now answers 503$/);
       expect(await tryConnect(port)).toBe('ECONNREFUSED');
 
       const response = await slow;
@@ -117,7 +117,7 @@ describe('server.js graceful shutdown', () => {
     const server = startServer();
     await waitForListening(server);
     server.child.kill('SIGINT');
-    await server.waitForLine(/^received SIGINT: shutting down gracefully \(timeout 30s\)/);
+    await server.waitForLine(/^received SIGINT: stopped accepting new connections; .* \(timeout 30 s\)$/);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     await waitForPidGone(server.pid);
   });
@@ -133,7 +133,7 @@ describe('server.js graceful shutdown', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 1, signal: null });
     await server.waitForLine(
-      /^graceful shutdown timed out after 0\.5s with 1 request\(s\) still in flight: destroying the remaining connections and exiting with code 1$/,
+      /^drain timed out after 0\.5 s with 1 request\(s\) still in flight: destroying the remaining connections and exiting with code 1$/,
       { stream: 'stderr' },
     );
     expect(await slow).toBe('ECONNRESET');
@@ -146,10 +146,10 @@ describe('server.js graceful shutdown', () => {
     const slow = request(`${base}/api/v1/public/slow?ms=10000`).catch((error) => error);
     await server.waitForLine(/^slow request accepted/);
     server.child.kill('SIGTERM');
-    await server.waitForLine(/^stopped accepting new connections/);
+    await server.waitForLine(/^received SIGTERM: stopped accepting new connections/);
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 143, signal: null });
-    await server.waitForLine(/^received SIGTERM again during shutdown: exiting now with code 143/, { stream: 'stderr' });
+    await server.waitForLine(/^received SIGTERM again while draining: exiting now with code 143, without waiting$/, { stream: 'stderr' });
     await slow;
     await waitForPidGone(server.pid);
   });

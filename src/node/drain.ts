@@ -1,0 +1,240 @@
+/**
+ * Graceful shutdown of an `http.Server` that never resets a connection it accepted.
+ *
+ * Why not `server.close()`: since Node 19, `http.Server#close()` also calls
+ * `closeIdleConnections()`, which destroys at once every connection that is between two requests
+ * (an idle keep-alive connection), including one on which the client has just sent its next
+ * request: that request is lost and the client sees `ECONNRESET: socket hang up`. Most clients
+ * keep connections alive (Node's http.Agent asks for keep-alive even with `keepAlive: false` when
+ * `maxSockets` is finite, and reuses a socket for a queued request), and under socket handoff the
+ * retiring instance serves until its last moment, so every reload resets a few requests: measured
+ * in docs/handoff.md, reproduced by test/reload/handoff-drain.test.ts.
+ * (A connection accepted whose first byte has not arrived is NOT idle for Node 20: its headers
+ * timer starts at accept. `close()` keeps it, and so does this module, for `idleGraceMs`.)
+ *
+ * What this does instead, on the first signal:
+ * 1. stop accepting: `net.Server#close` closes this process's listening handle only (other
+ *    processes that share the socket keep accepting) and does not touch connections;
+ * 2. every response from now on, and every in-flight one whose headers are not sent yet, carries
+ *    `Connection: close`, so each connection ends right after its next response;
+ * 3. a connection with no request in progress (never sent one, or idle keep-alive) gets
+ *    `idleGraceMs` to send one; if no byte arrived by then it is closed (no unread data: FIN, not RST);
+ * 4. when the last connection is gone: `beforeExit`, then exit 0. Past `timeoutMs`: destroy what is
+ *    left, exit 1. A second signal exits at once with 128 + its number, as a shell reports it.
+ *
+ * Node built-ins only: this file runs inside the user's server process (`naija-sup/node`).
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+import { constants } from 'node:os';
+
+export interface DrainOptions {
+  /** Signals that start the drain; default SIGTERM and SIGINT. */
+  signals?: readonly NodeJS.Signals[];
+  /** The whole drain's budget, ms; default 10,000. Keep it below the supervisor's stop timeout (naija-sup's shutdown.timeout, 30 s by default). */
+  timeoutMs?: number;
+  /** How long a connection with no request in progress may stay once the drain started, ms; default 1000. */
+  idleGraceMs?: number;
+  /** Called when the drain starts (mark the app not-ready, stop background jobs, close WebSockets). */
+  onShutdown?: (signal: NodeJS.Signals) => void;
+  /** Awaited once every connection is closed, before exit 0 (close database pools…); within `timeoutMs`. */
+  beforeExit?: () => void | Promise<void>;
+  /** One line per step, with its level; default: stderr with a `naija-sup/node:` prefix. `false`: silent. */
+  log?: Logger | false;
+  /** Default process.exit. */
+  exit?: (code: number) => void;
+  /** Where signals arrive; default process. */
+  emitter?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+}
+
+export interface Drain {
+  /** Whether the drain has started. */
+  readonly draining: boolean;
+  /** Starts the drain as a signal would; resolves with the exit code once `exit` was called. */
+  shutdown(signal?: NodeJS.Signals): Promise<number>;
+  /** Removes the signal handlers (the connection tracking stays). */
+  dispose(): void;
+}
+
+interface Connection {
+  /** Responses in progress on it (more than one only with pipelining). */
+  active: number;
+  /** The idle-grace timer, while one runs. */
+  idleTimer: NodeJS.Timeout | null;
+}
+
+/** `level` is `error` for a drain that failed (exit 1), `warn` for a second signal, else `info`. */
+export type Logger = (line: string, level: 'info' | 'warn' | 'error') => void;
+
+/** The default logger: every level to stderr, which naija-sup shows with the server's output. */
+export const stderrLogger: Logger = (line) => {
+  process.stderr.write(`naija-sup/node: ${line}\n`);
+};
+
+const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+/**
+ * Tracks `server`'s connections from now on and drains it on the first of `options.signals`.
+ * Call it before the server listens (`serve` does), so that every connection is seen.
+ */
+export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain {
+  const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? 10_000);
+  const idleGraceMs = checkMs('idleGraceMs', options.idleGraceMs ?? 1000);
+  const log: Logger = options.log === false ? () => {} : (options.log ?? stderrLogger);
+  // This module runs inside the user's server (not naija-sup's core), where exiting is its job.
+  // eslint-disable-next-line no-restricted-properties
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const emitter = options.emitter ?? process;
+  const connections = new Map<Socket, Connection>();
+  const responses = new Set<ServerResponse>();
+  let draining = false;
+  let exited: number | null = null;
+  let resolveExit: (code: number) => void = () => {};
+  const exitCode = new Promise<number>((resolve) => (resolveExit = resolve));
+
+  const finish = (code: number): void => {
+    if (exited !== null) return;
+    exited = code;
+    resolveExit(code);
+    exit(code);
+  };
+
+  // Idle: no request in progress. Closed only if not one byte arrived during the grace: a request
+  // being sent (or read from the kernel's buffer) is let through and answered with Connection: close.
+  const scheduleIdleClose = (socket: Socket, conn: Connection): void => {
+    if (conn.idleTimer !== null || socket.destroyed) return;
+    const mark = socket.bytesRead;
+    conn.idleTimer = setTimeout(() => {
+      conn.idleTimer = null;
+      if (conn.active === 0 && socket.bytesRead === mark) socket.destroy();
+    }, idleGraceMs);
+  };
+
+  const track = (socket: Socket): Connection => {
+    let conn = connections.get(socket);
+    if (conn !== undefined) return conn;
+    conn = { active: 0, idleTimer: null };
+    connections.set(socket, conn);
+    const tracked = conn;
+    socket.once('close', () => {
+      if (tracked.idleTimer !== null) clearTimeout(tracked.idleTimer);
+      connections.delete(socket);
+    });
+    if (draining) scheduleIdleClose(socket, conn);
+    return conn;
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    const conn = track(socket);
+    conn.active += 1;
+    if (conn.idleTimer !== null) {
+      clearTimeout(conn.idleTimer);
+      conn.idleTimer = null;
+    }
+    responses.add(res);
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      responses.delete(res);
+      conn.active -= 1;
+      // Headers sent before the drain said keep-alive: the client may send one more request.
+      if (draining && conn.active === 0) scheduleIdleClose(socket, conn);
+    });
+  };
+  // Prepended, so the header is set before the app's handler writes anything.
+  server.prependListener('connection', track);
+  server.prependListener('request', onRequest);
+
+  const startDrain = (signal: NodeJS.Signals): void => {
+    draining = true;
+    const deadline = setTimeout(() => {
+      log(`drain timed out after ${timeoutMs / 1000} s with ${responses.size} request(s) still in flight: destroying the remaining connections and exiting with code 1`, 'error');
+      for (const socket of connections.keys()) socket.destroy();
+      server.closeAllConnections();
+      finish(1);
+    }, timeoutMs);
+    const closed = (error?: Error): void => {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (error !== undefined && code !== 'ERR_SERVER_NOT_RUNNING') {
+        clearTimeout(deadline);
+        log(`closing the server failed: ${error.message}; exiting with code 1`, 'error');
+        finish(1);
+        return;
+      }
+      void runBeforeExit(options.beforeExit, log).then((ok) => {
+        clearTimeout(deadline);
+        if (exited !== null) return;
+        if (ok) log('all requests finished and all connections closed: exiting with code 0', 'info');
+        else log('beforeExit failed: exiting with code 1', 'error');
+        finish(ok ? 0 : 1);
+      });
+    };
+    // First of all, so that nothing said below is ahead of the fact. net.Server's close, not
+    // http.Server's (see the top of this file): it stops accepting (this process's copy of a shared
+    // socket only) and calls back once every connection has closed.
+    if (server.listening) NetServer.prototype.close.call(server, closed);
+    else whenEmpty(connections, closed);
+
+    log(`received ${signal}: stopped accepting new connections; draining ${responses.size} request(s) in flight and ${connections.size} open connection(s) (timeout ${timeoutMs / 1000} s)`, 'info');
+    try {
+      options.onShutdown?.(signal);
+    } catch (error) {
+      log(`onShutdown threw (draining anyway): ${describe(error)}`, 'error');
+    }
+    for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    for (const [socket, conn] of connections) if (conn.active === 0) scheduleIdleClose(socket, conn);
+  };
+
+  const shutdown = (signal: NodeJS.Signals = 'SIGTERM'): Promise<number> => {
+    if (!draining) {
+      startDrain(signal);
+    } else if (exited === null) {
+      const code = 128 + (constants.signals[signal] ?? 0);
+      log(`received ${signal} again while draining: exiting now with code ${code}, without waiting`, 'warn');
+      finish(code);
+    }
+    return exitCode;
+  };
+
+  const handlers = (options.signals ?? DEFAULT_SIGNALS).map((signal) => [signal, () => void shutdown(signal)] as const);
+  for (const [signal, handler] of handlers) emitter.on(signal, handler);
+
+  return {
+    get draining() {
+      return draining;
+    },
+    shutdown,
+    dispose() {
+      for (const [signal, handler] of handlers) emitter.off(signal, handler);
+    },
+  };
+}
+
+/** For a server that is not listening (a signal during start-up): done when the tracked sockets are. */
+function whenEmpty(connections: Map<Socket, Connection>, done: () => void): void {
+  const check = (): void => {
+    if (connections.size === 0) done();
+    else setTimeout(check, 50);
+  };
+  check();
+}
+
+async function runBeforeExit(beforeExit: DrainOptions['beforeExit'], log: Logger): Promise<boolean> {
+  if (beforeExit === undefined) return true;
+  try {
+    await beforeExit();
+    return true;
+  } catch (error) {
+    log(`beforeExit threw: ${describe(error)}`, 'error');
+    return false;
+  }
+}
+
+function checkMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`naija-sup/node: options.${name} must be a number of ms ≥ 0, got ${String(value)}`);
+  return value;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
