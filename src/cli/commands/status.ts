@@ -81,10 +81,10 @@ export function gaveUpLines(last: LastRun, now = Date.now(), cwd = process.cwd()
 }
 
 /** The "not running" lines, with what was cleaned up and what is left. */
-export function notRunningLines(name: string, found: Partial<StaleInspection>, lastRun: LastRun | null = null): string[] {
+export function notRunningLines(name: string, found: Partial<StaleInspection>, lastRun: LastRun | null = null, cwd = process.cwd()): string[] {
   const lines = [`${name}: not running`];
   if (lastRun !== null && !found.busy) {
-    const [first, ...rest] = gaveUpLines(lastRun);
+    const [first, ...rest] = gaveUpLines(lastRun, Date.now(), cwd);
     lines[0] = `${name}: not running — ${first ?? ''}`;
     lines.push(...rest);
   }
@@ -144,7 +144,7 @@ export async function statusCommand(io: CliIO, opts: ControlOptions): Promise<nu
       gaveUp: lastRun,
     }, null, 2)}\n`);
   } else {
-    io.stdout(notRunningLines(location.name, found, lastRun).map((l) => `${l}\n`).join(''));
+    io.stdout(notRunningLines(location.name, found, lastRun, io.cwd).map((l) => `${l}\n`).join(''));
   }
   return NOT_RUNNING;
 }
