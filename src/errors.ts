@@ -32,6 +32,11 @@ export interface NaijaSupErrorOptions {
   details?: readonly string[] | undefined;
   /** Override the table's exit status (e.g. 127 when a command does not exist). */
   exitStatus?: number | undefined;
+  /**
+   * The docs anchor that explains it, when a better one than the code's own section exists: a
+   * failed start caused by a classified crash points at the cause's (`docsRef(exit.cause)`).
+   */
+  docs?: string | undefined;
   cause?: unknown;
 }
 
@@ -41,6 +46,7 @@ export class NaijaSupError extends Error {
   readonly fix: string | undefined;
   readonly details: readonly string[];
   readonly exitStatus: number;
+  readonly docs: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: NaijaSupErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -48,6 +54,7 @@ export class NaijaSupError extends Error {
     this.fix = options.fix;
     this.details = options.details ?? [];
     this.exitStatus = options.exitStatus ?? ERROR_CODES[code];
+    this.docs = options.docs;
   }
 }
 

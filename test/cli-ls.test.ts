@@ -261,7 +261,8 @@ describe('status after the supervisor gave up', () => {
     const [first, ...rest] = human.stdout.trimEnd().split('\n');
     expect(first).toMatch(/^api: not running — gave up \d+(\.\d)? m?s ago: never got ready in 3 attempts \(restart\.startRetries is 2\); the last one: exited with code 3; restarts 2; last exit: exited with code 3 \[exit-code\], \d+(\.\d)? m?s ago$/);
     expect(rest).toContain('  Error: DATABASE_URL is not set');
-    expect(rest.at(-1)).toMatch(/^fix: /);
+    expect(rest.at(-2)).toMatch(/^fix: /);
+    expect(rest.at(-1)).toMatch(/^docs: \S+\/docs\/troubleshooting\.md#exit-code$/);
     // The same from the app's folder, found by its config.
     const inFolder = await cli(runDir, ['status'], dir);
     expect(inFolder.status).toBe(3);

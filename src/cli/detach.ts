@@ -29,6 +29,7 @@ import { tailFile } from '../control/log-files.js';
 import { controlPaths, type ControlPaths } from '../control/paths.js';
 import type { StatusSnapshot, StreamedEvent } from '../control/protocol.js';
 import { ensureRunDir } from '../control/run-dir.js';
+import { docsRef } from '../docs-ref.js';
 import { NaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 
@@ -281,6 +282,7 @@ async function outcomeOf(io: CliIO, bg: Background, connection: ControlConnectio
           details: describeExit(result.exit),
           fix: result.exit?.fix ?? `see "naija-sup logs --name ${name}"`,
           exitStatus: result.exitStatus > 0 ? result.exitStatus : 1,
+          docs: result.exit ? docsRef(result.exit.cause) : undefined,
         }),
       };
     case 'stopped':
@@ -375,6 +377,7 @@ async function failed(bg: Background, paths: ControlPaths, failure: Failure, shu
       details: [...failure.error.details, ...stopped],
       fix: failure.error.fix,
       exitStatus: failure.error.exitStatus,
+      docs: failure.error.docs,
     });
   }
   const how = failure.note ?? (e === null ? 'did not exit'
@@ -386,5 +389,6 @@ async function failed(bg: Background, paths: ControlPaths, failure: Failure, shu
     details: [...describeExit(failure.lastExit), ...(words.length > 0 ? ['its output:', ...words.map((l) => `  ${l}`)] : []), ...stopped],
     fix: failure.lastExit?.fix ?? (kept ? `see ${paths.daemonLog} and "naija-sup logs --name ${name}"` : `see "naija-sup logs --name ${name}"`),
     exitStatus: code !== null && code > 0 ? code : 1,
+    docs: failure.lastExit ? docsRef(failure.lastExit.cause) : undefined,
   });
 }

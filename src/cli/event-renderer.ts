@@ -4,10 +4,12 @@
  * blur. Colour only on a TTY and never with NO_COLOR; a spinner only on a TTY while starting.
  */
 import type { Ora } from 'ora';
+import { docsRef } from '../docs-ref.js';
 import { formatDuration as ms } from '../elapsed.js';
 import { describeExitShort } from '../exit-text.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
+import { docsLink } from './docs-link.js';
 import { useColor } from './render.js';
 
 export interface RendererOptions {
@@ -173,7 +175,7 @@ export class EventRenderer {
         }
         this.unspin();
         this.say(`${this.opts.name}${pidNote(event.pid)} ${event.exit.summary} [${event.exit.cause}] after ${ms(event.exit.uptimeMs)}`, 'warn');
-        if (event.exit.cause !== 'clean-exit') this.detail(`fix: ${event.exit.fix}`);
+        if (event.exit.cause !== 'clean-exit') this.detail(`fix: ${event.exit.fix}\n  docs: ${docsLink(docsRef(event.exit.cause), this.io.cwd)}`);
         return;
       }
       case 'backoff':
@@ -214,6 +216,7 @@ export class EventRenderer {
             this.detail(`last ${exit.stderrTail.length} lines of its stderr:`);
             for (const line of exit.stderrTail) this.detail(`  ${c.dim('│')} ${line}`);
           }
+          this.detail(`docs: ${docsLink(docsRef(exit.cause), this.io.cwd)}`);
         }
         return;
       }

@@ -4,15 +4,18 @@
  *
  * - a supervisor event → `{"time", "level", "event", "name", ...its fields}` (`name` is the app's;
  *   an event field with a fixed key's name is written as `<event>_<key>`, e.g. `dependency_name`);
- * - a line of the child's output → `{"time", "stream", "line", "name", "instance"}`.
+ * - a line of the child's output → `{"time", "stream", "line", "name", "instance"}`;
+ * - an unexpected exit and a fatal with an exit also carry `docs`, the troubleshooting section.
  *
  * Levels: `error` for fatal; `warn` for an unexpected exit, an escalation, a failed liveness probe,
  * warnings and other things that need a look (a rejected reload, a failing readiness probe, a
  * dependency that did not answer); `debug` for a repeated passing probe, written only with
  * --verbose; `info` for the rest. The same stream feeds the human renderer (event-renderer.ts).
  */
+import { docsRef } from '../docs-ref.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
+import { docsLink } from './docs-link.js';
 
 export type JsonLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -101,6 +104,9 @@ export class JsonRenderer {
       // A field may not shadow a fixed key: the 'dependency' event's `name` becomes `dependency_name`.
       record[key in record ? `${type}_${key}` : key] = value;
     }
+    // A classified crash points at its troubleshooting section, as the human renderer does.
+    const exit = event.type === 'fatal' || (event.type === 'exited' && !event.expected) ? event.exit : null;
+    if (exit !== null) record['docs'] = docsLink(docsRef(exit.cause), this.io.cwd);
     this.write(record);
   }
 

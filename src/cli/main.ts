@@ -124,7 +124,8 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     .option('--json', 'print the checks as JSON')
     .option('--only <ids...>', 'run only these checks (runtime, config, port, pid-file, run-dir, bcrypt-node, bcrypt-python, health, init)')
     .addOption(new Option('-p, --port <port>', 'check this port').argParser(parsePort))
-    .action(async (opts: { config?: string; json?: boolean; only?: string[]; port?: number }) => {
+    .option('--bundle <file>', 'also write a diagnostic archive (.tar.gz, no secrets) for a bug report or an incident')
+    .action(async (opts: { config?: string; json?: boolean; only?: string[]; port?: number; bundle?: string }) => {
       const { doctorCommand } = await import('./commands/doctor.js');
       setStatus(await doctorCommand(io, opts));
     });

@@ -2,8 +2,10 @@
  * The one place where errors become text. A NaijaSupError is the user's problem: its code, message,
  * details and fix. Anything else is a naija-sup bug and says so.
  */
+import { errorAnchor } from '../docs-ref.js';
 import { ERROR_CODES, isNaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
+import { docsLink } from './docs-link.js';
 
 /**
  * Whether to colour output, the one rule for every command: never with NO_COLOR (non-empty,
@@ -19,22 +21,27 @@ export function useColor(io: Pick<CliIO, 'env' | 'isTTY'>): boolean {
   return io.isTTY;
 }
 
-export function formatError(error: unknown): { text: string; status: number } {
+/**
+ * An error as text: message and code, details, fix, and last the docs section that explains it
+ * (`docs: docs/troubleshooting.md#e_port_in_use`), shown relative to `cwd` when inside it.
+ */
+export function formatError(error: unknown, cwd = process.cwd()): { text: string; status: number } {
   if (isNaijaSupError(error)) {
     const lines = [`naija-sup: ${error.message} (${error.code})`];
     for (const d of error.details) lines.push(`  - ${d}`);
     if (error.fix) lines.push(`  fix: ${error.fix}`);
+    lines.push(`  docs: ${docsLink(error.docs ?? errorAnchor(error.code), cwd)}`);
     return { text: lines.join('\n') + '\n', status: error.exitStatus };
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
-    text: `naija-sup: internal error (E_INTERNAL). This is a bug in naija-sup; please report it with this output.\n${detail}\n`,
+    text: `naija-sup: internal error (E_INTERNAL). This is a bug in naija-sup; please report it with this output.\n${detail}\n  docs: ${docsLink(errorAnchor('E_INTERNAL'), cwd)}\n`,
     status: ERROR_CODES.E_INTERNAL,
   };
 }
 
 export function renderError(io: CliIO, error: unknown): number {
-  const { text, status } = formatError(error);
+  const { text, status } = formatError(error, io.cwd);
   io.stderr(text);
   return status;
 }

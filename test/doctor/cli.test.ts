@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { colorLevel, doctorCommand, renderDoctorReport } from '../../src/cli/commands/doctor.js';
+import { TROUBLESHOOTING_FILE } from '../../src/cli/docs-link.js';
 import { useColor } from '../../src/cli/render.js';
 import type { CliIO } from '../../src/cli/context.js';
 import { stripAnsi } from '../../src/health/index.js';
@@ -167,7 +168,7 @@ describe('doctorCommand', () => {
   it('an unknown --only id is a usage error (exit 2) naming the valid ids', async () => {
     const io = captureIO(tempDir());
     expect(await doctorCommand(io, { only: ['bcrypt'] })).toBe(2);
-    expect(io.err()).toBe(`naija-sup: unknown doctor check: bcrypt (E_USAGE)\n  fix: Choose from: ${CHECK_IDS.join(', ')}.\n`);
+    expect(io.err()).toBe(`naija-sup: unknown doctor check: bcrypt (E_USAGE)\n  fix: Choose from: ${CHECK_IDS.join(', ')}.\n  docs: ${TROUBLESHOOTING_FILE}#e_usage\n`);
     expect(io.out()).toBe('');
   });
 

@@ -3,7 +3,7 @@
  * into an empty folder, and run the installed `naija-sup` binary from there.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,10 @@ afterAll(() => {
 });
 
 describe('the packed package', () => {
-  it('ships only what runs: bin, dist, the schema, README and LICENSE', () => {
+  it('ships only what runs and its docs: bin, dist, the schema, docs/, README and LICENSE', () => {
     const list = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    expect(list).toEqual(expect.arrayContaining(['package.json', 'bin/naija-sup.js', 'dist/cli/main.js', 'dist/index.js', 'naija-sup.schema.json', 'README.md', 'LICENSE']));
-    const stray = list.filter((f) => !/^(package\.json|README\.md|LICENSE|naija-sup\.schema\.json|bin\/|dist\/)/.test(f));
+    expect(list).toEqual(expect.arrayContaining(['package.json', 'bin/naija-sup.js', 'dist/cli/main.js', 'dist/index.js', 'naija-sup.schema.json', 'README.md', 'LICENSE', 'docs/troubleshooting.md', 'docs/runbook.md']));
+    const stray = list.filter((f) => !/^(package\.json|README\.md|LICENSE|naija-sup\.schema\.json|bin\/|dist\/|docs\/[\w-]+\.md$)/.test(f));
     expect(stray).toEqual([]);
     expect(list.some((f) => f.endsWith('.map'))).toBe(false);
   });
@@ -64,6 +64,15 @@ describe('the packed package', () => {
     expect(out.config.port).toBe(9123);
     expect(out.config.command).toEqual(['node', 'server.js']);
     expect(out.config.env['API_TOKEN']).not.toBe('hunter2');
+  });
+
+  it('an error points at the installed troubleshooting page, and the anchor is there', () => {
+    const app = join(dir, 'app');
+    const r = sh('npx', ['--no-install', 'naija-sup', 'start', '--config', 'missing.json'], app);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('(E_CONFIG_NOT_FOUND)');
+    expect(r.stderr).toMatch(/^ {2}docs: node_modules\/naija-sup\/docs\/troubleshooting\.md#e_config_not_found$/m);
+    expect(readFileSync(join(app, 'node_modules/naija-sup/docs/troubleshooting.md'), 'utf8')).toMatch(/^### E_CONFIG_NOT_FOUND$/m);
   });
 
   it('an unknown command exits 2 with usage', () => {

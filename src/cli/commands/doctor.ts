@@ -3,11 +3,14 @@
  * (src/doctor) and prints a checklist — ✔ ok, ⚠ warn, ✖ fail, – skip — with the details and the fix
  * under each problem, coloured on a terminal only (NO_COLOR turns it off, FORCE_COLOR on); or, with
  * --json, the results array. Exit status: 0 with no fail, 1 with any fail, 2 for usage or config
- * errors. Read-only: doctor prints fix commands, it never runs them.
+ * errors. Read-only: doctor prints fix commands, it never runs them. `--bundle FILE` also writes
+ * a diagnostic archive (src/doctor/bundle.ts) and says so on stderr, so --json output stays JSON.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
+import { resolve } from 'node:path';
 import { displayPath } from '../../config/index.js';
 import { doctorExitStatus, parseCheckIds, runDoctor, type CheckResult, type CheckStatus, type DoctorReport } from '../../doctor/index.js';
+import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
 import { renderError, useColor } from '../render.js';
 
@@ -16,6 +19,7 @@ export interface DoctorCommandOptions {
   json?: boolean;
   only?: string[];
   port?: number;
+  bundle?: string;
 }
 
 /** The mark in front of each status. */
@@ -99,5 +103,29 @@ export async function doctorCommand(io: CliIO, opts: DoctorCommandOptions): Prom
   });
   if (opts.json === true) io.stdout(JSON.stringify(report.results, null, 2) + '\n');
   else io.stdout(renderDoctorReport(report, { colorLevel: colorLevel(io), cwd: io.cwd }));
+  if (opts.bundle !== undefined) {
+    try {
+      await writeBundleFile(io, opts, report);
+    } catch (error) {
+      return renderError(io, error);
+    }
+  }
   return doctorExitStatus(report);
+}
+
+async function writeBundleFile(io: CliIO, opts: DoctorCommandOptions, report: DoctorReport): Promise<void> {
+  const { collectBundle, writeBundle } = await import('../../doctor/bundle.js');
+  const file = resolve(io.cwd, opts.bundle as string);
+  const bundle = await collectBundle({ cwd: io.cwd, env: io.env, configPath: opts.config, port: opts.port, report });
+  let bytes: number;
+  try {
+    bytes = writeBundle(file, bundle);
+  } catch (error) {
+    const exists = (error as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new NaijaSupError('E_USAGE', `--bundle: cannot write ${displayPath(file, io.cwd)}: ${exists ? 'the file exists' : (error as Error).message}`, {
+      fix: exists ? 'remove it or give another name (naija-sup never overwrites a file with a bundle)' : 'give a path in a folder you can write, e.g. --bundle /tmp/naija-sup-bundle.tar.gz',
+    });
+  }
+  const names = bundle.entries.map((entry) => entry.name.slice(bundle.folder.length + 1)).join(', ');
+  io.stderr(`bundle written: ${displayPath(file, io.cwd)} (${(bytes / 1024).toFixed(1)} KiB; ${names}); ${bundle.secrets} secret value(s) redacted — read it before you share it\n`);
 }

@@ -11,6 +11,7 @@
  */
 import { connectControl, describeExit, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
 import type { StreamedEvent } from '../../control/protocol.js';
+import { docsRef } from '../../docs-ref.js';
 import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
@@ -65,6 +66,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
           details: describeExit(result.exit),
           fix: result.exit?.fix ?? `see "naija-sup logs --name ${location.name}"`,
           exitStatus: result.exitStatus || 1,
+          docs: result.exit ? docsRef(result.exit.cause) : undefined,
         });
       case 'stopped':
       case 'closed':

@@ -9,8 +9,10 @@ import type { HealthSnapshot, StatusSnapshot } from '../../control/protocol.js';
 import type { LastRun } from '../../control/record.js';
 import { connectControl, inspectStale, requestFailure, type AppLocation, type StaleInspection } from '../../control/client.js';
 import { formatDuration } from '../../elapsed.js';
+import { docsRef } from '../../docs-ref.js';
 import { describeExitShort } from '../../exit-text.js';
 import type { CliIO } from '../context.js';
+import { docsLink } from '../docs-link.js';
 import type { ControlOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 
@@ -65,7 +67,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
 }
 
 /** "gave up 3 min ago: <reason>; restarts N; last exit …", then its fix and stderr tail. */
-export function gaveUpLines(last: LastRun, now = Date.now()): string[] {
+export function gaveUpLines(last: LastRun, now = Date.now(), cwd = process.cwd()): string[] {
   const exit = last.lastExit;
   const lastExit = exit === null ? '' : `; last exit: ${describeExitShort(exit)} [${exit.cause}], ${ago(exit.at, now)}`;
   const lines = [`gave up ${ago(last.at, now)}: ${last.reason}; restarts ${last.restarts}${lastExit}`];
@@ -74,14 +76,15 @@ export function gaveUpLines(last: LastRun, now = Date.now()): string[] {
     for (const line of exit.stderrTail.slice(-10)) lines.push(`  ${line}`);
   }
   if (exit !== null && exit.fix !== '') lines.push(`fix: ${exit.fix}`);
+  if (exit !== null) lines.push(`docs: ${docsLink(docsRef(exit.cause), cwd)}`);
   return lines;
 }
 
 /** The "not running" lines, with what was cleaned up and what is left. */
-export function notRunningLines(name: string, found: Partial<StaleInspection>, lastRun: LastRun | null = null): string[] {
+export function notRunningLines(name: string, found: Partial<StaleInspection>, lastRun: LastRun | null = null, cwd = process.cwd()): string[] {
   const lines = [`${name}: not running`];
   if (lastRun !== null && !found.busy) {
-    const [first, ...rest] = gaveUpLines(lastRun);
+    const [first, ...rest] = gaveUpLines(lastRun, Date.now(), cwd);
     lines[0] = `${name}: not running — ${first ?? ''}`;
     lines.push(...rest);
   }
@@ -141,7 +144,7 @@ export async function statusCommand(io: CliIO, opts: ControlOptions): Promise<nu
       gaveUp: lastRun,
     }, null, 2)}\n`);
   } else {
-    io.stdout(notRunningLines(location.name, found, lastRun).map((l) => `${l}\n`).join(''));
+    io.stdout(notRunningLines(location.name, found, lastRun, io.cwd).map((l) => `${l}\n`).join(''));
   }
   return NOT_RUNNING;
 }
