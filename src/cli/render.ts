@@ -2,6 +2,7 @@
  * The one place where errors become text. A NaijaSupError is the user's problem: its code, message,
  * details and fix. Anything else is a naija-sup bug and says so.
  */
+import { createRedactor } from '../config/redact.js';
 import { ERROR_CODES, isNaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 
@@ -35,6 +36,7 @@ export function formatError(error: unknown): { text: string; status: number } {
 
 export function renderError(io: CliIO, error: unknown): number {
   const { text, status } = formatError(error);
-  io.stderr(text);
+  // An error may quote a URL or the environment: the one redaction rule applies (issue 15).
+  io.stderr(createRedactor({ envs: [io.env] }).text(text));
   return status;
 }

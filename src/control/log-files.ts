@@ -17,6 +17,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactUrlsIn } from '../config/redact.js';
 import { formatDuration } from '../elapsed.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 
@@ -101,7 +102,9 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
 
   const write = (line: string): void => {
     if (closed) return;
-    let data = Buffer.from(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+    // Events arrive redacted (src/app/supervise.ts); URL userinfo is hidden again here because a
+    // line written directly (or by a library user's own writer) must obey the same rule.
+    let data = Buffer.from(`${redactUrlsIn(line).replace(/[\r\n]+/g, ' ')}\n`);
     if (data.length > options.maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, options.maxSize - 1)), Buffer.from('\n')]);
     try {
       let target = fd ?? open();
