@@ -19,6 +19,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renam
 import { join } from 'node:path';
 import { redactUrlsIn } from '../config/redact.js';
 import { formatDuration } from '../elapsed.js';
+import { inRunDir } from './run-dir.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -71,7 +72,8 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
   };
 
   const open = (): number => {
-    const opened = openSync(path, OPEN_FLAGS, 0o600);
+    // inRunDir: through the supervisor's handle on its run dir, refused if the dir was swapped.
+    const opened = openSync(inRunDir(path), OPEN_FLAGS, 0o600);
     fd = opened;
     size = fstatSync(opened).size;
     return opened;
@@ -83,13 +85,13 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       fd = null;
     }
     if (options.maxFiles === 1) {
-      rmSync(path, { force: true });
+      rmSync(inRunDir(path), { force: true });
     } else {
       // Oldest first, so each rename lands on a name that was just vacated (the last one replaces).
       for (let i = options.maxFiles - 1; i >= 1; i -= 1) {
         const from = logFilePath(dir, name, i - 1);
         try {
-          renameSync(from, logFilePath(dir, name, i));
+          renameSync(inRunDir(from), inRunDir(logFilePath(dir, name, i)));
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }
