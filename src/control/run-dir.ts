@@ -12,10 +12,11 @@
  * handle (`/proc/self/fd/N/<file>`, Linux's openat), checking before each write that the path
  * still names it.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, parse, sep } from 'node:path';
 import { NaijaSupError } from '../errors.js';
+import { isRunDirRegistration, runDirRegistration, shortSocketDir, standardRunDirs } from './paths.js';
 
 export function runDirPath(env: NodeJS.ProcessEnv = process.env): string {
   const override = env['NAIJA_SUP_RUN_DIR'];
@@ -38,6 +39,7 @@ export function ensureRunDir(env: NodeJS.ProcessEnv = process.env): string {
   ensurePrivateDir(dir, 'run directory');
   checkAncestors(parent, 'run directory');
   hold(dir);
+  register(dir);
   return dir;
 }
 
@@ -49,9 +51,7 @@ export function ensureRunDir(env: NodeJS.ProcessEnv = process.env): string {
  *   directory another user controls.
  */
 export function checkRunDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const dir = checkPrivateDir(runDirPath(env), 'run directory');
-  if (dir !== null) checkAncestors(dirname(dir), 'run directory');
-  return dir;
+  return checkRunDirAt(runDirPath(env));
 }
 
 /** Like {@link checkRunDir} for any private directory (the short socket directory). */
@@ -233,4 +233,85 @@ export function inRunDir(path: string): string {
   }
   if (!st.isDirectory() || st.dev !== h.dev || st.ino !== h.ino) throw swapped(dir, 'after it was checked');
   return existsSync(PROC_FD) ? join(PROC_FD, String(h.fd), basename(path)) : path;
+}
+
+// ── One user, one view (issue 15) ───────────────────────────────────────────────────────────────
+
+/**
+ * Records `dir` in the user's short directory (private, like the run dir), so that a command run
+ * with another environment — a cron job without XDG_RUNTIME_DIR — still finds the apps in it.
+ * Best effort: a run dir that cannot be registered is still found if it is a standard one.
+ */
+function register(dir: string): void {
+  try {
+    const file = runDirRegistration(dir);
+    ensurePrivateDir(shortSocketDir(), 'socket directory');
+    checkAncestors(dirname(shortSocketDir()), 'socket directory');
+    if (existsSync(file) && readFileSync(file, 'utf8') === dir) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, dir);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch {
+    // The standard run dirs are found without it.
+  }
+}
+
+/** Run dirs registered by this user's supervisors; registrations of vanished dirs are pruned. */
+function registeredRunDirs(): string[] {
+  const short = shortSocketDir();
+  try {
+    if (checkPrivateDir(short, 'socket directory') === null) return [];
+  } catch {
+    return []; // not ours or not private: nothing in it is trusted
+  }
+  const dirs: string[] = [];
+  for (const file of readdirSync(short).filter(isRunDirRegistration)) {
+    try {
+      const dir = readFileSync(join(short, file), 'utf8');
+      if (existsSync(dir)) dirs.push(dir);
+      else rmSync(join(short, file), { force: true });
+    } catch {
+      // Raced with its removal.
+    }
+  }
+  return dirs;
+}
+
+/**
+ * Every run dir of this user that exists and is safe to trust, `env`'s own first: the standard
+ * ones (with and without XDG_RUNTIME_DIR) and every registered one. A run dir that fails the
+ * checks is left out silently here; the commands that use it as their own report it.
+ */
+export function userRunDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const all = [...new Set([runDirPath(env), ...standardRunDirs(env), ...registeredRunDirs()])];
+  return all.filter((dir) => {
+    try {
+      return checkRunDirAt(dir) !== null;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The run dirs a command looks through for apps: all of the user's ({@link userRunDirs}), unless
+ * NAIJA_SUP_RUN_DIR names one — an explicit, isolated run dir (tests, containers) sees only itself.
+ */
+export function viewRunDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env['NAIJA_SUP_RUN_DIR']) {
+    const own = checkRunDir(env);
+    return own === null ? [] : [own];
+  }
+  return userRunDirs(env);
+}
+
+function checkRunDirAt(dir: string): string | null {
+  const checked = checkPrivateDir(dir, 'run directory');
+  if (checked !== null) checkAncestors(dirname(checked), 'run directory');
+  return checked;
 }
