@@ -9,14 +9,17 @@
  *    restart) is refused and reported, and nothing lands where the user chose.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliApp, endCliApps } from '../helpers/cli-app.js';
 import { fixture, track, waitFor } from '../helpers/processes.js';
-import { createSecondUser, IS_ROOT, NOT_ROOT_REASON, type SecondUser } from './second-user.js';
+import { createAttacker, rootOnly, type Attacker } from './attacker.js';
 
-if (!IS_ROOT) console.log(`run-dir-swap.test.ts: ${NOT_ROOT_REASON}`);
+/** Runs a shell command line as the attacker (setpriv: their uid and gid, no groups). */
+function asAttacker(user: Attacker, script: string): void {
+  execFileSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'sh', '-c', script], { env: { PATH: '/usr/bin:/bin' } });
+}
 
 function runCli(cwd: string, env: Record<string, string | undefined>, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -26,9 +29,9 @@ function runCli(cwd: string, env: Record<string, string | undefined>, args: stri
   });
 }
 
-describe.skipIf(!IS_ROOT)('a run dir another user could swap', () => {
-  let user: SecondUser;
-  beforeAll(() => { user = createSecondUser(); });
+describe.skipIf(rootOnly !== null)('a run dir another user could swap', () => {
+  let user: Attacker;
+  beforeAll(() => { user = createAttacker(); });
   afterAll(() => { user.remove(); });
   afterEach(endCliApps);
 
@@ -76,7 +79,7 @@ describe.skipIf(!IS_ROOT)('a run dir another user could swap', () => {
     try {
       // The parent falls to the other user, who swaps the run dir for a symlink to a directory of theirs.
       chownSync(parent, user.uid, user.gid);
-      user.run(['sh', '-c', `mv ${runDir} ${parent}/run.old && mkdir ${parent}/target && ln -s target ${runDir}`]);
+      asAttacker(user, `mv ${runDir} ${parent}/run.old && mkdir ${parent}/target && ln -s target ${runDir}`);
       const moved = join(parent, 'run.old');
 
       // The instance crashes, the supervisor restarts it and tries to write the new record.
