@@ -67,10 +67,9 @@ export function redactEnv(env: Readonly<Record<string, string>>, extra: readonly
   return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, isSecretName(name, extra) ? REDACTED : redactUrlsIn(value)]));
 }
 
-/** The config's extra secret names (`redact`), tolerating configs built before the key existed. */
+/** The config's extra secret names (`redact`); a hand-built config may lack the key. */
 function extraNames(config: ResolvedConfig): readonly string[] {
-  const extra = (config as { redact?: readonly string[] }).redact;
-  return Array.isArray(extra) ? extra : [];
+  return Array.isArray(config.redact) ? config.redact : [];
 }
 
 /**

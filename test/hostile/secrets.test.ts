@@ -23,13 +23,15 @@ const CONFIG_ENV = {
   PASSPHRASE: `open ${MARK} sesame 5`,
   AUTH_HEADER: `Bearer ${MARK}_auth_6`,
   DSN: `user:${MARK}_dsn_7@tcp(db)/x`,
+  // Not secret by its name: the config's `redact` list makes it so.
+  CUSTOMER_REF: `${MARK}_custom_8`,
   NODE_ENV: 'production',
 };
 const SHELL_SECRET = { MY_API_TOKEN: `${MARK}_shell_token_3` };
 const DEP_PASSWORD = `${MARK}_dep_pass_4`;
 
 /** The server prints its secrets (and the password alone) before it starts serving. */
-const LEAKY = `echo "boot: stripe=$STRIPE_SK db=$DATABASE_URL token=$MY_API_TOKEN pass=$PASSPHRASE pw=${MARK}_pgpass_2"; exec "$0" "$1"`;
+const LEAKY = `echo "boot: stripe=$STRIPE_SK db=$DATABASE_URL token=$MY_API_TOKEN pass=$PASSPHRASE pw=${MARK}_pgpass_2 ref=$CUSTOMER_REF"; exec "$0" "$1"`;
 
 let dependency: Server;
 let depPort: number;
@@ -56,6 +58,7 @@ async function secretApp(extra: Record<string, unknown> = {}): Promise<CliApp> {
   const app = await cliApp({
     command: ['sh', '-c', LEAKY, process.execPath, fixture('healthy-server.mjs')],
     env: CONFIG_ENV,
+    redact: ['customer_ref'],
     dependsOn: [{ name: 'search', http: `http://elastic:${DEP_PASSWORD}@127.0.0.1:${depPort}/` }],
     ...extra,
   });
@@ -95,7 +98,7 @@ describe('planted secrets', () => {
       expectClean('/metrics', metrics.body);
       // The server did print them: the log has the line, redacted.
       const log = readFileSync(join(app.runDir, 'cli-app.log'), 'utf8');
-      expect(log).toContain('boot: stripe=[redacted] db=postgres://[redacted]@127.0.0.1:5432/db token=[redacted] pass=[redacted] pw=[redacted]');
+      expect(log).toContain('boot: stripe=[redacted] db=postgres://[redacted]@127.0.0.1:5432/db token=[redacted] pass=[redacted] pw=[redacted] ref=[redacted]');
     } finally {
       const stop = await app.cli(['stop']);
       expectClean('stop', stop.stdout + stop.stderr);
