@@ -50,6 +50,10 @@ describe.skipIf(rootOnly !== null)('a run dir another user could swap', () => {
     expect(r.stderr).toContain('su -');
     expect(r.status).toBe(1);
     expect(readdirSync(runtime)).toEqual([]);
+    // doctor says the same before anything is started.
+    const doctor = await runCli(app.cwd, env, ['doctor', '--only', 'run-dir']);
+    expect(doctor.stdout).toContain(`${runtime} belongs to ${user.name} (uid ${user.uid})`);
+    expect(doctor.status).toBe(1);
 
     // Clients refuse too once a run dir is there (`status` reads records from it).
     mkdirSync(join(runtime, 'naija-sup'), { mode: 0o700 });
