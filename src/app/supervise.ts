@@ -9,6 +9,7 @@
  * run dir, the metrics, the status tracker, the last-run record and the control socket's `events`.
  * It never prints, colours or exits: the caller renders the events and exits with `done`.
  */
+import { redactorFor, type Redactor } from '../config/redact.js';
 import type { LoadedConfig, ResolvedConfig } from '../config/types.js';
 import { createLogWriter } from '../control/log-files.js';
 import { controlPaths } from '../control/paths.js';
@@ -58,15 +59,27 @@ export interface Supervision {
 
 type Closer = () => Promise<void> | void;
 
+interface SuperviseState {
+  app: App | null;
+  stopEarly: boolean;
+  /** Hides the app's secrets in everything it publishes or serves. */
+  redactor: Redactor;
+}
+
 /** Starts supervising; see {@link Supervision}. */
 export function supervise(options: SuperviseOptions): Supervision {
   const hub = createEventHub();
-  const state: { app: App | null; stopEarly: boolean } = { app: null, stopEarly: false };
-  const publish = (e: SupervisorEvent): void => hub.publish(e);
+  const state: SuperviseState = { app: null, stopEarly: false, redactor: redactorFor(options.loaded.config, options.env) };
+  // Every event is redacted once, here, before any subscriber (renderer, log files, metrics,
+  // /health, the control socket) sees it: one rule for every output (issue 15).
+  const publish = (e: SupervisorEvent): void => hub.publish(state.redactor.deep(e));
+  const seen: ResolvedConfig[] = [options.loaded.config];
   const reload = async (): Promise<ReloadOutcome> => {
     let next: LoadedConfig;
     try {
       next = await options.reloadConfig();
+      seen.push(next.config);
+      state.redactor = redactorFor(seen, options.env);
     } catch (error) {
       const errors = isNaijaSupError(error) ? [error.message, ...error.details] : [String(error)];
       publish({ type: 'reload-rejected', errors });
@@ -76,7 +89,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     // Preflight chose the port; a reload keeps it unless the new config names another one.
     return reloadOutcome('reload', await state.app.reload(next.config));
   };
-  const done = run(options, hub, state, reload);
+  const done = run(options, hub, state, reload, publish);
   return {
     done,
     stop: () => {
@@ -89,9 +102,10 @@ export function supervise(options: SuperviseOptions): Supervision {
   };
 }
 
-async function run(options: SuperviseOptions, hub: EventHub, state: { app: App | null; stopEarly: boolean }, reload: () => Promise<ReloadOutcome>): Promise<number> {
+async function run(
+  options: SuperviseOptions, hub: EventHub, state: SuperviseState, reload: () => Promise<ReloadOutcome>, publish: (e: SupervisorEvent) => void,
+): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
-  const publish = (e: SupervisorEvent): void => hub.publish(e);
   const version = options.version ?? '0.0.0';
   const runDir = ensureRunDir(options.env);
   const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
@@ -102,7 +116,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
     const { registerProxyMetrics } = await import('../metrics/proxy-metrics.js');
     registerProxyMetrics(metrics.registry, () => state.app?.proxyStats() ?? null);
   }
-  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version });
+  const tracker = new StatusTracker({ view: () => redactedView(statusView(state.app, config), state.redactor), version });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
@@ -124,7 +138,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
     if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
     config = await preflight(config, runDir, Boolean(options.force), publish);
     if (state.stopEarly) return 0;
-    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish));
+    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor));
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
@@ -147,6 +161,12 @@ function statusView(app: App | null, config: ResolvedConfig): SupervisorView {
   const public_ = app?.currentConfig ?? config;
   if (!sup) return { state: { tag: 'preflight' }, context: { restarts: 0, lastExit: null }, currentConfig: public_ };
   return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult, instanceProcesses: () => sup.instanceProcesses() };
+}
+
+/** The view `status` reads, with the server's words (exit summary, probe detail) redacted. */
+function redactedView(view: SupervisorView, redactor: Redactor): SupervisorView {
+  const { currentConfig, ...rest } = view;
+  return { ...redactor.deep(rest), currentConfig };
 }
 
 /**
@@ -182,6 +202,7 @@ async function preflight(config: ResolvedConfig, runDir: string, force: boolean,
 
 async function startStatus(
   config: ResolvedConfig, loaded: LoadedConfig, metrics: SupervisorMetrics, version: string, app: () => App | null, publish: (e: SupervisorEvent) => void,
+  redactor: () => Redactor,
 ): Promise<Closer> {
   const { startStatusServer, buildHealthSnapshot } = await import('../metrics/status-server.js');
   const status = await startStatusServer({
@@ -189,7 +210,7 @@ async function startStatus(
     host: config.status.host,
     maxConnections: config.status.maxConnections,
     explicitHost: loaded.sources['status.host']?.kind !== 'default',
-    snapshot: () => buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
+    snapshot: () => redactor().deep(buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version })),
     isReady: () => app()?.supervisor?.readyForTraffic ?? false,
     metrics,
   });

@@ -30,6 +30,7 @@ import { controlPaths, type ControlPaths } from '../control/paths.js';
 import type { StatusSnapshot, StreamedEvent } from '../control/protocol.js';
 import { ensureRunDir } from '../control/run-dir.js';
 import { docsRef } from '../docs-ref.js';
+import { redactorFor, type Redactor } from '../config/redact.js';
 import { NaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 
@@ -183,7 +184,7 @@ export async function startDetached(io: CliIO, argv: string[]): Promise<number> 
   try {
     const outcome = await follow(io, bg, paths, budget);
     if (outcome === 0) return 0;
-    throw await failed(bg, paths, outcome, config.shutdown.timeout);
+    throw redactedError(await failed(bg, paths, outcome, config.shutdown.timeout), redactorFor(config, io.env));
   } finally {
     io.signals?.off('SIGINT', onInt);
     io.signals?.off('SIGTERM', onTerm);
@@ -352,6 +353,18 @@ function lastWords(path: string, orEvents: boolean): string[] {
   const lines = readTail(path, TAIL_LINES * 4);
   const words = lines.filter((line) => !/^\{".*"event":/.test(line));
   return (words.length > 0 || !orEvents ? words : lines).slice(-TAIL_LINES);
+}
+
+/**
+ * The error with the app's secrets hidden: it quotes the server's last words and exit summary,
+ * which may print a password (issue 15: one redaction rule for every output).
+ */
+function redactedError(error: NaijaSupError, redactor: Redactor): NaijaSupError {
+  return new NaijaSupError(error.code, redactor.text(error.message), {
+    details: error.details.map((d) => redactor.text(d)),
+    ...(error.fix === undefined ? {} : { fix: redactor.text(error.fix) }),
+    exitStatus: error.exitStatus,
+  });
 }
 
 /** The error for a failed start, once the background supervisor and its server are gone. */

@@ -11,6 +11,7 @@ import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
 import { docsLink } from './docs-link.js';
 import { useColor } from './render.js';
+import { terminalSafe } from './terminal-text.js';
 
 export interface RendererOptions {
   name: string;
@@ -165,7 +166,9 @@ export class EventRenderer {
       case 'output': {
         const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;
         const write = event.stream === 'stderr' ? this.io.stderr : this.io.stdout;
-        this.withSpinnerPaused(() => write(`${prefix}${event.line}\n`));
+        // Only --raw prints the server's bytes as they are: they may hold terminal escapes.
+        const line = this.opts.raw ? event.line : terminalSafe(event.line);
+        this.withSpinnerPaused(() => write(`${prefix}${line}\n`));
         return;
       }
       case 'exited': {

@@ -53,7 +53,7 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     .addOption(new Option('--status-port <port>', 'serve /alive /ready /health /metrics on this port (127.0.0.1)').argParser(parsePort))
     .addOption(new Option('--log-format <format>', 'supervisor log format').choices(['human', 'json']))
     .addOption(new Option('--mode <mode>', 'how the port reaches the server').choices(['direct', 'handoff', 'proxy']))
-    .option('--raw', 'stream the server\'s output without the [name] prefix')
+    .option('--raw', 'stream the server\'s output unchanged: no [name] prefix, terminal escape sequences kept')
     .option('--verbose', 'show each step with its duration')
     .argument('[command...]', 'the server command, after "--" (overrides the config\'s command)')
     .action(async (command: string[], opts: StartOptions) => {
@@ -112,7 +112,8 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       return Number(v);
     })
     .option('-f, --follow', 'keep printing new lines')
-    .action(async (opts: ControlOptions & { lines?: number; follow?: boolean }) => {
+    .option('--raw', 'print the server\'s output unchanged, terminal escape sequences included')
+    .action(async (opts: ControlOptions & { lines?: number; follow?: boolean; raw?: boolean }) => {
       const { logsCommand } = await import('./commands/logs.js');
       setStatus(await logsCommand(io, opts));
     });

@@ -3,6 +3,7 @@
  * details and fix. Anything else is a naija-sup bug and says so.
  */
 import { errorAnchor } from '../docs-ref.js';
+import { createRedactor } from '../config/redact.js';
 import { ERROR_CODES, isNaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 import { docsLink } from './docs-link.js';
@@ -42,6 +43,7 @@ export function formatError(error: unknown, cwd = process.cwd()): { text: string
 
 export function renderError(io: CliIO, error: unknown): number {
   const { text, status } = formatError(error, io.cwd);
-  io.stderr(text);
+  // An error may quote a URL or the environment: the one redaction rule applies (issue 15).
+  io.stderr(createRedactor({ envs: [io.env] }).text(text));
   return status;
 }

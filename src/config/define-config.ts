@@ -64,6 +64,7 @@ export interface UserConfig {
   command?: string | string[];
   cwd?: string;
   env?: Record<string, string | number | boolean>;
+  redact?: string | string[];
   port?: number;
   host?: string;
   pidFile?: string | null;

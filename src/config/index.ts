@@ -18,7 +18,7 @@ export {
 export { parseDuration, tryParseDuration, formatDuration, MAX_DURATION_MS } from './duration.js';
 export { parseSize, tryParseSize, formatSize, MAX_SIZE_BYTES } from './size.js';
 export { splitCommand, joinCommand, ShellSplitError } from './shell-split.js';
-export { redactEnv, redactUrl, redactConfig, isSecretName, REDACTED } from './redact.js';
+export { redactEnv, redactUrl, redactUrlsIn, redactConfig, isSecretName, createRedactor, redactorFor, REDACTED, SECRET_NAME_WORDS, type Redactor } from './redact.js';
 export { buildJsonSchema, renderJsonSchema, SCHEMA_ID } from './json-schema.js';
 export { renderConfigReference } from './reference.js';
 export {

@@ -357,10 +357,17 @@ const LOADERS: Record<string, Loader> = {
   '.ts': async (filepath, content) => loadTs(filepath, content),
 };
 
+/** A source line quoted in a message: a hostile one-line file must not become a megabyte of output. */
+const MAX_QUOTED_LINE = 200;
+
+function clip(line: string): string {
+  return line.length <= MAX_QUOTED_LINE ? line : `${line.slice(0, MAX_QUOTED_LINE)}… (${line.length} characters)`;
+}
+
 function toNaijaSupError(error: ConfigFileError, cwd: string): NaijaSupError {
   const file = displayPath(error.filepath, cwd);
   const at = error.line === undefined ? '' : ` at line ${error.line}`;
-  const details = error.line !== undefined && error.lineText !== undefined ? [`${file}:${error.line}: ${error.lineText.trim()}`] : [];
+  const details = error.line !== undefined && error.lineText !== undefined ? [`${file}:${error.line}: ${clip(error.lineText.trim())}`] : [];
   if (error.kind === 'syntax') {
     return new NaijaSupError('E_CONFIG_SYNTAX', `syntax error in ${file}${at}: ${error.reason}`, {
       details,

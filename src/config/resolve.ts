@@ -117,7 +117,8 @@ function walkSection(node: AnySection, object: Record<string, unknown>, prefix: 
   const siblings = Object.keys(node.children);
   for (const [key, raw] of Object.entries(object)) {
     const at = prefix === '' ? key : `${prefix}.${key}`;
-    const child = node.children[key];
+    // Own keys only: "toString" or "constructor" must be an unknown key, not Object.prototype's.
+    const child = Object.hasOwn(node.children, key) ? node.children[key] : undefined;
     if (child === undefined) {
       if (prefix === '' && (EXTRA_ROOT_KEYS as readonly string[]).includes(key)) continue;
       problems.push(`${at}: unknown key${unknownKeyHint(key, siblings, prefix)}`);
@@ -151,6 +152,37 @@ function walkAlias(keys: readonly string[], raw: unknown, prefix: string, at: st
       out.aliased.set(prefix === '' ? field : `${prefix}.${field}`, { raw: value, writtenAt: `${at}.${field}` });
     }
   }
+}
+
+/** Deeper nesting than any config needs; a deeper file is hostile or broken (and would cost stack). */
+export const MAX_CONFIG_DEPTH = 32;
+/** More keys and items than any config needs (an env of 10,000 variables would not fit execve). */
+export const MAX_CONFIG_NODES = 10_000;
+
+/**
+ * Checks a file's content before anything reads it: bounded depth and size (every later step —
+ * the walk, the messages, `config`'s table — is then bounded too), and no `__proto__` key, which
+ * no setting has and which assignment would turn into a prototype (the key is silently dropped at
+ * best). Iterative, so a deep file cannot overflow the stack here. Null when fine, else the
+ * problem and its path ("" for the whole value).
+ */
+export function checkShape(content: unknown): { path: string; message: string } | null {
+  const stack: Array<{ value: unknown; at: string; depth: number }> = [{ value: content, at: '', depth: 0 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { value, at, depth } = stack.pop() as { value: unknown; at: string; depth: number };
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_CONFIG_DEPTH) return { path: at, message: `nested more than ${MAX_CONFIG_DEPTH} levels deep; no setting is` };
+    const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [k, v]);
+    nodes += entries.length;
+    if (nodes > MAX_CONFIG_NODES) return { path: '', message: `more than ${MAX_CONFIG_NODES} keys and items; no configuration needs that many (an env that large would not fit the server's environment)` };
+    for (const [key, child] of entries) {
+      const path = key.startsWith('[') ? `${at}${key}` : at === '' ? key : `${at}.${key}`;
+      if (key === '__proto__') return { path, message: 'unknown key (a key named "__proto__" is never a setting or a usable variable name)' };
+      stack.push({ value: child, at: path, depth: depth + 1 });
+    }
+  }
+  return null;
 }
 
 function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
@@ -211,7 +243,10 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
 
   const fileValues: FileValues = { direct: new Map(), aliased: new Map() };
   if (filepath !== null && input.file !== undefined && input.file !== null) {
-    if (isPlainObject(input.file)) {
+    const shape = checkShape(input.file);
+    if (shape !== null) {
+      problems.push(`${shape.path === '' ? '(whole file)' : shape.path}: ${shape.message}`);
+    } else if (isPlainObject(input.file)) {
       walkSection(configSchema, input.file, '', fileValues, problems);
     } else {
       problems.push(`(whole file): expected an object of settings like {"command": "node server.js"}, got ${describeValue(input.file)}`);
@@ -251,10 +286,12 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
     const envVar = envVars.find((v) => envValue(env, v.name) !== undefined);
     if (envVar !== undefined) {
       const decoded = envVar.decode(envValue(env, envVar.name) as string);
+      // A JSON value from the environment gets the same shape check as a file.
+      const shape = decoded.ok ? checkShape(decoded.value) : null;
       candidates.push({
         source: { kind: 'env', variable: envVar.name },
         origin: (at) => `${envVar.name} (environment)${at === '' ? '' : `: ${key}${at}`}`,
-        result: decoded.ok ? node.parse(decoded.value, withLayer('env')) : decoded,
+        result: !decoded.ok ? decoded : shape !== null ? { ok: false, problems: [{ at: shape.path === '' || shape.path.startsWith('[') ? shape.path : `.${shape.path}`, message: shape.message }] } : node.parse(decoded.value, withLayer('env')),
       });
     }
 

@@ -28,7 +28,7 @@ import { healthSection } from './schema/health.js';
 import type { AnySection, InferInput, InferResolved, LeafNode } from './schema/nodes.js';
 import { alertsSection, logFormatLeaf, logsSection, statusSection } from './schema/observability.js';
 import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
-import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf } from './schema/process.js';
+import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf, redactLeaf } from './schema/process.js';
 import { modeLeaf, proxySection } from './schema/reload.js';
 import { restartSection } from './schema/restart.js';
 import { shutdownSection } from './schema/shutdown.js';
@@ -63,6 +63,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
   command: commandLeaf,
   cwd: cwdLeaf,
   env: envLeaf,
+  redact: redactLeaf,
   port: portLeaf,
   host: hostLeaf,
   pidFile: pidFileLeaf,

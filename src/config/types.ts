@@ -97,6 +97,8 @@ export interface ResolvedConfig {
   /** Absolute. */
   cwd: string;
   env: Record<string, string>;
+  /** More variable names (or parts of names) whose values are never printed (src/config/redact.ts). */
+  redact: string[];
   port: number;
   host: string;
   /** Absolute path of the plain PID file, or null for none. */

@@ -19,7 +19,7 @@ import { connectControl, stillRunning } from './client.js';
 import { controlPaths, shortSocketDir } from './paths.js';
 import type { StatusSnapshot } from './protocol.js';
 import { readLastRun, readRecord, type LastRun } from './record.js';
-import { checkPrivateDir, checkRunDir } from './run-dir.js';
+import { checkPrivateDir, checkRunDir, viewRunDirs } from './run-dir.js';
 
 export interface AppEntry {
   name: string;
@@ -141,8 +141,17 @@ function namesWith(files: string[], suffix: string): string[] {
  * apps are not looked for.
  */
 export async function listApps(env: NodeJS.ProcessEnv, options: { runningOnly?: boolean } = {}): Promise<AppEntry[]> {
-  const runDir = checkRunDir(env);
-  if (runDir === null) return [];
+  // The command's own run dir is checked first: a problem with it is an error, not a silent skip.
+  checkRunDir(env);
+  // One user, one view (issue 15): every run dir of this user; an app found in two, once (the first).
+  const apps = new Map<string, AppEntry>();
+  for (const runDir of viewRunDirs(env)) {
+    for (const [name, entry] of await appsIn(runDir, options)) if (!apps.has(name)) apps.set(name, entry);
+  }
+  return [...apps.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function appsIn(runDir: string, options: { runningOnly?: boolean }): Promise<Map<string, AppEntry>> {
   const files = filesIn(runDir);
   const recordNames = namesWith(files, '.json');
   const sockets = candidateSockets(runDir, files);
@@ -159,7 +168,7 @@ export async function listApps(env: NodeJS.ProcessEnv, options: { runningOnly?: 
     if (name !== undefined) apps.set(name, silentEntry(runDir, name));
   }
   if (!options.runningOnly) await addStopped(runDir, files, recordNames, apps);
-  return [...apps.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return apps;
 }
 
 function silentEntry(runDir: string, name: string): AppEntry {

@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { inRunDir } from './run-dir.js';
 
 /** Names tried before giving up when every temp name is taken (someone is squatting on them). */
 const TEMP_ATTEMPTS = 8;
@@ -27,8 +28,13 @@ function openTemp(path: string, mode: number): { tmp: string; fd: number } {
   }
 }
 
+/**
+ * Replaces `path` with `content`. In a run dir the supervisor holds, the write goes through its
+ * handle and fails (E_RUN_DIR) if the directory was swapped since it was checked (src/control/run-dir.ts).
+ */
 export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
-  const { tmp, fd } = openTemp(path, mode);
+  const target = inRunDir(path);
+  const { tmp, fd } = openTemp(target, mode);
   try {
     writeSync(fd, content);
     fsyncSync(fd);
@@ -39,9 +45,14 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   }
   closeSync(fd);
   try {
-    renameSync(tmp, path);
+    renameSync(tmp, target);
   } catch (error) {
     rmSync(tmp, { force: true });
     throw error;
   }
+}
+
+/** Removes `path` (no error if absent); in a held run dir, through its handle, like {@link writeFileAtomic}. */
+export function removeFile(path: string): void {
+  rmSync(inRunDir(path), { force: true });
 }

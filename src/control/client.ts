@@ -6,6 +6,7 @@
  * run-dir check, and nothing else (no config loader, no cosmiconfig) so it answers in tens of ms.
  * Everything heavier is imported lazily on the path that needs it.
  */
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
 import type { InstanceRecord } from './record.js';
@@ -24,7 +25,7 @@ import {
   type StatusSnapshot,
   type StreamedEvent,
 } from './protocol.js';
-import { checkPrivateDir, checkRunDir } from './run-dir.js';
+import { checkPrivateDir, checkRunDir, viewRunDirs } from './run-dir.js';
 
 /** A request that failed: the server's error reply, or the connection closed / timed out first. */
 export class ControlRequestError extends Error {
@@ -242,7 +243,9 @@ export async function locateApp(options: LocateOptions): Promise<AppLocation> {
 
 /** The control paths of `name` in the run dir of `env` (null when the run dir does not exist). */
 export function locationOf(name: string, env: NodeJS.ProcessEnv, extra: { named: boolean; pidFile?: string | null }): AppLocation {
-  const runDir = checkRunDir(env);
+  const own = checkRunDir(env);
+  // One user, one view (issue 15): the app may run from another of this user's run dirs.
+  const runDir = viewRunDirs(env).find((dir) => [controlPaths(dir, name).socket, controlPaths(dir, name).record].some((p) => existsSync(p))) ?? own;
   if (runDir === null) return { name, paths: null, ...extra };
   const paths = controlPaths(runDir, name);
   if (paths.socketDir !== runDir) checkPrivateDir(paths.socketDir, 'socket directory');

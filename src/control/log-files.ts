@@ -17,7 +17,9 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactUrlsIn } from '../config/redact.js';
 import { formatDuration } from '../elapsed.js';
+import { inRunDir } from './run-dir.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
@@ -70,7 +72,8 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
   };
 
   const open = (): number => {
-    const opened = openSync(path, OPEN_FLAGS, 0o600);
+    // inRunDir: through the supervisor's handle on its run dir, refused if the dir was swapped.
+    const opened = openSync(inRunDir(path), OPEN_FLAGS, 0o600);
     fd = opened;
     size = fstatSync(opened).size;
     return opened;
@@ -82,13 +85,13 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       fd = null;
     }
     if (options.maxFiles === 1) {
-      rmSync(path, { force: true });
+      rmSync(inRunDir(path), { force: true });
     } else {
       // Oldest first, so each rename lands on a name that was just vacated (the last one replaces).
       for (let i = options.maxFiles - 1; i >= 1; i -= 1) {
         const from = logFilePath(dir, name, i - 1);
         try {
-          renameSync(from, logFilePath(dir, name, i));
+          renameSync(inRunDir(from), inRunDir(logFilePath(dir, name, i)));
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }
@@ -101,7 +104,9 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
 
   const write = (line: string): void => {
     if (closed) return;
-    let data = Buffer.from(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+    // Events arrive redacted (src/app/supervise.ts); URL userinfo is hidden again here because a
+    // line written directly (or by a library user's own writer) must obey the same rule.
+    let data = Buffer.from(`${redactUrlsIn(line).replace(/[\r\n]+/g, ' ')}\n`);
     if (data.length > options.maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, options.maxSize - 1)), Buffer.from('\n')]);
     try {
       let target = fd ?? open();

@@ -10,6 +10,7 @@
  * /tmp (checked like the run dir: 0700, ours). The choice depends only on the paths and the uid,
  * so `start` and every client compute the same one.
  */
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Usable bytes of `sun_path` (108 minus the terminating NUL). */
@@ -83,4 +84,32 @@ export function controlPaths(runDir: string, name: string, options: PathOptions 
     log: join(runDir, `${name}.log`),
     daemonLog: join(runDir, `${name}.out`),
   };
+}
+
+
+/**
+ * The run dirs a user's naija-sup uses without NAIJA_SUP_RUN_DIR, whatever the environment of the
+ * command at hand (issue 15, "one user, one view"): a shell has XDG_RUNTIME_DIR, a cron job or a
+ * `sudo` does not, and both must see each other's apps. Existence is not checked here.
+ */
+export function standardRunDirs(env: NodeJS.ProcessEnv, options: PathOptions = {}): string[] {
+  const uid = currentUid(options);
+  const xdg = env['XDG_RUNTIME_DIR'];
+  const dirs = [
+    ...(xdg ? [join(xdg, 'naija-sup')] : []),
+    join('/run/user', String(uid), 'naija-sup'),
+    join(tmpdir(), `naija-sup-${uid}`),
+    join(options.shortRoot ?? '/tmp', `naija-sup-${uid}`),
+  ];
+  return [...new Set(dirs)];
+}
+
+/** Where a run dir is registered in the user's short directory, so every command can find it. */
+export function runDirRegistration(runDir: string, options: PathOptions = {}): string {
+  return join(shortSocketDir(options), `rundir-${shortHash(runDir)}`);
+}
+
+/** Whether a file in the short directory is a run dir registration. */
+export function isRunDirRegistration(file: string): boolean {
+  return /^rundir-[0-9a-f]{16}$/.test(file);
 }

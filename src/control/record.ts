@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SupervisorEvent } from '../supervisor/events.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { removeFile, writeFileAtomic } from './atomic-file.js';
 import type { StatusSnapshot } from './protocol.js';
 
 export interface InstanceRecord {
@@ -77,7 +77,7 @@ export function readRecord(runDir: string, name: string): InstanceRecord | null 
 export function removeRecord(runDir: string, name: string, pid: number): void {
   const current = readRecord(runDir, name);
   if (current && current.pid !== pid) return;
-  rmSync(recordPath(runDir, name), { force: true });
+  removeFile(recordPath(runDir, name));
 }
 
 export function writePidFile(path: string, pid: number): void {
@@ -150,7 +150,7 @@ export function readLastRun(runDir: string, name: string): LastRun | null {
 }
 
 export function removeLastRun(runDir: string, name: string): void {
-  rmSync(lastRunPath(runDir, name), { force: true });
+  removeFile(lastRunPath(runDir, name));
 }
 
 /**

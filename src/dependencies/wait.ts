@@ -10,6 +10,7 @@ import { probeHttp } from '../health/http.js';
 import { probeTcp, unbracketHost } from '../health/tcp.js';
 import type { ProbeResult } from '../health/tcp.js';
 import { splitHostPort } from '../config/host-port.js';
+import { redactUrl } from '../config/redact.js';
 import type { DependencyConfig } from '../config/types.js';
 import type { Clock } from '../supervisor/runner.js';
 
@@ -22,7 +23,7 @@ export const DEFAULT_MAX_BACKOFF_MS = 5_000;
 export interface DependencyResult {
   name: string;
   kind: 'tcp' | 'http';
-  /** "host:port" or the URL, as configured. */
+  /** "host:port" or the URL, as configured but with its userinfo redacted (it is printed). */
   target: string;
   ok: boolean;
   /** Attempts made (1 + the retries used). */
@@ -94,7 +95,7 @@ async function waitForOne(dep: DependencyConfig, options: WaitForDependenciesOpt
   const retries = Math.max(0, Math.floor(options.retries));
   const maxAttempts = 1 + retries;
   const kind: DependencyResult['kind'] = dep.tcp !== null ? 'tcp' : 'http';
-  const target = dep.tcp ?? dep.http ?? '';
+  const target = redactUrl(dep.tcp ?? dep.http ?? '');
   const started = clock.now();
   const signal = options.signal ?? new AbortController().signal;
   const finish = (ok: boolean, attempts: number, last: ProbeResult): DependencyResult => ({
@@ -139,10 +140,10 @@ export function checkDependency(dep: DependencyConfig, timeoutMs: number, signal
     try {
       url = new URL(dep.http);
     } catch {
-      return Promise.resolve({ ok: false, latencyMs: 0, error: 'EINVAL', detail: `invalid http target "${dep.http}" (expected a URL such as "http://127.0.0.1:8080/health")` });
+      return Promise.resolve({ ok: false, latencyMs: 0, error: 'EINVAL', detail: `invalid http target "${redactUrl(dep.http)}" (expected a URL such as "http://127.0.0.1:8080/health")` });
     }
     if (url.protocol !== 'http:') {
-      return Promise.resolve({ ok: false, latencyMs: 0, error: 'EINVAL', detail: `unsupported scheme in "${dep.http}": the http check speaks plain http:// (for a TLS service, use tcp: "host:port")` });
+      return Promise.resolve({ ok: false, latencyMs: 0, error: 'EINVAL', detail: `unsupported scheme in "${redactUrl(dep.http)}": the http check speaks plain http:// (for a TLS service, use tcp: "host:port")` });
     }
     const port = url.port === '' ? 80 : Number(url.port);
     return probeHttp({ host: unbracketHost(url.hostname), port, path: `${url.pathname}${url.search}`, timeout: timeoutMs, signal });

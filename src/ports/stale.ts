@@ -22,6 +22,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { NaijaSupError } from '../errors.js';
 import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
+import { userRunDirs } from '../control/run-dir.js';
 import { listGroupMembers } from '../process/group.js';
 import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
@@ -99,6 +100,12 @@ export function inspectRecord(record: InstanceRecord, procRoot: string = DEFAULT
 
 /** Every instance record in `runDir` (unreadable or foreign files are skipped). */
 export function listRecords(runDir: string): InstanceRecord[] {
+  // One user, one view (issue 15): an instance supervised from another run dir of this user (a
+  // shell with XDG_RUNTIME_DIR, a cron job without) is protected from --kill-existing too.
+  return [runDir, ...userRunDirs().filter((d) => d !== runDir)].flatMap(recordsIn);
+}
+
+function recordsIn(runDir: string): InstanceRecord[] {
   let names: string[];
   try {
     names = readdirSync(runDir);

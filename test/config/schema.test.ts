@@ -49,6 +49,14 @@ const CASES: Record<string, KeyCases> = {
       [['A=1'], 'env: expected an object of environment variables like {"NODE_ENV": "production"}, got ["A=1"]'],
     ],
   },
+  redact: {
+    valid: [['MY_VAR', ['MY_VAR']], [['a.b', 'X-Y', 'Z_9'], ['a.b', 'X-Y', 'Z_9']], [[], []]],
+    invalid: [
+      [3, 'redact: expected a variable name like "MY_VAR", or an array of them, got 3'],
+      [['ok', 'no=pe'], 'redact[1]: expected a variable name (letters, digits, "_", "." or "-") like "MY_VAR", got "no=pe"'],
+      ['', 'redact: expected a variable name (letters, digits, "_", "." or "-") like "MY_VAR", got ""'],
+    ],
+  },
   port: {
     valid: [[1, 1], [3000, 3000], [65535, 65535]],
     invalid: [
@@ -75,8 +83,16 @@ const CASES: Record<string, KeyCases> = {
     invalid: [['udp', 'health.type: expected one of "auto", "http", "tcp", "log", got "udp"'], ['HTTP', 'health.type: expected one of "auto", "http", "tcp", "log", got "HTTP"']],
   },
   'health.path': {
-    valid: [['/healthz', '/healthz'], ['/', '/']],
-    invalid: [['health', 'health.path: expected a path starting with "/", got "health"'], ['/a b', 'health.path: expected a path starting with "/", got "/a b"']],
+    valid: [['/healthz', '/healthz'], ['/', '/'], ['/status%20page?full=1', '/status%20page?full=1'], ["/a:b@c/!$&'()*+,;=-._~", "/a:b@c/!$&'()*+,;=-._~"]],
+    invalid: [
+      ['health', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "health"`],
+      ['/a b', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "/a b"`],
+      ['/x\r\nX-Evil: 1', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "/x\\r\\nX-Evil: 1"`],
+      ['//evil.example/health', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "//evil.example/health"`],
+      ['/100%', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "/100%"`],
+      ['/caf\u00e9', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "/café"`],
+      ['/health#top', `health.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "/health#top"`],
+    ],
   },
   'health.timeout': {
     valid: [['5s', 5000], [1500, 1500], ['1.5s', 1500], ['2m', 120_000], ['0ms', 0]],
@@ -108,7 +124,7 @@ const CASES: Record<string, KeyCases> = {
       [{ timeout: 'fast' }, 'health.liveness.timeout: expected a duration like "5s", got "fast"'],
       [{ failureThreshold: 0 }, 'health.liveness.failureThreshold: expected an integer ≥ 1, got 0'],
       [{ type: 'log' }, 'health.liveness.type: expected one of "auto", "http", "tcp", got "log"'],
-      [{ path: 'live' }, 'health.liveness.path: expected a path starting with "/", got "live"'],
+      [{ path: 'live' }, `health.liveness.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "live"`],
       [{ timout: '1s' }, 'health.liveness.timout: unknown key; did you mean "health.liveness.timeout"?'],
       ['on', 'health.liveness: expected null or an object like {"type": "http", "interval": "5s"}, got "on"'],
     ],
@@ -131,7 +147,7 @@ const CASES: Record<string, KeyCases> = {
       [{ type: 'udp' }, 'health.readiness.type: expected one of "auto", "http", "tcp", "log", got "udp"'],
       [{ interval: 'often' }, 'health.readiness.interval: expected a duration like "5s", got "often"'],
       [{ log: '(' }, 'health.readiness.log: expected a regular expression that compiles, got "(" (Invalid regular expression: /(/: Unterminated group)'],
-      [{ path: 'ready' }, 'health.readiness.path: expected a path starting with "/", got "ready"'],
+      [{ path: 'ready' }, `health.readiness.path: expected a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1", got "ready"`],
       [{ sucessThreshold: 2 }, 'health.readiness.sucessThreshold: unknown key; did you mean "health.readiness.successThreshold"?'],
       [{ zzz: 1 }, 'health.readiness.zzz: unknown key (known keys in health.readiness: type, path, log, interval, timeout, failureThreshold, successThreshold)'],
       [{ type: 'log' }, 'health.readiness.log: required when health.readiness.type is "log" (a regular expression matching the line that shows the server is ready)'],
@@ -322,6 +338,7 @@ describe('schema: defaults', () => {
       command: [],
       cwd: '/srv/app',
       env: {},
+      redact: [],
       port: 8000,
       host: '127.0.0.1',
       pidFile: null,

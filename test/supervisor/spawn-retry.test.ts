@@ -28,7 +28,7 @@ class FakeChild implements InstanceHandle {
 
 function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
   return {
-    name: 'api', command: ['node', 'server.js'], cwd: '/tmp', env: {}, port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
+    name: 'api', command: ['node', 'server.js'], cwd: '/tmp', env: {}, redact: [], port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
     health: { type: 'http', path: '/health', timeout: 1000, interval: 100, startupTimeout: 5000, log: null, liveness: null, readiness: null },
     restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 1000, factor: 2, startRetries: 2, maxRestarts: 3, window: 60_000, minUptime: 1000, standby: false },
     shutdown: { signal: 'SIGTERM', timeout: 2000 },

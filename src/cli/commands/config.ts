@@ -1,7 +1,8 @@
 /**
  * `naija-sup config`: prints the resolved configuration with the source of every value, as aligned
  * `key  value  (source)` lines or as JSON (`--json`), or the config file's JSON Schema
- * (`--json-schema`). Secret-looking env values are redacted in both forms. A missing command is
+ * (`--json-schema`). Secrets are redacted in both forms (src/config/redact.ts: by name, URL
+ * userinfo, and the known secret values wherever they appear). A missing command is
  * shown, not an error: only `start` needs one. Config errors are thrown for main.ts to render.
  */
 import {
@@ -11,6 +12,7 @@ import {
   joinCommand,
   loadConfig,
   redactConfig,
+  redactorFor,
   renderJsonSchema,
   type ConfigFlags,
   type LoadedConfig,
@@ -46,9 +48,11 @@ function show(value: unknown): string {
 }
 
 /** One `[key, value, source]` row per printed value, in schema order. */
-export function configRows(loaded: LoadedConfig, cwd: string): Array<[string, string, string]> {
+export function configRows(loaded: LoadedConfig, cwd: string, env: NodeJS.ProcessEnv = {}): Array<[string, string, string]> {
   const rows: Array<[string, string, string]> = [];
-  const config: ResolvedConfig = redactConfig(loaded.config);
+  // The rule of every output (issue 15): by name and URL, then every known secret value wherever
+  // it appears (a password pasted into the command line too).
+  const config: ResolvedConfig = redactorFor(loaded.config, env).deep(redactConfig(loaded.config));
   for (const { path, node } of configLeaves) {
     const source = loaded.sources[path];
     const from = source === undefined ? '' : formatSource(source, cwd);
@@ -72,9 +76,9 @@ export function configRows(loaded: LoadedConfig, cwd: string): Array<[string, st
   return rows;
 }
 
-function renderHuman(loaded: LoadedConfig, cwd: string): string {
+function renderHuman(loaded: LoadedConfig, cwd: string, env: NodeJS.ProcessEnv): string {
   const header = loaded.filepath === null ? `config file: none found in ${cwd}` : `config file: ${displayPath(loaded.filepath, cwd)}`;
-  const rows = configRows(loaded, cwd);
+  const rows = configRows(loaded, cwd, env);
   const keyWidth = Math.max(...rows.map(([key]) => key.length));
   const valueWidth = Math.min(MAX_VALUE_WIDTH, Math.max(...rows.map(([, value]) => value.length)));
   const lines = rows.map(([key, value, source]) => `${key.padEnd(keyWidth)}  ${value.padEnd(valueWidth)}  (${source})`);
@@ -93,10 +97,10 @@ export async function configCommand(io: CliIO, opts: ConfigCommandOptions): Prom
   };
   const loaded = await loadConfig({ cwd: io.cwd, configPath: opts.config, env: io.env, flags, requireCommand: false });
   if (opts.json) {
-    const config = redactConfig(loaded.config);
+    const config = redactorFor(loaded.config, io.env).deep(redactConfig(loaded.config));
     io.stdout(`${JSON.stringify({ config, sources: loaded.sources, file: loaded.filepath }, null, 2)}\n`);
     return 0;
   }
-  io.stdout(renderHuman(loaded, io.cwd));
+  io.stdout(renderHuman(loaded, io.cwd, io.env));
   return 0;
 }

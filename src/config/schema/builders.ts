@@ -260,8 +260,18 @@ export function parseHost(raw: unknown): ParseResult<string> {
   return typeof raw === 'string' && raw !== '' && !/\s/.test(raw) ? ok(raw) : fail('a host name or IP address', raw);
 }
 
+/**
+ * A URL path (and optional query) as it goes on the request line: RFC 3986 characters, anything
+ * else percent-encoded. Spaces, control characters, raw non-ASCII, "#" or a stray "%" would be
+ * sent as given (a malformed request, or a header injected after a CR LF), and "//" would read as
+ * another host to a URL parser.
+ */
+export const HTTP_PATH = /^\/(?!\/)(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$/;
+
 export function httpPathParse(raw: unknown): ParseResult<string> {
-  return typeof raw === 'string' && raw.startsWith('/') && !/\s/.test(raw) ? ok(raw) : fail('a path starting with "/"', raw);
+  return typeof raw === 'string' && HTTP_PATH.test(raw)
+    ? ok(raw)
+    : fail('a URL path starting with "/" (not "//"), percent-encoded: letters, digits, -._~!$&\'()*+,;=:@/ and %XX, then an optional ?query; e.g. "/health" or "/status%20page?full=1"', raw);
 }
 
 /** A legacy variable that counts in seconds, like GRACEFUL_TIMEOUT=30. */

@@ -12,6 +12,7 @@ import {
   durationLeaf,
   enumLeaf,
   fail,
+  HTTP_PATH,
   httpPathParse,
   integerLeaf,
   isPlainObject,
@@ -110,7 +111,7 @@ function httpPathLeaf(description: string): LeafNode<string, string> {
   return leaf<string, string>({
     description,
     typeText: 'string',
-    jsonSchema: { type: 'string', pattern: '^/' },
+    jsonSchema: { type: 'string', pattern: HTTP_PATH.source },
     default: value('/health'),
     parse: httpPathParse,
   });

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { ShellSplitError, splitCommand } from '../shell-split.js';
-import { booleanLeaf, decodeJson, fail, isPlainObject, keySuffix, leaf, ok, prefixed, section, value } from './builders.js';
+import { booleanLeaf, decodeJson, decodeList, fail, isPlainObject, keySuffix, leaf, ok, prefixed, section, value } from './builders.js';
 import type { Problem } from './nodes.js';
 
 /** Turns a package or folder name into one safe for file names: [a-z0-9._-], at most 64 characters. */
@@ -108,6 +108,34 @@ export const envLeaf = leaf<Record<string, string | number | boolean>, Record<st
         problems.push(...prefixed(fail('a string, number or boolean', v).problems, keySuffix(key)));
       }
     }
+    return problems.length > 0 ? { ok: false, problems } : ok(out);
+  },
+});
+
+/** A name, or part of one, whose environment values are never printed (src/config/redact.ts). */
+const REDACT_NAME = /^[A-Za-z0-9_.-]+$/;
+
+export const redactLeaf = leaf<string | string[], string[]>({
+  description: 'More environment variables whose values are never printed, in any output (config, status, /health, logs, errors): each a name or part of one, any case. Always hidden: names containing PASS, SECRET, TOKEN, KEY, AUTH, CREDENTIAL, DSN, PRIVATE, COOKIE, SESSION or _SK, and the user:password of every URL.',
+  typeText: 'string | string[]',
+  jsonSchema: {
+    anyOf: [
+      { type: 'string', pattern: REDACT_NAME.source },
+      { type: 'array', items: { type: 'string', pattern: REDACT_NAME.source } },
+    ],
+  },
+  default: value([]),
+  envForm: 'comma-separated',
+  fromEnv: decodeList,
+  parse: (raw) => {
+    const items: unknown[] = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : [];
+    if (typeof raw !== 'string' && !Array.isArray(raw)) return fail('a variable name like "MY_VAR", or an array of them', raw);
+    const problems: Problem[] = [];
+    const out: string[] = [];
+    items.forEach((item, i) => {
+      if (typeof item === 'string' && REDACT_NAME.test(item)) out.push(item);
+      else problems.push(...prefixed(fail('a variable name (letters, digits, "_", "." or "-") like "MY_VAR"', item).problems, Array.isArray(raw) ? `[${i}]` : ''));
+    });
     return problems.length > 0 ? { ok: false, problems } : ok(out);
   },
 });

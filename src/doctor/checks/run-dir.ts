@@ -3,9 +3,10 @@
  * directory, owned by this user, mode 700. Read-only: lstat only, never created here — `start`
  * creates it (src/control/run-dir.ts `ensureRunDir` applies the same rules and refuses to run).
  */
-import { lstatSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runDirPath } from '../../control/run-dir.js';
+import { checkAncestors, runDirPath } from '../../control/run-dir.js';
+import { isNaijaSupError } from '../../errors.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
 export const runDirCheck: Check = {
@@ -14,6 +15,9 @@ export const runDirCheck: Check = {
   run(ctx: DoctorContext): CheckOutcome {
     const dir = runDirPath({ ...ctx.env });
     const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    // `start` refuses a run dir under a directory another user controls (issue 15): say so first.
+    const above = untrustedParent(dirname(dir));
+    if (above !== null) return above;
     let st;
     try {
       st = lstatSync(dir);
@@ -61,3 +65,14 @@ export const runDirCheck: Check = {
     return { status: 'ok', summary: `${dir} is yours, mode 700`, details };
   },
 };
+
+function untrustedParent(parent: string): CheckOutcome | null {
+  if (!existsSync(parent)) return null;
+  try {
+    checkAncestors(parent, 'run directory');
+    return null;
+  } catch (error) {
+    if (!isNaijaSupError(error)) throw error;
+    return { status: 'fail', summary: error.message, details: [...error.details], ...(error.fix === undefined ? {} : { fix: error.fix }) };
+  }
+}
