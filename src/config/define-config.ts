@@ -110,9 +110,12 @@ export interface UserConfig {
   status?: {
     port?: number | null;
     host?: string;
+    token?: string | null;
   };
   alerts?: {
     crashRate?: number | null;
+    webhook?: string | string[] | null;
+    notReadyFor?: DurationInput;
   };
   logFormat?: LogFormat | null;
   logs?: {

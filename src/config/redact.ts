@@ -34,13 +34,26 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * A copy of a resolved configuration safe to print: secret-looking `env` values and passwords in
- * `dependsOn` URLs redacted (what `naija-sup config` shows).
+ * A copy of a resolved configuration safe to print: secret-looking `env` values, passwords in
+ * `dependsOn` and webhook URLs, and the status token redacted (what `naija-sup config` shows).
  */
 export function redactConfig(config: ResolvedConfig): ResolvedConfig {
   return {
     ...config,
     env: redactEnv(config.env),
     dependsOn: config.dependsOn.map((d) => (d.http === null ? d : { ...d, http: redactUrl(d.http) })),
+    status: { ...config.status, token: config.status.token === null ? null : REDACTED },
+    alerts: { ...config.alerts, webhook: config.alerts.webhook.map(redactWebhook) },
   };
+}
+
+/**
+ * A webhook URL with everything after its host redacted: a Slack or Teams incoming-webhook URL is a
+ * secret in its path, not in a password.
+ */
+export function redactWebhook(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#@]*@)?([^/?#]*)(.*)$/i.exec(url);
+  if (m === null) return REDACTED;
+  const rest = m[3] ?? '';
+  return `${m[1] ?? ''}${m[2] ?? ''}${rest === '' || rest === '/' ? rest : `/${REDACTED}`}`;
 }
