@@ -44,12 +44,7 @@ function parseWebhooks(raw: unknown): ReturnType<typeof ok<string[]>> | ReturnTy
   if (!Array.isArray(list)) return fail('a URL, a list of URLs or null', raw);
   const urls: string[] = [];
   for (const item of list as unknown[]) {
-    let url: URL | null = null;
-    try {
-      url = typeof item === 'string' ? new URL(item) : null;
-    } catch {
-      url = null;
-    }
+    const url = typeof item === 'string' && URL.canParse(item) ? new URL(item) : null;
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return fail('http:// or https:// URLs', item);
     urls.push(item as string);
   }
