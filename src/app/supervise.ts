@@ -23,7 +23,9 @@ import { initialMachine } from '../supervisor/machine.js';
 import { App } from './app.js';
 import { controlTarget, reloadOutcome } from './control-target.js';
 import { instanceDeps } from './instance-deps.js';
+import type { Monitoring } from '../metrics/monitoring.js';
 import type { SupervisorMetrics } from '../metrics/registry.js';
+import type { HealthSnapshot } from '../metrics/status-server.js';
 
 export interface SuperviseOptions {
   /** The configuration, loaded. */
@@ -102,7 +104,12 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
-  const closers: Closer[] = [() => logs.close(), () => metrics?.close()];
+  // Issue 17: the dashboard's history and the webhook alerts (src/metrics/monitoring.ts).
+  const monitor = config.status.port === null && config.alerts.webhook.length === 0 ? null : (await import('../metrics/monitoring.js')).startMonitoring({
+    config, metrics, currentConfig: () => state.app?.currentConfig ?? config, isReady: () => state.app?.supervisor?.readyForTraffic ?? false, publish,
+  });
+  if (monitor) hub.subscribe((e) => monitor.handle(e));
+  const closers: Closer[] = [() => logs.close(), () => metrics?.close(), () => monitor?.close()];
   try {
     // One supervisor per name: the control socket (and its lock) is taken before anything is
     // cleaned up, so a second `start` fails with E_ALREADY_RUNNING instead of killing the first.
@@ -113,7 +120,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
     if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
     config = await preflight(config, runDir, Boolean(options.force), publish);
     if (state.stopEarly) return 0;
-    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish));
+    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, monitor));
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: options.env }), openMode });
     state.app = app;
     const status = await app.start();
@@ -171,13 +178,17 @@ async function preflight(config: ResolvedConfig, runDir: string, force: boolean,
 
 async function startStatus(
   config: ResolvedConfig, loaded: LoadedConfig, metrics: SupervisorMetrics, version: string, app: () => App | null, publish: (e: SupervisorEvent) => void,
+  monitor: Monitoring | null,
 ): Promise<Closer> {
   const { startStatusServer, buildHealthSnapshot } = await import('../metrics/status-server.js');
+  const snapshot = (): HealthSnapshot => buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version });
   const status = await startStatusServer({
+    routes: monitor?.routes(snapshot) ?? undefined,
+    token: config.status.token,
     port: config.status.port as number,
     host: config.status.host,
     explicitHost: loaded.sources['status.host']?.kind !== 'default',
-    snapshot: () => buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
+    snapshot,
     isReady: () => app()?.supervisor?.readyForTraffic ?? false,
     metrics,
   });
