@@ -119,7 +119,7 @@ function startsSection(d: DashboardData): string {
 function resourcesSection(d: DashboardData): string {
   const i = d.health.instance;
   return `<h2>Resources</h2>${dl([
-    ['server memory (RSS)', h(formatBytes(i.rssBytes))],
+    ['server memory (RSS)', h(formatBytes(i.processes === 0 ? null : i.rssBytes))],
     ['server CPU', d.latest.cpuPercent === null ? '–' : `${d.latest.cpuPercent} %`],
     ['server processes', i.processes === null ? '–' : String(i.processes)],
     ['supervisor memory', h(formatBytes(d.latest.supervisorRssBytes))],
@@ -205,6 +205,7 @@ export function renderPage(d: DashboardData, assets: { query: string }): string 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${h(d.app.name)} · naija-sup</title>
+<link rel="icon" href="data:,">
 <noscript><meta http-equiv="refresh" content="10"></noscript>
 <link rel="stylesheet" href="/dashboard/uplot.css">
 <link rel="stylesheet" href="/dashboard/style.css">
