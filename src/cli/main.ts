@@ -144,6 +144,19 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     });
 
   program
+    .command('export')
+    .description('write a file generated from the config: prometheus-rules, grafana')
+    .argument('<target>', 'prometheus-rules | grafana')
+    .option('-c, --config <file>', 'use this config file instead of searching for one')
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .option('--job <name>', 'the Prometheus scrape job of the status server (default: naija-sup)')
+    .option('--runbook-base <url>', 'where docs/metrics.md is published, for the rules\' runbook_url')
+    .action(async (target: string, opts: { config?: string; output?: string; job?: string; runbookBase?: string }) => {
+      const { exportCommand } = await import('./commands/export.js');
+      setStatus(await exportCommand(io, target, opts));
+    });
+
+  program
     .command('config')
     .description('print the resolved configuration and where each value came from')
     .option('-c, --config <file>', 'use this config file instead of searching for one')
