@@ -5,6 +5,7 @@
  * options, and every rule links the runbook section of docs/metrics.md that says what to do.
  *
  * test/export/promtool.test.ts runs `promtool check rules` and `promtool test rules` on the output.
+ * Annotations use `$labels` only (no `$value`), so a notification reads the same on every resend.
  */
 import { stringify } from 'yaml';
 import { formatDuration } from '../config/duration.js';
@@ -52,33 +53,33 @@ export function alertRules(config: ResolvedConfig, options: RulesOptions = {}): 
     annotations: { summary, description, runbook_url: `${base}#${RUNBOOK_ANCHORS[kind]}` },
   });
   return [
-    rule('NaijaSupSupervisorDown', 'supervisor-down', `absent(up{${job}} == 1)`, '1m', 'critical',
+    rule('NaijaSupSupervisorDown', 'supervisor-down', `up{${job}} == 0 or absent(up{${job}})`, '1m', 'critical',
       `naija-sup (${config.name}) is not scraped`,
       'No target of the job answers /metrics: the supervisor is gone (crashed, stopped, or its host is down), or the scrape config no longer finds it.'),
     rule('NaijaSupCrashLooping', 'crash-loop', `${by} (rate(naija_sup_restarts_total{${job},cause!="reload"}[5m])) * 60 > ${crashRate}`, '1m', 'critical',
-      `{{ $labels.instance }} restarts {{ $value | humanize }} times a minute`,
+      '{{ $labels.instance }} is crash-looping',
       `The server keeps crashing (more than ${crashRate} restarts per minute over 5 minutes). The cause of each exit is in naija_sup_restarts_total's cause label and in naija-sup status.`),
     rule('NaijaSupNotReady', 'not-ready', `naija_sup_instance_ready{${job}} == 0`, formatDuration(config.alerts.notReadyFor), 'warning',
       `{{ $labels.instance }} has not been ready for ${formatDuration(config.alerts.notReadyFor)}`,
       '/ready answers 503: the server is starting, restarting, or its readiness probe fails.'),
     rule('NaijaSupLivenessFailing', 'liveness-restart', `increase(naija_sup_probe_failures_total{${job},probe="liveness"}[5m]) > 0`, '2m', 'warning',
       '{{ $labels.instance }} fails its liveness probe',
-      'The liveness probe failed {{ $value | humanize }} times in 5 minutes; after health.liveness.failureThreshold failures in a row the server is restarted.'),
+      'The liveness probe failed in the last 5 minutes; after health.liveness.failureThreshold failures in a row the server is restarted.'),
     rule('NaijaSupSlowStart', 'slow-start',
       `(${by} (increase(naija_sup_start_duration_seconds_sum{${job}}[30m])) / ${by} (increase(naija_sup_start_duration_seconds_count{${job}}[30m])))`
         + ` > ${factor} * histogram_quantile(0.5, sum by (job, instance, le) (rate(naija_sup_start_duration_seconds_bucket{${job}}[6h])))`,
       '0m', 'warning',
-      '{{ $labels.instance }} takes {{ $value | humanizeDuration }} to start',
+      '{{ $labels.instance }} starts far slower than usual',
       `Recent starts took more than ${factor} times the median start-up time of the last 6 hours: a slow dependency, a migration, or a cold cache.`),
     rule('NaijaSupProxyErrors', 'proxy-errors',
       `${by} (rate(naija_sup_proxy_requests_total{${job},class="5xx"}[5m])) / ${by} (rate(naija_sup_proxy_requests_total{${job}}[5m])) > ${errorRatio}`,
       '5m', 'critical',
-      '{{ $labels.instance }}: {{ $value | humanizePercentage }} of proxied requests fail with 5xx',
+      '{{ $labels.instance }}: proxied requests fail with 5xx',
       `More than ${errorRatio * 100}% of the responses through naija-sup's proxy are 5xx.`),
     rule('NaijaSupProxyLatency', 'proxy-latency',
       `histogram_quantile(0.99, sum by (job, instance, le) (rate(naija_sup_proxy_request_duration_seconds_bucket{${job}}[5m]))) > ${p99}`,
       '5m', 'warning',
-      '{{ $labels.instance }}: p99 latency through the proxy is {{ $value | humanizeDuration }}',
+      '{{ $labels.instance }}: slow responses through the proxy',
       `The 99th percentile of proxied request durations is above ${p99} s.`),
     rule('NaijaSupDependencyDown', 'dependency-down', `naija_sup_dependency_up{${job}} == 0`, '1m', 'critical',
       '{{ $labels.instance }}: dependency {{ $labels.name }} is down',
