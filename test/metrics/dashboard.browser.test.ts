@@ -17,6 +17,22 @@ import { assertAllGone, fixture } from '../helpers/processes.js';
 import { finishSupervisor, freePort, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * The page's globals, typed here because the tests compile without the DOM library. Functions (not
+ * strings) go to the page: the dashboard's CSP forbids eval, which string expressions would need.
+ */
+interface G {
+  document: {
+    getElementById(id: string): { textContent: string | null } | null;
+    querySelector(selector: string): { textContent: string | null } | null;
+    documentElement: { scrollWidth: number };
+    body: unknown;
+  };
+  innerWidth: number;
+  marker?: number;
+  getComputedStyle(element: unknown): { backgroundColor: string };
+}
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 
 let sup: InProcessSupervisor | null = null;
@@ -65,7 +81,7 @@ describe('dashboard in Chromium', () => {
     const page = await context.newPage();
     const problems = watchConsole(page);
     await page.goto(`${base}/`);
-    await page.waitForFunction("document.getElementById('live')?.textContent?.startsWith('live') === true", undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (globalThis as unknown as G).document.getElementById('live')?.textContent?.startsWith('live') === true, undefined, { timeout: 10_000 });
     expect(await page.locator('#s-app .badge').first().textContent()).toBe('ok');
     expect(await page.locator('#s-app').textContent()).toContain(String(sup.pids[0]));
     expect(await page.locator('#s-health').textContent()).toContain('ready');
@@ -73,17 +89,17 @@ describe('dashboard in Chromium', () => {
     // uPlot drew the charts in place of the static lines.
     await page.waitForSelector('#c-memory .uplot', { timeout: 10_000 });
     // A marker that a reload would wipe.
-    await page.evaluate('window.marker = 42');
+    await page.evaluate(() => { (globalThis as unknown as G).marker = 42; });
 
     process.kill(sup.pids[0] ?? 0, 'SIGKILL');
-    await page.waitForFunction("document.getElementById('restart-count')?.textContent === '1'", undefined, { timeout: 15_000 });
-    await page.waitForFunction("document.querySelector('#s-app .badge')?.textContent === 'ok'", undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => (globalThis as unknown as G).document.getElementById('restart-count')?.textContent === '1', undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => (globalThis as unknown as G).document.querySelector('#s-app .badge')?.textContent === 'ok', undefined, { timeout: 15_000 });
     const restarts = await page.locator('#s-restarts').textContent();
     expect(restarts).toContain('killed');
     expect(restarts).toContain('SIGKILL');
     expect(restarts).toMatch(/out-of-memory/);
     expect(await page.locator('#s-starts').textContent()).toContain(String(sup.pids[1]));
-    expect(await page.evaluate('window.marker')).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as G).marker)).toBe(42);
     const shot = process.env['UPDATE_SCREENSHOT'] === '1' ? DOCS_SCREENSHOT : join(tmpdir(), `naija-sup-dashboard-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot)).toBe(true);
@@ -94,9 +110,9 @@ describe('dashboard in Chromium', () => {
     problems.push(...watchConsole(phonePage));
     await phonePage.goto(`${base}/dashboard`);
     await phonePage.waitForSelector('#c-ready .uplot', { timeout: 10_000 });
-    expect(await phonePage.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
-    const darkBg = await phonePage.evaluate('getComputedStyle(document.body).backgroundColor');
-    const lightBg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(await phonePage.evaluate(() => { const g = globalThis as unknown as G; return g.document.documentElement.scrollWidth <= g.innerWidth; })).toBe(true);
+    const darkBg = await phonePage.evaluate(() => { const g = globalThis as unknown as G; return g.getComputedStyle(g.document.body).backgroundColor; });
+    const lightBg = await page.evaluate(() => { const g = globalThis as unknown as G; return g.getComputedStyle(g.document.body).backgroundColor; });
     expect(darkBg).toBe('rgb(14, 17, 22)');
     expect(lightBg).toBe('rgb(246, 247, 249)');
 
