@@ -100,7 +100,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   hub.subscribe((e) => logs.event(e));
   const metrics = await startMetrics(config);
   if (metrics) hub.subscribe((e) => { const warning = metrics.handle(e); if (warning) queueMicrotask(() => publish(warning)); });
-  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version });
+  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version, webhooks: config.alerts.webhook.length === 0 ? undefined : () => monitor?.webhooks?.() ?? [] });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));

@@ -148,6 +148,8 @@ export interface StatusSnapshot {
   version: string;
   /** The parked warm standby's pid (restart.standby); absent when there is none. */
   standbyPid?: number;
+  /** Each alerts.webhook URL (path redacted) and how its deliveries go; absent without webhooks. */
+  webhooks?: Array<{ url: string; delivered: number; failed: number; failing: boolean; lastError: string | null }>;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */

@@ -413,6 +413,8 @@ export interface StatusTrackerOptions {
   procRoot?: string;
   /** Wall clock, ms epoch. */
   now?: () => number;
+  /** The webhooks' delivery status (src/metrics/webhooks.ts), when alerts.webhook is set. */
+  webhooks?: (() => NonNullable<StatusSnapshot['webhooks']>) | undefined;
 }
 
 /**
@@ -523,6 +525,7 @@ export class StatusTracker {
       shutdownTimeoutMs: config.shutdown.timeout,
       version: this.options.version,
       ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
+      ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
     };
   }
 

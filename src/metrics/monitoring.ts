@@ -11,6 +11,7 @@ import { dashboardRoutes, type RouteHandler } from './dashboard.js';
 import { DashboardHistory } from './history.js';
 import type { SupervisorMetrics } from './registry.js';
 import type { HealthSnapshot } from './status-server.js';
+import type { WebhookStatus } from './webhook-delivery.js';
 import { createWebhookNotifier, type WebhookNotifier } from './webhooks.js';
 
 export interface MonitoringOptions {
@@ -27,6 +28,8 @@ export interface MonitoringOptions {
 
 export interface Monitoring {
   handle(event: SupervisorEvent): void;
+  /** The webhooks' delivery status for `status`; undefined without alerts.webhook. */
+  readonly webhooks: (() => WebhookStatus[]) | undefined;
   /** The dashboard, for startStatusServer's `routes`; null without metrics. */
   routes(snapshot: () => HealthSnapshot): RouteHandler | null;
   close(): Promise<void>;
@@ -50,6 +53,7 @@ export function startMonitoring(options: MonitoringOptions): Monitoring | null {
   if (history === null && notifier === null) return null;
   if (history !== null) void history.sample().catch(() => undefined);
   return {
+    webhooks: notifier === null ? undefined : () => notifier.status(),
     handle(event) {
       if (event.type === 'status-server') statusUrl = event.url;
       history?.handle(event);

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { WebhookStatus } from '../../src/metrics/webhook-delivery.js';
 import { createWebhookNotifier, type WebhookPayload } from '../../src/metrics/webhooks.js';
@@ -131,6 +132,11 @@ describe('webhook alerts with real processes', () => {
     }, { timeout: 5000, message: 'the dashboard shows the delivery' });
     expect(webhooks.webhooks[0]).toMatchObject({ url: `${hook.url.replace(/\/hook$/, '')}/[redacted]`, delivered: 1, failedAttempts: 1, failed: 0, failing: false });
     expect(webhooks.open).toEqual(['crash-loop']);
+    // `naija-sup status --json` carries the same delivery status.
+    const out: string[] = [];
+    const statusExit = await run(['status', '--json'], { stdout: (t) => out.push(t), stderr: () => undefined, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: sup.runDir }, cwd: sup.tmp, isTTY: false });
+    expect(statusExit).toBe(0);
+    expect((JSON.parse(out.join('')) as { webhooks?: unknown[] }).webhooks).toEqual([expect.objectContaining({ delivered: 1, failed: 0, failing: false })]);
     sup.signal('SIGTERM');
     await expect(sup.done).resolves.toBe(0);
     await assertAllGone(sup.pids);
