@@ -42,4 +42,13 @@ describe('status health rows', () => {
     expect(row(text, 'health')).toBe('failing, 3 ms, 2 s ago: HTTP 500 (readiness probe)');
     expect(row(text, 'last probe')).toMatch(/^readiness, failing, /);
   });
+
+  it('a failing webhook is a row of its own, with its last error; a working one says ok; none without webhooks', () => {
+    const text = renderStatus(snapshot({ webhooks: [
+      { url: 'https://hooks.example/[redacted]', delivered: 3, failed: 1, failing: true, lastError: 'answered HTTP 500 (after 4 attempts)' },
+    ] }), NOW);
+    expect(row(text, 'webhook')).toBe('https://hooks.example/[redacted]: FAILING (answered HTTP 500 (after 4 attempts)), 3 delivered, 1 failed');
+    expect(row(renderStatus(snapshot({ webhooks: [{ url: 'http://127.0.0.1:9/x', delivered: 1, failed: 0, failing: false, lastError: null }] }), NOW), 'webhook')).toBe('http://127.0.0.1:9/x: ok, 1 delivered, 0 failed');
+    expect(renderStatus(snapshot({}), NOW)).not.toContain('webhook');
+  });
 });

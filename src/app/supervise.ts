@@ -26,7 +26,9 @@ import { pid1Warning } from './pid1.js';
 import { systemdNotifier, withoutNotifySocket } from './systemd-notify.js';
 import { controlTarget, reloadOutcome } from './control-target.js';
 import { instanceDeps } from './instance-deps.js';
+import type { Monitoring } from '../metrics/monitoring.js';
 import type { SupervisorMetrics } from '../metrics/registry.js';
+import type { HealthSnapshot } from '../metrics/status-server.js';
 
 export interface SuperviseOptions {
   /** The configuration, loaded. */
@@ -116,15 +118,24 @@ async function run(
     const { registerProxyMetrics } = await import('../metrics/proxy-metrics.js');
     registerProxyMetrics(metrics.registry, () => state.app?.proxyStats() ?? null);
   }
-  const tracker = new StatusTracker({ view: () => redactedView(statusView(state.app, config), state.redactor), version });
+  const tracker = new StatusTracker({
+    view: () => redactedView(statusView(state.app, config), state.redactor),
+    version,
+    webhooks: config.alerts.webhook.length === 0 ? undefined : () => monitor?.webhooks?.() ?? [],
+  });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
+  // Issue 17: the dashboard's history and the webhook alerts (src/metrics/monitoring.ts).
+  const monitor = config.status.port === null && config.alerts.webhook.length === 0 ? null : (await import('../metrics/monitoring.js')).startMonitoring({
+    config, metrics, currentConfig: () => state.app?.currentConfig ?? config, isReady: () => state.app?.supervisor?.readyForTraffic ?? false, publish,
+  });
+  if (monitor) hub.subscribe((e) => monitor.handle(e));
   // The caller hears each event last: when its "ready" line shows, the log, the status and the
   // last-run record already say so (a test, or a script, may act on the line at once).
   if (options.onEvent) hub.subscribe(options.onEvent);
   publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
-  const closers: Closer[] = [() => logs.close(), () => metrics?.close()];
+  const closers: Closer[] = [() => logs.close(), () => metrics?.close(), () => monitor?.close()];
   const pid1 = pid1Warning(); if (pid1) publish(pid1);
   const notifier = systemdNotifier(options.env, (message, fix) => publish({ type: 'warning', message, ...(fix ? { fix } : {}) }));
   if (notifier) { hub.subscribe((e) => notifier.event(e)); closers.push(() => notifier.close()); }
@@ -138,7 +149,7 @@ async function run(
     if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
     config = await preflight(config, runDir, Boolean(options.force), publish);
     if (state.stopEarly) return 0;
-    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor));
+    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor, monitor));
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
@@ -203,14 +214,19 @@ async function preflight(config: ResolvedConfig, runDir: string, force: boolean,
 async function startStatus(
   config: ResolvedConfig, loaded: LoadedConfig, metrics: SupervisorMetrics, version: string, app: () => App | null, publish: (e: SupervisorEvent) => void,
   redactor: () => Redactor,
+  monitor: Monitoring | null,
 ): Promise<Closer> {
   const { startStatusServer, buildHealthSnapshot } = await import('../metrics/status-server.js');
+  // The /health snapshot and the dashboard's data: the one redaction rule applies (issue 15).
+  const snapshot = (): HealthSnapshot => redactor().deep(buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }));
   const status = await startStatusServer({
+    routes: monitor?.routes(snapshot) ?? undefined,
+    token: config.status.token,
     port: config.status.port as number,
     host: config.status.host,
     maxConnections: config.status.maxConnections,
     explicitHost: loaded.sources['status.host']?.kind !== 'default',
-    snapshot: () => redactor().deep(buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version })),
+    snapshot,
     isReady: () => app()?.supervisor?.readyForTraffic ?? false,
     metrics,
   });

@@ -160,13 +160,15 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
 
   program
     .command('export')
-    .description('write a deployment file from the config: dockerfile, compose, systemd, kubernetes, railway')
-    .argument('<target>', 'dockerfile | compose | systemd | kubernetes | railway')
+    .description('write a file from the config: dockerfile, compose, systemd, kubernetes, railway (deployment); prometheus-rules, grafana (monitoring)')
+    .argument('<target>', 'dockerfile | compose | systemd | kubernetes | railway | prometheus-rules | grafana')
     .option('-c, --config <file>', 'use this config file instead of searching for one')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--workdir <dir>', 'systemd: the app\'s folder on the server (default: the config\'s cwd)')
     .option('--user <user>', 'systemd: the user the service runs as (default: the app\'s name)')
-    .action(async (target: string, opts: { config?: string; output?: string; workdir?: string; user?: string }) => {
+    .option('--job <name>', 'prometheus-rules, grafana: the Prometheus scrape job of the status server (default: naija-sup)')
+    .option('--runbook-base <url>', 'prometheus-rules: where docs/metrics.md is published, for the rules\' runbook_url')
+    .action(async (target: string, opts: { config?: string; output?: string; workdir?: string; user?: string; job?: string; runbookBase?: string }) => {
       const { exportCommand } = await import('./commands/export.js');
       setStatus(await exportCommand(io, target, opts));
     });

@@ -112,9 +112,12 @@ export interface UserConfig {
     port?: number | null;
     host?: string;
     maxConnections?: number;
+    token?: string | null;
   };
   alerts?: {
     crashRate?: number | null;
+    webhook?: string | string[] | null;
+    notReadyFor?: DurationInput;
   };
   logFormat?: LogFormat | null;
   logs?: {

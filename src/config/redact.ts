@@ -74,7 +74,8 @@ function extraNames(config: ResolvedConfig): readonly string[] {
 
 /**
  * A copy of a resolved configuration safe to print: secret-looking `env` values, URL userinfo in
- * the command, in env values and in `dependsOn` URLs redacted (what `naija-sup config` shows).
+ * the command, in env values and in `dependsOn` URLs, the paths of webhook URLs and the status
+ * token redacted (what `naija-sup config` shows).
  */
 export function redactConfig(config: ResolvedConfig): ResolvedConfig {
   return {
@@ -82,6 +83,8 @@ export function redactConfig(config: ResolvedConfig): ResolvedConfig {
     command: config.command.map(redactUrlsIn),
     env: redactEnv(config.env, extraNames(config)),
     dependsOn: config.dependsOn.map((d) => (d.http === null ? d : { ...d, http: redactUrl(d.http) })),
+    status: { ...config.status, token: config.status.token === null ? null : REDACTED },
+    alerts: { ...config.alerts, webhook: config.alerts.webhook.map(redactWebhook) },
   };
 }
 
@@ -175,4 +178,15 @@ function deepMap(value: unknown, text: (s: string) => string, depth = 0): unknow
   if (proto !== Object.prototype && proto !== null) return value;
   // fromEntries defines properties, so a key named "__proto__" stays a key.
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), deepMap(v, text, depth + 1)]));
+}
+
+/**
+ * A webhook URL with everything after its host redacted: a Slack or Teams incoming-webhook URL is a
+ * secret in its path, not in a password.
+ */
+export function redactWebhook(url: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#@]*@)?([^/?#]*)(.*)$/i.exec(url);
+  if (m === null) return REDACTED;
+  const rest = m[3] ?? '';
+  return `${m[1] ?? ''}${m[2] ?? ''}${rest === '' || rest === '/' ? rest : `/${REDACTED}`}`;
 }

@@ -118,8 +118,15 @@ export interface ResolvedConfig {
     retries: number;
   };
   /** The opt-in status HTTP server (issue 7): null port = off. */
-  status: { port: number | null; host: string; /** Connections the status server holds at once. */ maxConnections: number };
-  alerts: { /** Crashes per minute above which a warning is logged; null = off. */ crashRate: number | null };
+  status: { port: number | null; host: string; /** Connections the status server holds at once. */ maxConnections: number; /** Asked for on /health, /metrics and the dashboard; null = none. */ token: string | null };
+  alerts: {
+    /** Crashes per minute above which a warning is logged; null = off. */
+    crashRate: number | null;
+    /** Webhook URLs that receive alerts (issue 17); empty = none. */
+    webhook: string[];
+    /** ms not ready before a "not ready" alert. */
+    notReadyFor: number;
+  };
   /** Supervisor log format; null = human on a TTY, JSON otherwise (decided by the CLI). */
   logFormat: LogFormat | null;
   /** Log files in the run dir (issue 5). */

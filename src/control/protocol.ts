@@ -153,6 +153,8 @@ export interface StatusSnapshot {
    * `stop` waits for exactly these and reports which of them survived. Absent from older supervisors.
    */
   processes?: Array<{ pid: number; startTime: string }>;
+  /** Each alerts.webhook URL (path redacted) and how its deliveries go; absent without webhooks. */
+  webhooks?: Array<{ url: string; delivered: number; failed: number; failing: boolean; lastError: string | null }>;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */

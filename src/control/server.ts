@@ -389,6 +389,8 @@ export interface StatusTrackerOptions {
   procRoot?: string;
   /** Wall clock, ms epoch. */
   now?: () => number;
+  /** The webhooks' delivery status (src/metrics/webhooks.ts), when alerts.webhook is set. */
+  webhooks?: (() => NonNullable<StatusSnapshot['webhooks']>) | undefined;
 }
 
 /**
@@ -500,6 +502,7 @@ export class StatusTracker {
       version: this.options.version,
       ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
       ...(view.instanceProcesses ? { processes: view.instanceProcesses() } : {}),
+      ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
     };
   }
 

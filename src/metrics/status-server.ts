@@ -29,6 +29,7 @@ import { readOpenFileLimit } from '../process/proc-read.js';
 import type { CrashCause } from '../supervisor/events.js';
 import type { Context, State } from '../supervisor/machine.js';
 import type { DependencyStatus, LastProbe, SupervisorMetrics } from './registry.js';
+import { authorized } from './access.js';
 
 /** The body of `GET /health`. Times are ISO-8601 strings; durations are seconds unless named `…Ms`. */
 export interface HealthSnapshot {
@@ -175,6 +176,10 @@ export interface StatusServerOptions {
   maxConnections?: number | undefined;
   /** This process's open-files soft limit; default from /proc/self/limits. Tests inject it. */
   fdLimit?: number | null | undefined;
+  /** More routes (the dashboard, src/metrics/dashboard.ts): resolves true when it answered. */
+  routes?: ((req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>) | undefined;
+  /** status.token: asked for on everything but /alive, /ready and static files (access.ts). */
+  token?: string | null | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 64;
@@ -323,6 +328,12 @@ const ROUTES = new Set(['/alive', '/ready', '/health', '/metrics']);
 
 async function route(req: IncomingMessage, res: ServerResponse, options: StatusServerOptions): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://status.invalid').pathname;
+  if (!authorized(req, path, options.token)) {
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send status.token as "Authorization: Bearer <token>" or ?token=<token>\n');
+    return;
+  }
+  if (options.routes !== undefined && (await options.routes(req, res, path))) return;
   if (!ROUTES.has(path)) {
     send(res, 404, 'text/plain; charset=utf-8', 'not found: try /alive, /ready, /health or /metrics\n');
     return;

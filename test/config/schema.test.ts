@@ -269,6 +269,18 @@ const CASES: Record<string, KeyCases> = {
       ['5', 'alerts.crashRate: expected a number above 0 (crashes per minute) or null, got "5"'],
     ],
   },
+  'status.token': {
+    valid: [['0123456789abcdef', '0123456789abcdef'], [null, null]],
+    invalid: [['short', 'status.token: expected a token of at least 16 characters without spaces, or null, got "short" (generate one with: openssl rand -hex 24)']],
+  },
+  'alerts.webhook': {
+    valid: [['https://hooks.example/x', ['https://hooks.example/x']], [['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b'], ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b']], [null, []]],
+    invalid: [['ftp://x/y', 'alerts.webhook: expected http:// or https:// URLs, got "ftp://x/y"'], [5, 'alerts.webhook: expected a URL, a list of URLs or null, got 5']],
+  },
+  'alerts.notReadyFor': {
+    valid: [['30s', 30_000], ['5m', 300_000]],
+    invalid: [['soon', 'alerts.notReadyFor: expected a duration like "5s", got "soon"']],
+  },
   logFormat: {
     valid: [['human', 'human'], ['json', 'json'], [null, null]],
     invalid: [['text', 'logFormat: expected one of "human", "json", null, got "text"'], ['JSON', 'logFormat: expected one of "human", "json", null, got "JSON"']],
@@ -350,8 +362,8 @@ describe('schema: defaults', () => {
       bcrypt: { fallback: false },
       dependsOn: [],
       dependencies: { timeout: 10_000, retries: 3 },
-      status: { port: null, host: '127.0.0.1', maxConnections: 64 },
-      alerts: { crashRate: null },
+      status: { port: null, host: '127.0.0.1', maxConnections: 64, token: null },
+      alerts: { crashRate: null, webhook: [], notReadyFor: 120_000 },
       logFormat: null,
       logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       mode: 'direct',

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import { loadConfig, type LoadedConfig } from '../../config/index.js';
+import { loadConfig, type LoadedConfig, type ResolvedConfig } from '../../config/index.js';
 import { NaijaSupError } from '../../errors.js';
 import { EXPORT_TARGETS, exportTarget, type ExportTarget } from '../../export/index.js';
 import type { CliIO } from '../context.js';
@@ -17,6 +17,25 @@ export interface ExportOptions {
   output?: string;
   workdir?: string;
   user?: string;
+  /** Prometheus scrape job of the status server (rules and dashboard). */
+  job?: string;
+  /** Where docs/metrics.md is published (the rules' runbook_url). */
+  runbookBase?: string;
+}
+
+/** Monitoring files (issue 17): from the config alone, no config file needed. */
+const MONITORING_TARGETS: Readonly<Record<string, (config: ResolvedConfig, opts: ExportOptions) => Promise<string>>> = {
+  'prometheus-rules': async (config, opts) => (await import('../../export/prometheus-rules.js')).prometheusRules(config, { job: opts.job, runbookBase: opts.runbookBase }),
+  grafana: async (config, opts) => (await import('../../export/grafana.js')).grafanaDashboard(config, { job: opts.job }),
+};
+
+function write(io: CliIO, text: string, output: string | undefined): number {
+  if (output === undefined || output === '-') io.stdout(text);
+  else {
+    writeFileSync(resolve(io.cwd, output), text);
+    io.stderr(`naija-sup: wrote ${output}\n`);
+  }
+  return 0;
 }
 
 function version(): string {
@@ -32,8 +51,13 @@ function notCarried(loaded: LoadedConfig): string[] {
 }
 
 export async function exportCommand(io: CliIO, target: string, opts: ExportOptions): Promise<number> {
+  const monitoring = MONITORING_TARGETS[target];
+  if (monitoring !== undefined) {
+    const loaded = await loadConfig({ cwd: io.cwd, configPath: opts.config, env: io.env, flags: {}, requireCommand: false });
+    return write(io, await monitoring(loaded.config, opts), opts.output);
+  }
   if (!(EXPORT_TARGETS as readonly string[]).includes(target)) {
-    throw new NaijaSupError('E_USAGE', `unknown export target "${target}"`, { fix: `use one of: ${EXPORT_TARGETS.join(', ')}` });
+    throw new NaijaSupError('E_USAGE', `unknown export target "${target}"`, { fix: `use one of: ${[...EXPORT_TARGETS, ...Object.keys(MONITORING_TARGETS)].join(', ')}` });
   }
   const loaded = await loadConfig({ cwd: io.cwd, configPath: opts.config, env: io.env });
   if (loaded.filepath === null) {
@@ -54,10 +78,5 @@ export async function exportCommand(io: CliIO, target: string, opts: ExportOptio
   if (lost.length > 0) {
     io.stderr(`naija-sup: not carried into the ${target} file (set them in ${configFile} instead): ${lost.join(', ')}\n`);
   }
-  if (opts.output === undefined) io.stdout(text);
-  else {
-    writeFileSync(resolve(io.cwd, opts.output), text);
-    io.stderr(`naija-sup: wrote ${opts.output}\n`);
-  }
-  return 0;
+  return write(io, text, opts.output);
 }

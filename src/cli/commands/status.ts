@@ -60,6 +60,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['last probe', (s.lastProbe ?? null) === null ? 'none yet' : `${s.lastProbe?.probe ?? ''}, ${s.lastProbe ? probeText(s.lastProbe, now) : ''}`],
     ['memory', s.rss === null ? 'unknown' : `${formatBytes(s.rss)} RSS (instance group)`],
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
+    ...(s.webhooks ?? []).map((w): [string, string] => ['webhook', `${w.url}: ${w.failing ? `FAILING (${w.lastError ?? 'no answer'})` : 'ok'}, ${w.delivered} delivered, ${w.failed} failed`]),
     ['version', s.version],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;

@@ -4,9 +4,9 @@
  * (`logs`).
  */
 import type { LogFormat } from '../types.js';
-import { decodeNumber, fail, integerLeaf, leaf, ok, parseHost, parsePort, section, sizeLeaf, value } from './builders.js';
+import { decodeList, decodeNumber, durationLeaf, fail, integerLeaf, leaf, ok, parseHost, parsePort, section, sizeLeaf, value } from './builders.js';
 
-export const statusSection = section('The status HTTP server: /alive, /ready, /health and /metrics.', {
+export const statusSection = section('The status HTTP server: /alive, /ready, /health, /metrics and the dashboard at /.', {
   port: leaf<number | null, number | null>({
     description: 'Port of the status server; null keeps it off.',
     typeText: 'integer 1–65535 | null',
@@ -27,9 +27,32 @@ export const statusSection = section('The status HTTP server: /alive, /ready, /h
     parse: parseHost,
   }),
   maxConnections: integerLeaf('Connections the status server holds at once (lowered to a quarter of the fd limit, and 128 fds are always kept for the supervisor\'s own work); when full, the oldest idle one is closed for a new one.', 1, 64),
+  token: leaf<string | null, string | null>({
+    description: 'A shared secret the status server asks for on /health, /metrics and the dashboard: as "Authorization: Bearer <token>" or "?token=<token>" (/alive and /ready stay open for probes). Set one before exposing the server beyond loopback; null asks for nothing.',
+    typeText: 'string (16+ characters) | null',
+    jsonSchema: { type: ['string', 'null'], minLength: 16 },
+    default: value(null),
+    parse: (raw) => (raw === null || (typeof raw === 'string' && raw.trim().length >= 16 && !/\s/.test(raw))
+      ? ok(raw)
+      : fail('a token of at least 16 characters without spaces, or null', raw, 'generate one with: openssl rand -hex 24')),
+  }),
 });
 
-export const alertsSection = section('Warnings in the supervisor\'s log.', {
+/** http(s) URLs only: a webhook is POSTed to, and a typo ("htps://") should fail at load, not at the first crash. */
+function parseWebhooks(raw: unknown): ReturnType<typeof ok<string[]>> | ReturnType<typeof fail> {
+  if (raw === null) return ok([]);
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list)) return fail('a URL, a list of URLs or null', raw);
+  const urls: string[] = [];
+  for (const item of list as unknown[]) {
+    const url = typeof item === 'string' && URL.canParse(item) ? new URL(item) : null;
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) return fail('http:// or https:// URLs', item);
+    urls.push(item as string);
+  }
+  return ok(urls);
+}
+
+export const alertsSection = section('Warnings in the supervisor\'s log, and alerts POSTed to webhooks (docs/metrics.md "Webhook alerts").', {
   crashRate: leaf<number | null, number | null>({
     description: 'Crashes per minute above which a warning is logged; null turns it off.',
     typeText: 'number > 0 | null',
@@ -38,6 +61,23 @@ export const alertsSection = section('Warnings in the supervisor\'s log.', {
     fromEnv: decodeNumber,
     parse: (raw) => (raw === null || (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) ? ok(raw) : fail('a number above 0 (crashes per minute) or null', raw)),
   }),
+  webhook: leaf<string | string[] | null, string[]>({
+    description: 'URL (or list of URLs) that receives a JSON POST, Slack-compatible, for each incident and its resolution: fatal, crash loop (above alerts.crashRate), not ready for longer than alerts.notReadyFor, liveness restart.',
+    typeText: 'URL | URL[] | null',
+    jsonSchema: {
+      oneOf: [
+        { type: 'null' },
+        { type: 'string', pattern: '^https?://' },
+        { type: 'array', items: { type: 'string', pattern: '^https?://' } },
+      ],
+    },
+    default: value([]),
+    defaultLabel: 'none',
+    envForm: 'comma-separated URLs',
+    fromEnv: decodeList,
+    parse: parseWebhooks,
+  }),
+  notReadyFor: durationLeaf('How long the instance may stay not ready (starting, restarting, readiness failing) before a "not ready" webhook alert; also the `for:` of the exported Prometheus rule.', 120_000),
 });
 
 export const logFormatLeaf = leaf<LogFormat | null, LogFormat | null>({
