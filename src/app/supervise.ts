@@ -95,6 +95,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   const version = options.version ?? '0.0.0';
   // Preflight's code loads while the log, metrics and control socket are set up (it needs none of them).
   const preflightModule = import('../ports/preflight.js');
+  preflightModule.catch(() => undefined); // awaited (and its error seen) in preflight(), if it gets there
   const runDir = ensureRunDir(options.env);
   const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
   hub.subscribe((e) => logs.event(e));
