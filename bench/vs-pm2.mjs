@@ -7,7 +7,7 @@
 // dependency of the project. PM2_HOME and naija-sup's run dir are temporary too, so a PM2 or a
 // naija-sup of the user's is never touched. Only processes started here are ever signalled.
 // Reproduce: npm run build && node bench/vs-pm2.mjs [rounds]   (or: npm run bench -- vs-pm2)
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
