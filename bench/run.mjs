@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
-const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe'];
+const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : ALL;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
-import { run, statusFastPath } from '../src/cli/main.js';
+import { handedStart, run, statusFastPath, stopFastPath } from '../src/cli/main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,5 +43,31 @@ describe('status fast path (no commander)', () => {
     const slow = io();
     expect(await run(['status', '--name', 'x', '--bogus'], slow)).toBe(2);
     expect(slow.err()).toMatch(/unknown option/);
+  });
+});
+
+describe('stop fast path and the detached supervisor\'s handed options (no commander)', () => {
+  it('stop takes only the plain forms', () => {
+    expect(stopFastPath(['stop', '--name', 'api', '--force'])).toEqual({ name: 'api', force: true });
+    expect(stopFastPath(['stop', '--timeout', '5s', '-c', 'x.json'])).toEqual({ timeout: '5s', config: 'x.json' });
+    expect(stopFastPath(['stop', '--timeout'])).toBeNull();
+    expect(stopFastPath(['stop', '--bogus'])).toBeNull();
+    expect(stopFastPath(['status'])).toBeNull();
+  });
+
+  it('stop of nothing running answers like the full path', async () => {
+    const fast = io();
+    expect(await run(['stop', '--name', 'nothing-here'], fast)).toBe(0);
+    expect(fast.out()).toMatch(/not running/);
+  });
+
+  it('handed options count only for a detached `start` with well-formed JSON', () => {
+    const env = { NAIJA_SUP_DETACHED: '1', NAIJA_SUP_START_OPTIONS: JSON.stringify({ opts: { port: 3000, detach: true }, command: ['node', 'x.js'] }) };
+    expect(handedStart(['start', '--port', '3000'], env)).toEqual({ opts: { port: 3000, detach: false }, command: ['node', 'x.js'] });
+    expect(handedStart(['stop'], env)).toBeNull();
+    expect(handedStart(['start'], { NAIJA_SUP_START_OPTIONS: env.NAIJA_SUP_START_OPTIONS })).toBeNull();
+    expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: '{' })).toBeNull();
+    expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: JSON.stringify({ opts: [], command: [] }) })).toBeNull();
+    expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: JSON.stringify({ opts: {}, command: [1] }) })).toBeNull();
   });
 });

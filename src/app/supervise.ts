@@ -109,6 +109,9 @@ async function run(
 ): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
   const version = options.version ?? '0.0.0';
+  // Preflight's code loads while the log, metrics and control socket are set up (it needs none of them).
+  const preflightModule = import('../ports/preflight.js');
+  preflightModule.catch(() => undefined); // awaited (and its error seen) in preflight(), if it gets there
   const runDir = ensureRunDir(options.env);
   const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
   hub.subscribe((e) => logs.event(e));
@@ -147,7 +150,7 @@ async function run(
     const control = await startControlServer({ socketPath: paths.socket, target, name: config.name });
     closers.unshift(() => control.close());
     if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
-    config = await preflight(config, runDir, Boolean(options.force), publish);
+    config = await preflight(config, runDir, Boolean(options.force), publish, preflightModule);
     if (state.stopEarly) return 0;
     if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor, monitor));
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
@@ -195,9 +198,9 @@ async function startMetrics(config: ResolvedConfig): Promise<SupervisorMetrics |
 }
 
 /** Cleans up before the first spawn; returns the config with the port preflight settled on. */
-async function preflight(config: ResolvedConfig, runDir: string, force: boolean, publish: (e: SupervisorEvent) => void): Promise<ResolvedConfig> {
+async function preflight(config: ResolvedConfig, runDir: string, force: boolean, publish: (e: SupervisorEvent) => void, module: Promise<typeof import('../ports/preflight.js')>): Promise<ResolvedConfig> {
   const t0 = performance.now();
-  const { runPreflight } = await import('../ports/preflight.js');
+  const { runPreflight } = await module;
   const pre = await runPreflight({
     config,
     runDir,

@@ -33,9 +33,24 @@ import { docsRef } from '../docs-ref.js';
 import { redactorFor, type Redactor } from '../config/redact.js';
 import { NaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
+import type { StartOptions } from './options.js';
 
 /** The environment variable that tells `start` it is the detached background supervisor. */
 export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
+/**
+ * `start`'s options as this process parsed them, for the background supervisor: it skips the CLI
+ * framework (tens of ms before its config is even read, and memory it would hold for days).
+ * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
+ */
+export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
+
+/**
+ * V8 flags of the background supervisor, which lives for days: a small young generation (the
+ * default semi-space grows to 16 MiB, resident once touched, for a process that allocates little)
+ * and an old generation bounded well above what one supervisor needs, so a leak ends in a crash
+ * that `status` and the logs show rather than in the machine swapping.
+ */
+export const BACKGROUND_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=256'] as const;
 
 const MARGIN_MS = 10_000;
 const TAIL_LINES = 20;
@@ -106,16 +121,23 @@ interface Background {
   terms: number;
 }
 
-function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string): Background {
+/** What `start` parsed: handed to the background supervisor through {@link START_OPTIONS_ENV}. */
+export interface ParsedStart {
+  opts: StartOptions;
+  command: string[];
+}
+
+function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined): Background {
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
   const fd = openSync(output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [BIN, ...backgroundArgs(argv)], {
+    const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command }) };
+    child = spawn(process.execPath, [...BACKGROUND_NODE_FLAGS, BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
-      env: { ...io.env, [DETACHED_ENV]: '1' },
+      env: { ...io.env, [DETACHED_ENV]: '1', ...handed },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -149,8 +171,9 @@ function signalBackground(bg: Background, signal: NodeJS.Signals): void {
  * (E_ALREADY_RUNNING, E_STARTUP_FAILED) once the background supervisor and its server are gone:
  * stopped by us if they did not go away on their own.
  * @param argv the CLI arguments as given to `run()` (e.g. ["start", "-d", "--port", "3000"]).
+ * @param parsed the same, as `start` parsed them (handed over so the background skips commander).
  */
-export async function startDetached(io: CliIO, argv: string[]): Promise<number> {
+export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedStart): Promise<number> {
   const configPath = configArg(argv);
   const { loadConfig } = await import('../config/load.js');
   const { config } = await loadConfig({
@@ -170,7 +193,7 @@ export async function startDetached(io: CliIO, argv: string[]): Promise<number> 
     });
   }
 
-  const bg = spawnBackground(io, argv, runDir, name);
+  const bg = spawnBackground(io, argv, runDir, name, parsed);
   const budget = config.health.startupTimeout + MARGIN_MS;
   // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
   const onInterrupt = (signal: NodeJS.Signals) => (): void => {
@@ -230,11 +253,13 @@ async function follow(io: CliIO, bg: Background, paths: ControlPaths, budget: nu
   // 1. Wait for the control socket to answer (or the child's exit). Never conclude from one
   //    failed connection: the control socket opens before preflight, so a supervisor that fails
   //    preflight closes it under us; its exit status and output say why.
+  //    Every 5 ms for the first 2 s (a connect to a socket that is not there yet costs
+  //    microseconds, and each wait is time added to the start), then every 50 ms.
   let sub: Awaited<ReturnType<typeof subscribeTo>> = null;
-  const rounds = Math.ceil(budget / 50) + 1;
+  const rounds = Math.ceil(budget / 5) + 1;
   for (let i = 0; i < rounds && sub === null && bg.exit === null && Date.now() < deadline; i += 1) {
     sub = await subscribeTo(paths.socket);
-    if (sub === null) await within(bg.exited, 50);
+    if (sub === null) await within(bg.exited, i < 400 ? 5 : 50);
   }
   if (sub === null) {
     return { kind: 'lost', lastExit: null, graceMs: 0, ...(bg.exit === null && bg.interrupted === null ? { note: `it did not answer on its control socket within ${Math.round(budget / 1000)} s` } : {}) };

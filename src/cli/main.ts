@@ -198,28 +198,73 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
   return program;
 }
 
-/** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 /**
- * `status` is what scripts and prompts call in a loop, so its plain forms skip commander (and every
- * other command's code): about 30 ms of a ~120 ms run. Anything unusual takes the full path.
+ * The plain forms of `command`: only the given flags, each value flag with a value that is not a
+ * flag. Null for anything else, which takes commander's full path (and its usage errors).
  */
-export function statusFastPath(argv: readonly string[]): ControlOptions | null {
-  if (argv[0] !== 'status') return null;
-  const opts: ControlOptions = {};
+function plainForm(argv: readonly string[], command: string, values: Readonly<Record<string, string>>, booleans: Readonly<Record<string, string>>): Record<string, string | boolean> | null {
+  if (argv[0] !== command) return null;
+  const opts: Record<string, string | boolean> = {};
   for (let i = 1; i < argv.length; i += 1) {
     const a = argv[i] as string;
     const value = argv[i + 1];
-    if (a === '--json') opts.json = true;
-    else if ((a === '--name' || a === '-c' || a === '--config') && value !== undefined && !value.startsWith('-')) {
-      if (a === '--name') opts.name = value;
-      else opts.config = value;
+    const valueKey = values[a];
+    const booleanKey = booleans[a];
+    if (booleanKey !== undefined) opts[booleanKey] = true;
+    else if (valueKey !== undefined && value !== undefined && !value.startsWith('-')) {
+      opts[valueKey] = value;
       i += 1;
     } else return null;
   }
   return opts;
 }
 
+const CONTROL_VALUES = { '--name': 'name', '-c': 'config', '--config': 'config' } as const;
+
+/**
+ * `status` is what scripts and prompts call in a loop, so its plain forms skip commander (and every
+ * other command's code): about 30 ms of a ~120 ms run. Anything unusual takes the full path.
+ */
+export function statusFastPath(argv: readonly string[]): ControlOptions | null {
+  return plainForm(argv, 'status', CONTROL_VALUES, { '--json': 'json' }) as ControlOptions | null;
+}
+
+/** `stop`'s plain forms skip commander too: its start-up is part of every stop's wait. */
+export function stopFastPath(argv: readonly string[]): (ControlOptions & { timeout?: string; force?: boolean }) | null {
+  return plainForm(argv, 'stop', { ...CONTROL_VALUES, '--timeout': 'timeout' }, { '--force': 'force' }) as (ControlOptions & { timeout?: string; force?: boolean }) | null;
+}
+
+/**
+ * The background supervisor of `start -d` (src/cli/detach.ts: NAIJA_SUP_DETACHED and
+ * NAIJA_SUP_START_OPTIONS) gets `start`'s options already parsed and checked by the `start -d`
+ * that spawned it: it skips commander, which costs tens of ms before its config is read and
+ * memory held for as long as it supervises. Anything unexpected takes the full path.
+ */
+export function handedStart(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { opts: StartOptions; command: string[] } | null {
+  const handed = env['NAIJA_SUP_START_OPTIONS'];
+  if (argv[0] !== 'start' || env['NAIJA_SUP_DETACHED'] !== '1' || handed === undefined) return null;
+  try {
+    const parsed = JSON.parse(handed) as { opts?: unknown; command?: unknown };
+    const { opts, command } = parsed;
+    if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return null;
+    if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) return null;
+    return { opts: { ...(opts as StartOptions), detach: false }, command: command as string[] };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit status. */
 export async function run(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
+  const handed = handedStart(argv, io.env);
+  if (handed) {
+    try {
+      const { startCommand } = await import('./commands/start.js');
+      return await startCommand(io, handed.opts, handed.command, [...argv]);
+    } catch (error) {
+      return renderError(io, error);
+    }
+  }
   // `probe` runs every few seconds in a container: `probe --name N` skips commander too.
   if (argv[0] === 'probe' && argv[1] === '--name' && argv.length === 3) return (await import('./commands/probe.js')).probeCommand(io, { name: argv[2] as string });
   const fast = statusFastPath(argv);
@@ -227,6 +272,15 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
     try {
       const { statusCommand } = await import('./commands/status.js');
       return await statusCommand(io, fast);
+    } catch (error) {
+      return renderError(io, error);
+    }
+  }
+  const fastStop = stopFastPath(argv);
+  if (fastStop) {
+    try {
+      const { stopCommand } = await import('./commands/stop.js');
+      return await stopCommand(io, fastStop);
     } catch (error) {
       return renderError(io, error);
     }

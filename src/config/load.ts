@@ -13,10 +13,10 @@
  * - A reload (SIGHUP) must see the file's new content: Node caches modules by URL and filename,
  *   so JS/TS files are imported in a fresh worker thread each time (see importInWorker).
  */
-import { cosmiconfig, type Loader } from 'cosmiconfig';
+import type { Loader } from 'cosmiconfig';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -382,7 +382,9 @@ function toNaijaSupError(error: ConfigFileError, cwd: string): NaijaSupError {
   });
 }
 
-function explorer() {
+async function explorer() {
+  // Imported here: cosmiconfig costs tens of ms to load, and `--config` usually does without it.
+  const { cosmiconfig } = await import('cosmiconfig');
   // A new explorer per load: its caches would otherwise keep a reload from seeing a changed file.
   return cosmiconfig('naija-sup', {
     searchStrategy: 'none',
@@ -390,6 +392,49 @@ function explorer() {
     loaders: LOADERS,
     cache: false,
   });
+}
+
+/**
+ * The file `--config` names, read and loaded without cosmiconfig, as cosmiconfig's `load` would
+ * (empty → no content). Undefined where cosmiconfig's own rules apply: package.json (its
+ * "naija-sup" key) and a file with `$import`.
+ */
+async function loadNamedFile(filepath: string, loader: Loader): Promise<ConfigFile | undefined> {
+  if (path.basename(filepath, path.extname(filepath)) === 'package') return undefined;
+  const contents = await readFile(filepath, 'utf8');
+  if (contents.trim() === '') return { filepath, content: undefined };
+  const content = (await loader(filepath, contents)) as unknown;
+  if (isPlainObject(content) && Object.hasOwn(content, '$import')) return undefined;
+  return { filepath, content };
+}
+
+/**
+ * cosmiconfig's search (searchStrategy "none") without cosmiconfig: the first search place in
+ * `cwd` with content (package.json: a "naija-sup" key). Undefined where cosmiconfig's own rules or
+ * errors apply (something that is not a file, `$import`): the caller asks cosmiconfig then.
+ */
+async function searchDirect(cwd: string): Promise<ConfigFile | null | undefined> {
+  for (const place of CONFIG_SEARCH_PLACES) {
+    const filepath = path.join(cwd, place);
+    let isFile: boolean;
+    try {
+      isFile = statSync(filepath).isFile();
+    } catch {
+      continue;
+    }
+    if (!isFile) return undefined;
+    if (place === 'package.json') {
+      const contents = await readFile(filepath, 'utf8');
+      const pkg = contents.trim() === '' ? undefined : await LOADERS['.json']?.(filepath, contents) as unknown;
+      const value = isPlainObject(pkg) ? pkg['naija-sup'] : undefined;
+      if (value === undefined || value === null) continue;
+      return isPlainObject(value) && Object.hasOwn(value, '$import') ? undefined : { filepath, content: value };
+    }
+    const loader = LOADERS[path.extname(place) || 'noExt'];
+    const found = loader === undefined ? undefined : await loadNamedFile(filepath, loader);
+    if (found === undefined || found.content !== undefined) return found;
+  }
+  return null;
 }
 
 /**
@@ -401,7 +446,9 @@ function explorer() {
 export async function readConfigFile(cwd: string, configPath?: string): Promise<ConfigFile | null> {
   try {
     if (configPath === undefined) {
-      const result = await explorer().search(cwd);
+      const direct = await searchDirect(cwd);
+      if (direct !== undefined) return direct;
+      const result = await (await explorer()).search(cwd);
       return result === null ? null : { filepath: result.filepath, content: result.config as unknown };
     }
     const filepath = path.resolve(cwd, configPath);
@@ -418,12 +465,15 @@ export async function readConfigFile(cwd: string, configPath?: string): Promise<
     }
     if (!isFile) throw notFound('is not a file');
     const extension = path.extname(filepath);
-    if (LOADERS[extension === '' ? 'noExt' : extension] === undefined) {
+    const loader = LOADERS[extension === '' ? 'noExt' : extension];
+    if (loader === undefined) {
       throw new NaijaSupError('E_CONFIG_INVALID', `cannot read ${shown}: "${extension}" is not a config file type naija-sup reads`, {
         fix: 'use a .json, .yaml, .yml, .js, .mjs, .cjs or .ts file (or one without an extension, read as YAML)',
       });
     }
-    const result = await explorer().load(filepath);
+    const direct = await loadNamedFile(filepath, loader);
+    if (direct !== undefined) return direct;
+    const result = await (await explorer()).load(filepath);
     if (result === null) throw notFound('has no "naija-sup" key');
     return { filepath: result.filepath, content: result.config as unknown };
   } catch (error) {

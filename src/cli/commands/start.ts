@@ -5,8 +5,11 @@
  * closed), SIGUSR1/SIGUSR2 are forwarded to the instance's group.
  */
 import { readFileSync } from 'node:fs';
-import { supervise, type Supervision } from '../../app/supervise.js';
-import { loadConfig, portOrigin, type ConfigFlags } from '../../config/index.js';
+import type { Supervision } from '../../app/supervise.js';
+// Not config/index.js: that also holds the JSON Schema and README generators, which a
+// supervisor that lives for days never uses.
+import { loadConfig } from '../../config/load.js';
+import { portOrigin, type ConfigFlags } from '../../config/resolve.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { hasControllingTerminal } from '../../process/terminal.js';
 import type { SupervisorEvent } from '../../supervisor/events.js';
@@ -43,8 +46,10 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   guardOutput();
   if (opts.detach) {
     const { startDetached } = await import('../detach.js');
-    return startDetached(io, rawArgv);
+    return startDetached(io, rawArgv, { opts, command });
   }
+  // Imported only here: `start -d` itself never supervises (the background process does).
+  const { supervise } = await import('../../app/supervise.js');
   const t0 = performance.now();
   const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
@@ -65,6 +70,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   const detached = io.env['NAIJA_SUP_DETACHED'] === '1';
   const env: NodeJS.ProcessEnv = { ...io.env };
   delete env['NAIJA_SUP_DETACHED'];
+  delete env['NAIJA_SUP_START_OPTIONS'];
   const onEvent = (e: SupervisorEvent): void => { if (!(detached && e.type === 'output')) renderer.handle(e); };
   const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: packageVersion() });
   const unlisten = listenToSignals(io, running);

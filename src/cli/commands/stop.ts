@@ -39,6 +39,12 @@ const MARGIN_MS = 10_000;
 const ORPHAN_TIMEOUT_MS = 10_000;
 const POLL_MS = 25;
 /**
+ * Once the supervisor said its instance stopped, or closed our connection on its way out, what is
+ * left is the last milliseconds of its exit: looked at this often, for at most FAST_POLL_FOR_MS.
+ */
+const FAST_POLL_MS = 2;
+const FAST_POLL_FOR_MS = 500;
+/**
  * How long to wait for a supervisor that holds the start lock without answering: one that is
  * starting (its socket comes after the preflight) or exiting (its socket is gone before its lock).
  */
@@ -53,13 +59,25 @@ function parseTimeout(value: string | undefined): number | undefined {
   }
 }
 
-/** Polls until `done()` or the deadline; returns the last answer. Bounded in time and rounds. */
-async function pollUntil(done: () => boolean | Promise<boolean>, deadline: number): Promise<boolean> {
-  const rounds = Math.ceil(Math.max(0, deadline - Date.now()) / POLL_MS) + 1;
+/**
+ * Polls until `done()` or the deadline; returns the last answer. Bounded in time and rounds.
+ * `wake` (the supervisor's `stopped` event or its closing the connection) ends the current wait
+ * at once and makes the next FAST_POLL_FOR_MS of checks fine-grained: a stop returns within a few
+ * ms of the last process being gone, not up to a whole POLL_MS later.
+ */
+async function pollUntil(done: () => boolean | Promise<boolean>, deadline: number, wake?: Promise<unknown>): Promise<boolean> {
+  let wokenAt: number | null = null;
+  const woken = wake?.then(() => { wokenAt ??= Date.now(); }, () => { wokenAt ??= Date.now(); });
+  const rounds = Math.ceil(Math.max(0, deadline - Date.now()) / FAST_POLL_MS) + 1;
   for (let i = 0; i < rounds; i += 1) {
     if (await done()) return true;
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const fast = wokenAt !== null && Date.now() - wokenAt < FAST_POLL_FOR_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const slept = new Promise<void>((resolve) => { timer = setTimeout(resolve, fast ? FAST_POLL_MS : POLL_MS); });
+    await (woken !== undefined && wokenAt === null ? Promise.race([slept, woken]) : slept);
+    // Cleared: a pending timer would keep the process alive after it has answered.
+    clearTimeout(timer);
   }
   return done();
 }
@@ -163,9 +181,14 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
   let graceful: boolean | null = null;
   let escalated = false;
   let status: StatusSnapshot;
+  let sawStopped!: () => void;
+  const stoppedEvent = new Promise<void>((resolve) => { sawStopped = resolve; });
   try {
     status = await connection.subscribe((event) => {
-      if (event.type === 'stopped') graceful = event['graceful'] === true;
+      if (event.type === 'stopped') {
+        graceful = event['graceful'] === true;
+        sawStopped();
+      }
       if (event.type === 'escalated') escalated = true;
     });
     await connection.request({ type: 'stop', ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(force ? { force } : {}) });
@@ -184,17 +207,20 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
   const known: KnownProcess[] = status.processes ?? [];
   if (pgid !== null && status.instanceStartTime !== null && !known.some((p) => p.pid === pgid)) known.push({ pid: pgid, startTime: status.instanceStartTime });
   const allGone = async (): Promise<boolean> => groupGone(pgid) && (await stillAlive(known, null, status.bootId)).length === 0 && (await supervisorGone(status));
+  // Event-driven: the supervisor reports `stopped` once its instance is gone and closes the
+  // connection as it exits; /proc (allGone) is what decides, the events say when to look.
+  const wake = Promise.race([stoppedEvent, connection.closed]);
   let gone = false;
   if (!force && timeoutMs !== undefined && timeoutMs < status.shutdownTimeoutMs) {
     // Enforce a shorter --timeout from here as well: whatever the supervisor does with timeoutMs,
     // once it has passed a second (forced) stop kills the group.
-    gone = await pollUntil(allGone, started + timeoutMs);
+    gone = await pollUntil(allGone, started + timeoutMs, wake);
     if (!gone && connection.isOpen) {
       escalated = true;
       await connection.request({ type: 'stop', force: true }).catch(() => undefined);
     }
   }
-  gone = gone || (await pollUntil(allGone, started + grace + MARGIN_MS));
+  gone = gone || (await pollUntil(allGone, started + grace + MARGIN_MS, wake));
   connection.close();
   if (!gone) {
     if (!(await supervisorGone(status))) {

@@ -1,0 +1,126 @@
+/**
+ * Issue 19's fast paths are still correct paths (no timing is asserted here: bench/vs-pm2.mjs
+ * measures):
+ * - the quick startup probe schedule reports a server ready exactly once, and never before its
+ *   probe passed, whenever it becomes ready;
+ * - a server that opens its port before it is ready (503 first) is not reported ready early;
+ * - the event-driven `stop` (built binary) never returns while a process of the instance lives.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StatusSnapshot } from '../../src/control/protocol.js';
+import { assertAllGone, fixture, killAllTracked, survivors, track, trackedPids, waitFor } from '../helpers/processes.js';
+import { freePort, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
+
+const BIN = fileURLToPath(new URL('../../bin/naija-sup.js', import.meta.url));
+const dirs: string[] = [];
+const running: InProcessSupervisor[] = [];
+
+afterEach(async () => {
+  // A test that failed midway leaves its supervisor running: stopped like a user would.
+  for (const s of running) s.signal('SIGTERM');
+  await Promise.race([Promise.all(running.map((s) => s.done)), new Promise((resolve) => { setTimeout(resolve, 15_000).unref(); })]);
+  try {
+    await assertAllGone([...trackedPids.keys()], 15_000);
+  } finally {
+    killAllTracked();
+    for (const s of running.splice(0)) s.cleanup();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+interface LoggedEvent { event: string; ok?: boolean; detail?: string }
+
+/** The JSON event lines printed so far. */
+function events(sup: InProcessSupervisor): LoggedEvent[] {
+  return sup.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LoggedEvent);
+}
+
+describe('the quick startup probe', () => {
+  it('reports a server that becomes ready at a random moment ready exactly once, never before its probe passed', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const port = await freePort();
+      const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
+      dirs.push(tmp);
+      const gate = join(tmp, 'gate');
+      const sup = superviseInProcess(
+        ['--port', String(port), '--', process.execPath, fixture('healthy-server.mjs')],
+        { NAIJA_SUP_LOG_FORMAT: 'json', NAIJA_SUP_HEALTH_PATH: '/health', NAIJA_SUP_HEALTH_INTERVAL: '30ms', HEALTH_GATE: gate },
+      );
+      running.push(sup);
+      // A random moment: before the server listens, while the probe schedule is still quick,
+      // or once it has slowed to health.interval.
+      const moment = Math.floor(Math.random() * 400);
+      await new Promise((resolve) => setTimeout(resolve, moment));
+      // Synchronous from here to the gate's creation: no event can slip in between.
+      const before = events(sup).filter((e) => e.event === 'ready').length;
+      writeFileSync(gate, '');
+      expect(before, `round ${round}: ready before the gate opened (${moment} ms)`).toBe(0);
+      // The server answers 200 only from now on: `ready` (the startup probe's pass) follows.
+      await sup.waitFor(/"event":"ready"/, 20_000);
+      sup.signal('SIGTERM');
+      expect(await sup.done).toBe(0);
+      expect(events(sup).filter((e) => e.event === 'ready'), `round ${round}: ready reported more than once`).toHaveLength(1);
+    }
+  });
+
+  it('does not report a server that answers 503 on an open port ready before it answers 200', async () => {
+    const port = await freePort();
+    const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
+    dirs.push(tmp);
+    const gate = join(tmp, 'gate');
+    const sup = superviseInProcess(
+      ['--port', String(port), '--', process.execPath, fixture('healthy-server.mjs')],
+      { NAIJA_SUP_LOG_FORMAT: 'json', NAIJA_SUP_HEALTH_PATH: '/health', NAIJA_SUP_HEALTH_INTERVAL: '30ms', HEALTH_GATE: gate },
+    );
+    running.push(sup);
+    // The port is open and the probe has seen a 503 at least twice: it is being asked, not skipped.
+    await waitFor(() => events(sup).filter((e) => e.event === 'probe' && e.ok === false && /HTTP 503/.test(e.detail ?? '')).length >= 2, { timeout: 20_000, message: () => sup.stdout() });
+    expect(events(sup).some((e) => e.event === 'ready')).toBe(false);
+    writeFileSync(gate, '');
+    await sup.waitFor(/"event":"ready"/, 20_000);
+    sup.signal('SIGTERM');
+    expect(await sup.done).toBe(0);
+  });
+});
+
+describe('the event-driven stop (built binary)', () => {
+  it('never returns while a process of the instance lives: a worker outliving its parent by the grace period', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'naija-sup-fast-stop-'));
+    dirs.push(cwd);
+    const port = await freePort();
+    writeFileSync(join(cwd, 'naija-sup.config.json'), JSON.stringify({
+      name: 'fast-stop',
+      command: [process.execPath, fixture('forks-worker.mjs')],
+      port,
+      health: { type: 'tcp' },
+      // The parent exits on SIGTERM at once; its worker ignores SIGTERM and lives until the
+      // supervisor's SIGKILL one grace period later.
+      shutdown: { timeout: '1s' },
+      env: { WORKER_IGNORE_SIGTERM: '1' },
+    }));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', NAIJA_SUP_RUN_DIR: join(cwd, 'run') };
+    const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { cwd, env, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    for (let round = 0; round < 2; round += 1) {
+      const started = await cli(['start', '-d']);
+      expect(started.status, started.stderr).toBe(0);
+      const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusSnapshot;
+      const pids = [status.supervisorPid, ...(status.processes ?? []).map((p) => p.pid)];
+      for (const pid of pids) track(pid);
+      // Two processes of the instance: the parent and its worker.
+      expect(status.processes?.length ?? 0).toBeGreaterThanOrEqual(2);
+      const stopped = await cli(['stop']);
+      expect(stopped.status, stopped.stderr).toBe(0);
+      // At the moment stop returned, not one of them may be running.
+      expect(survivors(pids)).toEqual([]);
+    }
+  });
+});
