@@ -1,7 +1,8 @@
 /**
  * The HTTP proxy's own counts on /metrics (issue 13): requests, responses by status class,
  * retries, upstream errors and request duration, per instance — the error rate measured where
- * requests pass, not inferred from crashes. The proxy only increments plain numbers on its hot
+ * requests pass, not inferred from crashes. The instance is the `target` label (its private port):
+ * `instance` is Prometheus's own label for the scraped supervisor. The proxy only increments plain numbers on its hot
  * path (src/reload/http-proxy-stats.ts); these metrics read a snapshot at scrape time.
  */
 import type { Registry } from 'prom-client';
@@ -30,17 +31,17 @@ function scraped(name: string, help: string, type: ScrapedMetric['type'], read: 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 function perTarget(stats: HttpProxyStats | null, value: (t: HttpTargetStats) => number): Sample[] {
-  return (stats?.targets ?? []).map((t) => ({ value: value(t), labels: { instance: t.id } }));
+  return (stats?.targets ?? []).map((t) => ({ value: value(t), labels: { target: t.id } }));
 }
 
 function histogram(name: string, stats: HttpProxyStats | null): Sample[] {
   const out: Sample[] = [];
   for (const t of stats?.targets ?? []) {
     const { buckets, counts, sum, count } = t.duration;
-    buckets.forEach((le, i) => out.push({ metricName: `${name}_bucket`, value: counts[i] ?? 0, labels: { instance: t.id, le } }));
-    out.push({ metricName: `${name}_bucket`, value: count, labels: { instance: t.id, le: '+Inf' } });
-    out.push({ metricName: `${name}_sum`, value: sum, labels: { instance: t.id } });
-    out.push({ metricName: `${name}_count`, value: count, labels: { instance: t.id } });
+    buckets.forEach((le, i) => out.push({ metricName: `${name}_bucket`, value: counts[i] ?? 0, labels: { target: t.id, le } }));
+    out.push({ metricName: `${name}_bucket`, value: count, labels: { target: t.id, le: '+Inf' } });
+    out.push({ metricName: `${name}_sum`, value: sum, labels: { target: t.id } });
+    out.push({ metricName: `${name}_count`, value: count, labels: { target: t.id } });
   }
   return out;
 }
@@ -49,10 +50,9 @@ function histogram(name: string, stats: HttpProxyStats | null): Sample[] {
 export function registerProxyMetrics(registry: Registry, stats: () => HttpProxyStats | null): void {
   const p = `${METRIC_PREFIX}proxy_`;
   const metrics = [
-    scraped(`${p}requests_total`, 'Requests the proxy forwarded to an instance, by instance.', 'counter', () => perTarget(stats(), (t) => t.requests)),
-    scraped(`${p}responses_total`, 'Responses the proxy sent for an instance, by instance and status class (a 502 the proxy answered on its behalf counts as 5xx).', 'counter', () => {
+    scraped(`${p}requests_total`, 'Requests the proxy answered, by instance (target: its private port) and status class (a 502 the proxy answered on its behalf counts as 5xx).', 'counter', () => {
       const s = stats();
-      return (s?.targets ?? []).flatMap((t) => CLASSES.map((c) => ({ value: t.responses[c], labels: { instance: t.id, class: c } })));
+      return (s?.targets ?? []).flatMap((t) => CLASSES.map((c) => ({ value: t.responses[c], labels: { target: t.id, class: c } })));
     }),
     scraped(`${p}retries_total`, 'Idempotent requests that failed on an instance before any response byte and were sent again.', 'counter', () => perTarget(stats(), (t) => t.retries)),
     scraped(`${p}upstream_errors_total`, 'Failed exchanges with an instance (reset, refused, hang-up), retried or not.', 'counter', () => perTarget(stats(), (t) => t.upstreamErrors)),
