@@ -66,7 +66,7 @@ describe('GroupSampler (fake /proc)', () => {
 });
 
 describe('GroupSampler (real /proc)', () => {
-  it('sees a busy child use most of a core and a plausible RSS', async () => {
+  it('sees a busy child use CPU and a plausible RSS', async () => {
     const handle = spawnInstance({ command: [process.execPath, '-e', 'const end = Date.now() + 20000; while (Date.now() < end) {}'], cwd: tmpdir(), env: childEnv() });
     trackChild(handle);
     const pid = handle.pid as number;
@@ -76,7 +76,9 @@ describe('GroupSampler (real /proc)', () => {
     await waitFor(async () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       last = sampler.sample(pid);
-      return (last.cpuPercent ?? 0) > 40;
+      // Not "most of a core": on a shared 2-core machine under load the child gets what the
+      // scheduler gives it (15% seen at load 13). Any share above noise proves the sampling works.
+      return (last.cpuPercent ?? 0) > 5;
     }, { timeout: 10_000, interval: 1, message: () => `cpu ${String(last.cpuPercent)}%` });
     expect(last.members).toBe(1);
     expect(last.rss).toBeGreaterThan(5 * 1024 * 1024);

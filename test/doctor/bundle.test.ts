@@ -124,7 +124,7 @@ describe('naija-sup doctor --bundle', () => {
     const raw = gunzipSync(readFileSync(join(app.cwd, 'b.tar.gz'))).toString('latin1');
     expect(raw).not.toContain(PLANTED.URL_PASSWORD);
     const folder = extract(join(app.cwd, 'b.tar.gz'), join(app.cwd, 'x'));
-    expect(readFileSync(join(folder, 'config.json'), 'utf8')).toContain('http://admin:[redacted]@127.0.0.1:9/');
+    expect(readFileSync(join(folder, 'config.json'), 'utf8')).toContain('http://[redacted]@127.0.0.1:9/');
     expect(JSON.parse(readFileSync(join(folder, 'status.json'), 'utf8'))).toMatchObject({ name: 'cli-app', state: 'not-running' });
   });
 
