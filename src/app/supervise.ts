@@ -14,9 +14,12 @@ import { createLogWriter } from '../control/log-files.js';
 import { controlPaths } from '../control/paths.js';
 import { lastRunRecorder } from '../control/record.js';
 import { ensureRunDir } from '../control/run-dir.js';
+import { DiskWatch } from './disk-watch.js';
 import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
 import { formatDuration } from '../elapsed.js';
-import { isNaijaSupError } from '../errors.js';
+import { isNaijaSupError, NaijaSupError } from '../errors.js';
+import { pidFileProblem } from '../config/schema/process.js';
+import { dirname } from 'node:path';
 import { openMode } from '../reload/open-mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { initialMachine } from '../supervisor/machine.js';
@@ -93,12 +96,21 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
   let config: ResolvedConfig = options.loaded.config;
   const publish = (e: SupervisorEvent): void => hub.publish(e);
   const version = options.version ?? '0.0.0';
+  const pidFileError = pidFileProblem(config.pidFile);
+  if (pidFileError !== null) {
+    throw new NaijaSupError('E_CONFIG_INVALID', `invalid configuration: ${pidFileError}`, { fix: `create ${dirname(config.pidFile as string)}, or set "pidFile" (--pid-file, PID_FILE) to a file in an existing directory` });
+  }
   const runDir = ensureRunDir(options.env);
-  const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
+  const disk = new DiskWatch({ publish, stop: () => state.app?.stop() });
+  const logs = createLogWriter({
+    dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles,
+    onError: (error) => disk.logFailed(logs.path, error), onRecover: (lost) => disk.logRecovered(logs.path, lost),
+  });
   hub.subscribe((e) => logs.event(e));
+  hub.subscribe((e) => disk.observe(e));
   const metrics = await startMetrics(config);
   if (metrics) hub.subscribe((e) => { const warning = metrics.handle(e); if (warning) queueMicrotask(() => publish(warning)); });
-  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version });
+  const tracker = new StatusTracker({ view: () => statusView(state.app, config), version, diskProblems: () => disk.problems() });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
   hub.subscribe(lastRunRecorder(runDir, () => tracker.snapshot()));
@@ -124,6 +136,7 @@ async function run(options: SuperviseOptions, hub: EventHub, state: { app: App |
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
+    if (disk.runDirError) throw disk.runDirError;
     await namePortHolders(app, status, config, publish);
     return status;
   } finally {

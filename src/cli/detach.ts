@@ -108,7 +108,15 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
-  const fd = openSync(output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    // O_APPEND: the supervisor rotates this file by truncating it (rotateOwnOutput); its writes must follow.
+    fd = openSync(output, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    throw new NaijaSupError('E_RUN_DIR', `cannot create the background supervisor's output file in the run dir ${runDir}: ${(error as Error).message}`, {
+      fix: 'the run dir must be writable and have space: free space on its disk, or point NAIJA_SUP_RUN_DIR (or XDG_RUNTIME_DIR) at a writable directory',
+    });
+  }
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, [BIN, ...backgroundArgs(argv)], {

@@ -59,6 +59,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['memory', s.rss === null ? 'unknown' : `${formatBytes(s.rss)} RSS (instance group)`],
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
     ['version', s.version],
+    ...(s.diskProblems ?? []).map((p): [string, string] => ['disk', `cannot write ${p.path} (since ${ago(p.since, now)}): ${p.message}; retrying`]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}\n`).join('');
