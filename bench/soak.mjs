@@ -56,9 +56,11 @@ const socket = controlPaths(runDir, name).socket;
 
 /**
  * VmRSS, and the fewest fds of five looks 5 ms apart: a look in the middle of a restart also
- * counts the pipes of the instance being spawned or reaped, which come and go.
+ * counts the pipes of the instance being spawned or reaped, which come and go. After 50 ms, so
+ * the supervisor has closed its end of our own status connection.
  */
 async function procStatus(pid) {
+  await sleep(50);
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
   let fds = Infinity;
