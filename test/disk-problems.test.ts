@@ -188,9 +188,9 @@ describe('the detached supervisor\'s own output', () => {
     });
     const r = await a.cli(['start', '-d']);
     expect(r.status, r.stderr).toBe(0);
-    // The resident supervisor runs with a bounded heap (its RSS stays flat: bench/soak.mjs).
+    // The resident supervisor runs with small semi-spaces (its RSS stays flat: bench/soak.mjs).
     const { supervisorPid } = await statusOf(a);
-    expect(readFileSync(`/proc/${supervisorPid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=32']));
+    expect(readFileSync(`/proc/${supervisorPid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1');
     const out = join(a.runDir, 'cli-app.out');
     // A restart writes about 1 KB of event lines: a rotation within a few restarts.
     await waitFor(() => existsSync(`${out}.1`), { timeout: 30_000, message: () => `${out}.1 never appeared` });

@@ -43,15 +43,12 @@ const BIN = fileURLToPath(new URL('../../bin/naija-sup.js', import.meta.url));
 /**
  * V8 flags for the resident background supervisor (issue 14). Its live heap stays ~8 MB, but
  * under a crash loop V8 grows the young generation towards its 16 MB-per-semi-space default and
- * keeps it, and lets the old generation grow far past what is live: RSS went 70 → 104 MiB over
- * 2,000 restarts (bench/soak.mjs). With 1 MB semi-spaces and a 32 MB old generation (4× the live
- * heap) it stays at 66–69 MiB from the 100th restart to the 1,000th; the cost is more frequent,
- * short collections of a process that allocates little. Each flag is left out when NODE_OPTIONS
- * sets it already (a flag given here would win over it).
+ * keeps it: RSS went 70 → 106 MiB over 1,400 restarts (bench/soak.mjs). With 1 MB semi-spaces it
+ * stays ~67–70 MiB; the cost is more frequent (sub-ms) scavenges of a process that allocates
+ * little. Left out when NODE_OPTIONS sets it already (flags given here would win over it).
  */
 export function supervisorNodeFlags(env: NodeJS.ProcessEnv): string[] {
-  const options = env['NODE_OPTIONS'] ?? '';
-  return ['--max-semi-space-size=1', '--max-old-space-size=32'].filter((flag) => !options.includes(flag.slice(0, flag.indexOf('='))));
+  return /--max-semi-space-size/.test(env['NODE_OPTIONS'] ?? '') ? [] : ['--max-semi-space-size=1'];
 }
 
 /**

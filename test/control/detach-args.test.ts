@@ -18,9 +18,8 @@ describe('the arguments of a detached start', () => {
   });
 
   it('give the resident supervisor small semi-spaces, unless NODE_OPTIONS chose its own', () => {
-    expect(supervisorNodeFlags({})).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' })).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual(['--max-old-space-size=32']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=8' })).toEqual([]);
+    expect(supervisorNodeFlags({})).toEqual(['--max-semi-space-size=1']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' })).toEqual(['--max-semi-space-size=1']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual([]);
   });
 });
