@@ -15,9 +15,12 @@ import { createLogWriter } from '../control/log-files.js';
 import { controlPaths } from '../control/paths.js';
 import { lastRunRecorder } from '../control/record.js';
 import { ensureRunDir } from '../control/run-dir.js';
+import { DiskWatch } from './disk-watch.js';
 import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
 import { formatDuration } from '../elapsed.js';
-import { isNaijaSupError } from '../errors.js';
+import { isNaijaSupError, NaijaSupError } from '../errors.js';
+import { pidFileProblem } from '../config/schema/process.js';
+import { dirname } from 'node:path';
 import { openMode } from '../reload/open-mode.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { initialMachine } from '../supervisor/machine.js';
@@ -109,12 +112,21 @@ async function run(
 ): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
   const version = options.version ?? '0.0.0';
+  const pidFileError = pidFileProblem(config.pidFile);
+  if (pidFileError !== null) {
+    throw new NaijaSupError('E_CONFIG_INVALID', `invalid configuration: ${pidFileError}`, { fix: `create ${dirname(config.pidFile as string)}, or set "pidFile" (--pid-file, PID_FILE) to a file in an existing directory` });
+  }
   // Preflight's code loads while the log, metrics and control socket are set up (it needs none of them).
   const preflightModule = import('../ports/preflight.js');
   preflightModule.catch(() => undefined); // awaited (and its error seen) in preflight(), if it gets there
   const runDir = ensureRunDir(options.env);
-  const logs = createLogWriter({ dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles });
+  const disk = new DiskWatch({ publish, stop: () => state.app?.stop() });
+  const logs = createLogWriter({
+    dir: runDir, name: config.name, maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles,
+    onError: (error) => disk.logFailed(logs.path, error), onRecover: (lost) => disk.logRecovered(logs.path, lost),
+  });
   hub.subscribe((e) => logs.event(e));
+  hub.subscribe((e) => disk.observe(e));
   const metrics = await startMetrics(config);
   if (metrics) hub.subscribe((e) => { const warning = metrics.handle(e); if (warning) queueMicrotask(() => publish(warning)); });
   if (metrics && config.mode === 'proxy') {
@@ -125,6 +137,7 @@ async function run(
     view: () => redactedView(statusView(state.app, config), state.redactor),
     version,
     webhooks: config.alerts.webhook.length === 0 ? undefined : () => monitor?.webhooks?.() ?? [],
+    diskProblems: () => disk.problems(),
   });
   hub.subscribe((e) => tracker.observe(e));
   // A supervisor that gives up exits: `status` reads why from <name>.last-run (issue 12).
@@ -156,6 +169,7 @@ async function run(
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
+    if (disk.runDirError) throw disk.runDirError;
     await namePortHolders(app, status, config, publish);
     return status;
   } finally {

@@ -44,18 +44,28 @@ export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
  */
 export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
 
-/**
- * V8 flags of the background supervisor, which lives for days: a small young generation (the
- * default semi-space grows to 16 MiB, resident once touched, for a process that allocates little)
- * and an old generation bounded well above what one supervisor needs, so a leak ends in a crash
- * that `status` and the logs show rather than in the machine swapping.
- */
-export const BACKGROUND_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=256'] as const;
 
 const MARGIN_MS = 10_000;
 const TAIL_LINES = 20;
 
 const BIN = fileURLToPath(new URL('../../bin/naija-sup.js', import.meta.url));
+
+/**
+ * V8 flags for the resident background supervisor, which lives for days (issues 14, 19). Its live
+ * heap stays ~8 MB, but under a crash loop V8 grows the young generation towards its
+ * 16 MB-per-semi-space default and keeps it: RSS went 70 → 106 MiB over 1,400 restarts
+ * (bench/soak.mjs). With 1 MB semi-spaces it stays lower; the cost is more frequent (sub-ms)
+ * scavenges of a process that allocates little. The old generation is bounded well above what one
+ * supervisor needs, so a leak ends in a crash that `status` and the logs show rather than in the
+ * machine swapping. Each is left out when NODE_OPTIONS sets it already (flags given here would win).
+ */
+export function supervisorNodeFlags(env: NodeJS.ProcessEnv): string[] {
+  const options = env['NODE_OPTIONS'] ?? '';
+  return [
+    ...(/--max-semi-space-size/.test(options) ? [] : ['--max-semi-space-size=1']),
+    ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
+  ];
+}
 
 /**
  * `start`'s arguments for the background process: `argv` as given to the CLI (with or without the
@@ -131,11 +141,19 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
-  const fd = openSync(output, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    // O_APPEND: the supervisor rotates this file by truncating it (rotateOwnOutput); its writes must follow.
+    fd = openSync(output, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    throw new NaijaSupError('E_RUN_DIR', `cannot create the background supervisor's output file in the run dir ${runDir}: ${(error as Error).message}`, {
+      fix: 'the run dir must be writable and have space: free space on its disk, or point NAIJA_SUP_RUN_DIR (or XDG_RUNTIME_DIR) at a writable directory',
+    });
+  }
   let child: ChildProcess;
   try {
     const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command }) };
-    child = spawn(process.execPath, [...BACKGROUND_NODE_FLAGS, BIN, ...backgroundArgs(argv)], {
+    child = spawn(process.execPath, [...supervisorNodeFlags(io.env), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
       env: { ...io.env, [DETACHED_ENV]: '1', ...handed },
       detached: true,

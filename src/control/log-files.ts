@@ -32,8 +32,12 @@ export interface LogWriterOptions {
   maxSize: number;
   /** Files kept, the current one included (≥ 1). */
   maxFiles: number;
-  /** Called when a write or a rotation fails (the disk is full…); the writer keeps trying later lines. */
+  /** Called once when a write or a rotation starts failing (the disk is full…); the writer keeps the lines and retries. */
   onError?: (error: Error) => void;
+  /** Called when writes work again: `lost` lines did not fit the bounded backlog kept meanwhile. */
+  onRecover?: (lost: number) => void;
+  /** How often a failing writer retries with no new line to write, ms. Default 1000. */
+  retryMs?: number;
 }
 
 export interface LogWriter {
@@ -53,6 +57,8 @@ export function logFilePath(dir: string, name: string, index = 0): string {
 
 // O_NOFOLLOW: never append through a symlink someone planted at the log's name.
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+/** Lines kept while writes fail, bytes: the oldest go first beyond it (and are counted as lost). */
+const BACKLOG_MAX_BYTES = 256 * 1024;
 
 export function createLogWriter(options: LogWriterOptions): LogWriter {
   const { dir, name } = options;
@@ -102,26 +108,61 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
 
   removeSurplus(dir, name, options.maxFiles);
 
+  /** Bytes written: fewer than asked when the disk filled up mid-line. */
+  const append = (data: Buffer): number => {
+    let target = fd ?? open();
+    if (size > 0 && size + data.length > options.maxSize) target = rotate();
+    const written = writeSync(target, data);
+    size += written;
+    return written;
+  };
+  // While writes fail, lines wait here (bounded: a full disk must not fill memory instead) and a
+  // timer retries, so a quiet server's last lines still land once the disk has room again.
+  const backlog: Buffer[] = [];
+  let backlogBytes = 0;
+  let lost = 0;
+  let retryTimer: NodeJS.Timeout | null = null;
+  const flush = (): boolean => {
+    try {
+      for (let next = backlog[0]; next !== undefined; next = backlog[0]) {
+        const written = append(next);
+        if (written === 0) throw new Error(`nothing written to ${path}`);
+        backlogBytes -= written;
+        // A short write: the rest of the line waits, so a retry never writes its start twice.
+        if (written < next.length) backlog[0] = next.subarray(written);
+        else backlog.shift();
+      }
+    } catch (error) {
+      report(error);
+      // Reopen on the next try: the file may have been removed or the disk freed.
+      if (fd !== null) {
+        try { closeSync(fd); } catch { /* already unusable */ }
+        fd = null;
+      }
+      retryTimer ??= setTimeout(() => { retryTimer = null; if (!closed) flush(); }, options.retryMs ?? 1000).unref();
+      return false;
+    }
+    if (failing) {
+      failing = false;
+      options.onRecover?.(lost);
+      lost = 0;
+    }
+    return true;
+  };
+
   const write = (line: string): void => {
     if (closed) return;
     // Events arrive redacted (src/app/supervise.ts); URL userinfo is hidden again here because a
     // line written directly (or by a library user's own writer) must obey the same rule.
     let data = Buffer.from(`${redactUrlsIn(line).replace(/[\r\n]+/g, ' ')}\n`);
     if (data.length > options.maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, options.maxSize - 1)), Buffer.from('\n')]);
-    try {
-      let target = fd ?? open();
-      if (size > 0 && size + data.length > options.maxSize) target = rotate();
-      writeSync(target, data);
-      size += data.length;
-      failing = false;
-    } catch (error) {
-      report(error);
-      // Reopen on the next line: the file may have been removed or the disk freed.
-      if (fd !== null) {
-        try { closeSync(fd); } catch { /* already unusable */ }
-        fd = null;
-      }
+    backlog.push(data);
+    backlogBytes += data.length;
+    while (backlogBytes > BACKLOG_MAX_BYTES && backlog.length > 1) {
+      backlogBytes -= (backlog.shift() as Buffer).length;
+      lost += 1;
     }
+    flush();
   };
 
   return {
@@ -133,6 +174,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
     },
     close() {
       closed = true;
+      if (retryTimer !== null) clearTimeout(retryTimer);
       if (fd !== null) {
         try { closeSync(fd); } catch { /* nothing left to do */ }
         fd = null;

@@ -155,6 +155,20 @@ export interface StatusSnapshot {
   processes?: Array<{ pid: number; startTime: string }>;
   /** Each alerts.webhook URL (path redacted) and how its deliveries go; absent without webhooks. */
   webhooks?: Array<{ url: string; delivered: number; failed: number; failing: boolean; lastError: string | null }>;
+  /**
+   * Files the supervisor cannot write now (a full or read-only disk): the log keeps its lines in a
+   * bounded backlog and retries. Absent when every write works (and from older supervisors).
+   */
+  diskProblems?: DiskProblem[];
+}
+
+export interface DiskProblem {
+  /** The file that cannot be written. */
+  path: string;
+  /** The error ("ENOSPC: no space left on device, write"). */
+  message: string;
+  /** When writes started failing, ISO time. */
+  since: string;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */

@@ -52,6 +52,7 @@ import {
   errorReply,
   parseRequest,
   type ControlMessage,
+  type DiskProblem,
   type ControlRequest,
   type HealthSnapshot,
   type StatusSnapshot,
@@ -384,6 +385,8 @@ export interface StatusTrackerOptions {
   /** The supervisor whose instance serves traffic now (it may change after a blue/green reload). */
   view(): SupervisorView;
   version: string;
+  /** Files that cannot be written now (src/app/supervise.ts: the log). */
+  diskProblems?(): DiskProblem[];
   /** When the supervisor started, ms epoch. Default: now. */
   startedAt?: number;
   procRoot?: string;
@@ -397,6 +400,11 @@ export interface StatusTrackerOptions {
  * Builds {@link StatusSnapshot}s: state, counters and last exit from the supervisor; identities,
  * uptimes, RSS and CPU% from /proc; health from the last probe. Feed it every event (`observe`).
  */
+function diskProblemsOf(options: StatusTrackerOptions): { diskProblems?: DiskProblem[] } {
+  const problems = options.diskProblems?.() ?? [];
+  return problems.length === 0 ? {} : { diskProblems: problems };
+}
+
 export class StatusTracker {
   private readonly options: StatusTrackerOptions;
   private readonly procRoot: string;
@@ -503,6 +511,7 @@ export class StatusTracker {
       ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
       ...(view.instanceProcesses ? { processes: view.instanceProcesses() } : {}),
       ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
+      ...diskProblemsOf(this.options),
     };
   }
 

@@ -67,7 +67,8 @@ export type SupervisorEvent =
   | { type: 'reload-rejected'; errors: string[] }
   | { type: 'signal-forwarded'; signal: NodeJS.Signals; pid: number }
   | { type: 'record-written'; recordPath: string; pidFile: string | null }
-  | { type: 'record-error'; message: string }
+  /** `file`: which write failed (absent: the record); `path`: the file. */
+  | { type: 'record-error'; message: string; file?: 'record' | 'pid-file' | undefined; path?: string | undefined }
   | { type: 'output'; instance: number; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'warning'; message: string; fix?: string }
   /** Blue/green (handoff and proxy modes). */

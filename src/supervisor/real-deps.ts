@@ -3,7 +3,7 @@
  * classification from src/supervisor/classify.ts, the record in the run dir, the system clock.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRecord } from '../control/record.js';
+import { recordPath as recordFile, removePidFile, removeRecord, writePidFile, writeRecord, type InstanceRecord } from '../control/record.js';
 import type { RecordBook } from '../control/record-book.js';
 import { probeHostFor, probeOnce } from '../health/index.js';
 import { listeningEndpointsOf } from '../ports/listening.js';
@@ -150,13 +150,23 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         startedAt: Date.now(),
         cwd: config.cwd,
       };
+      let recordPath: string;
       try {
-        const recordPath = options.book ? options.book.add(record) : writeRecord(options.runDir, record);
-        if (config.pidFile) writePidFile(config.pidFile, pid);
-        options.onEvent({ type: 'record-written', recordPath, pidFile: config.pidFile });
+        recordPath = options.book ? options.book.add(record) : writeRecord(options.runDir, record);
       } catch (error) {
-        options.onEvent({ type: 'record-error', message: (error as Error).message });
+        // Without a record, a later start cannot find this instance if we die: the app stops
+        // `start` on it (src/app/supervise.ts) when no record was ever written.
+        options.onEvent({ type: 'record-error', file: 'record', path: recordFile(options.runDir, config.name), message: (error as Error).message });
+        return;
       }
+      let pidFile = config.pidFile;
+      try {
+        if (pidFile) writePidFile(pidFile, pid);
+      } catch (error) {
+        options.onEvent({ type: 'record-error', file: 'pid-file', path: pidFile ?? undefined, message: `cannot write the PID file ${pidFile ?? ''}: ${(error as Error).message}` });
+        pidFile = null;
+      }
+      options.onEvent({ type: 'record-written', recordPath, pidFile });
     },
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backgroundArgs, configArg } from '../../src/cli/detach.js';
+import { backgroundArgs, configArg, supervisorNodeFlags } from '../../src/cli/detach.js';
 
 describe('the arguments of a detached start', () => {
   it('are those of start minus -d/--detach, and never touch the server command after --', () => {
@@ -15,5 +15,12 @@ describe('the arguments of a detached start', () => {
     expect(configArg(['start', '-cd.json'])).toBe('d.json');
     expect(configArg(['start', '--', 'node', '-c', 'nope.json'])).toBeUndefined();
     expect(configArg(['start', '-d'])).toBeUndefined();
+  });
+
+  it('give the resident supervisor small semi-spaces, unless NODE_OPTIONS chose its own', () => {
+    expect(supervisorNodeFlags({})).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' })).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual(['--max-old-space-size=256']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64' })).toEqual([]);
   });
 });

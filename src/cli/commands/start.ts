@@ -16,6 +16,7 @@ import type { SupervisorEvent } from '../../supervisor/events.js';
 import { guardOutput, type CliIO } from '../context.js';
 import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
+import { ownOutputRotator } from '../own-output.js';
 import type { StartOptions } from '../options.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
@@ -71,7 +72,12 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   const env: NodeJS.ProcessEnv = { ...io.env };
   delete env['NAIJA_SUP_DETACHED'];
   delete env['NAIJA_SUP_START_OPTIONS'];
-  const onEvent = (e: SupervisorEvent): void => { if (!(detached && e.type === 'output')) renderer.handle(e); };
+  const own = detached ? ownOutputRotator({ maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles }) : null;
+  const onEvent = (e: SupervisorEvent): void => {
+    if (detached && e.type === 'output') return;
+    renderer.handle(e);
+    own?.check();
+  };
   const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: packageVersion() });
   const unlisten = listenToSignals(io, running);
   try {

@@ -62,6 +62,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
     ...(s.webhooks ?? []).map((w): [string, string] => ['webhook', `${w.url}: ${w.failing ? `FAILING (${w.lastError ?? 'no answer'})` : 'ok'}, ${w.delivered} delivered, ${w.failed} failed`]),
     ['version', s.version],
+    ...(s.diskProblems ?? []).map((p): [string, string] => ['disk', `cannot write ${p.path} (since ${ago(p.since, now)}): ${p.message}; retrying`]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}\n`).join('');

@@ -4,6 +4,7 @@
  * folder (`cwd`) or the app's directory (`pidFile`); from a flag or the environment, against the
  * directory naija-sup runs in.
  */
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ShellSplitError, splitCommand } from '../shell-split.js';
 import { booleanLeaf, decodeJson, decodeList, fail, isPlainObject, keySuffix, leaf, ok, prefixed, section, value } from './builders.js';
@@ -139,6 +140,22 @@ export const redactLeaf = leaf<string | string[], string[]>({
     return problems.length > 0 ? { ok: false, problems } : ok(out);
   },
 });
+
+/**
+ * Why the resolved `pidFile` cannot be written on this machine (its folder is missing or not a
+ * folder); null when it can. Asked by `start` before anything runs (issue 14), not by the schema:
+ * a config may be checked or exported on another machine than the one that runs it.
+ */
+export function pidFileProblem(pidFile: string | null): string | null {
+  if (pidFile === null) return null;
+  const dir = path.dirname(pidFile);
+  try {
+    return statSync(dir).isDirectory() ? null : `pidFile ${pidFile}: ${dir} is not a directory`;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `pidFile ${pidFile}: the directory ${dir} does not exist` : `pidFile ${pidFile}: cannot use the directory ${dir} (${code ?? String(error)})`;
+  }
+}
 
 export const pidFileLeaf = leaf<string | null, string | null>({
   description: 'Also write the server\'s PID to this plain file; null for none. In a file, relative to `cwd`; from a flag or the environment, to the current directory.',
