@@ -4,9 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import type { ResolvedConfig } from '../../src/config/types.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { Supervisor, type InstanceHandle, type ProbeOutcome, type RunnerDeps, type SpawnFailure } from '../../src/supervisor/runner.js';
+import { runnerConfig } from '../helpers/runner-config.js';
 
 class FakeChild implements InstanceHandle {
   private lineListeners: Array<(s: 'stdout' | 'stderr', l: string) => void> = [];
@@ -26,25 +26,7 @@ class FakeChild implements InstanceHandle {
   fail(code: string): void { const e = { code, message: `command not found: node (${code})`, exitStatus: code === 'ENOENT' ? 127 : 126 }; for (const l of this.errorListeners) l(e); }
 }
 
-function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
-  return {
-    name: 'api', command: ['node', 'server.js'], cwd: '/tmp', env: {}, redact: [], port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
-    health: { type: 'http', path: '/health', timeout: 1000, interval: 100, startupTimeout: 5000, log: null, liveness: null, readiness: null },
-    restart: { policy: 'on-failure', initialDelay: 100, maxDelay: 1000, factor: 2, startRetries: 2, maxRestarts: 3, window: 60_000, minUptime: 1000, standby: false },
-    shutdown: { signal: 'SIGTERM', timeout: 2000 },
-    cleanup: { killExisting: false, match: [] },
-    bcrypt: { fallback: false },
-    dependsOn: [],
-    dependencies: { timeout: 10_000, retries: 3 },
-    status: { port: null, host: '127.0.0.1', maxConnections: 64, token: null },
-    alerts: { crashRate: null, webhook: [], notReadyFor: 120_000 },
-    logFormat: null,
-    logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
-    mode: 'direct',
-    proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
-    ...over,
-  };
-}
+const config = runnerConfig;
 
 function harness(cfg = config()) {
   const children: FakeChild[] = [];
