@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
 const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2'];
-// Run only when named: the soak takes minutes (`npm run bench -- soak`).
-const ON_REQUEST = ['soak'];
+// Run only when named: the soak and the chaos run take minutes (`npm run bench -- soak`, `-- chaos`).
+const ON_REQUEST = ['soak', 'chaos'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : ALL;
 
