@@ -15,6 +15,7 @@
  * `naija-sup status` loads this module: it imports only the small /proc readers, nothing heavy.
  */
 import { listGroupMembers } from '../process/group.js';
+import { createProc } from '../process/proc-read.js';
 import {
   DEFAULT_PROC_ROOT,
   hasProcFs,
@@ -70,7 +71,7 @@ export class GroupSampler {
   sample(pgid: number): GroupStats {
     if (!hasProcFs(this.procRoot)) return { rss: null, cpuPercent: null, members: 0 };
     const at = this.now();
-    const members = listGroupMembers(pgid, this.procRoot);
+    const members = listGroupMembers(pgid, { proc: createProc(this.procRoot) });
     const times = new Map<number, CpuTimes>();
     let rss = 0;
     let rssKnown = false;

@@ -17,7 +17,7 @@
 import { formatElapsed } from '../elapsed.js';
 import type { InstanceRecord } from '../control/record.js';
 import { listDescendants, listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat, readUid, type ProcStat } from '../process/identity.js';
+import { createProc, DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat, readUid, type ProcStat } from '../process/identity.js';
 import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
 import {
   abortableSleep,
@@ -84,7 +84,7 @@ export function resolveStopDeps(deps: StopDeps = {}): ResolvedStopDeps {
   const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
   return {
     procRoot,
-    self: deps.self ?? readSelfInfo(procRoot),
+    self: deps.self ?? readSelfInfo({ proc: createProc(procRoot) }),
     uid: deps.uid ?? process.getuid?.(),
     kill: deps.kill ?? process.kill.bind(process),
     lookup: deps.lookup ?? findPortOwners,
@@ -238,8 +238,8 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
  */
 function groupOutsider(pgid: number, owners: readonly StopCandidate[], procRoot: string): ProcStat | null {
   if (!hasProcFs(procRoot)) return null;
-  const ours = new Set([...owners.map((c) => c.pid), ...listDescendants(owners.map((c) => c.pid), procRoot).map((d) => d.pid)]);
-  const outsider = listGroupMembers(pgid, procRoot).find((pid) => !ours.has(pid));
+  const ours = new Set([...owners.map((c) => c.pid), ...listDescendants(owners.map((c) => c.pid), { proc: createProc(procRoot) }).map((d) => d.pid)]);
+  const outsider = listGroupMembers(pgid, { proc: createProc(procRoot) }).find((pid) => !ours.has(pid));
   return outsider === undefined ? null : readProcStat(outsider, procRoot) ?? { pid: outsider, comm: '?' } as ProcStat;
 }
 
@@ -248,7 +248,7 @@ function withDescendants(owners: readonly StopCandidate[], options: PlanOptions)
   const out = [...owners];
   const first = owners[0];
   if (first === undefined) return out;
-  for (const stat of listDescendants(owners.map((c) => c.pid), options.procRoot)) {
+  for (const stat of listDescendants(owners.map((c) => c.pid), { proc: createProc(options.procRoot) })) {
     if (out.some((c) => c.pid === stat.pid)) continue;
     const uid = readUid(stat.pid, options.procRoot) ?? undefined;
     const candidate: StopCandidate = {
@@ -273,7 +273,7 @@ export function plannedTargets(plan: StopPlan, procRoot: string = DEFAULT_PROC_R
       for (const c of unit.candidates) targets.push({ pid: c.pid, command: c.command, scope: 'process' });
       continue;
     }
-    const members = listGroupMembers(unit.pgid, procRoot);
+    const members = listGroupMembers(unit.pgid, { proc: createProc(procRoot) });
     for (const pid of members.length > 0 ? members : [unit.anchor.pid]) {
       const known = unit.candidates.find((c) => c.pid === pid);
       targets.push({ pid, command: known?.command ?? (readCmdline(pid, procRoot).join(' ') || '?'), scope: 'group', pgid: unit.pgid });
@@ -297,7 +297,7 @@ function groupRefusal(candidate: StopCandidate, options: PlanOptions): string | 
   if (refusal !== null) return `its process group ${candidate.pgid} may not be signalled (${refusal})`;
   if (hasProcFs(options.procRoot)) {
     // kill(-pgid) reaches every member: never another user's process unless root with --force.
-    for (const member of listGroupMembers(candidate.pgid, options.procRoot)) {
+    for (const member of listGroupMembers(candidate.pgid, { proc: createProc(options.procRoot) })) {
       if (!mayTouchUid(readUid(member, options.procRoot) ?? undefined, options)) {
         return `its process group ${candidate.pgid} includes another user's process (pid ${member})`;
       }
@@ -340,7 +340,7 @@ async function stopUnit(unit: StopUnit, options: ExecuteOptions, deps: ResolvedS
   const first = unit.scope === 'group' ? unit.anchor : (unit.candidates[0] as StopCandidate);
   const base = { pid: first.pid, command: first.command, user: first.user, reason: first.reason, signal };
   if (unit.scope === 'group') {
-    const pids = listGroupMembers(unit.pgid, deps.procRoot);
+    const pids = listGroupMembers(unit.pgid, { proc: createProc(deps.procRoot) });
     const result = await terminateGroup(
       {
         pid: unit.anchor.pid,
@@ -351,7 +351,7 @@ async function stopUnit(unit: StopUnit, options: ExecuteOptions, deps: ResolvedS
       {
         signal,
         timeout: options.timeout,
-        procRoot: deps.procRoot,
+        proc: createProc(deps.procRoot),
         self: deps.self,
         kill: deps.kill,
         now: deps.now,
@@ -397,7 +397,7 @@ async function terminatePids(
   const bootId = hasProcFs(deps.procRoot) ? readBootId(deps.procRoot) : null;
   const alive = (): StopCandidate[] =>
     candidates.filter(
-      (c) => isSameProcess({ pid: c.pid, startTime: c.startTime ?? '', bootId }, deps.procRoot) === 'same',
+      (c) => isSameProcess({ pid: c.pid, startTime: c.startTime ?? '', bootId }, { proc: createProc(deps.procRoot) }) === 'same',
     );
   const send = (sig: NodeJS.Signals): number => {
     let sent = 0;

@@ -26,7 +26,7 @@ import { formatDuration } from '../config/duration.js';
 import { compileMatchPattern } from '../config/schema.js';
 import { NaijaSupError } from '../errors.js';
 import { listProcesses } from '../process/group.js';
-import { hasExited, hasProcFs, readCmdline, readUid } from '../process/identity.js';
+import { createProc, hasExited, hasProcFs, readCmdline, readUid } from '../process/identity.js';
 import type { CanBindResult } from './availability.js';
 import {
   describeStopped,
@@ -507,7 +507,7 @@ export function findMatchingProcesses(
   if (matchers.length === 0) return { matched, otherUsers };
   const { self } = deps;
   const user = currentUser();
-  for (const stat of listProcesses(deps.procRoot)) {
+  for (const stat of listProcesses({ proc: createProc(deps.procRoot) })) {
     if (hasExited(stat, deps.procRoot)) continue;
     if (stat.pid <= 1 || stat.pid === self.pid || self.ancestors.includes(stat.pid)) continue;
     if (self.pgid !== null && stat.pgid === self.pgid) continue;

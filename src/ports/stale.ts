@@ -24,7 +24,7 @@ import { NaijaSupError } from '../errors.js';
 import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
 import { userRunDirs } from '../control/run-dir.js';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
+import { createProc, DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
 import type { StoppedProcess } from './stopped.js';
@@ -52,7 +52,7 @@ export function supervisorAlive(record: InstanceRecord, procRoot: string = DEFAU
     startTime: record.supervisorStartTime,
     bootId: record.bootId === '' ? null : record.bootId,
   };
-  return isSameProcess(expected, procRoot) === 'same';
+  return isSameProcess(expected, { proc: createProc(procRoot) }) === 'same';
 }
 
 /** Decides what `record` means now, from /proc. Signals nothing. */
@@ -65,10 +65,10 @@ export function inspectRecord(record: InstanceRecord, procRoot: string = DEFAULT
       return { kind: 'stale', record, why: 'it was written before the machine last booted' };
     }
   }
-  const leader = isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, procRoot);
+  const leader = isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, { proc: createProc(procRoot) });
   const base: GroupTarget = { pid: record.pid, pgid: record.pgid, startTime: record.startTime, bootId };
   if (leader === 'same') {
-    return { kind: 'orphan', record, target: base, members: listGroupMembers(record.pgid, procRoot), leaderAlive: true };
+    return { kind: 'orphan', record, target: base, members: listGroupMembers(record.pgid, { proc: createProc(procRoot) }), leaderAlive: true };
   }
   if (leader === 'reused') {
     // Linux never hands out a number still used as a process group id, so a reused leader pid
@@ -81,7 +81,7 @@ export function inspectRecord(record: InstanceRecord, procRoot: string = DEFAULT
   // they started no earlier than the recorded leader, in the same boot.
   if (hasProcFs(procRoot) && /^\d+$/.test(record.startTime)) {
     const leaderStart = BigInt(record.startTime);
-    const members = listGroupMembers(record.pgid, procRoot).flatMap((pid) => {
+    const members = listGroupMembers(record.pgid, { proc: createProc(procRoot) }).flatMap((pid) => {
       const stat = readProcStat(pid, procRoot);
       return stat !== null && BigInt(stat.startTime) >= leaderStart ? [{ pid, startTime: stat.startTime }] : [];
     });
@@ -252,8 +252,8 @@ async function stopOrphan(
   const result = await terminateGroup(state.target, {
     signal: options.signal,
     timeout: options.timeout,
-    procRoot,
-    self: deps.self ?? readSelfInfo(procRoot),
+    proc: createProc(procRoot),
+    self: deps.self ?? readSelfInfo({ proc: createProc(procRoot) }),
     ...(deps.kill ? { kill: deps.kill } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     sleep: (ms) => (deps.sleep ?? abortableSleep)(ms),
@@ -291,7 +291,7 @@ async function stopOrphan(
 function alreadyRunning(record: InstanceRecord, procRoot: string): NaijaSupError {
   const instance = isSameProcess(
     { pid: record.pid, startTime: record.startTime, bootId: record.bootId === '' ? null : record.bootId },
-    procRoot,
+    { proc: createProc(procRoot) },
   );
   const instanceText = instance === 'same' ? `instance pid ${record.pid}` : 'its instance is not running right now (restarting?)';
   return new NaijaSupError(

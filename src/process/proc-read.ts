@@ -318,3 +318,110 @@ export function countOpenFiles(pid: number | 'self' = 'self', procRoot: string =
     return null;
   }
 }
+
+/** Numeric entries of a /proc directory (the PIDs in the root, the thread ids in PID/task); null when it cannot be listed. */
+function listNumericEntries(dir: string): number[] | null {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const ids: number[] = [];
+  for (const name of names) if (/^\d+$/.test(name)) ids.push(Number(name));
+  return ids;
+}
+
+/**
+ * The fd table of `pid` as (fd, link target) pairs from /proc/PID/fd; null when it cannot be listed.
+ * An fd closed while we read is skipped.
+ */
+function readFdLinks(pid: number | 'self', procRoot: string): { fd: number; link: string }[] | null {
+  const dir = join(procRoot, String(pid), 'fd');
+  let fds: string[];
+  try {
+    fds = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const links: { fd: number; link: string }[] = [];
+  for (const fd of fds) {
+    try {
+      links.push({ fd: Number(fd), link: readlinkSync(join(dir, fd)) });
+    } catch {
+      // closed while we read
+    }
+  }
+  return links;
+}
+
+/**
+ * One /proc tree, real or fake: every reader above bound to one root. Callers take
+ * `deps: { proc?: Proc }` (see {@link ProcDeps}) and default to {@link PROC}, so a test injects one
+ * object at the edge instead of a root string threaded through every call.
+ */
+export interface Proc {
+  /** The directory read, '/proc' unless a test hands in a fake tree. */
+  readonly root: string;
+  /**
+   * Whether this is the machine's real /proc, so the kernel (kill(-pgid, 0), the fds of this very
+   * process) agrees with what it shows. A fake tree never does.
+   */
+  readonly real: boolean;
+  /** {@link hasProcFs}: a fake tree always; the real one where Linux /proc exists. */
+  available(): boolean;
+  /** The PIDs listed in the root; [] when it cannot be listed. */
+  pids(): number[];
+  stat(pid: number): ProcStat | null;
+  /** {@link hasExited}, reading the threads from this tree. */
+  hasExited(stat: ProcStat): boolean;
+  cmdline(pid: number): string[];
+  uid(pid: number): number | null;
+  /** The raw text of /proc/PID/status; null when gone or unreadable. */
+  status(pid: number): string | null;
+  vmRss(pid: number): number | null;
+  bootId(): string | null;
+  uptimeSeconds(): number | null;
+  /** Thread ids in /proc/PID/task; null when they cannot be listed. */
+  taskIds(pid: number): number[] | null;
+  fdLinks(pid: number | 'self'): { fd: number; link: string }[] | null;
+  socketInodes(pid: number): number[] | null;
+  unixListenerInodes(path: string): number[];
+  /** {@link readProcNetTable} of /proc/net/NAME (tcp, tcp6, unix). */
+  netTable(name: 'tcp' | 'tcp6' | 'unix'): string | null;
+  openFileLimit(pid?: number | 'self'): { soft: number; hard: number } | null;
+  countOpenFiles(pid?: number | 'self'): number | null;
+}
+
+/** What a function that reads /proc accepts: the tree to read, {@link PROC} by default. */
+export interface ProcDeps {
+  proc?: Proc;
+}
+
+/** A {@link Proc} reading the tree at `root`. Cheap: it holds only the root. */
+export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
+  return {
+    root,
+    real: root === DEFAULT_PROC_ROOT,
+    available: () => hasProcFs(root),
+    pids: () => listNumericEntries(root) ?? [],
+    stat: (pid) => readProcStat(pid, root),
+    hasExited: (stat) => hasExited(stat, root),
+    cmdline: (pid) => readCmdline(pid, root),
+    uid: (pid) => readUid(pid, root),
+    status: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'status')) : null),
+    vmRss: (pid) => readVmRss(pid, root),
+    bootId: () => readBootId(root),
+    uptimeSeconds: () => readUptimeSeconds(root),
+    taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
+    fdLinks: (pid) => readFdLinks(pid, root),
+    socketInodes: (pid) => readSocketInodes(pid, root),
+    unixListenerInodes: (path) => readUnixListenerInodes(path, root),
+    netTable: (name) => readProcNetTable(join(root, 'net', name)),
+    openFileLimit: (pid = 'self') => readOpenFileLimit(pid, root),
+    countOpenFiles: (pid = 'self') => countOpenFiles(pid, root),
+  };
+}
+
+/** The real /proc. */
+export const PROC: Proc = createProc();

@@ -22,7 +22,7 @@ import { isIP, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, readProcStat } from '../process/identity.js';
+import { createProc, DEFAULT_PROC_ROOT, readProcStat } from '../process/identity.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from '../ports/proc-net.js';
 import { readProcNetTable } from '../process/proc-read.js';
 
@@ -360,7 +360,7 @@ export function findSocketHolder(
   for (const instance of pids) {
     const stat = readProcStat(instance, procRoot);
     if (stat === null) continue;
-    for (const member of listGroupMembers(stat.pgid, procRoot)) {
+    for (const member of listGroupMembers(stat.pgid, { proc: createProc(procRoot) })) {
       if (member !== instance && holdsLink(member, link, procRoot)) return { instance, pid: member };
     }
   }

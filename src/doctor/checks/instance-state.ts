@@ -4,7 +4,7 @@
  * id, src/process/identity.ts), and whether its supervisor still runs. Read-only.
  */
 import { readRecord, recordPath, type InstanceRecord } from '../../control/record.js';
-import { isSameProcess, readBootId, type Sameness } from '../../process/identity.js';
+import { createProc, isSameProcess, readBootId, type Sameness } from '../../process/identity.js';
 import type { PortOwner } from '../../ports/index.js';
 import type { DoctorContext } from '../types.js';
 
@@ -27,8 +27,8 @@ export function readInstanceState(ctx: Pick<DoctorContext, 'runDir' | 'procRoot'
   return {
     path,
     record,
-    instance: isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, ctx.procRoot),
-    supervisor: isSameProcess({ pid: record.supervisorPid, startTime: record.supervisorStartTime, bootId }, ctx.procRoot),
+    instance: isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, { proc: createProc(ctx.procRoot) }),
+    supervisor: isSameProcess({ pid: record.supervisorPid, startTime: record.supervisorStartTime, bootId }, { proc: createProc(ctx.procRoot) }),
   };
 }
 
