@@ -13,7 +13,7 @@
  * process that is gone or unreadable instead of throwing.
  */
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -333,26 +333,60 @@ function listNumericEntries(dir: string): number[] | null {
 }
 
 /**
- * The fd table of `pid` as (fd, link target) pairs from /proc/PID/fd; null when it cannot be listed.
- * An fd closed while we read is skipped.
+ * The links of one fd table (/proc/PID/fd, or /proc/PID/task/TID/fd): 'gone' when the process
+ * exited, 'denied' when the table cannot be listed for any other reason (another user's process).
+ * `size` counts every fd listed; `denied` says some link could not be read although the table was
+ * listed (EACCES per fd happens even for root on a process it may not ptrace, seen on PID 1 of a
+ * microVM). An fd closed while we read is skipped.
  */
-function readFdLinks(pid: number | 'self', procRoot: string): { fd: number; link: string }[] | null {
-  const dir = join(procRoot, String(pid), 'fd');
+export type FdTable = { links: string[]; size: number; denied: boolean } | 'gone' | 'denied';
+
+/** Errors that mean "this process (or fd) is gone" while we read its /proc entries. */
+const GONE = new Set(['ENOENT', 'ESRCH']);
+const errorCode = (error: unknown): string =>
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+
+function readFdTable(fdDir: string): FdTable {
   let fds: string[];
   try {
-    fds = readdirSync(dir);
+    fds = readdirSync(fdDir);
+  } catch (error) {
+    return GONE.has(errorCode(error)) ? 'gone' : 'denied';
+  }
+  const links: string[] = [];
+  let denied = false;
+  for (const fd of fds) {
+    try {
+      links.push(readlinkSync(join(fdDir, fd)));
+    } catch (error) {
+      if (!GONE.has(errorCode(error))) denied = true;
+    }
+  }
+  return { links, size: fds.length, denied };
+}
+
+/** The link target of /proc/PID/NAME (cwd, exe); null when gone or another user's. */
+function readProcLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
   } catch {
     return null;
   }
-  const links: { fd: number; link: string }[] = [];
-  for (const fd of fds) {
-    try {
-      links.push({ fd: Number(fd), link: readlinkSync(join(dir, fd)) });
-    } catch {
-      // closed while we read
-    }
+}
+
+/** The owner uid of /proc/PID (the process's effective uid when it is dumpable); null if unknown. */
+function readDirUid(path: string): number | null {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return null;
   }
-  return links;
+}
+
+/** Boot time in seconds since the epoch, the `btime` line of /proc/stat; null where unreadable. */
+function readBootTime(procRoot: string): number | null {
+  const match = /^btime\s+(\d+)/m.exec(readProcFile(join(procRoot, 'stat')) ?? '');
+  return match?.[1] === undefined ? null : Number(match[1]);
 }
 
 /**
@@ -384,7 +418,16 @@ export interface Proc {
   uptimeSeconds(): number | null;
   /** Thread ids in /proc/PID/task; null when they cannot be listed. */
   taskIds(pid: number): number[] | null;
-  fdLinks(pid: number | 'self'): { fd: number; link: string }[] | null;
+  /** {@link FdTable} of /proc/PID/fd, or of /proc/PID/task/TID/fd when `tid` is given. */
+  fdTable(pid: number, tid?: number): FdTable;
+  /** The target of /proc/PID/cwd; null when gone or unreadable. */
+  cwd(pid: number): string | null;
+  /** The owner uid of the /proc/PID directory; null when gone. */
+  dirUid(pid: number): number | null;
+  /** Boot time (seconds since the epoch) from /proc/stat; null where unreadable. */
+  bootTime(): number | null;
+  /** /proc/sys/net/ipv6/bindv6only is 1: a `::` listener does not take IPv4. */
+  bindv6only(): boolean;
   socketInodes(pid: number): number[] | null;
   unixListenerInodes(path: string): number[];
   /** {@link readProcNetTable} of /proc/net/NAME (tcp, tcp6, unix). */
@@ -414,7 +457,11 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     bootId: () => readBootId(root),
     uptimeSeconds: () => readUptimeSeconds(root),
     taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
-    fdLinks: (pid) => readFdLinks(pid, root),
+    fdTable: (pid, tid) => readFdTable(tid === undefined ? join(root, String(pid), 'fd') : join(root, String(pid), 'task', String(tid), 'fd')),
+    cwd: (pid) => readProcLink(join(root, String(pid), 'cwd')),
+    dirUid: (pid) => readDirUid(join(root, String(pid))),
+    bootTime: () => readBootTime(root),
+    bindv6only: () => readProcFile(join(root, 'sys', 'net', 'ipv6', 'bindv6only'))?.trim() === '1',
     socketInodes: (pid) => readSocketInodes(pid, root),
     unixListenerInodes: (path) => readUnixListenerInodes(path, root),
     netTable: (name) => readProcNetTable(join(root, 'net', name)),

@@ -7,6 +7,7 @@
  */
 import { compileMatchPattern } from '../../config/index.js';
 import { findPortOwners, type PortOwner } from '../../ports/index.js';
+import { createProc } from '../../process/proc-read.js';
 import { isOurs, readInstanceState } from './instance-state.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
@@ -23,7 +24,7 @@ export const portCheck: Check = {
     if (ctx.loaded === null) return { status: 'skip', summary: 'needs a valid config (see the config check)' };
     const config = ctx.loaded.config;
     const { port, host } = config;
-    const answer = await findPortOwners({ port, host, ...(ctx.procRoot === '/proc' ? {} : { procRoot: ctx.procRoot }) });
+    const answer = await findPortOwners({ port, host, ...(ctx.procRoot === '/proc' ? {} : { proc: createProc(ctx.procRoot) }) });
     const where = `${host}:${port}`;
     const details: string[] = [];
     if (answer.nonConflicting.length > 0) {
