@@ -14,6 +14,7 @@
  */
 
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -254,6 +255,37 @@ export function readProcNetTable(file: string): string | null {
 }
 
 /**
+ * A /proc file, read to its end, asynchronously (for a caller that runs beside a proxy and must not
+ * block on a table of tens of thousands of rows). /proc files report size 0, and the kernel hands out at most a
+ * page or so of /proc/net/tcp per read(), so this loops until a read returns nothing.
+ */
+async function readProcTextAsync(path: string): Promise<string | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    let total = 0;
+    // Bounded: 256 MiB of table text is far beyond any real /proc/net/tcp.
+    while (total < 256 * 1024 * 1024) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The socket inodes `pid` holds (`socket:[N]` links in /proc/PID/fd); null when its fd table cannot
  * be listed (it exited, or it is another user's process).
  */
@@ -432,6 +464,8 @@ export interface Proc {
   unixListenerInodes(path: string): number[];
   /** {@link readProcNetTable} of /proc/net/NAME (tcp, tcp6, unix). */
   netTable(name: 'tcp' | 'tcp6' | 'unix'): string | null;
+  /** The same table read asynchronously to its end. */
+  netTableAsync(name: 'tcp' | 'tcp6'): Promise<string | null>;
   openFileLimit(pid?: number | 'self'): { soft: number; hard: number } | null;
   countOpenFiles(pid?: number | 'self'): number | null;
 }
@@ -465,6 +499,7 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     socketInodes: (pid) => readSocketInodes(pid, root),
     unixListenerInodes: (path) => readUnixListenerInodes(path, root),
     netTable: (name) => readProcNetTable(join(root, 'net', name)),
+    netTableAsync: (name) => readProcTextAsync(join(root, 'net', name)),
     openFileLimit: (pid = 'self') => readOpenFileLimit(pid, root),
     countOpenFiles: (pid = 'self') => countOpenFiles(pid, root),
   };
