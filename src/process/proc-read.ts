@@ -14,7 +14,7 @@
  */
 
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -290,24 +290,9 @@ async function readProcTextAsync(path: string): Promise<string | null> {
  * be listed (it exited, or it is another user's process).
  */
 export function readSocketInodes(pid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] | null {
-  const dir = join(procRoot, String(pid), 'fd');
-  let fds: string[];
-  try {
-    fds = readdirSync(dir);
-  } catch {
-    return null;
-  }
-  const inodes: number[] = [];
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(join(dir, fd));
-    } catch {
-      continue; // closed while we read
-    }
-    if (link.startsWith('socket:[')) inodes.push(Number(link.slice(8, -1)));
-  }
-  return inodes;
+  const table = readFdTable(join(procRoot, String(pid), 'fd'));
+  if (typeof table === 'string') return null;
+  return table.links.filter((link) => link.startsWith('socket:[')).map((link) => Number(link.slice(8, -1)));
 }
 
 /**
@@ -421,6 +406,23 @@ function readBootTime(procRoot: string): number | null {
   return match?.[1] === undefined ? null : Number(match[1]);
 }
 
+/** The numeric entries of the root, read asynchronously; [] when it cannot be listed. */
+async function listPidsAsync(root: string): Promise<number[]> {
+  try {
+    return (await readdir(root)).filter((name) => /^\d+$/.test(name)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function readProcFileAsync(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /**
  * One /proc tree, real or fake: every reader above bound to one root. Callers take
  * `deps: { proc?: Proc }` (see {@link ProcDeps}) and default to {@link PROC}, so a test injects one
@@ -466,6 +468,10 @@ export interface Proc {
   netTable(name: 'tcp' | 'tcp6' | 'unix'): string | null;
   /** The same table read asynchronously to its end. */
   netTableAsync(name: 'tcp' | 'tcp6'): Promise<string | null>;
+  /** Asynchronous {@link Proc.pids}, {@link Proc.stat} and {@link Proc.status}: for a caller that reads every process and must not block. */
+  pidsAsync(): Promise<number[]>;
+  statAsync(pid: number): Promise<ProcStat | null>;
+  statusAsync(pid: number): Promise<string | null>;
   openFileLimit(pid?: number | 'self'): { soft: number; hard: number } | null;
   countOpenFiles(pid?: number | 'self'): number | null;
 }
@@ -500,6 +506,12 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     unixListenerInodes: (path) => readUnixListenerInodes(path, root),
     netTable: (name) => readProcNetTable(join(root, 'net', name)),
     netTableAsync: (name) => readProcTextAsync(join(root, 'net', name)),
+    pidsAsync: () => listPidsAsync(root),
+    statAsync: async (pid) => {
+      const text = isPlausiblePid(pid) ? await readProcFileAsync(join(root, String(pid), 'stat')) : null;
+      return text === null ? null : parseProcStat(text);
+    },
+    statusAsync: async (pid) => (isPlausiblePid(pid) ? readProcFileAsync(join(root, String(pid), 'status')) : null),
     openFileLimit: (pid = 'self') => readOpenFileLimit(pid, root),
     countOpenFiles: (pid = 'self') => countOpenFiles(pid, root),
   };
