@@ -447,6 +447,9 @@ export interface Proc {
   uid(pid: number): number | null;
   /** The raw text of /proc/PID/status; null when gone or unreadable. */
   status(pid: number): string | null;
+  /** The raw text of /proc/PID/comm and /proc/PID/cgroup; null when gone or unreadable (hidepid). */
+  comm(pid: number): string | null;
+  cgroup(pid: number): string | null;
   vmRss(pid: number): number | null;
   bootId(): string | null;
   uptimeSeconds(): number | null;
@@ -494,6 +497,8 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     uid: (pid) => readUid(pid, root),
     status: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'status')) : null),
     vmRss: (pid) => readVmRss(pid, root),
+    comm: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'comm')) : null),
+    cgroup: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'cgroup')) : null),
     bootId: () => readBootId(root),
     uptimeSeconds: () => readUptimeSeconds(root),
     taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
