@@ -8,9 +8,9 @@
  * Readers are synchronous on purpose: the files are tiny and in memory, and a verify-then-signal
  * sequence with no `await` between the two leaves no event-loop turn in which our view goes stale.
  * A caller that must not block while it reads every process on the machine (the metrics sampler)
- * reads the text itself, asynchronously, and hands it to the `parse*` functions. Every reader takes
- * an injectable proc root so tests can use a fake /proc tree; every one answers null (or []) for a
- * process that is gone or unreadable instead of throwing.
+ * uses the asynchronous readers of {@link Proc}. Callers read through a {@link Proc} (`createProc(root)`,
+ * {@link PROC} for the real /proc) taken as `deps: { proc }`, so tests inject a fake tree once at the
+ * edge; every reader answers null (or []) for a process that is gone or unreadable instead of throwing.
  */
 
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
@@ -112,15 +112,11 @@ export function hasExited(stat: ProcStat, procRoot: string = DEFAULT_PROC_ROOT):
 
 /** Whether every thread in /proc/PID/task is a zombie or dead; false when they cannot be listed. */
 function allThreadsExited(pid: number, procRoot: string): boolean {
-  let tids: string[];
-  try {
-    tids = readdirSync(join(procRoot, String(pid), 'task'));
-  } catch {
-    return false;
-  }
+  const tids = listNumericEntries(join(procRoot, String(pid), 'task'));
+  if (tids === null) return false;
   let seen = 0;
   for (const tid of tids) {
-    const text = readProcFile(join(procRoot, String(pid), 'task', tid, 'stat'));
+    const text = readProcFile(join(procRoot, String(pid), 'task', String(tid), 'stat'));
     if (text === null) continue; // that thread is gone meanwhile
     const state = parseProcStat(text)?.state;
     if (state !== 'Z' && state !== 'X') return false;
@@ -329,11 +325,7 @@ export function readOpenFileLimit(pid: number | 'self' = 'self', procRoot: strin
 
 /** How many files `pid` has open (entries of /proc/PID/fd); null where they cannot be listed. */
 export function countOpenFiles(pid: number | 'self' = 'self', procRoot: string = DEFAULT_PROC_ROOT): number | null {
-  try {
-    return readdirSync(join(procRoot, String(pid), 'fd')).length;
-  } catch {
-    return null;
-  }
+  return orNull(() => readdirSync(join(procRoot, String(pid), 'fd')).length);
 }
 
 /** Numeric entries of a /proc directory (the PIDs in the root, the thread ids in PID/task); null when it cannot be listed. */
@@ -382,19 +374,10 @@ function readFdTable(fdDir: string): FdTable {
   return { links, size: fds.length, denied };
 }
 
-/** The link target of /proc/PID/NAME (cwd, exe); null when gone or another user's. */
-function readProcLink(path: string): string | null {
+/** `read()`, or null when it throws: the process is gone, or it is another user's. */
+function orNull<T>(read: () => T): T | null {
   try {
-    return readlinkSync(path);
-  } catch {
-    return null;
-  }
-}
-
-/** The owner uid of /proc/PID (the process's effective uid when it is dumpable); null if unknown. */
-function readDirUid(path: string): number | null {
-  try {
-    return statSync(path).uid;
+    return read();
   } catch {
     return null;
   }
@@ -407,21 +390,9 @@ function readBootTime(procRoot: string): number | null {
 }
 
 /** The numeric entries of the root, read asynchronously; [] when it cannot be listed. */
-async function listPidsAsync(root: string): Promise<number[]> {
-  try {
-    return (await readdir(root)).filter((name) => /^\d+$/.test(name)).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function readProcFileAsync(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
+const listPidsAsync = (root: string): Promise<number[]> =>
+  readdir(root).then((names) => names.filter((name) => /^\d+$/.test(name)).map(Number), () => []);
+const readProcFileAsync = (path: string): Promise<string | null> => readFile(path, 'utf8').catch(() => null);
 
 /**
  * One /proc tree, real or fake: every reader above bound to one root. Callers take
@@ -503,8 +474,9 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     uptimeSeconds: () => readUptimeSeconds(root),
     taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
     fdTable: (pid, tid) => readFdTable(tid === undefined ? join(root, String(pid), 'fd') : join(root, String(pid), 'task', String(tid), 'fd')),
-    cwd: (pid) => readProcLink(join(root, String(pid), 'cwd')),
-    dirUid: (pid) => readDirUid(join(root, String(pid))),
+    cwd: (pid) => orNull(() => readlinkSync(join(root, String(pid), 'cwd'))),
+    // The owner of /proc/PID: the process's effective uid when it is dumpable.
+    dirUid: (pid) => orNull(() => statSync(join(root, String(pid))).uid),
     bootTime: () => readBootTime(root),
     bindv6only: () => readProcFile(join(root, 'sys', 'net', 'ipv6', 'bindv6only'))?.trim() === '1',
     socketInodes: (pid) => readSocketInodes(pid, root),
