@@ -15,15 +15,7 @@
  * `naija-sup status` loads this module: it imports only the small /proc readers, nothing heavy.
  */
 import { listGroupMembers } from '../process/group.js';
-import {
-  DEFAULT_PROC_ROOT,
-  hasProcFs,
-  readProcStat,
-  readUptimeSeconds,
-  readVmRss,
-  USER_HZ,
-  type ProcStat,
-} from '../process/proc-read.js';
+import { PROC, USER_HZ, type Proc, type ProcStat } from '../process/proc-read.js';
 
 export interface GroupStats {
   /** Bytes; null when nothing of the group could be read. */
@@ -35,7 +27,8 @@ export interface GroupStats {
 }
 
 export interface SamplerOptions {
-  procRoot?: string;
+  /** The /proc tree; the real one by default. */
+  proc?: Proc;
   /** USER_HZ. Default 100. */
   clockTicks?: number;
   /** Monotonic clock, ms. Default performance.now. */
@@ -55,30 +48,30 @@ function cpuTimes(stat: ProcStat): CpuTimes {
 
 /** Samples one process group at a time; keep one per supervised app. */
 export class GroupSampler {
-  private readonly procRoot: string;
+  private readonly proc: Proc;
   private readonly hz: number;
   private readonly now: () => number;
   private previous: { pgid: number; at: number; times: Map<number, CpuTimes> } | null = null;
 
   constructor(options: SamplerOptions = {}) {
-    this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+    this.proc = options.proc ?? PROC;
     this.hz = options.clockTicks ?? USER_HZ;
     this.now = options.now ?? (() => performance.now());
   }
 
   /** RSS and CPU% of the group led by `pgid` now. */
   sample(pgid: number): GroupStats {
-    if (!hasProcFs(this.procRoot)) return { rss: null, cpuPercent: null, members: 0 };
+    if (!this.proc.available()) return { rss: null, cpuPercent: null, members: 0 };
     const at = this.now();
-    const members = listGroupMembers(pgid, this.procRoot);
+    const members = listGroupMembers(pgid, { proc: this.proc });
     const times = new Map<number, CpuTimes>();
     let rss = 0;
     let rssKnown = false;
     for (const pid of members) {
       // Either read finds nothing when the process exited between listing and reading.
-      const stat = readProcStat(pid, this.procRoot);
+      const stat = this.proc.stat(pid);
       if (stat !== null) times.set(pid, cpuTimes(stat));
-      const bytes = readVmRss(pid, this.procRoot);
+      const bytes = this.proc.vmRss(pid);
       if (bytes !== null) {
         rss += bytes;
         rssKnown = true;
@@ -104,7 +97,7 @@ export class GroupSampler {
     }
     // No usable previous sample: the average since the leader started.
     const leader = times.get(pgid);
-    const uptime = readUptimeSeconds(this.procRoot);
+    const uptime = this.proc.uptimeSeconds();
     if (leader === undefined || uptime === null) return null;
     const lifetime = uptime - Number(leader.startTime) / this.hz;
     if (!(lifetime > 0)) return null;

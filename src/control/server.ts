@@ -37,8 +37,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { NaijaSupError } from '../errors.js';
-import { DEFAULT_PROC_ROOT, hasProcFs, readBootId, readProcStat } from '../process/identity.js';
-import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
+import { PROC, USER_HZ, type Proc } from '../process/proc-read.js';
 import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
 import { ConnectionPool, IDLE_TIMEOUT_MS, type Connection } from './connections.js';
 import { ensurePrivateDir } from './run-dir.js';
@@ -389,7 +388,8 @@ export interface StatusTrackerOptions {
   diskProblems?(): DiskProblem[];
   /** When the supervisor started, ms epoch. Default: now. */
   startedAt?: number;
-  procRoot?: string;
+  /** The /proc tree; the real one by default. */
+  proc?: Proc;
   /** Wall clock, ms epoch. */
   now?: () => number;
   /** The webhooks' delivery status (src/metrics/webhooks.ts), when alerts.webhook is set. */
@@ -407,7 +407,7 @@ function diskProblemsOf(options: StatusTrackerOptions): { diskProblems?: DiskPro
 
 export class StatusTracker {
   private readonly options: StatusTrackerOptions;
-  private readonly procRoot: string;
+  private readonly proc: Proc;
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly sampler: GroupSampler;
@@ -421,12 +421,12 @@ export class StatusTracker {
 
   constructor(options: StatusTrackerOptions) {
     this.options = options;
-    this.procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+    this.proc = options.proc ?? PROC;
     this.now = options.now ?? Date.now;
     this.startedAt = options.startedAt ?? this.now();
-    this.sampler = new GroupSampler({ procRoot: this.procRoot });
-    this.self.startTime = readProcStat(process.pid, this.procRoot)?.startTime ?? '';
-    this.self.bootId = hasProcFs(this.procRoot) ? readBootId(this.procRoot) : null;
+    this.sampler = new GroupSampler({ proc: this.proc });
+    this.self.startTime = this.proc.stat(process.pid)?.startTime ?? '';
+    this.self.bootId = this.proc.available() ? this.proc.bootId() : null;
   }
 
   observe(event: SupervisorEvent): void {
@@ -466,7 +466,7 @@ export class StatusTracker {
     const state = view.state as { tag: string; pid?: number | null };
     const instancePid = typeof state.pid === 'number' ? state.pid : null;
     const now = this.now();
-    const stat = instancePid === null ? null : readProcStat(instancePid, this.procRoot);
+    const stat = instancePid === null ? null : this.proc.stat(instancePid);
     const stats = instancePid === null || stat === null ? null : this.sampler.sample(instancePid);
     const lastExit = view.context.lastExit;
     const probe = view.lastProbeResult;
@@ -523,7 +523,7 @@ export class StatusTracker {
   private instanceUptime(pid: number, startTime: string | null, now: number): number | null {
     if (this.spawned?.pid === pid) return Math.max(0, now - this.spawned.at);
     if (startTime !== null) {
-      const uptime = readUptimeSeconds(this.procRoot);
+      const uptime = this.proc.uptimeSeconds();
       if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / USER_HZ) * 1000));
     }
     return null;
@@ -543,7 +543,7 @@ export interface SupervisorTargetOptions {
   reload(): Promise<ReloadOutcome>;
   version: string;
   startedAt?: number;
-  procRoot?: string;
+  proc?: Proc;
 }
 
 /**
@@ -559,7 +559,7 @@ export function createSupervisorTarget(options: SupervisorTargetOptions): Contro
     view: () => supervisor,
     version: options.version,
     ...(options.startedAt === undefined ? {} : { startedAt: options.startedAt }),
-    ...(options.procRoot === undefined ? {} : { procRoot: options.procRoot }),
+    ...(options.proc === undefined ? {} : { proc: options.proc }),
   });
   const unsubscribe = hub.subscribe((event) => tracker.observe(event));
   let escalation: NodeJS.Timeout | null = null;

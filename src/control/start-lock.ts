@@ -26,7 +26,7 @@ import { linkSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { NaijaSupError } from '../errors.js';
-import { readProcStat, readSocketInodes, readUid, readUnixListenerInodes } from '../process/proc-read.js';
+import { PROC, type ProcDeps } from '../process/proc-read.js';
 
 export interface NameLock {
   release(): Promise<void>;
@@ -250,18 +250,19 @@ function askHolder(lockPath: string, timeoutMs = 500): Promise<HolderClaim | nul
  * socket by the path it was bound with, which for a lock is its temporary name). Anything else
  * (another user's process, a made-up pid) is null, so no message names a pid a peer merely claimed.
  */
-export async function verifiedHolder(lockPath: string, procRoot?: string): Promise<number | null> {
+export async function verifiedHolder(lockPath: string, deps: ProcDeps = {}): Promise<number | null> {
   const claim = await askHolder(lockPath);
   if (claim === null || dirname(claim.boundAs) !== dirname(lockPath)) return null;
-  return holdsListener(claim.pid, claim.boundAs, procRoot) ? claim.pid : null;
+  return holdsListener(claim.pid, claim.boundAs, deps) ? claim.pid : null;
 }
 
 /** Whether `pid` runs as our uid and holds a socket listening at `path` (per /proc/net/unix). */
-export function holdsListener(pid: number, path: string, procRoot?: string): boolean {
+export function holdsListener(pid: number, path: string, deps: ProcDeps = {}): boolean {
+  const proc = deps.proc ?? PROC;
   const uid = typeof process.getuid === 'function' ? process.getuid() : null;
-  if (uid === null || readUid(pid, procRoot) !== uid) return false;
-  const listeners = readUnixListenerInodes(path, procRoot);
-  const held = readSocketInodes(pid, procRoot);
+  if (uid === null || proc.uid(pid) !== uid) return false;
+  const listeners = proc.unixListenerInodes(path);
+  const held = proc.socketInodes(pid);
   return held !== null && listeners.some((inode) => held.includes(inode));
 }
 
@@ -270,8 +271,9 @@ export function holdsListener(pid: number, path: string, procRoot?: string): boo
  * pid that a socket peer reports about itself is checked before it is shown or signalled. Off
  * Linux (no /proc) only the uid cannot be checked, and the answer is false.
  */
-export function peerIsOurs(pid: number, startTime: string, procRoot?: string): boolean {
+export function peerIsOurs(pid: number, startTime: string, deps: ProcDeps = {}): boolean {
+  const proc = deps.proc ?? PROC;
   const uid = typeof process.getuid === 'function' ? process.getuid() : null;
-  if (uid === null || readUid(pid, procRoot) !== uid) return false;
-  return startTime === '' || readProcStat(pid, procRoot)?.startTime === startTime;
+  if (uid === null || proc.uid(pid) !== uid) return false;
+  return startTime === '' || proc.stat(pid)?.startTime === startTime;
 }

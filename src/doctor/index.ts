@@ -13,6 +13,7 @@
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { runDirPath } from '../control/run-dir.js';
 import { NaijaSupError } from '../errors.js';
+import { PROC, type Proc } from '../process/proc-read.js';
 import { ALL_CHECKS } from './checks/index.js';
 import { resolveAppNode } from './executables.js';
 import type { ProbeRun } from './probe-run.js';
@@ -44,8 +45,8 @@ export interface DoctorOptions {
   only?: readonly CheckId[] | undefined;
   checkTimeoutMs?: number | undefined;
   probeTimeoutMs?: number | undefined;
-  /** Root of procfs (tests: a fake tree). */
-  procRoot?: string | undefined;
+  /** The /proc tree (tests: a fake one). */
+  proc?: Proc | undefined;
   /** Root of the file system for container markers (tests: a temp dir). */
   rootDir?: string | undefined;
   /** Replaces the check list (tests). */
@@ -121,7 +122,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     configError,
     app,
     runDir: runDirPath({ ...options.env }),
-    procRoot: options.procRoot ?? '/proc',
+    proc: options.proc ?? PROC,
     rootDir: options.rootDir ?? '/',
     probeTimeoutMs,
     signal: done.signal,

@@ -4,6 +4,7 @@
  * kill, rebuild or install; a fix is a command for the user to run.
  */
 import type { LoadedConfig } from '../config/types.js';
+import type { Proc } from '../process/proc-read.js';
 import type { ProbeRun } from './probe-run.js';
 import type { NodeProbeReport } from './probes/node-probe.js';
 
@@ -83,8 +84,8 @@ export interface DoctorContext {
   app: AppFacts;
   /** The run directory (never created by doctor). */
   runDir: string;
-  /** Root of procfs (tests use a fake tree). */
-  procRoot: string;
+  /** The /proc tree (tests use a fake one). */
+  proc: Proc;
   /** Root of the file system, for container markers such as /.dockerenv (tests use a temp dir). */
   rootDir: string;
   /** Budget of one probe run in the app's runtime, ms. */

@@ -11,10 +11,8 @@
  * // … and metrics.close() on the way out.
  * ```
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { hasExited, parseProcStat, parseVmRss, USER_HZ } from '../process/proc-read.js';
+import { parseVmRss, PROC, USER_HZ, type Proc, type ProcDeps } from '../process/proc-read.js';
 import type { CrashCause, ExitInfo, ProbeKind, SupervisorEvent } from '../supervisor/events.js';
 import type { DependencyOutcome } from '../supervisor/runner.js';
 import { CrashRate } from './crash-rate.js';
@@ -72,8 +70,8 @@ export interface SupervisorMetricsOptions {
   sampleIntervalMs?: number | undefined;
   /** A scrape re-samples /proc when the last sample is older than this, ms (default 1000). */
   maxSampleAgeMs?: number | undefined;
-  /** Root of the proc filesystem (tests pass a fake one). */
-  procRoot?: string | undefined;
+  /** The /proc tree (tests pass a fake one). */
+  proc?: Proc | undefined;
   /** USER_HZ (default 100). */
   clockTicks?: number | undefined;
   /** Register prom-client's process metrics for the supervisor itself, prefixed `naija_sup_supervisor_` (default true). */
@@ -345,10 +343,9 @@ export class SupervisorMetrics {
   private inFlight: Promise<InstanceUsage> | null = null;
 
   private async scan(): Promise<InstanceUsage> {
-    const root = this.options.procRoot ?? '/proc';
     const ticksPerSecond = this.options.clockTicks ?? USER_HZ;
     const pgid = this.options.instancePid ? this.options.instancePid() : this.pid;
-    const members = pgid !== null && Number.isInteger(pgid) && pgid > 0 ? await readGroupUsage(pgid, root) : [];
+    const members = pgid !== null && Number.isInteger(pgid) && pgid > 0 ? await readGroupUsage(pgid, { proc: this.options.proc }) : [];
     // From here on synchronous: the bookkeeping below sees one consistent scan.
     let rssBytes = 0;
     let addedTicks = 0;
@@ -411,31 +408,18 @@ const PROC_READ_BATCH = 32;
  * The live members of process group `pgid` with their CPU ticks and RSS. One pass over /proc;
  * processes that vanish while we read are skipped, zombies are left out (no memory, CPU final).
  */
-export async function readGroupUsage(pgid: number, procRoot = '/proc'): Promise<ProcessUsage[]> {
-  let names: string[];
-  try {
-    names = (await readdir(procRoot)).filter((name) => /^\d+$/.test(name));
-  } catch {
-    return [];
-  }
+export async function readGroupUsage(pgid: number, deps: ProcDeps = {}): Promise<ProcessUsage[]> {
+  const proc = deps.proc ?? PROC;
+  const pids = await proc.pidsAsync();
   const out: ProcessUsage[] = [];
-  for (let i = 0; i < names.length; i += PROC_READ_BATCH) {
-    const batch = await Promise.all(names.slice(i, i + PROC_READ_BATCH).map(async (name) => {
-      const stat = await readText(join(procRoot, name, 'stat'));
-      const parsed = stat === null ? null : parseProcStat(stat);
-      if (parsed === null || parsed.pgid !== pgid || hasExited(parsed, procRoot)) return null;
-      const status = await readText(join(procRoot, name, 'status'));
+  for (let i = 0; i < pids.length; i += PROC_READ_BATCH) {
+    const batch = await Promise.all(pids.slice(i, i + PROC_READ_BATCH).map(async (pid) => {
+      const parsed = await proc.statAsync(pid);
+      if (parsed === null || parsed.pgid !== pgid || proc.hasExited(parsed)) return null;
+      const status = await proc.statusAsync(pid);
       return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: (status === null ? null : parseVmRss(status)) ?? 0 }; // no VmRSS: kernel thread
     }));
     for (const usage of batch) if (usage !== null) out.push(usage);
   }
   return out.sort((a, b) => a.pid - b.pid);
-}
-
-async function readText(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
 }

@@ -25,7 +25,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
-import { readOpenFileLimit } from '../process/proc-read.js';
+import { PROC } from '../process/proc-read.js';
 import type { CrashCause } from '../supervisor/events.js';
 import type { Context, State } from '../supervisor/machine.js';
 import type { DependencyStatus, LastProbe, SupervisorMetrics } from './registry.js';
@@ -259,7 +259,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   server.timeout = IDLE_TIMEOUT_MS;
   const maxConnections = statusConnectionCap(
     options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    options.fdLimit === undefined ? readOpenFileLimit()?.soft ?? null : options.fdLimit,
+    options.fdLimit === undefined ? PROC.openFileLimit()?.soft ?? null : options.fdLimit,
   );
   capConnections(server, maxConnections);
 

@@ -5,6 +5,7 @@
  */
 
 import { createServer } from 'node:net';
+import type { Proc } from '../process/proc-read.js';
 import { findPortOwners, type FindPortOwnersOptions, type PortOwnersAnswer } from './owners.js';
 
 /** `true`: bound and released. `false`: EADDRINUSE. `{error}`: any other bind failure (EACCES, EADDRNOTAVAIL…). */
@@ -48,7 +49,7 @@ export interface WaitUntilFreeOptions {
   timeout: number;
   /** Pause between attempts, ms. */
   interval: number;
-  procRoot?: string | undefined;
+  proc?: Proc | undefined;
   /** Injected for tests: the owner lookup and the bind probe. */
   lookup?: ((options: FindPortOwnersOptions) => Promise<PortOwnersAnswer>) | undefined;
   probe?: ((host: string | undefined, port: number) => Promise<CanBindResult>) | undefined;
@@ -79,7 +80,7 @@ export async function waitUntilFree(options: WaitUntilFreeOptions): Promise<Wait
   // Bounded by time and, should the clock misbehave, by count.
   const maxAttempts = Math.max(1, Math.ceil(timeout / Math.max(1, interval)) + 1);
   for (let attempt = 1; ; attempt += 1) {
-    const last = await lookup({ port, host, procRoot: options.procRoot });
+    const last = await lookup({ port, host, proc: options.proc });
     let bind: CanBindResult | undefined;
     if (last.kind === 'free' || last.kind === 'time-wait') {
       bind = await probe(host, port);

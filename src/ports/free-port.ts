@@ -17,8 +17,8 @@
 import { formatElapsed } from '../elapsed.js';
 import type { InstanceRecord } from '../control/record.js';
 import { listDescendants, listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat, readUid, type ProcStat } from '../process/identity.js';
-import { readUptimeSeconds, USER_HZ } from '../process/proc-read.js';
+import { isSameProcess, type ProcStat } from '../process/identity.js';
+import { PROC, USER_HZ, type Proc, type ProcDeps } from '../process/proc-read.js';
 import {
   abortableSleep,
   readSelfInfo,
@@ -40,8 +40,8 @@ export type { StopReason, StoppedProcess } from './stopped.js';
 
 /** Everything freePort (and the preflight) touch outside the process, injectable for tests. */
 export interface StopDeps {
-  /** Root of procfs. Default /proc. */
-  procRoot?: string | undefined;
+  /** The /proc tree. Default the real one. */
+  proc?: Proc | undefined;
   /** Our pid, process group and ancestors (never signalled). Default: read from /proc. */
   self?: SelfInfo | undefined;
   /** Our uid (decides "another user's process"). Default process.getuid(). */
@@ -66,7 +66,7 @@ export interface StopDeps {
 
 /** {@link StopDeps} with every default filled in. */
 export interface ResolvedStopDeps {
-  procRoot: string;
+  proc: Proc;
   self: SelfInfo;
   uid: number | undefined;
   kill: (pid: number, signal: NodeJS.Signals | 0) => void;
@@ -81,10 +81,10 @@ export interface ResolvedStopDeps {
 
 /** Fills in the defaults of {@link StopDeps}. */
 export function resolveStopDeps(deps: StopDeps = {}): ResolvedStopDeps {
-  const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = deps.proc ?? PROC;
   return {
-    procRoot,
-    self: deps.self ?? readSelfInfo(procRoot),
+    proc,
+    self: deps.self ?? readSelfInfo({ proc }),
     uid: deps.uid ?? process.getuid?.(),
     kill: deps.kill ?? process.kill.bind(process),
     lookup: deps.lookup ?? findPortOwners,
@@ -148,7 +148,7 @@ const PROTECTED_PROGRAMS = /^(docker-proxy|containerd-shim.*|rootlessport.*|root
 export interface PlanOptions {
   /** Allow another user's processes when we are root. */
   force: boolean;
-  procRoot: string;
+  proc: Proc;
   self: SelfInfo;
   uid: number | undefined;
 }
@@ -170,7 +170,7 @@ export function candidateRefusal(candidate: StopCandidate, options: PlanOptions)
       : `it belongs to user ${candidate.user} (uid ${candidate.uid}); only root with --force stops another user's process`;
   }
   const record = candidate.record;
-  if (record !== undefined && supervisorAlive(record, options.procRoot)) {
+  if (record !== undefined && supervisorAlive(record, { proc: options.proc })) {
     return record.supervisorPid === candidate.pid
       ? `it is the naija-sup supervisor of "${record.name}": stop it with \`naija-sup stop -n ${record.name}\``
       : `it is supervised by naija-sup (app "${record.name}", supervisor pid ${record.supervisorPid}), which would restart it: stop it with \`naija-sup stop -n ${record.name}\``;
@@ -215,7 +215,7 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
   }
   const units: StopUnit[] = [];
   for (const [pgid, list] of byGroup) {
-    const outsider = groupOutsider(pgid, list, options.procRoot);
+    const outsider = groupOutsider(pgid, list, options.proc);
     if (outsider !== null) {
       // kill(-pgid) would also hit a client or the script that launched the owner (`setsid bash -c
       // 'server & curl … & wait'`): signal the owners and what they started, by pid.
@@ -236,11 +236,11 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
  * A live member of group `pgid` that is neither one of `owners` nor a descendant of one; null
  * when there is none (or /proc cannot tell, where the group is signalled as before).
  */
-function groupOutsider(pgid: number, owners: readonly StopCandidate[], procRoot: string): ProcStat | null {
-  if (!hasProcFs(procRoot)) return null;
-  const ours = new Set([...owners.map((c) => c.pid), ...listDescendants(owners.map((c) => c.pid), procRoot).map((d) => d.pid)]);
-  const outsider = listGroupMembers(pgid, procRoot).find((pid) => !ours.has(pid));
-  return outsider === undefined ? null : readProcStat(outsider, procRoot) ?? { pid: outsider, comm: '?' } as ProcStat;
+function groupOutsider(pgid: number, owners: readonly StopCandidate[], proc: Proc): ProcStat | null {
+  if (!proc.available()) return null;
+  const ours = new Set([...owners.map((c) => c.pid), ...listDescendants(owners.map((c) => c.pid), { proc }).map((d) => d.pid)]);
+  const outsider = listGroupMembers(pgid, { proc }).find((pid) => !ours.has(pid));
+  return outsider === undefined ? null : proc.stat(outsider) ?? { pid: outsider, comm: '?' } as ProcStat;
 }
 
 /** `owners` and every live descendant of theirs that may be signalled, as candidates (owners first). */
@@ -248,16 +248,16 @@ function withDescendants(owners: readonly StopCandidate[], options: PlanOptions)
   const out = [...owners];
   const first = owners[0];
   if (first === undefined) return out;
-  for (const stat of listDescendants(owners.map((c) => c.pid), options.procRoot)) {
+  for (const stat of listDescendants(owners.map((c) => c.pid), { proc: options.proc })) {
     if (out.some((c) => c.pid === stat.pid)) continue;
-    const uid = readUid(stat.pid, options.procRoot) ?? undefined;
+    const uid = options.proc.uid(stat.pid) ?? undefined;
     const candidate: StopCandidate = {
       pid: stat.pid,
       pgid: stat.pgid,
       startTime: stat.startTime,
       uid,
       user: uid === first.uid ? first.user : String(uid ?? '?'),
-      command: readCmdline(stat.pid, options.procRoot).join(' ') || stat.comm,
+      command: options.proc.cmdline(stat.pid).join(' ') || stat.comm,
       reason: first.reason,
     };
     if (candidateRefusal(candidate, options) === null) out.push(candidate);
@@ -266,17 +266,18 @@ function withDescendants(owners: readonly StopCandidate[], options: PlanOptions)
 }
 
 /** Every process a plan would signal, in order: a group's live members, or the listed pids. */
-export function plannedTargets(plan: StopPlan, procRoot: string = DEFAULT_PROC_ROOT): PlannedTarget[] {
+export function plannedTargets(plan: StopPlan, deps: ProcDeps = {}): PlannedTarget[] {
+  const proc = deps.proc ?? PROC;
   const targets: PlannedTarget[] = [];
   for (const unit of plan.units) {
     if (unit.scope === 'process') {
       for (const c of unit.candidates) targets.push({ pid: c.pid, command: c.command, scope: 'process' });
       continue;
     }
-    const members = listGroupMembers(unit.pgid, procRoot);
+    const members = listGroupMembers(unit.pgid, { proc });
     for (const pid of members.length > 0 ? members : [unit.anchor.pid]) {
       const known = unit.candidates.find((c) => c.pid === pid);
-      targets.push({ pid, command: known?.command ?? (readCmdline(pid, procRoot).join(' ') || '?'), scope: 'group', pgid: unit.pgid });
+      targets.push({ pid, command: known?.command ?? (proc.cmdline(pid).join(' ') || '?'), scope: 'group', pgid: unit.pgid });
     }
   }
   return targets;
@@ -295,10 +296,10 @@ function groupRefusal(candidate: StopCandidate, options: PlanOptions): string | 
   if (candidate.pgid === undefined) return 'its process group is unknown';
   const refusal = refusalReason({ pid: candidate.pid, pgid: candidate.pgid }, options.self);
   if (refusal !== null) return `its process group ${candidate.pgid} may not be signalled (${refusal})`;
-  if (hasProcFs(options.procRoot)) {
+  if (options.proc.available()) {
     // kill(-pgid) reaches every member: never another user's process unless root with --force.
-    for (const member of listGroupMembers(candidate.pgid, options.procRoot)) {
-      if (!mayTouchUid(readUid(member, options.procRoot) ?? undefined, options)) {
+    for (const member of listGroupMembers(candidate.pgid, { proc: options.proc })) {
+      if (!mayTouchUid(options.proc.uid(member) ?? undefined, options)) {
         return `its process group ${candidate.pgid} includes another user's process (pid ${member})`;
       }
       if (options.self.ancestors.includes(member) || member === options.self.pid) {
@@ -340,18 +341,18 @@ async function stopUnit(unit: StopUnit, options: ExecuteOptions, deps: ResolvedS
   const first = unit.scope === 'group' ? unit.anchor : (unit.candidates[0] as StopCandidate);
   const base = { pid: first.pid, command: first.command, user: first.user, reason: first.reason, signal };
   if (unit.scope === 'group') {
-    const pids = listGroupMembers(unit.pgid, deps.procRoot);
+    const pids = listGroupMembers(unit.pgid, { proc: deps.proc });
     const result = await terminateGroup(
       {
         pid: unit.anchor.pid,
         pgid: unit.pgid,
         startTime: unit.anchor.startTime ?? '',
-        bootId: hasProcFs(deps.procRoot) ? readBootId(deps.procRoot) : null,
+        bootId: deps.proc.available() ? deps.proc.bootId() : null,
       },
       {
         signal,
         timeout: options.timeout,
-        procRoot: deps.procRoot,
+        proc: deps.proc,
         self: deps.self,
         kill: deps.kill,
         now: deps.now,
@@ -394,10 +395,10 @@ async function terminatePids(
   deps: ResolvedStopDeps,
 ): Promise<{ outcome: TerminateOutcome; forced: boolean; durationMs: number; detail: string }> {
   const started = deps.now();
-  const bootId = hasProcFs(deps.procRoot) ? readBootId(deps.procRoot) : null;
+  const bootId = deps.proc.available() ? deps.proc.bootId() : null;
   const alive = (): StopCandidate[] =>
     candidates.filter(
-      (c) => isSameProcess({ pid: c.pid, startTime: c.startTime ?? '', bootId }, deps.procRoot) === 'same',
+      (c) => isSameProcess({ pid: c.pid, startTime: c.startTime ?? '', bootId }, { proc: deps.proc }) === 'same',
     );
   const send = (sig: NodeJS.Signals): number => {
     let sent = 0;
@@ -506,13 +507,13 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
   const deps = resolveStopDeps(options.deps);
   const started = deps.now();
   const { port, host } = options;
-  const before = options.before ?? (await deps.lookup({ port, host, procRoot: deps.procRoot }));
+  const before = options.before ?? (await deps.lookup({ port, host, proc: deps.proc }));
   const records = options.runDir ? listRecords(options.runDir) : [];
   const recordByPid = new Map<number, InstanceRecord>();
   const owners =
     before.kind === 'held'
       ? before.owners.map((owner) => {
-          const record = recordOfOwner(owner, records, deps.procRoot);
+          const record = recordOfOwner(owner, records, { proc: deps.proc });
           if (record !== undefined) recordByPid.set(owner.pid, record);
           return ownerView(owner, record, deps);
         })
@@ -547,14 +548,14 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
   }
 
   const candidates = owners.map((owner) => ownerCandidate(owner, 'port-owner', recordByPid.get(owner.pid)));
-  const plan = planStops(candidates, { force: options.force === true, procRoot: deps.procRoot, self: deps.self, uid: deps.uid });
+  const plan = planStops(candidates, { force: options.force === true, proc: deps.proc, self: deps.self, uid: deps.uid });
   if (options.dryRun === true) {
     const refusedNote = plan.refused.length > 0 ? `; ${plan.refused.length} of them may not be stopped` : '';
     return result({
       stopped: [],
       refused: plan.refused,
       // Decide first, then act: with a refusal a real run stops nothing.
-      wouldSignal: plan.refused.length > 0 ? [] : plannedTargets(plan, deps.procRoot),
+      wouldSignal: plan.refused.length > 0 ? [] : plannedTargets(plan, { proc: deps.proc }),
       free: false,
       reason: `dry run: ${owners.length} process(es) hold the port; nothing was stopped${refusedNote}`,
     });
@@ -574,7 +575,7 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
     host,
     timeout: deps.portFreeTimeout,
     interval: Math.max(deps.pollInterval, 10),
-    procRoot: deps.procRoot,
+    proc: deps.proc,
     lookup: deps.lookup,
     probe: deps.probe,
   });
@@ -608,7 +609,7 @@ function ownerView(owner: PortOwner, record: InstanceRecord | undefined, deps: R
     ours:
       record === undefined
         ? null
-        : { name: record.name, supervisorPid: record.supervisorPid, supervisorAlive: supervisorAlive(record, deps.procRoot) },
+        : { name: record.name, supervisorPid: record.supervisorPid, supervisorAlive: supervisorAlive(record, { proc: deps.proc }) },
   };
 }
 
@@ -691,11 +692,11 @@ async function describeAnswer(answer: PortOwnersAnswer, now: number): Promise<st
 export async function describePortHolders(
   port: number,
   host?: string,
-  deps: Pick<StopDeps, 'lookup' | 'procRoot' | 'now'> = {},
+  deps: Pick<StopDeps, 'lookup' | 'proc' | 'now'> = {},
 ): Promise<string[]> {
   const lookup = deps.lookup ?? findPortOwners;
   try {
-    const answer = await lookup({ port, host, procRoot: deps.procRoot });
+    const answer = await lookup({ port, host, proc: deps.proc });
     return await describeAnswer(answer, (deps.now ?? Date.now)());
   } catch (error) {
     return [`could not look up who holds port ${port}: ${error instanceof Error ? error.message : String(error)}`];
@@ -703,9 +704,10 @@ export async function describePortHolders(
 }
 
 /** How long a process has run, from its stat start time and /proc/uptime; undefined if unknown. */
-export function processAgeMs(startTime: string | undefined, procRoot: string = DEFAULT_PROC_ROOT): number | undefined {
+export function processAgeMs(startTime: string | undefined, deps: ProcDeps = {}): number | undefined {
+  const proc = deps.proc ?? PROC;
   if (startTime === undefined || !/^\d+$/.test(startTime)) return undefined;
-  const uptime = readUptimeSeconds(procRoot);
+  const uptime = proc.uptimeSeconds();
   if (uptime === null) return undefined;
   const age = uptime * 1000 - (Number(startTime) * 1000) / USER_HZ;
   return Number.isFinite(age) ? Math.max(0, age) : undefined;

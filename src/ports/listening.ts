@@ -4,8 +4,7 @@
  * host than configured (gunicorn on 0.0.0.0 while naija-sup says 127.0.0.1) from a server that is
  * just slow (issue 12). Linux only: without /proc the answer is empty.
  */
-import { join } from 'node:path';
-import { DEFAULT_PROC_ROOT, readProcNetTable, readSocketInodes } from '../process/proc-read.js';
+import { PROC, type ProcDeps } from '../process/proc-read.js';
 import { parseProcNetTcp } from './proc-net.js';
 import { formatEndpoint } from './owners.js';
 
@@ -23,15 +22,16 @@ export interface ListeningEndpoint {
 const LISTEN_COLUMN = / 0A /;
 
 /** The LISTEN sockets held by `pids`, ordered by port then address; each socket once. */
-export function listeningEndpointsOf(pids: readonly number[], procRoot: string = DEFAULT_PROC_ROOT): ListeningEndpoint[] {
+export function listeningEndpointsOf(pids: readonly number[], deps: ProcDeps = {}): ListeningEndpoint[] {
+  const proc = deps.proc ?? PROC;
   const held = new Map<number, number>();
   for (const pid of pids) {
-    for (const inode of readSocketInodes(pid, procRoot) ?? []) if (!held.has(inode)) held.set(inode, pid);
+    for (const inode of proc.socketInodes(pid) ?? []) if (!held.has(inode)) held.set(inode, pid);
   }
   if (held.size === 0) return [];
   const out: ListeningEndpoint[] = [];
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
-    const text = readProcNetTable(join(procRoot, 'net', file));
+    const text = proc.netTable(file);
     if (text === null) continue;
     const listening = text.split('\n').filter((line) => LISTEN_COLUMN.test(line)).join('\n');
     for (const row of parseProcNetTcp(listening, family)) {

@@ -18,13 +18,12 @@
  * `complete: false`.
  */
 
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, SocketAddress } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { InternalError, NaijaSupError } from '../errors.js';
-import { hasExited, readCmdline, readProcNetTable, readProcStat, readUid, USER_HZ } from '../process/proc-read.js';
+import { PROC, USER_HZ, type FdTable, type Proc } from '../process/proc-read.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
@@ -138,16 +137,13 @@ export interface FindPortOwnersOptions {
    * are resolved with dns.lookup (all addresses).
    */
   host?: string | undefined;
-  /** Root of procfs; tests point it at a fake tree. */
-  procRoot?: string | undefined;
+  /** The /proc tree to read; tests hand in a fake one. */
+  proc?: Proc | undefined;
   /** passwd file for uid → name. */
   passwdFile?: string | undefined;
   /** Replaces find-process in the non-Linux fallback (tests). */
   findProcess?: FindProcessFn | undefined;
 }
-
-/** Errors that mean "this process is gone" while we read its /proc entries. */
-const GONE = new Set(['ENOENT', 'ESRCH']);
 
 /**
  * Finds every process holding a LISTEN socket that would make binding `host:port` fail.
@@ -159,14 +155,15 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new InternalError(`findPortOwners: port must be an integer 1–65535, got ${String(port)}`);
   }
-  const procRoot = options.procRoot ?? '/proc';
-  const useProcfs = process.platform === 'linux' || options.procRoot !== undefined;
-  const tcp4 = useProcfs ? readProcNetTable(join(procRoot, 'net', 'tcp')) ?? undefined : undefined;
+  const proc = options.proc ?? PROC;
+  // A fake tree is read on any platform (tests); the real one only where it is Linux's.
+  const useProcfs = process.platform === 'linux' || !proc.real;
+  const tcp4 = useProcfs ? proc.netTable('tcp') ?? undefined : undefined;
   if (tcp4 === undefined) return findWithFindProcess(port, host, options.findProcess);
 
   // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
-  const tcp6 = readProcNetTable(join(procRoot, 'net', 'tcp6')) ?? '';
-  const bindv6only = readOptional(join(procRoot, 'sys', 'net', 'ipv6', 'bindv6only'))?.trim() === '1';
+  const tcp6 = proc.netTable('tcp6') ?? '';
+  const bindv6only = proc.bindv6only();
   const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>
     targets.some((target) => bindConflicts(address, target, { bindv6only }));
@@ -194,12 +191,12 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
     };
   }
 
-  const scan = scanSocketHolders(procRoot, new Set(sockets.map((socket) => socket.inode)));
+  const scan = scanSocketHolders(proc, new Set(sockets.map((socket) => socket.inode)));
   const passwd = readPasswd(options.passwdFile ?? '/etc/passwd');
-  const btime = readBootTime(procRoot);
+  const btime = proc.bootTime() ?? undefined;
   const owners: PortOwner[] = [];
   for (const [pid, inodes] of scan.holders) {
-    const owner = readOwner(procRoot, pid, inodes, sockets, passwd, btime);
+    const owner = readOwner(proc, pid, inodes, sockets, passwd, btime);
     if (owner !== undefined) owners.push(owner); // undefined: it exited since the scan
   }
   owners.sort((a, b) => (a.startTime ?? 0) - (b.startTime ?? 0) || a.pid - b.pid);
@@ -211,8 +208,8 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
     ...owners.flatMap((owner) => (owner.uid === undefined ? [] : [owner.uid])),
   ]);
   const relevantUnreadable = scan.unreadablePids.filter((pid) => {
-    const uid = processDirUid(procRoot, pid);
-    return uid === undefined || uidsThatMatter.has(uid);
+    const uid = proc.dirUid(pid);
+    return uid === null || uidsThatMatter.has(uid);
   }).length;
   const stats: ScanStats = {
     processes: scan.processes,
@@ -367,7 +364,7 @@ interface SocketScan {
  * multiply the total several times (measured by bench/port-lookup.mjs). Never stops early: every
  * holder of every inode is wanted.
  */
-function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): SocketScan {
+function scanSocketHolders(proc: Proc, inodes: ReadonlySet<number>): SocketScan {
   const holders = new Map<number, Set<number>>();
   const unreadablePids: number[] = [];
   const emptyFdTables: number[] = [];
@@ -379,11 +376,9 @@ function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): Socke
     if (held === undefined) holders.set(pid, (held = new Set()));
     for (const inode of found) held.add(inode);
   };
-  for (const name of readdirSync(procRoot)) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of proc.pids()) {
     processes += 1;
-    const pid = Number(name);
-    const table = readFdTable(join(procRoot, name, 'fd'), inodes);
+    const table = wantedInodes(proc.fdTable(pid), inodes);
     if (table === 'gone') vanished += 1;
     else if (table === 'denied') unreadablePids.push(pid); // EACCES (another user), or anything else we cannot see into
     else {
@@ -399,16 +394,10 @@ function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): Socke
   const held = new Set([...holders.values()].flatMap((set) => [...set]));
   if ([...inodes].some((inode) => !held.has(inode))) {
     for (const pid of emptyFdTables) {
-      const stat = readProcStat(pid, procRoot);
-      if (stat === null || stat.state !== 'Z' || hasExited(stat, procRoot)) continue;
-      let tids: string[];
-      try {
-        tids = readdirSync(join(procRoot, String(pid), 'task'));
-      } catch {
-        continue;
-      }
-      for (const tid of tids) {
-        const table = readFdTable(join(procRoot, String(pid), 'task', tid, 'fd'), inodes);
+      const stat = proc.stat(pid);
+      if (stat === null || stat.state !== 'Z' || proc.hasExited(stat)) continue;
+      for (const tid of proc.taskIds(pid) ?? []) {
+        const table = wantedInodes(proc.fdTable(pid, tid), inodes);
         if (typeof table === 'object') hold(pid, table.found);
       }
     }
@@ -416,52 +405,32 @@ function scanSocketHolders(procRoot: string, inodes: ReadonlySet<number>): Socke
   return { holders, processes, unreadablePids, vanished };
 }
 
-/** The wanted socket inodes in one fd directory; 'gone' or 'denied' when it cannot be listed. */
-function readFdTable(fdDir: string, inodes: ReadonlySet<number>): { found: number[]; size: number; denied: boolean } | 'gone' | 'denied' {
-  let fds: string[];
-  try {
-    fds = readdirSync(fdDir);
-  } catch (error) {
-    return GONE.has(errorCode(error)) ? 'gone' : 'denied';
-  }
+/** The wanted socket inodes in one fd table. */
+function wantedInodes(table: FdTable, inodes: ReadonlySet<number>): { found: number[]; size: number; denied: boolean } | 'gone' | 'denied' {
+  if (typeof table === 'string') return table;
   const found: number[] = [];
-  let denied = false;
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(join(fdDir, fd));
-    } catch (error) {
-      // ENOENT: the fd was closed meanwhile. EACCES per fd happens even for root on processes
-      // it may not ptrace (seen on PID 1 of a microVM): the fd table is listed, links are not.
-      if (!GONE.has(errorCode(error))) denied = true;
-      continue;
-    }
+  for (const link of table.links) {
     if (!link.startsWith('socket:[')) continue;
     const inode = Number(link.slice(8, -1));
     if (inodes.has(inode)) found.push(inode);
   }
-  return { found, size: fds.length, denied };
+  return { found, size: table.size, denied: table.denied };
 }
 
 function readOwner(
-  procRoot: string,
+  proc: Proc,
   pid: number,
   inodes: ReadonlySet<number>,
   sockets: readonly ListenSocket[],
   passwd: ReadonlyMap<number, string>,
   btime: number | undefined,
 ): PortOwner | undefined {
-  const stat = readProcStat(pid, procRoot);
+  const stat = proc.stat(pid);
   if (stat === null) return undefined;
-  const uid = readUid(pid, procRoot) ?? undefined;
-  const cmdline = readCmdline(pid, procRoot);
+  const uid = proc.uid(pid) ?? undefined;
+  const cmdline = proc.cmdline(pid);
   const startTime = Number(stat.startTime);
-  let cwd: string | undefined;
-  try {
-    cwd = readlinkSync(join(procRoot, String(pid), 'cwd'));
-  } catch {
-    cwd = undefined; // another user's process or already gone: cwd is optional
-  }
+  const cwd = proc.cwd(pid) ?? undefined; // another user's process or already gone: cwd is optional
   return {
     pid,
     pgid: stat.pgid,
@@ -475,22 +444,8 @@ function readOwner(
     cwd,
     addresses: sockets.filter((socket) => inodes.has(socket.inode)).map((socket) => socket.endpoint),
     inodes: [...inodes].sort((a, b) => a - b),
-    ...(stat.state === 'Z' && !hasExited(stat, procRoot) ? { exiting: true } : {}),
+    ...(stat.state === 'Z' && !proc.hasExited(stat) ? { exiting: true } : {}),
   };
-}
-
-/** uid of /proc/PID (the process's effective uid when it is dumpable); undefined if unknown. */
-function processDirUid(procRoot: string, pid: number): number | undefined {
-  try {
-    return statSync(join(procRoot, String(pid))).uid;
-  } catch {
-    return undefined;
-  }
-}
-
-function readBootTime(procRoot: string): number | undefined {
-  const match = /^btime\s+(\d+)/m.exec(readOptional(join(procRoot, 'stat')) ?? '');
-  return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
 function readPasswd(file: string): Map<number, string> {
@@ -525,10 +480,6 @@ function readOptional(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function errorCode(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
 }
 
 /**

@@ -26,7 +26,7 @@ import { formatDuration } from '../config/duration.js';
 import { compileMatchPattern } from '../config/schema.js';
 import { NaijaSupError } from '../errors.js';
 import { listProcesses } from '../process/group.js';
-import { hasExited, hasProcFs, readCmdline, readUid } from '../process/identity.js';
+import type { Proc } from '../process/identity.js';
 import type { CanBindResult } from './availability.js';
 import {
   describeStopped,
@@ -174,7 +174,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   // 2. cleanup.match.
   const matched = await timed('cleanup-match', async () => {
     if (config.cleanup.match.length === 0) return [];
-    if (!hasProcFs(deps.procRoot)) {
+    if (!deps.proc.available()) {
       note('cleanup-match', 'warn', 'cleanup.match needs /proc (Linux); skipped');
       return [];
     }
@@ -200,9 +200,9 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       user: p.user,
       command: p.command,
       reason: 'cleanup-match',
-      record: recordOfOwner({ pid: p.pid, pgid: p.pgid, ppid: p.ppid, startTime: Number(p.startTime) }, records, deps.procRoot),
+      record: recordOfOwner({ pid: p.pid, pgid: p.pgid, ppid: p.ppid, startTime: Number(p.startTime) }, records, { proc: deps.proc }),
     }));
-    const plan = planStops(candidates, { force: false, procRoot: deps.procRoot, self: deps.self, uid: deps.uid });
+    const plan = planStops(candidates, { force: false, proc: deps.proc, self: deps.self, uid: deps.uid });
     for (const refusal of plan.refused) note('cleanup-match', 'warn', `not stopping pid ${refusal.pid} (${shortCommand(refusal.command, 80)}): ${refusal.reason}`);
     const results = await executeStops(plan.units, { signal: config.shutdown.signal, timeout: config.shutdown.timeout }, deps);
     stopped.push(...results);
@@ -246,7 +246,7 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   const { config, deps, note } = ctx;
   const host = config.host;
   const { port } = config;
-  const answer = await waitForExitingOwners(ctx, await deps.lookup({ port, host, procRoot: deps.procRoot }));
+  const answer = await waitForExitingOwners(ctx, await deps.lookup({ port, host, proc: deps.proc }));
   if (answer.nonConflicting.length > 0) {
     note(
       'port',
@@ -275,9 +275,9 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
         // Decide as --kill-existing would, so the fix names the way out that really works.
         const records = listRecords(ctx.runDir);
         const candidates = answer.owners.map((owner) =>
-          ownerCandidate(owner, 'port-owner', recordOfOwner(owner, records, deps.procRoot)),
+          ownerCandidate(owner, 'port-owner', recordOfOwner(owner, records, { proc: deps.proc })),
         );
-        const plan = planStops(candidates, { force: ctx.force, procRoot: deps.procRoot, self: deps.self, uid: deps.uid });
+        const plan = planStops(candidates, { force: ctx.force, proc: deps.proc, self: deps.self, uid: deps.uid });
         problem = portInUseError(answer, ctx, { refused: plan.refused, suggestion: await suggestPort(ctx) });
         break;
       }
@@ -328,7 +328,7 @@ async function waitForExitingOwners(ctx: ClaimContext, first: PortOwnersAnswer):
   // Bounded in count and time.
   for (let attempt = 0; attempt < Math.ceil(deps.portFreeTimeout / interval) + 1 && deps.now() - t0 < deps.portFreeTimeout; attempt += 1) {
     await deps.sleep(interval);
-    answer = await deps.lookup({ port: config.port, host: config.host, procRoot: deps.procRoot });
+    answer = await deps.lookup({ port: config.port, host: config.host, proc: deps.proc });
     if (!exitingOnly(answer)) break;
   }
   note('port', 'info', `pid ${pids} held port ${config.port} while exiting (killed, its last threads still going); waited ${Math.round(deps.now() - t0)} ms`);
@@ -442,7 +442,7 @@ function portInUseError(
   const more = rest.length > 0 ? ` and ${rest.length} more process(es) sharing the socket` : '';
   const details = answer.owners.map((owner) => {
     const tags: string[] = [];
-    const record = recordOfOwner(owner, records, ctx.deps.procRoot);
+    const record = recordOfOwner(owner, records, { proc: ctx.deps.proc });
     if (record !== undefined) tags.push(`naija-sup instance of "${record.name}"`);
     if (matchedPids.has(owner.pid)) tags.push('matches cleanup.match');
     const refusal = refusedBy.get(owner.pid);
@@ -486,7 +486,7 @@ function invisibleError(answer: PortOwnersAnswer, host: string, port: number, su
 // ── cleanup.match ───────────────────────────────────────────────────────────────────────────────
 
 export interface MatchDeps {
-  procRoot: string;
+  proc: Proc;
   self: { pid: number; pgid: number | null; ancestors: readonly number[] };
   uid: number | undefined;
 }
@@ -507,16 +507,16 @@ export function findMatchingProcesses(
   if (matchers.length === 0) return { matched, otherUsers };
   const { self } = deps;
   const user = currentUser();
-  for (const stat of listProcesses(deps.procRoot)) {
-    if (hasExited(stat, deps.procRoot)) continue;
+  for (const stat of listProcesses({ proc: deps.proc })) {
+    if (deps.proc.hasExited(stat)) continue;
     if (stat.pid <= 1 || stat.pid === self.pid || self.ancestors.includes(stat.pid)) continue;
     if (self.pgid !== null && stat.pgid === self.pgid) continue;
-    const cmdline = readCmdline(stat.pid, deps.procRoot);
+    const cmdline = deps.proc.cmdline(stat.pid);
     if (cmdline.length === 0) continue;
     const command = cmdline.join(' ');
     const hit = matchers.find((matcher) => matcher.test(command));
     if (hit === undefined) continue;
-    const uid = readUid(stat.pid, deps.procRoot);
+    const uid = deps.proc.uid(stat.pid);
     if (uid === null || uid !== deps.uid) {
       otherUsers += 1;
       continue;
@@ -530,7 +530,7 @@ export function findMatchingProcesses(
       user,
       cmdline,
       command,
-      ageMs: processAgeMs(stat.startTime, deps.procRoot),
+      ageMs: processAgeMs(stat.startTime, { proc: deps.proc }),
       pattern: hit.pattern,
     });
   }

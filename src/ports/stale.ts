@@ -24,7 +24,7 @@ import { NaijaSupError } from '../errors.js';
 import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRecord } from '../control/record.js';
 import { userRunDirs } from '../control/run-dir.js';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess, readBootId, readCmdline, readProcStat } from '../process/identity.js';
+import { isSameProcess, PROC, type Proc, type ProcDeps } from '../process/identity.js';
 import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
 import type { StoppedProcess } from './stopped.js';
@@ -45,44 +45,46 @@ export type RecordState =
   | { kind: 'stale'; record: InstanceRecord; why: string };
 
 /** Whether the supervisor that wrote `record` still runs: same pid and same start time. */
-export function supervisorAlive(record: InstanceRecord, procRoot: string = DEFAULT_PROC_ROOT): boolean {
+export function supervisorAlive(record: InstanceRecord, deps: ProcDeps = {}): boolean {
+  const proc = deps.proc ?? PROC;
   if (!Number.isInteger(record.supervisorPid) || record.supervisorPid <= 1) return false;
   const expected = {
     pid: record.supervisorPid,
     startTime: record.supervisorStartTime,
     bootId: record.bootId === '' ? null : record.bootId,
   };
-  return isSameProcess(expected, procRoot) === 'same';
+  return isSameProcess(expected, { proc }) === 'same';
 }
 
 /** Decides what `record` means now, from /proc. Signals nothing. */
-export function inspectRecord(record: InstanceRecord, procRoot: string = DEFAULT_PROC_ROOT): RecordState {
-  if (supervisorAlive(record, procRoot)) return { kind: 'supervised', record };
+export function inspectRecord(record: InstanceRecord, deps: ProcDeps = {}): RecordState {
+  const proc = deps.proc ?? PROC;
+  if (supervisorAlive(record, { proc })) return { kind: 'supervised', record };
   const bootId = record.bootId === '' ? null : record.bootId;
-  if (bootId !== null && hasProcFs(procRoot)) {
-    const current = readBootId(procRoot);
+  if (bootId !== null && proc.available()) {
+    const current = proc.bootId();
     if (current !== null && current !== bootId) {
       return { kind: 'stale', record, why: 'it was written before the machine last booted' };
     }
   }
-  const leader = isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, procRoot);
+  const leader = isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, { proc });
   const base: GroupTarget = { pid: record.pid, pgid: record.pgid, startTime: record.startTime, bootId };
   if (leader === 'same') {
-    return { kind: 'orphan', record, target: base, members: listGroupMembers(record.pgid, procRoot), leaderAlive: true };
+    return { kind: 'orphan', record, target: base, members: listGroupMembers(record.pgid, { proc }), leaderAlive: true };
   }
   if (leader === 'reused') {
     // Linux never hands out a number still used as a process group id, so a reused leader pid
     // also means the old group is empty: nothing of ours is left.
-    const now = describePid(record.pid, procRoot);
+    const now = describePid(record.pid, proc);
     return { kind: 'stale', record, why: `pid ${record.pid} now belongs to another process${now ? ` (${now})` : ''}` };
   }
   // Leader gone (or an unreaped zombie): its workers may live on in its group, still holding the
   // port (research §2: a SIGKILLed uvicorn parent leaves its workers serving). They are ours when
   // they started no earlier than the recorded leader, in the same boot.
-  if (hasProcFs(procRoot) && /^\d+$/.test(record.startTime)) {
+  if (proc.available() && /^\d+$/.test(record.startTime)) {
     const leaderStart = BigInt(record.startTime);
-    const members = listGroupMembers(record.pgid, procRoot).flatMap((pid) => {
-      const stat = readProcStat(pid, procRoot);
+    const members = listGroupMembers(record.pgid, { proc }).flatMap((pid) => {
+      const stat = proc.stat(pid);
       return stat !== null && BigInt(stat.startTime) >= leaderStart ? [{ pid, startTime: stat.startTime }] : [];
     });
     if (members.length > 0) {
@@ -129,11 +131,12 @@ function recordsIn(runDir: string): InstanceRecord[] {
 export function recordOfOwner(
   owner: Pick<PortOwner, 'pid' | 'pgid' | 'startTime'> & { ppid?: number | undefined },
   records: readonly InstanceRecord[],
-  procRoot: string = DEFAULT_PROC_ROOT,
+  deps: ProcDeps = {},
 ): InstanceRecord | undefined {
+  const proc = deps.proc ?? PROC;
   if (owner.startTime === undefined) return undefined;
   const start = String(owner.startTime);
-  const currentBoot = hasProcFs(procRoot) ? readBootId(procRoot) : null;
+  const currentBoot = proc.available() ? proc.bootId() : null;
   return records.find((record) => {
     if (record.bootId !== '' && currentBoot !== null && record.bootId !== currentBoot) return false;
     // A pid that matches but started at another time was reused: it may still be a child below.
@@ -141,9 +144,9 @@ export function recordOfOwner(
     if (record.supervisorPid === owner.pid && record.supervisorStartTime === start) return true;
     // A child of the live supervisor that the record does not name: the parked standby, or a green
     // during a reload. In handoff mode both hold a copy of the listening socket.
-    if (owner.ppid !== undefined && owner.ppid === record.supervisorPid && supervisorAlive(record, procRoot)) return true;
+    if (owner.ppid !== undefined && owner.ppid === record.supervisorPid && supervisorAlive(record, { proc })) return true;
     if (owner.pgid === undefined || owner.pgid !== record.pgid || !/^\d+$/.test(record.startTime)) return false;
-    const state = inspectRecord(record, procRoot);
+    const state = inspectRecord(record, { proc });
     return state.kind === 'supervised' || (state.kind === 'orphan' && BigInt(start) >= BigInt(record.startTime));
   });
 }
@@ -161,7 +164,7 @@ export interface StaleCleanupOptions {
 }
 
 export interface StaleDeps {
-  procRoot?: string | undefined;
+  proc?: Proc | undefined;
   self?: SelfInfo | undefined;
   kill?: ((pid: number, signal: NodeJS.Signals | 0) => void) | undefined;
   now?: (() => number) | undefined;
@@ -192,21 +195,21 @@ export interface StaleCleanupResult {
  */
 export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<StaleCleanupResult> {
   const deps = options.deps ?? {};
-  const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = deps.proc ?? PROC;
   const { runDir, name, pidFile } = options;
   const out: StaleCleanupResult = { state: null, findings: [], stopped: [], recordRemoved: false, pidFileRemoved: false };
   const record = readRecord(runDir, name);
   let vouched: number | null = null; // a pid a live record still stands for
 
   if (record !== null) {
-    const state = inspectRecord(record, procRoot);
+    const state = inspectRecord(record, { proc });
     out.state = state;
-    if (state.kind === 'supervised') throw alreadyRunning(record, procRoot);
+    if (state.kind === 'supervised') throw alreadyRunning(record, proc);
     // Every process the record names, the primary first: a supervisor SIGKILLed mid-reload leaves
     // blue and green (issue 14).
     let survivors = 0;
     for (const [i, one] of expandRecord(record).entries()) {
-      const oneState = i === 0 ? state : inspectRecord(one, procRoot);
+      const oneState = i === 0 ? state : inspectRecord(one, { proc });
       if (oneState.kind !== 'orphan') continue;
       const stopped = await stopOrphan(one, oneState, options, out);
       if (!stopped) {
@@ -229,7 +232,7 @@ export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<
       } else {
         // No live record stands for this pid: a PID alone proves nothing (PIDs are reused), so
         // the file is stale whatever runs under that number now, and that process is left alone.
-        const now = describePid(pid, procRoot);
+        const now = describePid(pid, proc);
         rmSync(pidFile, { force: true });
         out.findings.push({
           level: 'info',
@@ -247,13 +250,13 @@ async function stopOrphan(
   record: InstanceRecord, state: Extract<RecordState, { kind: 'orphan' }>, options: StaleCleanupOptions, out: StaleCleanupResult,
 ): Promise<boolean> {
   const deps = options.deps ?? {};
-  const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = deps.proc ?? PROC;
   const started = (deps.now ?? Date.now)();
   const result = await terminateGroup(state.target, {
     signal: options.signal,
     timeout: options.timeout,
-    procRoot,
-    self: deps.self ?? readSelfInfo(procRoot),
+    proc: proc,
+    self: deps.self ?? readSelfInfo({ proc }),
     ...(deps.kill ? { kill: deps.kill } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     sleep: (ms) => (deps.sleep ?? abortableSleep)(ms),
@@ -288,10 +291,10 @@ async function stopOrphan(
   return true;
 }
 
-function alreadyRunning(record: InstanceRecord, procRoot: string): NaijaSupError {
+function alreadyRunning(record: InstanceRecord, proc: Proc): NaijaSupError {
   const instance = isSameProcess(
     { pid: record.pid, startTime: record.startTime, bootId: record.bootId === '' ? null : record.bootId },
-    procRoot,
+    { proc },
   );
   const instanceText = instance === 'same' ? `instance pid ${record.pid}` : 'its instance is not running right now (restarting?)';
   return new NaijaSupError(
@@ -300,7 +303,7 @@ function alreadyRunning(record: InstanceRecord, procRoot: string): NaijaSupError
     {
       fix: `stop it first with \`naija-sup stop -n ${record.name}\`, or give this one another name (--name or "name" in the config)`,
       details: [
-        `supervisor: pid ${record.supervisorPid}${describeSuffix(record.supervisorPid, procRoot)}`,
+        `supervisor: pid ${record.supervisorPid}${describeSuffix(record.supervisorPid, proc)}`,
         `instance: pid ${record.pid}, group ${record.pgid}: ${record.cmdline.join(' ')}`,
         `started ${new Date(record.startedAt).toISOString()} in ${record.cwd}`,
       ],
@@ -308,16 +311,16 @@ function alreadyRunning(record: InstanceRecord, procRoot: string): NaijaSupError
   );
 }
 
-function describeSuffix(pid: number, procRoot: string): string {
-  const text = describePid(pid, procRoot);
+function describeSuffix(pid: number, proc: Proc): string {
+  const text = describePid(pid, proc);
   return text ? ` (${text})` : '';
 }
 
 /** "node server.js" for a live pid (its command line, else its comm), or null when it is not running. */
-function describePid(pid: number, procRoot: string): string | null {
-  const stat = readProcStat(pid, procRoot);
-  if (stat === null || hasExited(stat, procRoot)) return null;
-  const cmdline = readCmdline(pid, procRoot);
+function describePid(pid: number, proc: Proc): string | null {
+  const stat = proc.stat(pid);
+  if (stat === null || proc.hasExited(stat)) return null;
+  const cmdline = proc.cmdline(pid);
   const text = cmdline.length > 0 ? cmdline.join(' ') : `[${stat.comm}]`;
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

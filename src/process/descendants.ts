@@ -25,8 +25,8 @@
  * docs/containment.md says the same for users.
  */
 
-import { readBootId, DEFAULT_PROC_ROOT, hasExited, hasProcFs, isSameProcess } from './identity.js';
-import type { ProcStat } from './identity.js';
+import { isSameProcess, PROC } from './identity.js';
+import type { Proc, ProcDeps, ProcStat } from './identity.js';
 import { listProcesses } from './group.js';
 import { readSelfInfo, refusalReason, type SelfInfo } from './terminate.js';
 
@@ -45,8 +45,7 @@ export interface TrackedProcess {
 export const EARLY_SAMPLES_MS: readonly number[] = [50, 250, 1000];
 export const STEADY_SAMPLE_MS = 2000;
 
-export interface DescendantTrackerOptions {
-  procRoot?: string;
+export interface DescendantTrackerOptions extends ProcDeps {
   /** Defaults to {@link readSelfInfo}: the supervisor and its ancestors are never tracked. */
   self?: SelfInfo;
   /** `process.kill`, injectable for tests. */
@@ -59,7 +58,7 @@ export interface DescendantTrackerOptions {
  */
 export class DescendantTracker {
   readonly pid: number;
-  readonly #procRoot: string;
+  readonly #proc: Proc;
   readonly #self: SelfInfo;
   readonly #kill: (pid: number, signal: NodeJS.Signals) => void;
   readonly #bootId: string | null;
@@ -75,10 +74,10 @@ export class DescendantTracker {
 
   constructor(pid: number, options: DescendantTrackerOptions = {}) {
     this.pid = pid;
-    this.#procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
-    this.#self = options.self ?? readSelfInfo(this.#procRoot);
+    this.#proc = options.proc ?? PROC;
+    this.#self = options.self ?? readSelfInfo({ proc: this.#proc });
     this.#kill = options.kill ?? ((target, signal) => process.kill(target, signal));
-    this.#bootId = readBootId(this.#procRoot);
+    this.#bootId = this.#proc.bootId();
   }
 
   /**
@@ -91,8 +90,8 @@ export class DescendantTracker {
    * nothing new joins, over the same pass.
    */
   sample(): TrackedProcess[] {
-    if (!hasProcFs(this.#procRoot)) return [];
-    const all = listProcesses(this.#procRoot).filter((stat) => !hasExited(stat, this.#procRoot));
+    if (!this.#proc.available()) return [];
+    const all = listProcesses({ proc: this.#proc }).filter((stat) => !this.#proc.hasExited(stat));
     const byPid = new Map(all.map((stat) => [stat.pid, stat]));
     for (const [pid, entry] of this.#known) {
       const now = byPid.get(pid);
@@ -152,7 +151,7 @@ export class DescendantTracker {
   signalEscaped(signal: NodeJS.Signals): number[] {
     const sent: number[] = [];
     for (const entry of this.escaped()) {
-      if (isSameProcess({ pid: entry.pid, startTime: entry.startTime, bootId: this.#bootId }, this.#procRoot) !== 'same') continue;
+      if (isSameProcess({ pid: entry.pid, startTime: entry.startTime, bootId: this.#bootId }, { proc: this.#proc }) !== 'same') continue;
       try {
         this.#kill(entry.pid, signal);
         sent.push(entry.pid);

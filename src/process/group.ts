@@ -11,25 +11,18 @@
  * "Exited" is {@link hasExited}: a zombie main thread whose other threads are still running is not.
  */
 
-import { readdirSync } from 'node:fs';
-import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, readProcStat } from './identity.js';
-import type { ProcStat } from './identity.js';
+import { PROC } from './identity.js';
+import type { ProcDeps, ProcStat } from './identity.js';
 
 /**
- * Every process visible in `procRoot`, zombies included. Processes that exit while we read are
+ * Every process visible in the /proc tree, zombies included. Processes that exit while we read are
  * skipped. Threads are not listed (they live under /proc/PID/task).
  */
-export function listProcesses(procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] {
-  let names: string[];
-  try {
-    names = readdirSync(procRoot);
-  } catch {
-    return [];
-  }
+export function listProcesses(deps: ProcDeps = {}): ProcStat[] {
+  const proc = deps.proc ?? PROC;
   const stats: ProcStat[] = [];
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProcStat(Number(name), procRoot);
+  for (const pid of proc.pids()) {
+    const stat = proc.stat(pid);
     if (stat !== null) stats.push(stat);
   }
   return stats;
@@ -41,22 +34,23 @@ export function listProcesses(procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] 
  * Degraded off Linux (no /proc): the members cannot be listed, so the group is represented by its
  * id alone — `[pgid]` when `kill(-pgid, 0)` says the group exists, `[]` otherwise.
  */
-export function listGroupMembers(pgid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] {
+export function listGroupMembers(pgid: number, deps: ProcDeps = {}): number[] {
+  const proc = deps.proc ?? PROC;
   if (!Number.isInteger(pgid) || pgid <= 0) return [];
-  if (!hasProcFs(procRoot)) return groupExistsByKill(pgid) ? [pgid] : [];
+  if (!proc.available()) return groupExistsByKill(pgid) ? [pgid] : [];
   // One kill(-pgid, 0) answers the common case — the group is gone — without a /proc pass: ESRCH
   // means no process, not even a zombie, is in the group. Only against the real /proc (tests hand in
   // a fake root whose groups do not exist in the kernel).
-  if (procRoot === DEFAULT_PROC_ROOT && !groupExistsByKill(pgid)) return [];
-  return listProcesses(procRoot)
-    .filter((stat) => stat.pgid === pgid && !hasExited(stat, procRoot))
+  if (proc.real && !groupExistsByKill(pgid)) return [];
+  return listProcesses({ proc })
+    .filter((stat) => stat.pgid === pgid && !proc.hasExited(stat))
     .map((stat) => stat.pid)
     .sort((a, b) => a - b);
 }
 
 /** Whether any live (non-zombie) process remains in group `pgid`. */
-export function isGroupAlive(pgid: number, procRoot: string = DEFAULT_PROC_ROOT): boolean {
-  return listGroupMembers(pgid, procRoot).length > 0;
+export function isGroupAlive(pgid: number, deps: ProcDeps = {}): boolean {
+  return listGroupMembers(pgid, deps).length > 0;
 }
 
 /**
@@ -65,9 +59,10 @@ export function isGroupAlive(pgid: number, procRoot: string = DEFAULT_PROC_ROOT)
  * ascending by pid, so callers can record start times. Orphans already reparented to PID 1 (or a
  * subreaper) cannot be found this way — the group scan finds those.
  */
-export function listDescendants(roots: number | readonly number[], procRoot: string = DEFAULT_PROC_ROOT): ProcStat[] {
+export function listDescendants(roots: number | readonly number[], deps: ProcDeps = {}): ProcStat[] {
+  const proc = deps.proc ?? PROC;
   const children = new Map<number, ProcStat[]>();
-  for (const stat of listProcesses(procRoot)) {
+  for (const stat of listProcesses({ proc })) {
     const siblings = children.get(stat.ppid);
     if (siblings === undefined) children.set(stat.ppid, [stat]);
     else siblings.push(stat);
@@ -81,7 +76,7 @@ export function listDescendants(roots: number | readonly number[], procRoot: str
       if (seen.has(child.pid)) continue;
       seen.add(child.pid);
       queue.push(child.pid);
-      if (!hasExited(child, procRoot)) found.push(child);
+      if (!proc.hasExited(child)) found.push(child);
     }
   }
   return found.sort((a, b) => a.pid - b.pid);

@@ -11,10 +11,11 @@
  * lookup and the samplers); its readers are re-exported here, where most callers look for them.
  */
 
-import { DEFAULT_PROC_ROOT, hasExited, hasProcFs, isPlausiblePid, readBootId, readCmdline, readProcStat } from './proc-read.js';
+import { isPlausiblePid, PROC } from './proc-read.js';
+import type { ProcDeps } from './proc-read.js';
 
-export { DEFAULT_PROC_ROOT, hasExited, hasProcFs, parseProcStat, readBootId, readCmdline, readProcStat, readUid } from './proc-read.js';
-export type { ProcStat } from './proc-read.js';
+export { createProc, DEFAULT_PROC_ROOT, hasExited, hasProcFs, parseProcStat, PROC, readBootId, readCmdline, readProcStat, readUid } from './proc-read.js';
+export type { Proc, ProcDeps, ProcStat } from './proc-read.js';
 
 /** What the instance record stores to recognise a process later. */
 export interface ProcessIdentity {
@@ -44,15 +45,16 @@ export interface ExpectedIdentity {
 export type Sameness = 'same' | 'gone' | 'reused' | 'zombie';
 
 /** Everything needed to recognise `pid` later; null when there is no such process. */
-export function processIdentity(pid: number, procRoot: string = DEFAULT_PROC_ROOT): ProcessIdentity | null {
-  const stat = readProcStat(pid, procRoot);
+export function processIdentity(pid: number, deps: ProcDeps = {}): ProcessIdentity | null {
+  const proc = deps.proc ?? PROC;
+  const stat = proc.stat(pid);
   if (stat === null) return null;
   return {
     pid,
     pgid: stat.pgid,
     startTime: stat.startTime,
-    bootId: readBootId(procRoot),
-    cmdline: readCmdline(pid, procRoot),
+    bootId: proc.bootId(),
+    cmdline: proc.cmdline(pid),
   };
 }
 
@@ -60,21 +62,22 @@ export function processIdentity(pid: number, procRoot: string = DEFAULT_PROC_ROO
  * Is `expected.pid` still the process we recorded? Only `'same'` may be signalled.
  *
  * Degraded off Linux: where the real /proc is missing (macOS, Windows) and no other proc root was
- * passed, there is no start time to compare, so this falls back to `process.kill(pid, 0)`: a PID that
+ * injected, there is no start time to compare, so this falls back to `process.kill(pid, 0)`: a PID that
  * exists is reported `'same'` (it may in truth be a reused PID or a zombie), ESRCH is `'gone'`. Callers
  * that need certainty must check {@link hasProcFs} first.
  */
-export function isSameProcess(expected: ExpectedIdentity, procRoot: string = DEFAULT_PROC_ROOT): Sameness {
-  if (!hasProcFs(procRoot)) return pidExists(expected.pid) ? 'same' : 'gone';
-  const stat = readProcStat(expected.pid, procRoot);
+export function isSameProcess(expected: ExpectedIdentity, deps: ProcDeps = {}): Sameness {
+  const proc = deps.proc ?? PROC;
+  if (!proc.available()) return pidExists(expected.pid) ? 'same' : 'gone';
+  const stat = proc.stat(expected.pid);
   if (stat === null) return 'gone';
   if (expected.bootId !== null) {
-    const bootId = readBootId(procRoot);
+    const bootId = proc.bootId();
     // A recorded boot id from another boot means the recorded process died with that boot.
     if (bootId !== null && bootId !== expected.bootId) return 'reused';
   }
   if (stat.startTime !== expected.startTime) return 'reused';
-  return hasExited(stat, procRoot) ? 'zombie' : 'same';
+  return proc.hasExited(stat) ? 'zombie' : 'same';
 }
 
 /** `kill(pid, 0)`: true when the PID exists (EPERM means it exists but is not ours). Zombies count as existing. */

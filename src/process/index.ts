@@ -4,7 +4,9 @@
  */
 
 export {
+  createProc,
   DEFAULT_PROC_ROOT,
+  PROC,
   USER_HZ,
   hasExited,
   hasProcFs,
@@ -17,7 +19,7 @@ export {
   readUptimeSeconds,
   readVmRss,
 } from './proc-read.js';
-export type { ProcStat } from './proc-read.js';
+export type { FdTable, Proc, ProcDeps, ProcStat } from './proc-read.js';
 
 export { isSameProcess, pidExists, processIdentity } from './identity.js';
 export type { ExpectedIdentity, ProcessIdentity, Sameness } from './identity.js';

@@ -8,12 +8,13 @@
  * Readers are synchronous on purpose: the files are tiny and in memory, and a verify-then-signal
  * sequence with no `await` between the two leaves no event-loop turn in which our view goes stale.
  * A caller that must not block while it reads every process on the machine (the metrics sampler)
- * reads the text itself, asynchronously, and hands it to the `parse*` functions. Every reader takes
- * an injectable proc root so tests can use a fake /proc tree; every one answers null (or []) for a
- * process that is gone or unreadable instead of throwing.
+ * uses the asynchronous readers of {@link Proc}. Callers read through a {@link Proc} (`createProc(root)`,
+ * {@link PROC} for the real /proc) taken as `deps: { proc }`, so tests inject a fake tree once at the
+ * edge; every reader answers null (or []) for a process that is gone or unreadable instead of throwing.
  */
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -111,15 +112,11 @@ export function hasExited(stat: ProcStat, procRoot: string = DEFAULT_PROC_ROOT):
 
 /** Whether every thread in /proc/PID/task is a zombie or dead; false when they cannot be listed. */
 function allThreadsExited(pid: number, procRoot: string): boolean {
-  let tids: string[];
-  try {
-    tids = readdirSync(join(procRoot, String(pid), 'task'));
-  } catch {
-    return false;
-  }
+  const tids = listNumericEntries(join(procRoot, String(pid), 'task'));
+  if (tids === null) return false;
   let seen = 0;
   for (const tid of tids) {
-    const text = readProcFile(join(procRoot, String(pid), 'task', tid, 'stat'));
+    const text = readProcFile(join(procRoot, String(pid), 'task', String(tid), 'stat'));
     if (text === null) continue; // that thread is gone meanwhile
     const state = parseProcStat(text)?.state;
     if (state !== 'Z' && state !== 'X') return false;
@@ -254,28 +251,44 @@ export function readProcNetTable(file: string): string | null {
 }
 
 /**
+ * A /proc file, read to its end, asynchronously (for a caller that runs beside a proxy and must not
+ * block on a table of tens of thousands of rows). /proc files report size 0, and the kernel hands out at most a
+ * page or so of /proc/net/tcp per read(), so this loops until a read returns nothing.
+ */
+async function readProcTextAsync(path: string): Promise<string | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    let total = 0;
+    // Bounded: 256 MiB of table text is far beyond any real /proc/net/tcp.
+    while (total < 256 * 1024 * 1024) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The socket inodes `pid` holds (`socket:[N]` links in /proc/PID/fd); null when its fd table cannot
  * be listed (it exited, or it is another user's process).
  */
 export function readSocketInodes(pid: number, procRoot: string = DEFAULT_PROC_ROOT): number[] | null {
-  const dir = join(procRoot, String(pid), 'fd');
-  let fds: string[];
-  try {
-    fds = readdirSync(dir);
-  } catch {
-    return null;
-  }
-  const inodes: number[] = [];
-  for (const fd of fds) {
-    let link: string;
-    try {
-      link = readlinkSync(join(dir, fd));
-    } catch {
-      continue; // closed while we read
-    }
-    if (link.startsWith('socket:[')) inodes.push(Number(link.slice(8, -1)));
-  }
-  return inodes;
+  const table = readFdTable(join(procRoot, String(pid), 'fd'));
+  if (typeof table === 'string') return null;
+  return table.links.filter((link) => link.startsWith('socket:[')).map((link) => Number(link.slice(8, -1)));
 }
 
 /**
@@ -312,9 +325,174 @@ export function readOpenFileLimit(pid: number | 'self' = 'self', procRoot: strin
 
 /** How many files `pid` has open (entries of /proc/PID/fd); null where they cannot be listed. */
 export function countOpenFiles(pid: number | 'self' = 'self', procRoot: string = DEFAULT_PROC_ROOT): number | null {
+  return orNull(() => readdirSync(join(procRoot, String(pid), 'fd')).length);
+}
+
+/** Numeric entries of a /proc directory (the PIDs in the root, the thread ids in PID/task); null when it cannot be listed. */
+function listNumericEntries(dir: string): number[] | null {
+  let names: string[];
   try {
-    return readdirSync(join(procRoot, String(pid), 'fd')).length;
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const ids: number[] = [];
+  for (const name of names) if (/^\d+$/.test(name)) ids.push(Number(name));
+  return ids;
+}
+
+/**
+ * The links of one fd table (/proc/PID/fd, or /proc/PID/task/TID/fd): 'gone' when the process
+ * exited, 'denied' when the table cannot be listed for any other reason (another user's process).
+ * `size` counts every fd listed; `denied` says some link could not be read although the table was
+ * listed (EACCES per fd happens even for root on a process it may not ptrace, seen on PID 1 of a
+ * microVM). An fd closed while we read is skipped.
+ */
+export type FdTable = { links: string[]; size: number; denied: boolean } | 'gone' | 'denied';
+
+/** Errors that mean "this process (or fd) is gone" while we read its /proc entries. */
+const GONE = new Set(['ENOENT', 'ESRCH']);
+const errorCode = (error: unknown): string =>
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+
+function readFdTable(fdDir: string): FdTable {
+  let fds: string[];
+  try {
+    fds = readdirSync(fdDir);
+  } catch (error) {
+    return GONE.has(errorCode(error)) ? 'gone' : 'denied';
+  }
+  const links: string[] = [];
+  let denied = false;
+  for (const fd of fds) {
+    try {
+      links.push(readlinkSync(join(fdDir, fd)));
+    } catch (error) {
+      if (!GONE.has(errorCode(error))) denied = true;
+    }
+  }
+  return { links, size: fds.length, denied };
+}
+
+/** `read()`, or null when it throws: the process is gone, or it is another user's. */
+function orNull<T>(read: () => T): T | null {
+  try {
+    return read();
   } catch {
     return null;
   }
 }
+
+/** Boot time in seconds since the epoch, the `btime` line of /proc/stat; null where unreadable. */
+function readBootTime(procRoot: string): number | null {
+  const match = /^btime\s+(\d+)/m.exec(readProcFile(join(procRoot, 'stat')) ?? '');
+  return match?.[1] === undefined ? null : Number(match[1]);
+}
+
+/** The numeric entries of the root, read asynchronously; [] when it cannot be listed. */
+const listPidsAsync = (root: string): Promise<number[]> =>
+  readdir(root).then((names) => names.filter((name) => /^\d+$/.test(name)).map(Number), () => []);
+const readProcFileAsync = (path: string): Promise<string | null> => readFile(path, 'utf8').catch(() => null);
+
+/**
+ * One /proc tree, real or fake: every reader above bound to one root. Callers take
+ * `deps: { proc?: Proc }` (see {@link ProcDeps}) and default to {@link PROC}, so a test injects one
+ * object at the edge instead of a root string threaded through every call.
+ */
+export interface Proc {
+  /** The directory read, '/proc' unless a test hands in a fake tree. */
+  readonly root: string;
+  /**
+   * Whether this is the machine's real /proc, so the kernel (kill(-pgid, 0), the fds of this very
+   * process) agrees with what it shows. A fake tree never does.
+   */
+  readonly real: boolean;
+  /** {@link hasProcFs}: a fake tree always; the real one where Linux /proc exists. */
+  available(): boolean;
+  /** The PIDs listed in the root; [] when it cannot be listed. */
+  pids(): number[];
+  stat(pid: number): ProcStat | null;
+  /** {@link hasExited}, reading the threads from this tree. */
+  hasExited(stat: ProcStat): boolean;
+  cmdline(pid: number): string[];
+  uid(pid: number): number | null;
+  /** The raw text of /proc/PID/status; null when gone or unreadable. */
+  status(pid: number): string | null;
+  /** The raw text of /proc/PID/comm and /proc/PID/cgroup; null when gone or unreadable (hidepid). */
+  comm(pid: number): string | null;
+  cgroup(pid: number): string | null;
+  vmRss(pid: number): number | null;
+  bootId(): string | null;
+  uptimeSeconds(): number | null;
+  /** Thread ids in /proc/PID/task; null when they cannot be listed. */
+  taskIds(pid: number): number[] | null;
+  /** {@link FdTable} of /proc/PID/fd, or of /proc/PID/task/TID/fd when `tid` is given. */
+  fdTable(pid: number, tid?: number): FdTable;
+  /** The target of /proc/PID/cwd; null when gone or unreadable. */
+  cwd(pid: number): string | null;
+  /** The owner uid of the /proc/PID directory; null when gone. */
+  dirUid(pid: number): number | null;
+  /** Boot time (seconds since the epoch) from /proc/stat; null where unreadable. */
+  bootTime(): number | null;
+  /** /proc/sys/net/ipv6/bindv6only is 1: a `::` listener does not take IPv4. */
+  bindv6only(): boolean;
+  socketInodes(pid: number): number[] | null;
+  unixListenerInodes(path: string): number[];
+  /** {@link readProcNetTable} of /proc/net/NAME (tcp, tcp6, unix). */
+  netTable(name: 'tcp' | 'tcp6' | 'unix'): string | null;
+  /** The same table read asynchronously to its end. */
+  netTableAsync(name: 'tcp' | 'tcp6'): Promise<string | null>;
+  /** Asynchronous {@link Proc.pids}, {@link Proc.stat} and {@link Proc.status}: for a caller that reads every process and must not block. */
+  pidsAsync(): Promise<number[]>;
+  statAsync(pid: number): Promise<ProcStat | null>;
+  statusAsync(pid: number): Promise<string | null>;
+  openFileLimit(pid?: number | 'self'): { soft: number; hard: number } | null;
+  countOpenFiles(pid?: number | 'self'): number | null;
+}
+
+/** What a function that reads /proc accepts: the tree to read, {@link PROC} by default. */
+export interface ProcDeps {
+  proc?: Proc;
+}
+
+/** A {@link Proc} reading the tree at `root`. Cheap: it holds only the root. */
+export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
+  return {
+    root,
+    real: root === DEFAULT_PROC_ROOT,
+    available: () => hasProcFs(root),
+    pids: () => listNumericEntries(root) ?? [],
+    stat: (pid) => readProcStat(pid, root),
+    hasExited: (stat) => hasExited(stat, root),
+    cmdline: (pid) => readCmdline(pid, root),
+    uid: (pid) => readUid(pid, root),
+    status: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'status')) : null),
+    vmRss: (pid) => readVmRss(pid, root),
+    comm: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'comm')) : null),
+    cgroup: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'cgroup')) : null),
+    bootId: () => readBootId(root),
+    uptimeSeconds: () => readUptimeSeconds(root),
+    taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
+    fdTable: (pid, tid) => readFdTable(tid === undefined ? join(root, String(pid), 'fd') : join(root, String(pid), 'task', String(tid), 'fd')),
+    cwd: (pid) => orNull(() => readlinkSync(join(root, String(pid), 'cwd'))),
+    // The owner of /proc/PID: the process's effective uid when it is dumpable.
+    dirUid: (pid) => orNull(() => statSync(join(root, String(pid))).uid),
+    bootTime: () => readBootTime(root),
+    bindv6only: () => readProcFile(join(root, 'sys', 'net', 'ipv6', 'bindv6only'))?.trim() === '1',
+    socketInodes: (pid) => readSocketInodes(pid, root),
+    unixListenerInodes: (path) => readUnixListenerInodes(path, root),
+    netTable: (name) => readProcNetTable(join(root, 'net', name)),
+    netTableAsync: (name) => readProcTextAsync(join(root, 'net', name)),
+    pidsAsync: () => listPidsAsync(root),
+    statAsync: async (pid) => {
+      const text = isPlausiblePid(pid) ? await readProcFileAsync(join(root, String(pid), 'stat')) : null;
+      return text === null ? null : parseProcStat(text);
+    },
+    statusAsync: async (pid) => (isPlausiblePid(pid) ? readProcFileAsync(join(root, String(pid), 'status')) : null),
+    openFileLimit: (pid = 'self') => readOpenFileLimit(pid, root),
+    countOpenFiles: (pid = 'self') => countOpenFiles(pid, root),
+  };
+}
+
+/** The real /proc. */
+export const PROC: Proc = createProc();

@@ -16,10 +16,10 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
 import { NaijaSupError } from '../errors.js';
-import { DEFAULT_PROC_ROOT, processIdentity } from './identity.js';
+import { PROC, processIdentity } from './identity.js';
+import type { Proc } from './identity.js';
 import type { ProcessIdentity } from './identity.js';
 import { DEFAULT_MAX_LINE_LENGTH, LineSplitter } from './line-splitter.js';
-import { countOpenFiles, readOpenFileLimit } from './proc-read.js';
 import type { GroupTarget } from './terminate.js';
 
 /** Which pipe a line came from. */
@@ -52,7 +52,8 @@ export interface SpawnInstanceOptions {
   exitFlushMs?: number;
   /** Longest single output line kept. Default 64 KiB. */
   maxLineLength?: number;
-  procRoot?: string;
+  /** The /proc tree the child's identity is read from; the real one by default. */
+  proc?: Proc;
   spawn?: SpawnFunction;
   /** Clock for `startedAt`. */
   now?: () => number;
@@ -198,7 +199,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
   /** @internal Use {@link spawnInstance}. */
   constructor(
     child: ChildProcess | null,
-    options: Required<Pick<SpawnInstanceOptions, 'exitFlushMs' | 'maxLineLength' | 'procRoot'>> & {
+    options: Required<Pick<SpawnInstanceOptions, 'exitFlushMs' | 'maxLineLength' | 'proc'>> & {
       command: readonly string[];
       cwd: string;
       startedAt: number;
@@ -212,7 +213,7 @@ export class ChildHandle extends EventEmitter<ChildHandleEvents> {
     this.pgid = this.pid;
     // Read now: uv_spawn returns only after exec succeeded, and until Node reaps the child (in a
     // later event-loop turn) its /proc entry exists even if it already died. So this cannot miss.
-    this.#identity = this.pid === null ? null : processIdentity(this.pid, options.procRoot);
+    this.#identity = this.pid === null ? null : processIdentity(this.pid, { proc: options.proc });
 
     if (options.preSpawnError !== null) {
       this.#failLater(options.preSpawnError);
@@ -377,7 +378,7 @@ export function spawnInstance(options: SpawnInstanceOptions): ChildHandle {
     cwd: options.cwd,
     exitFlushMs: options.exitFlushMs ?? DEFAULT_EXIT_FLUSH_MS,
     maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
-    procRoot: options.procRoot ?? DEFAULT_PROC_ROOT,
+    proc: options.proc ?? PROC,
     startedAt: (options.now ?? Date.now)(),
   };
 
@@ -473,8 +474,8 @@ function describeSpawnFailure(code: string, reason: SpawnFailureReason, command:
  */
 function describeFdShortage(code: string): string {
   if (code === 'ENFILE') return 'could not start the server: the system is out of file descriptors (ENFILE: its file table, fs.file-max, is full)';
-  const limit = readOpenFileLimit();
-  const open = countOpenFiles();
+  const limit = PROC.openFileLimit();
+  const open = PROC.countOpenFiles();
   const held = open === null ? '' : `, ${open} open`;
   return limit === null
     ? 'could not start the server: naija-sup is out of file descriptors (EMFILE: its open-files limit, ulimit -n, is reached)'

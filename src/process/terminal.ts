@@ -7,11 +7,13 @@
  * the session (tty_nr becomes 0) before the SIGHUP it sends is handled.
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import { DEFAULT_PROC_ROOT, hasProcFs, readProcStat } from './proc-read.js';
+import { PROC } from './proc-read.js';
+import type { ProcDeps } from './proc-read.js';
 
-export function hasControllingTerminal(pid: number = process.pid, procRoot: string = DEFAULT_PROC_ROOT): boolean {
-  if (hasProcFs(procRoot)) {
-    const stat = readProcStat(pid, procRoot);
+export function hasControllingTerminal(pid: number = process.pid, deps: ProcDeps = {}): boolean {
+  const proc = deps.proc ?? PROC;
+  if (proc.available()) {
+    const stat = proc.stat(pid);
     if (stat !== null) return stat.ttyNr !== 0;
   }
   if (pid !== process.pid) return false;

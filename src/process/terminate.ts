@@ -13,8 +13,8 @@
  * - a SIGKILL goes only where a verification just passed.
  */
 
-import { readBootId, DEFAULT_PROC_ROOT, hasProcFs, isSameProcess, readProcStat } from './identity.js';
-import type { ExpectedIdentity } from './identity.js';
+import { isSameProcess, PROC } from './identity.js';
+import type { ExpectedIdentity, Proc, ProcDeps } from './identity.js';
 import { listDescendants, listGroupMembers } from './group.js';
 
 /** A member of the group whose identity was verified while its leader was verified. */
@@ -45,8 +45,7 @@ export interface SelfInfo {
   ancestors: readonly number[];
 }
 
-export interface SignalDeps {
-  procRoot?: string;
+export interface SignalDeps extends ProcDeps {
   /** `process.kill`, injectable for tests. Called with a negative pid to signal a group. */
   kill?: (pid: number, signal: NodeJS.Signals | 0) => void;
   /** Defaults to {@link readSelfInfo}. */
@@ -65,9 +64,10 @@ export interface SignalOutcome {
 }
 
 /** Reads our pid, process group and ancestors from /proc (degraded off Linux: pid and parent only). */
-export function readSelfInfo(procRoot: string = DEFAULT_PROC_ROOT): SelfInfo {
-  const self = readProcStat(process.pid, procRoot);
-  if (!hasProcFs(procRoot) || self === null) {
+export function readSelfInfo(deps: ProcDeps = {}): SelfInfo {
+  const proc = deps.proc ?? PROC;
+  const self = proc.stat(process.pid);
+  if (!proc.available() || self === null) {
     return { pid: process.pid, pgid: null, ancestors: process.ppid > 1 ? [process.ppid] : [] };
   }
   const ancestors: number[] = [];
@@ -75,7 +75,7 @@ export function readSelfInfo(procRoot: string = DEFAULT_PROC_ROOT): SelfInfo {
   // Bounded: the tree is finite and we stop at PID 1; the cap guards against a corrupt fake /proc.
   for (let step = 0; step < 256 && ppid > 1 && !ancestors.includes(ppid); step += 1) {
     ancestors.push(ppid);
-    ppid = readProcStat(ppid, procRoot)?.ppid ?? 0;
+    ppid = proc.stat(ppid)?.ppid ?? 0;
   }
   return { pid: process.pid, pgid: self.pgid, ancestors };
 }
@@ -108,13 +108,13 @@ type Decision =
  *   there; otherwise refuse (an orphaned group we cannot prove is ours).
  */
 export function decideGroupSignal(target: GroupTarget, deps: SignalDeps = {}): Decision {
-  const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = deps.proc ?? PROC;
   const refusal = refusalReason(target, deps.self ?? readSelfInfo());
   if (refusal !== null) return { action: 'refused', reason: refusal };
 
-  const leader = isSameProcess(target, procRoot);
+  const leader = isSameProcess(target, { proc });
   if (leader === 'same') {
-    const stat = readProcStat(target.pid, procRoot);
+    const stat = proc.stat(target.pid);
     // Off Linux there is no stat; the degraded identity check is all we have.
     if (stat !== null && stat.pgid !== target.pgid) {
       return { action: 'refused', reason: `the leader moved to process group ${stat.pgid}` };
@@ -123,13 +123,13 @@ export function decideGroupSignal(target: GroupTarget, deps: SignalDeps = {}): D
   }
   if (leader === 'reused') return { action: 'gone', reason: 'the leader exited and its pid was reused' };
 
-  const members = listGroupMembers(target.pgid, procRoot);
+  const members = listGroupMembers(target.pgid, { proc });
   if (members.length === 0) return { action: 'gone', reason: 'no process of the group is left' };
   if (leader === 'zombie') return { action: 'signal', reason: 'leader exited (unreaped); members remain' };
   if (target.ownChild === true || deps.ownChild === true) return { action: 'signal', reason: 'our child exited; its group lives on' };
   const recorded = target.verifiedMembers ?? [];
   const stillThere = recorded.some(
-    (member) => members.includes(member.pid) && readProcStat(member.pid, procRoot)?.startTime === member.startTime,
+    (member) => members.includes(member.pid) && proc.stat(member.pid)?.startTime === member.startTime,
   );
   if (stillThere) return { action: 'signal', reason: 'leader exited; a verified member remains' };
   return { action: 'refused', reason: 'the leader is gone and the remaining group cannot be verified' };
@@ -218,12 +218,12 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
   const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL;
   const killTimeout = options.killTimeout ?? DEFAULT_KILL_TIMEOUT;
   const signal = options.signal ?? 'SIGTERM';
-  const procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = options.proc ?? PROC;
   if (!(pollInterval > 0) || !(options.timeout >= 0) || !(killTimeout >= 0)) {
     throw new RangeError('terminateGroup: pollInterval must be > 0, timeout and killTimeout >= 0');
   }
   const deps: SignalDeps = {
-    procRoot,
+    proc,
     self: options.self ?? readSelfInfo(),
     ...(options.kill ? { kill: options.kill } : {}),
     ...(options.ownChild === undefined ? {} : { ownChild: options.ownChild }),
@@ -244,21 +244,21 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
 
   // Snapshot while the group is verified: members (so a SIGKILL stays allowed after the leader
   // exits) and escaped descendants (signalled one by one, each re-verified by start time).
-  const members = listGroupMembers(target.pgid, procRoot);
-  const verifiedMembers = [...(target.verifiedMembers ?? []), ...snapshot(members, procRoot)];
+  const members = listGroupMembers(target.pgid, { proc });
+  const verifiedMembers = [...(target.verifiedMembers ?? []), ...snapshot(members, proc)];
   const verifiedTarget: GroupTarget = { ...target, verifiedMembers };
   const escaped =
-    options.includeEscaped === false || !hasProcFs(procRoot)
+    options.includeEscaped === false || !proc.available()
       ? []
-      : listDescendants([target.pid, ...members], procRoot)
+      : listDescendants([target.pid, ...members], { proc })
           .filter((stat) => stat.pgid !== target.pgid && refusalReason(stat, deps.self as SelfInfo) === null)
           .map((stat) => ({ pid: stat.pid, startTime: stat.startTime }));
-  const bootId = hasProcFs(procRoot) ? readBootId(procRoot) : null;
+  const bootId = proc.available() ? proc.bootId() : null;
 
   const remaining = (): number[] => {
-    const left = new Set(listGroupMembers(target.pgid, procRoot));
+    const left = new Set(listGroupMembers(target.pgid, { proc }));
     for (const member of escaped) {
-      if (isSameProcess({ ...member, bootId }, procRoot) === 'same') left.add(member.pid);
+      if (isSameProcess({ ...member, bootId }, { proc }) === 'same') left.add(member.pid);
     }
     return [...left].sort((a, b) => a - b);
   };
@@ -267,7 +267,7 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
     let sent = 0;
     for (const member of escaped) {
       // Re-verified right before each signal: never a SIGKILL to an unverified pid.
-      if (isSameProcess({ ...member, bootId }, procRoot) !== 'same') continue;
+      if (isSameProcess({ ...member, bootId }, { proc }) !== 'same') continue;
       try {
         kill(member.pid, sig);
         sent += 1;
@@ -315,10 +315,10 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
   return result(forced ? 'killed' : 'exited', { signalled, forced, reason: forced ? 'killed with SIGKILL' : 'exited' });
 }
 
-function snapshot(pids: readonly number[], procRoot: string): VerifiedMember[] {
+function snapshot(pids: readonly number[], proc: Proc): VerifiedMember[] {
   const members: VerifiedMember[] = [];
   for (const pid of pids) {
-    const stat = readProcStat(pid, procRoot);
+    const stat = proc.stat(pid);
     if (stat !== null) members.push({ pid, startTime: stat.startTime });
   }
   return members;

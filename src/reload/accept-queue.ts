@@ -3,9 +3,7 @@
  * completed that no process has accept()ed yet. Proxy mode's retire step waits for it to empty
  * before the old instance gets its stop signal (src/reload/proxy-mode.ts).
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DEFAULT_PROC_ROOT } from '../process/proc-read.js';
+import { PROC, type ProcDeps } from '../process/proc-read.js';
 import { parseProcNetTcpForPort, type TcpState } from '../ports/proc-net.js';
 
 /** Rows of a connection the kernel has set up but no process has accept()ed yet (inode 0). */
@@ -19,11 +17,12 @@ const QUEUED_STATES: ReadonlySet<TcpState> = new Set<TcpState>(['SYN_RECV', 'NEW
  * machine has tens of thousands of rows (TIME_WAIT), and this runs in the process that also runs
  * the proxy.
  */
-export async function queuedConnections(port: number, procRoot: string = DEFAULT_PROC_ROOT): Promise<number | null> {
+export async function queuedConnections(port: number, deps: ProcDeps = {}): Promise<number | null> {
+  const proc = deps.proc ?? PROC;
   let readAny = false;
   let queued = 0;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
-    const text = await readProcText(join(procRoot, 'net', file));
+    const text = await proc.netTableAsync(file);
     if (text === null) continue; // tcp6 is missing when IPv6 is off
     readAny = true;
     for (const row of parseProcNetTcpForPort(text, family, port)) {
@@ -31,36 +30,6 @@ export async function queuedConnections(port: number, procRoot: string = DEFAULT
     }
   }
   return readAny ? queued : null;
-}
-
-/**
- * A /proc file, read to its end. /proc files report size 0, and the kernel hands out at most a
- * page or so of /proc/net/tcp per read(), so this loops until a read returns nothing.
- */
-async function readProcText(path: string): Promise<string | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const chunks: Buffer[] = [];
-    const buffer = Buffer.allocUnsafe(64 * 1024);
-    let total = 0;
-    // Bounded: 256 MiB of table text is far beyond any real /proc/net/tcp.
-    while (total < 256 * 1024 * 1024) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-      total += bytesRead;
-    }
-    return Buffer.concat(chunks).toString('latin1');
-  } catch {
-    return null;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -76,7 +45,7 @@ async function readProcText(path: string): Promise<string | null> {
  */
 export async function waitForAcceptQueueEmpty(
   port: number,
-  options: { timeoutMs: number; intervalMs?: number; fallbackMs?: number; procRoot?: string; signal?: AbortSignal },
+  options: { timeoutMs: number; intervalMs?: number; fallbackMs?: number; signal?: AbortSignal } & ProcDeps,
 ): Promise<boolean> {
   const interval = options.intervalMs ?? 5;
   const deadline = performance.now() + options.timeoutMs;
@@ -87,7 +56,7 @@ export async function waitForAcceptQueueEmpty(
     // A connect() the proxy issued just before the switch may not be in the table yet.
     await sleep(1);
     for (let attempt = 0; attempt <= Math.ceil(options.timeoutMs / interval) && !over(); attempt += 1) {
-      const queued = await queuedConnections(port, options.procRoot);
+      const queued = await queuedConnections(port, options);
       if (queued === null) {
         await sleep(Math.min(options.fallbackMs ?? 100, remaining()));
         return true;

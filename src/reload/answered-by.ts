@@ -17,14 +17,11 @@
  * says why; the HTTP status is still reported.
  */
 
-import { readdirSync, readlinkSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listGroupMembers } from '../process/group.js';
-import { DEFAULT_PROC_ROOT, readProcStat } from '../process/identity.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from '../ports/proc-net.js';
-import { readProcNetTable } from '../process/proc-read.js';
+import { PROC, type Proc } from '../process/proc-read.js';
 
 export interface AnsweredByOptions {
   /** The public address (an IP literal; brackets allowed for IPv6). */
@@ -39,8 +36,8 @@ export interface AnsweredByOptions {
    * (a pre-fork server's worker) counts as that instance.
    */
   pids: readonly number[];
-  /** For tests: where /proc is. */
-  procRoot?: string;
+  /** For tests: the /proc tree. */
+  proc?: Proc;
   /**
    * The default readiness rule (health.type "auto", src/health/http.ts judgeAnyAnswer): any status
    * below 500 from this instance counts, and so does its accept() of the connection when no HTTP
@@ -86,7 +83,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
  * (see the module comment for how). Resolves, never rejects.
  */
 export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<AnsweredByResult> {
-  const procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+  const proc = options.proc ?? PROC;
   const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
   const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
   const where = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
@@ -185,7 +182,7 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
       let delay = 1;
       const attempt = (): void => {
         if (done) return;
-        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, procRoot);
+        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, proc);
         if (found.kind === 'accepted') {
           holder = found.holder;
           socket.write('\r\n');
@@ -291,14 +288,14 @@ function lookupAccepted(
   serverPort: number,
   client: { port: number; address: string | undefined },
   pids: readonly number[],
-  procRoot: string,
+  proc: Proc,
 ): Lookup {
-  const rows = readTcpRows(procRoot, serverPort);
-  if (rows === null) return { kind: 'no-proc', note: `${procRoot}/net/tcp cannot be read` };
+  const rows = readTcpRows(proc, serverPort);
+  if (rows === null) return { kind: 'no-proc', note: `${proc.root}/net/tcp cannot be read` };
   const inode = findAcceptedInode(rows, serverPort, client.port, client.address);
   if (inode === undefined) return { kind: 'waiting', note: 'the connection was not found in /proc/net/tcp' };
   if (inode === 0) return { kind: 'waiting', note: 'the connection waits in the backlog (no instance accepted it)' };
-  const holder = findSocketHolder(inode, pids, procRoot);
+  const holder = findSocketHolder(inode, pids, { proc });
   if (holder === null) {
     return { kind: 'unknown-holder', note: `socket:[${inode}] is held by none of pids ${pids.join(', ') || '(none)'} or their process groups` };
   }
@@ -306,12 +303,12 @@ function lookupAccepted(
 }
 
 /** The rows of local `port` (the server side of its connections), from tcp and tcp6. */
-function readTcpRows(procRoot: string, port: number): ProcNetTcpRow[] | null {
+function readTcpRows(proc: Proc, port: number): ProcNetTcpRow[] | null {
   const rows: ProcNetTcpRow[] = [];
   let readAny = false;
   for (const [file, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     // tcp6 is missing when IPv6 is disabled; only both missing means no /proc.
-    const text = readProcNetTable(join(procRoot, 'net', file));
+    const text = proc.netTable(file);
     if (text === null) continue;
     readAny = true;
     rows.push(...parseProcNetTcpForPort(text, family, port));
@@ -350,39 +347,27 @@ export function findAcceptedInode(
 export function findSocketHolder(
   inode: number,
   pids: readonly number[],
-  procRoot: string = DEFAULT_PROC_ROOT,
+  deps: { proc?: Proc } = {},
 ): { instance: number; pid: number } | null {
+  const proc = deps.proc ?? PROC;
   const link = `socket:[${inode}]`;
   for (const instance of pids) {
-    if (holdsLink(instance, link, procRoot)) return { instance, pid: instance };
+    if (holdsLink(instance, link, proc)) return { instance, pid: instance };
   }
   // Workers of a pre-fork server: same process group as the instance (it leads its own group).
   for (const instance of pids) {
-    const stat = readProcStat(instance, procRoot);
+    const stat = proc.stat(instance);
     if (stat === null) continue;
-    for (const member of listGroupMembers(stat.pgid, procRoot)) {
-      if (member !== instance && holdsLink(member, link, procRoot)) return { instance, pid: member };
+    for (const member of listGroupMembers(stat.pgid, { proc })) {
+      if (member !== instance && holdsLink(member, link, proc)) return { instance, pid: member };
     }
   }
   return null;
 }
 
-function holdsLink(pid: number, link: string, procRoot: string): boolean {
-  const dir = join(procRoot, String(pid), 'fd');
-  let fds: string[];
-  try {
-    fds = readdirSync(dir);
-  } catch {
-    return false; // exited, or another user's process
-  }
-  for (const fd of fds) {
-    try {
-      if (readlinkSync(join(dir, fd)) === link) return true;
-    } catch {
-      // The fd was closed while we read.
-    }
-  }
-  return false;
+function holdsLink(pid: number, link: string, proc: Proc): boolean {
+  const table = proc.fdTable(pid);
+  return typeof table === 'object' && table.links.includes(link); // not: exited, or another user's
 }
 
 function unmapped(address: string): string {

@@ -10,7 +10,7 @@ import { listeningEndpointsOf } from '../ports/listening.js';
 import { explainPortInUse } from './bind-check.js';
 import { DescendantTracker } from '../process/descendants.js';
 import { listGroupMembers } from '../process/group.js';
-import { processIdentity, readProcStat, type ProcessIdentity } from '../process/identity.js';
+import { PROC, processIdentity, type ProcessIdentity } from '../process/identity.js';
 import { spawnInstance } from '../process/spawn.js';
 import { spawnProblem } from '../process/spawnable.js';
 import { signalGroup } from '../process/terminate.js';
@@ -58,7 +58,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
   // Every process of each instance, escaped descendants included (src/process/descendants.ts).
   const trackers = new Map<number, DescendantTracker>();
   let currentPid: number | null = null;
-  const self = readProcStat(process.pid);
+  const self = PROC.stat(process.pid);
   const extraFds = options.extraFds ?? [];
 
   // The instance's environment, and what a warm standby must match to stand in for it.

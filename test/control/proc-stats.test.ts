@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupSampler } from '../../src/control/proc-stats.js';
-import { parseVmRss } from '../../src/process/proc-read.js';
+import { createProc, parseVmRss } from '../../src/process/proc-read.js';
 import { spawnInstance } from '../../src/process/spawn.js';
 import { terminateGroup } from '../../src/process/terminate.js';
 import { assertAllGone, childEnv, killAllTracked, trackChild, waitFor } from '../helpers/processes.js';
@@ -40,7 +40,7 @@ describe('GroupSampler (fake /proc)', () => {
     writeFileSync(join(root, 'sys', 'kernel', 'random', 'boot_id'), 'boot\n');
     writeFileSync(join(root, 'uptime'), '1000.00 5000.00\n');
     let now = 0;
-    const sampler = new GroupSampler({ procRoot: root, now: () => now });
+    const sampler = new GroupSampler({ proc: createProc(root), now: () => now });
     writeProc(root, { pid: 100, pgid: 100, utime: 300, stime: 100, start: 90_000, rssKb: 1000 }); // started at 900 s
     writeProc(root, { pid: 101, pgid: 100, utime: 100, stime: 0, start: 95_000, rssKb: 500 });
     writeProc(root, { pid: 200, pgid: 200, utime: 9999, stime: 0, start: 1, rssKb: 9999 }); // another group

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { containerMarker, initCheck } from '../../src/doctor/checks/init.js';
+import { createProc } from '../../src/process/proc-read.js';
 import type { DoctorContext } from '../../src/doctor/index.js';
 import { removeTemps, tempDir } from './helpers.js';
 
@@ -11,17 +12,17 @@ afterAll(() => {
 });
 
 /** A fake / and /proc: PID 1 named `comm`, optionally with /.dockerenv or a cgroup line. */
-function fakeRoot(comm: string, marker: 'dockerenv' | 'cgroup' | 'none'): Pick<DoctorContext, 'rootDir' | 'procRoot'> {
+function fakeRoot(comm: string, marker: 'dockerenv' | 'cgroup' | 'none'): Pick<DoctorContext, 'rootDir' | 'proc'> {
   const rootDir = tempDir();
   const procRoot = join(rootDir, 'proc');
   mkdirSync(join(procRoot, '1'), { recursive: true });
   writeFileSync(join(procRoot, '1', 'comm'), `${comm}\n`);
   writeFileSync(join(procRoot, '1', 'cgroup'), marker === 'cgroup' ? '0::/kubepods/besteffort/pod1/abc\n' : '0::/\n');
   if (marker === 'dockerenv') writeFileSync(join(rootDir, '.dockerenv'), '');
-  return { rootDir, procRoot };
+  return { rootDir, proc: createProc(procRoot) };
 }
 
-const run = (roots: Pick<DoctorContext, 'rootDir' | 'procRoot'>) => initCheck.run(roots as DoctorContext);
+const run = (roots: Pick<DoctorContext, 'rootDir' | 'proc'>) => initCheck.run(roots as DoctorContext);
 
 describe('init', () => {
   it('a container whose PID 1 is the server (node): warn with tini / --init', () => {
@@ -40,6 +41,6 @@ describe('init', () => {
 
   it('no container: skip', () => {
     expect(run(fakeRoot('systemd', 'none'))).toMatchObject({ status: 'skip', summary: 'not in a container (PID 1 is systemd)' });
-    expect(containerMarker(fakeRoot('systemd', 'none').rootDir, '/nonexistent')).toBeNull();
+    expect(containerMarker(fakeRoot('systemd', 'none').rootDir, { proc: createProc('/nonexistent') })).toBeNull();
   });
 });

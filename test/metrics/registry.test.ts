@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import {
   SupervisorMetrics,
   exitLabels,
@@ -265,7 +266,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
 
   it('sums RSS over the live group members and counts CPU as deltas, across restarts', async () => {
     let pid: number | null = 100;
-    const m = metricsWith({ procRoot: proc.root, instancePid: () => pid, maxSampleAgeMs: 0 });
+    const m = metricsWith({ proc: createProc(proc.root), instancePid: () => pid, maxSampleAgeMs: 0 });
     proc.set({ pid: 100, pgid: 100, utime: 150, stime: 50, rssKb: 40_000 });
     proc.set({ pid: 101, pgid: 100, utime: 10, stime: 0, rssKb: 10_000 });
     proc.set({ pid: 102, pgid: 100, state: 'Z', utime: 999, stime: 999 });
@@ -299,7 +300,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
   });
 
   it('reads nothing from a missing /proc, and labels exits', async () => {
-    expect(await readGroupUsage(1, '/nonexistent-proc-root')).toEqual([]);
+    expect(await readGroupUsage(1, { proc: createProc('/nonexistent-proc-root') })).toEqual([]);
     expect(exitLabels({ code: null, signal: null })).toEqual({ code: 'unknown' });
     expect(exitLabels({ code: 127, signal: null })).toEqual({ code: '127' });
   });
@@ -309,7 +310,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     try {
       proc.set({ pid: 300, pgid: 300, utime: 100, stime: 0, rssKb: 2_000 });
-      const m = new SupervisorMetrics({ procRoot: proc.root, instancePid: () => 300, sampleIntervalMs: 1000, defaultMetrics: false });
+      const m = new SupervisorMetrics({ proc: createProc(proc.root), instancePid: () => 300, sampleIntervalMs: 1000, defaultMetrics: false });
       expect(m.usage).toBeNull();
       expect(vi.getTimerCount()).toBe(1);
       vi.advanceTimersByTime(1000);
@@ -324,7 +325,7 @@ describe('SupervisorMetrics: instance CPU and RSS from /proc', () => {
 
   it('shares one scan between concurrent callers', async () => {
     proc.set({ pid: 400, pgid: 400, utime: 100, stime: 0, rssKb: 1 });
-    const m = metricsWith({ procRoot: proc.root, instancePid: () => 400 });
+    const m = metricsWith({ proc: createProc(proc.root), instancePid: () => 400 });
     const [a, b] = await Promise.all([m.sample(), m.sample()]);
     expect(a).toBe(b);
     // Counted once, not twice.

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { NaijaSupError } from '../../src/errors.js';
 import { SupervisorMetrics } from '../../src/metrics/registry.js';
 import {
@@ -45,7 +46,7 @@ async function setup(procRoot?: string, pid: () => number | null = () => null): 
   sup: ReturnType<typeof fakeSupervisor>;
   now: { value: number };
 }> {
-  const metrics = new SupervisorMetrics({ sampleIntervalMs: 0, procRoot, instancePid: pid, crashRate: 5 });
+  const metrics = new SupervisorMetrics({ sampleIntervalMs: 0, proc: procRoot === undefined ? undefined : createProc(procRoot), instancePid: pid, crashRate: 5 });
   metricsList.push(metrics);
   const sup = fakeSupervisor();
   const now = { value: 10_000 };

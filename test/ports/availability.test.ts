@@ -36,7 +36,7 @@ describe('waitUntilFree (fake timers, injected lookup and probe)', () => {
     const result = await pending;
     expect(result).toEqual({ free: true, waitedMs: 200, last: FREE, bind: true, attempts: 3 });
     expect(lookup).toHaveBeenCalledTimes(3);
-    expect(lookup).toHaveBeenCalledWith({ port: 8000, host: '127.0.0.1', procRoot: undefined });
+    expect(lookup).toHaveBeenCalledWith({ port: 8000, host: '127.0.0.1', proc: undefined });
     expect(probe).toHaveBeenCalledTimes(1);
     expect(probe).toHaveBeenCalledWith('127.0.0.1', 8000);
   });

@@ -3,6 +3,7 @@
  * entries): every answer kind and its edge cases, with no processes and no sockets.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { findPortOwners, type FindProcessFn, type PortOwnersAnswer } from '../../src/ports/owners.js';
 import { isNaijaSupError } from '../../src/errors.js';
 import { BTIME, CAPTURED, makeFakeProc, type FakeProc, type FakeProcOptions } from './fixtures/fake-proc.js';
@@ -21,7 +22,7 @@ function setup(options: FakeProcOptions): FakeProc {
 
 function lookup(port: number, host?: string, extra: { findProcess?: FindProcessFn } = {}): Promise<PortOwnersAnswer> {
   if (fake === undefined) throw new Error('setup() first');
-  return findPortOwners({ port, host, procRoot: fake.root, passwdFile: fake.passwdFile, ...extra });
+  return findPortOwners({ port, host, proc: createProc(fake.root), passwdFile: fake.passwdFile, ...extra });
 }
 
 function expectKind<K extends PortOwnersAnswer['kind']>(

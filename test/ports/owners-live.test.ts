@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { canBind } from '../../src/ports/availability.js';
 import { findPortOwners, type PortOwnersAnswer } from '../../src/ports/owners.js';
 import { parseProcNetTcp } from '../../src/ports/proc-net.js';
@@ -274,7 +275,7 @@ describe('findPortOwners when the owner is not visible', () => {
       cleanups.push(fake.cleanup);
       chmodSync(join(fake.root, '4242', 'fd'), 0o000);
       cleanups.unshift(() => chmodSync(join(fake.root, '4242', 'fd'), 0o755));
-      const answer = await findPortOwners({ port: CAPTURED.nobody4.port, procRoot: fake.root, passwdFile: fake.passwdFile });
+      const answer = await findPortOwners({ port: CAPTURED.nobody4.port, proc: createProc(fake.root), passwdFile: fake.passwdFile });
       const invisible = expectKind(answer, 'held-invisible');
       expect(invisible).toMatchObject({ uid: 65534, user: 'nobody', complete: false });
       expect(invisible.scan?.unreadable).toBe(1);
@@ -282,12 +283,12 @@ describe('findPortOwners when the owner is not visible', () => {
   });
 });
 
-describe('findPortOwners off Linux: the find-process fallback (forced with a procRoot without net/tcp)', () => {
+describe('findPortOwners off Linux: the find-process fallback (forced with a fake /proc without net/tcp)', () => {
   it('finds the holder through ss/netstat/lsof, and says the answer may be incomplete', async () => {
     const holder = await holdPort('127.0.0.1');
     const empty = mkdtempSync(join(tmpdir(), 'naija-sup-no-proc-'));
     cleanups.push(() => rmSync(empty, { recursive: true, force: true }));
-    const held = expectKind(await findPortOwners({ port: holder.info.port, procRoot: empty }), 'held');
+    const held = expectKind(await findPortOwners({ port: holder.info.port, proc: createProc(empty) }), 'held');
     expect(held).toMatchObject({ method: 'find-process', complete: false });
     expect(held.owners.map((o) => o.pid)).toEqual([holder.pid]);
     expect(held.owners[0]?.pgid).toBeUndefined();

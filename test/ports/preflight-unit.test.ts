@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import type { InstanceRecord } from '../../src/control/record.js';
 import { NaijaSupError } from '../../src/errors.js';
 import type { CanBindResult } from '../../src/ports/availability.js';
@@ -117,14 +118,14 @@ describe('findMatchingProcesses', () => {
     fake.add({ pid: 5004, cmdline: [], uid: UID }); // a kernel thread
     fake.add({ pid: 5005, cmdline: ['vim', 'notes.txt'], uid: UID });
 
-    const substring = findMatchingProcesses(['start_server.py'], { procRoot: fake.root, self: SELF, uid: UID });
+    const substring = findMatchingProcesses(['start_server.py'], { proc: createProc(fake.root), self: SELF, uid: UID });
     expect(substring.matched.map((p) => p.pid)).toEqual([5000, 5001]);
     expect(substring.otherUsers).toBe(1);
     expect(substring.matched[0]).toMatchObject({ pgid: 5000, startTime: '500', command: 'python start_server.py --port 8000', pattern: 'start_server.py' });
 
-    const regex = findMatchingProcesses(['/^python start_server\\.py\\b/'], { procRoot: fake.root, self: SELF, uid: UID });
+    const regex = findMatchingProcesses(['/^python start_server\\.py\\b/'], { proc: createProc(fake.root), self: SELF, uid: UID });
     expect(regex.matched.map((p) => p.pid)).toEqual([5000]);
-    expect(findMatchingProcesses([], { procRoot: fake.root, self: SELF, uid: UID }).matched).toEqual([]);
+    expect(findMatchingProcesses([], { proc: createProc(fake.root), self: SELF, uid: UID }).matched).toEqual([]);
   });
 });
 
@@ -150,37 +151,37 @@ describe('inspectRecord', () => {
 
   it('a live supervisor (same pid and start time) means "supervised"', () => {
     fake.add({ pid: 590, startTime: '1900' });
-    expect(inspectRecord(record(), fake.root).kind).toBe('supervised');
+    expect(inspectRecord(record(), { proc: createProc(fake.root) }).kind).toBe('supervised');
   });
 
   it('a supervisor pid reused by another process does not count as alive', () => {
     fake.add({ pid: 590, startTime: '9999' });
     fake.add({ pid: 600, startTime: '2000' });
-    expect(inspectRecord(record(), fake.root)).toMatchObject({ kind: 'orphan', leaderAlive: true, target: { pid: 600, pgid: 600, startTime: '2000' } });
+    expect(inspectRecord(record(), { proc: createProc(fake.root) })).toMatchObject({ kind: 'orphan', leaderAlive: true, target: { pid: 600, pgid: 600, startTime: '2000' } });
   });
 
   it('an orphan whose leader exited but whose workers live on in its group is still ours', () => {
     fake.add({ pid: 601, pgid: 600, ppid: 1, startTime: '2005' });
     fake.add({ pid: 602, pgid: 600, ppid: 1, startTime: '1500' }); // started before the leader: not ours
-    const state = inspectRecord(record(), fake.root);
+    const state = inspectRecord(record(), { proc: createProc(fake.root) });
     expect(state).toMatchObject({ kind: 'orphan', leaderAlive: false, members: [601] });
     if (state.kind === 'orphan') expect(state.target.verifiedMembers).toEqual([{ pid: 601, startTime: '2005' }]);
   });
 
   it('a reused instance pid, an exited instance and a record from an earlier boot are stale', () => {
     fake.add({ pid: 600, startTime: '7777', cmdline: ['bash'] });
-    expect(inspectRecord(record(), fake.root)).toMatchObject({ kind: 'stale', why: 'pid 600 now belongs to another process (bash)' });
+    expect(inspectRecord(record(), { proc: createProc(fake.root) })).toMatchObject({ kind: 'stale', why: 'pid 600 now belongs to another process (bash)' });
     fake.remove(600);
-    expect(inspectRecord(record(), fake.root)).toMatchObject({ kind: 'stale', why: 'instance pid 600 has exited' });
+    expect(inspectRecord(record(), { proc: createProc(fake.root) })).toMatchObject({ kind: 'stale', why: 'instance pid 600 has exited' });
     fake.add({ pid: 600, startTime: '2000' });
-    expect(inspectRecord(record({ bootId: 'boot-old' }), fake.root)).toMatchObject({ kind: 'stale', why: expect.stringContaining('before the machine last booted') });
+    expect(inspectRecord(record({ bootId: 'boot-old' }), { proc: createProc(fake.root) })).toMatchObject({ kind: 'stale', why: expect.stringContaining('before the machine last booted') });
   });
 });
 
 describe('planStops', () => {
   const options = (overrides: Partial<{ force: boolean; uid: number }> = {}) => ({
     force: false,
-    procRoot: fake.root,
+    proc: createProc(fake.root),
     self: SELF,
     uid: UID,
     ...overrides,
@@ -254,7 +255,7 @@ describe('executeStops (pid by pid)', () => {
     let now = 0;
     return {
       deps: resolveStopDeps({
-        procRoot: fake.root,
+        proc: createProc(fake.root),
         self: SELF,
         uid: UID,
         kill,
@@ -302,7 +303,7 @@ describe('executeStops (pid by pid)', () => {
 describe('runPreflight decisions (injected lookup and probe)', () => {
   function deps(lookup: () => PortOwnersAnswer, probe: () => CanBindResult, extra: Record<string, unknown> = {}) {
     return {
-      procRoot: fake.root,
+      proc: createProc(fake.root),
       self: SELF,
       uid: UID,
       lookup: vi.fn(async () => lookup()),
@@ -426,7 +427,7 @@ describe('runPreflight decisions (injected lookup and probe)', () => {
 
 describe('freePort without holders to stop (injected)', () => {
   it('held-invisible: not free, and says whose socket it is', async () => {
-    const result = await freePort({ port: 8000, deps: { procRoot: fake.root, self: SELF, uid: UID, lookup: async () => answers.invisible() } });
+    const result = await freePort({ port: 8000, deps: { proc: createProc(fake.root), self: SELF, uid: UID, lookup: async () => answers.invisible() } });
     expect(result.free).toBe(false);
     expect(result.reason).toContain('not visible to this user (the socket belongs to root, uid 0)');
   });
@@ -434,7 +435,7 @@ describe('freePort without holders to stop (injected)', () => {
   it('TIME_WAIT that blocks the bind: not free, nothing to stop', async () => {
     const result = await freePort({
       port: 8000,
-      deps: { procRoot: fake.root, self: SELF, uid: UID, lookup: async () => answers.timeWait(), probe: async () => false },
+      deps: { proc: createProc(fake.root), self: SELF, uid: UID, lookup: async () => answers.timeWait(), probe: async () => false },
     });
     expect(result).toMatchObject({ free: false, stopped: [] });
     expect(result.reason).toMatch(/2 connection\(s\) in TIME_WAIT block the bind/);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { isGroupAlive, listDescendants, listGroupMembers, listProcesses } from '../../src/process/group.js';
 import { assertAllGone, createFakeProc, killAllTracked, startFixture, type FakeProc } from '../helpers/processes.js';
 
@@ -20,17 +21,17 @@ describe('group listing on a fake proc root', () => {
   afterEach(() => proc.cleanup());
 
   it('lists every live member of the group, orphans included, zombies excluded', () => {
-    expect(listGroupMembers(100, proc.root)).toEqual([100, 101, 102, 106]);
-    expect(listGroupMembers(104, proc.root)).toEqual([104, 105]);
-    expect(listGroupMembers(999, proc.root)).toEqual([]);
-    expect(isGroupAlive(100, proc.root)).toBe(true);
-    expect(isGroupAlive(999, proc.root)).toBe(false);
+    expect(listGroupMembers(100, { proc: createProc(proc.root) })).toEqual([100, 101, 102, 106]);
+    expect(listGroupMembers(104, { proc: createProc(proc.root) })).toEqual([104, 105]);
+    expect(listGroupMembers(999, { proc: createProc(proc.root) })).toEqual([]);
+    expect(isGroupAlive(100, { proc: createProc(proc.root) })).toBe(true);
+    expect(isGroupAlive(999, { proc: createProc(proc.root) })).toBe(false);
   });
 
   it('never lists group 0 or negative groups', () => {
     proc.add({ pid: 2, ppid: 0, pgid: 0 });
-    expect(listGroupMembers(0, proc.root)).toEqual([]);
-    expect(listGroupMembers(-100, proc.root)).toEqual([]);
+    expect(listGroupMembers(0, { proc: createProc(proc.root) })).toEqual([]);
+    expect(listGroupMembers(-100, { proc: createProc(proc.root) })).toEqual([]);
   });
 
   it('a group whose only member is a zombie is not alive', () => {
@@ -38,7 +39,7 @@ describe('group listing on a fake proc root', () => {
     proc.update(102, { state: 'Z' });
     proc.update(106, { state: 'Z' });
     proc.update(100, { state: 'Z' });
-    expect(isGroupAlive(100, proc.root)).toBe(false);
+    expect(isGroupAlive(100, { proc: createProc(proc.root) })).toBe(false);
   });
 
   it('a zombie leader whose other threads are still exiting is still a member (they hold its files)', () => {
@@ -46,22 +47,22 @@ describe('group listing on a fake proc root', () => {
     proc.update(102, { state: 'Z' });
     proc.update(106, { state: 'Z' });
     proc.update(100, { state: 'Z', threads: 3 });
-    expect(listGroupMembers(100, proc.root)).toEqual([100]);
-    expect(isGroupAlive(100, proc.root)).toBe(true);
+    expect(listGroupMembers(100, { proc: createProc(proc.root) })).toEqual([100]);
+    expect(isGroupAlive(100, { proc: createProc(proc.root) })).toBe(true);
     proc.update(100, { state: 'Z', threads: 1 });
-    expect(isGroupAlive(100, proc.root)).toBe(false);
+    expect(isGroupAlive(100, { proc: createProc(proc.root) })).toBe(false);
   });
 
   it('walks descendants in one pass, including those that left the group, but not orphans', () => {
-    expect(listDescendants(100, proc.root).map((stat) => stat.pid)).toEqual([101, 102, 104, 105]);
-    expect(listDescendants([104, 101], proc.root).map((stat) => stat.pid)).toEqual([102, 105]);
-    expect(listDescendants(200, proc.root)).toEqual([]);
+    expect(listDescendants(100, { proc: createProc(proc.root) }).map((stat) => stat.pid)).toEqual([101, 102, 104, 105]);
+    expect(listDescendants([104, 101], { proc: createProc(proc.root) }).map((stat) => stat.pid)).toEqual([102, 105]);
+    expect(listDescendants(200, { proc: createProc(proc.root) })).toEqual([]);
   });
 
   it('skips directories that are not processes and stat files that vanished', () => {
     proc.remove(200);
-    expect(listProcesses(proc.root).map((stat) => stat.pid)).toEqual([100, 101, 102, 103, 104, 105, 106]);
-    expect(listProcesses('/nonexistent-proc-root')).toEqual([]);
+    expect(listProcesses({ proc: createProc(proc.root) }).map((stat) => stat.pid)).toEqual([100, 101, 102, 103, 104, 105, 106]);
+    expect(listProcesses({ proc: createProc('/nonexistent-proc-root') })).toEqual([]);
   });
 });
 

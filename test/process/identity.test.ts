@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { listProcesses } from '../../src/process/group.js';
 import { parseProcNetTcpForPort } from '../../src/ports/proc-net.js';
 import {
@@ -145,7 +146,7 @@ describe('/proc readers on a fake proc root', () => {
     expect(readCmdline(300, proc.root)).toEqual(['python3', '-m', 'uvicorn', 'app:app']);
     expect(readUid(300, proc.root)).toBe(1001);
     expect(readBootId(proc.root)).toBe('boot-A');
-    expect(processIdentity(300, proc.root)).toEqual({
+    expect(processIdentity(300, { proc: createProc(proc.root) })).toEqual({
       pid: 300, pgid: 300, startTime: '4242', bootId: 'boot-A', cmdline: ['python3', '-m', 'uvicorn', 'app:app'],
     });
   });
@@ -154,7 +155,7 @@ describe('/proc readers on a fake proc root', () => {
     expect(readProcStat(999, proc.root)).toBeNull();
     expect(readCmdline(999, proc.root)).toEqual([]);
     expect(readUid(999, proc.root)).toBeNull();
-    expect(processIdentity(999, proc.root)).toBeNull();
+    expect(processIdentity(999, { proc: createProc(proc.root) })).toBeNull();
     expect(readProcStat(-1, proc.root)).toBeNull();
     expect(readProcStat(0, proc.root)).toBeNull();
   });
@@ -203,18 +204,18 @@ describe('/proc readers on a fake proc root', () => {
   it('isSameProcess: same, reused (start time), reused (boot id), gone, zombie', () => {
     proc.add({ pid: 400, startTime: '5000' });
     const expected = { pid: 400, startTime: '5000', bootId: 'boot-A' };
-    expect(isSameProcess(expected, proc.root)).toBe('same');
-    expect(isSameProcess({ ...expected, startTime: '5001' }, proc.root)).toBe('reused');
-    expect(isSameProcess({ ...expected, bootId: 'boot-OLD' }, proc.root)).toBe('reused');
+    expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('same');
+    expect(isSameProcess({ ...expected, startTime: '5001' }, { proc: createProc(proc.root) })).toBe('reused');
+    expect(isSameProcess({ ...expected, bootId: 'boot-OLD' }, { proc: createProc(proc.root) })).toBe('reused');
     // An unknown boot id is not a mismatch: the start time alone decides.
-    expect(isSameProcess({ ...expected, bootId: null }, proc.root)).toBe('same');
+    expect(isSameProcess({ ...expected, bootId: null }, { proc: createProc(proc.root) })).toBe('same');
     // Killed, main thread gone, two threads still exiting: still the same process (it holds its files).
     proc.update(400, { state: 'Z', threads: 3 });
-    expect(isSameProcess(expected, proc.root)).toBe('same');
+    expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('same');
     proc.update(400, { state: 'Z', threads: 1 });
-    expect(isSameProcess(expected, proc.root)).toBe('zombie');
+    expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('zombie');
     proc.remove(400);
-    expect(isSameProcess(expected, proc.root)).toBe('gone');
+    expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('gone');
   });
 });
 

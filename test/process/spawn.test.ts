@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { NaijaSupError } from '../../src/errors.js';
 import { readProcStat } from '../../src/process/identity.js';
 import { TRUNCATION_MARKER } from '../../src/process/line-splitter.js';
@@ -272,7 +273,7 @@ describe('spawnInstance with an injected spawn (no processes)', () => {
       env: { A: '1', B: undefined },
       extraFds: [7],
       spawn: fakeSpawn(new FakeChild(4321), calls),
-      procRoot: '/nonexistent-proc',
+      proc: createProc('/nonexistent-proc'),
     });
     expect(calls).toHaveLength(1);
     const [file, args, options] = calls[0] as [string, string[], SpawnOptions];
@@ -291,7 +292,7 @@ describe('spawnInstance with an injected spawn (no processes)', () => {
       env: {},
       spawn: fakeSpawn(child, []),
       exitFlushMs: 200,
-      procRoot: '/nonexistent-proc',
+      proc: createProc('/nonexistent-proc'),
     });
     const exits: ExitInfo[] = [];
     const lines: string[] = [];
@@ -318,7 +319,7 @@ describe('spawnInstance with an injected spawn (no processes)', () => {
   it('fires exit as soon as both pipes have closed, flushing a last unterminated line first', async () => {
     vi.useFakeTimers();
     const child = new FakeChild(4321);
-    const handle = spawnInstance({ command: ['server'], cwd: FIXTURES_DIR, env: {}, spawn: fakeSpawn(child, []), procRoot: '/nonexistent-proc' });
+    const handle = spawnInstance({ command: ['server'], cwd: FIXTURES_DIR, env: {}, spawn: fakeSpawn(child, []), proc: createProc('/nonexistent-proc') });
     const events: string[] = [];
     handle.on('line', (stream, line) => events.push(`${stream}:${line}`));
     handle.on('exit', (info) => events.push(`exit:${String(info.code)}`));

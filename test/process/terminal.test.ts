@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { parseProcStat } from '../../src/process/proc-read.js';
 import { hasControllingTerminal } from '../../src/process/terminal.js';
 import { assertAllGone, createFakeProc, fixtureCommand, killAllTracked, startFixture, track, trackedPids, waitFor } from '../helpers/processes.js';
@@ -36,9 +37,9 @@ describe('hasControllingTerminal', () => {
         mkdirSync(join(proc.root, String(pid)), { recursive: true });
         writeFileSync(join(proc.root, String(pid), 'stat'), line);
       }
-      expect(hasControllingTerminal(7325, proc.root)).toBe(true);
-      expect(hasControllingTerminal(7326, proc.root)).toBe(false);
-      expect(hasControllingTerminal(7327, proc.root)).toBe(false); // gone
+      expect(hasControllingTerminal(7325, { proc: createProc(proc.root) })).toBe(true);
+      expect(hasControllingTerminal(7326, { proc: createProc(proc.root) })).toBe(false);
+      expect(hasControllingTerminal(7327, { proc: createProc(proc.root) })).toBe(false); // gone
     } finally {
       proc.cleanup();
     }

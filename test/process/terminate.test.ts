@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import { listDescendants, listGroupMembers } from '../../src/process/group.js';
 import { isSameProcess, readBootId, readProcStat } from '../../src/process/identity.js';
 import {
@@ -71,7 +72,7 @@ describe('signalGroup on a fake proc root', () => {
   });
   afterEach(() => proc.cleanup());
 
-  const deps = (kill = vi.fn()) => ({ procRoot: proc.root, self: SELF, kill });
+  const deps = (kill = vi.fn()) => ({ proc: createProc(proc.root), self: SELF, kill });
 
   it('signals -pgid when the leader is verified', () => {
     const kill = vi.fn();
@@ -120,8 +121,8 @@ describe('signalGroup on a fake proc root', () => {
     const fail = (code: string) => () => {
       throw Object.assign(new Error(code), { code });
     };
-    expect(signalGroup(target, 'SIGTERM', { procRoot: proc.root, self: SELF, kill: fail('ESRCH') })).toBe('gone');
-    expect(signalGroup(target, 'SIGTERM', { procRoot: proc.root, self: SELF, kill: fail('EPERM') })).toBe('refused');
+    expect(signalGroup(target, 'SIGTERM', { proc: createProc(proc.root), self: SELF, kill: fail('ESRCH') })).toBe('gone');
+    expect(signalGroup(target, 'SIGTERM', { proc: createProc(proc.root), self: SELF, kill: fail('EPERM') })).toBe('refused');
   });
 });
 
@@ -153,7 +154,7 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
 
   it('exited: SIGTERM once, the group leaves within the grace period (a zombie leader counts as gone)', async () => {
     const kill = groupKill(['SIGTERM'], 300);
-    const promise = terminateGroup(target, { timeout: 2000, procRoot: proc.root, self: SELF, kill });
+    const promise = terminateGroup(target, { timeout: 2000, proc: createProc(proc.root), self: SELF, kill });
     await vi.advanceTimersByTimeAsync(400);
     const result = await promise;
     expect(result).toMatchObject({ outcome: 'exited', signalled: true, forced: false, remaining: [] });
@@ -164,7 +165,7 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
 
   it('killed: a group that ignores SIGTERM is SIGKILLed at the timeout', async () => {
     const kill = groupKill(['SIGKILL']);
-    const promise = terminateGroup(target, { timeout: 1000, procRoot: proc.root, self: SELF, kill });
+    const promise = terminateGroup(target, { timeout: 1000, proc: createProc(proc.root), self: SELF, kill });
     await vi.advanceTimersByTimeAsync(999);
     expect(kill.mock.calls).toEqual([[-100, 'SIGTERM']]);
     await vi.advanceTimersByTimeAsync(100);
@@ -181,7 +182,7 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
       expect(pid).toBe(-100);
     });
     // Not ownChild: the permission comes from the members verified at the first signal.
-    const promise = terminateGroup(target, { timeout: 500, procRoot: proc.root, self: SELF, kill });
+    const promise = terminateGroup(target, { timeout: 500, proc: createProc(proc.root), self: SELF, kill });
     await vi.advanceTimersByTimeAsync(600);
     expect(await promise).toMatchObject({ outcome: 'killed', forced: true });
     expect(kill.mock.calls.map((call) => call[1])).toEqual(['SIGTERM', 'SIGKILL']);
@@ -190,7 +191,7 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
   it('killNow: a second Ctrl+C ends the grace period at once', async () => {
     const kill = groupKill(['SIGKILL']);
     const controller = new AbortController();
-    const promise = terminateGroup(target, { timeout: 30_000, procRoot: proc.root, self: SELF, kill, killNow: controller.signal });
+    const promise = terminateGroup(target, { timeout: 30_000, proc: createProc(proc.root), self: SELF, kill, killNow: controller.signal });
     await vi.advanceTimersByTimeAsync(100);
     controller.abort();
     await vi.advanceTimersByTimeAsync(50);
@@ -201,14 +202,14 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
 
   it('killNow already aborted: SIGKILL right away, no SIGTERM', async () => {
     const kill = groupKill(['SIGKILL']);
-    const result = await terminateGroup(target, { timeout: 30_000, procRoot: proc.root, self: SELF, kill, killNow: AbortSignal.abort() });
+    const result = await terminateGroup(target, { timeout: 30_000, proc: createProc(proc.root), self: SELF, kill, killNow: AbortSignal.abort() });
     expect(result.outcome).toBe('killed');
     expect(kill.mock.calls).toEqual([[-100, 'SIGKILL']]);
   });
 
   it('survived: reports what is left when even SIGKILL does not clear the group', async () => {
     const kill = vi.fn();
-    const promise = terminateGroup(target, { timeout: 100, killTimeout: 1000, procRoot: proc.root, self: SELF, kill });
+    const promise = terminateGroup(target, { timeout: 100, killTimeout: 1000, proc: createProc(proc.root), self: SELF, kill });
     await vi.advanceTimersByTimeAsync(1200);
     expect(await promise).toMatchObject({ outcome: 'survived', forced: true, remaining: [100, 101] });
   });
@@ -217,12 +218,12 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
     const kill = vi.fn();
     proc.update(100, { startTime: '1' });
     proc.remove(101);
-    expect(await terminateGroup(target, { timeout: 100, procRoot: proc.root, self: SELF, kill })).toMatchObject({
+    expect(await terminateGroup(target, { timeout: 100, proc: createProc(proc.root), self: SELF, kill })).toMatchObject({
       outcome: 'gone-already',
       signalled: false,
     });
     proc.remove(100);
-    expect(await terminateGroup({ ...target, ownChild: true }, { timeout: 100, procRoot: proc.root, self: SELF, kill })).toMatchObject({
+    expect(await terminateGroup({ ...target, ownChild: true }, { timeout: 100, proc: createProc(proc.root), self: SELF, kill })).toMatchObject({
       outcome: 'gone-already',
     });
     expect(kill).not.toHaveBeenCalled();
@@ -231,7 +232,7 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
   it('refused: an unverifiable orphaned group is left alone', async () => {
     const kill = vi.fn();
     proc.remove(100);
-    const result = await terminateGroup(target, { timeout: 100, procRoot: proc.root, self: SELF, kill });
+    const result = await terminateGroup(target, { timeout: 100, proc: createProc(proc.root), self: SELF, kill });
     expect(result).toMatchObject({ outcome: 'refused', signalled: false });
     expect(kill).not.toHaveBeenCalled();
   });
@@ -246,14 +247,14 @@ describe('terminateGroup with fake /proc, fake kill and fake timers', () => {
       }
       if (pid === 102) proc.remove(102);
     });
-    const promise = terminateGroup(target, { timeout: 1000, procRoot: proc.root, self: SELF, kill });
+    const promise = terminateGroup(target, { timeout: 1000, proc: createProc(proc.root), self: SELF, kill });
     await vi.advanceTimersByTimeAsync(50);
     expect(await promise).toMatchObject({ outcome: 'exited' });
     expect(kill.mock.calls).toEqual([[-100, 'SIGTERM'], [102, 'SIGTERM']]);
   });
 
   it('rejects nonsensical timing options', async () => {
-    await expect(terminateGroup(target, { timeout: 100, pollInterval: 0, procRoot: proc.root, self: SELF })).rejects.toThrow(RangeError);
+    await expect(terminateGroup(target, { timeout: 100, pollInterval: 0, proc: createProc(proc.root), self: SELF })).rejects.toThrow(RangeError);
   });
 });
 

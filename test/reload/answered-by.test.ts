@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProc } from '../../src/process/proc-read.js';
 import type { ProcNetTcpRow } from '../../src/ports/proc-net.js';
 import {
   findAcceptedInode,
@@ -241,10 +242,10 @@ describe('probeHttpAnsweredBy', () => {
   it('without a readable /proc it still returns the answer, marked lookupUnavailable (never acceptedElsewhere)', async () => {
     const shared = sharedSocket();
     const only = await startFdServer('node', { fd: shared.fd });
-    const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], procRoot: '/nonexistent-proc-root' });
+    const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], proc: createProc('/nonexistent-proc-root') });
     expect(result).toMatchObject({ ok: true, status: 200, answeredBy: null, lookupUnavailable: true });
     expect(result.acceptedElsewhere).toBeUndefined();
-    expect(await probeInstanceOnSharedSocket('startup', { host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], procRoot: '/nonexistent-proc-root' })).toMatchObject({
+    expect(await probeInstanceOnSharedSocket('startup', { host: '127.0.0.1', port: shared.port, path: '/health', timeout: 5000, pids: [only.pid], proc: createProc('/nonexistent-proc-root') })).toMatchObject({
       ok: true,
       verdict: 'unknown',
     });

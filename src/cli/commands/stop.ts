@@ -21,7 +21,7 @@ import type { StatusSnapshot } from '../../control/protocol.js';
 import { peerIsOurs } from '../../control/start-lock.js';
 import { NaijaSupError } from '../../errors.js';
 import { listGroupMembers } from '../../process/group.js';
-import { readProcStat } from '../../process/identity.js';
+import { PROC } from '../../process/identity.js';
 import { terminateGroup, type TerminateResult } from '../../process/terminate.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../options.js';
@@ -259,7 +259,7 @@ async function stopLive(io: CliIO, location: AppLocation, connection: ControlCon
 
 /** "1234 (node, state S)" when /proc still knows it, else the pid. */
 function describePid(pid: number): string {
-  const stat = readProcStat(pid);
+  const stat = PROC.stat(pid);
   return stat === null ? String(pid) : `${pid} (${stat.comm}, state ${stat.state})`;
 }
 

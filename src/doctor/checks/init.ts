@@ -4,8 +4,9 @@
  * pile up as zombies (research failures-and-ports.md §2 "Zombie vs orphan"). Fix: tini, or
  * `docker run --init` (which injects tini as docker-init).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROC, type ProcDeps } from '../../process/proc-read.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
 /** What to do about a PID 1 that is not an init (doctor's `init` check, and `start` when naija-sup is PID 1). */
@@ -28,15 +29,10 @@ const INITS = new Set([
 ]);
 
 /** Why doctor thinks this is a container; null when it sees no sign of one. */
-export function containerMarker(rootDir: string, procRoot: string): string | null {
+export function containerMarker(rootDir: string, deps: ProcDeps = {}): string | null {
   if (existsSync(join(rootDir, '.dockerenv'))) return '/.dockerenv exists (Docker)';
   if (existsSync(join(rootDir, 'run', '.containerenv'))) return '/run/.containerenv exists (Podman)';
-  let cgroup = '';
-  try {
-    cgroup = readFileSync(join(procRoot, '1', 'cgroup'), 'utf8');
-  } catch {
-    // Not readable: no verdict from cgroups.
-  }
+  const cgroup = (deps.proc ?? PROC).cgroup(1) ?? ''; // not readable: no verdict from cgroups
   const match = /\b(docker|kubepods|containerd|libpod|lxc)\b/.exec(cgroup);
   return match === null ? null : `/proc/1/cgroup names ${match[1]}`;
 }
@@ -45,13 +41,8 @@ export const initCheck: Check = {
   id: 'init',
   title: 'init process (PID 1)',
   run(ctx: DoctorContext): CheckOutcome {
-    const marker = containerMarker(ctx.rootDir, ctx.procRoot);
-    let comm: string | null = null;
-    try {
-      comm = readFileSync(join(ctx.procRoot, '1', 'comm'), 'utf8').trim();
-    } catch {
-      // hidepid or no /proc: unknown.
-    }
+    const marker = containerMarker(ctx.rootDir, ctx);
+    const comm = ctx.proc.comm(1)?.trim() ?? null; // null: hidepid or no /proc
     if (marker === null) {
       return { status: 'skip', summary: `not in a container${comm === null ? '' : ` (PID 1 is ${comm})`}` };
     }

@@ -4,7 +4,8 @@
  * id, src/process/identity.ts), and whether its supervisor still runs. Read-only.
  */
 import { readRecord, recordPath, type InstanceRecord } from '../../control/record.js';
-import { isSameProcess, readBootId, type Sameness } from '../../process/identity.js';
+import { isSameProcess, type ProcDeps, type Sameness } from '../../process/identity.js';
+import { PROC } from '../../process/proc-read.js';
 import type { PortOwner } from '../../ports/index.js';
 import type { DoctorContext } from '../types.js';
 
@@ -19,7 +20,7 @@ export interface InstanceState {
 }
 
 /** Reads the record of `name` in the run dir; never creates anything. */
-export function readInstanceState(ctx: Pick<DoctorContext, 'runDir' | 'procRoot'>, name: string): InstanceState {
+export function readInstanceState(ctx: Pick<DoctorContext, 'runDir' | 'proc'>, name: string): InstanceState {
   const path = recordPath(ctx.runDir, name);
   const record = readRecord(ctx.runDir, name);
   if (record === null) return { path, record, instance: null, supervisor: null };
@@ -27,8 +28,8 @@ export function readInstanceState(ctx: Pick<DoctorContext, 'runDir' | 'procRoot'
   return {
     path,
     record,
-    instance: isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, ctx.procRoot),
-    supervisor: isSameProcess({ pid: record.supervisorPid, startTime: record.supervisorStartTime, bootId }, ctx.procRoot),
+    instance: isSameProcess({ pid: record.pid, startTime: record.startTime, bootId }, { proc: ctx.proc }),
+    supervisor: isSameProcess({ pid: record.supervisorPid, startTime: record.supervisorStartTime, bootId }, { proc: ctx.proc }),
   };
 }
 
@@ -36,12 +37,12 @@ export function readInstanceState(ctx: Pick<DoctorContext, 'runDir' | 'procRoot'
  * Whether a port owner belongs to the recorded instance: the instance itself, or a member of its
  * process group started after it in this boot (a pre-fork worker, possibly orphaned by its parent).
  */
-export function isOurs(owner: PortOwner, state: InstanceState, procRoot: string): boolean {
+export function isOurs(owner: PortOwner, state: InstanceState, deps: ProcDeps = {}): boolean {
   const record = state.record;
   if (record === null) return false;
   if (owner.pid === record.pid) return state.instance === 'same';
   if (owner.pgid !== record.pgid) return false;
-  const bootId = readBootId(procRoot);
+  const bootId = (deps.proc ?? PROC).bootId();
   if (record.bootId !== '' && bootId !== null && bootId !== record.bootId) return false;
   const recordedStart = Number(record.startTime);
   return owner.startTime !== undefined && Number.isFinite(recordedStart) && owner.startTime >= recordedStart;

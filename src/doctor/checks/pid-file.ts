@@ -5,7 +5,6 @@
  * (alive, but its supervisor is gone), or running. Read-only: prints the command that cleans up.
  */
 import { readFileSync } from 'node:fs';
-import { hasExited, readCmdline, readProcStat } from '../../process/identity.js';
 import { readInstanceState } from './instance-state.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
@@ -31,7 +30,7 @@ function recordOutcome(ctx: DoctorContext, name: string): { outcome: CheckOutcom
         },
       };
     case 'reused': {
-      const now = readCmdline(record.pid, ctx.procRoot).join(' ') || readProcStat(record.pid, ctx.procRoot)?.comm || '?';
+      const now = ctx.proc.cmdline(record.pid).join(' ') || ctx.proc.stat(record.pid)?.comm || '?';
       return {
         pid: record.pid,
         details: [...details, `pid ${record.pid} now runs: ${now}`],
@@ -43,7 +42,7 @@ function recordOutcome(ctx: DoctorContext, name: string): { outcome: CheckOutcom
       };
     }
     case 'zombie': {
-      const ppid = readProcStat(record.pid, ctx.procRoot)?.ppid;
+      const ppid = ctx.proc.stat(record.pid)?.ppid;
       return {
         pid: record.pid,
         details,
@@ -95,21 +94,21 @@ export const pidFileCheck: Check = {
       if (text !== null) {
         const pid = /^\s*(\d+)\s*$/.test(text) ? Number(text.trim()) : null;
         details.push(`PID file ${config.pidFile}: ${pid === null ? JSON.stringify(text.slice(0, 40)) : pid}`);
-        const stat = pid === null ? null : readProcStat(pid, ctx.procRoot);
+        const stat = pid === null ? null : ctx.proc.stat(pid);
         if (pid === null) {
           pidFileOutcome = {
             status: 'warn',
             summary: `the PID file ${config.pidFile} does not hold a PID`,
             fix: `Remove it: \`rm ${config.pidFile}\` (start writes a new one).`,
           };
-        } else if (stat === null || hasExited(stat)) {
+        } else if (stat === null || ctx.proc.hasExited(stat)) {
           pidFileOutcome = {
             status: 'warn',
             summary: `stale PID file: ${config.pidFile} names pid ${pid}, which is ${stat === null ? 'gone' : 'a zombie'}`,
             fix: `Remove it: \`rm ${config.pidFile}\` (start writes a new one).`,
           };
         } else if (pid !== fromRecord.pid || fromRecord.outcome?.status !== 'ok') {
-          const command = readCmdline(pid, ctx.procRoot).join(' ') || stat.comm;
+          const command = ctx.proc.cmdline(pid).join(' ') || stat.comm;
           details.push(`pid ${pid} runs: ${command}`);
           pidFileOutcome = {
             status: 'warn',

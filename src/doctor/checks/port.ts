@@ -23,7 +23,7 @@ export const portCheck: Check = {
     if (ctx.loaded === null) return { status: 'skip', summary: 'needs a valid config (see the config check)' };
     const config = ctx.loaded.config;
     const { port, host } = config;
-    const answer = await findPortOwners({ port, host, ...(ctx.procRoot === '/proc' ? {} : { procRoot: ctx.procRoot }) });
+    const answer = await findPortOwners({ port, host, proc: ctx.proc });
     const where = `${host}:${port}`;
     const details: string[] = [];
     if (answer.nonConflicting.length > 0) {
@@ -66,7 +66,7 @@ export const portCheck: Check = {
     details.unshift(...owners.map(describeOwner));
     const name = config.name;
     const state = readInstanceState(ctx, name);
-    const ours = owners.filter((owner) => isOurs(owner, state, ctx.procRoot));
+    const ours = owners.filter((owner) => isOurs(owner, state, ctx));
     const foreign = owners.filter((owner) => !ours.includes(owner));
     const pids = owners.map((owner) => owner.pid).join(', ');
 
