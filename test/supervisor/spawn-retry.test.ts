@@ -41,6 +41,7 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     logFormat: null,
     logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
     mode: 'direct',
+    instances: 1,
     proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
     ...over,
   };
