@@ -153,8 +153,28 @@ export interface StatusSnapshot {
    * `stop` waits for exactly these and reports which of them survived. Absent from older supervisors.
    */
   processes?: Array<{ pid: number; startTime: string }>;
+  /**
+   * Each instance of an app that runs more than one (`instances`, issue 20), in index order; the
+   * top-level fields are instance 0's. Absent with one instance.
+   */
+  instances?: InstanceStatus[];
+  /** The whole app when it runs more than one instance: sums over `instances`. */
+  total?: { instances: number; ready: number; restarts: number; rss: number | null; cpuPercent: number | null };
   /** Each alerts.webhook URL (path redacted) and how its deliveries go; absent without webhooks. */
   webhooks?: Array<{ url: string; delivered: number; failed: number; failing: boolean; lastError: string | null }>;
+}
+
+/** One instance of an app (NAIJA_SUP_INSTANCE = index). */
+export interface InstanceStatus {
+  index: number;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  /** Resident memory and CPU (percent of one core) of its process group; null when not running. */
+  rss: number | null;
+  cpuPercent: number | null;
+  /** The last exit's summary, or null. */
+  lastExit: string | null;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */
