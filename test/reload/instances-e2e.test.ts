@@ -174,3 +174,102 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 3', (mode) 
     await assertAllGone(pids);
   });
 });
+
+describe('proxy mode, instances: 3: kill -9 of one under load', () => {
+  it('fails no request; the killed instance is reported and restarted, the others untouched', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, 'proxy'));
+    const pids = await readyInstances(h, 3);
+    const load = startLoad(port, { keepAlive: true });
+    let result: LoadResult;
+    try {
+      await waitFor(() => pids.every((pid) => load.tally.count(pid) >= 5), { timeout: 20_000, message: 'the load never reached every instance' });
+      const victim = pids[1] as number;
+      process.kill(victim, 'SIGKILL');
+      const exited = await waitFor(() => h.events('exited').find((e) => Number(e['pid']) === victim), { timeout: 15_000, message: 'the crash was not reported' });
+      expect(exited['expected']).toBe(false);
+      const after = await waitFor(async () => {
+        const s = await h.status();
+        const i = s.instances?.[1];
+        return i && i.state === 'ready' && i.pid !== victim ? s : null;
+      }, { timeout: 20_000, message: 'instance 1 was not restarted' });
+      h.spawned();
+      const replacement = after.instances?.[1]?.pid as number;
+      expect(after.instances?.[1]?.restarts).toBe(1);
+      expect([after.instances?.[0]?.pid, after.instances?.[2]?.pid]).toEqual([pids[0], pids[2]]);
+      await waitFor(() => load.tally.count(replacement) >= 5, { timeout: 15_000, message: `the replacement (pid ${replacement}) never answered` });
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    expect(await h.stop()).toBe(0);
+  });
+});
+
+/**
+ * The load went to `pids`: to each of them behind the proxy (it balances requests); in handoff mode
+ * to them as a whole — a keep-alive connection stays with the process the kernel gave it to, so a
+ * few connections need not cover all three.
+ */
+function reached(tally: Tally, pids: readonly number[], mode: ReloadMode): boolean {
+  if (mode === 'proxy') return pids.every((pid) => tally.count(pid) >= 5);
+  return pids.reduce((sum, pid) => sum + tally.count(pid), 0) >= 30;
+}
+
+describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 3: rolling reload', (mode) => {
+  it('replaces the three one at a time under keep-alive load with no failed request', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, mode, { env: { V: '1' } }));
+    const before = await readyInstances(h, 3);
+    const load = startLoad(port, { keepAlive: true });
+    let result: LoadResult;
+    try {
+      await waitFor(() => reached(load.tally, before, mode), { timeout: 20_000, message: 'the load never reached the instances' });
+      h.rewrite(appConfig(port, mode, { env: { V: '2' } }));
+      h.sup.signal('SIGHUP');
+      // One swap per instance, in order; each reports its own end.
+      const finished = await Promise.all([0, 1, 2].map((k) => h.waitEvent('reload-finished', k, 60_000)));
+      expect(finished.map((e) => e['outcome'])).toEqual(['reloaded', 'reloaded', 'reloaded']);
+      const after = await readyInstances(h, 3);
+      expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+      await waitFor(() => reached(load.tally, after, mode), { timeout: 20_000, message: 'the load never reached the new instances' });
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    await waitFor(async () => (await httpGet(port, '/env?name=V')).body === '2', { timeout: 5000, message: 'the new configuration does not serve' });
+    expect(await h.stop()).toBe(0);
+  });
+
+  it('a second new instance that never gets ready stops the rollout and rolls back: three old ones serve', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, mode, { env: { V: '1' } }));
+    const before = await readyInstances(h, 3);
+    // One connection per request: in handoff mode the never-ready green accepts some of them (and answers).
+    const load = startLoad(port, { keepAlive: mode === 'proxy' });
+    let result: LoadResult;
+    try {
+      await waitFor(() => before.every((pid) => load.tally.count(pid) >= 5), { timeout: 20_000, message: 'the load never reached every instance' });
+      h.rewrite(appConfig(port, mode, { env: { V: '2', NEVER_READY_INSTANCE: '1' }, health: { startupTimeout: '1500ms' } }));
+      h.sup.signal('SIGHUP');
+      // Instance 0 is replaced, instance 1's green never gets ready (its own rollback), then
+      // instance 0 goes back to the old configuration; instance 2 is never touched.
+      const finished = await Promise.all([0, 1, 2].map((k) => h.waitEvent('reload-finished', k, 60_000)));
+      expect(finished.map((e) => e['outcome'])).toEqual(['reloaded', 'rolled-back', 'reloaded']);
+      const after = await readyInstances(h, 3);
+      expect(after[1]).toBe(before[1]);
+      expect(after[2]).toBe(before[2]);
+      expect(after[0]).not.toBe(before[0]);
+      await waitFor(() => after.every((pid) => load.tally.count(pid) >= 5), { timeout: 20_000, message: 'the load never reached every instance after the rollback' });
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    // Every instance runs the old configuration again.
+    const seen = new Set<string>();
+    for (let k = 0; k < 30; k += 1) seen.add((await httpGet(port, '/env?name=V')).body);
+    expect([...seen]).toEqual(['1']);
+    expect(h.events('spawned')).toHaveLength(6);
+    expect(await h.stop()).toBe(0);
+  });
+});
