@@ -34,9 +34,12 @@ export const MAX_STREAMED_LINE_CHARS = 8 * 1024;
 
 export type RequestId = string | number;
 
-export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'rollback' | 'events';
+export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'rollback' | 'events' | 'scale';
 
-export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'rollback', 'events'];
+export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'rollback', 'events', 'scale'];
+
+/** The most instances `scale` asks for: a typo (10000) must not fork-bomb the machine. */
+export const MAX_INSTANCES = 256;
 
 export type ControlRequest =
   | { v: 1; id: RequestId; type: 'status' }
@@ -46,7 +49,9 @@ export type ControlRequest =
   | { v: 1; id: RequestId; type: 'reload' }
   /** Back to the configuration before the last reload, by the same blue/green procedure. */
   | { v: 1; id: RequestId; type: 'rollback' }
-  | { v: 1; id: RequestId; type: 'events' };
+  | { v: 1; id: RequestId; type: 'events' }
+  /** Runs `instances` instances from now on, the others untouched (issue 20). */
+  | { v: 1; id: RequestId; type: 'scale'; instances: number };
 
 /**
  * Stable error codes of the protocol (not the CLI's `E_*` table: a client maps them).
@@ -246,7 +251,14 @@ export function parseRequest(line: string): ParsedRequest {
       },
     };
   }
-  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop'> } };
+  if (type === 'scale') {
+    const instances = value['instances'];
+    if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) {
+      return { ok: false, reply: errorReply(id, 'E_BAD_REQUEST', `"instances" must be an integer from 1 to ${MAX_INSTANCES}`) };
+    }
+    return { ok: true, request: { v: 1, id, type, instances } };
+  }
+  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop' | 'scale'> } };
 }
 
 /** A reply or streamed message, checked just enough to be used safely; null when it is not one. */

@@ -74,6 +74,8 @@ export interface ControlTarget {
   rollback(): Promise<ReloadOutcome>;
   /** Registers a listener for every supervisor event; returns the unsubscribe function. */
   subscribe(listener: (event: SupervisorEvent) => void): () => void;
+  /** Runs `instances` instances from now on (issue 20); absent: this supervisor cannot. */
+  scale?(instances: number): Promise<ReloadOutcome>;
 }
 
 export interface ControlServerOptions {
@@ -254,6 +256,18 @@ export async function startControlServer(options: ControlServerOptions): Promise
           (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `${request.type} failed: ${String((error as Error)?.message ?? error)}`)),
         );
         return;
+      case 'scale': {
+        if (!target.scale) {
+          send(conn, errorReply(id, 'E_BAD_REQUEST', 'this supervisor cannot change its number of instances'));
+          return;
+        }
+        conn.pending += 1;
+        target.scale(request.instances).finally(() => { conn.pending -= 1; }).then(
+          (outcome) => send(conn, outcome.ok ? { v: 1, id, ok: true, status: target.status() } : errorReply(id, 'E_BAD_REQUEST', `scale to ${request.instances} did not take effect`, outcome.errors)),
+          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `scale failed: ${String((error as Error)?.message ?? error)}`)),
+        );
+        return;
+      }
       case 'events': {
         if (conn.unsubscribe !== null) {
           send(conn, errorReply(id, 'E_BAD_REQUEST', 'this connection already streams events'));

@@ -7,6 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import type { CliIO } from '../../src/cli/context.js';
 import type { ReloadMode } from '../../src/config/types.js';
 import { fetchStatus } from '../../src/control/client.js';
 import { controlPaths } from '../../src/control/paths.js';
@@ -270,6 +272,55 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 3: rolling 
     for (let k = 0; k < 30; k += 1) seen.add((await httpGet(port, '/env?name=V')).body);
     expect([...seen]).toEqual(['1']);
     expect(h.events('spawned')).toHaveLength(6);
+    expect(await h.stop()).toBe(0);
+  });
+});
+
+/** `naija-sup <argv>` in-process against the harness's run dir; its exit status and output. */
+async function cli(h: Harness, argv: string[]): Promise<{ status: number; out: string }> {
+  let out = '';
+  const io: CliIO = {
+    stdout: (t) => { out += t; },
+    stderr: (t) => { out += t; },
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', NAIJA_SUP_RUN_DIR: h.sup.runDir },
+    cwd: h.sup.tmp,
+    isTTY: false,
+  };
+  const status = await run(argv, io);
+  return { status, out };
+}
+
+describe('proxy mode: naija-sup scale', () => {
+  it('scale 5 then scale 2 under load: no failed request, the instances that stay keep their processes', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, 'proxy'));
+    const three = await readyInstances(h, 3);
+    const load = startLoad(port, { keepAlive: true });
+    let result: LoadResult;
+    try {
+      await waitFor(() => reached(load.tally, three, 'proxy'), { timeout: 20_000, message: 'the load never reached every instance' });
+      const up = await cli(h, ['scale', '5', '--name', NAME]);
+      expect(up.out).toMatch(/instances-e2e: 3 → 5 instances/);
+      expect(up.status).toBe(0);
+      const five = await readyInstances(h, 5);
+      expect(five.slice(0, 3)).toEqual(three);
+      await waitFor(() => reached(load.tally, five, 'proxy'), { timeout: 20_000, message: 'the load never reached the new instances' });
+      const down = await cli(h, ['scale', '2', '--name', NAME]);
+      expect(down.out).toMatch(/instances-e2e: 5 → 2 instances/);
+      expect(down.status).toBe(0);
+      expect((await h.status()).instances?.map((i) => i.pid)).toEqual(three.slice(0, 2));
+      await assertAllGone(five.slice(2));
+      const counted = three.slice(0, 2).map((pid) => load.tally.count(pid));
+      await waitFor(() => three.slice(0, 2).every((pid, k) => load.tally.count(pid) >= (counted[k] as number) + 5), { timeout: 20_000, message: 'the two left stopped answering' });
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    // A bad count: a clear message, a non-zero exit, nothing changed.
+    const bad = await cli(h, ['scale', 'many', '--name', NAME]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.out).toMatch(/expected a number of instances from 1 to 256, got "many"/);
+    expect((await h.status()).instances).toHaveLength(2);
     expect(await h.stop()).toBe(0);
   });
 });
