@@ -156,6 +156,12 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 3', (mode) 
     expect(status.instancePid).toBe(pids[0]);
     expect(status.total).toMatchObject({ instances: 3, ready: 3, restarts: 0 });
     for (const i of status.instances ?? []) expect(i.rss).toBeGreaterThan(0);
+    // `status` and `ls` show each instance.
+    const human = await cli(h, ['status', '--name', NAME]);
+    for (const [k, pid] of pids.entries()) expect(human.out).toMatch(new RegExp(`instance #${k} +pid ${pid}, ready, restarts 0`));
+    expect(human.out).toMatch(/total +3\/3 ready, restarts 0/);
+    const ls = await cli(h, ['ls']);
+    for (const [k, pid] of pids.entries()) expect(ls.out).toMatch(new RegExp(`${NAME}#${k} +ready +${pid} `));
     // One connection per request: the kernel (handoff) or the proxy spreads them over the three.
     const load = startLoad(port, { keepAlive: false });
     try {
