@@ -95,7 +95,8 @@ export class App {
   /** Creates and starts instance `index`; when it ends it leaves the app (the last one ends it). */
   private launch(index: number, config: ResolvedConfig): Instance {
     const mode = this.mode as Mode;
-    const instance = new Instance({ config, mode, index, makeDeps: this.options.makeDeps, onEvent: this.options.onEvent });
+    const earlyTraffic = this.instances.length === 0;
+    const instance = new Instance({ config, mode, index, earlyTraffic, makeDeps: this.options.makeDeps, onEvent: this.options.onEvent });
     this.instances.push(instance);
     this.live += 1;
     // An instance that gave up stays listed (status shows it fatal) while the others serve on.

@@ -24,6 +24,12 @@ export interface InstanceOptions {
   onEvent(event: SupervisorEvent): void;
   /** Its number among the app's instances, 0…N−1 (NAIJA_SUP_INSTANCE; its slot in the proxy). */
   index?: number;
+  /**
+   * Whether the proxy sends it requests before its first process is ready (default true): the
+   * app's first instance, so that requests arriving during the start go to it rather than time out
+   * in the queue. Any other waits for its startup probe: the ready ones serve meanwhile.
+   */
+  earlyTraffic?: boolean;
 }
 
 export interface ReloadResult {
@@ -101,7 +107,7 @@ export class Instance {
       const sup = this.makeSupervisor(instanceConfig, 'current');
       this.current = sup;
       this.markBegun();
-      this.listener.switchTo(this.index, instanceConfig);
+      if (this.options.earlyTraffic !== false) this.listener.switchTo(this.index, instanceConfig);
       void sup.start();
     } catch (error) {
       await this.finish(null, error);
