@@ -330,3 +330,19 @@ describe('proxy mode: naija-sup scale', () => {
     expect(await h.stop()).toBe(0);
   });
 });
+
+describe('proxy mode with proxy.protocol "tcp", instances: 3', () => {
+  it('takes connections to the three in turn', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, 'proxy', { proxy: { protocol: 'tcp' } }));
+    const pids = await readyInstances(h, 3);
+    const load = startLoad(port, { keepAlive: false });
+    try {
+      await waitFor(() => pids.every((pid) => load.tally.count(pid) >= 5), { timeout: 20_000, message: () => `not every instance answered: ${JSON.stringify([...load.tally.counts])}` });
+    } finally {
+      const result = await load.stop();
+      expect(result.failed, describeLoad(result)).toBe(0);
+    }
+    expect(await h.stop()).toBe(0);
+  });
+});
