@@ -51,4 +51,19 @@ describe('status health rows', () => {
     expect(row(renderStatus(snapshot({ webhooks: [{ url: 'http://127.0.0.1:9/x', delivered: 1, failed: 0, failing: false, lastError: null }] }), NOW), 'webhook')).toBe('http://127.0.0.1:9/x: ok, 1 delivered, 0 failed');
     expect(renderStatus(snapshot({}), NOW)).not.toContain('webhook');
   });
+
+  it('an app with several instances (issue 20): a row per instance and the total; none with one', () => {
+    const text = renderStatus(snapshot({
+      mode: 'proxy',
+      instances: [
+        { index: 0, state: 'ready', pid: 11, restarts: 0, rss: 30 * 1024 * 1024, cpuPercent: 12.5, lastExit: null },
+        { index: 1, state: 'backoff', pid: null, restarts: 2, rss: null, cpuPercent: null, lastExit: 'exited with code 1' },
+      ],
+      total: { instances: 2, ready: 1, restarts: 2, rss: 30 * 1024 * 1024, cpuPercent: 12.5 },
+    }), NOW);
+    expect(row(text, 'instance #0')).toBe('pid 11, ready, restarts 0, 30.0 MiB RSS, 12.5% cpu');
+    expect(row(text, 'instance #1')).toBe('no process, backoff, restarts 2, - RSS, - cpu; last exit: exited with code 1');
+    expect(row(text, 'total')).toBe('1/2 ready, restarts 2, 30.0 MiB RSS, 12.5% cpu');
+    expect(renderStatus(snapshot({}), NOW)).not.toContain('instance #');
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * What the control socket (src/control/server.ts) may do to a running app: status, stop, restart,
- * reload, rollback and the event stream, adapted from the App and its status tracker.
+ * reload, rollback, scale and the event stream, adapted from the App and its status tracker.
  */
 import type { ReloadOutcome, ControlTarget, EventHub, StatusTracker } from '../control/server.js';
 import type { App, ReloadResult } from './app.js';
@@ -68,5 +68,11 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
       return reloadOutcome('rollback', await app.rollback());
     },
     subscribe: (listener) => hub.subscribe(listener),
+    scale: async (instances) => {
+      const app = options.app();
+      if (!app) return { ok: false, errors: ['the supervisor is still starting'] };
+      const result = await app.scale(instances);
+      return result.ok ? { ok: true } : { ok: false, kind: 'failed', errors: [result.cause ?? 'failed'] };
+    },
   };
 }

@@ -22,6 +22,14 @@ export interface InstanceOptions {
   mode: Mode;
   makeDeps(wiring: InstanceWiring, onEvent: (event: SupervisorEvent) => void): RunnerDeps;
   onEvent(event: SupervisorEvent): void;
+  /** Its number among the app's instances, 0…N−1 (NAIJA_SUP_INSTANCE; its slot in the proxy). */
+  index?: number;
+  /**
+   * Whether the proxy sends it requests before its first process is ready (default true): the
+   * app's first instance, so that requests arriving during the start go to it rather than time out
+   * in the queue. Any other waits for its startup probe: the ready ones serve meanwhile.
+   */
+  earlyTraffic?: boolean;
 }
 
 export interface ReloadResult {
@@ -56,16 +64,24 @@ export class Instance {
   /** Wakes a waitForReadyOrExit() on its supervisor's ready, backoff, fatal and stopped events. */
   private readonly stateWatchers = new Map<Supervisor, Set<() => void>>();
   private finished = false;
+  /** Resolves once start() has a current supervisor, or has ended without one. */
+  private readonly begun: Promise<void>;
+  private markBegun!: () => void;
   private stopRequested = false;
   private secondStop = false;
   private resolveDone!: (status: number) => void;
   private rejectDone!: (error: unknown) => void;
   readonly done: Promise<number>;
 
+  /** Its number among the app's instances, 0…N−1. */
+  readonly index: number;
+
   constructor(options: InstanceOptions) {
     this.options = options;
+    this.index = options.index ?? 0;
     this.config = options.config;
     this.listener = options.mode;
+    this.begun = new Promise((resolve) => { this.markBegun = resolve; });
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -75,6 +91,9 @@ export class Instance {
   get currentConfig(): ResolvedConfig { return this.config; }
   get supervisor(): Supervisor | null { return this.current; }
   get greenSupervisor(): Supervisor | null { return this.green; }
+  /** The configuration a rollback would go back to (App undoes a failed rolling reload with it). */
+  get previousConfig(): ResolvedConfig | null { return this.previous; }
+  set previousConfig(config: ResolvedConfig | null) { this.previous = config; }
   get reloading(): boolean { return this.swap.tag === 'starting-green' || this.swap.tag === 'draining-blue' || this.swap.tag === 'rolling-back'; }
 
   async start(): Promise<number> {
@@ -87,7 +106,8 @@ export class Instance {
       }
       const sup = this.makeSupervisor(instanceConfig, 'current');
       this.current = sup;
-      this.listener.switchTo(instanceConfig);
+      this.markBegun();
+      if (this.options.earlyTraffic !== false) this.listener.switchTo(this.index, instanceConfig);
       void sup.start();
     } catch (error) {
       await this.finish(null, error);
@@ -106,6 +126,12 @@ export class Instance {
 
   forward(signal: NodeJS.Signals): number | null {
     return this.current?.forward(signal) ?? null;
+  }
+
+  /** Resolves true once this instance's first process is ready, false if it gave up on that start. */
+  async waitReady(): Promise<boolean> {
+    await this.begun;
+    return this.current === null ? false : (await this.waitForReadyOrExit(this.current)).ok;
   }
 
   /** A restart with the current config: blue/green in the zero-downtime modes. */
@@ -150,7 +176,7 @@ export class Instance {
       const instanceConfig = await this.listener.instanceConfig(config);
       this.config = config;
       current.restart(instanceConfig);
-      this.listener.switchTo(instanceConfig);
+      this.listener.switchTo(this.index, instanceConfig);
       const result = await this.waitForReadyOrExit(current);
       this.options.onEvent({ type: 'reload-finished', outcome: result.ok ? 'restarted' : 'failed', cause: result.cause, durationMs: Date.now() - t0, pid: result.pid });
       return result.ok ? { ok: true, outcome: 'restarted', pid: result.pid } : { ok: false, outcome: 'failed', cause: result.cause, pid: result.pid };
@@ -206,7 +232,7 @@ export class Instance {
         void this.startGreen();
         return;
       case 'switch-to-green':
-        this.listener.switchTo(this.green?.currentConfig ?? null);
+        this.listener.switchTo(this.index, this.green?.currentConfig ?? null);
         return;
       case 'promote-green': {
         const blue = this.current;
@@ -288,7 +314,9 @@ export class Instance {
   }
 
   private makeSupervisor(config: ResolvedConfig, role: 'current' | 'green'): Supervisor {
-    const wiring: InstanceWiring = this.listener.wiring();
+    const base = this.listener.wiring();
+    // Each process knows which instance it is (a per-instance log file, a cron on instance 0 only).
+    const wiring: InstanceWiring = { ...base, extraEnv: { ...base.extraEnv, NAIJA_SUP_INSTANCE: String(this.index) } };
     let sup: Supervisor | null = null;
     const onEvent = (event: SupervisorEvent): void => {
       if (sup !== null && (event.type === 'ready' || event.type === 'backoff' || event.type === 'fatal' || event.type === 'stopped')) {
@@ -304,8 +332,8 @@ export class Instance {
       // proxy requests wait, and one that failed on the dying instance is retried) until its
       // replacement is ready.
       if (sup && sup === this.current) {
-        if (event.type === 'exited' && !event.expected) this.listener.switchTo(null);
-        else if (event.type === 'ready') this.listener.switchTo(sup.currentConfig);
+        if (event.type === 'exited' && !event.expected) this.listener.switchTo(this.index, null);
+        else if (event.type === 'ready') this.listener.switchTo(this.index, sup.currentConfig);
       }
       if (role === 'green' && sup && sup === this.green && this.swap.tag === 'starting-green') {
         if (event.type === 'ready') this.dispatchSwap({ type: 'green-ready' });
@@ -361,6 +389,7 @@ export class Instance {
   private async finish(status: number | null, error?: unknown): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    this.markBegun();
     // Old blues still draining (a failed swap) end before the app does; each is bounded by its own
     // stop timeout and SIGKILL.
     await Promise.allSettled([...this.retiring].map((blue) => blue.done));

@@ -188,7 +188,17 @@ function statusView(app: App | null, config: ResolvedConfig): SupervisorView {
   const sup = app?.supervisor;
   const public_ = app?.currentConfig ?? config;
   if (!sup) return { state: { tag: 'preflight' }, context: { restarts: 0, lastExit: null }, currentConfig: public_ };
-  return { state: sup.state, context: sup.context, currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host }, lastProbeResult: sup.lastProbeResult, instanceProcesses: () => sup.instanceProcesses() };
+  return {
+    state: sup.state,
+    context: sup.context,
+    currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host },
+    lastProbeResult: sup.lastProbeResult,
+    instanceProcesses: () => sup.instanceProcesses(),
+    instances: () => (app?.members ?? []).flatMap((i) => {
+      const s = i.supervisor;
+      return s ? [{ index: i.index, state: s.state, restarts: s.context.restarts, lastExit: s.context.lastExit }] : [];
+    }),
+  };
 }
 
 /** The view `status` reads, with the server's words (exit summary, probe detail) redacted. */

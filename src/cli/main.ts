@@ -96,6 +96,14 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       });
   }
 
+  control(program.command('scale'))
+    .description('run N instances of the app from now on, without restarting the others (mode handoff or proxy)')
+    .argument('<instances>', 'how many instances to run')
+    .action(async (instances: string, opts: ControlOptions) => {
+      const { scaleCommand } = await import('./commands/scale.js');
+      setStatus(await scaleCommand(io, opts, instances));
+    });
+
   program
     .command('ls')
     .description('list every app of this user: name, state, pid, port, uptime, restarts, folder')

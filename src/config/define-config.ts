@@ -125,6 +125,7 @@ export interface UserConfig {
     maxFiles?: number;
   };
   mode?: ReloadMode;
+  instances?: number | 'max';
   proxy?: {
     protocol?: 'http' | 'tcp';
     queueTimeout?: DurationInput;

@@ -16,7 +16,7 @@
  * The keys live in src/config/schema/, one module per part: process.ts (name, command, cwd, env,
  * pidFile, bcrypt), ports.ts (port, host, portFallback, cleanup), health.ts, restart.ts,
  * shutdown.ts, dependencies.ts (dependsOn, dependencies), observability.ts (status, alerts,
- * logFormat, logs) and reload.ts (mode). They share nodes.ts (the node types) and builders.ts
+ * logFormat, logs) and reload.ts (mode, instances, proxy). They share nodes.ts (the node types) and builders.ts
  * (parse helpers, environment decoders, leaf builders); none imports this file.
  */
 import type { UserConfig } from './define-config.js';
@@ -29,7 +29,7 @@ import type { AnySection, InferInput, InferResolved, LeafNode } from './schema/n
 import { alertsSection, logFormatLeaf, logsSection, statusSection } from './schema/observability.js';
 import { cleanupSection, hostLeaf, portFallbackLeaf, portLeaf } from './schema/ports.js';
 import { bcryptSection, commandLeaf, cwdLeaf, envLeaf, nameLeaf, pidFileLeaf, redactLeaf } from './schema/process.js';
-import { modeLeaf, proxySection } from './schema/reload.js';
+import { instancesLeaf, modeLeaf, proxySection } from './schema/reload.js';
 import { restartSection } from './schema/restart.js';
 import { shutdownSection } from './schema/shutdown.js';
 
@@ -80,6 +80,7 @@ export const configSchema = section('Configuration of naija-sup, a process super
   logFormat: logFormatLeaf,
   logs: logsSection,
   mode: modeLeaf,
+  instances: instancesLeaf,
   proxy: proxySection,
 });
 

@@ -132,6 +132,8 @@ export interface ResolvedConfig {
   /** Log files in the run dir (issue 5). */
   logs: { maxSize: number; maxFiles: number };
   mode: ReloadMode;
+  /** How many instances serve the app (issue 20); "max": one per CPU the supervisor may use. */
+  instances: number | 'max';
   /** The proxy of proxy mode (issue 13). */
   proxy: { protocol: 'http' | 'tcp'; queueTimeout: number; forwardedHeaders: boolean };
 }

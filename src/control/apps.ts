@@ -42,6 +42,8 @@ export interface AppEntry {
   url: string | null;
   /** Why it gave up, when `state` is `gave-up`. */
   gaveUp: { at: string; reason: string } | null;
+  /** Each instance of an app that runs several (issue 20); absent with one. */
+  instances?: StatusSnapshot['instances'];
 }
 
 /** How long one supervisor may take to answer before it counts as not answering. */
@@ -110,6 +112,7 @@ function fromStatus(s: StatusSnapshot): AppEntry {
     cwd: (s as Partial<StatusSnapshot>).cwd ?? null,
     supervisorPid: s.supervisorPid,
     url: s.url,
+    ...(s.instances ? { instances: s.instances } : {}),
     gaveUp: null,
   };
 }

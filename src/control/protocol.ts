@@ -34,9 +34,12 @@ export const MAX_STREAMED_LINE_CHARS = 8 * 1024;
 
 export type RequestId = string | number;
 
-export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'rollback' | 'events';
+export type RequestType = 'status' | 'stop' | 'restart' | 'reload' | 'rollback' | 'events' | 'scale';
 
-export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'rollback', 'events'];
+export const REQUEST_TYPES: readonly RequestType[] = ['status', 'stop', 'restart', 'reload', 'rollback', 'events', 'scale'];
+
+/** The most instances `scale` asks for: a typo (10000) must not fork-bomb the machine. */
+export const MAX_INSTANCES = 256;
 
 export type ControlRequest =
   | { v: 1; id: RequestId; type: 'status' }
@@ -46,7 +49,9 @@ export type ControlRequest =
   | { v: 1; id: RequestId; type: 'reload' }
   /** Back to the configuration before the last reload, by the same blue/green procedure. */
   | { v: 1; id: RequestId; type: 'rollback' }
-  | { v: 1; id: RequestId; type: 'events' };
+  | { v: 1; id: RequestId; type: 'events' }
+  /** Runs `instances` instances from now on, the others untouched (issue 20). */
+  | { v: 1; id: RequestId; type: 'scale'; instances: number };
 
 /**
  * Stable error codes of the protocol (not the CLI's `E_*` table: a client maps them).
@@ -153,6 +158,13 @@ export interface StatusSnapshot {
    * `stop` waits for exactly these and reports which of them survived. Absent from older supervisors.
    */
   processes?: Array<{ pid: number; startTime: string }>;
+  /**
+   * Each instance of an app that runs more than one (`instances`, issue 20), in index order; the
+   * top-level fields are instance 0's. Absent with one instance.
+   */
+  instances?: InstanceStatus[];
+  /** The whole app when it runs more than one instance: sums over `instances`. */
+  total?: { instances: number; ready: number; restarts: number; rss: number | null; cpuPercent: number | null };
   /** Each alerts.webhook URL (path redacted) and how its deliveries go; absent without webhooks. */
   webhooks?: Array<{ url: string; delivered: number; failed: number; failing: boolean; lastError: string | null }>;
   /**
@@ -169,6 +181,19 @@ export interface DiskProblem {
   message: string;
   /** When writes started failing, ISO time. */
   since: string;
+}
+
+/** One instance of an app (NAIJA_SUP_INSTANCE = index). */
+export interface InstanceStatus {
+  index: number;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  /** Resident memory and CPU (percent of one core) of its process group; null when not running. */
+  rss: number | null;
+  cpuPercent: number | null;
+  /** The last exit's summary, or null. */
+  lastExit: string | null;
 }
 
 /** Events as streamed: the supervisor's own event objects (src/supervisor/events.ts). */
@@ -240,7 +265,14 @@ export function parseRequest(line: string): ParsedRequest {
       },
     };
   }
-  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop'> } };
+  if (type === 'scale') {
+    const instances = value['instances'];
+    if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) {
+      return { ok: false, reply: errorReply(id, 'E_BAD_REQUEST', `"instances" must be an integer from 1 to ${MAX_INSTANCES}`) };
+    }
+    return { ok: true, request: { v: 1, id, type, instances } };
+  }
+  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop' | 'scale'> } };
 }
 
 /** A reply or streamed message, checked just enough to be used safely; null when it is not one. */

@@ -54,6 +54,7 @@ import {
   type DiskProblem,
   type ControlRequest,
   type HealthSnapshot,
+  type InstanceStatus,
   type StatusSnapshot,
   type StreamedEvent,
 } from './protocol.js';
@@ -73,6 +74,8 @@ export interface ControlTarget {
   rollback(): Promise<ReloadOutcome>;
   /** Registers a listener for every supervisor event; returns the unsubscribe function. */
   subscribe(listener: (event: SupervisorEvent) => void): () => void;
+  /** Runs `instances` instances from now on (issue 20); absent: this supervisor cannot. */
+  scale?(instances: number): Promise<ReloadOutcome>;
 }
 
 export interface ControlServerOptions {
@@ -253,6 +256,18 @@ export async function startControlServer(options: ControlServerOptions): Promise
           (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `${request.type} failed: ${String((error as Error)?.message ?? error)}`)),
         );
         return;
+      case 'scale': {
+        if (!target.scale) {
+          send(conn, errorReply(id, 'E_BAD_REQUEST', 'this supervisor cannot change its number of instances'));
+          return;
+        }
+        conn.pending += 1;
+        target.scale(request.instances).finally(() => { conn.pending -= 1; }).then(
+          (outcome) => send(conn, outcome.ok ? { v: 1, id, ok: true, status: target.status() } : errorReply(id, 'E_BAD_REQUEST', `scale to ${request.instances} did not take effect`, outcome.errors)),
+          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `scale failed: ${String((error as Error)?.message ?? error)}`)),
+        );
+        return;
+      }
       case 'events': {
         if (conn.unsubscribe !== null) {
           send(conn, errorReply(id, 'E_BAD_REQUEST', 'this connection already streams events'));
@@ -378,6 +393,8 @@ export interface SupervisorView {
   readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number; kind?: string } | null;
   /** The instance's processes, escaped descendants included (src/process/descendants.ts). */
   instanceProcesses?(): Array<{ pid: number; startTime: string }>;
+  /** Every instance of the app, when it runs several (issue 20); the fields above are instance 0's. */
+  instances?(): Array<{ index: number; state: { readonly tag: string; readonly pid?: number | null }; restarts: number; lastExit: ExitInfo | null }>;
 }
 
 export interface StatusTrackerOptions {
@@ -411,6 +428,8 @@ export class StatusTracker {
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly sampler: GroupSampler;
+  /** One per instance index: a sampler's CPU% is the change since its previous sample of one group. */
+  private readonly instanceSamplers = new Map<number, GroupSampler>();
   private readonly self = { startTime: '', bootId: null as string | null };
   /** The last probe of any kind, from events (used when the view has no lastProbeResult). */
   private lastProbe: HealthSnapshot | null = null;
@@ -510,8 +529,33 @@ export class StatusTracker {
       version: this.options.version,
       ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
       ...(view.instanceProcesses ? { processes: view.instanceProcesses() } : {}),
+      ...this.instancesOf(view),
       ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
       ...diskProblemsOf(this.options),
+    };
+  }
+
+  /** `instances` and `total` for an app that runs more than one instance; nothing otherwise. */
+  private instancesOf(view: SupervisorView): Pick<StatusSnapshot, 'instances' | 'total'> {
+    const members = view.instances?.() ?? [];
+    if (members.length <= 1) return {};
+    const instances: InstanceStatus[] = members.map((m) => {
+      const pid = typeof m.state.pid === 'number' ? m.state.pid : null;
+      let sampler = this.instanceSamplers.get(m.index);
+      if (!sampler) this.instanceSamplers.set(m.index, sampler = new GroupSampler({ proc: this.proc }));
+      const stats = pid === null ? null : sampler.sample(pid);
+      return { index: m.index, state: m.state.tag, pid, restarts: m.restarts, rss: stats?.rss ?? null, cpuPercent: stats?.cpuPercent ?? null, lastExit: m.lastExit?.summary ?? null };
+    });
+    const sum = (values: (number | null)[]): number | null => (values.every((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0));
+    return {
+      instances,
+      total: {
+        instances: instances.length,
+        ready: instances.filter((i) => i.state === 'ready').length,
+        restarts: instances.reduce((a, i) => a + i.restarts, 0),
+        rss: sum(instances.map((i) => i.rss)),
+        cpuPercent: sum(instances.map((i) => i.cpuPercent)),
+      },
     };
   }
 

@@ -66,6 +66,12 @@ export interface HttpReloadProxy {
    * stay where they are. null: no instance now, new requests wait (queueTimeoutMs).
    */
   setTarget(target: HttpProxyTarget | null): void;
+  /**
+   * Several instances (issue 20): `slot` (the app's instance index) takes new requests at `target`,
+   * or none (null). Each request goes to the target with the fewest in flight; one that failed is
+   * retried on another. `setTarget` is slot 0.
+   */
+  setTargetAt(slot: number, target: HttpProxyTarget | null): void;
   /** Requests in flight (and open WebSocket tunnels) to `targetPort`, or to all targets. */
   inFlight(targetPort?: number): number;
   /** Requests waiting for an instance right now. */

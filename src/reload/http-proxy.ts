@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { TargetSlots } from './http-proxy-balance.js';
 import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHeaders, responseHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
@@ -109,7 +110,11 @@ class HttpProxy implements HttpReloadProxy {
   private readonly emit: (event: HttpProxyEvent) => void;
   private readonly states = new Map<number, TargetState>();
   private readonly retired: TargetCounters[] = [];
-  private current: TargetState | null = null;
+  /**
+   * The instances taking new requests, by slot (the app's instance index, issue 20); a request goes
+   * to the one with the fewest in flight. `setTarget` is slot 0: one instance, as before.
+   */
+  private readonly slots = new TargetSlots<TargetState>();
   private readonly waiting = new Set<Exchange>();
   /** 'drained' fires with a target's port whenever nothing is in flight to it any more. */
   private readonly drained = new EventEmitter<{ drained: [port: number] }>();
@@ -127,7 +132,7 @@ class HttpProxy implements HttpReloadProxy {
     this.limits = resolveLimits(options.limits ?? {});
     this.emit = options.onEvent ?? ((): void => undefined);
     this.drained.setMaxListeners(0);
-    if (options.target) this.current = this.stateFor(options.target);
+    if (options.target) this.slots.set(0, this.stateFor(options.target));
     this.server = http.createServer({
       maxHeaderSize: this.limits.maxHeaderSize,
       headersTimeout: this.limits.headersTimeout,
@@ -147,16 +152,23 @@ class HttpProxy implements HttpReloadProxy {
   // --- the public interface ---------------------------------------------------------------------
 
   target(): HttpProxyTarget | null {
-    return this.current === null ? null : { port: this.current.port, id: this.current.id };
+    const first = this.slots.first();
+    return first === null ? null : { port: first.port, id: first.id };
   }
 
   setTarget(next: HttpProxyTarget | null): void {
-    const previous = this.current;
-    this.current = next === null ? null : this.stateFor(next);
-    if (previous !== null && previous !== this.current) this.release(previous);
-    const current = this.current;
-    if (current === null || this.closing) return;
-    for (const ex of [...this.waiting]) ex.waiting?.resume(current);
+    this.setTargetAt(0, next);
+  }
+
+  setTargetAt(slot: number, next: HttpProxyTarget | null): void {
+    const state = next === null ? null : this.stateFor(next);
+    const previous = this.slots.set(slot, state);
+    if (previous !== null && previous !== state) this.release(previous);
+    if (state === null || this.closing) return;
+    for (const ex of [...this.waiting]) {
+      const target = this.slots.pick(ex.failedOn);
+      if (target !== null) ex.waiting?.resume(target);
+    }
   }
 
   inFlight(targetPort?: number): number {
@@ -175,12 +187,13 @@ class HttpProxy implements HttpReloadProxy {
   }
 
   stats(): HttpProxyStats {
-    const others = [...this.states.values()].filter((s) => s !== this.current);
+    const active = this.slots.active();
+    const others = [...this.states.values()].filter((s) => !active.includes(s));
     return {
       ...this.counts,
       queued: this.waiting.size,
       targets: [
-        ...(this.current === null ? [] : [snapshot(this.current.counters, true, this.current.inFlight)]),
+        ...active.map((s) => snapshot(s.counters, true, s.inFlight)),
         ...others.map((s) => snapshot(s.counters, false, s.inFlight)),
         ...this.retired.map((c) => snapshot(c, false, 0)),
       ],
@@ -244,7 +257,7 @@ class HttpProxy implements HttpReloadProxy {
 
   /** A retired target with nothing in flight: close its pooled connections, keep its counters. */
   private release(state: TargetState): void {
-    if (state === this.current || state.inFlight > 0) return;
+    if (this.slots.has(state) || state.inFlight > 0) return;
     state.agent?.destroy();
     state.agent = null;
     if (this.states.get(state.port) === state) this.states.delete(state.port);
@@ -255,7 +268,7 @@ class HttpProxy implements HttpReloadProxy {
     state.inFlight -= 1;
     if (state.inFlight > 0) return;
     this.drained.emit('drained', state.port);
-    if (state !== this.current) this.release(state);
+    if (!this.slots.has(state)) this.release(state);
   }
 
   private agentOf(state: TargetState): http.Agent {
@@ -302,8 +315,9 @@ class HttpProxy implements HttpReloadProxy {
   };
 
   private route(ex: Exchange): void {
-    if (this.current === null || this.closing) this.wait(ex, 'no-target', null);
-    else this.forward(ex, this.current);
+    const target = this.closing ? null : this.slots.pick(ex.failedOn);
+    if (target === null) this.wait(ex, 'no-target', null);
+    else this.forward(ex, target);
   }
 
   private forward(ex: Exchange, state: TargetState): void {
@@ -392,8 +406,9 @@ class HttpProxy implements HttpReloadProxy {
       ex.failedOn = state;
       state.counters.retries += 1;
       this.emit({ type: 'retry', target: state.id, code, method });
-      // Refused by the instance that is still current: it crashed; wait for the next setTarget.
-      if (next.refused && this.current === state) this.wait(ex, 'target-refused', state);
+      // Refused by the only instance taking requests: it crashed; wait for the next setTarget.
+      // With others there, the retry goes to one of them (route avoids the one that failed).
+      if (next.refused && this.slots.has(state) && this.slots.pick(state) === state) this.wait(ex, 'target-refused', state);
       else this.route(ex);
     }
   }
@@ -466,7 +481,7 @@ class HttpProxy implements HttpReloadProxy {
     this.counts.received += 1;
     const start = performance.now();
     socket.on('error', () => undefined);
-    const target = this.current;
+    const target = this.slots.pick();
     if (target === null || this.closing) {
       rawResponse(socket, 503, { error: 'no_instance', message: 'No instance is ready for this upgrade; try again.' });
       return;

@@ -6,8 +6,8 @@
  * - src/reload/direct-mode.ts: the instance binds the port itself; a reload is a restart.
  * - src/reload/handoff-mode.ts: naija-sup binds the port once and passes it to every instance as
  *   fd 3 (LISTEN_FDS=1); blue/green share the socket.
- * - src/reload/proxy-mode.ts: naija-sup listens on the port and forwards to the current instance on
- *   a private port of its own.
+ * - src/reload/proxy-mode.ts: naija-sup listens on the port and forwards to the instances, each on a
+ *   private port of its own (several: the least busy one gets each request).
  *
  * The lifecycle: `openMode(config)` (open; src/reload/open-mode.ts) → for each instance
  * `instanceConfig()` and `wiring()` (wire) → `switchTo()` once it is ready (switch) → `retire()`
@@ -39,8 +39,12 @@ export interface Mode {
   /** The config a new instance runs with (proxy: a private port on loopback). */
   instanceConfig(config: ResolvedConfig): Promise<ResolvedConfig>;
   wiring(): InstanceWiring;
-  /** Sends new traffic to this instance (proxy); null: none is ready. A no-op where the kernel decides. */
-  switchTo(config: ResolvedConfig | null): void;
+  /**
+   * Sends new traffic to instance `index`'s process running with `config` (proxy); null: that
+   * instance takes none now. With several instances each has its own slot and the proxy balances
+   * over them (issue 20). A no-op where the kernel decides.
+   */
+  switchTo(index: number, config: ResolvedConfig | null): void;
   /**
    * Resolves once the old instance `config` may get its stop signal without failing traffic already
    * sent its way. Bounded by the implementation.

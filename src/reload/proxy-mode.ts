@@ -19,7 +19,8 @@ import { createProxy, pickPrivatePort } from './proxy.js';
 /** What proxy mode needs of either proxy. */
 interface Forwarder {
   readonly port: number;
-  setTarget(config: ResolvedConfig | null): void;
+  /** Instance `index` takes new traffic at `config`'s port, or none (null). */
+  setTarget(index: number, config: ResolvedConfig | null): void;
   waitForDrain(port: number, capMs: number): Promise<boolean>;
   stats(): HttpProxyStats | null;
   close(): Promise<void>;
@@ -28,13 +29,13 @@ interface Forwarder {
 async function openForwarder(config: ResolvedConfig): Promise<Forwarder> {
   if (config.proxy.protocol === 'tcp') {
     const tcp = await createProxy({ host: config.host, port: config.port });
-    return { port: tcp.port, setTarget: (c) => tcp.setTarget(c ? c.port : null), waitForDrain: (p, cap) => tcp.waitForDrain(p, cap), stats: () => null, close: () => tcp.close() };
+    return { port: tcp.port, setTarget: (i, c) => tcp.setTargetAt(i, c ? c.port : null), waitForDrain: (p, cap) => tcp.waitForDrain(p, cap), stats: () => null, close: () => tcp.close() };
   }
   const http = await createHttpProxy({ host: config.host, port: config.port, queueTimeoutMs: config.proxy.queueTimeout, forwardedHeaders: config.proxy.forwardedHeaders });
   return {
     port: http.port,
     // The instance's id labels its counters on /metrics: its private port is unique while it runs.
-    setTarget: (c) => http.setTarget(c ? { port: c.port, id: String(c.port) } : null),
+    setTarget: (i, c) => http.setTargetAt(i, c ? { port: c.port, id: String(c.port) } : null),
     waitForDrain: (p, cap) => http.waitForDrain(p, cap),
     stats: () => http.stats(),
     close: () => http.close({ timeout: Math.min(config.shutdown.timeout, 5000) }),
@@ -54,7 +55,7 @@ export async function openProxyMode(config: ResolvedConfig): Promise<Mode> {
     privatePorts: true,
     instanceConfig: async (c) => ({ ...c, host: '127.0.0.1', port: await pickPrivatePort() }),
     wiring: () => ({ extraFds: [], extraEnv: {}, verifyAnsweredBy: false, publicPort: proxy.port }),
-    switchTo: (c) => proxy.setTarget(c),
+    switchTo: (i, c) => proxy.setTarget(i, c),
     // Blue closes its listening socket when told to stop: connections the proxy opened to it just
     // before the switch must be accepted first, or the kernel resets them (failed requests). Safe
     // once every connection piped to blue has ended (short-lived connections: HTTP/1.0, Python's

@@ -93,6 +93,8 @@ export interface ReloadProxy {
    * already piped stay where they are.
    */
   setTarget(port: number | null): void;
+  /** Several instances (issue 20): `slot` takes new connections at `port` (null: none); taken in turn. `setTarget` is slot 0. */
+  setTargetAt(slot: number, port: number | null): void;
   /** Live piped connections to `targetPort`, or to all targets when omitted. */
   connections(targetPort?: number): number;
   /** Client connections held right now (waiting for a target). */
@@ -148,8 +150,20 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
   const retryInterval = positive('retryInterval', options.retryInterval ?? 25);
   const lingerTimeout = positive('lingerTimeout', options.lingerTimeout ?? 5000);
   const emit = options.onEvent ?? ((): void => undefined);
-  let currentTarget = options.target ?? null;
-  if (currentTarget !== null) checkPort('target', currentTarget);
+  // The instances taking new connections, by slot (the app's instance index, issue 20). A byte
+  // pipe cannot see requests, so several are taken in turn (round robin), one connection each.
+  const slots = new Map<number, number>();
+  if (options.target != null) {
+    checkPort('target', options.target);
+    slots.set(0, options.target);
+  }
+  let turn = 0;
+  const nextTarget = (): number | null => {
+    const ports = [...slots.values()];
+    if (ports.length === 0) return null;
+    turn = (turn + 1) % ports.length;
+    return ports[turn] ?? null;
+  };
 
   const held = new Set<Held>();
   const piped = new Set<Piped>();
@@ -164,7 +178,8 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
 
   const dispatch = (entry: Held): void => {
     if (closing) return;
-    if (currentTarget === null) {
+    const target = nextTarget();
+    if (target === null) {
       if (!entry.reported) {
         entry.reported = true;
         stats.heldTotal += 1;
@@ -172,7 +187,7 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
       }
       return; // setTarget() dispatches it again.
     }
-    connectUpstream(entry, currentTarget);
+    connectUpstream(entry, target);
   };
 
   const release = (entry: Held): void => {
@@ -306,17 +321,21 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
 
   let closed: Promise<void> | undefined;
-  return {
+  const proxy: ReloadProxy = {
     host,
     port,
-    target: () => currentTarget,
+    target: () => slots.values().next().value ?? null,
     setTarget(next) {
+      proxy.setTargetAt(0, next);
+    },
+    setTargetAt(slot, next) {
       if (next !== null) checkPort('target', next);
-      currentTarget = next;
+      if (next === null) slots.delete(slot);
+      else slots.set(slot, next);
       if (next === null || closing) return;
       for (const entry of held) {
-        // An attempt in progress goes on; if it fails, its retry picks up the new target.
-        if (entry.attempt === undefined) connectUpstream(entry, next);
+        // An attempt in progress goes on; if it fails, its retry picks up a target current then.
+        if (entry.attempt === undefined) connectUpstream(entry, nextTarget() ?? next);
       }
     },
     connections(targetPort) {
@@ -376,6 +395,7 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
       return closed;
     },
   };
+  return proxy;
 }
 
 function reset(socket: Socket): void {

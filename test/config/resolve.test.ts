@@ -134,6 +134,7 @@ describe('environment', () => {
     ['NAIJA_SUP_STATUS_PORT', '9100', 'status.port', 9100],
     ['NAIJA_SUP_LOG_FORMAT', 'json', 'logFormat', 'json'],
     ['NAIJA_SUP_MODE', 'handoff', 'mode', 'handoff'],
+    ['NAIJA_SUP_INSTANCES', '1', 'instances', 1],
     ['NAIJA_SUP_LOGS_MAX_SIZE', '1048576', 'logs.maxSize', 1_048_576],
     ['NAIJA_SUP_LOGS_MAX_SIZE', '50MB', 'logs.maxSize', 50 * 1024 * 1024],
     ['NAIJA_SUP_ALERTS_CRASH_RATE', '0.5', 'alerts.crashRate', 0.5],
@@ -193,6 +194,7 @@ describe('environment', () => {
     'logs.maxSize': ['512KB', 512 * 1024],
     'logs.maxFiles': ['3', 3],
     mode: ['proxy', 'proxy'],
+    instances: ['1', 1],
   };
 
   it('has a NAIJA_SUP_ twin for every leaf key', () => {
@@ -251,6 +253,18 @@ describe('environment', () => {
     expect(error.details).toHaveLength(1);
     if (typeof line === 'string') expect(error.details[0]).toBe(line);
     else expect(error.details[0]).toMatch(line);
+  });
+
+  it('takes several instances, or "max", in the modes that share one port (issue 20)', () => {
+    expect(resolveWith({ mode: 'handoff', instances: 3 }).config.instances).toBe(3);
+    expect(resolveWith({ mode: 'proxy', instances: 'max' }).config.instances).toBe('max');
+    const fromEnv = resolveWith(undefined, { env: { NAIJA_SUP_MODE: 'proxy', NAIJA_SUP_INSTANCES: 'max' } });
+    expect(fromEnv.config.instances).toBe('max');
+    expect(fromEnv.sources['instances']).toEqual({ kind: 'env', variable: 'NAIJA_SUP_INSTANCES' });
+    // The mode may come from a flag while the count comes from the file: the rule sees the winner.
+    expect(errorOf(() => resolveWith({ mode: 'proxy', instances: 2 }, { flags: { mode: 'direct' } })).details).toEqual([
+      'instances: 2 instances need mode "handoff" or "proxy" (mode is "direct", where each instance would bind the port itself); set mode to "handoff" or "proxy", or instances to 1',
+    ]);
   });
 
   it('names the flag of a bad flag value', () => {

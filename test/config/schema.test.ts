@@ -316,6 +316,17 @@ const CASES: Record<string, KeyCases> = {
     valid: [['direct', 'direct'], ['handoff', 'handoff'], ['proxy', 'proxy']],
     invalid: [['blue-green', 'mode: expected one of "direct", "handoff", "proxy", got "blue-green"'], [null, 'mode: expected one of "direct", "handoff", "proxy", got null']],
   },
+  // The default mode is "direct": more than one instance there is the cross-key error (more in resolve.test.ts).
+  instances: {
+    valid: [[1, 1]],
+    invalid: [
+      [0, 'instances: expected an integer ≥ 1 or "max", got 0'],
+      [1.5, 'instances: expected an integer ≥ 1 or "max", got 1.5'],
+      ['3', 'instances: expected an integer ≥ 1 or "max", got "3"'],
+      [3, 'instances: 3 instances need mode "handoff" or "proxy" (mode is "direct", where each instance would bind the port itself); set mode to "handoff" or "proxy", or instances to 1'],
+      ['max', 'instances: "max" instances need mode "handoff" or "proxy" (mode is "direct", where each instance would bind the port itself); set mode to "handoff" or "proxy", or instances to 1'],
+    ],
+  },
 };
 
 describe('schema: every key', () => {
@@ -367,6 +378,7 @@ describe('schema: defaults', () => {
       logFormat: null,
       logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       mode: 'direct',
+      instances: 1,
       proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
     });
     for (const { path } of configLeaves) expect(loaded.sources[path]).toEqual({ kind: 'default' });

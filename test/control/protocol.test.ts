@@ -12,6 +12,15 @@ describe('parseRequest', () => {
     });
   });
 
+  it('takes scale with a number of instances from 1 to 256 (issue 20)', () => {
+    expect(parseRequest('{"v":1,"id":5,"type":"scale","instances":4}')).toEqual({ ok: true, request: { v: 1, id: 5, type: 'scale', instances: 4 } });
+    for (const bad of ['0', '257', '2.5', '"4"', 'null']) {
+      const parsed = parseRequest(`{"v":1,"id":5,"type":"scale","instances":${bad}}`);
+      expect(parsed).toMatchObject({ ok: false, reply: { id: 5, error: { code: 'E_BAD_REQUEST', message: '"instances" must be an integer from 1 to 256' } } });
+    }
+    expect(parseRequest('{"v":1,"id":5,"type":"scale"}')).toMatchObject({ ok: false, reply: { error: { code: 'E_BAD_REQUEST' } } });
+  });
+
   it('answers malformed JSON with E_MALFORMED and no id', () => {
     const parsed = parseRequest('{"v":1,');
     expect(parsed.ok).toBe(false);

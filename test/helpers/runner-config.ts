@@ -19,6 +19,7 @@ export function runnerConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig
     logFormat: null,
     logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
     mode: 'direct',
+    instances: 1,
     proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
     ...over,
   };

@@ -41,6 +41,12 @@ export function renderApps(apps: readonly AppEntry[], now = Date.now()): string[
       a.cwd ?? '-',
     ]),
   ];
+  // An app with several instances (issue 20): a line for each under its own, "name#index".
+  for (let at = rows.length - 1; at >= 1; at -= 1) {
+    const app = apps[at - 1];
+    const each = (app?.instances ?? []).map((i) => [`  ${app?.name ?? ''}#${i.index}`, i.state, i.pid === null ? '-' : String(i.pid), '', '', String(i.restarts), '']);
+    rows.splice(at + 1, 0, ...each);
+  }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('').trimEnd());
 }

@@ -43,6 +43,19 @@ function healthText(s: StatusSnapshot, now: number): string {
   return `${probeText(s.health, now)} (${s.health.probe} probe)`;
 }
 
+/**
+ * An app with several instances (issue 20): the rows above are instance 0's; then one row per
+ * instance (pid, state, restarts, RSS, CPU) and the app's total.
+ */
+function instanceRows(s: StatusSnapshot): [string, string][] {
+  if (!s.instances || !s.total) return [];
+  const usage = (rss: number | null, cpu: number | null): string => `${rss === null ? '-' : formatBytes(rss)} RSS, ${cpu === null ? '-' : `${cpu.toFixed(1)}%`} cpu`;
+  return [
+    ...s.instances.map((i): [string, string] => [`instance #${i.index}`, `${i.pid === null ? 'no process' : `pid ${i.pid}`}, ${i.state}, restarts ${i.restarts}, ${usage(i.rss, i.cpuPercent)}${i.lastExit ? `; last exit: ${i.lastExit}` : ''}`]),
+    ['total', `${s.total.ready}/${s.total.instances} ready, restarts ${s.total.restarts}, ${usage(s.total.rss, s.total.cpuPercent)}`],
+  ];
+}
+
 /** The human table of a running supervisor. */
 export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
   const rows: [string, string][] = [
@@ -60,6 +73,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ['last probe', (s.lastProbe ?? null) === null ? 'none yet' : `${s.lastProbe?.probe ?? ''}, ${s.lastProbe ? probeText(s.lastProbe, now) : ''}`],
     ['memory', s.rss === null ? 'unknown' : `${formatBytes(s.rss)} RSS (instance group)`],
     ['cpu', s.cpuPercent === null ? 'unknown' : `${s.cpuPercent.toFixed(1)}%`],
+    ...instanceRows(s),
     ...(s.webhooks ?? []).map((w): [string, string] => ['webhook', `${w.url}: ${w.failing ? `FAILING (${w.lastError ?? 'no answer'})` : 'ok'}, ${w.delivered} delivered, ${w.failed} failed`]),
     ['version', s.version],
     ...(s.diskProblems ?? []).map((p): [string, string] => ['disk', `cannot write ${p.path} (since ${ago(p.since, now)}): ${p.message}; retrying`]),
