@@ -50,3 +50,15 @@ export function onUpstreamFailure(facts: FailureFacts, instance: string): Failur
   else if (wentAway && facts.bodyRead) why = '; its body was already read, so it cannot be sent again';
   return { action: 'bad-gateway', message: `The instance ${instance} failed before answering (${code})${why}.` };
 }
+
+/**
+ * A request that failed again after its one retry, in a way that says the instance is going away
+ * (reset, refused, broken pipe), with nothing read and nothing answered yet, and that may be sent
+ * again (idempotent, or never reached the instance): when the instance it failed on is still the
+ * only one to send it to, it is dying and the supervisor has not noticed yet. Such a request waits
+ * for the replacement (bounded by proxy.queueTimeout) instead of getting a 502.
+ */
+export function mayWaitForReplacement(facts: FailureFacts): boolean {
+  if (facts.responseStarted || facts.bodyRead || !RETRYABLE.has(facts.code)) return false;
+  return facts.code === 'ECONNREFUSED' || IDEMPOTENT.has(facts.method);
+}

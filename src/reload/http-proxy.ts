@@ -34,7 +34,7 @@ import { TargetSlots } from './http-proxy-balance.js';
 import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHeaders, responseHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
-import { onUpstreamFailure } from './http-proxy-retry.js';
+import { mayWaitForReplacement, onUpstreamFailure } from './http-proxy-retry.js';
 import { newCounters, observe, snapshot, type HttpProxyStats, type TargetCounters } from './http-proxy-stats.js';
 import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
 import { listen } from './proxy.js';
@@ -399,6 +399,9 @@ class HttpProxy implements HttpReloadProxy {
     this.emit({ type: 'upstream-error', target: state.id, code, method, retried: next.action === 'retry', responseStarted });
     if (next.action === 'abort') {
       ex.res.destroy();
+    } else if (next.action === 'bad-gateway' && facts.retried && mayWaitForReplacement(facts) && this.slots.has(state) && this.slots.pick(state) === state) {
+      // Failed twice on the one instance there is: it is dying; its replacement will serve it.
+      this.wait(ex, 'target-refused', state);
     } else if (next.action === 'bad-gateway') {
       this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: next.message });
     } else {

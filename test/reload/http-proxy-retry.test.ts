@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onUpstreamFailure } from '../../src/reload/http-proxy-retry.js';
+import { mayWaitForReplacement, onUpstreamFailure } from '../../src/reload/http-proxy-retry.js';
 
 const facts = { code: 'ECONNRESET', method: 'GET', responseStarted: false, retried: false, bodyRead: false };
 
@@ -31,5 +31,19 @@ describe('onUpstreamFailure', () => {
 
   it('aborts the client connection when the response had started', () => {
     expect(onUpstreamFailure({ ...facts, responseStarted: true }, 'blue')).toEqual({ action: 'abort' });
+  });
+});
+
+describe('mayWaitForReplacement (a second failure on the one instance there is)', () => {
+  it('waits for the replacement when the instance is going away and the request may be sent again', () => {
+    expect(mayWaitForReplacement({ ...facts, retried: true })).toBe(true);
+    expect(mayWaitForReplacement({ ...facts, code: 'ECONNREFUSED', method: 'POST', retried: true })).toBe(true);
+  });
+
+  it('never for a POST that reached the instance, a body already read, a started response or another error', () => {
+    expect(mayWaitForReplacement({ ...facts, method: 'POST', retried: true })).toBe(false);
+    expect(mayWaitForReplacement({ ...facts, bodyRead: true, retried: true })).toBe(false);
+    expect(mayWaitForReplacement({ ...facts, responseStarted: true, retried: true })).toBe(false);
+    expect(mayWaitForReplacement({ ...facts, code: 'HPE_INVALID_CONSTANT', retried: true })).toBe(false);
   });
 });
