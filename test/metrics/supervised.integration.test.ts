@@ -16,14 +16,18 @@ import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { realDeps } from '../../src/supervisor/real-deps.js';
 import { Supervisor } from '../../src/supervisor/runner.js';
 import { FIXTURES_DIR, assertAllGone, fixture, killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { freePort } from '../helpers/supervise.js';
+import { freePort, stopOrFail } from '../helpers/supervise.js';
 import { httpRequest } from './helpers.js';
 import { parsePrometheusText, sampleValue } from './prom-text.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
+  // Every cleanup runs, even after one fails (a supervisor that would not stop); the first failure
+  // then fails the test.
+  const failures: unknown[] = [];
+  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((e: unknown) => failures.push(e));
   killAllTracked();
+  if (failures.length > 0) throw failures[0];
 });
 
 describe('metrics, status server and JSON log around a real supervisor', () => {
@@ -91,11 +95,10 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
 
     expect(await readyStatus()).toBe(503);
     const done = supervisor.start();
-    cleanups.push(async () => {
+    cleanups.push(() => stopOrFail(done, () => {
       supervisor.stop();
       supervisor.stop();
-      await Promise.race([done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
-    });
+    }));
 
     // Start → ready.
     await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: 'first /ready 200' });
