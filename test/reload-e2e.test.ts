@@ -427,9 +427,11 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: kill -9 of the instanc
     expect(result.errors['ECONNREFUSED'] ?? 0, describeLoad(result)).toBe(0);
     // Only a request in flight on the killed instance may fail, and only by a reset.
     expect(Object.keys(result.errors).filter((code) => code !== 'ECONNRESET')).toEqual([]);
-    // At most one per worker that had a request on the instance, plus one that the dying listening
-    // socket had queued but nobody accepted (reset as the socket closes).
-    expect(result.failed).toBeLessThanOrEqual(8);
+    // At most one per load worker (4, startLoad's default concurrency) that had a request on the
+    // instance, plus one that the dying listening socket had queued but nobody accepted (reset as
+    // the socket closes): 5. The goal is 0 once the HTTP proxy retries a request whose connection
+    // was reset before any response byte; the budget goes to 0 when that proxy lands.
+    expect(result.failed).toBeLessThanOrEqual(5);
     expect(await h.stop()).toBe(0);
   });
 });
