@@ -103,7 +103,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     // Start → ready.
     await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: 'first /ready 200' });
     const first = pids[0];
-    expect(first).toBeDefined();
+    expect(pids).toHaveLength(1); // one instance spawned, not a retry
     let h = await health();
     expect(h).toMatchObject({ status: 'ok', instance: { state: 'ready', ready: true, pid: first, restarts: 0, lastExit: null } });
     await metrics.sample();
@@ -123,7 +123,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
 
     await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: '/ready 200 after the restart' });
     const second = pids[1];
-    expect(second).toBeDefined();
+    expect(pids).toHaveLength(2); // exactly one restart
     expect(second).not.toBe(first);
     f = await scrape();
     expect(sampleValue(f, 'naija_sup_instance_up')).toBe(1);

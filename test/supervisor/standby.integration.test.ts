@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/context.js';
 import { run } from '../../src/cli/main.js';
 import type { StatusSnapshot } from '../../src/control/protocol.js';
-import { assertAllGone, fixture, survivors, track, waitFor } from '../helpers/processes.js';
+import { assertAllGone, fixture, isRunning, survivors, track, waitFor } from '../helpers/processes.js';
 import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const node = process.execPath;
@@ -63,8 +63,10 @@ describe('restart.standby (real processes)', () => {
     await sup.waitFor(/warm standby ready: pid \d+/);
     const [parked] = standbyPids(sup);
     const first = sup.pids[0];
-    expect(parked).toBeDefined();
+    // Exactly one standby so far, a live process of its own beside the instance.
+    expect(standbyPids(sup)).toHaveLength(1);
     expect(parked).not.toBe(first);
+    expect(isRunning(parked ?? -1)).toBe(true);
     // Parked: alive, but it has not run the server (no READY line from it) and does not serve.
     expect(readFileSync(`/proc/${parked}/cmdline`, 'utf8').split('\0')).toContain(fixture('healthy-server.mjs'));
     expect(sup.stdout()).not.toMatch(new RegExp(`pid=${parked}\\b`));
