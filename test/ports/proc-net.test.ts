@@ -201,4 +201,21 @@ describe('parseProcNetTcpForPort', () => {
     expect(parseProcNetTcpForPort(text, 4, 50000, { endianness: 'LE' }).map((row) => row.inode)).toEqual([12]);
     expect(parseProcNetTcpForPort(text, 4, 9999, { endianness: 'LE' })).toEqual([]);
   });
+
+  it('finds ports below 4096 (fewer than four hex digits, zero-padded in the file) and ports with hex letters', () => {
+    // The kernel writes every port as four upper-case hex digits: 22 is "0016", 443 "01BB".
+    const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+    const ports = [1, 22, 80, 443, 4095, 4096, 0xabcd, 65535];
+    const text = [header, ...ports.map((port, n) => {
+      const hex = port.toString(16).toUpperCase().padStart(4, '0');
+      return `   ${n}: 0100007F:${hex} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${100 + n} 1 0000000000000000 100 0 0 10 0`;
+    })].join('\n');
+    expect(text).toContain('0100007F:0016 ');
+    expect(text).toContain('0100007F:01BB ');
+    for (const [n, port] of ports.entries()) {
+      expect(parseProcNetTcpForPort(text, 4, port, { endianness: 'LE' }).map((row) => [row.localPort, row.inode]), `port ${port}`).toEqual([[port, 100 + n]]);
+    }
+    // A port is never found by a suffix of another's digits: 0x16 (22) is not 0x116 (278).
+    expect(parseProcNetTcpForPort(text, 4, 0x116, { endianness: 'LE' })).toEqual([]);
+  });
 });
