@@ -60,7 +60,7 @@ describe('backoffDelay', () => {
 
 describe('giveUpReason', () => {
   const policy = { startRetries: 2, maxRestarts: null, window: 60_000 };
-  const crash = { cause: 'crashed' as const, summary: 'exited with code 1' };
+  const crash = { cause: 'exit-code' as const, summary: 'exited with code 1' };
 
   it('gives up at once on a failure that a restart cannot heal, even after a first ready', () => {
     const history = { attempt: 1, everReady: true, restartTimes: [] };
