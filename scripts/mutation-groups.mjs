@@ -16,6 +16,7 @@ export const mutationGroups = {
     ],
     tests: [
       'test/supervisor/machine.test.ts',
+      'test/supervisor/machine-transitions.test.ts',
       'test/supervisor/backoff.test.ts',
       'test/supervisor/classify.test.ts',
       'test/supervisor/startup-answers.test.ts',
