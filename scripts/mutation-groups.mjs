@@ -21,7 +21,7 @@ export const mutationGroups = {
       'test/supervisor/classify.test.ts',
       'test/supervisor/startup-answers.test.ts',
       'test/supervisor/bind-check.test.ts',
-      'test/failures.test.ts',
+      'test/supervisor/exit-details.test.ts',
     ],
   },
   config: {
