@@ -88,6 +88,10 @@ describe('classifyExit: every summary and fix, word for word', () => {
       cause: 'port-in-use', summary: 'port 8000 is already in use', failureId: 'port-in-use-node', line: EADDRINUSE, exitStatus: 1,
     });
     expect(classifyExit({ code: 1, signal: null, stderrTail: ["Error: Cannot find module 'express'"] }).summary).toBe('a Node module is missing: express');
+    // A failure that names no module says only what it is.
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ['NODE_MODULE_VERSION 115. This version of Node.js requires'] }).summary).toBe(
+      'a native module was built for another Node.js version',
+    );
   });
 
   it(`after a first ready, reads exactly the last ${RECENT_LINES} lines`, () => {
@@ -290,6 +294,11 @@ describe('StartupAnswers and readyDescription: the rest', () => {
     expect(answers.count({ ok: false, detail: 'timed out after 7 s' })).toBe(true);
     expect(answers.count({ ok: false, detail: 'timed out after 1.x ms' })).toBe(true);
     expect(answers.attempts).toBe(8);
+    // Timings with any number of decimals are removed, not replaced.
+    const timings = new StartupAnswers();
+    expect(timings.count({ ok: false, detail: 'no answer after 12.55 ms' })).toBe(true);
+    expect(timings.count({ ok: false, detail: 'no answer after 3 ms' })).toBe(false);
+    expect(timings.count({ ok: false, detail: 'no answer after ' })).toBe(false);
     expect(answers.times).toBe(1);
   });
 
