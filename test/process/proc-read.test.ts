@@ -42,6 +42,7 @@ describe('parseProcStat: what it refuses', () => {
     ['no comm at all', '10 S 1 10 10 0'],
     ['a comm that is not closed', '10 (node S 1 10 10 0'],
     ['a ")" before the "("', '10 ) S 1 (node'],
+    ['a ")" before the "(", even with every field after it', '10 ) S 1 10 10 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 123 0 (x'],
     ['no pid before the comm', '(node) S 1 10 10 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 123 0'],
     ['pid 0', good.replace(/^10 /, '0 ')],
     ['a state of two letters', good.replace(') S ', ') SS ')],
@@ -199,9 +200,12 @@ describe('machine-wide readers', () => {
       '0000000000000000: 00000002 00000000 00010000 0001 01 3004 /tmp/with space/api.sock',
       '0000000000000000: 00000002 00000000 00010000 0001 01 3005', // unnamed
       '0000000000000000: 00000002 00000000 00010000 0001 01 3006 /run/naija-sup/api.sock',
+      // The kernel pads the inode to five columns ("%5lu").
+      '0000000000000000: 00000002 00000000 00010000 0001 01   308 /run/naija-sup/api.sock',
+      '  0000000000000000: 00000002 00000000 00010000 0001 01 3009 /run/naija-sup/api.sock',
       '',
     ].join('\n'));
-    expect(readUnixListenerInodes('/run/naija-sup/api.sock', proc.root)).toEqual([3001, 3006]);
+    expect(readUnixListenerInodes('/run/naija-sup/api.sock', proc.root)).toEqual([3001, 3006, 308, 3009]);
     expect(readUnixListenerInodes('/tmp/with space/api.sock', proc.root)).toEqual([3004]);
     expect(readUnixListenerInodes('/nowhere.sock', proc.root)).toEqual([]);
     // The header line is never a socket, even when it names the path.
@@ -228,6 +232,16 @@ describe('readProcNetTable', () => {
     expect(readProcNetTable(join(dir, 'small'))).toBe(small);
     writeFileSync(join(dir, 'empty'), '');
     expect(readProcNetTable(join(dir, 'empty'))).toBe('');
+  });
+
+  it('closes the file it opened, also after a failed read', () => {
+    writeFileSync(join(dir, 'tcp'), 'x\n');
+    const before = countOpenFiles();
+    for (let i = 0; i < 40; i += 1) {
+      readProcNetTable(join(dir, 'tcp'));
+      readProcNetTable(dir);
+    }
+    expect(countOpenFiles()).toBeLessThan((before ?? 0) + 10);
   });
 
   it('null for a file that is missing or cannot be read as one', () => {
