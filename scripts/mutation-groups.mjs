@@ -31,6 +31,8 @@ export const mutationGroups = {
       'test/config/resolve.test.ts',
       'test/config/json-schema.test.ts',
       'test/config/redact.test.ts',
+      'test/config/reference.test.ts', // the README's reference: every key's type, default and env twin
+      'test/config/schema-edges.test.ts',
     ],
   },
   proc: {
