@@ -199,6 +199,7 @@ describe('the failure table', () => {
 
   it('P4 is the warning that shares P2\'s text: found only when warnings count, after P2', () => {
     expect(failureById('P4')).toMatchObject({ cause: 'native-module', severity: 'warning', title: 'bcrypt ≥ 5 rejects passwords over 72 bytes' });
+    expect(failureById('P1')).toMatchObject({ cause: 'native-module', severity: 'warning' });
     const line = 'ValueError: password cannot be longer than 72 bytes, truncate manually if necessary (e.g. my_password[:72])';
     expect(matchFailure([line])?.failure.id).toBe('P2');
     expect(matchFailure([line], { table: KNOWN_FAILURES.filter((f) => f.id !== 'P2') })?.failure.id).toBe('P4');
@@ -213,11 +214,13 @@ describe('the failure table', () => {
 
   it('reads a string as lines, split on \\n or \\r\\n', () => {
     const found = matchFailure(`booting\r\n${EADDRINUSE}\r\nbye`);
-    expect(found).toEqual({ failure: failureById('port-in-use-node'), line: EADDRINUSE });
+    expect(found).toStrictEqual({ failure: failureById('port-in-use-node'), line: EADDRINUSE });
+    expect(matchFailure(`booting\n${EADDRINUSE}\nbye`)?.line).toBe(EADDRINUSE);
   });
 
   it('names no module when none is captured nor near, and the nearest node_modules package within three lines', () => {
-    expect(matchFailure([EADDRINUSE])).toEqual({ failure: failureById('port-in-use-node'), line: EADDRINUSE });
+    // No module key at all, not one set to undefined.
+    expect(matchFailure([EADDRINUSE])).toStrictEqual({ failure: failureById('port-in-use-node'), line: EADDRINUSE });
     const version = 'NODE_MODULE_VERSION 115. This version of Node.js requires';
     const near = (gap: number) => ["Error: The module '/app/node_modules/@scope/pkg/build/x.node'", ...Array.from({ length: gap - 1 }, () => 'x'), version];
     expect(matchFailure(near(3))?.module).toBe('@scope/pkg');
