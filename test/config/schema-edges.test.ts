@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_DURATION_MS } from '../../src/config/duration.js';
 import { redactUrl } from '../../src/config/redact.js';
-import { compileMatchPattern, configLeaves, describeValue, isPlainObject, suggestKey, type LeafNode, type ParseContext } from '../../src/config/schema.js';
+import { compileMatchPattern, configLeaves, describeValue, isPlainObject, sanitizeName, suggestKey, type LeafNode, type ParseContext } from '../../src/config/schema.js';
 
 const ctx: ParseContext = {
   layer: 'file', configDir: '/srv/app', invocationCwd: '/home/me', appCwd: '/srv/app',
@@ -238,5 +238,49 @@ describe('cleanup.match patterns and URL redaction', () => {
   it('redacts the password of a URL that starts the text, nothing else', () => {
     expect(redactUrl('http://user:secret@db:5984/')).toBe('http://user:[redacted]@db:5984/');
     expect(redactUrl('see http://user:secret@db/')).toBe('see http://user:secret@db/');
+  });
+});
+
+describe('more edges', () => {
+  it('decimals with more than one digit, from the environment and in files', () => {
+    expect(fromEnv('restart.factor', '1.25')).toEqual({ ok: true, value: 1.25 });
+    expect(message(parse('health.timeout', '1.25'))).toBe('expected a duration like "5s", got "1.25" (add a unit: "1.25ms" or "1.25s")');
+    expect(message(parse('logs.maxSize', '1.25'))).toBe('expected a size like "10MB", got "1.25" (add a unit: "1.25B", "1.25KB" or "1.25MB")');
+    // Only a number is "too long"; a string that reads as a big number is just not a duration.
+    expect(message(parse('health.timeout', '1e10'))).toBe('expected a duration like "5s", got "1e10"');
+  });
+
+  it('health.type defaults to "http" when health.path is set, else "auto"', () => {
+    const node = leafAt('health.type');
+    if (node.default.kind !== 'computed') throw new Error('health.type has a computed default');
+    expect(node.default.compute({ ...ctx, isSet: (key) => key === 'health.path' })).toBe('http');
+    expect(node.default.compute({ ...ctx, isSet: () => false })).toBe('auto');
+  });
+
+  it('NAIJA_SUP_HEALTH_READINESS takes a switch word with spaces, else JSON', () => {
+    expect(fromEnv('health.readiness', ' Yes ')).toEqual({ ok: true, value: true });
+    expect(fromEnv('health.readiness', '{"interval": "1s"}')).toEqual({ ok: true, value: { interval: '1s' } });
+  });
+
+  it('dependsOn in file form: each dependency with its one address', () => {
+    expect(leafAt('dependsOn').toInput([{ name: 'db', tcp: 'db:5432', http: null }, { name: 'es', tcp: null, http: 'http://es/' }])).toEqual([
+      { name: 'db', tcp: 'db:5432' }, { name: 'es', http: 'http://es/' },
+    ]);
+  });
+
+  it('an http URL that is empty, not text, or has its scheme late gets the message that fits', () => {
+    const expected = 'expected an http:// or https:// URL like "http://localhost:9200/", got';
+    const http = (value: unknown) => message(parse('dependsOn', [{ name: 'es', http: value }]));
+    expect(http('')).toBe(`${expected} ""`);
+    expect(http('1http://es/')).toBe(`${expected} "1http://es/" (add the scheme: "http://1http://es/")`);
+    expect(http('http://es/ x')).toBe(`${expected} "http://es/ x"`);
+  });
+
+  it('names: runs of odd characters become one dash; the folder names an app without a package name', () => {
+    expect(sanitizeName('My  Cool--App!')).toBe('my-cool--app');
+    const node = leafAt('name');
+    if (node.default.kind !== 'computed') throw new Error('name has a computed default');
+    expect(node.default.compute({ ...ctx, appCwd: '/srv/Billing API', packageNameOf: () => null })).toBe('billing-api');
+    expect(node.default.compute({ ...ctx, appCwd: '/srv/x', packageNameOf: () => '@acme/orders' })).toBe('acme-orders');
   });
 });
