@@ -272,6 +272,7 @@ describe('more edges', () => {
     const expected = 'expected an http:// or https:// URL like "http://localhost:9200/", got';
     const http = (value: unknown) => message(parse('dependsOn', [{ name: 'es', http: value }]));
     expect(http('')).toBe(`${expected} ""`);
+    expect(http(5)).toBe(`${expected} 5`);
     expect(http('1http://es/')).toBe(`${expected} "1http://es/" (add the scheme: "http://1http://es/")`);
     expect(http('http://es/ x')).toBe(`${expected} "http://es/ x"`);
   });
