@@ -63,7 +63,7 @@ if (rows.length === 0) {
   process.exit(1);
 }
 const pct = (k, n) => (n === 0 ? 'n/a' : `${((100 * k) / n).toFixed(1)}%`);
-console.log('\n| file | mutants | killed | survived | no coverage | score |\n|---|---:|---:|---:|---:|---:|');
+console.log('\n| file | mutants | killed or timed out | survived | no coverage | score |\n|---|---:|---:|---:|---:|---:|');
 for (const r of rows.sort((a, b) => a.path.localeCompare(b.path))) {
   console.log(`| ${r.path} | ${r.counted} | ${r.killed} | ${r.survived} | ${r.noCoverage} | ${pct(r.killed, r.counted)} |`);
 }
