@@ -41,7 +41,9 @@ describe('start --status-port', () => {
     const gate = join(gateDir, 'healthy');
     writeFileSync(gate, '');
     const sup = superviseInProcess(['--port', String(port), '--status-port', String(statusPort), '--', node, fixture('healthy-server.mjs')], {
-      NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_LOG_FORMAT: 'human', HEALTH_GATE: gate,
+      // health.path makes the probe ask /health (an HTTP check that wants 200–399), which the gate
+      // holds at 503; the default probe of "/" would take the fixture's 404 as an answer.
+      NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_HEALTH_PATH: '/health', NAIJA_SUP_LOG_FORMAT: 'human', HEALTH_GATE: gate,
     });
     current = sup;
     await sup.waitFor(/is ready in/);
