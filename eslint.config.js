@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', '**/node_modules/', 'coverage/', 'test/fixtures/**/node_modules/'],
+    ignores: ['dist/', 'node_modules/', '**/node_modules/', 'coverage/', 'reports/', '.stryker-tmp/', 'test/fixtures/**/node_modules/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -1,9 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
 import { handedStart, run, statusFastPath, stopFastPath } from '../src/cli/main.js';
+
+// Counts loads of commander: the fast path is the one that never loads it.
+const commander = vi.hoisted(() => ({ loads: 0 }));
+vi.mock('commander', async (importOriginal) => {
+  commander.loads += 1;
+  return importOriginal();
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,10 +40,17 @@ describe('status fast path (no commander)', () => {
     expect(statusFastPath(['stop'])).toBeNull();
   });
 
-  it('answers like the full path: not running → exit 3', async () => {
+  it('answers like the full path, without loading commander: not running → exit 3', async () => {
     const fast = io();
     expect(await run(['status', '--name', 'nothing-here'], fast)).toBe(3);
     expect(fast.out()).toMatch(/not running/);
+    expect(commander.loads).toBe(0);
+    // `--name=x` is not a plain form: the same question through commander, same answer.
+    const full = io();
+    expect(await run(['status', '--name=nothing-here'], full)).toBe(3);
+    expect(commander.loads).toBe(1);
+    expect(full.out()).toBe(fast.out());
+    expect(full.err()).toBe(fast.err());
   });
 
   it('an unknown flag falls back to commander: usage error, exit 2', async () => {

@@ -4,7 +4,10 @@
  * their cause; JSON log lines carry the lifecycle.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { assertAllGone, fixture, waitFor } from './helpers/processes.js';
 import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from './helpers/supervise.js';
 
@@ -31,8 +34,16 @@ describe('start --status-port', () => {
   it('/ready follows start, crash and stop; /metrics counts the restart; /health has the instance', async () => {
     const port = await freePort();
     const statusPort = await freePort();
+    // The fixture's /health answers 503 while the gate file is missing: the gate goes away at the
+    // crash, so the replacement cannot get ready until the test has seen /ready say 503.
+    const gateDir = mkdtempSync(join(tmpdir(), 'naija-sup-gate-'));
+    onTestFinished(() => rmSync(gateDir, { recursive: true, force: true }));
+    const gate = join(gateDir, 'healthy');
+    writeFileSync(gate, '');
     const sup = superviseInProcess(['--port', String(port), '--status-port', String(statusPort), '--', node, fixture('healthy-server.mjs')], {
-      NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_LOG_FORMAT: 'human',
+      // health.path makes the probe ask /health (an HTTP check that wants 200–399), which the gate
+      // holds at 503; the default probe of "/" would take the fixture's 404 as an answer.
+      NAIJA_SUP_HEALTH_INTERVAL: '25ms', NAIJA_SUP_HEALTH_PATH: '/health', NAIJA_SUP_LOG_FORMAT: 'human', HEALTH_GATE: gate,
     });
     current = sup;
     await sup.waitFor(/is ready in/);
@@ -42,11 +53,16 @@ describe('start --status-port', () => {
     expect(JSON.stringify(health)).toContain(String(sup.pids[0]));
 
     const first = sup.pids[0]!;
+    rmSync(gate);
     process.kill(first, 'SIGKILL');
-    // Not ready between the crash and the next readiness…
-    await waitFor(async () => (await httpGet(statusPort, '/ready')).status === 503 || sup.pids.length > 1, { timeout: 10_000, message: '/ready never left 200 after the crash' });
-    // …and ready again with a new pid.
-    await waitFor(async () => sup.pids.length === 2 && (await httpGet(statusPort, '/ready')).status === 200, { timeout: 10_000, message: 'not ready again after kill -9' });
+    // Not ready between the crash and the next readiness: 503 once the crash is seen, and still 503
+    // while the replacement runs but has not passed its health check…
+    await waitFor(async () => (await httpGet(statusPort, '/ready')).status === 503, { timeout: 10_000, message: '/ready never answered 503 after the crash' });
+    await waitFor(() => sup.pids.length === 2, { timeout: 10_000, message: 'no replacement instance after kill -9' });
+    expect((await httpGet(statusPort, '/ready')).status).toBe(503);
+    // …and ready again, with the new pid, once it passes.
+    writeFileSync(gate, '');
+    await waitFor(async () => (await httpGet(statusPort, '/ready')).status === 200, { timeout: 10_000, message: 'not ready again after kill -9' });
     const metrics = (await httpGet(statusPort, '/metrics')).body;
     expect(metrics).toMatch(/^# TYPE naija_sup_restarts_total counter$/m);
     const restarts = metrics.split('\n').filter((l) => l.startsWith('naija_sup_restarts_total{')).map((l) => Number(l.split(' ')[1]));

@@ -101,6 +101,36 @@ describe('buildJsonSchema', () => {
     }
   });
 
+  // The documented defaults, written out by hand: a changed default must change here too, on
+  // purpose. (The test above compares each default with the schema's own; this one does not trust it.)
+  const DEFAULTS: Record<string, unknown> = {
+    env: {}, port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
+    'health.path': '/', 'health.timeout': '2s', 'health.interval': '250ms', 'health.startupTimeout': '30s',
+    'health.log': null, 'health.liveness': null, 'health.readiness': null,
+    'restart.policy': 'on-failure', 'restart.initialDelay': '100ms', 'restart.maxDelay': '5m', 'restart.factor': 2,
+    'restart.startRetries': 2, 'restart.maxRestarts': null, 'restart.window': '1m', 'restart.minUptime': '10s',
+    'restart.standby': false,
+    'shutdown.signal': 'SIGTERM', 'shutdown.timeout': '30s',
+    'cleanup.killExisting': false, 'cleanup.match': [], 'bcrypt.fallback': false,
+    dependsOn: [], 'dependencies.timeout': '10s', 'dependencies.retries': 3,
+    'status.port': null, 'status.host': '127.0.0.1', 'status.maxConnections': 64, 'alerts.crashRate': null,
+    logFormat: null, 'logs.maxSize': '10MB', 'logs.maxFiles': 5, mode: 'direct',
+  };
+  const NO_DEFAULT = ['name', 'command', 'cwd', 'health.type'];
+
+  it('gives the documented default of every key, and none where the default depends on the app', () => {
+    const found: Record<string, unknown> = {};
+    const without: string[] = [];
+    for (const { path } of configLeaves) {
+      let property: JsonSchema = schema;
+      for (const part of path.split('.')) property = (property['properties'] as Record<string, JsonSchema>)[part] as JsonSchema;
+      if ('default' in property) found[path] = property['default'];
+      else without.push(path);
+    }
+    expect(found).toEqual(DEFAULTS);
+    expect(without).toEqual(NO_DEFAULT);
+  });
+
   it('has defaults that the resolver reads back to the same values', () => {
     const ctx: ParseContext = {
       layer: 'file', configDir: '/srv/app', invocationCwd: '/srv/app', appCwd: '/srv/app',
@@ -204,6 +234,17 @@ describe('buildJsonSchema: health.startup', () => {
       expect(description).toBe(`Sets \`health.${key}\`, and wins over it.`);
       expect(field).not.toHaveProperty('default');
     }
+    // …and those forms, written out (the loop above only compares two outputs of the generator).
+    const forms = Object.fromEntries(Object.entries(fields).map(([key, { description: _d, ...form }]) => [key, form]));
+    const duration = { $ref: '#/$defs/duration' };
+    expect(forms).toEqual({
+      type: { enum: ['auto', 'http', 'tcp', 'log'] },
+      path: { type: 'string', pattern: '^/' },
+      log: { type: ['string', 'null'], minLength: 1 },
+      interval: duration,
+      timeout: duration,
+      startupTimeout: duration,
+    });
   });
 });
 

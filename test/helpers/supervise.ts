@@ -1,8 +1,10 @@
 /**
  * Runs `naija-sup start …` in-process through the CLI entry (`run(argv, io)`), with captured output
  * and a fake signal source, so integration tests drive the real supervisor against real child
- * processes without spawning naija-sup itself. Every pid the instance prints (READY … pid=N
- * worker=M) is tracked for the end-of-test "nothing left" assertion.
+ * processes without spawning naija-sup itself. Every process started below this test process
+ * while the supervisor runs is tracked for the end-of-test "nothing left" assertion and the
+ * cleanup — found in /proc (descendants, and members of their groups), not from what the instance
+ * prints, so a silent child, a shell wrapper and the wrapper's children are all counted.
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.js';
+import { listDescendants } from '../../src/process/group.js';
 import type { CliIO } from '../../src/cli/context.js';
 import { assertAllGone, killAllTracked, track, trackedPids, waitFor } from './processes.js';
 
@@ -25,6 +28,8 @@ export interface InProcessSupervisor {
   waitFor(regex: RegExp, timeout?: number): Promise<RegExpMatchArray>;
   /** Instance pids seen so far (from READY lines), in order. */
   pids: number[];
+  /** Takes one /proc pass now, tracking every new process below this test process (also done every 20 ms). */
+  sampleProcesses(): void;
   runDir: string;
   tmp: string;
   cleanup(): void;
@@ -82,9 +87,12 @@ export function superviseInProcess(
     isTTY: false,
     signals,
   };
+  const watcher = watchDescendants();
   const done = run(['start', ...(typeof argv === 'function' ? argv(tmp) : argv)], io);
+  void done.finally(() => watcher.stop()).catch(() => undefined);
   return {
     done,
+    sampleProcesses: watcher.sample,
     signal: (name) => { signals.emit(name); },
     stdout: () => out,
     stderr: () => err,
@@ -96,6 +104,26 @@ export function superviseInProcess(
     tmp,
     cleanup: () => rmSync(tmp, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Tracks every process that appears below this test process (the supervisor runs in-process, so
+ * its instances, their wrappers and their children are all descendants of `process.pid`), sampled
+ * every 20 ms until stopped. Processes that were already there (the worker's own helpers) are left
+ * out. A process that is started and orphaned within one interval is missed — unless it stays in
+ * the group of one seen, which survivors() and killAllTracked() also cover.
+ */
+function watchDescendants(): { sample(): void; stop(): void } {
+  const before = new Set(listDescendants(process.pid).map((p) => `${p.pid}:${p.startTime}`));
+  const sample = (): void => {
+    for (const p of listDescendants(process.pid)) {
+      if (!before.has(`${p.pid}:${p.startTime}`) && trackedPids.get(p.pid)?.startTime !== p.startTime) track(p.pid);
+    }
+  };
+  const timer = setInterval(sample, 20);
+  timer.unref();
+  sample();
+  return { sample, stop: () => { sample(); clearInterval(timer); } };
 }
 
 /** GET on 127.0.0.1 with a fresh connection; resolves (never rejects) with status 0 on failure. */
@@ -116,17 +144,41 @@ export function httpGet(port: number, path: string): Promise<{ status: number; b
 /**
  * The end of every supervisor integration test: assert that nothing the test started is left
  * (the suite's own assertion), then — whatever the outcome — kill what is, stop the supervisor and
- * remove its temp dir.
+ * remove its temp dir. A supervisor still running 5 s after two SIGTERMs fails the test.
  */
 export async function finishSupervisor(sup: InProcessSupervisor | null): Promise<void> {
   if (!sup) return;
   try {
+    sup.sampleProcesses();
     await assertAllGone([...trackedPids.keys()], 10_000);
   } finally {
     killAllTracked();
-    sup.signal('SIGTERM');
-    sup.signal('SIGTERM');
-    await Promise.race([sup.done.catch(() => 0), new Promise((r) => setTimeout(r, 5000))]);
-    sup.cleanup();
+    try {
+      await stopOrFail(sup.done, () => {
+        sup.signal('SIGTERM');
+        sup.signal('SIGTERM');
+      });
+    } finally {
+      sup.cleanup();
+    }
+  }
+}
+
+/**
+ * Asks a supervisor to stop (`stop`), and throws if `done` has not settled `timeoutMs` later. The
+ * supervisors in these tests run in the test process itself, so "killing" one means killing every
+ * process it started: killAllTracked() does that before the throw, and the failed test names it.
+ */
+export async function stopOrFail(done: Promise<unknown>, stop: () => void, timeoutMs = 5000): Promise<void> {
+  stop();
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    done.then(() => true, () => true),
+    new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
+  ]);
+  clearTimeout(timer);
+  if (!stopped) {
+    const killed = killAllTracked();
+    throw new Error(`the supervisor did not stop within ${timeoutMs} ms of being asked to; killed what it had started (${killed.join(', ') || 'nothing left'})`);
   }
 }

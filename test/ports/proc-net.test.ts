@@ -201,4 +201,79 @@ describe('parseProcNetTcpForPort', () => {
     expect(parseProcNetTcpForPort(text, 4, 50000, { endianness: 'LE' }).map((row) => row.inode)).toEqual([12]);
     expect(parseProcNetTcpForPort(text, 4, 9999, { endianness: 'LE' })).toEqual([]);
   });
+
+  it('finds ports below 4096 (fewer than four hex digits, zero-padded in the file) and ports with hex letters', () => {
+    // The kernel writes every port as four upper-case hex digits: 22 is "0016", 443 "01BB".
+    const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+    const ports = [1, 22, 80, 443, 4095, 4096, 0xabcd, 65535];
+    const text = [header, ...ports.map((port, n) => {
+      const hex = port.toString(16).toUpperCase().padStart(4, '0');
+      return `   ${n}: 0100007F:${hex} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 ${100 + n} 1 0000000000000000 100 0 0 10 0`;
+    })].join('\n');
+    expect(text).toContain('0100007F:0016 ');
+    expect(text).toContain('0100007F:01BB ');
+    for (const [n, port] of ports.entries()) {
+      expect(parseProcNetTcpForPort(text, 4, port, { endianness: 'LE' }).map((row) => [row.localPort, row.inode]), `port ${port}`).toEqual([[port, 100 + n]]);
+    }
+    // A port is never found by a suffix of another's digits: 0x16 (22) is not 0x116 (278).
+    expect(parseProcNetTcpForPort(text, 4, 0x116, { endianness: 'LE' })).toEqual([]);
+  });
+});
+
+describe('the parsers at their edges', () => {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+  // The ten columns the parser reads, and nothing after them: the inode ends the line.
+  const row = (sl: string, local: string, remote: string, inode: number) =>
+    `${sl} ${local} ${remote} 0A 00000000:00000000 00:00000000 00000000  1000        0 ${inode}`;
+
+  it('reads a row of exactly ten columns, to the last digit of its inode, also as the last line without a newline', () => {
+    const text = [header, row('0:', '0100007F:1F90', '00000000:0000', 4242)].join('\n');
+    expect(parseProcNetTcp(text, 4, { endianness: 'LE' }).map((r) => r.inode)).toEqual([4242]);
+    expect(parseProcNetTcpForPort(text, 4, 8080, { endianness: 'LE' }).map((r) => r.inode)).toEqual([4242]);
+  });
+
+  it('skips rows whose slot, local or remote endpoint is malformed', () => {
+    const text = [
+      header,
+      row('x1:', '0100007F:1F90', '00000000:0000', 1),
+      row('1:x', '0100007F:1F90', '00000000:0000', 2),
+      row('2:', '0100007F', '00000000:0000', 3),
+      row('3:', '0100007F:1F9', '00000000:0000', 4),
+      row('4:', '0100007F:1F900', '00000000:0000', 5),
+      row('5:', '0100007F:1FG0', '00000000:0000', 6),
+      row('6:', '0100007F:1F90', '00000000', 7),
+      row('7:', '0100007F:1F90', 'G0000000:0000', 8),
+      row('8:', 'G100007F:1F90', '00000000:0000', 9),
+      row('9:', '0100007F:1F90', '00000000:0000', 10),
+    ].join('\n');
+    expect(parseProcNetTcp(text, 4, { endianness: 'LE' }).map((r) => r.inode)).toEqual([10]);
+    expect(parseProcNetTcpForPort(text, 4, 8080, { endianness: 'LE' }).map((r) => r.inode)).toEqual([10]);
+  });
+
+  it('keeps only rows whose LOCAL port is the port, even when the needle is in the remote column', () => {
+    const text = [header, row('0:', '0100007F:C350', '0100007F:1F90', 1), row('1:', '0100007F:1F90', '00000000:0000', 2), ''].join('\n');
+    expect(parseProcNetTcpForPort(text, 4, 8080, { endianness: 'LE' }).map((r) => r.inode)).toEqual([2]);
+  });
+
+  it('honours the byte order it is given, over this machine\'s', () => {
+    const text = [header, row('0:', '7F000001:1F90', '00000000:0000', 1)].join('\n');
+    expect(parseProcNetTcp(text, 4, { endianness: 'BE' })[0]?.localAddress).toBe('127.0.0.1');
+    expect(parseProcNetTcpForPort(text, 4, 8080, { endianness: 'BE' })[0]?.localAddress).toBe('127.0.0.1');
+    expect(parseProcNetTcp(text, 4, { endianness: 'LE' })[0]?.localAddress).toBe('1.0.0.127');
+  });
+
+  it('decodeHexAddress refuses anything but hex digits of the right length', () => {
+    expect(decodeHexAddress('G100007F', 4, 'LE')).toBeUndefined();
+    expect(decodeHexAddress('0100007G', 4, 'LE')).toBeUndefined();
+    expect(decodeHexAddress('0100007F', 4, 'LE')).toBe('127.0.0.1');
+  });
+
+  it('formatIPv6: only ::ffff:0:0/96 is IPv4-mapped, and it needs 16 bytes', () => {
+    const v6 = (...bytes: number[]) => formatIPv6(bytes);
+    expect(v6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1)).toBe('::ffff:127.0.0.1');
+    expect(v6(0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1)).toBe('2001:db8::ffff:7f00:1');
+    expect(v6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0xff, 127, 0, 0, 1)).toBe('::ff:7f00:1');
+    expect(v6(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0x00, 127, 0, 0, 1)).toBe('::ff00:7f00:1');
+    expect(() => formatIPv6([127, 0, 0, 1])).toThrow(new RangeError('an IPv6 address has 16 bytes, got 4'));
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProc } from '../../src/process/proc-read.js';
@@ -216,6 +216,27 @@ describe('/proc readers on a fake proc root', () => {
     expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('zombie');
     proc.remove(400);
     expect(isSameProcess(expected, { proc: createProc(proc.root) })).toBe('gone');
+  });
+
+  it('isSameProcess after a reboot: same pid and start time, another boot id, is another process', () => {
+    // Start times count from boot, so a process of a new boot can match pid AND start time.
+    proc.add({ pid: 401, startTime: '777' });
+    const recorded = { pid: 401, startTime: '777', bootId: 'boot-A' };
+    expect(isSameProcess(recorded, { proc: createProc(proc.root) })).toBe('same');
+    proc.setBootId('boot-B');
+    expect(isSameProcess(recorded, { proc: createProc(proc.root) })).toBe('reused');
+    // A zombie of the new boot is still not ours: reused, never zombie.
+    proc.update(401, { state: 'Z', threads: 1 });
+    expect(isSameProcess(recorded, { proc: createProc(proc.root) })).toBe('reused');
+    expect(isSameProcess({ ...recorded, bootId: 'boot-B' }, { proc: createProc(proc.root) })).toBe('zombie');
+  });
+
+  it('isSameProcess when the current boot id cannot be read: the start time alone decides', () => {
+    proc.add({ pid: 402, startTime: '888' });
+    rmSync(join(proc.root, 'sys', 'kernel', 'random', 'boot_id'));
+    expect(readBootId(proc.root)).toBeNull();
+    expect(isSameProcess({ pid: 402, startTime: '888', bootId: 'boot-A' }, { proc: createProc(proc.root) })).toBe('same');
+    expect(isSameProcess({ pid: 402, startTime: '889', bootId: 'boot-A' }, { proc: createProc(proc.root) })).toBe('reused');
   });
 });
 

@@ -6,7 +6,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertAllGone, fixture, waitFor } from '../helpers/processes.js';
+import { readProcStat } from '../../src/process/proc-read.js';
+import { assertAllGone, fixture, trackedPids, waitFor } from '../helpers/processes.js';
 import { finishSupervisor, freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const node = process.execPath;
@@ -128,9 +129,14 @@ describe('naija-sup start (foreground, real processes)', () => {
     const sup = supervise(['--port', String(port), '--', 'sh', '-c', `"${node}" "${fixture('healthy-server.mjs')}"; echo done`]);
     await sup.waitFor(/is ready/);
     const serverPid = sup.pids[0]!;
+    // The instance the supervisor spawned is the shell; the server is its child.
+    const shellPid = readProcStat(serverPid)?.ppid ?? 0;
+    const shell = readProcStat(shellPid);
+    expect(shell).toMatchObject({ comm: 'sh', ppid: process.pid });
+    expect(trackedPids.has(shellPid)).toBe(true);
     sup.signal('SIGTERM');
     await expect(sup.done).resolves.toBe(0);
-    await assertAllGone([serverPid]);
+    await assertAllGone([shellPid, serverPid]);
   });
 
   it('a server that forks a worker: the whole group is gone after stop', async () => {
