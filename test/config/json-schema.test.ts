@@ -104,7 +104,7 @@ describe('buildJsonSchema', () => {
   // The documented defaults, written out by hand: a changed default must change here too, on
   // purpose. (The test above compares each default with the schema's own; this one does not trust it.)
   const DEFAULTS: Record<string, unknown> = {
-    env: {}, port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
+    env: {}, redact: [], port: 8000, host: '127.0.0.1', pidFile: null, portFallback: false,
     'health.path': '/', 'health.timeout': '2s', 'health.interval': '250ms', 'health.startupTimeout': '30s',
     'health.log': null, 'health.liveness': null, 'health.readiness': null,
     'restart.policy': 'on-failure', 'restart.initialDelay': '100ms', 'restart.maxDelay': '5m', 'restart.factor': 2,
@@ -113,10 +113,12 @@ describe('buildJsonSchema', () => {
     'shutdown.signal': 'SIGTERM', 'shutdown.timeout': '30s',
     'cleanup.killExisting': false, 'cleanup.match': [], 'bcrypt.fallback': false,
     dependsOn: [], 'dependencies.timeout': '10s', 'dependencies.retries': 3,
-    'status.port': null, 'status.host': '127.0.0.1', 'status.maxConnections': 64, 'alerts.crashRate': null,
-    logFormat: null, 'logs.maxSize': '10MB', 'logs.maxFiles': 5, mode: 'direct',
+    'status.port': null, 'status.host': '127.0.0.1', 'status.maxConnections': 64, 'status.token': null,
+    'alerts.crashRate': null, 'alerts.notReadyFor': '2m',
+    logFormat: null, 'logs.maxSize': '10MB', 'logs.maxFiles': 5, mode: 'direct', instances: 1,
+    'proxy.protocol': 'http', 'proxy.queueTimeout': '10s', 'proxy.forwardedHeaders': true,
   };
-  const NO_DEFAULT = ['name', 'command', 'cwd', 'health.type'];
+  const NO_DEFAULT = ['name', 'command', 'cwd', 'health.type', 'alerts.webhook'];
 
   it('gives the documented default of every key, and none where the default depends on the app', () => {
     const found: Record<string, unknown> = {};
@@ -239,7 +241,8 @@ describe('buildJsonSchema: health.startup', () => {
     const duration = { $ref: '#/$defs/duration' };
     expect(forms).toEqual({
       type: { enum: ['auto', 'http', 'tcp', 'log'] },
-      path: { type: 'string', pattern: '^/' },
+      // A percent-encoded URL path, an optional query (issue 15: health.path accepts only a valid path).
+      path: { type: 'string', pattern: "^\\/(?!\\/)(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*(?:\\?(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?$" },
       log: { type: ['string', 'null'], minLength: 1 },
       interval: duration,
       timeout: duration,

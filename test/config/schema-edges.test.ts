@@ -235,9 +235,10 @@ describe('cleanup.match patterns and URL redaction', () => {
     expect(compileMatchPattern('/uvicorn/x')('uvicorn')).toBe(false);
   });
 
-  it('redacts the password of a URL that starts the text, nothing else', () => {
-    expect(redactUrl('http://user:secret@db:5984/')).toBe('http://user:[redacted]@db:5984/');
-    expect(redactUrl('see http://user:secret@db/')).toBe('see http://user:secret@db/');
+  it('redacts the whole userinfo of a URL (a user name can be a token), wherever the URL is in the text', () => {
+    expect(redactUrl('http://user:secret@db:5984/')).toBe('http://[redacted]@db:5984/');
+    expect(redactUrl('see http://user:secret@db/')).toBe('see http://[redacted]@db/');
+    expect(redactUrl('no url here: user:secret@db')).toBe('no url here: user:secret@db');
   });
 });
 
