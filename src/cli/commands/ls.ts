@@ -7,7 +7,7 @@
  * plainly instead of acting on the folder's name ("tmp: not running" while the app keeps serving).
  */
 import type { AppEntry } from '../../control/apps.js';
-import { locateApp, locationOf, type AppLocation } from '../../control/client.js';
+import { connectControl, locateApp, locationOf, type AppLocation, type ControlConnection } from '../../control/client.js';
 import { formatElapsed } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
@@ -96,4 +96,23 @@ export async function targetApp(io: CliIO, opts: ControlOptions, command: string
 /** What a control command prints when there is no app to act on. */
 export function noAppLine(io: CliIO): string {
   return `no app running (no config in ${io.cwd} names one; "naija-sup ls" lists every app)\n`;
+}
+
+/**
+ * The live control connection of the app a command names (restart, reload, rollback, scale), or
+ * the exit status after saying why there is none: no app named here, or it is not running.
+ */
+export async function connectToApp(io: CliIO, opts: ControlOptions, command: string): Promise<{ name: string; connection: ControlConnection } | number> {
+  const target = await targetApp(io, opts, command);
+  if (target.kind === 'none') {
+    io.stdout(noAppLine(io));
+    return NOT_RUNNING;
+  }
+  const location = target.location;
+  const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
+  if (outcome.kind !== 'live') {
+    io.stdout(`${location.name}: not running (start it with "naija-sup start")\n`);
+    return NOT_RUNNING;
+  }
+  return { name: location.name, connection: outcome.connection };
 }

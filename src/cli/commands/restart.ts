@@ -9,30 +9,21 @@
  * other than the old one is ready, and print its pid. Crashes in between are only remembered: the
  * restart policy may still bring it up. Exit 3 when nothing runs.
  */
-import { connectControl, describeExit, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
+import { describeExit, requestFailure, waitForReady, type ReadyWaiter } from '../../control/client.js';
 import type { StreamedEvent } from '../../control/protocol.js';
 import { docsRef } from '../../docs-ref.js';
 import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../options.js';
-import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
+import { connectToApp, NOT_RUNNING } from './ls.js';
 
 const MARGIN_MS = 10_000;
 
 export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'restart' | 'reload' | 'rollback'): Promise<number> {
-  const target = await targetApp(io, opts, kind);
-  if (target.kind === 'none') {
-    io.stdout(noAppLine(io));
-    return NOT_RUNNING;
-  }
-  const location = target.location;
-  const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
-  if (outcome.kind !== 'live') {
-    io.stdout(`${location.name}: not running (start it with "naija-sup start")\n`);
-    return NOT_RUNNING;
-  }
-  const connection = outcome.connection;
+  const app = await connectToApp(io, opts, kind);
+  if (typeof app === 'number') return app;
+  const { connection } = app;
   const started = Date.now();
   try {
     // Events that arrive before the waiter exists are kept and replayed into it.
@@ -40,7 +31,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
     let sink: (event: StreamedEvent) => void = (event) => { early.push(event); };
     const before = await connection.subscribe((event) => sink(event));
     if (before.state === 'stopped' || before.state === 'fatal') {
-      io.stdout(`${location.name}: not running (its supervisor is ${before.state === 'fatal' ? 'giving up' : 'shutting down'})\n`);
+      io.stdout(`${app.name}: not running (its supervisor is ${before.state === 'fatal' ? 'giving up' : 'shutting down'})\n`);
       return NOT_RUNNING;
     }
     const waiter: ReadyWaiter = waitForReady(connection, {
@@ -58,25 +49,25 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
         const restarts = after ? `, restarts ${after.restarts}` : '';
         const url = after ? `, ${after.url}` : '';
         const old = before.instancePid === null ? 'no instance' : `pid ${before.instancePid}`;
-        io.stdout(`${location.name}: ${kind === 'reload' ? 'reloaded' : kind === 'rollback' ? 'rolled back' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${formatDuration(Date.now() - started)}\n`);
+        io.stdout(`${app.name}: ${kind === 'reload' ? 'reloaded' : kind === 'rollback' ? 'rolled back' : 'restarted'} (${old} → pid ${result.pid}${restarts}${url}) in ${formatDuration(Date.now() - started)}\n`);
         return 0;
       }
       case 'fatal':
-        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" did not come back after the ${kind}: ${result.reason}; its supervisor gave up`, {
+        throw new NaijaSupError('E_STARTUP_FAILED', `"${app.name}" did not come back after the ${kind}: ${result.reason}; its supervisor gave up`, {
           details: describeExit(result.exit),
-          fix: result.exit?.fix ?? `see "naija-sup logs --name ${location.name}"`,
+          fix: result.exit?.fix ?? `see "naija-sup logs --name ${app.name}"`,
           exitStatus: result.exitStatus || 1,
           docs: result.exit ? docsRef(result.exit.cause) : undefined,
         });
       case 'stopped':
       case 'closed':
-        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" stopped during the ${kind}`, {
-          fix: `see "naija-sup logs --name ${location.name}"`,
+        throw new NaijaSupError('E_FATAL', `the supervisor of "${app.name}" stopped during the ${kind}`, {
+          fix: `see "naija-sup logs --name ${app.name}"`,
         });
       case 'timeout':
-        throw new NaijaSupError('E_STARTUP_FAILED', `"${location.name}" is not ready again ${formatDuration(Date.now() - started)} after the ${kind}; the supervisor keeps trying`, {
+        throw new NaijaSupError('E_STARTUP_FAILED', `"${app.name}" is not ready again ${formatDuration(Date.now() - started)} after the ${kind}; the supervisor keeps trying`, {
           details: describeExit(result.lastExit),
-          fix: `follow it with "naija-sup logs -f --name ${location.name}", or stop it with "naija-sup stop --name ${location.name}"`,
+          fix: `follow it with "naija-sup logs -f --name ${app.name}", or stop it with "naija-sup stop --name ${app.name}"`,
         });
       default: {
         const never: never = result;
@@ -84,7 +75,7 @@ export async function restartCommand(io: CliIO, opts: ControlOptions, kind: 'res
       }
     }
   } catch (error) {
-    throw requestFailure(error, location.name);
+    throw requestFailure(error, app.name);
   } finally {
     connection.close();
   }

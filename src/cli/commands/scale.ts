@@ -4,13 +4,13 @@
  * (behind the proxy they get no new request first). The instances that stay are not touched. Needs
  * mode "handoff" or "proxy" for more than one. Exit 3 when nothing runs.
  */
-import { connectControl, requestFailure } from '../../control/client.js';
+import { requestFailure } from '../../control/client.js';
 import { MAX_INSTANCES } from '../../control/protocol.js';
 import { formatDuration } from '../../elapsed.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../options.js';
-import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
+import { connectToApp } from './ls.js';
 
 const MARGIN_MS = 10_000;
 
@@ -27,18 +27,9 @@ export function parseInstanceCount(raw: string): number {
 
 export async function scaleCommand(io: CliIO, opts: ControlOptions, raw: string): Promise<number> {
   const count = parseInstanceCount(raw);
-  const target = await targetApp(io, opts, 'scale');
-  if (target.kind === 'none') {
-    io.stdout(noAppLine(io));
-    return NOT_RUNNING;
-  }
-  const location = target.location;
-  const outcome = location.paths === null ? { kind: 'absent' as const } : await connectControl(location.paths.socket);
-  if (outcome.kind !== 'live') {
-    io.stdout(`${location.name}: not running (start it with "naija-sup start")\n`);
-    return NOT_RUNNING;
-  }
-  const connection = outcome.connection;
+  const app = await connectToApp(io, opts, 'scale');
+  if (typeof app === 'number') return app;
+  const { connection } = app;
   const started = Date.now();
   try {
     const before = (await connection.request({ type: 'status' })).status;
@@ -46,10 +37,10 @@ export async function scaleCommand(io: CliIO, opts: ControlOptions, raw: string)
     const timeoutMs = (before?.shutdownTimeoutMs ?? 30_000) + (before?.startupTimeoutMs ?? 30_000) + MARGIN_MS;
     const reply = await connection.request({ type: 'scale', instances: count }, timeoutMs);
     const pids = reply.status?.instances?.map((i) => i.pid ?? '-').join(', ') ?? String(reply.status?.instancePid ?? '-');
-    io.stdout(`${location.name}: ${from} → ${count} instance${count === 1 ? '' : 's'} (pids ${pids}) in ${formatDuration(Date.now() - started)}\n`);
+    io.stdout(`${app.name}: ${from} → ${count} instance${count === 1 ? '' : 's'} (pids ${pids}) in ${formatDuration(Date.now() - started)}\n`);
     return 0;
   } catch (error) {
-    throw requestFailure(error, location.name);
+    throw requestFailure(error, app.name);
   } finally {
     connection.close();
   }
