@@ -196,7 +196,11 @@ describe('findPortOwners with real holders', () => {
   it('a ::1 listener does not block 127.0.0.1 (free, and a real bind succeeds) but blocks `::`', async () => {
     const holder = await holdPort('::1');
     const { port } = holder.info;
-    const free = expectKind(await findPortOwners({ port, host: '127.0.0.1' }), 'free');
+    // Not held: "free", or "time-wait" when another test's short connections left TIME_WAIT rows on
+    // this ephemeral port (seen once in CI) — either way nobody listens for 127.0.0.1.
+    const answer = await findPortOwners({ port, host: '127.0.0.1' });
+    expect(['free', 'time-wait'], JSON.stringify(answer)).toContain(answer.kind);
+    const free = answer as Extract<typeof answer, { kind: 'free' | 'time-wait' }>;
     expect(free.nonConflicting.map((s) => s.endpoint)).toEqual([`[::1]:${port}`]);
     expect(await canBind('127.0.0.1', port)).toBe(true);
 
