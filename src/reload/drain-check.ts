@@ -83,8 +83,10 @@ export interface DrainSwapOptions {
   loads?: readonly DrainLoad[] | DrainLoadStarter;
   /** Deadline for one instance to answer, ms; default 30,000. */
   readyTimeout?: number;
-  /** How long an instance may drain after SIGTERM before SIGKILL, ms; default 10,000. */
+  /** How long an instance may drain after its stop signal before SIGKILL, ms; default 10,000. */
   stopTimeout?: number;
+  /** The graceful stop signal (the config's shutdown.signal); default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
   /** How long the load goes on after each old instance is gone, ms; default 1000. */
   settleMs?: number;
   /** A request not answered within this many ms fails with ETIMEDOUT; default 5000. */
@@ -351,10 +353,10 @@ function tailDetails(run: Run, instance: Live): string[] {
   return [`command: ${run.options.command.join(' ')}`, ...(tail.length === 0 ? ['(no output)'] : tail.map((line) => `  ${line}`))];
 }
 
-/** SIGTERM to the instance's group, SIGKILL after stopTimeout; resolves once it is gone. */
+/** The stop signal to the instance's group, SIGKILL after stopTimeout; resolves once it is gone. */
 async function stopInstance(run: Run, instance: Live): Promise<RetiredInstance> {
   run.live.delete(instance);
-  const result = await terminateGroup(instance.target, { timeout: run.stopTimeout, killTimeout: KILL_WAIT_MS });
+  const result = await terminateGroup(instance.target, { signal: run.options.stopSignal ?? 'SIGTERM', timeout: run.stopTimeout, killTimeout: KILL_WAIT_MS });
   let timer: NodeJS.Timeout | undefined;
   const exit = await Promise.race([
     instance.exited,
