@@ -82,8 +82,8 @@ export const handoffDrainCheck: Check = {
       if (!isNaijaSupError(error)) throw error;
       return {
         status: 'fail',
-        summary: `could not measure: ${error.message}`,
-        details: [...error.details],
+        summary: `could not measure under socket handoff: ${error.message.replace(/\.$/, '')}`,
+        details: config.mode === 'handoff' ? [...error.details] : [...error.details, `the config's mode is "${config.mode}"; the measurement uses socket handoff regardless`],
         ...(error.fix === undefined ? {} : { fix: error.fix }),
         failureId: error.code,
       };
@@ -140,9 +140,10 @@ function rangeMs(values: readonly number[]): string {
 }
 
 function drainDetails(report: DrainSwapReport): string[] {
-  const lines = report.retired.map(
-    (instance, i) => `swap ${i + 1}: old instance pid ${instance.pid} ${instance.code === null ? `ended by ${instance.signal ?? 'a signal'}` : `exited ${instance.code}`} ${instance.drainMs} ms after the stop signal${instance.forced ? ' (killed)' : ''}`,
-  );
+  const stopped = (instance: RetiredInstance): string =>
+    `pid ${instance.pid} ${instance.code === null ? `ended by ${instance.signal ?? 'a signal'}` : `exited ${instance.code}`} ${instance.drainMs} ms after the stop signal${instance.forced ? ' (killed)' : ''}`;
+  const lines = report.retired.map((instance, i) => `swap ${i + 1}: old instance ${stopped(instance)}`);
+  lines.push(`then, with the load over: last instance ${stopped(report.last)}`);
   const failures = Object.entries(report.errors).map(([code, n]) => `${code} ${n}`);
   lines.push(`requests: ${report.requests} (${report.ok} ok${failures.length === 0 ? '' : `; ${failures.join(', ')}`})`);
   const statuses = Object.keys(report.errors).filter((code) => code.startsWith('HTTP_'));
