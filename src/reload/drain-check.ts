@@ -209,10 +209,11 @@ export async function swapOnSharedSocket(options: DrainSwapOptions): Promise<Dra
     return summarise(results, retired, last, run.pids);
   } finally {
     clearTimeout(timer);
+    // Only after a failure is anything still running. The clients end first, while an instance
+    // still answers them (stopped first, it would leave a request in the backlog to time out).
     loads?.abort();
-    // Only after a failure is anything still running: stop it first, so in-flight requests end.
-    await Promise.all([...run.live].map((instance) => stopInstance(run, instance)));
     await loads?.results.catch(() => []);
+    await Promise.all([...run.live].map((instance) => stopInstance(run, instance)));
   }
 }
 

@@ -76,8 +76,9 @@ export const handoffDrainCheck: Check = {
     const [{ measureHandoffDrain }, { instanceEnv }] = await Promise.all([import('../../reload/drain-check.js'), import('../../supervisor/real-deps.js')]);
     let report: DrainSwapReport;
     try {
-      // The supervisor's environment for an instance (PORT and HOST then point at the private socket).
-      report = await measureHandoffDrain({ ...drainSettings(config), env: instanceEnv(config, { ...ctx.env }), signal: ctx.signal });
+      // The supervisor's environment for instance 0 (PORT and HOST then point at the private socket).
+      const env = { ...instanceEnv(config, { ...ctx.env }), NAIJA_SUP_INSTANCE: '0' };
+      report = await measureHandoffDrain({ ...drainSettings(config), env, signal: ctx.signal });
     } catch (error) {
       if (!isNaijaSupError(error)) throw error;
       return {
