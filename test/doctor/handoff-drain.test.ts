@@ -3,15 +3,17 @@
 // the fix, the same server under naija-sup/node's serve() passes, a command that never answers (or
 // exits at once) is a clear failure, and nothing the check started is left running. Without
 // --drain: the static hint. Needs `npm run build` (the fixture's helper mode and the CLI load dist/).
+import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { doctorCommand } from '../../src/cli/commands/doctor.js';
 import { nodeEntryFile, looksLikeNaiveShutdown } from '../../src/doctor/checks/handoff-drain-hint.js';
 import { judgeDrain } from '../../src/doctor/checks/handoff-drain.js';
 import type { CheckResult } from '../../src/doctor/index.js';
 import type { DrainSwapReport } from '../../src/reload/drain-check.js';
 import { cliApp, endCliApps, processesIn, type CliApp } from '../helpers/cli-app.js';
-import { fixture, isRunning } from '../helpers/processes.js';
+import { fixture, isRunning, waitFor } from '../helpers/processes.js';
 import { doctorOne, removeTemps, tempDir } from './helpers.js';
 
 afterEach(async () => {
@@ -102,6 +104,21 @@ describe('`naija-sup doctor --drain` (the built CLI)', () => {
     expect(stdout).toContain("fix: Your server's shutdown resets connections (");
     expect(stdout).toContain('use `serve()` from `naija-sup/node` (docs/handoff.md)');
     expect(processesIn(app.cwd)).toEqual([]);
+  });
+
+  it('Ctrl+C during the measurement stops it: every process it started is gone, the check says so', { timeout: 60_000 }, async () => {
+    const app = await drainApp('helper');
+    const signals = new EventEmitter();
+    let out = '';
+    const io = { stdout: (text: string) => void (out += text), stderr: () => undefined, env: app.env, cwd: app.cwd, isTTY: false, signals };
+    const status = doctorCommand(io, { drain: true, only: ['handoff-drain'] });
+    await waitFor(() => processesIn(app.cwd).length > 0, { timeout: 15_000, message: 'the measurement never started the app' });
+    expect(signals.listenerCount('SIGINT')).toBe(1);
+    signals.emit('SIGINT');
+    expect(await status).toBe(1);
+    expect(out).toMatch(/✖ handoff-drain\s+could not measure under socket handoff: The handoff drain measurement was stopped \(at /);
+    expect(processesIn(app.cwd)).toEqual([]);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
   });
 
   it('without --drain nothing is started: the naive entry file gets the static warning', { timeout: 60_000 }, async () => {
