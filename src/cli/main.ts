@@ -131,10 +131,11 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     .description('diagnose bcrypt and port problems and print the fix (read-only)')
     .option('-c, --config <file>', 'use this config file instead of searching for one')
     .option('--json', 'print the checks as JSON')
-    .option('--only <ids...>', 'run only these checks (runtime, config, port, pid-file, run-dir, bcrypt-node, bcrypt-python, health, init)')
+    .option('--only <ids...>', 'run only these checks (runtime, config, port, pid-file, run-dir, bcrypt-node, bcrypt-python, health, init, handoff-drain)')
     .addOption(new Option('-p, --port <port>', 'check this port').argParser(parsePort))
     .option('--bundle <file>', 'also write a diagnostic archive (.tar.gz, no secrets) for a bug report or an incident')
-    .action(async (opts: { config?: string; json?: boolean; only?: string[]; port?: number; bundle?: string }) => {
+    .option('--drain', 'also start the app on a private port and measure whether a handoff reload resets connections (handoff-drain)')
+    .action(async (opts: { config?: string; json?: boolean; only?: string[]; port?: number; bundle?: string; drain?: boolean }) => {
       const { doctorCommand } = await import('./commands/doctor.js');
       setStatus(await doctorCommand(io, opts));
     });

@@ -8,7 +8,8 @@
  *
  * Checks run concurrently, each under a deadline; probes in the app's runtime have their own
  * (shorter) deadline and are killed when doctor finishes. Read-only throughout: nothing is killed,
- * rebuilt, installed, created or deleted.
+ * rebuilt, installed, created or deleted — except with `drain: true`, where the handoff-drain check
+ * starts the app's command on a private 127.0.0.1 port and stops every process it started.
  */
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { runDirPath } from '../control/run-dir.js';
@@ -49,6 +50,10 @@ export interface DoctorOptions {
   proc?: Proc | undefined;
   /** Root of the file system for container markers (tests: a temp dir). */
   rootDir?: string | undefined;
+  /** `--drain`: also measure whether a handoff reload resets connections (starts the app; adds the handoff-drain check). */
+  drain?: boolean | undefined;
+  /** Aborting stops every check (and whatever it started) early: Ctrl+C during `--drain`. */
+  signal?: AbortSignal | undefined;
   /** Replaces the check list (tests). */
   checks?: readonly Check[] | undefined;
 }
@@ -125,7 +130,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     proc: options.proc ?? PROC,
     rootDir: options.rootDir ?? '/',
     probeTimeoutMs,
-    signal: done.signal,
+    drain: options.drain === true,
+    signal: options.signal === undefined ? done.signal : AbortSignal.any([done.signal, options.signal]),
     nodeProbe() {
       nodeProbe ??= runNodeProbe({
         node: resolveAppNode(app.command, app.cwd, app.env).path,
@@ -141,6 +147,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const selected = new Set<CheckId>(options.only ?? CHECK_IDS);
   // A config that does not load is always shown: it is why the exit status is 2.
   if (loaded === null) selected.add('config');
+  if (options.drain === true) selected.add('handoff-drain');
   const checks = (options.checks ?? ALL_CHECKS).filter((check) => selected.has(check.id));
   let results: CheckResult[];
   try {

@@ -23,7 +23,7 @@ export const DOCTOR_RESULTS_JSON_SCHEMA = {
       fix: { type: ['string', 'null'], description: 'What to do (warn and fail only); null otherwise.' },
       failureId: {
         type: ['string', 'null'],
-        description: "The id of the matching known failure (src/failures.ts): 'N1'…'N9', 'P1'…'P4', 'native-dlopen'…",
+        description: "The id of the matching known failure (src/failures.ts): 'N1'…'N9', 'P1'…'P4', 'native-dlopen'…; or an E_* code: 'E_DRAIN_RESETS' (handoff-drain), the error that stopped a measurement.",
       },
       durationMs: { type: 'integer', minimum: 0 },
     },

@@ -24,6 +24,7 @@ export async function runChecks(checks: readonly Check[], ctx: DoctorContext, op
 export async function runCheck(check: Check, ctx: DoctorContext, options: RunChecksOptions): Promise<CheckResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
+  const timeoutMs = check.timeoutMs?.(ctx) ?? options.timeoutMs;
   const controller = new AbortController();
   const signal = AbortSignal.any([ctx.signal, controller.signal]);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -32,11 +33,11 @@ export async function runCheck(check: Check, ctx: DoctorContext, options: RunChe
       controller.abort();
       resolve({
         status: 'fail',
-        summary: `the check did not finish within ${formatDuration(options.timeoutMs)}`,
+        summary: `the check did not finish within ${formatDuration(timeoutMs)}`,
         details: ['something it waits for hangs (a runtime loading a native module, a server that accepts but never answers…)'],
         fix: `Run the check alone to see where it stops: \`naija-sup doctor --only ${check.id}\`.`,
       });
-    }, options.timeoutMs);
+    }, timeoutMs);
   });
   let outcome: CheckOutcome;
   try {

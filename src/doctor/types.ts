@@ -1,7 +1,8 @@
 /**
  * The shape of doctor (DESIGN.md "doctor"): a declarative list of checks, each
  * `{id, title, run(ctx)}` returning `{status, summary, details, fix}`. Checks only read: they never
- * kill, rebuild or install; a fix is a command for the user to run.
+ * kill, rebuild or install; a fix is a command for the user to run. The one exception is asked for
+ * by name: `--drain` lets handoff-drain start the app on a private port (and stop it again).
  */
 import type { LoadedConfig } from '../config/types.js';
 import type { Proc } from '../process/proc-read.js';
@@ -22,6 +23,7 @@ export const CHECK_IDS = [
   'bcrypt-python',
   'health',
   'init',
+  'handoff-drain',
 ] as const;
 
 export type CheckId = (typeof CHECK_IDS)[number];
@@ -57,6 +59,11 @@ export interface Check {
   id: CheckId;
   title: string;
   run(ctx: DoctorContext): Promise<CheckOutcome> | CheckOutcome;
+  /**
+   * This check's own deadline, ms, when the default one does not fit (a check that starts the app
+   * must outlast its own bounded steps and its cleanup).
+   */
+  timeoutMs?(ctx: DoctorContext): number;
 }
 
 /** The app doctor diagnoses, as far as it is known (from the config, else from the cwd). */
@@ -88,6 +95,8 @@ export interface DoctorContext {
   proc: Proc;
   /** Root of the file system, for container markers such as /.dockerenv (tests use a temp dir). */
   rootDir: string;
+  /** `--drain`: checks that start the app (handoff-drain) may run. */
+  drain: boolean;
   /** Budget of one probe run in the app's runtime, ms. */
   probeTimeoutMs: number;
   /** Aborted when this check runs out of time or doctor finishes. */

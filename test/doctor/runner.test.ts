@@ -40,6 +40,23 @@ describe('runChecks', () => {
     expect(second).toMatchObject({ id: 'init', status: 'ok', summary: 'fine', details: [], fix: null, failureId: null });
   });
 
+  it("a check's own timeoutMs replaces the default deadline (handoff-drain starts the app)", async () => {
+    vi.useFakeTimers();
+    const long: Check = {
+      id: 'handoff-drain',
+      title: 'long',
+      timeoutMs: () => 60_000,
+      run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 'ok', summary: 'measured' }), 30_000)),
+    };
+    const pending = runChecks([long], ctx, { timeoutMs: 15_000 });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect((await pending)[0]).toMatchObject({ status: 'ok', summary: 'measured' });
+    const hanging: Check = { ...long, run: () => new Promise(() => undefined) };
+    const late = runChecks([hanging], ctx, { timeoutMs: 15_000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect((await late)[0]).toMatchObject({ status: 'fail', summary: 'the check did not finish within 1m 0s' });
+  });
+
   it('a throwing check is a fail; a NaijaSupError keeps its message and fix', async () => {
     const crash: Check = {
       id: 'port',

@@ -10,22 +10,12 @@
  * - `mixed`: 2 keep-alive + 2 new-connection clients on a fast route, and 3 new-connection clients on a route
  *   that answers after `slowMs` (≥ 1 s), so that long requests are in flight at every switch.
  */
-import { handoffEnv } from '../../src/reload/handoff.js';
-import { probeHttpAnsweredBy } from '../../src/reload/answered-by.js';
+import { swapOnSharedSocket, type DrainInstance } from '../../src/reload/drain-check.js';
 import { runLoad, type LoadResult } from '../../src/reload/load.js';
-import { spawnInstance, type RunningChild } from '../../src/process/spawn.js';
-import { terminateGroup, type GroupTarget } from '../../src/process/terminate.js';
-import { assertAllGone, childEnv, trackChild, waitFor, waitForLine } from '../helpers/processes.js';
+import { assertAllGone, childEnv, trackChild, waitFor } from '../helpers/processes.js';
 
 export type ClientKind = 'keep-alive' | 'new-connection' | 'mixed';
 export const CLIENT_KINDS: readonly ClientKind[] = ['keep-alive', 'new-connection', 'mixed'];
-
-export interface Instance {
-  pid: number;
-  lines: string[];
-  /** SIGTERM to the group (SIGKILL after `timeout`); resolves with the exit code (null: by signal). */
-  stop(timeout: number): Promise<number | null>;
-}
 
 export interface ServerRecipe {
   command: string[];
@@ -43,31 +33,6 @@ export interface ServerRecipe {
    * answers that was not seen before green started (servers whose workers answer, like gunicorn).
    */
   greenAnswers?: 'probe' | 'new-pid';
-}
-
-/** Starts `recipe` with `fd` as its fd 3 and LISTEN_FDS=1, and waits for its ready line. */
-export async function startOnFd(recipe: ServerRecipe, fd: number): Promise<Instance> {
-  const handle = spawnInstance({ command: recipe.command, cwd: recipe.cwd, env: childEnv({ ...handoffEnv(), ...recipe.env }), extraFds: [fd] });
-  if (handle.pid === null) throw new Error(`spawning ${recipe.command.join(' ')} failed`);
-  trackChild(handle);
-  const child = handle as RunningChild;
-  const lines: string[] = [];
-  child.on('line', (stream, line) => lines.push(`${stream}: ${line}`));
-  try {
-    await waitForLine(child, recipe.ready, 20_000);
-  } catch (error) {
-    throw new Error(`${recipe.command.join(' ')} did not get ready: ${(error as Error).message}\n${lines.join('\n')}`, { cause: error });
-  }
-  const target = child.groupTarget() as GroupTarget;
-  return {
-    pid: child.pid,
-    lines,
-    async stop(timeout) {
-      const exit = child.waitForExit();
-      await terminateGroup(target, { timeout });
-      return (await exit).code;
-    },
-  };
 }
 
 export interface SwapReport {
@@ -122,49 +87,73 @@ export interface SwapOptions {
   stopTimeout?: number;
 }
 
-/** Runs `swaps` blue → green swaps under load; every process it started is gone when it returns. */
+/**
+ * Runs `swaps` blue → green swaps under load with src/reload/drain-check.ts (the procedure
+ * `naija-sup doctor --drain` runs), plus the waits these tests need: the load reached blue, moved
+ * to green after each swap, and (mixed) a long request is in flight at each SIGTERM. Every process
+ * it started is gone when it returns.
+ */
 export async function swapUnderLoad(options: SwapOptions): Promise<SwapReport> {
-  const { recipe, kind, fd, port } = options;
+  const { recipe, kind } = options;
   const slowMs = options.slowMs ?? 1200;
-  let blue = await startOnFd(recipe, fd);
-  const pids = [blue.pid];
-  const exitCodes: (number | null)[] = [];
-  const loads = startLoads(port, recipe, kind, slowMs);
   const newPid = recipe.greenAnswers === 'new-pid';
-  try {
-    const first = blue.pid;
-    await waitFor(() => (newPid ? firstNewPid(loads.answeredBy, new Set(), 20) : (loads.answeredBy.get(first) ?? 0) >= 20), {
-      timeout: 15_000,
-      message: 'the load never reached the first instance',
-    });
-    for (let i = 0; i < options.swaps; i += 1) {
-      const seen = new Set(loads.answeredBy.keys());
-      const green = await startOnFd(recipe, fd);
-      pids.push(green.pid);
-      const greenPid = await waitFor(
-        async () => {
-          if (newPid) return firstNewPid(loads.answeredBy, seen, 1);
-          const probe = await probeHttpAnsweredBy({ host: '127.0.0.1', port, path: recipe.pidPath, timeout: 2000, pids: [blue.pid, green.pid] });
-          return probe.answeredBy === green.pid ? green.pid : null;
-        },
-        { timeout: 15_000, interval: 5, message: `swap ${i + 1}: green (pid ${green.pid}) never answered` },
-      );
-      if (kind === 'mixed') await slowInFlight(blue, slowMs, i);
-      exitCodes.push(await blue.stop(options.stopTimeout ?? 20_000));
-      await assertAllGone([blue.pid]);
-      const before = loads.answeredBy.get(greenPid) ?? 0;
-      await waitFor(() => (loads.answeredBy.get(greenPid) ?? 0) >= before + 20, { timeout: 15_000, message: `swap ${i + 1}: the load never moved to green (pid ${greenPid})` });
-      blue = green;
-    }
-  } finally {
-    loads.abort();
-    // The last instance stays until the clients are done: a request still in the shared socket's
-    // backlog when no instance is left would wait for an answer that never comes.
-    await loads.results.catch(() => []);
-    exitCodes.push(await blue.stop(options.stopTimeout ?? 20_000));
-  }
-  await assertAllGone(pids);
-  return summarise(await loads.results, kind, pids, exitCodes);
+  const slowSeen = new Map<number, number>();
+  let loads: Loads | undefined;
+  const answeredBy = (): Map<number, number> => loads?.answeredBy ?? new Map<number, number>();
+  let seen = new Set<number>();
+  let greenPid = 0;
+  const report = await swapOnSharedSocket({
+    command: recipe.command,
+    cwd: recipe.cwd,
+    env: childEnv(recipe.env),
+    fd: options.fd,
+    port: options.port,
+    swaps: options.swaps,
+    ready: { line: recipe.ready, probe: newPid ? undefined : { path: recipe.pidPath, anyAnswer: false } },
+    loads: (port) => (loads = startLoads(port, recipe, kind, slowMs)),
+    readyTimeout: 20_000,
+    stopTimeout: options.stopTimeout ?? 20_000,
+    settleMs: 0,
+    requestTimeout: 20_000,
+    timeout: 9 * 60_000,
+    hooks: {
+      spawned: trackChild,
+      line: (instance, _stream, line) => {
+        if (/SLOW|slow request/.test(line)) slowSeen.set(instance.pid, (slowSeen.get(instance.pid) ?? 0) + 1);
+      },
+      loadStarted: async (blue) => {
+        await waitFor(() => (newPid ? firstNewPid(answeredBy(), new Set(), 20) : (answeredBy().get(blue.pid) ?? 0) >= 20), {
+          timeout: 15_000,
+          message: 'the load never reached the first instance',
+        });
+        seen = new Set(answeredBy().keys());
+      },
+      greenAnswers: async (_blue, green, swap) => {
+        greenPid = newPid
+          ? await waitFor(() => firstNewPid(answeredBy(), seen, 1), { timeout: 15_000, interval: 5, message: `swap ${swap + 1}: green (pid ${green.pid}) never answered` })
+          : green.pid;
+      },
+      beforeRetire: async (blue, swap) => {
+        if (kind === 'mixed') await slowInFlight(blue, slowSeen, slowMs, swap);
+      },
+      afterRetire: async (blue, _green, swap) => {
+        await assertAllGone([blue.pid]);
+        const before = answeredBy().get(greenPid) ?? 0;
+        await waitFor(() => (answeredBy().get(greenPid) ?? 0) >= before + 20, { timeout: 15_000, message: `swap ${swap + 1}: the load never moved to green (pid ${greenPid})` });
+        seen = new Set(answeredBy().keys());
+      },
+    },
+  });
+  await assertAllGone(report.pids);
+  return {
+    failed: report.failed,
+    ok: report.ok,
+    errors: report.errors,
+    sampleErrors: report.sampleErrors,
+    slowOk: kind === 'mixed' ? (report.loads[2]?.ok ?? 0) : 0,
+    exitCodes: [...report.retired, report.last].map((instance) => instance.code),
+    pids: report.pids,
+  };
 }
 
 /** A pid that answered at least `min` times and is not in `seen`; null when there is none. */
@@ -174,28 +163,13 @@ function firstNewPid(answeredBy: Map<number, number>, seen: Set<number>, min: nu
 }
 
 /** Waits until a long request arrived at `blue` recently, so that it is in flight when blue is told to stop. */
-async function slowInFlight(blue: Instance, slowMs: number, swap: number): Promise<void> {
-  const seen = blue.lines.filter((line) => /SLOW|slow request/.test(line)).length;
-  await waitFor(() => blue.lines.filter((line) => /SLOW|slow request/.test(line)).length > seen, {
+async function slowInFlight(blue: DrainInstance, slowSeen: Map<number, number>, slowMs: number, swap: number): Promise<void> {
+  const seen = slowSeen.get(blue.pid) ?? 0;
+  await waitFor(() => (slowSeen.get(blue.pid) ?? 0) > seen, {
     timeout: slowMs * 4,
     interval: 5,
     message: `swap ${swap + 1}: no long request reached pid ${blue.pid}`,
   });
-}
-
-function summarise(results: LoadResult[], kind: ClientKind, pids: number[], exitCodes: (number | null)[]): SwapReport {
-  const errors: Record<string, number> = {};
-  for (const result of results) for (const [code, n] of Object.entries(result.errors)) errors[code] = (errors[code] ?? 0) + n;
-  const slow = kind === 'mixed' ? results[2] : undefined;
-  return {
-    failed: results.reduce((sum, r) => sum + r.failed, 0),
-    ok: results.reduce((sum, r) => sum + r.ok, 0),
-    errors,
-    sampleErrors: results.flatMap((r) => r.sampleErrors).slice(0, 5),
-    slowOk: slow?.ok ?? 0,
-    exitCodes,
-    pids,
-  };
 }
 
 export function describeReport(report: SwapReport): string {

@@ -1,10 +1,12 @@
 /**
- * `naija-sup doctor [--config F] [--json] [--only ID…] [-p PORT]`: runs the doctor checks
+ * `naija-sup doctor [--config F] [--json] [--only ID…] [-p PORT] [--drain]`: runs the doctor checks
  * (src/doctor) and prints a checklist — ✔ ok, ⚠ warn, ✖ fail, – skip — with the details and the fix
  * under each problem, coloured on a terminal only (NO_COLOR turns it off, FORCE_COLOR on); or, with
  * --json, the results array. Exit status: 0 with no fail, 1 with any fail, 2 for usage or config
  * errors. Read-only: doctor prints fix commands, it never runs them. `--bundle FILE` also writes
  * a diagnostic archive (src/doctor/bundle.ts) and says so on stderr, so --json output stays JSON.
+ * `--drain` also starts the app on a private port to measure its handoff drain (handoff-drain);
+ * SIGINT/SIGTERM then stop the measurement, which stops what it started before doctor exits.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { resolve } from 'node:path';
@@ -20,6 +22,7 @@ export interface DoctorCommandOptions {
   only?: string[];
   port?: number;
   bundle?: string;
+  drain?: boolean;
 }
 
 /** The mark in front of each status. */
@@ -94,13 +97,9 @@ export async function doctorCommand(io: CliIO, opts: DoctorCommandOptions): Prom
   } catch (error) {
     return renderError(io, error);
   }
-  const report = await runDoctor({
-    cwd: io.cwd,
-    env: io.env,
-    configPath: opts.config,
-    port: opts.port,
-    only,
-  });
+  const report = await runWithSignals(io, opts.drain === true, (signal) =>
+    runDoctor({ cwd: io.cwd, env: io.env, configPath: opts.config, port: opts.port, only, drain: opts.drain === true, signal }),
+  );
   if (opts.json === true) io.stdout(JSON.stringify(report.results, null, 2) + '\n');
   else io.stdout(renderDoctorReport(report, { colorLevel: colorLevel(io), cwd: io.cwd }));
   if (opts.bundle !== undefined) {
@@ -111,6 +110,25 @@ export async function doctorCommand(io: CliIO, opts: DoctorCommandOptions): Prom
     }
   }
   return doctorExitStatus(report);
+}
+
+/**
+ * With --drain, doctor runs the app's processes: a Ctrl+C must stop them (they lead their own
+ * process groups, so the terminal's SIGINT does not reach them) rather than end doctor at once.
+ */
+async function runWithSignals<T>(io: CliIO, handle: boolean, run: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  const signals = io.signals ?? process;
+  if (!handle) return run(undefined);
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  signals.on('SIGINT', stop);
+  signals.on('SIGTERM', stop);
+  try {
+    return await run(controller.signal);
+  } finally {
+    signals.off('SIGINT', stop);
+    signals.off('SIGTERM', stop);
+  }
 }
 
 async function writeBundleFile(io: CliIO, opts: DoctorCommandOptions, report: DoctorReport): Promise<void> {

@@ -2,6 +2,7 @@
 import { bcryptNodeCheck } from './bcrypt-node.js';
 import { bcryptPythonCheck } from './bcrypt-python.js';
 import { configCheck } from './config.js';
+import { handoffDrainCheck } from './handoff-drain.js';
 import { healthCheck } from './health.js';
 import { initCheck } from './init.js';
 import { pidFileCheck } from './pid-file.js';
@@ -20,12 +21,14 @@ export const ALL_CHECKS: readonly Check[] = [
   bcryptPythonCheck,
   healthCheck,
   initCheck,
+  handoffDrainCheck,
 ];
 
 export {
   bcryptNodeCheck,
   bcryptPythonCheck,
   configCheck,
+  handoffDrainCheck,
   healthCheck,
   initCheck,
   pidFileCheck,
