@@ -203,7 +203,7 @@ export async function reloadsUnderLoad(options: MatrixOptions): Promise<MatrixRe
   const slow: SlowAnswer[] = [];
   const loads = startLoads(port, spec, kind, options.slowMs ?? 1100, (answer) => slow.push(answer));
   const answers = (pid: number): number => loads.answeredBy.get(pid) ?? 0;
-  const spanning: number[] = [];
+  const switches: number[] = [];
   try {
     const first = h.instancePids()[0]!;
     await waitFor(() => answers(first) >= 20, { timeout: 15_000, message: 'the load never reached the first instance' });
@@ -215,13 +215,14 @@ export async function reloadsUnderLoad(options: MatrixOptions): Promise<MatrixRe
       if (before.includes(green)) throw new Error(`reload ${i + 1}: pid ${green} is not a new instance`);
       await assertAllGone(before, 5000);
       await waitFor(() => answers(green) >= 20, { timeout: 15_000, message: `reload ${i + 1}: pid ${green} never answered` });
-      spanning.push(inFlightAt(slow, readyTime(h, green)));
+      switches.push(readyTime(h, green));
     }
   } finally {
     loads.abort();
   }
   const results = await loads.results;
-  return summarise(results, spanning, h);
+  // Counted once every long request has ended: one may span several switches.
+  return summarise(results, switches.map((at) => inFlightAt(slow, at)), h);
 }
 
 /** When instance `pid` was reported ready (ms since the epoch); the switch follows at once. */
