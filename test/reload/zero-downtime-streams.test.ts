@@ -44,23 +44,23 @@ interface PostAnswer {
   error: string | null;
 }
 
-/** `concurrency` clients POSTing /order?ms=… (unique x-request-id each) until `signal` aborts. */
-async function postLoop(port: number, keepAlive: boolean, signal: AbortSignal, answers: PostAnswer[], prefix: string): Promise<void> {
+/** One client POSTing /order?ms=`ms` (a unique x-request-id each) until `signal` aborts. */
+async function postLoop(port: number, ms: number, keepAlive: boolean, signal: AbortSignal, answers: PostAnswer[], prefix: string): Promise<void> {
   const agent = new Agent({ keepAlive, maxSockets: 1 });
   try {
     for (let n = 0; !signal.aborted; n += 1) {
       const id = `${prefix}-${n}`;
-      answers.push(await postOnce(port, agent, id));
+      answers.push(await postOnce(port, ms, agent, id));
     }
   } finally {
     agent.destroy();
   }
 }
 
-function postOnce(port: number, agent: Agent, id: string): Promise<PostAnswer> {
+function postOnce(port: number, ms: number, agent: Agent, id: string): Promise<PostAnswer> {
   const payload = JSON.stringify({ id });
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/order?ms=300', method: 'POST', agent, timeout: 20_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': id } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: `/order?ms=${ms}`, method: 'POST', agent, timeout: 20_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': id } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
@@ -104,10 +104,15 @@ describe.each<'no-handler' | 'naive'>(['no-handler', 'naive'])('POSTs under 10 r
     const controller = new AbortController();
     let loops: Promise<void[]> | null = null;
     try {
-      const h = (active = startSupervised(appConfig(SERVERS[server], port, 'proxy', { env: { POST_LOG: postLog } })));
+      // The retire step waits for blue's in-flight requests for up to min(2 s, shutdown.timeout)
+      // (proxy-mode.ts): with no SIGTERM handler, 250 ms, so that POSTs of 600 ms are still in
+      // flight when blue dies, on any machine. The naive server finishes them whatever the wait.
+      const extra = server === 'no-handler' ? { shutdown: { timeout: '250ms' } } : {};
+      const ms = server === 'no-handler' ? 600 : 300;
+      const h = (active = startSupervised(appConfig(SERVERS[server], port, 'proxy', { ...extra, env: { POST_LOG: postLog } })));
       await h.waitEvent('ready', 0);
       // Two clients on keep-alive connections, two with one connection per POST.
-      loops = Promise.all([true, true, false, false].map((keepAlive, i) => postLoop(port, keepAlive, controller.signal, answers, `c${i}`)));
+      loops = Promise.all([true, true, false, false].map((keepAlive, i) => postLoop(port, ms, keepAlive, controller.signal, answers, `c${i}`)));
       for (let i = 0; i < 10; i += 1) {
         const finished = await h.reload();
         expect(finished['outcome'], JSON.stringify(finished)).toBe('reloaded');
