@@ -104,9 +104,11 @@ describe.each<'no-handler' | 'naive'>(['no-handler', 'naive'])('POSTs under 10 r
     const controller = new AbortController();
     let loops: Promise<void[]> | null = null;
     try {
-      // The retire step waits for blue's in-flight requests for up to min(2 s, shutdown.timeout)
-      // (proxy-mode.ts): with no SIGTERM handler, 250 ms, so that POSTs of 600 ms are still in
-      // flight when blue dies, on any machine. The naive server finishes them whatever the wait.
+      // Blue gets SIGTERM once its accept queue is empty or its in-flight requests are done,
+      // whichever comes first, at most min(2 s, shutdown.timeout) after the switch (proxy-mode.ts).
+      // Reading the queue (/proc/net/tcp) is slow on a busy machine, so the drain may win: with no
+      // SIGTERM handler, a 250 ms cap and POSTs of 600 ms keep POSTs in flight when blue dies,
+      // on any machine. The naive server finishes them whatever the wait.
       const extra = server === 'no-handler' ? { shutdown: { timeout: '250ms' } } : {};
       const ms = server === 'no-handler' ? 600 : 300;
       const h = (active = startSupervised(appConfig(SERVERS[server], port, 'proxy', { ...extra, env: { POST_LOG: postLog } })));
