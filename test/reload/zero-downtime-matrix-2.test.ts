@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { assertAllGone, waitFor } from '../helpers/processes.js';
 import { freePort } from '../helpers/supervise.js';
 import { startLoads, type SlowAnswer } from './client-kinds.js';
-import { appConfig, finishSupervised, SERVERS, startSupervised, type Supervised } from './supervised.js';
+import { appConfig, finishSupervised, SERVERS, startSupervised, type LogLine, type Supervised } from './supervised.js';
 import { matrixSuite } from './zero-downtime-cells.js';
 
 matrixSuite('zero-downtime matrix (2/2)', [
@@ -42,7 +42,8 @@ describe('proxy mode, restart.standby: kill -9 of the instance under mixed clien
       for (let i = 0; i < 3; i += 1) {
         const victim = h.instancePids()[i]!;
         // A parked standby for this instance, and a long request that just reached it.
-        const parked = Number((await h.waitEvent('standby', 2 * i))['pid']);
+        const armed = (): LogLine[] => h.events('standby').filter((e) => e['state'] === 'armed');
+        const parked = Number((await waitFor(() => armed()[i], { timeout: 15_000, message: `no standby parked for instance ${i + 1}` }))['pid']);
         const sent = slow.length;
         await waitFor(() => slow.length > sent, { timeout: 5000, message: 'no long request ended' });
         kills.push(Date.now());
