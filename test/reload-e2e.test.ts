@@ -411,19 +411,24 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a stop during a reload
 
 // ── 4. kill -9 of the only instance ──────────────────────────────────────────────────────────────
 
-describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: kill -9 of the instance under load', (mode) => {
+// restart.standby (issue 13): the replacement is a parked Node promoted at once; the proxy holds
+// and retries what the killed instance had, so nothing fails either.
+describe.each<[ReloadMode, boolean]>([['handoff', false], ['proxy', false], ['proxy', true]])('%s mode (restart.standby %s): kill -9 of the instance under load', (mode, standby) => {
   it('no connection is refused while the supervisor restarts it', { timeout: 60_000 }, async () => {
     const server = SERVERS.node;
     const port = await freePort();
-    const h = startInProcess(appConfig(server, port, mode));
+    const h = startInProcess(appConfig(server, port, mode, standby ? { restart: { standby: true } } : {}));
     // One connection per request, so new connections arrive while nothing accepts.
     const result = await underLoad(h, port, server, async (victim, load) => {
+      const parked = standby ? Number((await h.waitEvent('standby', 0))['pid']) : null;
       process.kill(victim, 'SIGKILL');
       const next = await waitFor(() => h.instancePids()[1], { timeout: 15_000, message: 'the killed instance was not restarted' });
+      if (parked !== null) expect(h.events('standby').filter((e) => e['state'] === 'promoted').map((e) => e['pid'])).toEqual([parked]);
+      if (parked !== null) expect(next).toBe(parked);
       await h.waitEvent('ready', 1);
       await waitFor(() => load.tally.count(next) >= 20, { timeout: 15_000, message: `the restarted pid ${next} never answered` });
     });
-    measured.push(`${mode}: kill -9, ${describeLoad(result)}`);
+    measured.push(`${mode}${standby ? ' + standby' : ''}: kill -9, ${describeLoad(result)}`);
     expect(result.errors['ECONNREFUSED'] ?? 0, describeLoad(result)).toBe(0);
     // Only a request in flight on the killed instance may fail, and only by a reset.
     expect(Object.keys(result.errors).filter((code) => code !== 'ECONNRESET')).toEqual([]);

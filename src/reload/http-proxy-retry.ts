@@ -8,6 +8,11 @@
  * sent again — the instance may have seen it, but a second one has the effect of one. POST and
  * PATCH may not: they may have taken effect. A refused connection is the exception for any
  * method: nothing reached the instance.
+ *
+ * "Once" counts failures on instances that still take requests. A failure on an instance a reload
+ * retired (it was stopped on purpose, with the request in flight: a server with no SIGTERM handler)
+ * says nothing about the request, so it does not use up the retry: with reloads back to back, a
+ * long GET may be retried onto a green that is itself retired before it answers.
  */
 
 /** Idempotent methods: sending one twice has the effect of sending it once. */
@@ -25,6 +30,8 @@ export interface FailureFacts {
   retried: boolean;
   /** A body byte was read from the client. */
   bodyRead: boolean;
+  /** The instance it failed on no longer takes requests (a reload retired it). */
+  retiredInstance?: boolean;
 }
 
 export type FailureAction =
@@ -37,16 +44,17 @@ export type FailureAction =
 
 export function onUpstreamFailure(facts: FailureFacts, instance: string): FailureAction {
   const { code, method } = facts;
+  const retried = facts.retried && facts.retiredInstance !== true;
   if (facts.responseStarted) return { action: 'abort' };
   const refused = code === 'ECONNREFUSED';
   const wentAway = RETRYABLE.has(code);
   // A refusal is retried even after an earlier retry: nothing reached this instance, and the wait
   // for the next one is bounded by proxy.queueTimeout from the request's arrival. (An instance that
   // reset a GET and died before the supervisor noticed refuses the retry; the replacement serves it.)
-  if (wentAway && !facts.bodyRead && (refused || (!facts.retried && IDEMPOTENT.has(method)))) return { action: 'retry', refused };
+  if (wentAway && !facts.bodyRead && (refused || (!retried && IDEMPOTENT.has(method)))) return { action: 'retry', refused };
   let why = '';
   if (wentAway && !refused && !IDEMPOTENT.has(method)) why = `; a ${method} is not sent again because it may have taken effect`;
-  else if (wentAway && facts.retried) why = '; it had already been sent again once';
+  else if (wentAway && retried) why = '; it had already been sent again once';
   else if (wentAway && facts.bodyRead) why = '; its body was already read, so it cannot be sent again';
   return { action: 'bad-gateway', message: `The instance ${instance} failed before answering (${code})${why}.` };
 }

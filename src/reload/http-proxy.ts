@@ -394,7 +394,7 @@ class HttpProxy implements HttpReloadProxy {
     state.counters.upstreamErrors += 1;
     const code = error.code ?? 'ERROR';
     const method = ex.req.method ?? 'GET';
-    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead };
+    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead, retiredInstance: !this.slots.has(state) && !ex.res.destroyed };
     const next = onUpstreamFailure(facts, state.id);
     this.emit({ type: 'upstream-error', target: state.id, code, method, retried: next.action === 'retry', responseStarted });
     if (next.action === 'abort') {

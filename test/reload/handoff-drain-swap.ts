@@ -4,18 +4,13 @@
  * reload does it (start green on the same fd, wait until green itself answers, SIGTERM blue, wait
  * until blue is gone). Counts every failed request per kind of failure.
  *
- * Client kinds:
- * - `keep-alive`: 4 clients reusing connections (node:http Agent with keepAlive);
- * - `new-connection`: 4 clients opening one connection per request;
- * - `mixed`: 2 keep-alive + 2 new-connection clients on a fast route, and 3 new-connection clients on a route
- *   that answers after `slowMs` (≥ 1 s), so that long requests are in flight at every switch.
+ * Client kinds: client-kinds.ts.
  */
 import { swapOnSharedSocket, type DrainInstance } from '../../src/reload/drain-check.js';
-import { runLoad, type LoadResult } from '../../src/reload/load.js';
 import { assertAllGone, childEnv, trackChild, waitFor } from '../helpers/processes.js';
+import { startLoads, type ClientKind, type Loads } from './client-kinds.js';
 
-export type ClientKind = 'keep-alive' | 'new-connection' | 'mixed';
-export const CLIENT_KINDS: readonly ClientKind[] = ['keep-alive', 'new-connection', 'mixed'];
+export { CLIENT_KINDS, type ClientKind } from './client-kinds.js';
 
 export interface ServerRecipe {
   command: string[];
@@ -46,32 +41,6 @@ export interface SwapReport {
   /** Exit code of each retired instance, in order. */
   exitCodes: (number | null)[];
   pids: number[];
-}
-
-interface Loads {
-  results: Promise<LoadResult[]>;
-  abort(): void;
-  answeredBy: Map<number, number>;
-}
-
-function startLoads(port: number, recipe: ServerRecipe, kind: ClientKind, slowMs: number): Loads {
-  const controller = new AbortController();
-  const answeredBy = new Map<number, number>();
-  const record = (response: { status: number; body: string }): void => {
-    // A bare pid (/pid) or a JSON body with one (the example's /alive).
-    const match = /^\s*(\d+)\s*$/.exec(response.body) ?? /"pid"\s*:\s*(\d+)/.exec(response.body);
-    if (response.status === 200 && match?.[1] !== undefined) answeredBy.set(Number(match[1]), (answeredBy.get(Number(match[1])) ?? 0) + 1);
-  };
-  const common = { port, durationMs: 9 * 60_000, requestTimeout: 20_000, signal: controller.signal, onResponse: record };
-  const runs: Promise<LoadResult>[] = [];
-  if (kind === 'keep-alive') runs.push(runLoad({ ...common, path: recipe.pidPath, concurrency: 4, keepAlive: true }));
-  if (kind === 'new-connection') runs.push(runLoad({ ...common, path: recipe.pidPath, concurrency: 4, keepAlive: false }));
-  if (kind === 'mixed') {
-    runs.push(runLoad({ ...common, path: recipe.pidPath, concurrency: 2, keepAlive: true }));
-    runs.push(runLoad({ ...common, path: recipe.pidPath, concurrency: 2, keepAlive: false }));
-    runs.push(runLoad({ ...common, path: recipe.slowPath(slowMs), concurrency: 3, keepAlive: false }));
-  }
-  return { results: Promise.all(runs), abort: () => controller.abort(), answeredBy };
 }
 
 export interface SwapOptions {

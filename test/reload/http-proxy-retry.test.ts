@@ -29,6 +29,13 @@ describe('onUpstreamFailure', () => {
     expect(onUpstreamFailure({ ...facts, code: 'HPE_INVALID_CONSTANT' }, 'blue')).toMatchObject({ action: 'bad-gateway' });
   });
 
+  it('a failure on an instance a reload retired does not use up the retry (reloads back to back), but never makes a POST or a read body retryable', () => {
+    expect(onUpstreamFailure({ ...facts, retried: true, retiredInstance: true }, 'old-green')).toEqual({ action: 'retry', refused: false });
+    expect(onUpstreamFailure({ ...facts, retried: true, retiredInstance: false }, 'green')).toMatchObject({ action: 'bad-gateway' });
+    expect(onUpstreamFailure({ ...facts, method: 'POST', retiredInstance: true }, 'blue')).toMatchObject({ action: 'bad-gateway', message: expect.stringContaining('may have taken effect') as string });
+    expect(onUpstreamFailure({ ...facts, method: 'PUT', bodyRead: true, retiredInstance: true }, 'blue')).toMatchObject({ action: 'bad-gateway' });
+  });
+
   it('aborts the client connection when the response had started', () => {
     expect(onUpstreamFailure({ ...facts, responseStarted: true }, 'blue')).toEqual({ action: 'abort' });
   });
