@@ -16,7 +16,7 @@ import { controlPaths } from '../control/paths.js';
 import { lastRunRecorder } from '../control/record.js';
 import { ensureRunDir } from '../control/run-dir.js';
 import { DiskWatch } from './disk-watch.js';
-import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
+import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOptions, type ReloadOutcome, type SupervisorView } from '../control/server.js';
 import { formatDuration } from '../elapsed.js';
 import { isNaijaSupError, NaijaSupError } from '../errors.js';
 import { pidFileProblem } from '../config/schema/process.js';
@@ -54,8 +54,8 @@ export interface Supervision {
   readonly done: Promise<number>;
   /** A graceful stop; a second call kills at once. Safe before the app is up. */
   stop(): void;
-  /** Re-reads the configuration and reloads with it. */
-  reload(): Promise<ReloadOutcome>;
+  /** Re-reads the configuration and reloads with it (`parallel` instances at a time, default 1). */
+  reload(options?: ReloadOptions): Promise<ReloadOutcome>;
   /** Forwards a signal to the current instance's process group. */
   forward(signal: NodeJS.Signals): void;
   /** Adds an event of the caller's to the stream (a signal it received): logs and the control socket see it too. */
@@ -79,7 +79,7 @@ export function supervise(options: SuperviseOptions): Supervision {
   // /health, the control socket) sees it: one rule for every output (issue 15).
   const publish = (e: SupervisorEvent): void => hub.publish(state.redactor.deep(e));
   const seen: ResolvedConfig[] = [options.loaded.config];
-  const reload = async (): Promise<ReloadOutcome> => {
+  const reload = async (reloadOptions: ReloadOptions = {}): Promise<ReloadOutcome> => {
     let next: LoadedConfig;
     try {
       next = await options.reloadConfig();
@@ -92,7 +92,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     }
     if (!state.app) return { ok: false, errors: ['the supervisor is still starting'] };
     // Preflight chose the port; a reload keeps it unless the new config names another one.
-    return reloadOutcome('reload', await state.app.reload(next.config));
+    return reloadOutcome('reload', await state.app.reload(next.config, true, reloadOptions.parallel ?? 1));
   };
   const done = run(options, hub, state, reload, publish);
   return {
@@ -108,7 +108,7 @@ export function supervise(options: SuperviseOptions): Supervision {
 }
 
 async function run(
-  options: SuperviseOptions, hub: EventHub, state: SuperviseState, reload: () => Promise<ReloadOutcome>, publish: (e: SupervisorEvent) => void,
+  options: SuperviseOptions, hub: EventHub, state: SuperviseState, reload: (options?: ReloadOptions) => Promise<ReloadOutcome>, publish: (e: SupervisorEvent) => void,
 ): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
   const version = options.version ?? '0.0.0';
