@@ -10,7 +10,8 @@
  * `exported_instance` — the reason the proxy's series say `target` (src/metrics/proxy-metrics.ts).
  *
  * RSS and CPU come from one asynchronous pass over /proc for all instances (never blocking the
- * supervisor's loop), every `sampleIntervalMs` and on a scrape when the last pass is stale; /health
+ * supervisor's loop), every `sampleIntervalMs` (with several instances) and on a scrape when the
+ * last pass is stale; /health
  * and the dashboard show the last pass. CPU seconds are counted per instance across its restarts
  * and reloads (each process's growth since it was last seen), so the counter only goes up.
  */
@@ -106,7 +107,9 @@ export class InstanceMetrics {
     this.options = options;
     this.now = options.now ?? Date.now;
     const interval = options.sampleIntervalMs ?? 5000;
-    this.timer = interval > 0 ? setInterval(() => { this.sample().catch(() => undefined); }, interval) : null;
+    // With one instance nothing shows the rows between scrapes (/health and the dashboard list
+    // instances only for several; the app-level sampler covers the one): no periodic pass then.
+    this.timer = interval > 0 ? setInterval(() => { if (options.members().length > 1) this.sample().catch(() => undefined); }, interval) : null;
     // The sampler must never be what keeps the supervisor alive.
     this.timer?.unref();
   }
