@@ -11,9 +11,9 @@
  *
  * RSS and CPU come from one asynchronous pass over /proc for all instances (never blocking the
  * supervisor's loop), every `sampleIntervalMs` (with several instances) and on a scrape when the
- * last pass is stale; /health
- * and the dashboard show the last pass. CPU seconds are counted per instance across its restarts
- * and reloads (each process's growth since it was last seen), so the counter only goes up.
+ * last pass is stale; /health and the dashboard show the last pass. CPU seconds are counted per
+ * instance across its restarts and reloads (each process's growth since it was last seen), so the
+ * counter only goes up.
  */
 import type { Registry } from 'prom-client';
 import { parseVmRss, PROC, USER_HZ, type Proc } from '../process/proc-read.js';
