@@ -4,7 +4,8 @@
  * (src/app/instance.ts, `instances` in the config; issue 20), each with its own state machine,
  * restarts and blue/green swap. Stop and forward go to every instance; reload, restart and
  * rollback go to one after the other (a rolling reload: each instance's new process must be ready
- * and take traffic before its old one is drained), and a failed step undoes the steps before it.
+ * and take traffic before its old one is drained; `reload --parallel K` replaces K at a time), and
+ * a failed step undoes the steps before it.
  * `scale` adds or stops instances without touching the others. The app ends when all have ended.
  */
 import type { ResolvedConfig } from '../config/types.js';
@@ -14,6 +15,7 @@ import type { SupervisorEvent } from '../supervisor/events.js';
 import type { RunnerDeps, Supervisor } from '../supervisor/runner.js';
 import { instanceCount } from './cpus.js';
 import { Instance, type ReloadResult } from './instance.js';
+import { rollInBatches } from './rolling.js';
 
 export type { ReloadResult } from './instance.js';
 
@@ -127,27 +129,31 @@ export class App {
 
   /** A restart with the current config: blue/green in the zero-downtime modes, one instance at a time. */
   restart(): Promise<ReloadResult> {
-    return this.rolling((i) => i.restart(), false);
+    return this.rolling((i) => i.restart(), false, 1);
   }
 
   /** Goes back to the configuration before the last reload, by the same procedure. */
   rollback(): Promise<ReloadResult> {
-    return this.rolling((i) => i.rollback(), true);
-  }
-
-  /** Restarts with `config` (SIGHUP, `naija-sup reload`): one instance after the other. */
-  reload(config: ResolvedConfig, remember = true): Promise<ReloadResult> {
-    return this.rolling((i) => i.reload(config, remember), true);
+    return this.rolling((i) => i.rollback(), true, 1);
   }
 
   /**
-   * Runs `step` on each instance in turn, stopping at the first that fails. Each step is one
-   * instance's blue/green swap: its new process is ready and takes traffic before its old one is
-   * drained, so the others serve throughout. When the configuration changes (`undoable`), a failed
-   * step leaves that instance on its old process (its own rollback) and the instances already
-   * replaced go back to the configuration they had, the same way: the app ends as it began.
+   * Restarts with `config` (SIGHUP, `naija-sup reload`): `parallel` instances at a time (default
+   * one after the other; `reload --parallel K`).
    */
-  private async rolling(step: (instance: Instance) => Promise<ReloadResult>, undoable: boolean): Promise<ReloadResult> {
+  reload(config: ResolvedConfig, remember = true, parallel = 1): Promise<ReloadResult> {
+    return this.rolling((i) => i.reload(config, remember), true, parallel);
+  }
+
+  /**
+   * Runs `step` on the instances `parallel` at a time (src/app/rolling.ts), stopping after the
+   * first batch with a failed step. Each step is one instance's blue/green swap: its new process is
+   * ready and takes traffic before its old one is drained, so the others serve throughout. When the
+   * configuration changes (`undoable`), a failed step leaves that instance on its old process (its
+   * own rollback) and the instances already replaced — the failed batch's included — go back to the
+   * configuration they had, the same way: the app ends as it began.
+   */
+  private async rolling(step: (instance: Instance) => Promise<ReloadResult>, undoable: boolean, parallel: number): Promise<ReloadResult> {
     if (this.instances.length === 0) return { ok: false, outcome: 'not-running', pid: null };
     if (this.busy) {
       // One instance answers for itself, as it always did ("a reload is already in progress").
@@ -157,32 +163,31 @@ export class App {
     }
     this.busy = true;
     try {
-      let result: ReloadResult = { ok: false, outcome: 'not-running', pid: null };
-      const replaced: { instance: Instance; config: ResolvedConfig; previous: ResolvedConfig | null }[] = [];
-      for (const instance of [...this.instances]) {
-        if (this.scaledDown.has(instance)) continue;
-        const before = { instance, config: instance.currentConfig, previous: instance.previousConfig };
-        result = await step(instance);
-        if (result.ok) {
-          replaced.push(before);
-          continue;
-        }
-        if (undoable && replaced.length > 0) await this.undo(replaced);
-        if (replaced.length === 0 || !undoable) return result;
-        return { ...result, cause: `instance ${instance.index}: ${result.cause ?? result.outcome}; instance${replaced.length === 1 ? '' : 's'} ${replaced.map((r) => r.instance.index).join(', ')} went back to the configuration before` };
-      }
-      return result;
+      // What each instance would go back to: taken before any step (busy keeps anything else out).
+      const before = this.instances.filter((i) => !this.scaledDown.has(i))
+        .map((instance) => ({ instance, config: instance.currentConfig, previous: instance.previousConfig }));
+      let last: ReloadResult = { ok: false, outcome: 'not-running', pid: null };
+      const rolled = await rollInBatches(before, parallel, async (b) => (last = await step(b.instance)));
+      const first = rolled.failed[0];
+      if (first === undefined) return last;
+      if (undoable && rolled.done.length > 0) await this.undo(rolled.done, parallel);
+      if (rolled.done.length === 0 || !undoable) return first.result;
+      const why = rolled.failed.map((f) => `instance ${f.item.instance.index}: ${f.result.cause ?? f.result.outcome}`).join('; ');
+      const back = rolled.done.map((r) => r.instance.index);
+      return { ...first.result, cause: `${why}; instance${back.length === 1 ? '' : 's'} ${back.join(', ')} went back to the configuration before` };
     } finally {
       this.busy = false;
     }
   }
 
-  /** Puts the instances a failed rolling reload had replaced back on their configuration, newest first. */
-  private async undo(replaced: readonly { instance: Instance; config: ResolvedConfig; previous: ResolvedConfig | null }[]): Promise<void> {
-    for (const { instance, config, previous } of [...replaced].reverse()) {
+  /** Puts the instances a failed rolling reload had replaced back on their configuration, newest first, `parallel` at a time. */
+  private async undo(replaced: readonly { instance: Instance; config: ResolvedConfig; previous: ResolvedConfig | null }[], parallel: number): Promise<void> {
+    await rollInBatches([...replaced].reverse(), parallel, async ({ instance, config, previous }) => {
       await instance.reload(config, false);
       instance.previousConfig = previous;
-    }
+      // Undo goes on whatever one instance does: each is put back as far as it can be.
+      return { ok: true };
+    });
   }
 
   /**

@@ -2,15 +2,15 @@
  * What the control socket (src/control/server.ts) may do to a running app: status, stop, restart,
  * reload, rollback, scale and the event stream, adapted from the App and its status tracker.
  */
-import type { ReloadOutcome, ControlTarget, EventHub, StatusTracker } from '../control/server.js';
+import type { ReloadOptions, ReloadOutcome, ControlTarget, EventHub, StatusTracker } from '../control/server.js';
 import type { App, ReloadResult } from './app.js';
 
 export interface ControlTargetOptions {
   app(): App | null;
   tracker: StatusTracker;
   hub: EventHub;
-  /** Re-reads the configuration and reloads the app with it. */
-  reload(): Promise<ReloadOutcome>;
+  /** Re-reads the configuration and reloads the app with it (`parallel` instances at a time). */
+  reload(options?: ReloadOptions): Promise<ReloadOutcome>;
   /** The graceful stop's own timeout: a shorter one asked for by `stop --timeout` escalates sooner. */
   shutdownTimeoutMs(): number;
 }

@@ -16,7 +16,7 @@ import { controlPaths } from '../control/paths.js';
 import { lastRunRecorder } from '../control/record.js';
 import { ensureRunDir } from '../control/run-dir.js';
 import { DiskWatch } from './disk-watch.js';
-import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOutcome, type SupervisorView } from '../control/server.js';
+import { createEventHub, startControlServer, StatusTracker, type EventHub, type ReloadOptions, type ReloadOutcome, type SupervisorView } from '../control/server.js';
 import { formatDuration } from '../elapsed.js';
 import { isNaijaSupError, NaijaSupError } from '../errors.js';
 import { pidFileProblem } from '../config/schema/process.js';
@@ -29,6 +29,7 @@ import { pid1Warning } from './pid1.js';
 import { systemdNotifier, withoutNotifySocket } from './systemd-notify.js';
 import { controlTarget, reloadOutcome } from './control-target.js';
 import { instanceDeps } from './instance-deps.js';
+import type { InstanceMetrics } from '../metrics/instances.js';
 import type { Monitoring } from '../metrics/monitoring.js';
 import type { SupervisorMetrics } from '../metrics/registry.js';
 import type { HealthSnapshot } from '../metrics/status-server.js';
@@ -54,8 +55,8 @@ export interface Supervision {
   readonly done: Promise<number>;
   /** A graceful stop; a second call kills at once. Safe before the app is up. */
   stop(): void;
-  /** Re-reads the configuration and reloads with it. */
-  reload(): Promise<ReloadOutcome>;
+  /** Re-reads the configuration and reloads with it (`parallel` instances at a time, default 1). */
+  reload(options?: ReloadOptions): Promise<ReloadOutcome>;
   /** Forwards a signal to the current instance's process group. */
   forward(signal: NodeJS.Signals): void;
   /** Adds an event of the caller's to the stream (a signal it received): logs and the control socket see it too. */
@@ -79,7 +80,7 @@ export function supervise(options: SuperviseOptions): Supervision {
   // /health, the control socket) sees it: one rule for every output (issue 15).
   const publish = (e: SupervisorEvent): void => hub.publish(state.redactor.deep(e));
   const seen: ResolvedConfig[] = [options.loaded.config];
-  const reload = async (): Promise<ReloadOutcome> => {
+  const reload = async (reloadOptions: ReloadOptions = {}): Promise<ReloadOutcome> => {
     let next: LoadedConfig;
     try {
       next = await options.reloadConfig();
@@ -92,7 +93,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     }
     if (!state.app) return { ok: false, errors: ['the supervisor is still starting'] };
     // Preflight chose the port; a reload keeps it unless the new config names another one.
-    return reloadOutcome('reload', await state.app.reload(next.config));
+    return reloadOutcome('reload', await state.app.reload(next.config, true, reloadOptions.parallel ?? 1));
   };
   const done = run(options, hub, state, reload, publish);
   return {
@@ -108,7 +109,7 @@ export function supervise(options: SuperviseOptions): Supervision {
 }
 
 async function run(
-  options: SuperviseOptions, hub: EventHub, state: SuperviseState, reload: () => Promise<ReloadOutcome>, publish: (e: SupervisorEvent) => void,
+  options: SuperviseOptions, hub: EventHub, state: SuperviseState, reload: (options?: ReloadOptions) => Promise<ReloadOutcome>, publish: (e: SupervisorEvent) => void,
 ): Promise<number> {
   let config: ResolvedConfig = options.loaded.config;
   const version = options.version ?? '0.0.0';
@@ -133,6 +134,8 @@ async function run(
     const { registerProxyMetrics } = await import('../metrics/proxy-metrics.js');
     registerProxyMetrics(metrics.registry, () => state.app?.proxyStats() ?? null);
   }
+  // Issue 20: a row per instance in /health and the dashboard, per-instance series on /metrics.
+  const perInstance = metrics && config.status.port !== null ? await startInstanceMetrics(metrics, state) : null;
   const tracker = new StatusTracker({
     view: () => redactedView(statusView(state.app, config), state.redactor),
     version,
@@ -151,7 +154,7 @@ async function run(
   // last-run record already say so (a test, or a script, may act on the line at once).
   if (options.onEvent) hub.subscribe(options.onEvent);
   publish({ type: 'config-loaded', file: options.loaded.filepath, durationMs: options.configLoadMs ?? 0 });
-  const closers: Closer[] = [() => logs.close(), () => metrics?.close(), () => monitor?.close()];
+  const closers: Closer[] = [() => logs.close(), () => metrics?.close(), () => perInstance?.close(), () => monitor?.close()];
   const pid1 = pid1Warning(); if (pid1) publish(pid1);
   const notifier = systemdNotifier(options.env, (message, fix) => publish({ type: 'warning', message, ...(fix ? { fix } : {}) }));
   if (notifier) { hub.subscribe((e) => notifier.event(e)); closers.push(() => notifier.close()); }
@@ -165,7 +168,7 @@ async function run(
     if (control.staleSocketRemoved) publish({ type: 'warning', message: `removed a stale control socket left by a supervisor that died (${paths.socket})` });
     config = await preflight(config, runDir, Boolean(options.force), publish, preflightModule);
     if (state.stopEarly) return 0;
-    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor, monitor));
+    if (metrics && config.status.port !== null) closers.unshift(await startStatus(config, options.loaded, metrics, version, () => state.app, publish, () => state.redactor, monitor, perInstance));
     const app = new App({ config, onEvent: publish, makeDeps: instanceDeps({ runDir, baseEnv: withoutNotifySocket(options.env) }), openMode });
     state.app = app;
     const status = await app.start();
@@ -242,10 +245,14 @@ async function startStatus(
   config: ResolvedConfig, loaded: LoadedConfig, metrics: SupervisorMetrics, version: string, app: () => App | null, publish: (e: SupervisorEvent) => void,
   redactor: () => Redactor,
   monitor: Monitoring | null,
+  perInstance: InstanceMetrics | null,
 ): Promise<Closer> {
   const { startStatusServer, buildHealthSnapshot } = await import('../metrics/status-server.js');
   // The /health snapshot and the dashboard's data: the one redaction rule applies (issue 15).
-  const snapshot = (): HealthSnapshot => redactor().deep(buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }));
+  const snapshot = (): HealthSnapshot => redactor().deep({
+    ...buildHealthSnapshot({ supervisor: app()?.supervisor ?? { state: { tag: 'idle' }, context: initialMachine().ctx }, metrics, version }),
+    ...perInstance?.health(),
+  });
   const status = await startStatusServer({
     routes: monitor?.routes(snapshot) ?? undefined,
     token: config.status.token,
@@ -259,6 +266,17 @@ async function startStatus(
   });
   publish({ type: 'status-server', url: status.url });
   return () => status.close();
+}
+
+/** Each instance's row and series (src/metrics/instances.ts), read from the app's instances. */
+async function startInstanceMetrics(metrics: SupervisorMetrics, state: SuperviseState): Promise<InstanceMetrics> {
+  const { InstanceMetrics } = await import('../metrics/instances.js');
+  const perInstance = new InstanceMetrics({
+    members: () => (state.app?.members ?? []).map((i) => ({ index: i.index, supervisor: i.supervisor })),
+    proxyStats: () => state.app?.proxyStats() ?? null,
+  });
+  perInstance.register(metrics.registry);
+  return perInstance;
 }
 
 /**

@@ -88,9 +88,10 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     ['rollback', 'go back to the configuration before the last reload (blue/green in handoff/proxy mode)'],
   ] as const;
   for (const [name, description] of restarts) {
-    control(program.command(name))
-      .description(description)
-      .action(async (opts: ControlOptions) => {
+    const cmd = control(program.command(name)).description(description);
+    if (name === 'reload') cmd.option('--parallel <k>', 'replace up to K instances at a time (default 1)');
+    cmd
+      .action(async (opts: ControlOptions & { parallel?: string }) => {
         const { restartCommand } = await import('./commands/restart.js');
         setStatus(await restartCommand(io, opts, name));
       });

@@ -46,7 +46,8 @@ export type ControlRequest =
   /** `timeoutMs` shortens the grace period before SIGKILL; `force` kills the group at once. */
   | { v: 1; id: RequestId; type: 'stop'; timeoutMs?: number; force?: boolean }
   | { v: 1; id: RequestId; type: 'restart' }
-  | { v: 1; id: RequestId; type: 'reload' }
+  /** `parallel`: replace up to this many instances at a time (default 1; `reload --parallel K`). */
+  | { v: 1; id: RequestId; type: 'reload'; parallel?: number }
   /** Back to the configuration before the last reload, by the same blue/green procedure. */
   | { v: 1; id: RequestId; type: 'rollback' }
   | { v: 1; id: RequestId; type: 'events' }
@@ -272,7 +273,14 @@ export function parseRequest(line: string): ParsedRequest {
     }
     return { ok: true, request: { v: 1, id, type, instances } };
   }
-  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop' | 'scale'> } };
+  if (type === 'reload') {
+    const parallel = value['parallel'];
+    if (parallel !== undefined && (typeof parallel !== 'number' || !Number.isInteger(parallel) || parallel < 1 || parallel > MAX_INSTANCES)) {
+      return { ok: false, reply: errorReply(id, 'E_BAD_REQUEST', `"parallel" must be an integer from 1 to ${MAX_INSTANCES}`) };
+    }
+    return { ok: true, request: { v: 1, id, type, ...(parallel === undefined ? {} : { parallel }) } };
+  }
+  return { ok: true, request: { v: 1, id, type: type as Exclude<RequestType, 'stop' | 'scale' | 'reload'> } };
 }
 
 /** A reply or streamed message, checked just enough to be used safely; null when it is not one. */

@@ -63,13 +63,19 @@ import {
 /** `failed`: the config was fine but the new instance did not take over (a rollback). */
 export type ReloadOutcome = { ok: true } | { ok: false; errors: string[]; kind?: 'invalid-config' | 'failed' };
 
+/** What a `reload` request may ask for besides the reload itself. */
+export interface ReloadOptions {
+  parallel?: number;
+}
+
 /** The supervisor as the control server sees it. src/cli/commands/start.ts adapts the real one. */
 export interface ControlTarget {
   status(): StatusSnapshot;
   /** Graceful stop; `force` kills the group at once; `timeoutMs` shortens the grace period. */
   stop(options: { timeoutMs?: number; force?: boolean }): void;
   restart(): void;
-  reload(): Promise<ReloadOutcome>;
+  /** `parallel`: how many instances a rolling reload replaces at a time (default 1). */
+  reload(options?: ReloadOptions): Promise<ReloadOutcome>;
   /** Goes back to the configuration before the last reload (issue 8). */
   rollback(): Promise<ReloadOutcome>;
   /** Registers a listener for every supervisor event; returns the unsubscribe function. */
@@ -247,7 +253,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       case 'reload':
       case 'rollback':
         conn.pending += 1;
-        (request.type === 'reload' ? target.reload() : target.rollback()).finally(() => { conn.pending -= 1; }).then(
+        (request.type === 'reload' ? target.reload(request.parallel === undefined ? {} : { parallel: request.parallel }) : target.rollback()).finally(() => { conn.pending -= 1; }).then(
           (outcome) => send(conn, outcome.ok
             ? { v: 1, id, ok: true }
             : outcome.kind === 'failed'

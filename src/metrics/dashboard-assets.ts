@@ -30,7 +30,8 @@ main { max-width: 1200px; margin: 0 auto; padding: 12px; }
 h1 { font-size: 1.4rem; margin: 0 0 8px; } h2 { font-size: 1.05rem; margin: 0 0 8px; }
 .grid { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(min(100%, 360px), 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px; margin: 0; min-width: 0; }
-#s-app, #s-restarts { grid-column: 1 / -1; }
+#s-app, #s-instances, #s-restarts { grid-column: 1 / -1; }
+tfoot td { font-weight: 600; }
 dl { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 6px 16px; margin: 0 0 8px; }
 dt { color: var(--muted); font-size: .8rem; } dd { margin: 0; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }

@@ -127,6 +127,28 @@ function resourcesSection(d: DashboardData): string {
   ])}`;
 }
 
+/**
+ * A row per instance of an app that runs several (issue 20) and the whole app's total below them
+ * (a <tfoot>, so it is never mistaken for an instance).
+ */
+function instancesSection(d: DashboardData): string {
+  const rows = d.health.instances;
+  const total = d.health.total;
+  if (rows === undefined || total === undefined) return '<h2>Instances</h2><p class="muted">one instance (set "instances" to run more)</p>';
+  const head = ['instance', 'state', 'pid', 'restarts', 'memory', 'CPU', 'requests', 'last exit'];
+  const cpu = (v: number | null): string => (v === null ? '–' : `${v} %`);
+  const count = (v: number | null): string => (v === null ? '–' : String(v));
+  const cells = (r: string[]): string => r.map((c, i) => `<td data-label="${h(head[i] ?? '')}">${c}</td>`).join('');
+  const body = rows.map((r) => `<tr data-instance="${r.index}">${cells([
+    `#${r.index}`, badge(r.ready ? true : r.state === 'starting' || r.state === 'spawning' ? null : false, r.ready ? 'ready' : r.state),
+    r.pid === null ? '–' : String(r.pid), String(r.restarts), h(formatBytes(r.rssBytes)), cpu(r.cpuPercent), count(r.requests), h(r.lastExit ?? ''),
+  ])}</tr>`).join('');
+  const foot = `<tr class="total">${cells([
+    'total', `${total.ready}/${total.instances} ready`, '', String(total.restarts), h(formatBytes(total.rssBytes)), cpu(total.cpuPercent), count(total.requests), '',
+  ])}</tr>`;
+  return `<h2>Instances</h2><div class="scroll"><table><thead><tr>${head.map((c) => `<th scope="col">${h(c)}</th>`).join('')}</tr></thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>`;
+}
+
 function dependenciesSection(d: DashboardData): string {
   const rows = d.health.dependencies.map((x) => [h(x.name), h(x.target), badge(x.ok, x.ok ? 'up' : 'down'), h(x.detail), h(ago(x.at, d.nowMs))]);
   return `<h2>Dependencies</h2>${table(['name', 'target', 'state', 'detail', 'checked'], rows, 'none configured (dependsOn)')}`;
@@ -162,6 +184,7 @@ function alertsSection(d: DashboardData): string {
 export const SECTIONS: ReadonlyArray<readonly [string, (d: DashboardData) => string]> = [
   ['s-app', appSection],
   ['s-health', healthSection],
+  ['s-instances', instancesSection],
   ['s-restarts', restartsSection],
   ['s-starts', startsSection],
   ['s-resources', resourcesSection],

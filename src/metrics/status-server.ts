@@ -28,6 +28,7 @@ import { NaijaSupError } from '../errors.js';
 import { PROC } from '../process/proc-read.js';
 import type { CrashCause } from '../supervisor/events.js';
 import type { Context, State } from '../supervisor/machine.js';
+import type { InstanceHealth, InstancesTotal } from './instances.js';
 import type { DependencyStatus, LastProbe, SupervisorMetrics } from './registry.js';
 import { authorized } from './access.js';
 
@@ -80,6 +81,13 @@ export interface HealthSnapshot {
     /** alerts.crashRate; null when off. */
     threshold: number | null;
   };
+  /**
+   * Each instance of an app that runs more than one (`instances`, issue 20; src/metrics/instances.ts),
+   * in index order; `instance` above is instance 0. Absent with one instance.
+   */
+  instances?: InstanceHealth[];
+  /** The whole app when it runs more than one instance. */
+  total?: InstancesTotal;
 }
 
 /** What {@link buildHealthSnapshot} reads from the runner: `Supervisor.state` and `Supervisor.context`. */

@@ -21,6 +21,15 @@ describe('parseRequest', () => {
     expect(parseRequest('{"v":1,"id":5,"type":"scale"}')).toMatchObject({ ok: false, reply: { error: { code: 'E_BAD_REQUEST' } } });
   });
 
+  it('takes reload with an optional parallel from 1 to 256 (reload --parallel K, issue 20)', () => {
+    expect(parseRequest('{"v":1,"id":6,"type":"reload","parallel":2}')).toEqual({ ok: true, request: { v: 1, id: 6, type: 'reload', parallel: 2 } });
+    expect(parseRequest('{"v":1,"id":6,"type":"reload"}')).toEqual({ ok: true, request: { v: 1, id: 6, type: 'reload' } });
+    for (const bad of ['0', '-1', '257', '1.5', '"2"', 'null']) {
+      const parsed = parseRequest(`{"v":1,"id":6,"type":"reload","parallel":${bad}}`);
+      expect(parsed).toMatchObject({ ok: false, reply: { id: 6, error: { code: 'E_BAD_REQUEST', message: '"parallel" must be an integer from 1 to 256' } } });
+    }
+  });
+
   it('answers malformed JSON with E_MALFORMED and no id', () => {
     const parsed = parseRequest('{"v":1,');
     expect(parsed.ok).toBe(false);

@@ -7,14 +7,16 @@
  *
  * The screenshot goes to the temp dir; `UPDATE_SCREENSHOT=1` writes docs/dashboard.png for the README.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertAllGone, fixture } from '../helpers/processes.js';
+import type { HealthSnapshot } from '../../src/metrics/status-server.js';
+import { assertAllGone, fixture, waitFor } from '../helpers/processes.js';
 import { finishSupervisor, freePort, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
+import { httpRequest } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -132,5 +134,44 @@ describe('dashboard in Chromium', () => {
     sup.signal('SIGTERM');
     await expect(sup.done).resolves.toBe(0);
     await assertAllGone([chromePid, ...sup.pids]);
+  });
+
+  it('with instances: 3, shows a row per instance and the total below them', async () => {
+    const port = await freePort();
+    const statusPort = await freePort();
+    sup = superviseInProcess([], {}, (tmp) => writeFileSync(join(tmp, 'naija-sup.config.json'), JSON.stringify({
+      name: 'orders-api', command: [process.execPath, fixture('reload/fd-server.mjs')], port, host: '127.0.0.1',
+      mode: 'handoff', instances: 3, status: { port: statusPort },
+      health: { path: '/health', interval: '25ms', startupTimeout: '20s' }, shutdown: { timeout: '10s' },
+    })));
+    const health = await waitFor(async () => {
+      const answer = await httpRequest(statusPort, '/health').catch(() => null);
+      const body = answer?.status === 200 ? JSON.parse(answer.body) as HealthSnapshot : null;
+      return body?.total?.ready === 3 ? body : null;
+    }, { timeout: 30_000, message: 'the three instances never got ready' });
+    const pids = (health.instances ?? []).map((i) => i.pid as number);
+    const { browser: b, pid: chromePid } = await launch();
+    const page = await b.newPage();
+    const problems = watchConsole(page);
+    await page.goto(`http://127.0.0.1:${statusPort}/`);
+    await page.waitForFunction(() => (globalThis as unknown as G).document.getElementById('live')?.textContent?.startsWith('live') === true, undefined, { timeout: 10_000 });
+    const rows = page.locator('#s-instances tbody tr');
+    expect(await rows.count()).toBe(3);
+    for (const [k, pid] of pids.entries()) {
+      const row = rows.nth(k);
+      expect(await row.locator('td').first().textContent()).toBe(`#${k}`);
+      expect(await row.textContent()).toContain(String(pid));
+      expect(await row.locator('.badge').textContent()).toBe('ready');
+    }
+    expect(await page.locator('#s-instances tfoot tr').textContent()).toMatch(/^total3\/3 ready0/);
+
+    expect(problems).toEqual([]);
+    await b.close();
+    await server?.close();
+    browser = null;
+    server = null;
+    sup.signal('SIGTERM');
+    await expect(sup.done).resolves.toBe(0);
+    await assertAllGone([chromePid, ...pids]);
   });
 });

@@ -75,7 +75,7 @@ describe('dashboard routes with status.token', () => {
     expect(data.exits).toHaveLength(1);
     expect(data.starts).toMatchObject([{ readyInMs: 250 }]);
     expect(data.proxy).toBeNull();
-    expect(Object.keys(data.html)).toEqual(['s-app', 's-health', 's-restarts', 's-starts', 's-resources', 's-deps', 's-proxy', 's-alerts']);
+    expect(Object.keys(data.html)).toEqual(['s-app', 's-health', 's-instances', 's-restarts', 's-starts', 's-resources', 's-deps', 's-proxy', 's-alerts']);
   });
 });
 

@@ -282,6 +282,88 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 3: rolling 
   });
 });
 
+/** The order of the reload events in the log: "s" for a reload-started, "f" for a reload-finished. */
+function reloadOrder(h: Harness): string[] {
+  return h.sup.stdout().split('\n').flatMap((line) => {
+    const m = /"event":"reload-(started|finished)"/.exec(line);
+    return m ? [`${m[1] === 'started' ? 's' : 'f'}`] : [];
+  });
+}
+
+describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode, instances: 4: reload --parallel 2', (mode) => {
+  it('replaces two at a time under keep-alive load: no failed request, all four pids replaced', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, mode, { instances: 4, env: { V: '1' } }));
+    const before = await readyInstances(h, 4);
+    const load = startLoad(port, { keepAlive: true });
+    let result: LoadResult;
+    try {
+      await waitFor(() => reached(load.tally, before, mode), { timeout: 20_000, message: 'the load never reached the instances' });
+      h.rewrite(appConfig(port, mode, { instances: 4, env: { V: '2' } }));
+      const reloaded = await cli(h, ['reload', '--parallel', '2', '--name', NAME]);
+      expect(reloaded.out).toMatch(new RegExp(`instances-e2e: reloaded \\(4 instances: pids ${before.join(', ')} → `));
+      expect(reloaded.status).toBe(0);
+      const finished = await Promise.all([0, 1, 2, 3].map((k) => h.waitEvent('reload-finished', k, 60_000)));
+      expect(finished.map((e) => e['outcome'])).toEqual(['reloaded', 'reloaded', 'reloaded', 'reloaded']);
+      // Two started together; the next two only once both of the first had finished.
+      expect(reloadOrder(h)).toEqual(['s', 's', 'f', 'f', 's', 's', 'f', 'f']);
+      const after = await readyInstances(h, 4);
+      expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+      await waitFor(() => reached(load.tally, after, mode), { timeout: 20_000, message: 'the load never reached the new instances' });
+      await assertAllGone(before);
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    await waitFor(async () => (await httpGet(port, '/env?name=V')).body === '2', { timeout: 5000, message: 'the new configuration does not serve' });
+    if (mode === 'proxy') {
+      // A K that is not a whole number ≥ 1: a clear message, a non-zero exit, nothing replaced.
+      const pids = (await h.status()).instances?.map((i) => i.pid);
+      for (const bad of ['0', '-1', '1.5', 'two']) {
+        const refused = await cli(h, ['reload', `--parallel=${bad}`, '--name', NAME]);
+        expect(refused.status, refused.out).not.toBe(0);
+        expect(refused.out).toContain(`--parallel expects a whole number of instances from 1 to 256, got "${bad}"`);
+        expect(refused.out).toMatch(/naija-sup reload --parallel 2/);
+      }
+      expect((await h.status()).instances?.map((i) => i.pid)).toEqual(pids);
+      expect(h.events('reload-started')).toHaveLength(4);
+    }
+    expect(await h.stop()).toBe(0);
+  });
+});
+
+describe('proxy mode, instances: 4: reload --parallel 2 with a new instance that never gets ready', () => {
+  it('stops after that batch and rolls back every instance it replaced: the old configuration serves on', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const h = start(appConfig(port, 'proxy', { instances: 4, env: { V: '1' } }));
+    const before = await readyInstances(h, 4);
+    const load = startLoad(port, { keepAlive: true });
+    let result: LoadResult;
+    try {
+      await waitFor(() => reached(load.tally, before, 'proxy'), { timeout: 20_000, message: 'the load never reached the instances' });
+      h.rewrite(appConfig(port, 'proxy', { instances: 4, env: { V: '2', NEVER_READY_INSTANCE: '2' }, health: { startupTimeout: '1500ms' } }));
+      const reloaded = await cli(h, ['reload', '--parallel', '2', '--name', NAME]);
+      expect(reloaded.status).not.toBe(0);
+      expect(reloaded.out).toMatch(/instance 2: .*; instances 0, 1, 3 went back to the configuration before/);
+      // Batch [0, 1] replaced; batch [2, 3]: 2 never ready (its own rollback), 3 replaced; then 3, 1, 0 undone.
+      const finished = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((k) => h.waitEvent('reload-finished', k, 60_000)));
+      expect(finished.slice(0, 4).map((e) => e['outcome']).sort()).toEqual(['reloaded', 'reloaded', 'reloaded', 'rolled-back']);
+      expect(finished.slice(4).map((e) => e['outcome'])).toEqual(['reloaded', 'reloaded', 'reloaded']);
+      const after = await readyInstances(h, 4);
+      expect(after[2]).toBe(before[2]);
+      for (const k of [0, 1, 3]) expect(after[k]).not.toBe(before[k]);
+      await waitFor(() => reached(load.tally, after, 'proxy'), { timeout: 20_000, message: 'the load never reached every instance after the rollback' });
+    } finally {
+      result = await load.stop();
+    }
+    expect(result.failed, describeLoad(result)).toBe(0);
+    const seen = new Set<string>();
+    for (let k = 0; k < 40; k += 1) seen.add((await httpGet(port, '/env?name=V')).body);
+    expect([...seen]).toEqual(['1']);
+    expect(await h.stop()).toBe(0);
+  });
+});
+
 /** `naija-sup <argv>` in-process against the harness's run dir; its exit status and output. */
 async function cli(h: Harness, argv: string[]): Promise<{ status: number; out: string }> {
   let out = '';

@@ -27,7 +27,7 @@ export const proxySection = section('The proxy of `mode` "proxy" (docs/http-prox
  * bind the same port itself, so the check sits here (mode resolves before instances, schema order).
  */
 export const instancesLeaf = leaf<number | 'max', number | 'max'>({
-  description: 'How many instances of the server run, each supervised on its own (restarts, probes, standby) and told its number in NAIJA_SUP_INSTANCE (0…N−1). An integer ≥ 1, or "max": the CPUs the supervisor may use (the cgroup CPU quota where there is one, else the available parallelism). More than 1 needs `mode` "handoff" (every instance accepts on the shared socket) or "proxy" (the proxy sends each request to the instance with the fewest in flight); a reload replaces them one at a time.',
+  description: 'How many instances of the server run, each supervised on its own (restarts, probes, standby) and told its number in NAIJA_SUP_INSTANCE (0…N−1). An integer ≥ 1, or "max": the CPUs the supervisor may use (the cgroup CPU quota where there is one, else the available parallelism). More than 1 needs `mode` "handoff" (every instance accepts on the shared socket) or "proxy" (the proxy sends each request to the instance with the fewest in flight); a reload replaces them one at a time (`naija-sup reload --parallel K`: K at a time).',
   typeText: 'integer ≥ 1 | "max"',
   jsonSchema: { oneOf: [{ type: 'integer', minimum: 1 }, { const: 'max' }] },
   default: value(1),
