@@ -13,7 +13,7 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { openDirectMode } from '../../src/reload/direct-mode.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { realDeps } from '../../src/supervisor/real-deps.js';
-import { FIXTURES_DIR, assertAllGone, childEnv, fixtureCommand, killAllTracked, track, trackedPids } from '../helpers/processes.js';
+import { FIXTURES_DIR, assertAllGone, childEnv, fixtureCommand, killAllTracked, track, trackedPids, waitFor } from '../helpers/processes.js';
 import { runnerConfig } from '../helpers/runner-config.js';
 import { freePort } from '../helpers/supervise.js';
 
@@ -105,5 +105,94 @@ describe('Instance reloads in direct mode', () => {
     expect(events.filter((e) => e.type === 'reload-finished').map((e) => (e as { outcome: string }).outcome)).toEqual(['failed', 'restarted']);
     inst.stop();
     expect(await done).toBe(0);
+  });
+});
+
+/** Direct mode posing as a zero-downtime one whose private-port choice for the next process the test settles. */
+interface Pending { resolve(config: ResolvedConfig): void; reject(error: Error): void }
+
+function blueGreenMode(): { mode: ReturnType<typeof openDirectMode>; settle: { next: Pending | null }; warn: { on: boolean } } {
+  const base = openDirectMode();
+  const settle: { next: Pending | null } = { next: null };
+  const warn = { on: false };
+  let calls = 0;
+  const mode = {
+    ...base,
+    zeroDowntime: true,
+    instanceConfig: (config: ResolvedConfig): Promise<ResolvedConfig> => {
+      calls += 1;
+      if (calls === 1) return Promise.resolve(config);
+      return new Promise<ResolvedConfig>((resolve, reject) => { settle.next = { resolve, reject }; });
+    },
+    adoptReload: (_current: ResolvedConfig, next: ResolvedConfig) => (warn.on
+      ? { config: next, warning: { message: 'the listener keeps port 8000', fix: 'stop and start to move it' } }
+      : { config: next }),
+  };
+  return { mode, settle, warn };
+}
+
+function blueGreenInstance(config: ResolvedConfig): { inst: Instance; events: SupervisorEvent[]; settle: { next: Pending | null }; warn: { on: boolean } } {
+  const runDir = mkdtempSync(join(tmpdir(), 'naija-sup-inst-'));
+  dirs.push(runDir);
+  const events: SupervisorEvent[] = [];
+  const { mode, settle, warn } = blueGreenMode();
+  const inst = new Instance({
+    config,
+    mode,
+    onEvent: (event) => {
+      events.push(event);
+      if (event.type === 'spawned') track(event.pid);
+    },
+    makeDeps: (_wiring, onEvent) => realDeps({ runDir, baseEnv: childEnv(), onEvent }),
+  });
+  return { inst, events, settle, warn };
+}
+
+describe('Instance blue/green reloads that never get a new process', () => {
+  it('a second reload while one is under way is busy; a new process without a private port is a rollback', async () => {
+    const config = await healthyConfig();
+    const { inst, events, settle, warn } = blueGreenInstance(config);
+    const done = inst.start();
+    expect(await inst.waitReady()).toBe(true);
+    const pid = inst.supervisor?.instancePid ?? null;
+    warn.on = true;
+    const first = inst.reload(config);
+    await waitFor(() => settle.next !== null);
+    expect(inst.reloading).toBe(true);
+    expect(await inst.reload(config)).toEqual({ ok: false, outcome: 'busy', cause: 'a reload is already in progress', pid });
+    settle.next?.reject(new Error('no free port in 40000-40010'));
+    expect(await first).toEqual({ ok: false, outcome: 'rolled-back', cause: 'no private port for the new instance: no free port in 40000-40010', pid });
+    expect(events).toContainEqual({ type: 'warning', message: 'the listener keeps port 8000', fix: 'stop and start to move it' });
+    expect(inst.supervisor?.instancePid).toBe(pid);
+    inst.stop();
+    expect(await done).toBe(0);
+  });
+
+  it('a stop while the new process\'s port is being chosen starts no new process', async () => {
+    const config = await healthyConfig();
+    const { inst, events, settle } = blueGreenInstance(config);
+    const done = inst.start();
+    expect(await inst.waitReady()).toBe(true);
+    const reload = inst.reload(config);
+    await waitFor(() => settle.next !== null);
+    inst.stop();
+    settle.next?.resolve(config);
+    expect(await reload).toMatchObject({ ok: false, outcome: 'rolled-back', cause: 'the supervisor is stopping' });
+    expect(await done).toBe(0);
+    expect(events.filter((e) => e.type === 'spawned')).toHaveLength(1);
+  });
+
+  it('a mode that cannot give the first process its config ends the instance with that error', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'naija-sup-inst-'));
+    dirs.push(runDir);
+    const failure = new Error('cannot bind 127.0.0.1:8000');
+    const inst = new Instance({
+      config: runnerConfig(),
+      mode: { ...openDirectMode(), instanceConfig: () => Promise.reject(failure) },
+      onEvent: () => undefined,
+      makeDeps: (_wiring, onEvent) => realDeps({ runDir, baseEnv: childEnv(), onEvent }),
+    });
+    await expect(inst.start()).rejects.toBe(failure);
+    expect(await inst.waitReady()).toBe(false);
   });
 });
