@@ -3,30 +3,26 @@
  * user reads, and the exit status, when the supervisor is already going away, gives up after the
  * restart, stops, dies, or brings up a new instance. The CLI runs in-process (run(argv, io)).
  */
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
 import { run } from '../src/cli/main.js';
 import { controlPaths } from '../src/control/paths.js';
+import { fakeSupervisor, type FakeSupervisor } from './helpers/fake-supervisor.js';
 
 let dir = '';
 let runDir = '';
-let server: Server | null = null;
-const sockets = new Set<Socket>();
+let fake: FakeSupervisor | null = null;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'naija-sup-restart-'));
   runDir = join(dir, 'run');
   mkdirSync(runDir, { mode: 0o700 });
 });
 afterEach(async () => {
-  for (const s of sockets) s.destroy();
-  sockets.clear();
-  if (server !== null) await new Promise((resolve) => server?.close(resolve));
-  server = null;
+  await fake?.close();
+  fake = null;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,32 +34,19 @@ const status = (over: Record<string, unknown> = {}): Record<string, unknown> => 
 interface Script { before: Record<string, unknown>; after?: unknown[] | 'close'; statusAfter?: Record<string, unknown> | null }
 
 async function supervisor(script: Script): Promise<void> {
-  server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    let streamId = 0;
-    let buffered = '';
-    const send = (message: unknown): void => { socket.write(`${JSON.stringify(message)}\n`); };
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
-        const req = JSON.parse(buffered.slice(0, nl)) as { id: number; type: string };
-        buffered = buffered.slice(nl + 1);
-        if (req.type === 'events') {
-          streamId = req.id;
-          send({ v: 1, id: req.id, ok: true, stream: true, status: script.before });
-        } else if (req.type === 'restart') {
-          send({ v: 1, id: req.id, ok: true, status: script.before });
-          if (script.after === 'close') socket.destroy();
-          else for (const event of script.after ?? []) send({ v: 1, id: streamId, event });
-        } else if (req.type === 'status') {
-          send(script.statusAfter === null ? { v: 1, id: req.id, ok: true } : { v: 1, id: req.id, ok: true, status: script.statusAfter ?? script.before });
-        }
-      }
-    });
+  let streamId = 0;
+  fake = await fakeSupervisor(controlPaths(runDir, 'api').socket, (req, send, socket) => {
+    if (req.type === 'events') {
+      streamId = req.id;
+      send({ v: 1, id: req.id, ok: true, stream: true, status: script.before });
+    } else if (req.type === 'restart') {
+      send({ v: 1, id: req.id, ok: true, status: script.before });
+      if (script.after === 'close') socket.destroy();
+      else for (const event of script.after ?? []) send({ v: 1, id: streamId, event });
+    } else if (req.type === 'status') {
+      send(script.statusAfter === null ? { v: 1, id: req.id, ok: true } : { v: 1, id: req.id, ok: true, status: script.statusAfter ?? script.before });
+    }
   });
-  server.listen(controlPaths(runDir, 'api').socket);
-  await once(server, 'listening');
 }
 
 async function restart(): Promise<{ code: number; out: string; err: string }> {
