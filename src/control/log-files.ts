@@ -199,9 +199,9 @@ function removeSurplus(dir: string, name: string, maxFiles: number): void {
   }
 }
 
+/** Every event but 'output', which {@link formatLogEvent} writes as the server's own line. */
 function describeEvent(event: SupervisorEvent): string | null {
   switch (event.type) {
-    case 'output': return null;
     case 'config-loaded': return `config loaded from ${event.file ?? '(no file: defaults, environment and flags)'}`;
     case 'preflight': return event.findings.length === 0 ? 'preflight: nothing to clean up' : `preflight: ${event.findings.join('; ')}`;
     case 'spawning': return `spawning instance #${event.instance} on port ${event.port}: ${event.command.join(' ')}`;

@@ -13,7 +13,7 @@
  * still names it.
  */
 import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, parse, sep } from 'node:path';
 import { NaijaSupError } from '../errors.js';
 import { isRunDirRegistration, runDirRegistration, shortSocketDir, standardRunDirs } from './paths.js';
@@ -112,10 +112,9 @@ function verifyPrivateDir(dir: string, what: string): string {
 /** S_ISVTX (not in Node's fs.constants). */
 const STICKY = 0o1000;
 
+/** The name of another user (never ours: {@link untrustedReason} asks only about others). */
 function userName(uid: number): string {
   try {
-    // userInfo() only reads our own entry; /etc/passwd names anyone.
-    if (uid === myUid(-1)) return userInfo().username;
     const line = process.getBuiltinModule('node:fs').readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
     return line?.split(':')[0] ?? `uid ${uid}`;
   } catch {
