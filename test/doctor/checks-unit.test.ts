@@ -173,8 +173,8 @@ describe('config check', () => {
     });
 
   it('a config error without a fix, and a non-NaijaSupError, are fails', () => {
-    const noFix = configCheck.run(ctx(null, { configError: new NaijaSupError('E_CONFIG', 'port: must be 1-65535', { details: ['at port'] }) }));
-    expect(noFix).toEqual({ status: 'fail', summary: 'port: must be 1-65535 (E_CONFIG)', details: ['at port'] });
+    const noFix = configCheck.run(ctx(null, { configError: new NaijaSupError('E_CONFIG_INVALID', 'port: must be 1-65535', { details: ['at port'] }) }));
+    expect(noFix).toEqual({ status: 'fail', summary: 'port: must be 1-65535 (E_CONFIG_INVALID)', details: ['at port'] });
     expect(configCheck.run(ctx(null, { configError: new Error('EACCES: permission denied') }))).toMatchObject({
       status: 'fail',
       summary: 'the config could not be loaded: EACCES: permission denied',
