@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeRecord, type InstanceRecord } from '../../src/control/record.js';
 import { NaijaSupError } from '../../src/errors.js';
 import { configCheck } from '../../src/doctor/checks/config.js';
+import { healthCheck } from '../../src/doctor/checks/health.js';
 import { isOurs, readInstanceState } from '../../src/doctor/checks/instance-state.js';
 import { pidFileCheck } from '../../src/doctor/checks/pid-file.js';
 import { describeProbeFailure, probeFailureOutcome } from '../../src/doctor/checks/probe-failure.js';
@@ -75,8 +76,9 @@ function ctx(config: Record<string, unknown> | null, extra: Partial<DoctorContex
 const run = (c: DoctorContext) => pidFileCheck.run(c) as ReturnType<typeof pidFileCheck.run> & { status: string; summary: string; details?: string[] };
 
 describe('pid-file', () => {
-  it('skips without a valid config', () => {
+  it('skips without a valid config (health too)', async () => {
     expect(run(ctx(null))).toEqual({ status: 'skip', summary: 'needs a valid config (see the config check)' });
+    expect(await healthCheck.run(ctx(null))).toEqual({ status: 'skip', summary: 'needs a valid config (see the config check)' });
   });
 
   it('a zombie instance: warn naming the parent that has to reap it', () => {
