@@ -144,7 +144,7 @@ describe('free-port output', () => {
             outcome: 'survived',
             forced: true,
             durationMs: 5000,
-            detail: '700',
+            detail: 'still running after SIGKILL: 700',
           },
         ],
         reason: 'still running after SIGKILL: 700',

@@ -585,7 +585,7 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
   const survivors = stopped.filter((s) => s.outcome === 'survived');
   const why =
     survivors.length > 0
-      ? `still running after SIGKILL: ${survivors.map((s) => s.detail).join('; ')}`
+      ? survivors.map((s) => s.detail).join('; ')
       : `still held after stopping its owners: ${(await describeAnswer(waited.last, deps.now())).join('; ')}`;
   return result({ stopped, refused: [], free: false, reason: why, after: waited.last });
 }
@@ -665,7 +665,8 @@ export function describeStopped(s: StoppedProcess): string {
     killed: 'killed with SIGKILL after the grace period',
     'gone-already': 'already gone',
     refused: `not signalled: ${s.detail}`,
-    survived: `still running after SIGKILL: ${s.detail}`,
+    // The detail already says it ("still running after SIGKILL: 712", "SIGKILL refused: …").
+    survived: s.detail,
   };
   return `${scope}: ${how[s.outcome]} in ${Math.round(s.durationMs)} ms`;
 }

@@ -230,7 +230,7 @@ describe('bcrypt-node: bcryptjs alone', () => {
   it('unknown version and directory are shown as such', () => {
     const out = assessBcryptNode(facts({ ...only, bcryptjs: { ...lib('bcryptjs'), version: null, dir: null } }));
     expect(out).toMatchObject({ status: 'ok', summary: 'bcryptjs works (pure JavaScript; no native bcrypt)' });
-    expect(out.details?.[0]).toBe('bcryptjs ? from  (pure JavaScript, no native binding)');
+    expect(out.details?.[0]).toBe('bcryptjs ? from ? (pure JavaScript, no native binding)');
   });
 });
 

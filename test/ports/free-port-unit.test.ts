@@ -256,7 +256,7 @@ describe('executeStops', () => {
     const [result] = await executeStops([byPid([candidate({ pid: 712 })])], { timeout: 50 }, deps);
     expect(kill.mock.calls.map((c) => c[1])).toEqual(['SIGTERM', 'SIGKILL']);
     expect(result).toMatchObject({ outcome: 'survived', forced: true, detail: 'still running after SIGKILL: 712 (pids only: test)' });
-    expect(describeStopped(result!)).toBe('pid 712 (node server.js): still running after SIGKILL: still running after SIGKILL: 712 (pids only: test) in 150 ms');
+    expect(describeStopped(result!)).toBe('pid 712 (node server.js): still running after SIGKILL: 712 (pids only: test) in 150 ms');
   });
 
   it('a candidate without a start time is never signalled (its identity cannot be checked)', async () => {
@@ -347,7 +347,7 @@ describe('freePort over injected lookups', () => {
     const { deps } = run([], () => false, { kill: () => undefined, lookup: async () => held([owner()]) });
     const result = await freePort({ port: 8000, timeout: 50, before: held([owner({ pgid: undefined })]), deps });
     expect(result.stopped[0]).toMatchObject({ outcome: 'survived', scope: 'process' });
-    expect(result.reason).toBe('still running after SIGKILL: still running after SIGKILL: 700 (pids only: its process group is unknown)');
+    expect(result.reason).toBe('still running after SIGKILL: 700 (pids only: its process group is unknown)');
   });
 });
 

@@ -203,7 +203,7 @@ export function assessBcryptNode(facts: BcryptNodeFacts): CheckOutcome {
       };
     }
     const verdict = selfTestVerdict(js);
-    const lines = [`bcryptjs ${js.version ?? '?'} from ${shortPath(js.dir ?? '', facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
+    const lines = [`bcryptjs ${js.version ?? '?'} from ${js.dir === null ? '?' : shortPath(js.dir, facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
     if (verdict.problem !== null) return { ...verdict.problem, details: lines };
     return { status: 'ok', summary: `bcryptjs ${js.version ?? ''} works (pure JavaScript; no native bcrypt)`.replace('  ', ' '), details: lines };
   }
