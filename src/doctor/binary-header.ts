@@ -52,12 +52,12 @@ const MACHO_CPUS: Readonly<Record<number, readonly [string, string]>> = {
   0x0100000c: ['arm64', 'arm64'],
 };
 
-/** PE Machine → [process.arch, name]. */
-const PE_MACHINES: Readonly<Record<number, readonly [string, string]>> = {
-  0x14c: ['ia32', 'i386'],
-  0x8664: ['x64', 'x86-64'],
-  0x1c4: ['arm', 'ARMv7'],
-  0xaa64: ['arm64', 'ARM64'],
+/** PE Machine → [process.arch, name, word size]. */
+const PE_MACHINES: Readonly<Record<number, readonly [string, string, 32 | 64]>> = {
+  0x14c: ['ia32', 'i386', 32],
+  0x8664: ['x64', 'x86-64', 64],
+  0x1c4: ['arm', 'ARMv7', 32],
+  0xaa64: ['arm64', 'ARM64', 64],
 };
 
 /** Word size of each process.arch value doctor knows. */
@@ -119,8 +119,7 @@ export function describeNativeBinary(bytes: Buffer, size = bytes.length): Native
       return {
         format: 'pe',
         ...base,
-        ...(known === undefined ? { machine: `machine 0x${machineCode.toString(16)}` } : { arch: known[0], machine: known[1] }),
-        ...(known === undefined ? {} : { bits: ARCH_BITS[known[0]] ?? 64 }),
+        ...(known === undefined ? { machine: `machine 0x${machineCode.toString(16)}` } : { arch: known[0], machine: known[1], bits: known[2] }),
       };
     }
     return { format: 'pe', ...base };

@@ -41,17 +41,17 @@ function floor(parts: number[]): Triple {
 /** The first version above every version matching `parts` ([1, 2] → 1.3.0). */
 function ceiling(parts: number[]): Triple | null {
   if (parts.length === 0) return null;
-  if (parts.length === 1) return [(parts[0] ?? 0) + 1, 0, 0];
-  if (parts.length === 2) return [parts[0] ?? 0, (parts[1] ?? 0) + 1, 0];
-  return [parts[0] ?? 0, parts[1] ?? 0, (parts[2] ?? 0) + 1];
+  const [major, minor, patch] = floor(parts);
+  if (parts.length === 1) return [major + 1, 0, 0];
+  return parts.length === 2 ? [major, minor + 1, 0] : [major, minor, patch + 1];
 }
 
 /** The comparators one range token stands for; null when it cannot be read. */
 function tokenComparators(token: string): Comparator[] | null {
-  const match = /^(\^|~>?|>=|<=|>|<|=)?\s*(.*)$/.exec(token);
-  if (match === null) return null;
+  // Always matches (the version part takes the rest); the tokens hold no newline.
+  const match = /^(\^|~>?|>=|<=|>|<|=)?\s*(.*)$/.exec(token) as RegExpExecArray;
   const op = match[1] ?? '';
-  const parts = parsePartial(match[2] ?? '');
+  const parts = parsePartial(match[2] as string);
   if (parts === null) return null;
   const low = floor(parts);
   const high = ceiling(parts);
@@ -78,13 +78,11 @@ function tokenComparators(token: string): Comparator[] | null {
     case '^': {
       if (parts.length === 0) return [];
       // The first non-zero part is the one that may not change (^0.2.3 → <0.3.0).
-      const major = parts[0] ?? 0;
-      const minor = parts[1];
+      const [major, minor, patch] = low;
       let upper: Triple;
       if (major > 0 || parts.length === 1) upper = [major + 1, 0, 0];
-      else if (minor === undefined) upper = [0, 1, 0];
       else if (minor > 0 || parts.length === 2) upper = [0, minor + 1, 0];
-      else upper = [0, 0, (parts[2] ?? 0) + 1];
+      else upper = [0, 0, patch + 1];
       return [{ op: '>=', version: low }, { op: '<', version: upper }];
     }
     default:
@@ -121,8 +119,8 @@ export function satisfiesRange(version: string, range: string): boolean | undefi
     let comparators: Comparator[] = [];
     const hyphen = /^(\S+)\s+-\s+(\S+)$/.exec(set);
     if (hyphen !== null) {
-      const lowParts = parsePartial(hyphen[1] ?? '');
-      const highParts = parsePartial(hyphen[2] ?? '');
+      const lowParts = parsePartial(hyphen[1] as string);
+      const highParts = parsePartial(hyphen[2] as string);
       if (lowParts === null || highParts === null) return undefined;
       comparators.push({ op: '>=', version: floor(lowParts) });
       if (highParts.length === 3) comparators.push({ op: '<=', version: floor(highParts) });

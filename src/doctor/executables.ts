@@ -70,9 +70,10 @@ export function readShebang(path: string): string | null {
   if (head === null) return null;
   const text = head.bytes.toString('utf8');
   if (!text.startsWith('#!')) return null;
-  const words = (text.slice(2).split('\n')[0] ?? '').trim().split(/\s+/);
-  const first = words[0];
-  if (first === undefined || first === '') return null;
+  // split() always returns at least one word ('' for a bare `#!`).
+  const words = text.slice(2).replace(/\n[\s\S]*$/, '').trim().split(/\s+/);
+  const first = words[0] as string;
+  if (first === '') return null;
   if (basename(first) === 'env') {
     // `env -S python3 -u` and `env python3`: the first word that is not an option.
     return words.slice(1).find((word) => !word.startsWith('-')) ?? null;

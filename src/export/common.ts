@@ -31,7 +31,7 @@ const PYTHON_WORDS = /^(python[0-9.]*|uvicorn|gunicorn|hypercorn|daphne|flask|fa
 export function detectRuntime(command: readonly string[]): Runtime {
   const words = command.flatMap((arg) => arg.split(/[\s;&|()'"]+/)).filter((w) => w !== '');
   for (const word of words) {
-    const base = word.split('/').pop() ?? word;
+    const base = word.slice(word.lastIndexOf('/') + 1);
     if (NODE_WORDS.test(base) || /\.(m|c)?[jt]s$/.test(base)) return 'node';
     if (PYTHON_WORDS.test(base) || /\.py$/.test(base) || /:app$/.test(base)) return 'python';
   }

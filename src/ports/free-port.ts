@@ -204,13 +204,15 @@ export function planStops(candidates: readonly StopCandidate[], options: PlanOpt
   const singleWhy: string[] = [];
   for (const candidate of allowed) {
     const why = groupRefusal(candidate, options);
-    if (why !== null || candidate.pgid === undefined) {
+    if (why !== null) {
       single.push(candidate);
-      singleWhy.push(why ?? 'its process group is unknown');
+      singleWhy.push(why);
       continue;
     }
-    const list = byGroup.get(candidate.pgid);
-    if (list === undefined) byGroup.set(candidate.pgid, [candidate]);
+    // groupRefusal refuses an unknown group, so the pgid is known here.
+    const pgid = candidate.pgid as number;
+    const list = byGroup.get(pgid);
+    if (list === undefined) byGroup.set(pgid, [candidate]);
     else list.push(candidate);
   }
   const units: StopUnit[] = [];
@@ -246,10 +248,10 @@ function groupOutsider(pgid: number, owners: readonly StopCandidate[], proc: Pro
 /** `owners` and every live descendant of theirs that may be signalled, as candidates (owners first). */
 function withDescendants(owners: readonly StopCandidate[], options: PlanOptions): StopCandidate[] {
   const out = [...owners];
-  const first = owners[0];
-  if (first === undefined) return out;
+  // Never empty: planStops calls this with the owners of one group.
+  const first = owners[0] as StopCandidate;
+  // listDescendants never lists one of its roots, so no owner comes back as a descendant.
   for (const stat of listDescendants(owners.map((c) => c.pid), { proc: options.proc })) {
-    if (out.some((c) => c.pid === stat.pid)) continue;
     const uid = options.proc.uid(stat.pid) ?? undefined;
     const candidate: StopCandidate = {
       pid: stat.pid,
@@ -583,7 +585,7 @@ export async function freePort(options: FreePortOptions): Promise<FreePortResult
   const survivors = stopped.filter((s) => s.outcome === 'survived');
   const why =
     survivors.length > 0
-      ? `still running after SIGKILL: ${survivors.map((s) => s.detail).join('; ')}`
+      ? survivors.map((s) => s.detail).join('; ')
       : `still held after stopping its owners: ${(await describeAnswer(waited.last, deps.now())).join('; ')}`;
   return result({ stopped, refused: [], free: false, reason: why, after: waited.last });
 }
@@ -663,7 +665,8 @@ export function describeStopped(s: StoppedProcess): string {
     killed: 'killed with SIGKILL after the grace period',
     'gone-already': 'already gone',
     refused: `not signalled: ${s.detail}`,
-    survived: `still running after SIGKILL: ${s.detail}`,
+    // The detail already says it ("still running after SIGKILL: 712", "SIGKILL refused: …").
+    survived: s.detail,
   };
   return `${scope}: ${how[s.outcome]} in ${Math.round(s.durationMs)} ms`;
 }
@@ -675,7 +678,7 @@ async function describeAnswer(answer: PortOwnersAnswer, now: number): Promise<st
     case 'time-wait':
       return [answer.note ?? `port ${answer.port}: ${answer.count} connection(s) in TIME_WAIT, no owner`];
     case 'held-invisible':
-      return [`port ${answer.port} is held, but ${invisibleReason(answer).replace(/^the port is held /, '')}`];
+      return [`port ${answer.port} is held ${invisibleReason(answer).replace(/^the port is held /, '')}`];
     case 'held': {
       const lines = answer.owners.map((owner) => `port ${answer.port} is held by ${formatOwner(owner, now, { full: true })}`);
       if (answer.note) lines.push(answer.note);
@@ -715,6 +718,6 @@ export function processAgeMs(startTime: string | undefined, deps: ProcDeps = {})
 
 /** The program name of a command line: the basename of argv[0]. */
 function programName(command: string): string {
-  const first = command.split(' ')[0] ?? '';
+  const first = command.replace(/ [\s\S]*$/, '');
   return first.slice(first.lastIndexOf('/') + 1);
 }

@@ -114,10 +114,11 @@ export function parseProcNetTcpForPort(
 function parseLine(line: string, family: 4 | 6, order: 'LE' | 'BE'): ProcNetTcpRow | undefined {
   // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
   const cols = line.trim().split(/\s+/);
-  if (cols.length < 10 || !/^\d+:$/.test(cols[0] ?? '')) return undefined; // header or junk
-  const local = splitEndpoint(cols[1], family, order);
-  const remote = splitEndpoint(cols[2], family, order);
-  const stateCode = Number.parseInt(cols[3] ?? '', 16);
+  if (cols.length < 10 || !/^\d+:$/.test(cols[0] as string)) return undefined; // header or junk
+  // Ten columns or more from here: the indexed ones exist.
+  const local = splitEndpoint(cols[1] as string, family, order);
+  const remote = splitEndpoint(cols[2] as string, family, order);
+  const stateCode = Number.parseInt(cols[3] as string, 16);
   const uid = Number(cols[7]);
   const inode = Number(cols[9]);
   if (local === undefined || remote === undefined) return undefined;
@@ -136,11 +137,10 @@ function parseLine(line: string, family: 4 | 6, order: 'LE' | 'BE'): ProcNetTcpR
 }
 
 function splitEndpoint(
-  field: string | undefined,
+  field: string,
   family: 4 | 6,
   order: 'LE' | 'BE',
 ): { address: string; port: number } | undefined {
-  if (field === undefined) return undefined;
   const [hexAddress, hexPort] = field.split(':');
   if (hexAddress === undefined || hexPort === undefined || !/^[0-9A-Fa-f]{4}$/.test(hexPort)) return undefined;
   const address = decodeHexAddress(hexAddress, family, order);
@@ -179,7 +179,8 @@ export function formatIPv6(bytes: readonly number[]): string {
   const isMapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (isMapped) return `::ffff:${bytes.slice(12).join('.')}`;
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // 16 bytes, checked above.
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] as number) << 8) | (bytes[i + 1] as number));
   let bestStart = -1;
   let bestLength = 0;
   for (let i = 0; i < 8; ) {

@@ -25,7 +25,7 @@ import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRec
 import { userRunDirs } from '../control/run-dir.js';
 import { listGroupMembers } from '../process/group.js';
 import { isSameProcess, PROC, type Proc, type ProcDeps } from '../process/identity.js';
-import { abortableSleep, readSelfInfo, terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
+import { terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
 import type { StoppedProcess } from './stopped.js';
 
@@ -160,17 +160,18 @@ export interface StaleCleanupOptions {
   /** Graceful stop signal and grace period for an orphan (config.shutdown). */
   signal: NodeJS.Signals;
   timeout: number;
-  deps?: StaleDeps | undefined;
+  deps: StaleDeps;
 }
 
+/** The outside world, resolved: the preflight hands in its own (free-port's ResolvedStopDeps). */
 export interface StaleDeps {
-  proc?: Proc | undefined;
-  self?: SelfInfo | undefined;
-  kill?: ((pid: number, signal: NodeJS.Signals | 0) => void) | undefined;
-  now?: (() => number) | undefined;
-  sleep?: ((ms: number) => Promise<void>) | undefined;
-  pollInterval?: number | undefined;
-  killTimeout?: number | undefined;
+  proc: Proc;
+  self: SelfInfo;
+  kill: (pid: number, signal: NodeJS.Signals | 0) => void;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  pollInterval: number;
+  killTimeout: number;
 }
 
 export interface StaleFinding {
@@ -194,9 +195,8 @@ export interface StaleCleanupResult {
  * descendants: everything it started is ours) or removes a stale record, then a stale PID file.
  */
 export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<StaleCleanupResult> {
-  const deps = options.deps ?? {};
-  const proc = deps.proc ?? PROC;
-  const { runDir, name, pidFile } = options;
+  const { runDir, name, pidFile, deps } = options;
+  const proc = deps.proc;
   const out: StaleCleanupResult = { state: null, findings: [], stopped: [], recordRemoved: false, pidFileRemoved: false };
   const record = readRecord(runDir, name);
   let vouched: number | null = null; // a pid a live record still stands for
@@ -249,19 +249,18 @@ export async function cleanStaleInstance(options: StaleCleanupOptions): Promise<
 async function stopOrphan(
   record: InstanceRecord, state: Extract<RecordState, { kind: 'orphan' }>, options: StaleCleanupOptions, out: StaleCleanupResult,
 ): Promise<boolean> {
-  const deps = options.deps ?? {};
-  const proc = deps.proc ?? PROC;
-  const started = (deps.now ?? Date.now)();
+  const { deps } = options;
+  const started = deps.now();
   const result = await terminateGroup(state.target, {
     signal: options.signal,
     timeout: options.timeout,
-    proc: proc,
-    self: deps.self ?? readSelfInfo({ proc }),
-    ...(deps.kill ? { kill: deps.kill } : {}),
-    ...(deps.now ? { now: deps.now } : {}),
-    sleep: (ms) => (deps.sleep ?? abortableSleep)(ms),
-    ...(deps.pollInterval !== undefined ? { pollInterval: deps.pollInterval } : {}),
-    ...(deps.killTimeout !== undefined ? { killTimeout: deps.killTimeout } : {}),
+    proc: deps.proc,
+    self: deps.self,
+    kill: deps.kill,
+    now: deps.now,
+    sleep: (ms) => deps.sleep(ms),
+    pollInterval: deps.pollInterval,
+    killTimeout: deps.killTimeout,
     includeEscaped: true,
   });
   out.stopped.push({
@@ -275,7 +274,7 @@ async function stopOrphan(
     signal: options.signal,
     outcome: result.outcome,
     forced: result.forced,
-    durationMs: result.durationMs || (deps.now ?? Date.now)() - started,
+    durationMs: result.durationMs || deps.now() - started,
     detail: result.reason,
   });
   const who =

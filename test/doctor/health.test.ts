@@ -171,6 +171,16 @@ describe('health: a server that does not speak HTTP (hold-port.mjs: accepts, the
     });
   });
 
+  it('with health.type tcp and an HTTP server: ok, names the routes that answer 200 and that readiness is a TCP connect', async () => {
+    const server = await routesServer(['/healthz']);
+    const { app, env } = appOn(server.port, { type: 'tcp' });
+    const result = await doctorOne(app, 'health', env);
+    await server.stop();
+    await assertAllGone([server.pid]);
+    expect(result).toMatchObject({ status: 'ok', summary: `the server on 127.0.0.1:${server.port} answers HTTP; /healthz answers 200` });
+    expect(result.details).toContain('readiness is judged by a TCP connect; set "health": {"path": …} to a route that answers 200 for a real health check');
+  });
+
   it('with an HTTP health.path: fail, it accepts connections but answers no HTTP request', async () => {
     const holder = await startFixture('hold-port.mjs');
     const port = holder.port as number;

@@ -44,3 +44,24 @@ describe('init', () => {
     expect(containerMarker(fakeRoot('systemd', 'none').rootDir, { proc: createProc('/nonexistent') })).toBeNull();
   });
 });
+
+describe('init without a readable PID 1', () => {
+  /** A fake / whose /proc has no entry for PID 1 (hidepid=2), with or without Podman's marker. */
+  function hidden(podman: boolean): Pick<DoctorContext, 'rootDir' | 'proc'> {
+    const rootDir = tempDir();
+    mkdirSync(join(rootDir, 'proc'));
+    if (podman) {
+      mkdirSync(join(rootDir, 'run'));
+      writeFileSync(join(rootDir, 'run', '.containerenv'), '');
+    }
+    return { rootDir, proc: createProc(join(rootDir, 'proc')) };
+  }
+
+  it('in a Podman container: skip, PID 1 cannot be read, the marker named', () => {
+    expect(run(hidden(true))).toEqual({ status: 'skip', summary: 'in a container, but PID 1 cannot be read', details: ['/run/.containerenv exists (Podman)'] });
+  });
+
+  it('no marker and no cgroup to read: not in a container, PID 1 not named', () => {
+    expect(run(hidden(false))).toEqual({ status: 'skip', summary: 'not in a container' });
+  });
+});

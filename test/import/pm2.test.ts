@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
-import { pm2Command, pm2Duration } from '../../src/import/pm2.js';
+import { importPm2App, pm2Command, pm2Duration } from '../../src/import/pm2.js';
 import { FIXTURES_DIR } from '../helpers/processes.js';
 
 const dirs: string[] = [];
@@ -116,5 +116,34 @@ describe('import pm2', () => {
     expect(pm2Command({ script: 'app.py' })).toEqual(['python3', 'app.py']);
     expect(pm2Command({ script: 'server.ts', args: ['--port', '1'] })).toEqual(['npx', 'tsx', 'server.ts', '--port', '1']);
     expect(pm2Command({ script: 'gunicorn', args: '-w 2 app:app' })).toEqual(['gunicorn', '-w', '2', 'app:app']);
+  });
+
+  it('restart and shutdown settings: durations that are not, delays, an unnamed app and keys with no equivalent', () => {
+    const out = importPm2App({
+      script: 'server.js',
+      autorestart: false,
+      max_restarts: 5,
+      min_uptime: 'a while',
+      exp_backoff_restart_delay: 100,
+      restart_delay: 3000,
+      kill_timeout: 8000,
+      pmx: true,
+    });
+    expect(out.config).not.toHaveProperty('name');
+    expect(out.config).toMatchObject({
+      command: ['node', 'server.js'],
+      restart: { policy: 'never', maxRestarts: 5, initialDelay: '100ms', factor: 1.5, maxDelay: '15s' },
+      shutdown: { timeout: '8s' },
+    });
+    expect(out.notCarried).toEqual(
+      expect.arrayContaining([
+        'min_uptime: "a while" is not a duration (milliseconds, or "10s", "1m")',
+        'restart_delay: exp_backoff_restart_delay takes precedence, as in PM2',
+        'pmx: no naija-sup equivalent',
+      ]),
+    );
+    expect(out.notes[0]).toMatch(/^max_restarts → restart\.maxRestarts: /);
+    // A fixed delay stays fixed.
+    expect(importPm2App({ script: 'server.js', restart_delay: '2s' }).config).toMatchObject({ restart: { initialDelay: '2s', factor: 1 } });
   });
 });

@@ -43,11 +43,14 @@ function version(): string {
   return pkg.version;
 }
 
-/** Settings whose value came from the environment or a flag: the deployed naija-sup will not see them. */
+/**
+ * Settings whose value came from the environment: the deployed naija-sup will not see them. (export
+ * passes no flags to loadConfig, so the environment is the only source besides the file.)
+ */
 function notCarried(loaded: LoadedConfig): string[] {
-  return Object.entries(loaded.sources)
-    .filter(([key, source]) => (source.kind === 'env' && !['port', 'host'].includes(key)) || source.kind === 'flag')
-    .map(([key, source]) => `${key} (from ${source.kind === 'env' ? `$${source.variable}` : source.kind === 'flag' ? source.flag : source.kind})`);
+  return Object.entries(loaded.sources).flatMap(([key, source]) =>
+    source.kind === 'env' && !['port', 'host'].includes(key) ? [`${key} (from $${source.variable})`] : [],
+  );
 }
 
 export async function exportCommand(io: CliIO, target: string, opts: ExportOptions): Promise<number> {

@@ -44,11 +44,12 @@ export async function freePortCommand(io: CliIO, port: number, opts: FreePortCom
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return result.free ? 0 : 1;
   }
-  render(io, result, opts);
+  renderFreePort(io, result, opts);
   return result.free ? 0 : 1;
 }
 
-function render(io: CliIO, result: FreePortResult, opts: FreePortCommandOptions): void {
+/** The human text of a free-port result: owners, refusals and stops on stdout, a port not freed on stderr. */
+export function renderFreePort(io: Pick<CliIO, 'stdout' | 'stderr' | 'env' | 'isTTY'>, result: FreePortResult, opts: FreePortCommandOptions): void {
   const c = new Chalk({ level: useColor(io) ? 1 : 0 });
   const out = (line = ''): void => io.stdout(`${line}\n`);
   const where = endpoint(result.host, result.port);
@@ -98,7 +99,6 @@ function render(io: CliIO, result: FreePortResult, opts: FreePortCommandOptions)
 
 function renderOwner(out: (line?: string) => void, c: ChalkInstance, owner: OwnerView): void {
   const facts = [
-    `pid ${owner.pid}`,
     `user ${owner.user}`,
     owner.ageMs === undefined ? undefined : `up ${formatAge(owner.ageMs)}`,
     owner.pgid === undefined ? undefined : `pgid ${owner.pgid}`,
@@ -109,7 +109,7 @@ function renderOwner(out: (line?: string) => void, c: ChalkInstance, owner: Owne
     owner.ours === null
       ? ''
       : c.cyan(`  naija-sup instance of "${owner.ours.name}" (supervisor pid ${owner.ours.supervisorPid}${owner.ours.supervisorAlive ? ', running' : ', gone'})`);
-  out(`  ${c.bold(facts[0] ?? '')}  ${facts.slice(1).join('  ')}${ours}`);
+  out(`  ${c.bold(`pid ${owner.pid}`)}  ${facts.join('  ')}${ours}`);
   out(`      ${owner.command === '' ? c.dim('(no command line)') : owner.command}`);
   if (owner.cwd !== undefined) out(c.dim(`      cwd ${owner.cwd}`));
 }

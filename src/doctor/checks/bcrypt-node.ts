@@ -93,7 +93,7 @@ export function classifyNativeLoad(
 }
 
 function firstLine(text: string): string {
-  return text.split(/\r?\n/)[0] ?? text;
+  return text.replace(/\r?\n[\s\S]*$/, '');
 }
 
 /** Everything the verdict depends on (all gathered before; the verdict itself is pure). */
@@ -203,7 +203,7 @@ export function assessBcryptNode(facts: BcryptNodeFacts): CheckOutcome {
       };
     }
     const verdict = selfTestVerdict(js);
-    const lines = [`bcryptjs ${js.version ?? '?'} from ${shortPath(js.dir ?? '', facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
+    const lines = [`bcryptjs ${js.version ?? '?'} from ${js.dir === null ? '?' : shortPath(js.dir, facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
     if (verdict.problem !== null) return { ...verdict.problem, details: lines };
     return { status: 'ok', summary: `bcryptjs ${js.version ?? ''} works (pure JavaScript; no native bcrypt)`.replace('  ', ' '), details: lines };
   }
@@ -246,7 +246,7 @@ export function assessBcryptNode(facts: BcryptNodeFacts): CheckOutcome {
 }
 
 function lowerFirst(text: string): string {
-  return text.length === 0 ? text : (text[0] ?? '').toLowerCase() + text.slice(1);
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** Whether BCRYPT_FALLBACK is on in the app's environment or config. */

@@ -135,7 +135,7 @@ export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
     if (b.roundTripError !== undefined || b.roundTrip !== true || b.knownAnswer !== true) {
       return {
         status: 'fail',
-        summary: `bcrypt ${bcryptVersion ?? ''} imports but does not hash correctly${b.roundTripError === undefined ? '' : `: ${b.roundTripError.message}`}`,
+        summary: `bcrypt ${bcryptVersion ?? ''} imports but does not hash correctly${b.roundTripError === undefined ? '' : `: ${b.roundTripError.message}`}`.replace('  ', ' '),
         details,
         fix: `Reinstall it: ${pip(interpreter, 'bcrypt<5')} --force-reinstall.`,
       };
