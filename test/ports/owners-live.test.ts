@@ -174,17 +174,19 @@ describe('findPortOwners with real holders', () => {
       '127.0.0.1',
       String(port),
     ]);
-    // Both ends of the connection are really there, so the assertion below means something.
-    const rows = await pollUntil('both ends of the client connection in /proc/net/tcp', () => {
+    // Both ends of the connection are really there, so the assertion below means something. The
+    // server's end reads inode 0 until the holder has accept()ed it (it sits in the accept queue
+    // first): wait for both to be owned by a socket, not only present.
+    const rows = await pollUntil('both ends of the client connection in /proc/net/tcp, each with its socket', () => {
       const found = tcpRows().filter(
         (row) =>
           row.state === 'ESTABLISHED' &&
           ((row.localPort === client.info.localPort && row.remotePort === port) ||
             (row.localPort === port && row.remotePort === client.info.localPort)),
       );
-      return found.length === 2 ? found : undefined;
+      return found.length === 2 && found.every((row) => row.inode > 0) ? found : undefined;
     });
-    expect(rows.map((row) => row.inode).every((inode) => inode > 0)).toBe(true);
+    expect(rows).toHaveLength(2);
 
     const held = expectKind(await findPortOwners({ port, host: '127.0.0.1' }), 'held');
     expect(held.owners.map((o) => o.pid)).toEqual([holder.pid]);
