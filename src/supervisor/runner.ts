@@ -14,6 +14,7 @@ import { judgeListening, type BindFinding, type Listening } from './bind-check.j
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
 import { readyDescription, StartupAnswers, type ProbeAnswer } from './startup-answers.js';
 import { FD_SHORTAGE_FIX, isTransientSpawnError, spawnRetryDelay } from './spawn-retry.js';
+import { StartupSchedule, startupProbeDelay } from './startup-schedule.js';
 import { formatDuration } from '../elapsed.js';
 
 /** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
@@ -84,6 +85,11 @@ export interface RunnerDeps {
   /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
   listening?(pid: number): Listening[];
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
+  /**
+   * Whether something accepts TCP connections where the startup probe goes (never rejects): the
+   * silent check that wakes the next startup probe early (src/supervisor/startup-schedule.ts).
+   */
+  accepts?(config: ResolvedConfig, signal: AbortSignal): Promise<boolean>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
   classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number }): Classification;
@@ -107,20 +113,13 @@ interface Live {
   exited: boolean;
 }
 
-const GROUP_POLL_MS = 20;
-
-/** The first retry of the startup probe: short, because most servers bind within tens of ms. */
-export const FIRST_PROBE_RETRY_MS = 10;
-
 /**
- * The wait before startup probe attempt `n + 1` after `n` failed ones (issue 19): 10, 20, 40, 80,
- * 160 ms, then health.interval — a server is noticed within a few ms of binding, while a slow
- * starter gets at most ~6 probes in its first second and then one per interval (each a refused
- * connect or a small GET, never a flood).
+ * After the leader's exit, how often to look whether the rest of its group is gone: 2, 4, 8, 16 ms,
+ * then every 20 ms. Processes that die of the same signal are usually gone within a few ms, and a
+ * stop is reported (and `naija-sup stop` returns) only once they are.
  */
-export function startupProbeDelay(failed: number, interval: number): number {
-  return Math.min(interval, FIRST_PROBE_RETRY_MS * 2 ** Math.max(0, failed - 1));
-}
+const GROUP_POLL_FIRST_MS = 2;
+const GROUP_POLL_MS = 20;
 
 export class Supervisor {
   private machine: Machine;
@@ -483,13 +482,16 @@ export class Supervisor {
 
   private waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
     const deadline = this.deps.clock.now() + timeoutMs;
+    let wait = GROUP_POLL_FIRST_MS;
     return new Promise((resolve) => {
       const check = (): void => {
         if (this.members(pid).length === 0 || this.deps.clock.now() >= deadline) {
           resolve();
           return;
         }
-        this.deps.clock.setTimeout(check, GROUP_POLL_MS);
+        // Never past the deadline: what follows it (a SIGKILL) is due then, not at the next look.
+        this.deps.clock.setTimeout(check, Math.min(wait, deadline - this.deps.clock.now()));
+        wait = Math.min(GROUP_POLL_MS, wait * 2);
       };
       check();
     });
@@ -504,6 +506,8 @@ export class Supervisor {
     const abort = new AbortController();
     this.probeAbort = abort;
     const instance = this.live?.instance;
+    const accepts = this.deps.accepts?.bind(this.deps);
+    const schedule = new StartupSchedule(this.deps.clock, abort.signal, accepts && ((signal) => accepts(config, signal)));
     const attempt = async (): Promise<void> => {
       if (abort.signal.aborted) return;
       const result = await this.deps.probe('startup', config, abort.signal);
@@ -524,7 +528,8 @@ export class Supervisor {
       // few refusals (not at the first: servers take a moment to bind), then now and then.
       const times = this.startupAnswers.times;
       if (result.status === undefined && (times === 4 || times % 40 === 0)) this.checkListening(config, 'other-port');
-      this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, startupProbeDelay(this.startupAnswers.attempts, config.health.interval));
+      const nothingAnswered = result.status === undefined;
+      schedule.wait(startupProbeDelay(this.startupAnswers.attempts, config.health.interval), nothingAnswered, () => { void attempt().catch((e: unknown) => this.fail(e)); });
     };
     void attempt().catch((e: unknown) => this.fail(e));
   }
