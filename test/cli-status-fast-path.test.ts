@@ -129,3 +129,16 @@ describe('start fast path (no commander between `start` and the spawn)', () => {
     }
   });
 });
+
+describe('--version fast path', () => {
+  it('prints what commander prints for --version and -v, exit 0', async () => {
+    const fast = io();
+    expect(await run(['--version'], fast)).toBe(0);
+    expect(await run(['-v'], fast)).toBe(0);
+    // `-v --version` is not the plain form: commander answers it, the same way.
+    const full = io();
+    expect(await run(['--version', '--version'], full)).toBe(0);
+    expect(fast.out()).toMatch(/^\d+\.\d+\.\d+\n\d+\.\d+\.\d+\n$/);
+    expect(full.out()).toBe(fast.out().split('\n')[0] + '\n');
+  });
+});

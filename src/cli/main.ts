@@ -314,6 +314,11 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
       return renderError(io, error);
     }
   }
+  // `--version` is asked by scripts and installers: commander would add tens of ms to a file read.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    io.stdout(`${packageVersion()}\n`);
+    return 0;
+  }
   const plainStart = startFastPath(argv);
   if (plainStart) {
     try {
