@@ -119,6 +119,9 @@ interface Live {
  * stop is reported (and `naija-sup stop` returns) only once they are.
  */
 const GROUP_POLL_FIRST_MS = 2;
+/** The 7th refusal in a row: 560 ms after the spawn with the default health.interval. */
+const OTHER_PORT_CHECK_AFTER = 7;
+const OTHER_HOST_CHECK_DELAY_MS = 250;
 const GROUP_POLL_MS = 20;
 
 export class Supervisor {
@@ -130,6 +133,8 @@ export class Supervisor {
   private readonly timers = new Map<TimerName, unknown>();
   private live: Live | null = null;
   private probeAbort: AbortController | null = null;
+  /** The other-host look after `ready`; cleared when the instance exits, so it never holds up a stop. */
+  private bindCheckTimer: unknown = null;
   private livenessAbort: AbortController | null = null;
   private readinessAbort: AbortController | null = null;
   private dependencyAbort: AbortController | null = null;
@@ -259,6 +264,7 @@ export class Supervisor {
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     if (this.pendingSpawnRetry !== null) this.deps.clock.clearTimeout(this.pendingSpawnRetry.timer);
     this.probeAbort?.abort();
+    this.clearBindCheck();
     this.livenessAbort?.abort();
     if (this.live?.pid && !this.live.exited) {
       try { this.signalInstance(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
@@ -442,6 +448,7 @@ export class Supervisor {
     const wasReady = this.machine.state.tag === 'ready';
     try {
       this.probeAbort?.abort();
+      this.clearBindCheck();
       const pid = live.pid;
       if (pid !== null) {
         const stopping = this.machine.state.tag === 'stopping';
@@ -521,17 +528,28 @@ export class Supervisor {
       this.firstProbe = false;
       if (result.ok) {
         this.dispatch({ type: 'ready', ...readyDescription(config, result) });
-        this.checkListening(config, 'other-host');
+        // Looked at a moment later, not now: it reads /proc/net/tcp (10–40 ms on a host with
+        // thousands of sockets), and right after `ready` a `start -d` asks for the status.
+        this.bindCheckTimer = this.deps.clock.setTimeout(() => {
+          this.bindCheckTimer = null;
+          if (this.live?.instance === instance) this.checkListening(config, 'other-host');
+        }, OTHER_HOST_CHECK_DELAY_MS);
         return;
       }
-      // Nothing answers where it should: does the server listen somewhere else? Looked at after a
-      // few refusals (not at the first: servers take a moment to bind), then now and then.
+      // Nothing answers where it should: does the server listen somewhere else? Looked at after
+      // OTHER_PORT_CHECK_AFTER refusals (not in the first half second, while a server is usually
+      // still booting: the /proc read would slow the start it watches), then now and then.
       const times = this.startupAnswers.times;
-      if (result.status === undefined && (times === 4 || times % 40 === 0)) this.checkListening(config, 'other-port');
+      if (result.status === undefined && (times === OTHER_PORT_CHECK_AFTER || times % 40 === 0)) this.checkListening(config, 'other-port');
       const nothingAnswered = result.status === undefined;
       schedule.wait(startupProbeDelay(this.startupAnswers.attempts, config.health.interval), nothingAnswered, () => { void attempt().catch((e: unknown) => this.fail(e)); });
     };
     void attempt().catch((e: unknown) => this.fail(e));
+  }
+
+  private clearBindCheck(): void {
+    if (this.bindCheckTimer !== null) this.deps.clock.clearTimeout(this.bindCheckTimer);
+    this.bindCheckTimer = null;
   }
 
   /**

@@ -68,14 +68,20 @@ export class StartupSchedule {
   wait(delay: number, nothingAnswered: boolean, next: () => void): void {
     let fired = false;
     let check: unknown = null;
+    const clear = (): void => {
+      this.clock.clearTimeout(timer);
+      if (check !== null) this.clock.clearTimeout(check);
+      this.signal.removeEventListener('abort', clear);
+    };
     const fire = (): void => {
       if (fired || this.signal.aborted) return;
       fired = true;
-      this.clock.clearTimeout(timer);
-      if (check !== null) this.clock.clearTimeout(check);
+      clear();
       next();
     };
     const timer = this.clock.setTimeout(fire, delay);
+    // Aborted (ready, stopping): no timer of ours may keep a supervisor that is exiting alive.
+    this.signal.addEventListener('abort', clear, { once: true });
     const accepts = this.accepts;
     if (!nothingAnswered || this.woke || accepts === undefined) return;
     const look = (): void => {

@@ -112,6 +112,8 @@ describe('StartupSchedule', () => {
     schedule.wait(100, true, next);
     await vi.advanceTimersByTimeAsync(20);
     abort.abort();
+    // Nothing of the schedule is left to keep an exiting supervisor alive.
+    expect(vi.getTimerCount()).toBe(0);
     const checks = p.calls();
     await vi.advanceTimersByTimeAsync(1000);
     expect(next).not.toHaveBeenCalled();
