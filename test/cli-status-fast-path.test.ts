@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
-import { handedStart, run, statusFastPath, stopFastPath } from '../src/cli/main.js';
+import { handedStart, run, startFastPath, statusFastPath, stopFastPath } from '../src/cli/main.js';
 
 // Counts loads of commander: the fast path is the one that never loads it.
 const commander = vi.hoisted(() => ({ loads: 0 }));
@@ -11,6 +11,14 @@ vi.mock('commander', async (importOriginal) => {
   commander.loads += 1;
   return importOriginal();
 });
+// What `start` was called with, by either path (nothing is started).
+const started = vi.hoisted(() => ({ calls: [] as unknown[] }));
+vi.mock('../src/cli/commands/start.js', () => ({
+  startCommand: (_io: unknown, opts: unknown, command: unknown) => {
+    started.calls.push({ opts, command });
+    return Promise.resolve(0);
+  },
+}));
 
 const dir = mkdtempSync(join(tmpdir(), 'naija-sup-fast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,5 +91,54 @@ describe('stop fast path and the detached supervisor\'s handed options (no comma
     expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: '{' })).toBeNull();
     expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: JSON.stringify({ opts: [], command: [] }) })).toBeNull();
     expect(handedStart(['start'], { ...env, NAIJA_SUP_START_OPTIONS: JSON.stringify({ opts: {}, command: [1] }) })).toBeNull();
+  });
+});
+
+describe('start fast path (no commander between `start` and the spawn)', () => {
+  it('takes only the plain forms, with values commander would accept', () => {
+    expect(startFastPath(['start'])).toEqual({ opts: {}, command: [] });
+    expect(startFastPath(['start', '-d', '--port', '3000', '--', 'node', 's.js'])).toEqual({ opts: { detach: true, port: 3000 }, command: ['node', 's.js'] });
+    expect(startFastPath(['start', '--mode', 'proxy', '--log-format', 'json', '--status-port', '9100'])).toEqual({ opts: { mode: 'proxy', logFormat: 'json', statusPort: 9100 }, command: [] });
+    expect(startFastPath(['start', '--port', '0'])).toBeNull();
+    expect(startFastPath(['start', '--port', '70000'])).toBeNull();
+    expect(startFastPath(['start', '--port', 'abc'])).toBeNull();
+    expect(startFastPath(['start', '--mode', 'sideways'])).toBeNull();
+    expect(startFastPath(['start', '--config'])).toBeNull();
+    expect(startFastPath(['start', '--config', '--port'])).toBeNull();
+    expect(startFastPath(['start', '--port=3000'])).toBeNull();
+    expect(startFastPath(['start', 'node', 's.js'])).toBeNull();
+    expect(startFastPath(['start', '--help'])).toBeNull();
+    expect(startFastPath(['stop'])).toBeNull();
+  });
+
+  it('hands `start` the same options and command as commander does', async () => {
+    const cases: Array<[string[], string[]]> = [
+      [['start', '--config', 'x.json', '-p', '3000', '-d', '--', 'node', 's.js'], ['start', '--config=x.json', '-p', '3000', '-d', '--', 'node', 's.js']],
+      [['start', '-H', '::1', '--pid-file', 'p.pid', '--kill-existing', '--port-fallback', '--force', '--raw', '--verbose'], ['start', '--host=::1', '--pid-file', 'p.pid', '--kill-existing', '--port-fallback', '--force', '--raw', '--verbose']],
+      [['start', '--status-port', '9100', '--log-format', 'json', '--mode', 'handoff', '--port', '08080'], ['start', '--status-port=9100', '--log-format', 'json', '--mode', 'handoff', '--port', '08080']],
+    ];
+    for (const [plain, full] of cases) {
+      started.calls.length = 0;
+      // Each takes its own path: the plain form the fast one, the `--flag=value` form commander's.
+      expect(startFastPath(plain)).not.toBeNull();
+      expect(startFastPath(full)).toBeNull();
+      expect(await run(plain, io())).toBe(0);
+      expect(await run(full, io())).toBe(0);
+      expect(started.calls).toHaveLength(2);
+      expect(started.calls[0], plain.join(' ')).toEqual(started.calls[1]);
+    }
+  });
+});
+
+describe('--version fast path', () => {
+  it('prints what commander prints for --version and -v, exit 0', async () => {
+    const fast = io();
+    expect(await run(['--version'], fast)).toBe(0);
+    expect(await run(['-v'], fast)).toBe(0);
+    // `-v --version` is not the plain form: commander answers it, the same way.
+    const full = io();
+    expect(await run(['--version', '--version'], full)).toBe(0);
+    expect(fast.out()).toMatch(/^\d+\.\d+\.\d+\n\d+\.\d+\.\d+\n$/);
+    expect(full.out()).toBe(fast.out().split('\n')[0] + '\n');
   });
 });

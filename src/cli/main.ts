@@ -244,6 +244,47 @@ export function stopFastPath(argv: readonly string[]): (ControlOptions & { timeo
   return plainForm(argv, 'stop', { ...CONTROL_VALUES, '--timeout': 'timeout' }, { '--force': 'force' }) as (ControlOptions & { timeout?: string; force?: boolean }) | null;
 }
 
+const START_VALUES: Readonly<Record<string, keyof StartOptions>> = {
+  '-c': 'config', '--config': 'config', '-p': 'port', '--port': 'port', '-H': 'host', '--host': 'host',
+  '--pid-file': 'pidFile', '--status-port': 'statusPort', '--log-format': 'logFormat', '--mode': 'mode',
+};
+const START_BOOLEANS: Readonly<Record<string, keyof StartOptions>> = {
+  '--kill-existing': 'killExisting', '--port-fallback': 'portFallback', '--force': 'force',
+  '-d': 'detach', '--detach': 'detach', '--raw': 'raw', '--verbose': 'verbose',
+};
+/** The values commander would accept for a start option; anything else takes its path (and its usage error). */
+const START_CHOICES: Readonly<Partial<Record<keyof StartOptions, (v: string) => boolean>>> = {
+  port: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
+  statusPort: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
+  logFormat: (v) => v === 'human' || v === 'json',
+  mode: (v) => v === 'direct' || v === 'handoff' || v === 'proxy',
+};
+
+/**
+ * `start`'s plain forms (`start [-d] [--config F] [--port N] … [-- command…]`) skip commander: its
+ * import and set-up are tens of ms between `start` and the spawn, and `start -d` would pay them
+ * once more before handing over. Only the flags below, each value one commander would accept, one
+ * flag per argument; anything else (`--port=1`, `-dp 1`, a command without "--", --help) is null
+ * and takes the full path, so usage errors read the same.
+ */
+export function startFastPath(argv: readonly string[]): { opts: StartOptions; command: string[] } | null {
+  if (argv[0] !== 'start') return null;
+  const opts: Record<string, string | number | boolean> = {};
+  for (let i = 1; i < argv.length; i += 1) {
+    const a = argv[i] as string;
+    if (a === '--') return { opts: opts as StartOptions, command: argv.slice(i + 1) };
+    const boolean = START_BOOLEANS[a];
+    const key = START_VALUES[a];
+    const value = argv[i + 1];
+    if (boolean !== undefined) opts[boolean] = true;
+    else if (key !== undefined && value !== undefined && !value.startsWith('-') && (START_CHOICES[key]?.(value) ?? true)) {
+      opts[key] = key === 'port' || key === 'statusPort' ? Number(value) : value;
+      i += 1;
+    } else return null;
+  }
+  return { opts: opts as StartOptions, command: [] };
+}
+
 /**
  * The background supervisor of `start -d` (src/cli/detach.ts: NAIJA_SUP_DETACHED and
  * NAIJA_SUP_START_OPTIONS) gets `start`'s options already parsed and checked by the `start -d`
@@ -271,6 +312,20 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
     try {
       const { startCommand } = await import('./commands/start.js');
       return await startCommand(io, handed.opts, handed.command, [...argv]);
+    } catch (error) {
+      return renderError(io, error);
+    }
+  }
+  // `--version` is asked by scripts and installers: commander would add tens of ms to a file read.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    io.stdout(`${packageVersion()}\n`);
+    return 0;
+  }
+  const plainStart = startFastPath(argv);
+  if (plainStart) {
+    try {
+      const { startCommand } = await import('./commands/start.js');
+      return await startCommand(io, plainStart.opts, plainStart.command, [...argv]);
     } catch (error) {
       return renderError(io, error);
     }

@@ -20,7 +20,6 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { NaijaSupError } from '../errors.js';
 import { displayPath, resolveConfig, type ConfigFlags } from './resolve.js';
 import { CONFIG_SEARCH_PLACES, describeSearchPlaces, isPlainObject } from './schema.js';
@@ -266,7 +265,9 @@ import(workerData.url).then(
 
 const LOAD_TIMEOUT_MS = 10_000;
 
-function importInWorker(filepath: string): Promise<WorkerReply> {
+async function importInWorker(filepath: string): Promise<WorkerReply> {
+  // Loaded here, for JS/TS configs only: node:worker_threads costs a few ms of every `start`.
+  const { Worker } = await import('node:worker_threads');
   return new Promise((resolve) => {
     const worker = new Worker(LOADER_THREAD, { eval: true, workerData: { url: pathToFileURL(filepath).href } });
     // Listeners stay attached (a late 'error' with no listener would throw); later calls are no-ops.

@@ -182,15 +182,20 @@ async function stopLive(report: StopReport, location: AppLocation, connection: C
   let status: StatusSnapshot;
   let sawStopped!: () => void;
   const stoppedEvent = new Promise<void>((resolve) => { sawStopped = resolve; });
+  // Both requests in one write, not one round trip after the other: the drain starts a round trip
+  // sooner. The supervisor answers in order, so the status comes from before the stop began.
+  const subscribed = connection.subscribe((event) => {
+    if (event.type === 'stopped') {
+      graceful = event['graceful'] === true;
+      sawStopped();
+    }
+    if (event.type === 'escalated') escalated = true;
+  });
+  const requested = connection.request({ type: 'stop', ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(force ? { force } : {}) });
+  requested.catch(() => undefined); // seen below, or moot when the subscription failed first
   try {
-    status = await connection.subscribe((event) => {
-      if (event.type === 'stopped') {
-        graceful = event['graceful'] === true;
-        sawStopped();
-      }
-      if (event.type === 'escalated') escalated = true;
-    });
-    await connection.request({ type: 'stop', ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(force ? { force } : {}) });
+    status = await subscribed;
+    await requested;
   } catch (error) {
     connection.close();
     // A supervisor that accepts connections but never answers (SIGSTOPped, wedged), or whose socket

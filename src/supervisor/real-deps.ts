@@ -103,6 +103,10 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     instanceProcesses: (pid) => (trackers.get(pid)?.alive() ?? []).map(({ pid: p, startTime }) => ({ pid: p, startTime })),
     listening: (pid) => listeningEndpointsOf([...new Set([pid, ...listGroupMembers(pid)])]),
+    // The startup probe's wake-up: a bare connect (no request, nothing logged) to where it goes.
+    async accepts(config, signal): Promise<boolean> {
+      return (await probeOnce({ type: 'tcp', hosts: probeHostFor(config.host), port: config.port, timeout: 250, signal })).ok;
+    },
     async probe(kind, config, signal): Promise<ProbeOutcome> {
       const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
       const rawType = spec ? spec.type : config.health.type;

@@ -14,6 +14,7 @@ import { judgeListening, type BindFinding, type Listening } from './bind-check.j
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
 import { readyDescription, StartupAnswers, type ProbeAnswer } from './startup-answers.js';
 import { FD_SHORTAGE_FIX, isTransientSpawnError, spawnRetryDelay } from './spawn-retry.js';
+import { StartupSchedule, startupProbeDelay } from './startup-schedule.js';
 import { formatDuration } from '../elapsed.js';
 
 /** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
@@ -84,6 +85,11 @@ export interface RunnerDeps {
   /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
   listening?(pid: number): Listening[];
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
+  /**
+   * Whether something accepts TCP connections where the startup probe goes (never rejects): the
+   * silent check that wakes the next startup probe early (src/supervisor/startup-schedule.ts).
+   */
+  accepts?(config: ResolvedConfig, signal: AbortSignal): Promise<boolean>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
   classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number }): Classification;
@@ -107,20 +113,16 @@ interface Live {
   exited: boolean;
 }
 
-const GROUP_POLL_MS = 20;
-
-/** The first retry of the startup probe: short, because most servers bind within tens of ms. */
-export const FIRST_PROBE_RETRY_MS = 10;
-
 /**
- * The wait before startup probe attempt `n + 1` after `n` failed ones (issue 19): 10, 20, 40, 80,
- * 160 ms, then health.interval — a server is noticed within a few ms of binding, while a slow
- * starter gets at most ~6 probes in its first second and then one per interval (each a refused
- * connect or a small GET, never a flood).
+ * After the leader's exit, how often to look whether the rest of its group is gone: 2, 4, 8, 16 ms,
+ * then every 20 ms. Processes that die of the same signal are usually gone within a few ms, and a
+ * stop is reported (and `naija-sup stop` returns) only once they are.
  */
-export function startupProbeDelay(failed: number, interval: number): number {
-  return Math.min(interval, FIRST_PROBE_RETRY_MS * 2 ** Math.max(0, failed - 1));
-}
+const GROUP_POLL_FIRST_MS = 2;
+/** The 7th refusal in a row: 560 ms after the spawn with the default health.interval. */
+const OTHER_PORT_CHECK_AFTER = 7;
+const OTHER_HOST_CHECK_DELAY_MS = 250;
+const GROUP_POLL_MS = 20;
 
 export class Supervisor {
   private machine: Machine;
@@ -131,6 +133,8 @@ export class Supervisor {
   private readonly timers = new Map<TimerName, unknown>();
   private live: Live | null = null;
   private probeAbort: AbortController | null = null;
+  /** The other-host look after `ready`; cleared when the instance exits, so it never holds up a stop. */
+  private bindCheckTimer: unknown = null;
   private livenessAbort: AbortController | null = null;
   private readinessAbort: AbortController | null = null;
   private dependencyAbort: AbortController | null = null;
@@ -260,6 +264,7 @@ export class Supervisor {
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     if (this.pendingSpawnRetry !== null) this.deps.clock.clearTimeout(this.pendingSpawnRetry.timer);
     this.probeAbort?.abort();
+    this.clearBindCheck();
     this.livenessAbort?.abort();
     if (this.live?.pid && !this.live.exited) {
       try { this.signalInstance(this.live.pid, 'SIGKILL'); } catch { /* best effort while failing */ }
@@ -443,6 +448,7 @@ export class Supervisor {
     const wasReady = this.machine.state.tag === 'ready';
     try {
       this.probeAbort?.abort();
+      this.clearBindCheck();
       const pid = live.pid;
       if (pid !== null) {
         const stopping = this.machine.state.tag === 'stopping';
@@ -483,13 +489,16 @@ export class Supervisor {
 
   private waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
     const deadline = this.deps.clock.now() + timeoutMs;
+    let wait = GROUP_POLL_FIRST_MS;
     return new Promise((resolve) => {
       const check = (): void => {
         if (this.members(pid).length === 0 || this.deps.clock.now() >= deadline) {
           resolve();
           return;
         }
-        this.deps.clock.setTimeout(check, GROUP_POLL_MS);
+        // Never past the deadline: what follows it (a SIGKILL) is due then, not at the next look.
+        this.deps.clock.setTimeout(check, Math.min(wait, deadline - this.deps.clock.now()));
+        wait = Math.min(GROUP_POLL_MS, wait * 2);
       };
       check();
     });
@@ -504,6 +513,8 @@ export class Supervisor {
     const abort = new AbortController();
     this.probeAbort = abort;
     const instance = this.live?.instance;
+    const accepts = this.deps.accepts?.bind(this.deps);
+    const schedule = new StartupSchedule(this.deps.clock, abort.signal, accepts && ((signal) => accepts(config, signal)));
     const attempt = async (): Promise<void> => {
       if (abort.signal.aborted) return;
       const result = await this.deps.probe('startup', config, abort.signal);
@@ -517,16 +528,28 @@ export class Supervisor {
       this.firstProbe = false;
       if (result.ok) {
         this.dispatch({ type: 'ready', ...readyDescription(config, result) });
-        this.checkListening(config, 'other-host');
+        // Looked at a moment later, not now: it reads /proc/net/tcp (10–40 ms on a host with
+        // thousands of sockets), and right after `ready` a `start -d` asks for the status.
+        this.bindCheckTimer = this.deps.clock.setTimeout(() => {
+          this.bindCheckTimer = null;
+          if (this.live?.instance === instance) this.checkListening(config, 'other-host');
+        }, OTHER_HOST_CHECK_DELAY_MS);
         return;
       }
-      // Nothing answers where it should: does the server listen somewhere else? Looked at after a
-      // few refusals (not at the first: servers take a moment to bind), then now and then.
+      // Nothing answers where it should: does the server listen somewhere else? Looked at after
+      // OTHER_PORT_CHECK_AFTER refusals (not in the first half second, while a server is usually
+      // still booting: the /proc read would slow the start it watches), then now and then.
       const times = this.startupAnswers.times;
-      if (result.status === undefined && (times === 4 || times % 40 === 0)) this.checkListening(config, 'other-port');
-      this.deps.clock.setTimeout(() => { void attempt().catch((e: unknown) => this.fail(e)); }, startupProbeDelay(this.startupAnswers.attempts, config.health.interval));
+      if (result.status === undefined && (times === OTHER_PORT_CHECK_AFTER || times % 40 === 0)) this.checkListening(config, 'other-port');
+      const nothingAnswered = result.status === undefined;
+      schedule.wait(startupProbeDelay(this.startupAnswers.attempts, config.health.interval), nothingAnswered, () => { void attempt().catch((e: unknown) => this.fail(e)); });
     };
     void attempt().catch((e: unknown) => this.fail(e));
+  }
+
+  private clearBindCheck(): void {
+    if (this.bindCheckTimer !== null) this.deps.clock.clearTimeout(this.bindCheckTimer);
+    this.bindCheckTimer = null;
   }
 
   /**

@@ -28,7 +28,7 @@ class FakeChild implements InstanceHandle {
 
 const config = runnerConfig;
 
-function harness(cfg = config()) {
+function harness(cfg = config(), extra: Partial<RunnerDeps> = {}) {
   const children: FakeChild[] = [];
   const events: SupervisorEvent[] = [];
   const signals: Array<[number, NodeJS.Signals]> = [];
@@ -49,6 +49,7 @@ function harness(cfg = config()) {
     clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
     random: () => 0.5,
     onEvent: (e) => events.push(e),
+    ...extra,
   };
   const sup = new Supervisor(cfg, deps);
   return {
@@ -84,6 +85,28 @@ describe('Supervisor runner (fake timers, fake children)', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(h.children.length).toBe(2);
     expect(h.sup.context.restarts).toBe(1);
+  });
+
+  it('a server that opens its port between two probes is probed at once (the silent check), found ready once, never before its probe passed', async () => {
+    let open = false;
+    let checks = 0;
+    // Fake time: the port opens at 200 ms, between the probes at 150 and 250 ms.
+    const h = harness(config(), { accepts: () => { checks += 1; return Promise.resolve(open); } });
+    const t0 = Date.now();
+    void h.sup.start();
+    const probes = (): number => h.events.filter((e) => e.type === 'probe').length;
+    await vi.advanceTimersByTimeAsync(200);
+    expect(probes()).toBe(5);
+    expect(checks).toBeGreaterThan(0);
+    open = true;
+    h.setProbe({ ok: true, latencyMs: 1, detail: '200 OK' });
+    await vi.advanceTimersByTimeAsync(10);
+    // Woken by the check, not by the interval (which would probe at 250 ms).
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(h.sup.state.tag).toBe('ready');
+    expect(probes()).toBe(6);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.events.filter((e) => e.type === 'ready')).toHaveLength(1);
   });
 
   it('a startup timeout signals the group once and restarts with cause startup-timeout', async () => {

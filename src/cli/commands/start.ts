@@ -49,8 +49,9 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     const { startDetached } = await import('../detach.js');
     return startDetached(io, rawArgv, { opts, command });
   }
-  // Imported only here: `start -d` itself never supervises (the background process does).
-  const { supervise } = await import('../../app/supervise.js');
+  // Imported only here: `start -d` itself never supervises (the background process does). Not
+  // awaited yet: the supervisor's modules load while the config file is read and checked.
+  const superviseModule = import('../../app/supervise.js');
   const t0 = performance.now();
   const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
@@ -59,8 +60,13 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     flags: flagsFrom(opts, command),
     requireCommand: true,
   });
-  const loaded = await load();
+  const loaded = await load().catch(async (error: unknown) => {
+    // Settled before the error goes up: an unawaited import that fails later would be unhandled.
+    await superviseModule.catch(() => undefined);
+    throw error;
+  });
   const configLoadMs = performance.now() - t0;
+  const { supervise } = await superviseModule;
   const { config } = loaded;
   const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
   const renderer: Renderer = format === 'json'

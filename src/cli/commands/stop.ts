@@ -25,13 +25,16 @@ function parseTimeout(value: string | undefined): number | undefined {
 
 export async function stopCommand(io: CliIO, opts: StopOptions): Promise<number> {
   const timeoutMs = parseTimeout(opts.timeout);
+  // Loaded while the app is looked for: this command's start-up is part of every stop's wait.
+  const stopAppModule = import('../../control/stop-app.js');
+  stopAppModule.catch(() => undefined); // awaited below when there is an app to stop
   const target = await targetApp(io, opts, 'stop');
   if (target.kind === 'none') {
     // Not "stopped": nothing names an app here, so the user's app may well be running elsewhere.
     io.stdout(noAppLine(io));
     return NOT_RUNNING;
   }
-  const { stopApp } = await import('../../control/stop-app.js');
+  const { stopApp } = await stopAppModule;
   return stopApp(target.location, { timeoutMs, force: opts.force === true }, {
     out: (text) => io.stdout(text),
     notRunningNotes: (name, found) => notRunningLines(name, found).slice(1),
