@@ -61,12 +61,12 @@ const name = 'soak';
 const port = await freePort();
 writeFileSync(join(dir, '.naija-suprc.json'), JSON.stringify({
   name,
-  // --idle: a server that stays up (healthy-server.mjs answers every path), sampled once.
+  // --idle: a server that stays up (healthy-server.mjs, /health), sampled once.
   command: [process.execPath, join(FIXTURES, idleSeconds > 0 ? 'healthy-server.mjs' : 'crash-after.mjs')],
   env: { CRASH_AFTER_MS: String(crashAfter) },
   port,
   host: '127.0.0.1',
-  health: { path: '/', interval: '1s' },
+  health: { path: idleSeconds > 0 ? '/health' : '/', interval: '1s' },
   // startRetries: a crash 20 ms after listening may come before the first probe saw it ready.
   restart: { initialDelay: '1ms', maxDelay: '5ms', startRetries: 100_000 },
   shutdown: { timeout: '5s' },
