@@ -10,19 +10,20 @@
  *   allocate, so a restart loop spread native memory over up to 8 × cores arenas, each keeping its
  *   high-water mark: +9 MiB of anonymous memory outside the V8 heap over 500 restarts.
  *   MALLOC_ARENA_MAX=2 caps the arenas (a process that is mostly idle never contends for malloc).
- *   What was left came in bursts: buffers of 64 KiB and more (fs reads of /proc files, whose size
- *   is unknown, are read in 64 KiB chunks) that are garbage until the next full GC, up to 7.5 MB
- *   at once, after which the arena keeps the pages. glibc raises its mmap threshold as it sees
- *   such blocks freed, so they end up in the arena; a fixed MALLOC_MMAP_THRESHOLD_ of 64 KiB
- *   (and a fixed trim threshold) gives each its own mapping, returned to the kernel on free: the
- *   memory outside the V8 heap stayed at 3.2–3.6 MiB from 100 to 500 restarts.
+ *   What was left came in bursts of buffers that are garbage until the next full GC (`external`
+ *   up to 7.5 MB at once), after which the arena keeps the pages: glibc raises its mmap
+ *   threshold as it sees large blocks freed, so later ones land in the arena (Node allocates
+ *   64 KiB blocks e.g. to read a file of unknown size, as /proc files are). A fixed
+ *   MALLOC_MMAP_THRESHOLD_ of 64 KiB (and a fixed trim threshold) gives each its own mapping,
+ *   returned to the kernel on free: the memory outside the V8 heap stayed at 3.2–3.8 MiB from
+ *   100 to 2,000 restarts.
  * - V8 grows the young generation towards 16 MB per semi-space under the restart churn and keeps
  *   it (−22 MiB with 1 MB semi-spaces).
  * - Each V8 platform worker is a thread with its own stack and arena; one is enough for the
  *   background GC of a heap this size (--v8-pool-size=1: 3 threads fewer).
  * - TurboFan (the optimizing compiler) keeps compiling under a restart loop, and its code and
  *   zone memory stay: --no-opt took 4–5 MiB off the idle RSS (fewer pages of the node binary and
- *   less heap) and about 12 MiB off the soak's plateau, for the same CPU per restart (34.7 vs
+ *   less heap) and 4–12 MiB off the soak's plateau, for the same CPU per restart (34.7 vs
  *   34.9 ms, interleaved runs): the supervisor's work is I/O and short handlers, which the
  *   interpreter and Sparkplug run well. Not in proxy mode, where every request runs through
  *   JavaScript in this process (src/reload/http-proxy.ts) and its speed is the point.
@@ -31,8 +32,8 @@
  *
  * The background supervisor of `start -d` is spawned by us, so it gets all of them (flags and
  * environment, src/cli/detach.ts). The foreground `start` runs in the node the user started:
- * re-executing it with flags would cost a second Node start-up (40–150 ms on the development
- * machine, issue 19 is cutting start latency) and a second process between the user's signals
+ * re-executing it with flags would cost a second Node start-up (`node -e 0`: 45–440 ms on the
+ * development machine, by its load; issue 19 is cutting start latency) and a second process between the user's signals
  * and the supervisor, so it gets only what can still be changed at run time:
  * {@link boundYoungGeneration}.
  */
