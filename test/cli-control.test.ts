@@ -144,7 +144,7 @@ describe('status', () => {
     const json = await statusJson(runDir);
     expect(Object.keys(json).sort()).toEqual([
       'bootId', 'cpuPercent', 'cwd', 'health', 'healthWatchedBy', 'host', 'instancePid', 'instanceStartTime', 'instanceUptimeMs', 'lastExit', 'lastProbe',
-      'mode', 'name', 'port', 'processes', 'restarts', 'rss', 'shutdownTimeoutMs', 'startupTimeoutMs', 'state', 'supervisorPid', 'supervisorStartTime', 'uptimeMs',
+      'mode', 'name', 'port', 'processes', 'restarts', 'rss', 'shutdownTimeoutMs', 'startupTimeoutMs', 'state', 'supervisorMemory', 'supervisorPid', 'supervisorStartTime', 'uptimeMs',
       'url', 'version',
     ]);
     expect(json).toMatchObject({ name: 'api', state: 'ready', supervisorPid: host.pid, instancePid: host.instances[0], restarts: 0, lastExit: null });

@@ -34,38 +34,12 @@ import { redactorFor, type Redactor } from '../config/redact.js';
 import { NaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 import type { StartOptions } from './options.js';
-
-/** The environment variable that tells `start` it is the detached background supervisor. */
-export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
-/**
- * `start`'s options as this process parsed them, for the background supervisor: it skips the CLI
- * framework (tens of ms before its config is even read, and memory it would hold for days).
- * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
- */
-export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
-
+import { DETACHED_ENV, START_OPTIONS_ENV, supervisorEnv, supervisorNodeFlags } from './resident.js';
 
 const MARGIN_MS = 10_000;
 const TAIL_LINES = 20;
 
 const BIN = fileURLToPath(new URL('../../bin/naija-sup.js', import.meta.url));
-
-/**
- * V8 flags for the resident background supervisor, which lives for days (issues 14, 19). Its live
- * heap stays ~8 MB, but under a crash loop V8 grows the young generation towards its
- * 16 MB-per-semi-space default and keeps it: RSS went 70 → 106 MiB over 1,400 restarts
- * (bench/soak.mjs). With 1 MB semi-spaces it stays lower; the cost is more frequent (sub-ms)
- * scavenges of a process that allocates little. The old generation is bounded well above what one
- * supervisor needs, so a leak ends in a crash that `status` and the logs show rather than in the
- * machine swapping. Each is left out when NODE_OPTIONS sets it already (flags given here would win).
- */
-export function supervisorNodeFlags(env: NodeJS.ProcessEnv): string[] {
-  const options = env['NODE_OPTIONS'] ?? '';
-  return [
-    ...(/--max-semi-space-size/.test(options) ? [] : ['--max-semi-space-size=1']),
-    ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
-  ];
-}
 
 /**
  * `start`'s arguments for the background process: `argv` as given to the CLI (with or without the
@@ -137,7 +111,7 @@ export interface ParsedStart {
   command: string[];
 }
 
-function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined): Background {
+function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, mode: string): Background {
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
@@ -153,9 +127,10 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   let child: ChildProcess;
   try {
     const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command }) };
-    child = spawn(process.execPath, [...supervisorNodeFlags(io.env), BIN, ...backgroundArgs(argv)], {
+    // The resident process's flags and malloc arenas (src/cli/resident.ts: why each, as measured).
+    child = spawn(process.execPath, [...supervisorNodeFlags(io.env, mode), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
-      env: { ...io.env, [DETACHED_ENV]: '1', ...handed },
+      env: { ...supervisorEnv(io.env), [DETACHED_ENV]: '1', ...handed },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -211,7 +186,8 @@ export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedSt
     });
   }
 
-  const bg = spawnBackground(io, argv, runDir, name, parsed);
+  // --mode wins over the file, as in the background supervisor; the mode cannot change on reload.
+  const bg = spawnBackground(io, argv, runDir, name, parsed, parsed?.opts.mode ?? config.mode);
   const budget = config.health.startupTimeout + MARGIN_MS;
   // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
   const onInterrupt = (signal: NodeJS.Signals) => (): void => {

@@ -173,6 +173,20 @@ export interface StatusSnapshot {
    * bounded backlog and retries. Absent when every write works (and from older supervisors).
    */
   diskProblems?: DiskProblem[];
+  /**
+   * The supervisor's own memory (process.memoryUsage(), bytes), so a long run can tell V8's heap
+   * from native growth (issue 14). Absent from older supervisors.
+   */
+  supervisorMemory?: SupervisorMemory;
+}
+
+/** process.memoryUsage() of the supervisor process, bytes. */
+export interface SupervisorMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
 }
 
 export interface DiskProblem {

@@ -52,6 +52,7 @@ import {
   parseRequest,
   type ControlMessage,
   type DiskProblem,
+  type SupervisorMemory,
   type ControlRequest,
   type HealthSnapshot,
   type InstanceStatus,
@@ -423,6 +424,12 @@ export interface StatusTrackerOptions {
  * Builds {@link StatusSnapshot}s: state, counters and last exit from the supervisor; identities,
  * uptimes, RSS and CPU% from /proc; health from the last probe. Feed it every event (`observe`).
  */
+/** The fields of process.memoryUsage() by name: the reply stays the same shape if Node adds one. */
+function supervisorMemory(): SupervisorMemory {
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapTotal, heapUsed, external, arrayBuffers };
+}
+
 function diskProblemsOf(options: StatusTrackerOptions): { diskProblems?: DiskProblem[] } {
   const problems = options.diskProblems?.() ?? [];
   return problems.length === 0 ? {} : { diskProblems: problems };
@@ -538,6 +545,7 @@ export class StatusTracker {
       ...this.instancesOf(view),
       ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
       ...diskProblemsOf(this.options),
+      supervisorMemory: supervisorMemory(),
     };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backgroundArgs, configArg, supervisorNodeFlags } from '../../src/cli/detach.js';
+import { backgroundArgs, configArg } from '../../src/cli/detach.js';
+import { instanceEnv, supervisorEnv, supervisorNodeFlags } from '../../src/cli/resident.js';
 
 describe('the arguments of a detached start', () => {
   it('are those of start minus -d/--detach, and never touch the server command after --', () => {
@@ -17,10 +18,43 @@ describe('the arguments of a detached start', () => {
     expect(configArg(['start', '-d'])).toBeUndefined();
   });
 
-  it('give the resident supervisor small semi-spaces, unless NODE_OPTIONS chose its own', () => {
-    expect(supervisorNodeFlags({})).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' })).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' })).toEqual(['--max-old-space-size=256']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64' })).toEqual([]);
+  it('give the resident supervisor small semi-spaces, a bounded old space, one V8 worker and no optimizing compiler, unless NODE_OPTIONS chose its own', () => {
+    const all = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt'];
+    expect(supervisorNodeFlags({}, 'direct')).toEqual(all);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' }, 'handoff')).toEqual(all);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' }, 'direct')).toEqual(['--max-old-space-size=256', '--v8-pool-size=1', '--no-opt']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--v8-pool-size=4' }, 'direct')).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256', '--no-opt']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64 --v8-pool-size=2' }, 'direct')).toEqual(['--no-opt']);
+  });
+
+  it('keep the optimizing compiler in proxy mode, where every request runs through the supervisor', () => {
+    expect(supervisorNodeFlags({}, 'proxy')).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1']);
+  });
+});
+
+describe('the resident supervisor\'s environment', () => {
+  it('gets glibc malloc settings (2 arenas, 64 KiB mmap threshold), noted as added, which the server\'s environment does not inherit', () => {
+    const env = supervisorEnv({ PATH: '/bin', API_KEY: 'k' });
+    expect(env).toEqual({
+      PATH: '/bin', API_KEY: 'k',
+      MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072',
+      NAIJA_SUP_ADDED_ENV: 'MALLOC_ARENA_MAX,MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_',
+    });
+    expect(instanceEnv({ ...env, NAIJA_SUP_DETACHED: '1', NAIJA_SUP_START_OPTIONS: '{}' })).toEqual({ PATH: '/bin', API_KEY: 'k' });
+  });
+
+  it('keeps a malloc setting the user made, for both, and adds only the others', () => {
+    const env = supervisorEnv({ PATH: '/bin', MALLOC_ARENA_MAX: '8' });
+    expect(env).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072', NAIJA_SUP_ADDED_ENV: 'MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_' });
+    expect(instanceEnv(env)).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '8' });
+    const all = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' };
+    expect(supervisorEnv(all)).toEqual(all);
+  });
+
+  it('does not change the environment it is given', () => {
+    const given = { PATH: '/bin', NAIJA_SUP_DETACHED: '1' };
+    supervisorEnv(given);
+    instanceEnv(given);
+    expect(given).toEqual({ PATH: '/bin', NAIJA_SUP_DETACHED: '1' });
   });
 });

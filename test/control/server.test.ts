@@ -182,10 +182,14 @@ describe('control server: status and the socket', () => {
       version: '0.0.0-test',
       // Every process of the instance (escaped descendants included): here the server alone.
       processes: [{ pid: expect.any(Number) as number, startTime: expect.stringMatching(/^\d+$/) as string }],
+      // The supervisor's own memory (issue 14): here the test process's.
+      supervisorMemory: { rss: expect.any(Number) as number, heapTotal: expect.any(Number) as number, heapUsed: expect.any(Number) as number, external: expect.any(Number) as number, arrayBuffers: expect.any(Number) as number },
     });
     expect(status.instancePid).toBe(h.supervisor.instancePid);
     expect(status.processes?.[0]?.pid).toBe(status.instancePid);
     expect(status.rss).toBeGreaterThan(1024 * 1024);
+    expect(status.supervisorMemory?.heapUsed).toBeGreaterThan(0);
+    expect(status.supervisorMemory?.rss).toBeGreaterThan(status.supervisorMemory?.heapUsed ?? 0);
     expect(JSON.stringify(status)).not.toContain('hunter2');
   });
 

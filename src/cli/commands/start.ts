@@ -18,6 +18,7 @@ import { EventRenderer, paletteFor } from '../event-renderer.js';
 import { JsonRenderer } from '../json-renderer.js';
 import { ownOutputRotator } from '../own-output.js';
 import type { StartOptions } from '../options.js';
+import { boundYoungGeneration, instanceEnv } from '../resident.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {
@@ -49,6 +50,9 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     const { startDetached } = await import('../detach.js');
     return startDetached(io, rawArgv, { opts, command });
   }
+  // Before the supervisor's modules load and allocate (src/cli/resident.ts says why); only when
+  // this start owns the process: one run inside another program (tests) leaves its heap alone.
+  if (io.signals === process) boundYoungGeneration();
   // Imported only here: `start -d` itself never supervises (the background process does). Not
   // awaited yet: the supervisor's modules load while the config file is read and checked.
   const superviseModule = import('../../app/supervise.js');
@@ -75,9 +79,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
   // goes only to the rotating log in the run dir.
   const detached = io.env['NAIJA_SUP_DETACHED'] === '1';
-  const env: NodeJS.ProcessEnv = { ...io.env };
-  delete env['NAIJA_SUP_DETACHED'];
-  delete env['NAIJA_SUP_START_OPTIONS'];
+  const env = instanceEnv(io.env);
   const own = detached ? ownOutputRotator({ maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles }) : null;
   const onEvent = (e: SupervisorEvent): void => {
     if (detached && e.type === 'output') return;

@@ -1,0 +1,116 @@
+/**
+ * What the resident supervisor runs with to stay small and flat for days (issues 14 and 19).
+ * Measured with bench/soak.mjs (2,000 crash/restart cycles) and idle RSS beside a bare `node`;
+ * the figures are in docs/benchmarks.md ("Soak"). Its live V8 heap stays ~8–10 MB and heap
+ * snapshots taken after 100 and 1,000 restarts hold the same objects: the growth was never a
+ * leak, it was memory the process kept after using it once:
+ *
+ * - glibc malloc gives every thread that allocates an arena of its own and rarely returns their
+ *   pages. V8's background threads (concurrent marking, compilation) and libuv's threadpool all
+ *   allocate, so a restart loop spread native memory over up to 8 × cores arenas, each keeping its
+ *   high-water mark: +9 MiB of anonymous memory outside the V8 heap over 500 restarts.
+ *   MALLOC_ARENA_MAX=2 caps the arenas (a process that is mostly idle never contends for malloc).
+ *   What was left came in bursts of buffers that are garbage until the next full GC (`external`
+ *   up to 7.5 MB at once), after which the arena keeps the pages: glibc raises its mmap
+ *   threshold as it sees large blocks freed, so later ones land in the arena (Node allocates
+ *   64 KiB blocks e.g. to read a file of unknown size, as /proc files are). A fixed
+ *   MALLOC_MMAP_THRESHOLD_ of 64 KiB (and a fixed trim threshold) gives each its own mapping,
+ *   returned to the kernel on free: the memory outside the V8 heap stayed at 3.2–3.8 MiB from
+ *   100 to 2,000 restarts.
+ * - V8 grows the young generation towards 16 MB per semi-space under the restart churn and keeps
+ *   it (−22 MiB with 1 MB semi-spaces).
+ * - Each V8 platform worker is a thread with its own stack and arena; one is enough for the
+ *   background GC of a heap this size (--v8-pool-size=1: 3 threads fewer).
+ * - TurboFan (the optimizing compiler) keeps compiling under a restart loop, and its code and
+ *   zone memory stay: --no-opt took 4–5 MiB off the idle RSS (fewer pages of the node binary and
+ *   less heap) and 4–12 MiB off the soak's plateau, for the same CPU per restart (34.7 vs
+ *   34.9 ms, interleaved runs): the supervisor's work is I/O and short handlers, which the
+ *   interpreter and Sparkplug run well. Not in proxy mode, where every request runs through
+ *   JavaScript in this process (src/reload/http-proxy.ts) and its speed is the point.
+ *   Not --jitless or --lite-mode (6 MiB less idle): they disable WebAssembly, so anything that
+ *   reaches undici (fetch) would throw, and they cost about 60% more CPU per restart.
+ *
+ * The background supervisor of `start -d` is spawned by us, so it gets all of them (flags and
+ * environment, src/cli/detach.ts). The foreground `start` runs in the node the user started:
+ * re-executing it with flags would cost a second Node start-up (`node -e 0`: 45–440 ms on the
+ * development machine, by its load; issue 19 is cutting start latency) and a second process between the user's signals
+ * and the supervisor, so it gets only what can still be changed at run time:
+ * {@link boundYoungGeneration}.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+/** The environment variable that tells `start` it is the detached background supervisor. */
+export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
+/**
+ * `start`'s options as `start -d` parsed them, for the background supervisor: it skips the CLI
+ * framework (tens of ms before its config is even read, and memory it would hold for days).
+ * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
+ */
+export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
+/**
+ * The names of variables `start -d` added to the background supervisor's environment for itself
+ * (comma-separated), removed again before the server's environment is built: the server keeps
+ * the environment the user gave it.
+ */
+export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
+
+/** glibc malloc settings for the resident supervisor (see the header), each unless the user set it. */
+const MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(64 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(128 * 1024),
+};
+
+/**
+ * Node and V8 flags for the background supervisor of an app in `mode` (see the header). The old
+ * generation is bounded well above what one supervisor needs, so a leak ends in a crash that
+ * `status` and the logs show rather than in the machine swapping. Each is left out when
+ * NODE_OPTIONS sets it already (flags given here would win over the user's).
+ */
+export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): string[] {
+  const options = env['NODE_OPTIONS'] ?? '';
+  return [
+    ...(/--max-semi-space-size/.test(options) ? [] : ['--max-semi-space-size=1']),
+    ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
+    ...(/--v8-pool-size/.test(options) ? [] : ['--v8-pool-size=1']),
+    // Not allowed in NODE_OPTIONS, so the user cannot have chosen otherwise there.
+    ...(mode === 'proxy' ? [] : ['--no-opt']),
+  ];
+}
+
+/**
+ * The background supervisor's environment: `env`, plus the glibc malloc settings the user did not
+ * set (theirs are kept), noted in {@link ADDED_ENV} so {@link instanceEnv} takes them out again.
+ */
+export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const added = Object.entries(MALLOC_ENV).filter(([name]) => env[name] === undefined);
+  if (added.length === 0) return { ...env };
+  return { ...env, ...Object.fromEntries(added), [ADDED_ENV]: added.map(([name]) => name).join(',') };
+}
+
+/**
+ * The environment for the server, from the supervisor's: without the variables that only tell
+ * the background supervisor what it is, and without what `start -d` added for the supervisor's
+ * own sake (a server with many threads may well want glibc's defaults).
+ */
+export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of (env[ADDED_ENV] ?? '').split(',')) if (name !== '') delete out[name];
+  delete out[ADDED_ENV];
+  delete out[DETACHED_ENV];
+  delete out[START_OPTIONS_ENV];
+  return out;
+}
+
+/**
+ * For a supervisor started without our flags (the foreground `start`): stops V8 from growing the
+ * young generation beyond the size it has now. --max-semi-space-size is read only when the heap is
+ * set up, so setting it now does nothing, but the growth factor is read at every growth
+ * decision: at 1, the semi-spaces stay at their initial 1 MB, which is what --max-semi-space-size=1
+ * gives (measured: new space 2 MB instead of 32 MB under allocation churn). Left alone when the
+ * user chose a semi-space size.
+ */
+export function boundYoungGeneration(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): void {
+  const chosen = [...execArgv, env['NODE_OPTIONS'] ?? ''].some((a) => /--(max|min)-semi-space-size|--semi-space-growth-factor/.test(a));
+  if (!chosen) setFlagsFromString('--semi-space-growth-factor=1');
+}

@@ -1,0 +1,66 @@
+/**
+ * The resident supervisor of `start -d` runs with its memory bounded (issues 14, 19;
+ * src/cli/resident.ts): V8 flags on its command line and glibc malloc settings in its environment,
+ * while the server it supervises gets the environment the user gave, without either. Built binary
+ * (`npm run build` first); ends with nothing running in the app's folder.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StatusSnapshot } from '../src/control/protocol.js';
+import { cliApp, endCliApps, processesIn, type CliApp } from './helpers/cli-app.js';
+
+afterEach(endCliApps);
+
+/** /proc/PID/environ as an object. */
+function environOf(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+
+async function started(a: CliApp): Promise<StatusSnapshot> {
+  const r = await a.cli(['start', '-d']);
+  expect(r.status, r.stderr).toBe(0);
+  const s = await a.cli(['status', '--json']);
+  expect(s.status, s.stderr).toBe(0);
+  return JSON.parse(s.stdout) as StatusSnapshot;
+}
+
+async function stopped(a: CliApp): Promise<void> {
+  const r = await a.cli(['stop']);
+  expect(r.status, r.stderr).toBe(0);
+  expect(processesIn(a.cwd)).toEqual([]);
+}
+
+describe('the resident supervisor of start -d', () => {
+  it('runs with the memory flags and glibc malloc settings; its server sees neither that nor the hand-over variables', async () => {
+    const a = await cliApp();
+    const status = await started(a);
+    const cmdline = readFileSync(`/proc/${status.supervisorPid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt']));
+    expect(environOf(status.supervisorPid)).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' });
+    expect(status.instancePid).not.toBeNull();
+    const serverEnv = environOf(status.instancePid as number);
+    expect(serverEnv['PATH']).toBe(a.env['PATH']);
+    const handOver = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'NAIJA_SUP_ADDED_ENV', 'NAIJA_SUP_DETACHED', 'NAIJA_SUP_START_OPTIONS'];
+    expect(Object.keys(serverEnv).filter((k) => handOver.includes(k))).toEqual([]);
+    // status reports the supervisor's own memory, V8's heap within its RSS.
+    const memory = status.supervisorMemory;
+    expect(memory?.heapUsed).toBeGreaterThan(0);
+    expect(memory?.rss).toBeGreaterThan(memory?.heapTotal ?? Infinity);
+    await stopped(a);
+  }, 60_000);
+
+  it('keeps the user\'s own MALLOC_ARENA_MAX, for itself and for the server; in proxy mode it keeps the optimizing compiler', async () => {
+    const a = await cliApp({ mode: 'proxy' });
+    a.env['MALLOC_ARENA_MAX'] = '4';
+    const status = await started(a);
+    expect(status.mode).toBe('proxy');
+    const cmdline = readFileSync(`/proc/${status.supervisorPid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline).toContain('--v8-pool-size=1');
+    expect(cmdline).not.toContain('--no-opt');
+    expect(environOf(status.supervisorPid)['MALLOC_ARENA_MAX']).toBe('4');
+    expect(environOf(status.instancePid as number)['MALLOC_ARENA_MAX']).toBe('4');
+    expect(environOf(status.instancePid as number)['MALLOC_MMAP_THRESHOLD_']).toBeUndefined();
+    await stopped(a);
+  }, 60_000);
+});
