@@ -31,7 +31,8 @@
  *   reaches undici (fetch) would throw, and they cost about 60% more CPU per restart.
  *
  * The background supervisor of `start -d` is spawned by us, so it gets all of them (flags and
- * environment, src/cli/detach.ts). The foreground `start` runs in the node the user started:
+ * environment, src/cli/detach.ts), and so does the one a deployment export starts (its unit's or
+ * image's command line, src/export/common.ts). The foreground `start` runs in the node the user started:
  * re-executing it with flags would cost a second Node start-up (`node -e 0`: 45–440 ms on the
  * development machine, by its load; issue 19 is cutting start latency) and a second process between the user's signals
  * and the supervisor, so it gets only what can still be changed at run time:
@@ -39,68 +40,9 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-/** The environment variable that tells `start` it is the detached background supervisor. */
-export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
-/**
- * `start`'s options as `start -d` parsed them, for the background supervisor: it skips the CLI
- * framework (tens of ms before its config is even read, and memory it would hold for days).
- * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
- */
-export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
-/**
- * The names of variables `start -d` added to the background supervisor's environment for itself
- * (comma-separated), removed again before the server's environment is built: the server keeps
- * the environment the user gave it.
- */
-export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
-
-/** glibc malloc settings for the resident supervisor (see the header), each unless the user set it. */
-const MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: String(64 * 1024),
-  MALLOC_TRIM_THRESHOLD_: String(128 * 1024),
-};
-
-/**
- * Node and V8 flags for the background supervisor of an app in `mode` (see the header). The old
- * generation is bounded well above what one supervisor needs, so a leak ends in a crash that
- * `status` and the logs show rather than in the machine swapping. Each is left out when
- * NODE_OPTIONS sets it already (flags given here would win over the user's).
- */
-export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): string[] {
-  const options = env['NODE_OPTIONS'] ?? '';
-  return [
-    ...(/--max-semi-space-size/.test(options) ? [] : ['--max-semi-space-size=1']),
-    ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
-    ...(/--v8-pool-size/.test(options) ? [] : ['--v8-pool-size=1']),
-    // Not allowed in NODE_OPTIONS, so the user cannot have chosen otherwise there.
-    ...(mode === 'proxy' ? [] : ['--no-opt']),
-  ];
-}
-
-/**
- * The background supervisor's environment: `env`, plus the glibc malloc settings the user did not
- * set (theirs are kept), noted in {@link ADDED_ENV} so {@link instanceEnv} takes them out again.
- */
-export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const added = Object.entries(MALLOC_ENV).filter(([name]) => env[name] === undefined);
-  if (added.length === 0) return { ...env };
-  return { ...env, ...Object.fromEntries(added), [ADDED_ENV]: added.map(([name]) => name).join(',') };
-}
-
-/**
- * The environment for the server, from the supervisor's: without the variables that only tell
- * the background supervisor what it is, and without what `start -d` added for the supervisor's
- * own sake (a server with many threads may well want glibc's defaults).
- */
-export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env };
-  for (const name of (env[ADDED_ENV] ?? '').split(',')) if (name !== '') delete out[name];
-  delete out[ADDED_ENV];
-  delete out[DETACHED_ENV];
-  delete out[START_OPTIONS_ENV];
-  return out;
-}
+// The flags and environment themselves live in the core, where the deployment exports
+// (src/export/common.ts) read them too: one source for every way the supervisor is started.
+export { ADDED_ENV, DETACHED_ENV, START_OPTIONS_ENV, instanceEnv, supervisorEnv, supervisorNodeFlags } from '../process/resident-flags.js';
 
 /**
  * For a supervisor started without our flags (the foreground `start`): stops V8 from growing the

@@ -5,6 +5,7 @@
  */
 import { isSecretName } from '../config/redact.js';
 import type { ResolvedConfig, RestartPolicy } from '../config/types.js';
+import { supervisorEnv, supervisorNodeFlags } from '../process/resident-flags.js';
 
 export interface ExportInput {
   config: ResolvedConfig;
@@ -91,9 +92,35 @@ export function probeCommand(config: ResolvedConfig): string[] {
   return ['naija-sup', 'probe', '--name', config.name];
 }
 
-/** The supervisor's command inside a container or unit. */
-export function startCommand(input: ExportInput): string[] {
-  return ['naija-sup', 'start', '-c', input.configFile];
+/**
+ * Where the image's naija-sup is (the exported Dockerfile installs it globally, for Node and Python
+ * images alike) and where an app's own dependency is, relative to its folder (systemd, Railway).
+ */
+export const IMAGE_BIN = '/usr/local/lib/node_modules/naija-sup/bin/naija-sup.js';
+export const APP_BIN = 'node_modules/naija-sup/bin/naija-sup.js';
+
+/**
+ * The supervisor's command inside a container or unit, which runs it for days: `node`, with the
+ * resident supervisor's flags (src/process/resident-flags.ts, as `start -d` uses them), running
+ * naija-sup's bin at `bin`. A node invocation rather than the `naija-sup` command on PATH,
+ * because that is a script whose `#!/usr/bin/env node` takes no flags, and the other ways in
+ * are worse: NODE_OPTIONS would reach the server (a Node server inherits it, and --no-opt is not
+ * even allowed there), and a shell resolving `$(command -v naija-sup)` adds quoting and a failure
+ * that only shows at start. The platform's NODE_OPTIONS is unknown here, so every flag is given
+ * (on node's command line they win over NODE_OPTIONS anyway).
+ */
+export function startCommand(input: ExportInput, bin: string): string[] {
+  return ['node', ...supervisorNodeFlags({}, input.config.mode), bin, 'start', '-c', input.configFile];
+}
+
+/**
+ * The environment the supervisor starts with for its glibc malloc settings (read by glibc when the
+ * process starts, so they cannot be set later), with NAIJA_SUP_ADDED_ENV naming them: `start`
+ * takes them out of the server's environment again (instanceEnv), unless the platform gave a
+ * value of its own. Ordered as written, for stable files.
+ */
+export function startEnv(): Array<[string, string]> {
+  return Object.entries(supervisorEnv({})).map(([name, value]) => [name, value ?? '']);
 }
 
 /** The same policy in the words of Docker/compose and systemd. */

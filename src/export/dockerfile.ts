@@ -11,8 +11,8 @@
  * - HEALTHCHECK runs `naija-sup probe`, which asks the supervisor (no HTTP client, no shell).
  */
 import {
-  dockerDuration, envNames, generatedBy, healthcheckInterval, probeCommand, q, startCommand, stopBudgetMs, detectRuntime,
-  type ExportInput,
+  dockerDuration, envNames, generatedBy, healthcheckInterval, IMAGE_BIN, probeCommand, q, startCommand, startEnv, stopBudgetMs,
+  detectRuntime, type ExportInput,
 } from './common.js';
 
 const NODE_IMAGE = 'node:20-bookworm-slim';
@@ -40,6 +40,9 @@ function runtimeTail(input: ExportInput, user: string): string[] {
   return [
     '# Inside a container the server must listen on every interface; naija-sup passes PORT and HOST on.',
     `ENV HOST=0.0.0.0 PORT=${config.port}`,
+    '# glibc malloc settings for naija-sup, which runs for days; naija-sup takes the ones NAIJA_SUP_ADDED_ENV',
+    '# names out of the server\'s environment (a value given with docker run -e stays the server\'s too).',
+    `ENV ${startEnv().map(([name, value]) => `${name}=${value}`).join(' ')}`,
     ...(secret.length > 0 ? [`# Secrets are never baked in: give ${secret.join(', ')} at run time (docker run -e, compose, the platform).`] : []),
     `USER ${user}`,
     `EXPOSE ${config.port}`,
@@ -48,7 +51,8 @@ function runtimeTail(input: ExportInput, user: string): string[] {
     'STOPSIGNAL SIGTERM',
     `HEALTHCHECK ${hc} CMD ${execForm(probeCommand(config))}`,
     'ENTRYPOINT ["tini", "--"]',
-    `CMD ${execForm(startCommand(input))}`,
+    '# node with the resident supervisor\'s memory flags, running naija-sup (flags in NODE_OPTIONS would reach the server).',
+    `CMD ${execForm(startCommand(input, IMAGE_BIN))}`,
   ];
 }
 

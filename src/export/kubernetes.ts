@@ -12,7 +12,9 @@
  */
 import { stringify } from 'yaml';
 import type { ResolvedConfig } from '../config/types.js';
-import { detectRuntime, envNames, generatedBy, probeCommand, seconds, startBudgetMs, startCommand, stopBudgetMs, type ExportInput } from './common.js';
+import {
+  detectRuntime, envNames, generatedBy, IMAGE_BIN, probeCommand, seconds, startBudgetMs, startCommand, stopBudgetMs, type ExportInput,
+} from './common.js';
 
 /** Seconds a terminating pod keeps serving before SIGTERM, so that endpoints are removed first. */
 export const PRE_STOP_SECONDS = 5;
@@ -70,7 +72,8 @@ export function kubernetesObjects(input: ExportInput): [Record<string, unknown>,
     name: config.name,
     image: `${config.name}:latest`,
     command: ['tini', '--'],
-    args: startCommand(input),
+    // The image's command (node with naija-sup's memory flags); its ENV has the malloc settings.
+    args: startCommand(input, IMAGE_BIN),
     ports: [{ name: 'http', containerPort: config.port }],
     env: envList(config),
     ...probes(config),

@@ -10,7 +10,7 @@
  * deploy.restartPolicyType (ON_FAILURE | ALWAYS | NEVER), deploy.restartPolicyMaxRetries.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { seconds, startBudgetMs, startCommand, type ExportInput } from './common.js';
+import { APP_BIN, seconds, startBudgetMs, startCommand, startEnv, type ExportInput } from './common.js';
 
 export const RAILWAY_SCHEMA = 'https://railway.com/railway.schema.json';
 
@@ -31,9 +31,12 @@ function restartPolicy(config: ResolvedConfig): 'ON_FAILURE' | 'ALWAYS' | 'NEVER
 export function railwayObject(input: ExportInput): Record<string, unknown> {
   const { config } = input;
   const path = healthcheckPath(config);
-  // Railway runs startCommand without a shell; HOST=0.0.0.0 comes from the command's environment.
+  // Railway runs startCommand without a shell; HOST=0.0.0.0 and naija-sup's malloc settings (which
+  // it keeps from the server) come from the command's environment. The app's own naija-sup, run by
+  // node with the resident supervisor's flags (common.ts: why not npx or NODE_OPTIONS).
+  const env = ['HOST=0.0.0.0', ...startEnv().map(([name, value]) => `${name}=${value}`)];
   const deploy: Record<string, unknown> = {
-    startCommand: ['env', 'HOST=0.0.0.0', 'npx', '--no-install', ...startCommand(input)].join(' '),
+    startCommand: ['env', ...env, ...startCommand(input, APP_BIN)].join(' '),
     ...(path === null ? {} : { healthcheckPath: path, healthcheckTimeout: seconds(startBudgetMs(config)) }),
     restartPolicyType: restartPolicy(config),
   };

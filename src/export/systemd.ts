@@ -7,8 +7,9 @@
  * the unit needs NotifyAccess=all. KillMode=mixed: systemd's SIGTERM goes to naija-sup alone, which
  * stops the server's group gracefully; whatever is left after TimeoutStopSec gets SIGKILL.
  */
+import { posix } from 'node:path';
 import {
-  envNames, generatedBy, restartWords, seconds, startBudgetMs, startCommand, stopBudgetMs, STOP_MARGIN_MS, type ExportInput,
+  APP_BIN, envNames, generatedBy, restartWords, seconds, startBudgetMs, startCommand, startEnv, stopBudgetMs, STOP_MARGIN_MS, type ExportInput,
 } from './common.js';
 import type { ResolvedConfig } from '../config/types.js';
 
@@ -52,11 +53,14 @@ export function exportSystemd(input: ExportInput): string {
     'NotifyAccess=all',
     `User=${user}`,
     `WorkingDirectory=${workdir}`,
-    `ExecStart=/usr/bin/env ${startCommand(input).map(quoteArg).join(' ')}`,
-    '# naija-sup keeps its control socket here: `NAIJA_SUP_RUN_DIR=/run/' + config.name + ' naija-sup status --name ' + config.name + '` (as the user).',
+    '# The app\'s own naija-sup (npm install naija-sup), run by node with the resident supervisor\'s',
+    '# memory flags; the MALLOC_* settings are for naija-sup alone: the server does not get them.',
+    `ExecStart=/usr/bin/env ${startCommand(input, posix.join(workdir, APP_BIN)).map(quoteArg).join(' ')}`,
+    '# naija-sup keeps its control socket here: `NAIJA_SUP_RUN_DIR=/run/' + config.name + ' npx naija-sup status --name ' + config.name + '` (as the user, in the app\'s folder).',
     `RuntimeDirectory=${config.name}`,
     'RuntimeDirectoryMode=0700',
     `Environment=NAIJA_SUP_RUN_DIR=/run/${config.name} NODE_ENV=production`,
+    `Environment=${startEnv().map(([name, value]) => `${name}=${value}`).join(' ')}`,
     ...(secret.length > 0 ? [`# Secrets (${secret.join(', ')}) go in this file (NAME=value lines, mode 0600), never in the unit.`] : []),
     `EnvironmentFile=-/etc/${config.name}/env`,
     `# READY=1 comes after the startup probe: up to ${config.restart.startRetries + 1} attempts of health.startupTimeout, with backoff.`,

@@ -51,6 +51,13 @@ describe('the resident supervisor\'s environment', () => {
     expect(supervisorEnv(all)).toEqual(all);
   });
 
+  it('an exported unit\'s fixed environment overridden by the platform (EnvironmentFile=, docker run -e) keeps the user\'s value for the server', () => {
+    const exported = { ...supervisorEnv({}), PATH: '/bin', MALLOC_ARENA_MAX: '4' };
+    expect(instanceEnv(exported)).toEqual({ PATH: '/bin', MALLOC_ARENA_MAX: '4' });
+    // A name we do not set ourselves is always taken out.
+    expect(instanceEnv({ PATH: '/bin', OTHER: 'x', NAIJA_SUP_ADDED_ENV: 'OTHER' })).toEqual({ PATH: '/bin' });
+  });
+
   it('does not change the environment it is given', () => {
     const given = { PATH: '/bin', NAIJA_SUP_DETACHED: '1' };
     supervisorEnv(given);

@@ -24,6 +24,11 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 
 const SECRET_VALUE = 'hunter2-do-not-leak';
 
+/** The resident supervisor's node flags and malloc settings (src/process/resident-flags.ts), written out: the exports must carry them. */
+const FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt'];
+const MALLOC_ENV = 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072 NAIJA_SUP_ADDED_ENV=MALLOC_ARENA_MAX,MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_';
+const IMAGE_START = ['node', ...FLAGS, '/usr/local/lib/node_modules/naija-sup/bin/naija-sup.js', 'start', '-c', 'naija-sup.config.json'];
+
 async function input(config: Record<string, unknown>): Promise<ExportInput> {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-export-'));
   dirs.push(dir);
@@ -85,7 +90,10 @@ describe('export dockerfile', () => {
       const entrypoint = one('ENTRYPOINT') as JSONInstruction;
       expect(entrypoint.getJSONStrings().map((s) => s.getJSONValue())).toEqual(['tini', '--']);
       const cmd = one('CMD') as JSONInstruction;
-      expect(cmd.getJSONStrings().map((s) => s.getJSONValue())).toEqual(['naija-sup', 'start', '-c', 'naija-sup.config.json']);
+      expect(cmd.getJSONStrings().map((s) => s.getJSONValue())).toEqual(IMAGE_START);
+      // The bin the CMD runs is where the image installs naija-sup; the malloc settings are in the image.
+      expect(text).toContain('COPY --from=naija-sup /usr/local/lib/node_modules/naija-sup /usr/local/lib/node_modules/naija-sup');
+      expect(final.filter((i) => i.getKeyword() === 'ENV').map((i) => i.getArgumentsContent())).toContain(MALLOC_ENV);
       expect(one('USER').getArgumentsContent()).toBe(user);
       expect(one('STOPSIGNAL').getArgumentsContent()).toBe('SIGTERM');
       const hc = one('HEALTHCHECK') as Healthcheck;
@@ -147,6 +155,8 @@ describe('export systemd', () => {
     expect(keys.get('PrivateTmp')).toBe('yes');
     expect(keys.get('ProtectSystem')).toBe('full');
     expect(keys.get('WorkingDirectory')).toBe('/srv/api');
+    expect(keys.get('ExecStart')).toBe(`/usr/bin/env node ${FLAGS.join(' ')} /srv/api/node_modules/naija-sup/bin/naija-sup.js start -c naija-sup.config.json`);
+    expect(text.split('\n')).toContain(`Environment=${MALLOC_ENV}`);
     expect(Number(keys.get('WatchdogSec'))).toBe(Math.ceil((watchdogMs(node.config) ?? 0) / 1000));
     expect(text).not.toContain(SECRET_VALUE);
     expect(exportTarget('systemd', await input(PYTHON_APP))).not.toContain('WatchdogSec');
@@ -182,12 +192,26 @@ describe('export kubernetes', () => {
     expect(c['lifecycle']).toEqual({ preStop: { exec: { command: ['sleep', String(PRE_STOP_SECONDS)] } } });
     expect(c['resources']).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) } });
     expect(c['env']).toContainEqual({ name: 'JWT_SECRET', valueFrom: { secretKeyRef: { name: 'api-secrets', key: 'JWT_SECRET' } } });
+    // The exported image's start, whose ENV has the malloc settings.
+    expect(c['command']).toEqual(['tini', '--']);
+    expect(c['args']).toEqual(IMAGE_START);
   });
 
   it('a log-line readiness check, which only naija-sup sees, becomes an exec of naija-sup probe', async () => {
     const [deployment] = kubernetesObjects(await input({ name: 'logapp', command: 'node s.js', health: { type: 'log', log: 'listening' } }));
     const c = ((deployment['spec'] as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]) as Record<string, unknown>;
     expect(c['startupProbe']).toMatchObject({ exec: { command: ['naija-sup', 'probe', '--name', 'logapp'] } });
+  });
+});
+
+describe('the supervisor\'s node flags in every export', () => {
+  it('keep the optimizing compiler in proxy mode, where every request runs through the supervisor', async () => {
+    const proxy = await input({ ...NODE_APP, mode: 'proxy' });
+    for (const target of ['dockerfile', 'systemd', 'kubernetes', 'railway'] as const) {
+      const text = exportTarget(target, proxy);
+      expect(text, target).toContain('--v8-pool-size=1');
+      expect(text, target).not.toContain('--no-opt');
+    }
   });
 });
 
@@ -206,7 +230,7 @@ describe('export railway', () => {
     for (const key of Object.keys(json.deploy)) expect(DOCUMENTED.deploy).toContain(key);
     expect(json.deploy).toMatchObject({ healthcheckPath: '/healthz', restartPolicyType: 'ALWAYS' });
     expect(Number.isInteger(json.deploy['healthcheckTimeout'])).toBe(true);
-    expect(String(json.deploy['startCommand'])).toMatch(/naija-sup start -c naija-sup\.config\.json$/);
+    expect(json.deploy['startCommand']).toBe(`env HOST=0.0.0.0 ${MALLOC_ENV} node ${FLAGS.join(' ')} node_modules/naija-sup/bin/naija-sup.js start -c naija-sup.config.json`);
     // Railway's PORT is read by naija-sup: the start command does not pin a port.
     expect(String(json.deploy['startCommand'])).not.toMatch(/PORT|--port|-p /);
     expect(text).not.toContain(SECRET_VALUE);

@@ -1,0 +1,76 @@
+/**
+ * The node flags and glibc malloc environment of the resident supervisor, and how the server's
+ * environment is cleaned of them. Why each and what it measured: src/cli/resident.ts's header.
+ * Here, in the core, because two starters use them: `start -d` (src/cli/detach.ts) and the
+ * deployment exports (src/export/common.ts), whose units and images run `start` for days.
+ */
+
+/** The environment variable that tells `start` it is the detached background supervisor. */
+export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
+/**
+ * `start`'s options as `start -d` parsed them, for the background supervisor: it skips the CLI
+ * framework (tens of ms before its config is even read, and memory it would hold for days).
+ * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
+ */
+export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
+/**
+ * The names of variables `start -d` (or a deployment export's unit or image) added to the
+ * supervisor's environment for itself (comma-separated), removed again before the server's
+ * environment is built: the server keeps the environment the user gave it.
+ */
+export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
+
+/** glibc malloc settings for the resident supervisor (see the header), each unless the user set it. */
+const MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(64 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(128 * 1024),
+};
+
+/**
+ * Node and V8 flags for the background supervisor of an app in `mode` (see the header). The old
+ * generation is bounded well above what one supervisor needs, so a leak ends in a crash that
+ * `status` and the logs show rather than in the machine swapping. Each is left out when
+ * NODE_OPTIONS sets it already (flags given here would win over the user's).
+ */
+export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): string[] {
+  const options = env['NODE_OPTIONS'] ?? '';
+  return [
+    ...(/--max-semi-space-size/.test(options) ? [] : ['--max-semi-space-size=1']),
+    ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
+    ...(/--v8-pool-size/.test(options) ? [] : ['--v8-pool-size=1']),
+    // Not allowed in NODE_OPTIONS, so the user cannot have chosen otherwise there.
+    ...(mode === 'proxy' ? [] : ['--no-opt']),
+  ];
+}
+
+/**
+ * The background supervisor's environment: `env`, plus the glibc malloc settings the user did not
+ * set (theirs are kept), noted in {@link ADDED_ENV} so {@link instanceEnv} takes them out again.
+ */
+export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const added = Object.entries(MALLOC_ENV).filter(([name]) => env[name] === undefined);
+  if (added.length === 0) return { ...env };
+  return { ...env, ...Object.fromEntries(added), [ADDED_ENV]: added.map(([name]) => name).join(',') };
+}
+
+/**
+ * The environment for the server, from the supervisor's: without the variables that only tell
+ * the background supervisor what it is, and without what `start -d` or a deployment export added
+ * for the supervisor's own sake (a server with many threads may well want glibc's defaults).
+ * Used by every `start`, foreground too: an exported unit or image starts it with these set.
+ * An added name is removed only while it still has our value: an export's environment is fixed
+ * text that the platform can override (`docker run -e`, systemd's EnvironmentFile=, a
+ * Kubernetes env entry), and a value the user gave that way is theirs, for the server too.
+ */
+export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of (env[ADDED_ENV] ?? '').split(',')) {
+    const ours = MALLOC_ENV[name];
+    if (name !== '' && (ours === undefined || env[name] === ours)) delete out[name];
+  }
+  delete out[ADDED_ENV];
+  delete out[DETACHED_ENV];
+  delete out[START_OPTIONS_ENV];
+  return out;
+}
