@@ -86,6 +86,22 @@ describe('probeHttpAnsweredBy', () => {
     );
   });
 
+  it('says the connection was not found when /proc/net/tcp has no row for it', async () => {
+    const port = await rawServer(() => undefined);
+    const header = (REAL.netTable('tcp') ?? '').split('\n')[0] ?? '';
+    const proc = procWithTables(() => header);
+    const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port, path: '/', timeout: 300, pids: [process.pid], proc });
+    expect(result.detail).toBe(
+      `no answer from 127.0.0.1:${port} within 300 ms (waiting for an instance to accept the connection); the connection was not found in /proc/net/tcp`,
+    );
+  });
+
+  it('names the error code of a connection reset while waiting for the answer', async () => {
+    const port = await rawServer((socket) => socket.resetAndDestroy());
+    const result = await probeHttpAnsweredBy({ host: '127.0.0.1', port, path: '/', timeout: 5000, pids: [process.pid] });
+    expect(result).toMatchObject({ ok: false, error: 'ECONNRESET', detail: `ECONNRESET from 127.0.0.1:${port}` });
+  });
+
   it('answers without knowing who accepted when /proc/net/tcp cannot be read, and says so', async () => {
     const port = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
     const proc = procWithTables(() => null);
