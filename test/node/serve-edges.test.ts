@@ -20,14 +20,14 @@ afterEach(async () => {
 
 /** A server whose listen() records its arguments, then reports `outcome` ('listening' or an error). */
 function scriptedServer(outcome: 'listening' | unknown): Server & { calls: unknown[][] } {
-  const server = createServer() as Server & { calls: unknown[][] };
-  server.calls = [];
+  const server: Server = createServer();
+  const calls: unknown[][] = [];
   server.listen = ((...args: unknown[]) => {
-    server.calls.push(args);
+    calls.push(args);
     queueMicrotask(() => (outcome === 'listening' ? server.emit('listening') : server.emit('error', outcome)));
     return server;
   }) as Server['listen'];
-  return server;
+  return Object.assign(server, { calls });
 }
 
 const quiet = { emitter: new EventEmitter(), exit: vi.fn(), log: false as const };
