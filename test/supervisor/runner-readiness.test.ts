@@ -144,6 +144,19 @@ describe('readiness while ready', () => {
     expect(h.of('probe').filter((e) => e.probe === 'readiness')).toEqual([]);
     expect(h.of('readiness-changed')).toEqual([]);
   });
+  it('a readiness check due after the instance stopped does not run', async () => {
+    const h = harness(withReadiness());
+    const done = h.sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.of('probe').filter((e) => e.probe === 'readiness')).toHaveLength(1);
+    // The next check is due in 100 ms; the stop comes first.
+    h.sup.stop();
+    h.die(h.children[0] as FakeChild, null, 'SIGTERM');
+    await expect(done).resolves.toBe(0);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.of('probe').filter((e) => e.probe === 'readiness')).toHaveLength(1);
+  });
 });
 
 describe('forward', () => {
@@ -219,6 +232,18 @@ describe('start-up', () => {
     expect(h.sup.context.lastExit).toMatchObject({ cause: 'spawn-failed', summary: `spawn failed (${failure.code})`, fix });
     await expect(done).resolves.not.toBe(0);
   });
+  it('hears a spawn failure once, even when the exit event follows it', async () => {
+    const h = harness(runnerConfig({ restart: { ...runnerConfig().restart, policy: 'never' } }), {}, true);
+    const done = h.sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    h.children[0]?.fail({ code: 'ENOENT', exitStatus: 127, message: 'command not found: node (ENOENT)' });
+    h.children[0]?.exit(127);
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(done).resolves.not.toBe(0);
+    // One exit, the spawn failure's: the exit event after it adds nothing.
+    expect(h.of('exited').map((e) => e.exit.cause)).toEqual(['spawn-failed']);
+    expect(h.sup.context.lastExit).toMatchObject({ cause: 'spawn-failed', fix: expect.stringContaining('check "command" (node server.js)') as string });
+  });
 });
 
 describe('an internal error', () => {
@@ -239,5 +264,21 @@ describe('an internal error', () => {
     expect(await outcomeOfDone).toBe('probe exploded');
     expect(h.signals).toEqual([[1000, 'SIGKILL']]);
     expect(dispose).toHaveBeenCalledOnce();
+  });
+
+  it('without deps to release, kills the instance and rejects at once', async () => {
+    const base = runnerConfig();
+    const cfg = runnerConfig({ health: { ...base.health, readiness } });
+    const h = harness(cfg);
+    const done = h.sup.start();
+    const outcomeOfDone = done.then(
+      () => 'resolved',
+      (e: unknown) => (e as Error).message,
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    h.answers.readiness = () => Promise.reject(new Error('readiness exploded'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await outcomeOfDone).toBe('readiness exploded');
+    expect(h.signals).toEqual([[1000, 'SIGKILL']]);
   });
 });
