@@ -52,6 +52,8 @@ async function front(target: number): Promise<Front> {
   let done = 0;
   const server = http.createServer((_req, res) => res.end('plain'));
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    // As the HTTP proxy does: a client's socket error is handled where it matters, never thrown.
+    socket.on('error', () => undefined);
     forwardUpgrade({
       req,
       socket,
@@ -168,6 +170,50 @@ describe('forwardUpgrade', () => {
     await instanceClosed[0];
     expect(f.tunnels.size).toBe(0);
     expect(f.statuses).toEqual([]);
+  });
+
+  it('gives up the handshake when the client hangs up (FIN) before the instance answers', async () => {
+    const seen: Socket[] = [];
+    const instanceClosed: Promise<void>[] = [];
+    const instance = http.createServer();
+    instance.on('upgrade', (_req, socket: Socket) => {
+      // Never answers: only the client's departure ends the exchange.
+      seen.push(socket);
+      // The HTTP server allows half-open sockets: the proxy's hang-up shows as 'end'.
+      instanceClosed.push(new Promise<void>((resolve) => socket.once('end', () => resolve())));
+      socket.resume();
+    });
+    const f = await front(await listening(instance));
+    const client = rawClient(f.port, HANDSHAKE);
+    await waitFor(() => seen.length === 1);
+
+    client.socket.end();
+    await instanceClosed[0];
+    await client.closed;
+    expect(f.tunnels.size).toBe(0);
+    expect(f.statuses).toEqual([]);
+    expect(f.done()).toBe(1);
+  });
+
+  it('passes on what the client sent while the instance had not answered yet', async () => {
+    let answer: (() => void) | null = null;
+    const got: string[] = [];
+    const instance = http.createServer();
+    instance.on('upgrade', (_req, socket: Socket) => {
+      socket.on('data', (chunk: Buffer) => got.push(chunk.toString()));
+      answer = () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    });
+    const f = await front(await listening(instance));
+    const client = rawClient(f.port, HANDSHAKE);
+    const answerNow = await waitFor(() => answer);
+    client.socket.write('sent-before-101');
+    await waitFor(() => client.socket.bytesWritten > HANDSHAKE.length);
+    // Held by the proxy until the instance has answered: nothing reaches the instance before.
+    expect(got).toEqual([]);
+    expect(f.statuses).toEqual([]);
+    answerNow();
+    await waitFor(() => got.join('') === 'sent-before-101', { message: () => JSON.stringify(got) });
+    expect(f.statuses).toEqual([101]);
   });
 
   it('closes a half-closed tunnel whose other side never closes, after the linger time', async () => {
