@@ -210,13 +210,16 @@ export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain
   };
 }
 
-/** For a server that is not listening (a signal during start-up): done when the tracked sockets are. */
+/**
+ * For a server that is not listening (a signal during start-up): done when the tracked sockets are.
+ * Never synchronously: the drain's own line and onShutdown come first, beforeExit after them.
+ */
 function whenEmpty(connections: Map<Socket, Connection>, done: () => void): void {
   const check = (): void => {
     if (connections.size === 0) done();
     else setTimeout(check, 50);
   };
-  check();
+  queueMicrotask(check);
 }
 
 async function runBeforeExit(beforeExit: DrainOptions['beforeExit'], log: Logger): Promise<boolean> {

@@ -40,13 +40,33 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   };
   // Upgrade connections are long-lived and one-off: never from (or back to) the keep-alive pool.
   const upstream = http.request({ host: options.targetHost, port: options.port, method: req.method, path: req.url, headers: options.headers, agent: false });
+  // Until the instance answers, the client's bytes are kept for it, and its hang-up (a FIN: the
+  // socket allows half-open; or a reset) ends the handshake. Unread, a FIN would go unseen and the
+  // request to the instance would wait for an answer nobody wants.
+  const early: Buffer[] = [];
+  const keep = (chunk: Buffer): void => void early.push(chunk);
+  const hungUp = (): void => {
+    upstream.destroy();
+    socket.destroy();
+    finish();
+  };
+  const stopWatching = (): void => {
+    socket.off('data', keep);
+    socket.off('end', hungUp);
+    socket.off('error', hungUp);
+  };
+  socket.on('data', keep);
+  socket.once('end', hungUp);
+  socket.once('error', hungUp);
   upstream.on('upgrade', (ures: IncomingMessage, usocket: Socket, uhead: Buffer) => {
+    stopWatching();
     options.onStatus(ures.statusCode ?? 101);
     usocket.on('error', () => socket.destroy());
     socket.on('error', () => usocket.destroy());
     socket.write(responseHead(ures.statusCode ?? 101, ures.statusMessage, ures.rawHeaders));
     if (uhead.length > 0) socket.write(uhead);
     if (head.length > 0) usocket.write(head);
+    for (const chunk of early) usocket.write(chunk);
     options.tunnels.add(socket);
     let open = 2;
     const onClose = (): void => {
@@ -78,12 +98,14 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   });
   // The instance declined the upgrade: pass its answer on, then close (the head was consumed).
   upstream.on('response', (ures: IncomingMessage) => {
+    stopWatching();
     options.onStatus(ures.statusCode ?? 502);
     socket.write(responseHead(ures.statusCode ?? 502, ures.statusMessage, [...stripConnection(ures.rawHeaders), 'Connection', 'close']));
     ures.pipe(socket);
     ures.once('end', finish);
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
+    stopWatching();
     const code = error.code ?? 'ERROR';
     options.onError(code);
     rawResponse(socket, 502, { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
