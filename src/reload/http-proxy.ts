@@ -64,6 +64,8 @@ interface Exchange {
   /** The target a retried request failed on. */
   failedOn: TargetState | null;
   upstream: http.ClientRequest | null;
+  /** The current upstream response, while its body is being passed on. */
+  body: IncomingMessage | null;
   /** The current upstream request's response has begun. */
   responded: boolean;
   retried: boolean;
@@ -75,6 +77,7 @@ const EXCHANGE = Symbol('exchange');
 const TARGET = Symbol('target');
 type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState };
 type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
+type UpstreamBody = IncomingMessage & { [EXCHANGE]: Exchange };
 
 interface Waiter {
   timer: NodeJS.Timeout;
@@ -288,13 +291,15 @@ class HttpProxy implements HttpReloadProxy {
       servedBy: null,
       failedOn: null,
       upstream: null,
+      body: null,
       responded: false,
       retried: false,
       proxy: this,
       waiting: null,
     };
     (res as Downstream)[EXCHANGE] = ex;
-    res.once('close', this.onResponseClose);
+    // 'close' fires once: on() spares the wrapper once() allocates.
+    res.on('close', this.onResponseClose);
     if (ex.head.contentLength > this.limits.maxBodySize) {
       this.tooLarge(ex);
       return;
@@ -338,7 +343,7 @@ class HttpProxy implements HttpReloadProxy {
     // Shared listeners (created once per proxy) find the exchange on the request: no closures per request.
     upstream[EXCHANGE] = ex;
     upstream[TARGET] = state;
-    upstream.once('close', this.onUpstreamClose);
+    upstream.on('close', this.onUpstreamClose);
     upstream.on('response', this.onUpstreamResponse);
     upstream.on('error', this.onUpstreamError);
     if (!ex.head.hasBody) {
@@ -366,7 +371,12 @@ class HttpProxy implements HttpReloadProxy {
     res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, ex.proxy.closing));
     // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
     if (ures.headers['content-length'] === undefined) res.flushHeaders();
-    ures.pipe(res);
+    // Shared 'data'/'end' listeners instead of pipe(): pipe() adds and removes seven listeners per
+    // response. Backpressure as pipe() does it: pause on a full client socket, resume on 'drain'.
+    ex.body = ures;
+    (ures as UpstreamBody)[EXCHANGE] = ex;
+    ures.on('data', onBodyData);
+    ures.on('end', onBodyEnd);
   };
 
   private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
@@ -514,4 +524,22 @@ class HttpProxy implements HttpReloadProxy {
     this.emit({ type: 'client-error', code });
   }
 
+}
+
+function onBodyData(this: UpstreamBody, chunk: Buffer): void {
+  const { res } = this[EXCHANGE];
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', onClientDrain);
+  }
+}
+
+function onBodyEnd(this: UpstreamBody): void {
+  const ex = this[EXCHANGE];
+  ex.body = null;
+  ex.res.end();
+}
+
+function onClientDrain(this: Downstream): void {
+  this[EXCHANGE].body?.resume();
 }
