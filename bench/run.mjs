@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
 const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2'];
-// Run only when named: the soak and the chaos run take minutes (`npm run bench -- soak`, `-- chaos`).
-const ON_REQUEST = ['soak', 'chaos'];
+// Run only when named: the soak, the chaos run and the proxy cost take minutes (`npm run bench -- soak`, `-- chaos`, `-- http-proxy`).
+const ON_REQUEST = ['soak', 'chaos', 'http-proxy'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : ALL;
 
