@@ -275,7 +275,7 @@ function report(app, runs) {
 try {
   const reproduce = `npm run build && node bench/http-proxy.mjs --rounds ${ROUNDS} --duration ${DURATION_S} --only ${ONLY.join(',')} --modes ${MODES.join(',')}${PIN ? ' --pin' : ''}`;
   console.log(`node ${process.version}, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${DURATION_S} s, ${CONNECTIONS} keep-alive connections`);
-  console.log(`load: wrk -t1 -c${CONNECTIONS} and autocannon -c${CONNECTIONS} at saturation; latency: an open-loop Node client (http.Agent, ${CONNECTIONS} connections) at a fixed rate`);
+  console.log(`load: wrk -t1 -c${CONNECTIONS} and autocannon -c${CONNECTIONS} at saturation; latency: an open-loop Node client (raw keep-alive sockets, ${CONNECTIONS} connections) at a fixed rate`);
   console.log(PIN ? 'pinned: app on CPU 0, proxy on CPU 1 (taskset); load generators not pinned' : 'not pinned: the scheduler places every process');
   console.log(`reproduce: ${reproduce}`);
   for (const name of ONLY) {
