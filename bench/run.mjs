@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
 const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2'];
-// Run only when named: the soak, the chaos run and the cluster comparison take minutes
-// (`npm run bench -- soak`, `-- chaos`, `-- cluster`).
-const ON_REQUEST = ['soak', 'chaos', 'cluster'];
+// Run only when named: the soak, the chaos run, the cluster comparison and the proxy cost take
+// minutes (`npm run bench -- soak`, `-- chaos`, `-- cluster`, `-- http-proxy`).
+const ON_REQUEST = ['soak', 'chaos', 'cluster', 'http-proxy'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : ALL;
 

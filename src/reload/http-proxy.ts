@@ -5,25 +5,15 @@
  * (`waitForDrain`), then its pool is closed. A request that fails before any response byte is sent
  * once more when that is safe (http-proxy-retry.ts): idempotent methods, or any method when the
  * connection was refused; POST/PATCH after a reset get a 502 (JSON). No instance: requests wait up
- * to `queueTimeoutMs`, then 503. Upgrades become tunnels (http-proxy-upgrade.ts); streamed
- * responses are piped chunk by chunk.
+ * to `queueTimeoutMs`, then 503 (http-proxy-queue.ts). Upgrades become tunnels (http-proxy-upgrade.ts);
+ * responses are relayed chunk by chunk (http-proxy-respond.ts).
  *
- * Upstream client, chosen by measurement (bench/http-proxy-upstream.mjs; wrk -t1 -c20; medians of
- * 5 rounds on the shared 2-core machine, ±15%): backend burning 300 µs/request: direct 2,483 req/s,
- * node:http + keep-alive Agent 2,044 (−18%), undici 7.16 Pool.request 1,953 (−21%), Pool.dispatch
- * 1,984 (−20%); trivial backend: Agent 3,721, Pool.request 2,988, Pool.dispatch 5,362 (noisy: load
- * average 2–14). undici is no better where it matters (a handler doing work), would be a new
- * dependency, and node:http says exactly when a request failed (before/after 'response',
- * `readableDidRead`), which the retry rule relies on. So: one node:http Agent per instance (its
- * own pool; retiring an instance is `agent.destroy()`).
- *
- * Where the CPU goes (node --cpu-prof, trivial backend at saturation, bench/cpu-profile-top.mjs):
- * ~40% in the write(2)/writev(2) calls (one each way per request; on loopback they also run the
- * receiver's TCP processing), ~20% node:http's client and Agent, ~8% GC, ~3% this module. Hence:
- * the parser's raw header arrays are filtered and passed on (no header objects), bodiless
- * requests are end()ed without a pipe, listeners are shared (no closures per request), the
- * instance's Date is passed on (no date formatting). CPU per proxied request (bench/http-proxy.mjs,
- * from /proc): HTTP proxy 50–149 µs, TCP pipe 11–44 µs (machine at load average 7–18).
+ * Upstream client: one node:http Agent per instance (its own keep-alive pool; retiring an instance is
+ * `agent.destroy()`), chosen over undici by measurement, and because node:http says exactly when a
+ * request failed (before/after 'response', `readableDidRead`), which the retry rule relies on.
+ * A request without a body costs no timer, no closure and no header object of ours: raw header arrays are
+ * filtered and passed on, listeners are shared (they find the exchange through a symbol), counters
+ * are plain numbers. Measurements and where the CPU goes: docs/http-proxy.md, "Cost".
  */
 
 import { EventEmitter } from 'node:events';
@@ -33,7 +23,9 @@ import type { Socket } from 'node:net';
 import { TargetSlots } from './http-proxy-balance.js';
 import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
-import { requestHeaders, responseHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
+import { requestHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
+import { WaitQueue } from './http-proxy-queue.js';
+import { relayResponse, replyJson } from './http-proxy-respond.js';
 import { mayWaitForReplacement, onUpstreamFailure } from './http-proxy-retry.js';
 import { newCounters, observe, snapshot, type HttpProxyStats, type TargetCounters } from './http-proxy-stats.js';
 import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
@@ -68,20 +60,14 @@ interface Exchange {
   responded: boolean;
   retried: boolean;
   proxy: HttpProxy;
-  waiting: Waiter | null;
+  /** In the proxy's wait queue (spares a queue lookup when the exchange ends). */
+  queued: boolean;
 }
 
 const EXCHANGE = Symbol('exchange');
 const TARGET = Symbol('target');
 type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState };
 type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
-
-interface Waiter {
-  timer: NodeJS.Timeout;
-  /** Only a setTarget() call resumes it, even to the same target (after a refusal). */
-  resume(target: TargetState): void;
-  timeout(): void;
-}
 
 /** Retired instances whose counters are still reported (the current one always is). */
 const KEEP_RETIRED = 16;
@@ -115,7 +101,8 @@ class HttpProxy implements HttpReloadProxy {
    * to the one with the fewest in flight. `setTarget` is slot 0: one instance, as before.
    */
   private readonly slots = new TargetSlots<TargetState>();
-  private readonly waiting = new Set<Exchange>();
+  /** Only a setTarget() call resumes a waiting request, even to the same target (after a refusal). */
+  private readonly queue: WaitQueue<Exchange, TargetState>;
   /** 'drained' fires with a target's port whenever nothing is in flight to it any more. */
   private readonly drained = new EventEmitter<{ drained: [port: number] }>();
   private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
@@ -128,6 +115,7 @@ class HttpProxy implements HttpReloadProxy {
   ) {
     this.targetHost = options.targetHost ?? '127.0.0.1';
     this.queueTimeout = positive('queueTimeoutMs', options.queueTimeoutMs ?? 10_000);
+    this.queue = new WaitQueue(this.queueTimeout);
     this.forwarded = options.forwardedHeaders ?? true;
     this.limits = resolveLimits(options.limits ?? {});
     this.emit = options.onEvent ?? ((): void => undefined);
@@ -165,10 +153,7 @@ class HttpProxy implements HttpReloadProxy {
     const previous = this.slots.set(slot, state);
     if (previous !== null && previous !== state) this.release(previous);
     if (state === null || this.closing) return;
-    for (const ex of [...this.waiting]) {
-      const target = this.slots.pick(ex.failedOn);
-      if (target !== null) ex.waiting?.resume(target);
-    }
+    this.queue.offer((ex) => this.slots.pick(ex.failedOn));
   }
 
   inFlight(targetPort?: number): number {
@@ -179,7 +164,7 @@ class HttpProxy implements HttpReloadProxy {
   }
 
   queued(): number {
-    return this.waiting.size;
+    return this.queue.size;
   }
 
   waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
@@ -191,7 +176,7 @@ class HttpProxy implements HttpReloadProxy {
     const others = [...this.states.values()].filter((s) => !active.includes(s));
     return {
       ...this.counts,
-      queued: this.waiting.size,
+      queued: this.queue.size,
       targets: [
         ...active.map((s) => snapshot(s.counters, true, s.inFlight)),
         ...others.map((s) => snapshot(s.counters, false, s.inFlight)),
@@ -205,7 +190,7 @@ class HttpProxy implements HttpReloadProxy {
       this.closing = true;
       const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
-      for (const ex of [...this.waiting]) ex.waiting?.timeout();
+      this.queue.timeoutAll();
       await this.until(() => this.inFlight() === 0, timeout);
       this.server.closeAllConnections();
       for (const state of this.states.values()) {
@@ -291,10 +276,11 @@ class HttpProxy implements HttpReloadProxy {
       responded: false,
       retried: false,
       proxy: this,
-      waiting: null,
+      queued: false,
     };
     (res as Downstream)[EXCHANGE] = ex;
-    res.once('close', this.onResponseClose);
+    // 'close' fires once: on() spares the wrapper once() allocates.
+    res.on('close', this.onResponseClose);
     if (ex.head.contentLength > this.limits.maxBodySize) {
       this.tooLarge(ex);
       return;
@@ -304,10 +290,9 @@ class HttpProxy implements HttpReloadProxy {
 
   private readonly onResponseClose = function (this: Downstream): void {
     const ex = this[EXCHANGE];
-    if (ex.waiting !== null) {
-      clearTimeout(ex.waiting.timer);
-      ex.proxy.waiting.delete(ex);
-      ex.waiting = null;
+    if (ex.queued) {
+      ex.queued = false;
+      ex.proxy.queue.remove(ex);
     }
     // The client went away mid-exchange: stop the upstream request too.
     if (!this.writableFinished) ex.upstream?.destroy();
@@ -338,7 +323,7 @@ class HttpProxy implements HttpReloadProxy {
     // Shared listeners (created once per proxy) find the exchange on the request: no closures per request.
     upstream[EXCHANGE] = ex;
     upstream[TARGET] = state;
-    upstream.once('close', this.onUpstreamClose);
+    upstream.on('close', this.onUpstreamClose);
     upstream.on('response', this.onUpstreamResponse);
     upstream.on('error', this.onUpstreamError);
     if (!ex.head.hasBody) {
@@ -360,13 +345,8 @@ class HttpProxy implements HttpReloadProxy {
 
   private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
     const ex = this[EXCHANGE];
-    const { res } = ex;
     ex.responded = true;
-    res.sendDate = false; // the instance's own Date header is passed on
-    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures.rawHeaders, ex.proxy.closing));
-    // A streamed response (SSE, chunked) may send its first chunk much later: headers now.
-    if (ures.headers['content-length'] === undefined) res.flushHeaders();
-    ures.pipe(res);
+    relayResponse(ex.res, ures, ex.proxy.closing);
   };
 
   private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
@@ -424,53 +404,40 @@ class HttpProxy implements HttpReloadProxy {
       this.reply(ex, 503, { error: 'shutting_down', message: 'naija-sup is shutting down.' });
       return;
     }
-    if (this.waiting.size >= this.limits.maxQueued) {
+    if (this.queue.size >= this.limits.maxQueued) {
       this.emit({ type: 'dropped', reason: 'max-queued' });
       this.reply(ex, 503, { error: 'no_instance', message: `No instance is ready and ${this.limits.maxQueued} requests are already waiting.` });
       return;
     }
     this.counts.queuedTotal += 1;
     this.emit({ type: 'queued', reason, target: failed?.id ?? null });
-    const leave = (): void => {
-      clearTimeout(waiter.timer);
-      this.waiting.delete(ex);
-      ex.waiting = null;
-    };
-    // The wait counts from the request's arrival: a retried request does not get a second one.
-    const left = Math.max(0, this.queueTimeout - (performance.now() - ex.start));
-    const waiter: Waiter = {
-      timer: setTimeout(() => waiter.timeout(), left),
-      resume: (target) => {
-        leave();
+    ex.queued = true;
+    this.queue.add(
+      ex,
+      (target) => {
+        ex.queued = false;
         this.forward(ex, target);
       },
-      timeout: () => {
-        leave();
-        this.counts.queueTimeouts += 1;
-        this.emit({ type: 'queue-timeout', waitedMs: Math.round(performance.now() - ex.start) });
-        const last = failed === null ? {} : { lastInstance: failed.id };
-        const message = this.closing ? 'naija-sup is shutting down.' : `No instance became ready within ${this.queueTimeout} ms.`;
-        this.reply(ex, 503, { error: this.closing ? 'shutting_down' : 'no_instance', message, ...last });
+      () => {
+        ex.queued = false;
+        this.queueTimedOut(ex, failed);
       },
-    };
-    ex.waiting = waiter;
-    this.waiting.add(ex);
+    );
+  }
+
+  private queueTimedOut(ex: Exchange, failed: TargetState | null): void {
+    this.counts.queueTimeouts += 1;
+    this.emit({ type: 'queue-timeout', waitedMs: Math.round(performance.now() - ex.start) });
+    const last = failed === null ? {} : { lastInstance: failed.id };
+    const message = this.closing ? 'naija-sup is shutting down.' : `No instance became ready within ${this.queueTimeout} ms.`;
+    this.reply(ex, 503, { error: this.closing ? 'shutting_down' : 'no_instance', message, ...last });
   }
 
   // --- answering on the proxy's own behalf ------------------------------------------------------
 
   private reply(ex: Exchange, status: number, body: Record<string, unknown>): void {
-    const { res } = ex;
-    if (res.headersSent || res.destroyed) {
-      res.destroy();
-      return;
-    }
-    const text = JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
     // The body was not read (or not all of it): the connection cannot carry another request.
-    if (this.closing || (ex.head.hasBody && !ex.req.complete)) headers.connection = 'close';
-    res.writeHead(status, headers);
-    res.end(text);
+    replyJson(ex.res, status, body, this.closing || (ex.head.hasBody && !ex.req.complete));
   }
 
   private tooLarge(ex: Exchange): void {

@@ -298,6 +298,53 @@ describe('createHttpProxy: pass-through', () => {
     expect(rest).toBe('data: two\n\n');
   });
 
+  it('relays a 64 MiB response to a client that stops reading for a while: intact, in order, complete', async () => {
+    const CHUNK = 64 * 1024;
+    const TOTAL = 64 * 1024 * 1024; // far more than the loopback socket buffers on both hops hold
+    const sent = createHash('sha256');
+    const state = { written: 0, blocked: false, finished: false };
+    const backend = await instance('big', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL) });
+      const pump = (): void => {
+        state.blocked = false;
+        while (state.written < TOTAL) {
+          const chunk = Buffer.alloc(CHUNK, (state.written / CHUNK) % 251);
+          sent.update(chunk);
+          state.written += CHUNK;
+          if (state.written === TOTAL) break;
+          if (!res.write(chunk)) {
+            state.blocked = true;
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end(Buffer.alloc(CHUNK, (TOTAL / CHUNK - 1) % 251), () => (state.finished = true));
+      };
+      pump();
+      return true;
+    });
+    const proxy = await proxyFor({ target: backend.target });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: proxy.port, path: '/big', agent: false }, resolve).on('error', reject).end();
+    });
+    res.pause();
+    // The client reads nothing until the instance has had to wait for 'drain': by then the client's
+    // socket is full and the proxy has paused the instance's response (http-proxy-respond.ts).
+    await waitFor(() => state.blocked, { timeout: 10_000 });
+    const got = createHash('sha256');
+    let bytes = 0;
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      got.update(chunk);
+    });
+    const ended = new Promise((resolve) => res.once('end', resolve));
+    res.resume(); // after an explicit pause(), a 'data' listener alone does not
+    await ended;
+    expect(bytes).toBe(TOTAL);
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
+    await waitFor(() => state.finished);
+  });
+
   it('adds X-Forwarded-For/-Proto/-Host and drops hop-by-hop headers', async () => {
     const backend = await instance('echo', (req, res) => {
       res.end(JSON.stringify(req.headers));
