@@ -123,7 +123,7 @@ describe('naija-sup start --detach and the control commands (built binary)', () 
       instanceStartTime: 'string', bootId: 'string', port: 'number', host: 'string', mode: 'string', url: 'string',
       uptimeMs: 'number', instanceUptimeMs: 'number', restarts: 'number', lastExit: 'null', health: 'null', lastProbe: 'object',
       healthWatchedBy: 'object', cwd: 'string', rss: 'number', cpuPercent: 'number', startupTimeoutMs: 'number', shutdownTimeoutMs: 'number',
-      version: 'string', processes: 'object',
+      version: 'string', processes: 'object', supervisorMemory: 'object',
     });
     expect(s).toMatchObject({ name: 'e2e-api', state: 'ready', instancePid: firstPid, port: a.port, host: '127.0.0.1', restarts: 0 });
     // No liveness or readiness probe: the passed startup probe is the last probe, not the health.

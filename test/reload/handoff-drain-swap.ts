@@ -108,7 +108,10 @@ export async function swapUnderLoad(options: SwapOptions): Promise<SwapReport> {
       afterRetire: async (blue, _green, swap) => {
         await assertAllGone([blue.pid]);
         const before = answeredBy().get(greenPid) ?? 0;
-        await waitFor(() => (answeredBy().get(greenPid) ?? 0) >= before + 20, { timeout: 15_000, message: `swap ${swap + 1}: the load never moved to green (pid ${greenPid})` });
+        // Mixed load on a one-worker sync server (gunicorn) answers a fast request only between
+        // the 1.2 s ones: a handful is proof enough that the load moved, 20 took over 15 s there.
+        const moved = kind === 'mixed' ? 5 : 20;
+        await waitFor(() => (answeredBy().get(greenPid) ?? 0) >= before + moved, { timeout: 20_000, message: `swap ${swap + 1}: the load never moved to green (pid ${greenPid})` });
         seen = new Set(answeredBy().keys());
       },
     },
