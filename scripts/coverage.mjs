@@ -18,7 +18,7 @@ import libCoverage from 'istanbul-lib-coverage';
  * The floor `npm test` (and so CI) holds: issue 14's lines 90%, branches 85%. Raise it as tests
  * are added; never lower it to get a change through.
  */
-export const THRESHOLDS = { lines: 90, branches: 81 };
+export const THRESHOLDS = { lines: 90, branches: 85 };
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');

@@ -78,6 +78,11 @@ export interface HttpReloadProxy {
   queued(): number;
   /** Resolves true once nothing is in flight to `targetPort`, false after `timeoutMs`. */
   waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Resolves true once every request sent to `targetPort` has its response head (or failed),
+   * false after `timeoutMs`: what a reload waits for before it signals the old instance.
+   */
+  waitForAnswers(targetPort: number, timeoutMs: number): Promise<boolean>;
   stats(): HttpProxyStats;
   /**
    * Stops listening, answers waiting requests 503, lets in-flight ones finish for up to `timeout` ms

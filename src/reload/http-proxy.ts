@@ -2,7 +2,7 @@
  * The HTTP reload proxy (issue 13; behaviour, limits and counters in docs/http-proxy.md): client
  * connections end at naija-sup and each *request* goes to the current instance over a keep-alive
  * pool. `setTarget(green)` switches new requests, not connections; blue's in-flight requests finish
- * (`waitForDrain`), then its pool is closed. A request that fails before any response byte is sent
+ * (`waitForAnswers`, then `waitForDrain` briefly), then its pool is closed. A request that fails before any response byte is sent
  * once more when that is safe (http-proxy-retry.ts): idempotent methods, or any method when the
  * connection was refused; POST/PATCH after a reset get a 502 (JSON). No instance: requests wait up
  * to `queueTimeoutMs`, then 503 (http-proxy-queue.ts). Upgrades become tunnels (http-proxy-upgrade.ts);
@@ -41,6 +41,7 @@ interface TargetState {
   id: string;
   agent: http.Agent | null;
   inFlight: number;
+  awaiting: number; // requests sent to it whose response head has not arrived: a reload waits for these
   tunnels: Set<Socket>;
   counters: TargetCounters;
 }
@@ -66,7 +67,7 @@ interface Exchange {
 
 const EXCHANGE = Symbol('exchange');
 const TARGET = Symbol('target');
-type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState };
+type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState; answered?: boolean };
 type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
 
 /** Retired instances whose counters are still reported (the current one always is). */
@@ -103,7 +104,7 @@ class HttpProxy implements HttpReloadProxy {
   private readonly slots = new TargetSlots<TargetState>();
   /** Only a setTarget() call resumes a waiting request, even to the same target (after a refusal). */
   private readonly queue: WaitQueue<Exchange, TargetState>;
-  /** 'drained' fires with a target's port whenever nothing is in flight to it any more. */
+  /** 'drained' fires with a target's port whenever nothing is in flight, or awaiting an answer, at it any more. */
   private readonly drained = new EventEmitter<{ drained: [port: number] }>();
   private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
   private closing = false;
@@ -171,6 +172,12 @@ class HttpProxy implements HttpReloadProxy {
     return this.until(() => this.inFlight(targetPort) === 0, timeoutMs);
   }
 
+  // A reload waits for this before it signals the old instance: its requests finish whatever its
+  // SIGTERM does, and streams it already answers (SSE, downloads) or tunnels do not hold it.
+  waitForAnswers(targetPort: number, timeoutMs: number): Promise<boolean> {
+    return this.until(() => (this.states.get(targetPort)?.awaiting ?? 0) === 0, timeoutMs);
+  }
+
   stats(): HttpProxyStats {
     const active = this.slots.active();
     const others = [...this.states.values()].filter((s) => !active.includes(s));
@@ -230,7 +237,7 @@ class HttpProxy implements HttpReloadProxy {
       known.agent?.destroy();
       this.remember(known.counters);
     }
-    const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
+    const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, awaiting: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
     this.states.set(target.port, state);
     return state;
   }
@@ -309,6 +316,7 @@ class HttpProxy implements HttpReloadProxy {
     const { req } = ex;
     ex.servedBy = state;
     state.inFlight += 1;
+    state.awaiting += 1;
     const upstream = http.request({
       host: this.targetHost,
       port: state.port,
@@ -340,14 +348,25 @@ class HttpProxy implements HttpReloadProxy {
 
   private readonly onUpstreamClose = function (this: Upstream): void {
     const proxy = this[EXCHANGE].proxy;
+    proxy.answered(this);
     proxy.done(this[TARGET]);
   };
 
   private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
     const ex = this[EXCHANGE];
     ex.responded = true;
+    ex.proxy.answered(this);
     relayResponse(ex.res, ures, ex.proxy.closing);
   };
+
+  // The upstream request got its response head, or ended without one: it no longer awaits.
+  private answered(upstream: Upstream): void {
+    if (upstream.answered === true) return;
+    upstream.answered = true;
+    const state = upstream[TARGET];
+    state.awaiting -= 1;
+    if (state.awaiting === 0) this.drained.emit('drained', state.port);
+  }
 
   private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
     const ex = this[EXCHANGE];

@@ -217,6 +217,60 @@ describe('createHttpProxy: switching instances', () => {
   });
 });
 
+describe('createHttpProxy: what a reload waits for before it signals the old instance', () => {
+  it('waitForAnswers holds while a request sent to blue awaits its answer, and not for a stream blue already answers', async () => {
+    const held: ServerResponse[] = [];
+    const blue = await instance('blue', (req, res) => {
+      if (req.url === '/slow') {
+        held.push(res);
+        return true;
+      }
+      if (req.url === '/events') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: open\n\n');
+        held.push(res);
+        return true;
+      }
+      return false;
+    });
+    const green = await instance('green');
+    const proxy = await proxyFor({ target: blue.target });
+    // An SSE stream blue answered (its head is relayed), then a request blue holds unanswered.
+    const events = await new Promise<IncomingMessage>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: proxy.port, path: '/events', agent: false }, resolve).on('error', reject).end();
+    });
+    expect(events.statusCode).toBe(200);
+    const slow = send(proxy.port, { path: '/slow' });
+    await waitFor(() => blue.seen('GET /slow') === 1, { timeout: 5000, message: 'blue never got /slow' });
+    proxy.setTargetAt(0, green.target);
+    expect(proxy.inFlight(blue.port)).toBe(2);
+
+    let answered: boolean | null = null;
+    const waiting = proxy.waitForAnswers(blue.port, 10_000).then((result) => (answered = result));
+    // New requests go to green meanwhile, and the wait still holds for blue's unanswered one.
+    expect((await send(proxy.port)).body).toBe('green');
+    expect(answered).toBeNull();
+    held.find((res) => !res.headersSent)?.end('slow done');
+    expect((await slow).body).toBe('slow done');
+    expect(await waiting).toBe(true);
+    // The stream blue answered is still in flight: it does not hold the reload, the drain counts it.
+    expect(proxy.inFlight(blue.port)).toBe(1);
+    expect(await proxy.waitForAnswers(blue.port, 1)).toBe(true);
+    expect(await proxy.waitForDrain(blue.port, 1)).toBe(false);
+    events.destroy();
+  });
+
+  it('waitForAnswers gives up (false) after its timeout when blue never answers', async () => {
+    const blue = await instance('blue', () => true);
+    const proxy = await proxyFor({ target: blue.target });
+    const never = send(proxy.port, { path: '/never' }).catch((error: unknown) => error);
+    await waitFor(() => blue.seen('GET /never') === 1, { timeout: 5000, message: 'blue never got the request' });
+    expect(await proxy.waitForAnswers(blue.port, 50)).toBe(false);
+    await proxy.close({ timeout: 1 });
+    await never;
+  });
+});
+
 describe('createHttpProxy: no instance', () => {
   it('holds requests until a target is set', async () => {
     const proxy = await proxyFor();
