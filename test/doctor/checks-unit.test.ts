@@ -18,6 +18,7 @@ import { describeProbeFailure, probeFailureOutcome } from '../../src/doctor/chec
 import type { DoctorContext } from '../../src/doctor/types.js';
 import type { PortOwner } from '../../src/ports/owners.js';
 import { createProc, type Proc } from '../../src/process/proc-read.js';
+import { sampleRecord } from '../helpers/fake-records.js';
 import { createFakeProc, type FakeProc } from '../helpers/processes.js';
 
 const BOOT = 'boot-dddd';
@@ -38,22 +39,7 @@ afterEach(() => {
 });
 
 function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-  return {
-    version: 1,
-    name: 'api',
-    pid: 600,
-    pgid: 600,
-    startTime: '2000',
-    bootId: BOOT,
-    cmdline: ['node', 'server.js'],
-    port: 8000,
-    host: '127.0.0.1',
-    supervisorPid: 590,
-    supervisorStartTime: '1900',
-    startedAt: Date.UTC(2026, 0, 2),
-    cwd: '/srv/app',
-    ...overrides,
-  };
+  return sampleRecord(BOOT, { startedAt: Date.UTC(2026, 0, 2), ...overrides });
 }
 
 function ctx(config: Record<string, unknown> | null, extra: Partial<DoctorContext> = {}): DoctorContext {

@@ -28,6 +28,7 @@ import {
 import type { PortOwner, PortOwnersAnswer } from '../../src/ports/owners.js';
 import { createProc, type Proc } from '../../src/process/proc-read.js';
 import type { SelfInfo } from '../../src/process/terminate.js';
+import { sampleRecord, sampleOwner, ownersAnswer } from '../helpers/fake-records.js';
 import { createFakeProc, type FakeProc } from '../helpers/processes.js';
 
 const BOOT = 'boot-bbbb';
@@ -57,46 +58,15 @@ function candidate(overrides: Partial<StopCandidate> = {}): StopCandidate {
 }
 
 function owner(overrides: Partial<PortOwner> = {}): PortOwner {
-  return {
-    pid: 700,
-    pgid: 700,
-    ppid: 1,
-    uid: UID,
-    user: 'alice',
-    startTime: 3000,
-    startedAt: undefined,
-    cmdline: ['node', 'server.js'],
-    command: 'node server.js',
-    cwd: '/srv/app',
-    addresses: ['127.0.0.1:8000'],
-    inodes: [77],
-    ...overrides,
-  };
+  return sampleOwner({ pid: 700, pgid: 700, uid: UID, startTime: 3000, ...overrides });
 }
 
-const base = { port: 8000, host: '127.0.0.1', complete: true, method: 'procfs' as const, nonConflicting: [] };
-const held = (owners: PortOwner[], note?: string): PortOwnersAnswer => ({ ...base, kind: 'held', owners, sockets: [], unownedSockets: [], ...(note === undefined ? {} : { note }) });
-const free = (note?: string): PortOwnersAnswer => ({ ...base, kind: 'free', ...(note === undefined ? {} : { note }) });
+const { held, free } = ownersAnswer;
 
 const planOptions = (overrides: Partial<{ force: boolean; uid: number | undefined; proc: Proc }> = {}) => ({ force: false, proc, self: SELF, uid: UID, ...overrides });
 
 function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-  return {
-    version: 1,
-    name: 'api',
-    pid: 700,
-    pgid: 700,
-    startTime: '3000',
-    bootId: BOOT,
-    cmdline: ['node', 'server.js'],
-    port: 8000,
-    host: '127.0.0.1',
-    supervisorPid: 690,
-    supervisorStartTime: '2900',
-    startedAt: 0,
-    cwd: '/srv/app',
-    ...overrides,
-  };
+  return sampleRecord(BOOT, { pid: 700, pgid: 700, startTime: '3000', supervisorPid: 690, supervisorStartTime: '2900', ...overrides });
 }
 
 /** Deps over the fake /proc with a fake clock that sleep() advances. */
@@ -359,12 +329,12 @@ describe('owner texts', () => {
   });
 
   it('describePortHolders: TIME_WAIT with and without a note, a free port with a note, a non-Error failure', async () => {
-    const timeWait = (note?: string): PortOwnersAnswer => ({ ...base, kind: 'time-wait', count: 3, ...(note === undefined ? {} : { note }) });
+    const timeWait = (note?: string): PortOwnersAnswer => ownersAnswer.timeWait(3, note);
     expect(await describePortHolders(8000, undefined, { lookup: async () => timeWait() })).toEqual(['port 8000: 3 connection(s) in TIME_WAIT, no owner']);
     expect(await describePortHolders(8000, undefined, { lookup: async () => timeWait('3 in TIME_WAIT') })).toEqual(['3 in TIME_WAIT']);
     expect(await describePortHolders(8000, undefined, { lookup: async () => free('[::1]:8000 listens') })).toEqual(['nothing listens on port 8000 now ([::1]:8000 listens)']);
     const invisible: PortOwnersAnswer = {
-      ...base,
+      ...ownersAnswer.free(),
       kind: 'held-invisible',
       complete: false,
       uid: 0,

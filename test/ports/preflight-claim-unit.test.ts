@@ -17,6 +17,7 @@ import type { PortOwner, PortOwnersAnswer } from '../../src/ports/owners.js';
 import { runPreflight, type PreflightConfig, type PreflightDeps } from '../../src/ports/preflight.js';
 import { createProc, type Proc } from '../../src/process/proc-read.js';
 import type { SelfInfo } from '../../src/process/terminate.js';
+import { sampleOwner, ownersAnswer } from '../helpers/fake-records.js';
 import { createFakeProc, type FakeProc } from '../helpers/processes.js';
 
 const BOOT = 'boot-eeee';
@@ -37,27 +38,12 @@ afterEach(() => {
 });
 
 function owner(overrides: Partial<PortOwner> = {}): PortOwner {
-  return {
-    pid: 500,
-    pgid: 500,
-    ppid: 1,
-    uid: UID,
-    user: 'alice',
-    startTime: 1000,
-    startedAt: undefined,
-    cmdline: ['node', 'server.js'],
-    command: 'node server.js',
-    cwd: undefined,
-    addresses: ['127.0.0.1:8000'],
-    inodes: [77],
-    ...overrides,
-  };
+  return sampleOwner({ uid: UID, cwd: undefined, ...overrides });
 }
 
-const base = { port: 8000, host: '127.0.0.1', complete: true, method: 'procfs' as const, nonConflicting: [] };
-const free = (): PortOwnersAnswer => ({ ...base, kind: 'free' });
-const held = (owners: PortOwner[], note?: string): PortOwnersAnswer => ({ ...base, kind: 'held', owners, sockets: [], unownedSockets: [], ...(note === undefined ? {} : { note }) });
-const timeWait = (): PortOwnersAnswer => ({ ...base, kind: 'time-wait', count: 1 });
+const free = (): PortOwnersAnswer => ownersAnswer.free();
+const { held } = ownersAnswer;
+const timeWait = (): PortOwnersAnswer => ownersAnswer.timeWait(1);
 
 function config(overrides: Partial<PreflightConfig> = {}): PreflightConfig {
   return {

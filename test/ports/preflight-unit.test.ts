@@ -27,6 +27,7 @@ import type { PortOwner, PortOwnersAnswer } from '../../src/ports/owners.js';
 import { findMatchingProcesses, runPreflight, type PreflightConfig } from '../../src/ports/preflight.js';
 import { inspectRecord } from '../../src/ports/stale.js';
 import type { SelfInfo } from '../../src/process/terminate.js';
+import { sampleRecord, sampleOwner } from '../helpers/fake-records.js';
 import { createFakeProc, type FakeProc } from '../helpers/processes.js';
 
 const BOOT = 'boot-aaaa';
@@ -49,21 +50,7 @@ afterEach(() => {
 });
 
 function owner(overrides: Partial<PortOwner> = {}): PortOwner {
-  return {
-    pid: 500,
-    pgid: 500,
-    ppid: 1,
-    uid: UID,
-    user: 'alice',
-    startTime: 1000,
-    startedAt: Date.now() - 65_000,
-    cmdline: ['node', 'server.js'],
-    command: 'node server.js',
-    cwd: '/srv/app',
-    addresses: ['127.0.0.1:8000'],
-    inodes: [77],
-    ...overrides,
-  };
+  return sampleOwner({ uid: UID, startedAt: Date.now() - 65_000, ...overrides });
 }
 
 const base = { port: 8000, host: '127.0.0.1', complete: true, method: 'procfs' as const, nonConflicting: [] };
@@ -131,22 +118,7 @@ describe('findMatchingProcesses', () => {
 
 describe('inspectRecord', () => {
   function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-    return {
-      version: 1,
-      name: 'api',
-      pid: 600,
-      pgid: 600,
-      startTime: '2000',
-      bootId: BOOT,
-      cmdline: ['node', 'server.js'],
-      port: 8000,
-      host: '127.0.0.1',
-      supervisorPid: 590,
-      supervisorStartTime: '1900',
-      startedAt: 0,
-      cwd: '/srv/app',
-      ...overrides,
-    };
+    return sampleRecord(BOOT, overrides);
   }
 
   it('a live supervisor (same pid and start time) means "supervised"', () => {

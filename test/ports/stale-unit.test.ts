@@ -13,6 +13,7 @@ import { writeRecord, type InstanceRecord } from '../../src/control/record.js';
 import { NaijaSupError } from '../../src/errors.js';
 import { cleanStaleInstance, inspectRecord, listRecords, recordOfOwner, supervisorAlive, type StaleDeps } from '../../src/ports/stale.js';
 import { createProc, readProcStat, type Proc } from '../../src/process/proc-read.js';
+import { sampleRecord } from '../helpers/fake-records.js';
 import { createFakeProc, type FakeProc } from '../helpers/processes.js';
 
 const BOOT = 'boot-cccc';
@@ -33,22 +34,7 @@ afterEach(() => {
 });
 
 function record(overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-  return {
-    version: 1,
-    name: 'api',
-    pid: 600,
-    pgid: 600,
-    startTime: '2000',
-    bootId: BOOT,
-    cmdline: ['node', 'server.js'],
-    port: 8000,
-    host: '127.0.0.1',
-    supervisorPid: 590,
-    supervisorStartTime: '1900',
-    startedAt: Date.UTC(2026, 0, 2, 3, 4, 5),
-    cwd: '/srv/app',
-    ...overrides,
-  };
+  return sampleRecord(BOOT, { startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), ...overrides });
 }
 
 /** Deps over the fake /proc; `onKill` decides what a signal does to the fake processes. */
