@@ -29,5 +29,5 @@ const signalLeaf = leaf<SignalInput, NodeJS.Signals>({
 
 export const shutdownSection = section('How the server is stopped.', {
   signal: signalLeaf,
-  timeout: durationLeaf('Time between the stop signal and SIGKILL of the whole process group.', 30_000, [secondsEnv('GRACEFUL_TIMEOUT')]),
+  timeout: durationLeaf('Time between the stop signal and SIGKILL of the whole process group. In proxy mode a reload also waits up to this long, before the stop signal, for the old instance to answer the requests it was sent.', 30_000, [secondsEnv('GRACEFUL_TIMEOUT')]),
 });
