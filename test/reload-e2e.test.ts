@@ -22,6 +22,7 @@ import { readRecord } from '../src/control/record.js';
 import { runLoad, type LoadResult } from '../src/reload/load.js';
 import { queuedConnections, waitForAcceptQueueEmpty } from '../src/reload/accept-queue.js';
 import { assertAllGone, fixture, killAllTracked, startFixture, track, trackedPids, waitFor } from './helpers/processes.js';
+import { jsonEvents, type LogLine } from './helpers/json-events.js';
 import { freePort, superviseInProcess, type InProcessSupervisor } from './helpers/supervise.js';
 
 const BIN = fileURLToPath(new URL('../bin/naija-sup.js', import.meta.url));
@@ -30,7 +31,6 @@ const NODE_FIXTURE = fixture('reload/fd-server.mjs');
 const PY_FIXTURE = fixture('reload/fd-server.py');
 
 /** One JSON line of `--log-format json`: `{time, level, event, name, ...fields}` or an output line. */
-type LogLine = Record<string, unknown> & { event?: string };
 
 interface ServerSpec {
   command: string[];
@@ -130,37 +130,14 @@ function startInProcess(config: Record<string, unknown>): Harness {
     configPath = join(tmp, 'naija-sup.config.json');
     writeFileSync(configPath, JSON.stringify(config));
   });
-  let parsedUpTo = 0;
-  const parsed: LogLine[] = [];
-  const lines = (): LogLine[] => {
-    const text = sup.stdout();
-    const end = text.lastIndexOf('\n') + 1;
-    if (end > parsedUpTo) {
-      for (const line of text.slice(parsedUpTo, end).split('\n')) {
-        if (line.trim() === '') continue;
-        try {
-          parsed.push(JSON.parse(line) as LogLine);
-        } catch {
-          // Not a JSON line (nothing else is expected on stdout); ignore it.
-        }
-      }
-      parsedUpTo = end;
-    }
-    return parsed;
-  };
-  const events = (type: string): LogLine[] => lines().filter((line) => line.event === type);
+  const { lines, events, waitEvent } = jsonEvents(sup);
   const harness: Harness = {
     sup,
     port,
     configPath,
     lines,
     events,
-    waitEvent: (type, index, timeout = 30_000) =>
-      waitFor(() => events(type)[index], {
-        timeout,
-        interval: 10,
-        message: () => `no "${type}" event #${index + 1}; log:\n${sup.stdout().slice(-6000)}\n${sup.stderr().slice(-2000)}`,
-      }),
+    waitEvent,
     instancePids: () => {
       const pids = events('spawned').map((e) => Number(e['pid']));
       for (const pid of pids) if (!trackedPids.has(pid)) track(pid);

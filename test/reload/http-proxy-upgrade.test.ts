@@ -151,7 +151,10 @@ describe('forwardUpgrade', () => {
     expect(f.done()).toBe(1);
   });
 
-  it('gives up the handshake when the client resets before the instance answers', async () => {
+  it.each<[string, 'reset' | 'fin']>([
+    ['resets', 'reset'],
+    ['hangs up (FIN)', 'fin'],
+  ])('gives up the handshake when the client %s before the instance answers', async (_how, how) => {
     const seen: Socket[] = [];
     const instanceClosed: Promise<void>[] = [];
     const instance = http.createServer();
@@ -166,28 +169,8 @@ describe('forwardUpgrade', () => {
     const client = rawClient(f.port, HANDSHAKE);
     await waitFor(() => seen.length === 1);
 
-    client.socket.resetAndDestroy();
-    await instanceClosed[0];
-    expect(f.tunnels.size).toBe(0);
-    expect(f.statuses).toEqual([]);
-  });
-
-  it('gives up the handshake when the client hangs up (FIN) before the instance answers', async () => {
-    const seen: Socket[] = [];
-    const instanceClosed: Promise<void>[] = [];
-    const instance = http.createServer();
-    instance.on('upgrade', (_req, socket: Socket) => {
-      // Never answers: only the client's departure ends the exchange.
-      seen.push(socket);
-      // The HTTP server allows half-open sockets: the proxy's hang-up shows as 'end'.
-      instanceClosed.push(new Promise<void>((resolve) => socket.once('end', () => resolve())));
-      socket.resume();
-    });
-    const f = await front(await listening(instance));
-    const client = rawClient(f.port, HANDSHAKE);
-    await waitFor(() => seen.length === 1);
-
-    client.socket.end();
+    if (how === 'reset') client.socket.resetAndDestroy();
+    else client.socket.end();
     await instanceClosed[0];
     await client.closed;
     expect(f.tunnels.size).toBe(0);

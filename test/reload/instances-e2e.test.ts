@@ -15,12 +15,12 @@ import { controlPaths } from '../../src/control/paths.js';
 import type { StatusSnapshot } from '../../src/control/protocol.js';
 import { runLoad, type LoadResult } from '../../src/reload/load.js';
 import { assertAllGone, fixture, killAllTracked, track, trackedPids, waitFor } from '../helpers/processes.js';
+import { jsonEvents, type LogLine } from '../helpers/json-events.js';
 import { freePort, httpGet, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 
 const FIXTURE = fixture('reload/fd-server.mjs');
 const NAME = 'instances-e2e';
 
-type LogLine = Record<string, unknown> & { event?: string };
 
 interface Harness {
   sup: InProcessSupervisor;
@@ -58,23 +58,12 @@ function start(config: Record<string, unknown>): Harness {
     configPath = join(tmp, 'naija-sup.config.json');
     writeFileSync(configPath, JSON.stringify(config));
   });
-  const lines = (): LogLine[] => sup.stdout().split('\n').flatMap((line) => {
-    try {
-      return line.trim() === '' ? [] : [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-  const events = (type: string): LogLine[] => lines().filter((l) => l.event === type);
+  const { events, waitEvent } = jsonEvents(sup);
   const harness: Harness = {
     sup,
     port: config['port'] as number,
     events,
-    waitEvent: (type, index, timeout = 30_000) => waitFor(() => events(type)[index], {
-      timeout,
-      interval: 10,
-      message: () => `no "${type}" event #${index + 1}; log:\n${sup.stdout().slice(-6000)}\n${sup.stderr().slice(-2000)}`,
-    }),
+    waitEvent,
     spawned: () => {
       const pids = events('spawned').map((e) => Number(e['pid']));
       for (const pid of pids) if (!trackedPids.has(pid)) track(pid);

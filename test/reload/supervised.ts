@@ -14,12 +14,13 @@ import { fileURLToPath } from 'node:url';
 import type { ReloadMode } from '../../src/config/types.js';
 import type { LoadResult } from '../../src/reload/load.js';
 import { assertAllGone, fixture, killAllTracked, track, trackedPids, waitFor } from '../helpers/processes.js';
+import { jsonEvents, type LogLine } from '../helpers/json-events.js';
 import { stopOrFail, superviseInProcess, type InProcessSupervisor } from '../helpers/supervise.js';
 import { startLoads, type ClientKind, type LoadRoutes, type SlowAnswer } from './client-kinds.js';
 import { RELOAD_FIXTURES_DIR } from './helpers.js';
 
 /** One JSON line of `--log-format json`: `{time, level, event, name, ...fields}` or an output line. */
-export type LogLine = Record<string, unknown> & { event?: string; time?: string };
+export type { LogLine };
 
 export type ServerName = 'example' | 'naive' | 'no-handler' | 'uvicorn';
 
@@ -104,35 +105,12 @@ export function startSupervised(config: Record<string, unknown>): Supervised {
   const sup = superviseInProcess([], { NAIJA_SUP_LOG_FORMAT: 'json' }, (tmp) => {
     writeFileSync(join(tmp, 'naija-sup.config.json'), JSON.stringify(config));
   });
-  let parsedUpTo = 0;
-  const parsed: LogLine[] = [];
-  const lines = (): LogLine[] => {
-    const text = sup.stdout();
-    const end = text.lastIndexOf('\n') + 1;
-    if (end > parsedUpTo) {
-      for (const line of text.slice(parsedUpTo, end).split('\n')) {
-        if (line.trim() === '') continue;
-        try {
-          parsed.push(JSON.parse(line) as LogLine);
-        } catch {
-          // Not a JSON line (nothing else is expected on stdout); ignore it.
-        }
-      }
-      parsedUpTo = end;
-    }
-    return parsed;
-  };
-  const events = (type: string): LogLine[] => lines().filter((line) => line.event === type);
+  const { lines, events, waitEvent } = jsonEvents(sup);
   const h: Supervised = {
     sup,
     lines,
     events,
-    waitEvent: (type, index, timeout = 30_000) =>
-      waitFor(() => events(type)[index], {
-        timeout,
-        interval: 10,
-        message: () => `no "${type}" event #${index + 1}; log:\n${sup.stdout().slice(-6000)}\n${sup.stderr().slice(-2000)}`,
-      }),
+    waitEvent,
     instancePids: () => {
       const pids = events('spawned').map((e) => Number(e['pid']));
       for (const pid of pids) if (!trackedPids.has(pid)) track(pid);
