@@ -16,10 +16,10 @@
  * counter only goes up.
  */
 import type { Registry } from 'prom-client';
-import { parseVmRss, PROC, USER_HZ, type Proc } from '../process/proc-read.js';
+import { PROC, USER_HZ, type Proc } from '../process/proc-read.js';
 import type { HttpProxyStats } from '../reload/http-proxy-stats.js';
 import type { State } from '../supervisor/machine.js';
-import { METRIC_PREFIX } from './registry.js';
+import { METRIC_PREFIX, readGroupsUsage } from './registry.js';
 
 /** What is read of one instance: its serving supervisor (src/app/instance.ts), null before its first process. */
 export interface InstanceView {
@@ -183,7 +183,8 @@ export class InstanceMetrics {
       const pid = supervisor === null ? null : pidOf(supervisor.state);
       if (pid !== null) groups.set(pid, index);
     }
-    const found = await readGroups(this.options.proc ?? PROC, groups);
+    const byGroup = await readGroupsUsage(groups.keys(), { proc: this.options.proc ?? PROC });
+    const found = new Map([...byGroup].map(([pgid, members]) => [groups.get(pgid) ?? -1, members]));
     // From here on synchronous: the bookkeeping sees one consistent pass.
     const hz = this.options.clockTicks ?? USER_HZ;
     const at = this.now();
@@ -244,30 +245,6 @@ export function totalOf(rows: readonly InstanceHealth[]): InstancesTotal {
     cpuPercent: (() => { const v = sumOrNull(rows.map((r) => r.cpuPercent)); return v === null ? null : Math.round(v * 10) / 10; })(),
     requests: sumOrNull(rows.map((r) => r.requests)),
   };
-}
-
-/** How many /proc files are read at once (as src/metrics/registry.ts). */
-const PROC_READ_BATCH = 32;
-
-type Member = { pid: number; startTime: string; ticks: number; rssBytes: number };
-
-/** The live members of each process group in `groups` (pgid → instance index), by index: one pass over /proc. */
-async function readGroups(proc: Proc, groups: ReadonlyMap<number, number>): Promise<Map<number, Member[]>> {
-  const found = new Map<number, Member[]>();
-  if (groups.size === 0) return found;
-  const pids = await proc.pidsAsync();
-  for (let i = 0; i < pids.length; i += PROC_READ_BATCH) {
-    const batch = await Promise.all(pids.slice(i, i + PROC_READ_BATCH).map(async (pid) => {
-      const stat = await proc.statAsync(pid);
-      const index = stat === null ? undefined : groups.get(stat.pgid);
-      // Vanished while we read, another group, or a zombie (no memory, CPU final).
-      if (stat === null || index === undefined || proc.hasExited(stat)) return null;
-      const status = await proc.statusAsync(pid);
-      return { index, member: { pid, startTime: stat.startTime, ticks: stat.utime + stat.stime, rssBytes: (status === null ? null : parseVmRss(status)) ?? 0 } };
-    }));
-    for (const hit of batch) if (hit !== null) found.set(hit.index, [...(found.get(hit.index) ?? []), hit.member]);
-  }
-  return found;
 }
 
 interface Sample { value: number; labels: Record<string, string> }

@@ -409,17 +409,26 @@ const PROC_READ_BATCH = 32;
  * processes that vanish while we read are skipped, zombies are left out (no memory, CPU final).
  */
 export async function readGroupUsage(pgid: number, deps: ProcDeps = {}): Promise<ProcessUsage[]> {
+  return (await readGroupsUsage([pgid], deps)).get(pgid) ?? [];
+}
+
+/** {@link readGroupUsage} for several groups in the same pass over /proc: pgid → its members, by pid. */
+export async function readGroupsUsage(pgids: Iterable<number>, deps: ProcDeps = {}): Promise<Map<number, ProcessUsage[]>> {
   const proc = deps.proc ?? PROC;
+  const wanted = new Set(pgids);
+  const found = new Map<number, ProcessUsage[]>();
+  if (wanted.size === 0) return found;
   const pids = await proc.pidsAsync();
-  const out: ProcessUsage[] = [];
   for (let i = 0; i < pids.length; i += PROC_READ_BATCH) {
     const batch = await Promise.all(pids.slice(i, i + PROC_READ_BATCH).map(async (pid) => {
       const parsed = await proc.statAsync(pid);
-      if (parsed === null || parsed.pgid !== pgid || proc.hasExited(parsed)) return null;
+      if (parsed === null || !wanted.has(parsed.pgid) || proc.hasExited(parsed)) return null;
       const status = await proc.statusAsync(pid);
-      return { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: (status === null ? null : parseVmRss(status)) ?? 0 }; // no VmRSS: kernel thread
+      const usage = { pid: parsed.pid, startTime: parsed.startTime, ticks: parsed.utime + parsed.stime, rssBytes: (status === null ? null : parseVmRss(status)) ?? 0 }; // no VmRSS: kernel thread
+      return { pgid: parsed.pgid, usage };
     }));
-    for (const usage of batch) if (usage !== null) out.push(usage);
+    for (const hit of batch) if (hit !== null) found.set(hit.pgid, [...(found.get(hit.pgid) ?? []), hit.usage]);
   }
-  return out.sort((a, b) => a.pid - b.pid);
+  for (const members of found.values()) members.sort((a, b) => a.pid - b.pid);
+  return found;
 }
