@@ -182,6 +182,15 @@ export function readUptimeSeconds(procRoot: string = DEFAULT_PROC_ROOT): number 
   return Number.isFinite(value) && value > 0 ? value : null;
 }
 
+/**
+ * The kernel's ephemeral port range (`sys/net/ipv4/ip_local_port_range`): the local ports it gives
+ * outgoing connections and port-0 binds. null when unreadable.
+ */
+export function readEphemeralPortRange(procRoot: string = DEFAULT_PROC_ROOT): { low: number; high: number } | null {
+  const [low, high] = (readProcFile(join(procRoot, 'sys', 'net', 'ipv4', 'ip_local_port_range')) ?? '').trim().split(/\s+/).map(Number);
+  return low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high) && low > 0 && low <= high ? { low, high } : null;
+}
+
 let realProcFs: boolean | undefined;
 
 /**
@@ -424,6 +433,8 @@ export interface Proc {
   vmRss(pid: number): number | null;
   bootId(): string | null;
   uptimeSeconds(): number | null;
+  /** {@link readEphemeralPortRange}. */
+  ephemeralPortRange(): { low: number; high: number } | null;
   /** Thread ids in /proc/PID/task; null when they cannot be listed. */
   taskIds(pid: number): number[] | null;
   /** {@link FdTable} of /proc/PID/fd, or of /proc/PID/task/TID/fd when `tid` is given. */
@@ -472,6 +483,7 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     cgroup: (pid) => (isPlausiblePid(pid) ? readProcFile(join(root, String(pid), 'cgroup')) : null),
     bootId: () => readBootId(root),
     uptimeSeconds: () => readUptimeSeconds(root),
+    ephemeralPortRange: () => readEphemeralPortRange(root),
     taskIds: (pid) => listNumericEntries(join(root, String(pid), 'task')),
     fdTable: (pid, tid) => readFdTable(tid === undefined ? join(root, String(pid), 'fd') : join(root, String(pid), 'task', String(tid), 'fd')),
     cwd: (pid) => orNull(() => readlinkSync(join(root, String(pid), 'cwd'))),

@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent } from 'node:http';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NaijaSupError } from '../../src/errors.js';
 import { runLoad } from '../../src/reload/load.js';
-import { createProxy, pickPrivatePort, type ProxyEvent, type ReloadProxy } from '../../src/reload/proxy.js';
+import { createProxy, pickPrivatePort, privatePortCandidates, type ProxyEvent, type ReloadProxy } from '../../src/reload/proxy.js';
+import { readEphemeralPortRange } from '../../src/process/proc-read.js';
 import { assertAllGone, killAllTracked, waitFor } from '../helpers/processes.js';
 import { httpGet, PidTally, startFdServer } from './helpers.js';
 
@@ -133,6 +137,35 @@ describe('createProxy: piping and targets', () => {
       server.listen(port, '127.0.0.1', resolve);
     });
     expect((server.address() as AddressInfo).port).toBe(port);
+    // Outside the kernel's ephemeral range, where outgoing connections take their local ports.
+    const range = readEphemeralPortRange();
+    if (range !== null) expect(port < range.low || port > range.high, `${port} in ${range.low}–${range.high}`).toBe(true);
+  });
+
+  it('privatePortCandidates: below the ephemeral range from a random point, wrapping; above it when there is no room below; none without a range', () => {
+    const below = privatePortCandidates({ low: 32768, high: 60999 }, () => 0.5);
+    expect(below).toHaveLength(64);
+    expect(below[0]).toBe(10_000 + Math.floor(0.5 * 22768));
+    expect(below.every((p) => p >= 10_000 && p < 32768)).toBe(true);
+    const wrapped = privatePortCandidates({ low: 32768, high: 60999 }, () => 0.9999999);
+    expect(wrapped.slice(0, 2)).toEqual([32767, 10_000]);
+    expect(privatePortCandidates({ low: 10_500, high: 60999 }, () => 0)).toEqual(Array.from({ length: 64 }, (_, i) => 61_000 + i));
+    expect(privatePortCandidates({ low: 10_500, high: 65_000 }, () => 0)).toEqual([]);
+    expect(privatePortCandidates(null, () => 0)).toEqual([]);
+  });
+
+  it('readEphemeralPortRange reads ip_local_port_range, and null when it is missing or malformed', () => {
+    const root = mkdtempSync(join(tmpdir(), 'naija-sup-portrange-'));
+    try {
+      expect(readEphemeralPortRange(root)).toBeNull();
+      mkdirSync(join(root, 'sys', 'net', 'ipv4'), { recursive: true });
+      writeFileSync(join(root, 'sys', 'net', 'ipv4', 'ip_local_port_range'), '32768\t60999\n');
+      expect(readEphemeralPortRange(root)).toEqual({ low: 32768, high: 60999 });
+      writeFileSync(join(root, 'sys', 'net', 'ipv4', 'ip_local_port_range'), '60999 32768\n');
+      expect(readEphemeralPortRange(root)).toBeNull();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
