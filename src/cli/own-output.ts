@@ -62,7 +62,16 @@ function rotate(path: string, maxFiles: number): void {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  rmSync(`${path}.1`, { force: true });
-  // EXCL: never copy through something planted at the name since the rm.
-  copyFileSync(path, `${path}.1`, constants.COPYFILE_EXCL);
+  // Copied under a name of its own, then renamed over `.1` at once: a reader of `.1` (`naija-sup
+  // logs`, a tail) sees the previous copy or the whole new one, never a half-written file. EXCL:
+  // never copy through something planted at the temporary name.
+  const copy = `${path}.1.${process.pid}.tmp`;
+  rmSync(copy, { force: true });
+  try {
+    copyFileSync(path, copy, constants.COPYFILE_EXCL);
+    renameSync(copy, `${path}.1`);
+  } catch (error) {
+    rmSync(copy, { force: true });
+    throw error;
+  }
 }

@@ -42,9 +42,12 @@ export interface AttackProcess {
   exited: Promise<number | null>;
 }
 
+/** useradd and userdel live in /usr/sbin, which a non-login PATH (cron, CI runners) may lack. */
+const ADMIN_ENV = { ...process.env, PATH: `${process.env['PATH'] ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
+
 export function createAttacker(): Attacker {
   const name = `naijasup-attacker-${Math.random().toString(36).slice(2, 8)}`;
-  execFileSync('useradd', ['-M', '-s', '/usr/sbin/nologin', name]);
+  execFileSync('useradd', ['-M', '-s', '/usr/sbin/nologin', name], { env: ADMIN_ENV, timeout: 30_000 });
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
   let removed = false;
@@ -74,7 +77,7 @@ export function createAttacker(): Attacker {
       if (removed) return;
       removed = true;
       // Anything of its still running would make userdel refuse; the scripts end by themselves.
-      execFileSync('userdel', [name]);
+      execFileSync('userdel', [name], { env: ADMIN_ENV, timeout: 30_000 });
     },
   };
 }

@@ -32,7 +32,7 @@ function runCli(cwd: string, env: Record<string, string | undefined>, args: stri
 describe.skipIf(rootOnly !== null)('a run dir another user could swap', () => {
   let user: Attacker;
   beforeAll(() => { user = createAttacker(); });
-  afterAll(() => { user.remove(); });
+  afterAll(() => { (user as Attacker | undefined)?.remove(); }); // unset when useradd failed
   afterEach(endCliApps);
 
   it('root with another user\'s XDG_RUNTIME_DIR: start refuses, names the owner, creates nothing', async () => {
