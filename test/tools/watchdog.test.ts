@@ -22,6 +22,8 @@ it('a test whose event loop never turns: its process is killed with the test nam
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   expect(code, output).not.toBe(0);
   expect(output).toMatch(/\[test watchdog\] the event loop of this test process has not turned for \d+ s while running: stuck\.fixture\.ts > spins forever/);
+  // Where it was stuck: the busy loop's line in the fixture.
+  expect(output).toMatch(/the main thread's stack [^\n]*\n(.*\n)*? +at .*stuck\.fixture\.ts:\d+/);
   const killed = /killing the process \(pid (\d+)\)/.exec(output);
   expect(killed, output).not.toBeNull();
   await assertAllGone([Number(killed![1]), child.pid!], 5_000);
