@@ -31,59 +31,29 @@
  * `maxConnections` are taken a new one pushes out the oldest idle one, so idle connections cannot
  * keep `status`, `restart` or `stop` out. (`stop --force` also works without the socket: it falls
  * back to the instance record and signals.)
+ *
+ * What each request means is request-handlers.ts; the status snapshot, the event hub and the target
+ * for a foreground Supervisor are status-tracker.ts, event-hub.ts and supervisor-target.ts.
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { ResolvedConfig } from '../config/types.js';
 import { NaijaSupError } from '../errors.js';
-import { PROC, USER_HZ, type Proc } from '../process/proc-read.js';
-import type { ExitInfo, SupervisorEvent } from '../supervisor/events.js';
 import { ConnectionPool, IDLE_TIMEOUT_MS, type Connection } from './connections.js';
+import { encodeMessage, errorReply, MAX_REQUEST_BYTES, type ControlMessage, type StatusSnapshot } from './protocol.js';
+import { createLineHandler } from './request-handlers.js';
 import { ensurePrivateDir } from './run-dir.js';
-import { GroupSampler } from './proc-stats.js';
-import { acquireStartLock, lockPathFor, peerIsOurs, probeListener } from './start-lock.js';
-import {
-  MAX_REQUEST_BYTES,
-  MAX_STREAMED_LINE_CHARS,
-  displayUrl,
-  encodeMessage,
-  errorReply,
-  parseRequest,
-  type ControlMessage,
-  type DiskProblem,
-  type SupervisorMemory,
-  type ControlRequest,
-  type HealthSnapshot,
-  type InstanceStatus,
-  type StatusSnapshot,
-  type StreamedEvent,
-} from './protocol.js';
+import { acquireStartLock, lockPathFor, peerIsOurs, probeListener, type NameLock } from './start-lock.js';
+import type { ControlTarget } from './target.js';
 
-/** What a reload answers: the new config was taken (and the restart begun), or its errors. */
-/** `failed`: the config was fine but the new instance did not take over (a rollback). */
-export type ReloadOutcome = { ok: true } | { ok: false; errors: string[]; kind?: 'invalid-config' | 'failed' };
-
-/** What a `reload` request may ask for besides the reload itself. */
-export interface ReloadOptions {
-  parallel?: number;
-}
-
-/** The supervisor as the control server sees it. src/cli/commands/start.ts adapts the real one. */
-export interface ControlTarget {
-  status(): StatusSnapshot;
-  /** Graceful stop; `force` kills the group at once; `timeoutMs` shortens the grace period. */
-  stop(options: { timeoutMs?: number; force?: boolean }): void;
-  restart(): void;
-  /** `parallel`: how many instances a rolling reload replaces at a time (default 1). */
-  reload(options?: ReloadOptions): Promise<ReloadOutcome>;
-  /** Goes back to the configuration before the last reload (issue 8). */
-  rollback(): Promise<ReloadOutcome>;
-  /** Registers a listener for every supervisor event; returns the unsubscribe function. */
-  subscribe(listener: (event: SupervisorEvent) => void): () => void;
-  /** Runs `instances` instances from now on (issue 20); absent: this supervisor cannot. */
-  scale?(instances: number): Promise<ReloadOutcome>;
-}
+// What the server serves and the pieces a supervisor plugs into it live beside it (target.ts,
+// event-hub.ts, status-tracker.ts, supervisor-target.ts); they are exported from here too, because
+// the composition root (src/app/supervise.ts), the App's control target and the control tests'
+// host supervisor (test/control/fixtures/host-supervisor.mjs) take them from the server.
+export type { ControlTarget, ReloadOptions, ReloadOutcome } from './target.js';
+export { createEventHub, type EventHub } from './event-hub.js';
+export { StatusTracker, type StatusTrackerOptions, type SupervisorView } from './status-tracker.js';
+export { createSupervisorTarget, type SupervisorTargetOptions } from './supervisor-target.js';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -181,12 +151,11 @@ function listenPrivate(server: Server, path: string): Promise<void> {
   });
 }
 
-/**
- * Starts the control server for one app: takes the start lock, clears a stale socket, listens on
- * `socketPath` (0600). Throws `E_ALREADY_RUNNING` when a supervisor for this socket runs.
- */
-export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
-  const { socketPath, target, name } = options;
+/** The socket, bound and ours: the start lock taken, a stale socket cleared, then listening (0600). */
+async function claimSocket(
+  options: ControlServerOptions,
+): Promise<{ server: Server; lock: NameLock; staleSocketRemoved: boolean; ino: number }> {
+  const { socketPath, name } = options;
   // The run dir, or the short fallback directory for long paths (src/control/paths.ts): 0700, ours.
   ensurePrivateDir(dirname(socketPath), 'socket directory');
   const lockPath = options.lockPath === undefined ? lockPathFor(socketPath) : options.lockPath;
@@ -196,7 +165,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
 
   const server = createServer({ allowHalfOpen: false });
   let staleSocketRemoved: boolean;
-  let ino: number | null = null;
+  let ino: number;
   try {
     staleSocketRemoved = await removeStaleSocket(socketPath, name);
     await listenPrivate(server, socketPath);
@@ -212,6 +181,16 @@ export async function startControlServer(options: ControlServerOptions): Promise
       cause: error,
     });
   }
+  return { server, lock, staleSocketRemoved, ino };
+}
+
+/**
+ * Starts the control server for one app: takes the start lock, clears a stale socket, listens on
+ * `socketPath` (0600). Throws `E_ALREADY_RUNNING` when a supervisor for this socket runs.
+ */
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const { socketPath, target } = options;
+  const { server, lock, staleSocketRemoved, ino } = await claimSocket(options);
   // The supervisor's lifetime is its instance's; the control socket must never keep it alive.
   server.unref();
   server.on('error', () => undefined);
@@ -230,86 +209,10 @@ export async function startControlServer(options: ControlServerOptions): Promise
     conn.done = true;
   };
 
-  const handle = (conn: Connection, request: ControlRequest): void => {
-    const { id } = request;
-    switch (request.type) {
-      case 'status':
-        send(conn, { v: 1, id, ok: true, status: target.status() });
-        return;
-      case 'stop': {
-        const status = target.status();
-        target.stop({
-          ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-          ...(request.force === undefined ? {} : { force: request.force }),
-        });
-        send(conn, { v: 1, id, ok: true, status });
-        return;
-      }
-      case 'restart': {
-        const status = target.status();
-        target.restart();
-        send(conn, { v: 1, id, ok: true, status });
-        return;
-      }
-      case 'reload':
-      case 'rollback':
-        conn.pending += 1;
-        (request.type === 'reload' ? target.reload(request.parallel === undefined ? {} : { parallel: request.parallel }) : target.rollback()).finally(() => { conn.pending -= 1; }).then(
-          (outcome) => send(conn, outcome.ok
-            ? { v: 1, id, ok: true }
-            : outcome.kind === 'failed'
-              ? errorReply(id, 'E_RELOAD_FAILED', `the ${request.type} did not take effect; the running instance keeps serving`, outcome.errors)
-              : errorReply(id, 'E_RELOAD_REJECTED', 'the new config is invalid; the instance keeps running with the old one', outcome.errors)),
-          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `${request.type} failed: ${String((error as Error)?.message ?? error)}`)),
-        );
-        return;
-      case 'scale': {
-        if (!target.scale) {
-          send(conn, errorReply(id, 'E_BAD_REQUEST', 'this supervisor cannot change its number of instances'));
-          return;
-        }
-        conn.pending += 1;
-        target.scale(request.instances).finally(() => { conn.pending -= 1; }).then(
-          (outcome) => send(conn, outcome.ok ? { v: 1, id, ok: true, status: target.status() } : errorReply(id, 'E_BAD_REQUEST', `scale to ${request.instances} did not take effect`, outcome.errors)),
-          (error: unknown) => send(conn, errorReply(id, 'E_INTERNAL', `scale failed: ${String((error as Error)?.message ?? error)}`)),
-        );
-        return;
-      }
-      case 'events': {
-        if (conn.unsubscribe !== null) {
-          send(conn, errorReply(id, 'E_BAD_REQUEST', 'this connection already streams events'));
-          return;
-        }
-        // Ack (with the current status) first, then every event from now on: nothing can happen
-        // in between, both are synchronous.
-        send(conn, { v: 1, id, ok: true, stream: true, status: target.status() });
-        conn.unsubscribe = target.subscribe((event) => send(conn, { v: 1, id, event: streamable(event) }));
-        return;
-      }
-      default: {
-        const never: never = request;
-        send(conn, errorReply(null, 'E_UNKNOWN_TYPE', `unknown request ${JSON.stringify(never)}`));
-      }
-    }
-  };
-
-  const onLine = (conn: Connection, line: string): void => {
-    const parsed = parseRequest(line);
-    if (!parsed.ok) {
-      send(conn, parsed.reply);
-      return;
-    }
-    try {
-      handle(conn, parsed.request);
-    } catch (error) {
-      send(conn, errorReply(parsed.request.id, 'E_INTERNAL', `the supervisor could not answer: ${(error as Error)?.message ?? String(error)}`));
-    }
-  };
-
   const pool = new ConnectionPool({
     maxConnections: options.maxConnections ?? 64,
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
-    onLine,
+    onLine: createLineHandler(target, send),
     onOverflow(conn) {
       send(conn, errorReply(null, 'E_TOO_LARGE', `request line longer than ${MAX_REQUEST_BYTES} bytes; closing the connection`));
       conn.socket.pause();
@@ -350,298 +253,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
         await lock.release();
       })();
       return closing;
-    },
-  };
-}
-
-/** An event as streamed: long output lines cut, and never an `env` field (should one ever appear). */
-function streamable(event: SupervisorEvent): StreamedEvent {
-  const copy: Record<string, unknown> = { ...event };
-  delete copy['env'];
-  if (event.type === 'output' && event.line.length > MAX_STREAMED_LINE_CHARS) {
-    copy['line'] = `${event.line.slice(0, MAX_STREAMED_LINE_CHARS)} …[truncated]`;
-  }
-  return copy as StreamedEvent;
-}
-
-// ── Events and status for a Supervisor ──────────────────────────────────────────────────────────
-
-/** Fans the supervisor's events out to the log writer, the renderer and control subscribers. */
-export interface EventHub {
-  publish(event: SupervisorEvent): void;
-  subscribe(listener: (event: SupervisorEvent) => void): () => void;
-}
-
-export function createEventHub(): EventHub {
-  const listeners = new Set<(event: SupervisorEvent) => void>();
-  return {
-    publish(event) {
-      for (const listener of [...listeners]) {
-        try {
-          listener(event);
-        } catch {
-          // A failing subscriber (a broken socket) must never break the supervisor.
-        }
-      }
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => { listeners.delete(listener); };
-    },
-  };
-}
-
-/** What the status snapshot reads from a supervisor (src/supervisor/runner.ts `Supervisor` fits). */
-export interface SupervisorView {
-  readonly state: { readonly tag: string };
-  readonly context: { readonly restarts: number; readonly lastExit: ExitInfo | null };
-  readonly currentConfig: ResolvedConfig;
-  /** The last probe of any kind (`at`: ms epoch; `kind` absent: startup); when absent, 'probe' events are used. */
-  readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number; kind?: string } | null;
-  /** The instance's processes, escaped descendants included (src/process/descendants.ts). */
-  instanceProcesses?(): Array<{ pid: number; startTime: string }>;
-  /** Every instance of the app, when it runs several (issue 20); the fields above are instance 0's. */
-  instances?(): Array<{ index: number; state: { readonly tag: string; readonly pid?: number | null }; restarts: number; lastExit: ExitInfo | null }>;
-}
-
-export interface StatusTrackerOptions {
-  /** The supervisor whose instance serves traffic now (it may change after a blue/green reload). */
-  view(): SupervisorView;
-  version: string;
-  /** Files that cannot be written now (src/app/supervise.ts: the log). */
-  diskProblems?(): DiskProblem[];
-  /** When the supervisor started, ms epoch. Default: now. */
-  startedAt?: number;
-  /** The /proc tree; the real one by default. */
-  proc?: Proc;
-  /** Wall clock, ms epoch. */
-  now?: () => number;
-  /** The webhooks' delivery status (src/metrics/webhooks.ts), when alerts.webhook is set. */
-  webhooks?: (() => NonNullable<StatusSnapshot['webhooks']>) | undefined;
-}
-
-/**
- * Builds {@link StatusSnapshot}s: state, counters and last exit from the supervisor; identities,
- * uptimes, RSS and CPU% from /proc; health from the last probe. Feed it every event (`observe`).
- */
-/** The fields of process.memoryUsage() by name: the reply stays the same shape if Node adds one. */
-function supervisorMemory(): SupervisorMemory {
-  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapTotal, heapUsed, external, arrayBuffers };
-}
-
-function diskProblemsOf(options: StatusTrackerOptions): { diskProblems?: DiskProblem[] } {
-  const problems = options.diskProblems?.() ?? [];
-  return problems.length === 0 ? {} : { diskProblems: problems };
-}
-
-export class StatusTracker {
-  private readonly options: StatusTrackerOptions;
-  private readonly proc: Proc;
-  private readonly now: () => number;
-  private readonly startedAt: number;
-  private readonly sampler: GroupSampler;
-  /** One per instance index: a sampler's CPU% is the change since its previous sample of one group. */
-  private readonly instanceSamplers = new Map<number, GroupSampler>();
-  private readonly self = { startTime: '', bootId: null as string | null };
-  /** The last probe of any kind, from events (used when the view has no lastProbeResult). */
-  private lastProbe: HealthSnapshot | null = null;
-  /** The last liveness/readiness result and the instance it was about: the current health. */
-  private health: { snapshot: HealthSnapshot; instance: number } | null = null;
-  private spawned: { pid: number; at: number } | null = null;
-  private standbyPid: number | null = null;
-
-  constructor(options: StatusTrackerOptions) {
-    this.options = options;
-    this.proc = options.proc ?? PROC;
-    this.now = options.now ?? Date.now;
-    this.startedAt = options.startedAt ?? this.now();
-    this.sampler = new GroupSampler({ proc: this.proc });
-    this.self.startTime = this.proc.stat(process.pid)?.startTime ?? '';
-    this.self.bootId = this.proc.available() ? this.proc.bootId() : null;
-  }
-
-  observe(event: SupervisorEvent): void {
-    const at = new Date(this.now()).toISOString();
-    switch (event.type) {
-      case 'spawned':
-        this.spawned = { pid: event.pid, at: this.now() };
-        return;
-      case 'probe': {
-        const probe = event.probe ?? 'startup';
-        this.lastProbe = { ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at, probe };
-        if (probe !== 'startup') this.health = { snapshot: this.lastProbe, instance: event.instance };
-        return;
-      }
-      case 'liveness-failed':
-        this.health = { snapshot: { ok: false, detail: event.detail, latencyMs: 0, at, probe: 'liveness' }, instance: event.instance };
-        return;
-      case 'exited':
-        // The health of an instance that is gone says nothing about the next one.
-        if (this.health?.instance === event.instance) this.health = null;
-        return;
-      case 'standby':
-        this.standbyPid = event.state === 'armed' ? event.pid : null;
-        return;
-      case 'stopped':
-      case 'fatal':
-        this.standbyPid = null;
-        return;
-      default:
-        return;
-    }
-  }
-
-  snapshot(): StatusSnapshot {
-    const view = this.options.view();
-    const config = view.currentConfig;
-    const state = view.state as { tag: string; pid?: number | null };
-    const instancePid = typeof state.pid === 'number' ? state.pid : null;
-    const now = this.now();
-    const stat = instancePid === null ? null : this.proc.stat(instancePid);
-    const stats = instancePid === null || stat === null ? null : this.sampler.sample(instancePid);
-    const lastExit = view.context.lastExit;
-    const probe = view.lastProbeResult;
-    const lastProbe: HealthSnapshot | null = probe === undefined
-      ? this.lastProbe
-      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: new Date(probe.at).toISOString(), probe: probeKind(probe.kind) };
-    const healthWatchedBy = [
-      ...(config.health.liveness ? ['liveness' as const] : []),
-      ...(config.health.readiness ? ['readiness' as const] : []),
-    ];
-    return {
-      name: config.name,
-      state: state.tag,
-      supervisorPid: process.pid,
-      supervisorStartTime: this.self.startTime,
-      instancePid,
-      instanceStartTime: stat?.startTime ?? null,
-      bootId: this.self.bootId,
-      port: config.port,
-      host: config.host,
-      mode: config.mode,
-      url: displayUrl(config.host, config.port),
-      uptimeMs: Math.max(0, now - this.startedAt),
-      instanceUptimeMs: instancePid === null ? null : this.instanceUptime(instancePid, stat?.startTime ?? null, now),
-      restarts: view.context.restarts,
-      lastExit: lastExit === null ? null : {
-        code: lastExit.code,
-        signal: lastExit.signal,
-        cause: lastExit.cause,
-        summary: lastExit.summary,
-        at: new Date(lastExit.at).toISOString(),
-      },
-      health: this.health?.snapshot ?? null,
-      lastProbe,
-      healthWatchedBy,
-      cwd: config.cwd,
-      rss: stats?.rss ?? null,
-      cpuPercent: stats?.cpuPercent ?? null,
-      startupTimeoutMs: config.health.startupTimeout,
-      shutdownTimeoutMs: config.shutdown.timeout,
-      version: this.options.version,
-      ...(this.standbyPid === null ? {} : { standbyPid: this.standbyPid }),
-      ...(view.instanceProcesses ? { processes: view.instanceProcesses() } : {}),
-      ...this.instancesOf(view),
-      ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
-      ...diskProblemsOf(this.options),
-      supervisorMemory: supervisorMemory(),
-    };
-  }
-
-  /** `instances` and `total` for an app that runs more than one instance; nothing otherwise. */
-  private instancesOf(view: SupervisorView): Pick<StatusSnapshot, 'instances' | 'total'> {
-    const members = view.instances?.() ?? [];
-    if (members.length <= 1) return {};
-    const instances: InstanceStatus[] = members.map((m) => {
-      const pid = typeof m.state.pid === 'number' ? m.state.pid : null;
-      let sampler = this.instanceSamplers.get(m.index);
-      if (!sampler) this.instanceSamplers.set(m.index, sampler = new GroupSampler({ proc: this.proc }));
-      const stats = pid === null ? null : sampler.sample(pid);
-      return { index: m.index, state: m.state.tag, pid, restarts: m.restarts, rss: stats?.rss ?? null, cpuPercent: stats?.cpuPercent ?? null, lastExit: m.lastExit?.summary ?? null };
-    });
-    const sum = (values: (number | null)[]): number | null => (values.every((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0));
-    return {
-      instances,
-      total: {
-        instances: instances.length,
-        ready: instances.filter((i) => i.state === 'ready').length,
-        restarts: instances.reduce((a, i) => a + i.restarts, 0),
-        rss: sum(instances.map((i) => i.rss)),
-        cpuPercent: sum(instances.map((i) => i.cpuPercent)),
-      },
-    };
-  }
-
-  /**
-   * From the 'spawned' event of this pid when we saw it — a promoted warm standby (restart.standby)
-   * was started long before it became the instance, so its /proc start time would overstate it —
-   * else from /proc (start time vs uptime).
-   */
-  private instanceUptime(pid: number, startTime: string | null, now: number): number | null {
-    if (this.spawned?.pid === pid) return Math.max(0, now - this.spawned.at);
-    if (startTime !== null) {
-      const uptime = this.proc.uptimeSeconds();
-      if (uptime !== null) return Math.max(0, Math.round((uptime - Number(startTime) / USER_HZ) * 1000));
-    }
-    return null;
-  }
-}
-
-function probeKind(kind: string | undefined): HealthSnapshot['probe'] {
-  return kind === 'liveness' || kind === 'readiness' ? kind : 'startup';
-}
-
-export interface SupervisorTargetOptions {
-  /** The supervisor (src/supervisor/runner.ts) to control. */
-  supervisor: SupervisorView & { stop(): void; restart(config?: ResolvedConfig): void };
-  /** Where the supervisor's events are published (its `onEvent`). */
-  hub: EventHub;
-  /** Re-reads the config; on success restarts the supervisor with it (the caller's code). */
-  reload(): Promise<ReloadOutcome>;
-  version: string;
-  startedAt?: number;
-  proc?: Proc;
-}
-
-/**
- * A {@link ControlTarget} for one foreground `Supervisor`: status from a {@link StatusTracker}
- * fed by the hub, stop/restart on the supervisor. `stop({force})` is the supervisor's "second
- * stop" (SIGKILL now); `stop({timeoutMs})` sends that second stop after `timeoutMs` when it is
- * shorter than shutdown.timeout (a longer one cannot extend the supervisor's own deadline).
- * Call `dispose()` when the supervisor is done.
- */
-export function createSupervisorTarget(options: SupervisorTargetOptions): ControlTarget & { tracker: StatusTracker; dispose(): void } {
-  const { supervisor, hub } = options;
-  const tracker = new StatusTracker({
-    view: () => supervisor,
-    version: options.version,
-    ...(options.startedAt === undefined ? {} : { startedAt: options.startedAt }),
-    ...(options.proc === undefined ? {} : { proc: options.proc }),
-  });
-  const unsubscribe = hub.subscribe((event) => tracker.observe(event));
-  let escalation: NodeJS.Timeout | null = null;
-  return {
-    tracker,
-    status: () => tracker.snapshot(),
-    stop({ timeoutMs, force }) {
-      supervisor.stop();
-      if (force === true) {
-        supervisor.stop();
-        return;
-      }
-      if (timeoutMs !== undefined && timeoutMs < supervisor.currentConfig.shutdown.timeout && escalation === null) {
-        escalation = setTimeout(() => supervisor.stop(), timeoutMs);
-        escalation.unref();
-      }
-    },
-    restart: () => supervisor.restart(),
-    reload: () => options.reload(),
-    rollback: () => Promise.resolve({ ok: false, errors: ['rollback needs the zero-downtime App (naija-sup start)'] }),
-    subscribe: (listener) => hub.subscribe(listener),
-    dispose() {
-      unsubscribe();
-      if (escalation !== null) clearTimeout(escalation);
     },
   };
 }

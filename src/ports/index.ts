@@ -5,9 +5,10 @@
 
 export { decodeHexAddress, formatIPv6, parseProcNetTcp } from './proc-net.js';
 export type { ParseProcNetOptions, ProcNetTcpRow, TcpState } from './proc-net.js';
-export { bindConflicts, findPortOwners, formatEndpoint } from './owners.js';
+export { bindConflicts } from './bind-conflicts.js';
+export type { BindConflictOptions } from './bind-conflicts.js';
+export { findPortOwners, formatEndpoint } from './owners.js';
 export type {
-  BindConflictOptions,
   FindPortOwnersOptions,
   FindProcessFn,
   ListenSocket,

@@ -16,15 +16,17 @@
  * Off Linux (no /proc/net/tcp) it falls back to find-process, which returns at most one pid,
  * matches TCP and UDP in any state and resolves `[]` when its tools fail, so that answer is always
  * `complete: false`.
+ *
+ * The parts live beside it: the conflict rules in bind-conflicts.ts, the fd scan in
+ * socket-scan.ts, uid → name in user-names.ts.
  */
 
-import { readFileSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
-import { isIP, isIPv4, SocketAddress } from 'node:net';
-import { userInfo } from 'node:os';
-import { InternalError, NaijaSupError } from '../errors.js';
-import { PROC, USER_HZ, type FdTable, type Proc } from '../process/proc-read.js';
+import { InternalError } from '../errors.js';
+import { PROC, USER_HZ, type Proc } from '../process/proc-read.js';
+import { bindConflicts, resolveTargets } from './bind-conflicts.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
+import { scanSocketHolders, type SocketScan } from './socket-scan.js';
+import { readPasswd, userName } from './user-names.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
 export interface ListenSocket {
@@ -174,25 +176,37 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   const nonConflicting = listeners.filter((socket) => !conflicts(socket.address));
   const base = { port, host, method: 'procfs' as const, nonConflicting };
 
-  if (sockets.length === 0) {
-    // TIME_WAIT rows have inode 0: no process to name. Only ones whose local side is the port
-    // count (server side of a connection the server closed first); a client's TIME_WAIT to the
-    // port has an ephemeral local port and blocks nothing.
-    const count = rows.filter((row) => row.state === 'TIME_WAIT' && conflicts(row.localAddress)).length;
-    if (count === 0) return { ...base, kind: 'free', complete: true };
-    return {
-      ...base,
-      kind: 'time-wait',
-      count,
-      complete: true,
-      note:
-        `no process listens on port ${port}, but ${count} connection(s) are in TIME_WAIT (they expire within ~60 s). ` +
-        'A server that sets SO_REUSEADDR (Node, uvicorn) can bind anyway; others get EADDRINUSE until then.',
-    };
-  }
+  if (sockets.length === 0) return unlistenedAnswer(base, rows, conflicts);
+  return heldAnswer(proc, base, sockets, options.passwdFile ?? '/etc/passwd');
+}
 
+/** What every procfs answer carries. */
+type ProcfsBase = Pick<AnswerBase, 'port' | 'host' | 'nonConflicting'> & { method: 'procfs' };
+
+/** No conflicting LISTEN socket: the port is free, or only TIME_WAIT rows stand in a bind's way. */
+function unlistenedAnswer(base: ProcfsBase, rows: readonly ProcNetTcpRow[], conflicts: (address: string) => boolean): PortOwnersAnswer {
+  const { port } = base;
+  // TIME_WAIT rows have inode 0: no process to name. Only ones whose local side is the port
+  // count (server side of a connection the server closed first); a client's TIME_WAIT to the
+  // port has an ephemeral local port and blocks nothing.
+  const count = rows.filter((row) => row.state === 'TIME_WAIT' && conflicts(row.localAddress)).length;
+  if (count === 0) return { ...base, kind: 'free', complete: true };
+  return {
+    ...base,
+    kind: 'time-wait',
+    count,
+    complete: true,
+    note:
+      `no process listens on port ${port}, but ${count} connection(s) are in TIME_WAIT (they expire within ~60 s). ` +
+      'A server that sets SO_REUSEADDR (Node, uvicorn) can bind anyway; others get EADDRINUSE until then.',
+  };
+}
+
+/** Conflicting LISTEN sockets: every process that holds one (held), or none we can see (held-invisible). */
+function heldAnswer(proc: Proc, base: ProcfsBase, sockets: ListenSocket[], passwdFile: string): PortOwnersAnswer {
+  const { port } = base;
   const scan = scanSocketHolders(proc, new Set(sockets.map((socket) => socket.inode)));
-  const passwd = readPasswd(options.passwdFile ?? '/etc/passwd');
+  const passwd = readPasswd(passwdFile);
   const btime = proc.bootTime() ?? undefined;
   const owners: PortOwner[] = [];
   for (const [pid, inodes] of scan.holders) {
@@ -203,20 +217,8 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   const owned = new Set(owners.flatMap((owner) => owner.inodes));
   const unownedSockets = sockets.filter((socket) => !owned.has(socket.inode));
 
-  const uidsThatMatter = new Set<number>([
-    ...sockets.map((socket) => socket.uid),
-    ...owners.flatMap((owner) => (owner.uid === undefined ? [] : [owner.uid])),
-  ]);
-  const relevantUnreadable = scan.unreadablePids.filter((pid) => {
-    const uid = proc.dirUid(pid);
-    return uid === null || uidsThatMatter.has(uid);
-  }).length;
-  const stats: ScanStats = {
-    processes: scan.processes,
-    unreadable: scan.unreadablePids.length,
-    relevantUnreadable,
-    vanished: scan.vanished,
-  };
+  const stats = scanStats(proc, scan, sockets, owners);
+  const { relevantUnreadable } = stats;
 
   if (owners.length === 0) {
     const uid = sockets[0]?.uid ?? -1;
@@ -252,70 +254,25 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   };
 }
 
-export interface BindConflictOptions {
-  /**
-   * /proc/sys/net/ipv6/bindv6only. When 1, sockets bound to `::` are IPv6-only by default, so a
-   * `::` listener is assumed not to cover IPv4 and a `::` target does not conflict with IPv4
-   * listeners. (A program can still override it per socket with IPV6_V6ONLY, which /proc does
-   * not show; the default is the best guess.)
-   */
-  bindv6only?: boolean | undefined;
-}
-
 /**
- * Whether an existing listener on `listenerAddr` makes binding `targetHost` on the same port fail
- * (Linux, SO_REUSEADDR on both sides, as Node and uvicorn set it). Measured matrix
- * (failures-and-ports.md §2, bindv6only=0):
- *
- * | listener \ target    | 0.0.0.0 | 127.0.0.1 | `::` | ::1 |
- * |----------------------|---------|-----------|------|-----|
- * | `::` (dual stack)    | yes     | yes       | yes  | yes |
- * | 0.0.0.0              | yes     | yes       | yes  | no  |
- * | 127.0.0.1            | yes     | yes       | yes  | no  |
- * | ::1                  | no      | no        | yes  | yes |
- *
- * `::ffff:a.b.c.d` behaves as a.b.c.d. `targetHost` undefined or "" means `::` (Node's default
- * `listen(port)`); "localhost" means both 127.0.0.1 and ::1 (Node may pick either). Any other
- * name cannot be judged without DNS and counts as conflicting: findPortOwners resolves names first.
+ * How the fd scan went. An unreadable process matters only when it could hold the sockets: it has
+ * the uid of a socket's creator or of an owner, or its uid is unknown.
  */
-export function bindConflicts(
-  listenerAddr: string,
-  targetHost: string | undefined,
-  options: BindConflictOptions = {},
-): boolean {
-  const dualStackAny = options.bindv6only !== true;
-  const listener = classify(listenerAddr);
-  if (listener === undefined) return true; // unknown text from /proc: never call it harmless
-  if (targetHost === undefined || targetHost === '') targetHost = '::';
-  if (targetHost.toLowerCase() === 'localhost') {
-    return ['127.0.0.1', '::1'].some((target) => bindConflicts(listenerAddr, target, options));
-  }
-  const target = classify(targetHost);
-  if (target === undefined) return true;
-  if (listener.family === target.family) {
-    return listener.wildcard || target.wildcard || listener.address === target.address;
-  }
-  // Different families overlap only through a dual-stack `::` on either side.
-  const v6 = listener.family === 6 ? listener : target;
-  return v6.wildcard && dualStackAny;
-}
-
-interface Classified {
-  family: 4 | 6;
-  address: string;
-  wildcard: boolean;
-}
-
-/** Normalises an address literal; IPv4-mapped IPv6 becomes IPv4. Undefined for non-literals. */
-function classify(raw: string): Classified | undefined {
-  const text = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
-  if (isIPv4(text)) return { family: 4, address: text, wildcard: text === '0.0.0.0' };
-  if (isIP(text) !== 6) return undefined;
-  // SocketAddress prints the canonical RFC 5952 form (and drops a %zone), so equal addresses compare equal.
-  const canonical = new SocketAddress({ address: text, family: 'ipv6' }).address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical);
-  if (mapped?.[1] !== undefined) return classify(mapped[1]);
-  return { family: 6, address: canonical, wildcard: canonical === '::' };
+function scanStats(proc: Proc, scan: SocketScan, sockets: readonly ListenSocket[], owners: readonly PortOwner[]): ScanStats {
+  const uidsThatMatter = new Set<number>([
+    ...sockets.map((socket) => socket.uid),
+    ...owners.flatMap((owner) => (owner.uid === undefined ? [] : [owner.uid])),
+  ]);
+  const relevantUnreadable = scan.unreadablePids.filter((pid) => {
+    const uid = proc.dirUid(pid);
+    return uid === null || uidsThatMatter.has(uid);
+  }).length;
+  return {
+    processes: scan.processes,
+    unreadable: scan.unreadablePids.length,
+    relevantUnreadable,
+    vanished: scan.vanished,
+  };
 }
 
 /** "127.0.0.1:8000", "[::1]:8000". */
@@ -332,89 +289,6 @@ function toListenSocket(row: ProcNetTcpRow): ListenSocket {
     uid: row.uid,
     inode: row.inode,
   };
-}
-
-async function resolveTargets(host: string | undefined): Promise<string[]> {
-  if (host === undefined || host === '') return ['::'];
-  if (host.toLowerCase() === 'localhost') return ['127.0.0.1', '::1'];
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) !== 0) return [bare];
-  try {
-    const addresses = await lookup(bare, { all: true });
-    return addresses.map((entry) => entry.address);
-  } catch (cause) {
-    throw new NaijaSupError('E_CONFIG_INVALID', `host "${host}" does not resolve, so its port cannot be checked`, {
-      fix: 'Set host to an IP address (127.0.0.1, ::1, 0.0.0.0) or a name this machine can resolve.',
-      cause,
-    });
-  }
-}
-
-interface SocketScan {
-  /** pid → the wanted inodes it holds. */
-  holders: Map<number, Set<number>>;
-  processes: number;
-  unreadablePids: number[];
-  vanished: number;
-}
-
-/**
- * One pass over /proc/[0-9]* /fd/*. Synchronous on purpose: it is a few thousand tiny readlink
- * calls that each take microseconds, and the async API's per-call thread-pool round trip would
- * multiply the total several times (measured by bench/port-lookup.mjs). Never stops early: every
- * holder of every inode is wanted.
- */
-function scanSocketHolders(proc: Proc, inodes: ReadonlySet<number>): SocketScan {
-  const holders = new Map<number, Set<number>>();
-  const unreadablePids: number[] = [];
-  const emptyFdTables: number[] = [];
-  let processes = 0;
-  let vanished = 0;
-  const hold = (pid: number, found: readonly number[]): void => {
-    if (found.length === 0) return;
-    let held = holders.get(pid);
-    if (held === undefined) holders.set(pid, (held = new Set()));
-    for (const inode of found) held.add(inode);
-  };
-  for (const pid of proc.pids()) {
-    processes += 1;
-    const table = wantedInodes(proc.fdTable(pid), inodes);
-    if (table === 'gone') vanished += 1;
-    else if (table === 'denied') unreadablePids.push(pid); // EACCES (another user), or anything else we cannot see into
-    else {
-      if (table.denied) unreadablePids.push(pid);
-      if (table.size === 0) emptyFdTables.push(pid);
-      hold(pid, table.found);
-    }
-  }
-  // A killed multi-threaded process (any Node server) often has an exited main thread while its
-  // other threads are still on their way out: /proc/PID/fd is empty, yet the files — the listening
-  // socket among them — stay open until the last thread is gone, and /proc/PID/task/TID/fd still
-  // lists them. Looked at only when a socket has no holder yet, and only for such processes.
-  const held = new Set([...holders.values()].flatMap((set) => [...set]));
-  if ([...inodes].some((inode) => !held.has(inode))) {
-    for (const pid of emptyFdTables) {
-      const stat = proc.stat(pid);
-      if (stat === null || stat.state !== 'Z' || proc.hasExited(stat)) continue;
-      for (const tid of proc.taskIds(pid) ?? []) {
-        const table = wantedInodes(proc.fdTable(pid, tid), inodes);
-        if (typeof table === 'object') hold(pid, table.found);
-      }
-    }
-  }
-  return { holders, processes, unreadablePids, vanished };
-}
-
-/** The wanted socket inodes in one fd table. */
-function wantedInodes(table: FdTable, inodes: ReadonlySet<number>): { found: number[]; size: number; denied: boolean } | 'gone' | 'denied' {
-  if (typeof table === 'string') return table;
-  const found: number[] = [];
-  for (const link of table.links) {
-    if (!link.startsWith('socket:[')) continue;
-    const inode = Number(link.slice(8, -1));
-    if (inodes.has(inode)) found.push(inode);
-  }
-  return { found, size: table.size, denied: table.denied };
 }
 
 function readOwner(
@@ -448,39 +322,6 @@ function readOwner(
   };
 }
 
-function readPasswd(file: string): Map<number, string> {
-  const users = new Map<number, string>();
-  for (const line of (readOptional(file) ?? '').split('\n')) {
-    const [name, , uid] = line.split(':');
-    if (name !== undefined && name !== '' && uid !== undefined && /^\d+$/.test(uid) && !users.has(Number(uid))) {
-      users.set(Number(uid), name);
-    }
-  }
-  return users;
-}
-
-function userName(uid: number, passwd: ReadonlyMap<number, string>): string {
-  const name = passwd.get(uid);
-  if (name !== undefined) return name;
-  // Users from LDAP/NSS are not in /etc/passwd; os.userInfo() asks getpwuid, but only for ourselves.
-  if (uid === process.getuid?.()) {
-    try {
-      return userInfo().username;
-    } catch {
-      // no passwd entry at all (containers run with --user 1234): fall through
-    }
-  }
-  return String(uid);
-}
-
-/** Reads a file, or undefined when it does not exist or cannot be read. */
-function readOptional(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Off Linux: find-process 2 (`ss`/`netstat`/`lsof`, then `ps`). It returns one pid at most, matches

@@ -6,104 +6,35 @@
  *
  * Events are queued: an effect that produces an event synchronously (a spawn that reports its pid)
  * is handled after the current transition has finished, never re-entrantly.
+ *
+ * Beside it: the deps' types (runner-deps.ts), the readiness and liveness loops (health-watch.ts),
+ * and how an instance's end becomes an ExitInfo after its group is cleared (instance-exit.ts).
  */
 import type { ResolvedConfig } from '../config/types.js';
 import { InternalError } from '../errors.js';
-import type { CrashCause, ExitInfo, SupervisorEvent } from './events.js';
-import { judgeListening, type BindFinding, type Listening } from './bind-check.js';
+import type { ExitInfo } from './events.js';
+import { judgeListening, type BindFinding } from './bind-check.js';
+import { watchLiveness, watchReadiness, type ProbeLoop } from './health-watch.js';
+import { clearGroupAfterExit, dependencyExit, fdShortageExit, spawnFailedExit } from './instance-exit.js';
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
-import { readyDescription, StartupAnswers, type ProbeAnswer } from './startup-answers.js';
+import type { InstanceHandle, ProbeOutcome, RunnerDeps, SpawnFailure } from './runner-deps.js';
+import { readyDescription, StartupAnswers } from './startup-answers.js';
 import { FD_SHORTAGE_FIX, isTransientSpawnError, spawnRetryDelay } from './spawn-retry.js';
 import { StartupSchedule, startupProbeDelay } from './startup-schedule.js';
 import { formatDuration } from '../elapsed.js';
 
-/** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
-export interface InstanceHandle {
-  /** Undefined when the exec failed; an 'error' follows. */
-  readonly pid: number | undefined;
-  onLine(listener: (stream: 'stdout' | 'stderr', line: string) => void): void;
-  onExit(listener: (info: { code: number | null; signal: NodeJS.Signals | null }) => void): void;
-  onSpawnError(listener: (error: SpawnFailure) => void): void;
-  stderrTail(lines: number): string[];
-  /** All the stderr this start kept (bounded), for classification; stderrTail(20) when absent. */
-  stderrKept?(): string[];
-  /** Closes our ends of its output pipes (a stray that escaped may hold them open forever). */
-  closeOutput?(): void;
-}
-
-/** A command that could not be started at all: its errno code, a message, and the shell's status (127/126/1). */
-export interface SpawnFailure {
-  code: string;
-  message: string;
-  exitStatus: number;
-}
-
-export interface ProbeOutcome extends ProbeAnswer {
-  latencyMs: number;
-}
-
-export interface Classification {
-  cause: CrashCause;
-  summary: string;
-  fix: string;
-  failureId?: string | undefined;
-}
-
-/** One dependency's result after the wait before a spawn. */
-export interface DependencyOutcome {
-  name: string;
-  target: string;
-  ok: boolean;
-  attempts: number;
-  latencyMs: number;
-  detail: string;
-}
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface RunnerDeps {
-  spawn(config: ResolvedConfig): InstanceHandle;
-  /** Why `config` cannot be spawned, seen before trying (a reload asks first, so the old instance keeps serving); null when it can. */
-  spawnProblem?(config: ResolvedConfig): string | null;
-  /** Signals the instance's whole process group, after checking its identity. */
-  signalGroup(pid: number, signal: NodeJS.Signals): void;
-  /** Live (non-zombie) members of the process group led by `pid`. */
-  groupMembers(pid: number): number[];
-  /**
-   * Stops-side signal: the group AND the descendants that escaped it (setsid), each checked by
-   * start time. Falls back to {@link signalGroup}. Forwarded signals (SIGUSR1/2) stay group-only.
-   */
-  signalInstance?(pid: number, signal: NodeJS.Signals): void;
-  /** Live processes of the instance led by `pid`, escaped descendants included; falls back to {@link groupMembers}. */
-  instanceMembers?(pid: number): number[];
-  /** The instance's processes as known now ({pid, startTime}), for `stop`'s report. */
-  instanceProcesses?(pid: number): Array<{ pid: number; startTime: string }>;
-  /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
-  listening?(pid: number): Listening[];
-  probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;
-  /**
-   * Whether something accepts TCP connections where the startup probe goes (never rejects): the
-   * silent check that wakes the next startup probe early (src/supervisor/startup-schedule.ts).
-   */
-  accepts?(config: ResolvedConfig, signal: AbortSignal): Promise<boolean>;
-  /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
-  waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
-  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number }): Classification;
-  /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
-  instanceStarted?(pid: number, config: ResolvedConfig): void;
-  instanceGone?(pid: number, config: ResolvedConfig): void;
-  clock: Clock;
-  random(): number;
-  onEvent(event: SupervisorEvent): void;
-  /** Releases what the deps hold beside the instance (the warm standby); awaited before `done` resolves. */
-  dispose?(): Promise<void>;
-  /** The config changed without a restart (a promoted green gets its real restart policy). */
-  configChanged?(config: ResolvedConfig, ready: boolean): void;
-}
+// The outside world as the runner sees it is runner-deps.ts; exported from here too, because the
+// App, the real deps, the dependency wait, the metrics and src/index.ts name these types beside
+// the Supervisor.
+export type {
+  Classification,
+  Clock,
+  DependencyOutcome,
+  InstanceHandle,
+  ProbeOutcome,
+  RunnerDeps,
+  SpawnFailure,
+} from './runner-deps.js';
 
 interface Live {
   instance: number;
@@ -113,16 +44,9 @@ interface Live {
   exited: boolean;
 }
 
-/**
- * After the leader's exit, how often to look whether the rest of its group is gone: 2, 4, 8, 16 ms,
- * then every 20 ms. Processes that die of the same signal are usually gone within a few ms, and a
- * stop is reported (and `naija-sup stop` returns) only once they are.
- */
-const GROUP_POLL_FIRST_MS = 2;
 /** The 7th refusal in a row: 560 ms after the spawn with the default health.interval. */
 const OTHER_PORT_CHECK_AFTER = 7;
 const OTHER_HOST_CHECK_DELAY_MS = 250;
-const GROUP_POLL_MS = 20;
 
 export class Supervisor {
   private machine: Machine;
@@ -139,7 +63,7 @@ export class Supervisor {
   private readinessAbort: AbortController | null = null;
   private dependencyAbort: AbortController | null = null;
   /** The readiness probe's verdict while ready (true when no readiness probe is configured). */
-  private readinessOk = true;
+  private readonly readiness = { ok: true };
   private lastProbe: (ProbeOutcome & { at: number; kind: string }) | null = null;
   private logMatcher: RegExp | null = null;
   private firstProbe = true;
@@ -174,7 +98,7 @@ export class Supervisor {
   get context(): Machine['ctx'] { return this.machine.ctx; }
   get currentConfig(): ResolvedConfig { return this.config; }
   /** Ready for traffic: the startup probe passed and the readiness probe (if any) is passing. */
-  get readyForTraffic(): boolean { return this.machine.state.tag === 'ready' && this.readinessOk; }
+  get readyForTraffic(): boolean { return this.machine.state.tag === 'ready' && this.readiness.ok; }
   /** The last probe result of any kind, for status and /health. */
   get lastProbeResult(): (ProbeOutcome & { at: number; kind: string }) | null { return this.lastProbe; }
 
@@ -248,7 +172,7 @@ export class Supervisor {
         if (before === 'ready' && after !== 'ready') {
           this.readinessAbort?.abort();
           this.readinessAbort = null;
-          this.readinessOk = true;
+          this.readiness.ok = true;
         }
       }
     } catch (error) {
@@ -353,14 +277,7 @@ export class Supervisor {
     for (const r of results) this.deps.onEvent({ type: 'dependency', ...r });
     const failed = results.filter((r) => !r.ok);
     if (abort.signal.aborted || this.machine.state.tag !== 'spawning' || failed.length > 0) {
-      const names = failed.map((r) => `${r.name} (${r.target}: ${r.detail})`).join(', ');
-      const exit: ExitInfo = {
-        code: 1, signal: null, cause: 'dependency-unavailable',
-        summary: failed.length > 0 ? `dependency not available: ${names}` : 'stopped while waiting for dependencies',
-        fix: 'start the dependency (or fix its address in dependsOn); raise dependencies.timeout / dependencies.retries if it is just slow',
-        at: Date.now(), uptimeMs: 0, stderrTail: [],
-      };
-      this.dispatch({ type: 'spawn-failed', exit });
+      this.dispatch({ type: 'spawn-failed', exit: dependencyExit(failed) });
       return;
     }
     this.spawnNow(instance, config);
@@ -389,19 +306,7 @@ export class Supervisor {
         this.retrySpawn(instance, error);
         return;
       }
-      const notFound = error.exitStatus === 127;
-      const exit: ExitInfo = {
-        code: error.exitStatus, signal: null, cause: 'spawn-failed', summary: error.message,
-        fix: notFound
-          ? `check "command" (${config.command.join(' ')}) and "cwd" (${config.cwd}): the program must exist on PATH or be given by its path`
-          : error.exitStatus === 126
-            ? 'make the program executable (chmod +x) or run it through its interpreter'
-            : error.code === 'E2BIG'
-              ? 'make the large values smaller: pass large data through a file, not an environment variable or an argument'
-              : `check "cwd" (${config.cwd}) and the command`,
-        at: Date.now(), uptimeMs: 0, stderrTail: [],
-      };
-      this.dispatch({ type: 'spawn-failed', exit });
+      this.dispatch({ type: 'spawn-failed', exit: spawnFailedExit(error, config) });
     });
     handle.onExit((info) => {
       if (live.exited) return;
@@ -420,7 +325,7 @@ export class Supervisor {
     this.spawnRetries += 1;
     const delay = spawnRetryDelay(this.spawnRetries, this.config.restart, this.deps.random);
     this.deps.onEvent({ type: 'warning', message: `${error.message}; trying again in ${formatDuration(delay)} (attempt ${this.spawnRetries + 1})`, fix: FD_SHORTAGE_FIX });
-    const exit: ExitInfo = { code: error.exitStatus, signal: null, cause: 'spawn-failed', summary: error.message, fix: FD_SHORTAGE_FIX, at: Date.now(), uptimeMs: 0, stderrTail: [] };
+    const exit = fdShortageExit(error);
     this.pendingSpawnRetry = {
       exit,
       timer: this.deps.clock.setTimeout(() => {
@@ -451,16 +356,12 @@ export class Supervisor {
       this.clearBindCheck();
       const pid = live.pid;
       if (pid !== null) {
-        const stopping = this.machine.state.tag === 'stopping';
-        if (!stopping && this.members(pid).length > 0) {
-          // A crash left members (or escaped descendants) behind: stop them as a requested stop would.
-          this.signalInstance(pid, this.config.shutdown.signal);
-          await this.waitGroupGone(pid, this.config.shutdown.timeout);
-          if (this.members(pid).length > 0) this.signalInstance(pid, 'SIGKILL');
-        }
-        // During a stop the machine's stop-timeout escalates; just wait until the group is empty
-        // (bounded by that timeout plus the time SIGKILL needs).
-        await this.waitGroupGone(pid, this.config.shutdown.timeout + 5_000);
+        await clearGroupAfterExit(pid, this.machine.state.tag === 'stopping', {
+          members: (p) => this.members(p),
+          signal: (p, signal) => this.signalInstance(p, signal),
+          clock: this.deps.clock,
+          config: () => this.config,
+        });
         this.deps.instanceGone?.(pid, this.config);
       }
       // Whatever still holds the pipes (a stray that survived SIGKILL) must not keep us alive.
@@ -485,23 +386,6 @@ export class Supervisor {
   private signalInstance(pid: number, signal: NodeJS.Signals): void {
     if (this.deps.signalInstance) this.deps.signalInstance(pid, signal);
     else this.deps.signalGroup(pid, signal);
-  }
-
-  private waitGroupGone(pid: number, timeoutMs: number): Promise<void> {
-    const deadline = this.deps.clock.now() + timeoutMs;
-    let wait = GROUP_POLL_FIRST_MS;
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.members(pid).length === 0 || this.deps.clock.now() >= deadline) {
-          resolve();
-          return;
-        }
-        // Never past the deadline: what follows it (a SIGKILL) is due then, not at the next look.
-        this.deps.clock.setTimeout(check, Math.min(wait, deadline - this.deps.clock.now()));
-        wait = Math.min(GROUP_POLL_MS, wait * 2);
-      };
-      check();
-    });
   }
 
   private startProbe(): void {
@@ -567,59 +451,34 @@ export class Supervisor {
     this.deps.onEvent({ type: 'warning', message: finding.message, fix: finding.fix });
   }
 
-  /**
-   * Readiness while ready (Kubernetes semantics): failureThreshold consecutive failures → not ready
-   * for traffic (no restart); successThreshold consecutive successes → ready again.
-   */
+  /** Readiness while ready (health-watch.ts): it decides traffic (readyForTraffic), never restarts. */
   private startReadiness(): void {
     const spec = this.config.health.readiness;
     if (!spec) return;
-    const config = this.config;
     const abort = new AbortController();
     this.readinessAbort = abort;
-    this.readinessOk = true;
-    let failures = 0;
-    let successes = 0;
-    const instance = this.live?.instance ?? 0;
-    const tick = async (): Promise<void> => {
-      if (abort.signal.aborted) return;
-      const result = await this.deps.probe('readiness', config, abort.signal);
-      if (abort.signal.aborted) return;
-      this.lastProbe = { ...result, at: Date.now(), kind: 'readiness' };
-      this.deps.onEvent({ type: 'probe', probe: 'readiness', instance, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
-      if (result.ok) { successes += 1; failures = 0; } else { failures += 1; successes = 0; }
-      if (this.readinessOk && failures >= spec.failureThreshold) {
-        this.readinessOk = false;
-        this.deps.onEvent({ type: 'readiness-changed', instance, ready: false, detail: result.detail });
-      } else if (!this.readinessOk && successes >= spec.successThreshold) {
-        this.readinessOk = true;
-        this.deps.onEvent({ type: 'readiness-changed', instance, ready: true, detail: result.detail });
-      }
-      this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, spec.interval);
-    };
-    this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, spec.interval);
+    this.readiness.ok = true;
+    watchReadiness(this.probeLoop(abort.signal), spec, this.live?.instance ?? 0, this.readiness);
   }
 
+  /** Liveness while ready (health-watch.ts): enough failures in a row restart the instance. */
   private startLiveness(): void {
-    const config = this.config;
-    const liveness = config.health.liveness;
+    const liveness = this.config.health.liveness;
     if (!liveness) return;
     const abort = new AbortController();
     this.livenessAbort = abort;
-    let failures = 0;
-    const tick = async (): Promise<void> => {
-      if (abort.signal.aborted) return;
-      const result = await this.deps.probe('liveness', config, abort.signal);
-      if (abort.signal.aborted) return;
-      this.lastProbe = { ...result, at: Date.now(), kind: 'liveness' };
-      this.deps.onEvent({ type: 'probe', probe: 'liveness', instance: this.live?.instance ?? 0, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
-      failures = result.ok ? 0 : failures + 1;
-      if (failures >= liveness.failureThreshold) {
-        this.dispatch({ type: 'liveness-failed', failures, detail: result.detail });
-        return;
-      }
-      this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, liveness.interval);
+    watchLiveness(this.probeLoop(abort.signal), liveness, () => this.live?.instance ?? 0, (failures, detail) => {
+      this.dispatch({ type: 'liveness-failed', failures, detail });
+    });
+  }
+
+  private probeLoop(signal: AbortSignal): ProbeLoop {
+    return {
+      deps: this.deps,
+      config: this.config,
+      signal,
+      record: (result, kind) => { this.lastProbe = { ...result, at: Date.now(), kind }; },
+      fail: (error) => this.fail(error),
     };
-    this.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => this.fail(e)); }, liveness.interval);
   }
 }

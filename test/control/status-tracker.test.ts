@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { StatusTracker, type SupervisorView } from '../../src/control/server.js';
+import { StatusTracker, type SupervisorView } from '../../src/control/status-tracker.js';
 
 const config = resolveConfig({ file: { name: 'api', command: ['node', 'server.js'], port: 8000 }, filepath: '/tmp/naija-sup-status-tracker/.naija-suprc.json', cwd: '/tmp', env: {}, requireCommand: true }).config;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bindConflicts } from '../../src/ports/owners.js';
+import { bindConflicts } from '../../src/ports/bind-conflicts.js';
 
 /**
  * The measured matrix (failures-and-ports.md §2, Node on the project machine, bindv6only=0):
