@@ -1,6 +1,6 @@
 /**
  * What a stop did, shared by the two modules that stop processes: free-port.ts (port owners and
- * cleanup matches, through planStops / executeStops) and stale.ts (our own orphaned instance). It
+ * cleanup matches, planned in stop-plan.ts and carried out in stop-execute.ts) and stale.ts (our own orphaned instance). It
  * lives apart from both so that neither imports the other for a type: free-port.ts already imports
  * stale.ts to recognise naija-sup's instance records.
  */
