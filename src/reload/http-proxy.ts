@@ -409,8 +409,9 @@ class HttpProxy implements HttpReloadProxy {
       state.counters.retries += 1;
       this.emit({ type: 'retry', target: state.id, code, method });
       // Refused by the only instance taking requests: it crashed; wait for the next setTarget.
-      // With others there, the retry goes to one of them (route avoids the one that failed).
-      if (next.refused && this.slots.has(state) && this.slots.pick(state) === state) this.wait(ex, 'target-refused', state);
+      // With others there, the retry goes to one of them (route avoids the one that failed) — once:
+      // refused again, it waits too, or two refusing instances would bounce it between them without end.
+      if (next.refused && this.slots.has(state) && (facts.retried || this.slots.pick(state) === state)) this.wait(ex, 'target-refused', state);
       else this.route(ex);
     }
   }

@@ -115,15 +115,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (sampleErrors.length < 5) sampleErrors.push(message);
   };
 
-  const once = (): Promise<void> =>
-    new Promise<void>((resolve) => {
+  // Resolves true when the request got an answer (whatever its status), false when it failed.
+  const once = (): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
       const t0 = performance.now();
       let settled = false;
-      const finish = (): void => {
+      const finish = (answered: boolean): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve();
+        resolve(answered);
       };
       const req = request({ host, port, path, method: 'GET', agent, headers: { 'user-agent': 'naija-sup-load' } }, (res) => {
         const status = res.statusCode ?? 0;
@@ -138,24 +139,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (status >= 200 && status < 400) ok += 1;
           else fail(`HTTP_${status}`, `HTTP ${status} for GET ${path}`);
           onResponse?.({ status, body: Buffer.concat(chunks).toString('utf8'), latencyMs });
-          finish();
+          finish(true);
         });
         res.on('error', (error: NodeJS.ErrnoException) => {
           if (settled) return;
           fail(error.code ?? 'ERROR', `response: ${error.message}`);
-          finish();
+          finish(false);
         });
       });
       const timer = setTimeout(() => {
         if (settled) return;
         fail('ETIMEDOUT', `no answer within ${requestTimeout} ms`);
-        finish();
+        finish(false);
         req.destroy();
       }, requestTimeout);
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (settled) return;
         fail(error.code ?? 'ERROR', `${error.code ?? 'ERROR'}: ${error.message}`);
-        finish();
+        finish(false);
       });
       req.end();
     });
@@ -164,7 +165,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // Bounded by `stopped()` (time, count, abort) and, belt and braces, by the request budget.
     for (let n = 0; n < maxRequests && !stopped(); n += 1) {
       issued += 1;
-      await once();
+      if (!(await once())) await nextTurn();
     }
   };
 
@@ -186,6 +187,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     latency: summarize(latencies),
     sampleErrors,
   };
+}
+
+/**
+ * Resolves in the event loop's next check phase, after its timers and I/O. A request can fail
+ * without any I/O: a connect error found in the connect() call itself (EADDRNOTAVAIL once the
+ * ephemeral ports to the target are all taken, EMFILE) is delivered by process.nextTick, and the
+ * worker's next request would then start from the same nextTick/microtask queue, and fail the same
+ * way: a storm that never lets the loop turn, so no timer fires (not the caller's abort, not a test's
+ * timeout, not an in-process server's) and no socket is read or closed — the ports never come back.
+ * An answered request always waited for I/O, so only failures need this.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** p50/p90/p99/max/mean of `values` (ms, rounded to 0.01 ms); nearest-rank percentiles. */

@@ -46,7 +46,11 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
         command: [process.execPath, fixture('healthy-server.mjs')],
         env: { HEALTH_GATE: gate },
         port,
-        health: { interval: '25ms' },
+        // health.path makes the startup probe "http": only a 200–399 answer is ready, so the gate
+        // holds. Under "auto" (no path) a gated instance too slow to answer within health.timeout —
+        // a replacement starved of CPU — is "accepts TCP connections but does not answer HTTP",
+        // i.e. ready, and /ready answered 200 right after the crash (a flake under load).
+        health: { path: '/health', interval: '25ms' },
         shutdown: { timeout: '5s' },
       },
     });
@@ -57,10 +61,13 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     const metrics = new SupervisorMetrics({ sampleIntervalMs: 0 });
     cleanups.push(() => metrics.close());
     const pids: number[] = [];
-    // Ask /ready at the moment of the crash and of the stop. The first restart after a crash is
-    // immediate, so the crash's not-ready gap is kept open on purpose: the gate file goes away at the
-    // crash, which keeps the replacement's /health at 503, and comes back once /ready has answered.
+    // Ask /ready at the moment of the crash and of the stop (the events from the crash to that
+    // answer make the failure message). The first restart after a crash is immediate, so the
+    // crash's not-ready gap is kept open on purpose: the gate file goes away at the crash, which
+    // keeps the replacement's /health at 503, and comes back once /ready has answered.
     const askedAt: Record<string, Promise<number>> = {};
+    let sinceExit: string[] | null = null;
+    let sinceExitDone = false;
     const onEvent = (event: SupervisorEvent): void => {
       if (event.type === 'spawned') {
         pids.push(event.pid);
@@ -68,13 +75,18 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
       }
       if (event.type === 'exited' && !event.expected && askedAt['exited'] === undefined) {
         rmSync(gate);
+        sinceExit = [];
         askedAt['exited'] = new Promise((resolve) => setImmediate(() => resolve(readyStatus().catch(() => 0))));
-        void askedAt['exited'].finally(() => writeFileSync(gate, ''));
+        void askedAt['exited'].finally(() => {
+          sinceExitDone = true;
+          writeFileSync(gate, '');
+        });
       }
       if (event.type === 'stopping') {
         askedAt[event.type] ??= new Promise((resolve) => setImmediate(() => resolve(readyStatus().catch(() => 0))));
       }
       events.push(event);
+      if (sinceExit !== null && !sinceExitDone) sinceExit.push(event.type === 'probe' ? `probe ${event.ok ? 'ok' : 'failed'}: ${event.detail}` : event.type);
       json.handle(event);
       const extra = metrics.handle(event);
       if (extra) json.handle(extra);
@@ -119,7 +131,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     }, { timeout: 5_000, message: 'restarts_total{cause="killed"} 1' });
     expect(sampleValue(f, 'naija_sup_exits_total', { signal: 'SIGKILL' })).toBe(1);
     expect(sampleValue(f, 'naija_sup_crash_rate_per_minute')).toBe(1);
-    expect(await askedAt['exited']).toBe(503);
+    expect(await askedAt['exited'], JSON.stringify(sinceExit)).toBe(503);
 
     await waitFor(async () => (await readyStatus()) === 200, { timeout: 15_000, message: '/ready 200 after the restart' });
     const second = pids[1];

@@ -32,9 +32,20 @@ export interface Loads {
 
 export interface SlowAnswer {
   status: number;
-  /** Date.now() when the request was sent and when its answer ended. */
+  /**
+   * When the request was sent and when its answer ended: ms since the epoch, with a fraction — from
+   * the monotonic clock ({@link now}), so that sentAt is exactly when the request was sent. (Date.now()
+   * minus the latency was rounded to the ms: the three long-request clients run in step, so a kill
+   * taken in the millisecond their answers ended saw none of the requests they had just sent as in
+   * flight, "[3,3,0]".)
+   */
   sentAt: number;
   endedAt: number;
+}
+
+/** Now, in ms since the epoch with a fraction, from the monotonic clock: compare with {@link SlowAnswer}'s times. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** The pid in a body: `1234` (/pid) or `{"pid":1234,…}` (the example's /alive). */
@@ -59,7 +70,7 @@ export function startLoads(port: number, routes: LoadRoutes, kind: ClientKind, s
     runs.push(runLoad({ ...common, path: routes.pidPath, concurrency: 2, keepAlive: true }));
     runs.push(runLoad({ ...common, path: routes.pidPath, concurrency: 2, keepAlive: false }));
     const slow = onSlow === undefined ? undefined : (response: { status: number; latencyMs: number }): void => {
-      const endedAt = Date.now();
+      const endedAt = now();
       onSlow({ status: response.status, sentAt: endedAt - response.latencyMs, endedAt });
     };
     runs.push(runLoad({ ...common, path: routes.slowPath(slowMs), concurrency: 3, keepAlive: false, onResponse: slow }));

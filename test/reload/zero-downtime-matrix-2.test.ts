@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertAllGone, waitFor } from '../helpers/processes.js';
 import { freePort } from '../helpers/supervise.js';
-import { startLoads, type SlowAnswer } from './client-kinds.js';
+import { now, startLoads, type SlowAnswer } from './client-kinds.js';
 import { appConfig, finishSupervised, SERVERS, startSupervised, type LogLine, type Supervised } from './supervised.js';
 import { matrixSuite } from './zero-downtime-cells.js';
 
@@ -46,7 +46,7 @@ describe('proxy mode, restart.standby: kill -9 of the instance under mixed clien
         const parked = Number((await waitFor(() => armed()[i], { timeout: 15_000, message: `no standby parked for instance ${i + 1}` }))['pid']);
         const sent = slow.length;
         await waitFor(() => slow.length > sent, { timeout: 5000, message: 'no long request ended' });
-        kills.push(Date.now());
+        kills.push(now());
         process.kill(victim, 'SIGKILL');
         const ready = await h.waitEvent('ready', i + 1);
         expect(Number(ready['pid'])).toBe(parked);
