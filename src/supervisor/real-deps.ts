@@ -17,6 +17,7 @@ import { signalGroup } from '../process/terminate.js';
 import { classifyExit } from './classify.js';
 import type { SupervisorEvent } from './events.js';
 import { StandbyKeeper } from './standby-keeper.js';
+import { HttpSpeakers } from './http-speakers.js';
 import type { InstanceHandle, ProbeOutcome, RunnerDeps } from './runner.js';
 
 export interface RealDepsOptions {
@@ -57,6 +58,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
   const identities = new Map<number, ProcessIdentity>();
   // Every process of each instance, escaped descendants included (src/process/descendants.ts).
   const trackers = new Map<number, DescendantTracker>();
+  const speakers = new HttpSpeakers();
   let currentPid: number | null = null;
   const self = PROC.stat(process.pid);
   const extraFds = options.extraFds ?? [];
@@ -115,19 +117,21 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       const path = spec ? spec.path : config.health.path;
       const timeout = spec ? spec.timeout : config.health.timeout;
       const hosts = probeHostFor(config.host);
-      if (options.probeAnsweredBy && type !== 'tcp' && currentPid !== null) {
+      const pid = currentPid;
+      const judged = (outcome: ProbeOutcome): ProbeOutcome => (type === 'auto' && pid !== null ? speakers.judge(pid, outcome, timeout) : outcome);
+      if (options.probeAnsweredBy && type !== 'tcp' && pid !== null) {
         // The leader is a member of its own group: listed once.
-        const pids = [...new Set([currentPid, ...listGroupMembers(currentPid)])];
-        return options.probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, anyAnswer: type === 'auto', signal });
+        const pids = [...new Set([pid, ...listGroupMembers(pid)])];
+        return judged(await options.probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, anyAnswer: type === 'auto', signal }));
       }
       const result = await probeOnce({ type, hosts, port: config.port, path, timeout, signal });
-      return {
+      return judged({
         ok: result.ok,
         latencyMs: result.latencyMs,
         detail: result.detail,
         ...(result.status === undefined ? {} : { status: result.status }),
         ...(result.failure === undefined ? {} : { failure: result.failure }),
-      };
+      });
     },
     ...(options.waitDependencies ? { waitDependencies: options.waitDependencies } : {}),
     classify: (input) => explainPortInUse(classifyExit(input), input.port, options.publicPort),
@@ -174,6 +178,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     },
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);
+      speakers.forget(pid);
       trackers.get(pid)?.stopSampling();
       trackers.delete(pid);
       try {
