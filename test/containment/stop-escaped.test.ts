@@ -64,7 +64,7 @@ describe('stop with a setsid grandchild', () => {
       expect(stop.stdout).toContain('killed after the grace period');
       expect(isRunning(grandchild)).toBe(false);
       expect(isRunning(parent)).toBe(false);
-      expect(isRunning(supervisor)).toBe(false);
+      await waitFor(() => !isRunning(supervisor), { timeout: 10_000, message: 'the supervisor did not end' });
       expect(await portIsFree(app.port)).toBe(true);
       const status = await app.cli(['status']);
       expect(status.status).toBe(3);
