@@ -188,7 +188,7 @@ describe('status and stop outside an app\'s folder', () => {
     const stop = await cli(runDir, ['stop'], elsewhere);
     expect(stop.status, stop.stderr).toBe(0);
     expect(stop.stderr).toContain('api (the only app running');
-    expect(stop.stdout).toMatch(new RegExp(`^api: stopped \\(instance pid ${String(app.instances[0])} gracefully; supervisor pid ${app.supervisor.pid} exited\\)`));
+    expect(stop.stdout).toMatch(new RegExp(`^api: stopped \\(instance pid ${String(app.instances[0])} gracefully; supervisor pid ${app.supervisor.pid} (exited|exiting)\\)`));
     await waitFor(() => app.supervisor.exitInfo !== null, { timeout: 10_000 });
     expect((await httpGet(app.port, '/health')).status).toBe(0);
 

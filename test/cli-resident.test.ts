@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../src/control/protocol.js';
-import { cliApp, endCliApps, processesIn, type CliApp } from './helpers/cli-app.js';
+import { assertStoppedIn, cliApp, endCliApps, type CliApp } from './helpers/cli-app.js';
 
 afterEach(endCliApps);
 
@@ -28,7 +28,7 @@ async function started(a: CliApp): Promise<StatusSnapshot> {
 async function stopped(a: CliApp): Promise<void> {
   const r = await a.cli(['stop']);
   expect(r.status, r.stderr).toBe(0);
-  expect(processesIn(a.cwd)).toEqual([]);
+  await assertStoppedIn(a.cwd);
 }
 
 describe('the resident supervisor of start -d', () => {

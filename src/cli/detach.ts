@@ -20,7 +20,6 @@
  * removed when another supervisor owns the name.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +113,9 @@ export interface ParsedStart {
 function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, mode: string): Background {
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
-  const output = join(runDir, `.${name}.out.${randomBytes(4).toString('hex')}`);
+  // Our pid and Math.random, not node:crypto (~9 ms to load before the spawn): the run dir is
+  // private (0700), so the name needs to be unique (O_EXCL checks it), not unguessable.
+  const output = join(runDir, `.${name}.out.${process.pid.toString(16)}${Math.floor(Math.random() * 0x1_0000).toString(16).padStart(4, '0')}`);
   let fd: number;
   try {
     // O_APPEND: the supervisor rotates this file by truncating it (rotateOwnOutput); its writes must follow.

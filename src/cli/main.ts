@@ -7,7 +7,14 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { defaultIO, type CliIO } from './context.js';
 import type { ControlOptions, StartOptions } from './options.js';
-import { renderError } from './render.js';
+
+/**
+ * The error renderer (and the redactor and docs links it needs) loads only when there is an error
+ * to render: every `status`, `stop` and `start` that succeeds would load it for nothing.
+ */
+async function renderError(io: CliIO, error: unknown): Promise<number> {
+  return (await import('./render.js')).renderError(io, error);
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -19,7 +19,6 @@
  * (free-port.ts) names the owner then.
  */
 
-import getPort, { portNumbers } from 'get-port';
 import { userInfo } from 'node:os';
 import type { ResolvedConfig } from '../config/types.js';
 import { formatDuration } from '../config/duration.js';
@@ -127,6 +126,19 @@ const DEFAULT_TIME_WAIT_TIMEOUT = 65_000;
 const DEFAULT_TIME_WAIT_INTERVAL = 250;
 /** How far above the port the fallback looks (get-port's portNumbers range). */
 const FALLBACK_RANGE = 100;
+
+/**
+ * get-port, loaded only when a port is taken (a fallback or an error's suggestion): importing it
+ * cost 4–25 ms of every `start` before its spawn, where the port is nearly always free.
+ */
+function loadGetPort(): Promise<typeof import('get-port')> {
+  return import('get-port');
+}
+
+/** `portNumbers(from, to)` of get-port: the range it searches, as a plain generator. */
+function* portRange(from: number, to: number): Generator<number> {
+  for (let port = from; port <= to; port += 1) yield port;
+}
 
 /**
  * Runs the five steps. Throws NaijaSupError: E_ALREADY_RUNNING (a live supervisor runs this app),
@@ -380,14 +392,12 @@ async function waitOutTimeWait(
 /** Step 5: pick another port with get-port, confirm it with a bind on the configured host. */
 async function fallBack(ctx: ClaimContext, problem: NaijaSupError): Promise<number> {
   const { config, deps, note } = ctx;
-  const pick = ctx.options.deps?.getPort ?? getPort;
   const from = config.port + 1;
   const to = Math.min(65_535, config.port + FALLBACK_RANGE);
-  // get-port's portNumbers only takes 1024–65535 with from < to; outside that, a plain list.
-  const range: Iterable<number> =
-    from >= 1024 && to > from ? portNumbers(from, to) : Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+  const range: Iterable<number> = portRange(from, to);
   let picked: number;
   try {
+    const pick = ctx.options.deps?.getPort ?? (await loadGetPort()).default;
     picked = await pick({ port: range });
   } catch (cause) {
     throw new NaijaSupError(problem.code, problem.message, { fix: problem.fix, details: problem.details, cause });
@@ -410,12 +420,12 @@ async function fallBack(ctx: ClaimContext, problem: NaijaSupError): Promise<numb
 
 /** A free port to suggest in an error's fix ("--port 8001"), or undefined. */
 async function suggestPort(ctx: ClaimContext): Promise<number | undefined> {
-  const pick = ctx.options.deps?.getPort ?? getPort;
   const from = ctx.config.port + 1;
   const to = Math.min(65_535, ctx.config.port + FALLBACK_RANGE);
   if (from < 1024 || to <= from) return undefined;
   try {
-    return await pick({ port: portNumbers(from, to) });
+    const pick = ctx.options.deps?.getPort ?? (await loadGetPort()).default;
+    return await pick({ port: portRange(from, to) });
   } catch {
     return undefined; // only a hint
   }

@@ -4,7 +4,9 @@
  * - the quick startup probe schedule reports a server ready exactly once, and never before its
  *   probe passed, whenever it becomes ready;
  * - a server that opens its port before it is ready (503 first) is not reported ready early;
- * - the event-driven `stop` (built binary) never returns while a process of the instance lives.
+ * - the event-driven `stop` (built binary) never returns while a process of the instance lives,
+ *   and returns with the name released: a `start` right after never meets the old supervisor
+ *   (which may still be closing its log and exiting).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,7 +91,7 @@ describe('the quick startup probe', () => {
 });
 
 describe('the event-driven stop (built binary)', () => {
-  it('never returns while a process of the instance lives: a worker outliving its parent by the grace period', async () => {
+  it('never returns while a process of the instance lives (a worker outliving its parent by the grace period), and a start right after gets the name', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'naija-sup-fast-stop-'));
     dirs.push(cwd);
     const port = await freePort();
@@ -109,18 +111,23 @@ describe('the event-driven stop (built binary)', () => {
         resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
       });
     });
-    for (let round = 0; round < 2; round += 1) {
+    const supervisors: number[] = [];
+    // Each round's `start -d` comes right after the previous round's stop returned.
+    for (let round = 0; round < 3; round += 1) {
       const started = await cli(['start', '-d']);
-      expect(started.status, started.stderr).toBe(0);
+      expect(started.status, `round ${round}: ${started.stderr}`).toBe(0);
       const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusSnapshot;
-      const pids = [status.supervisorPid, ...(status.processes ?? []).map((p) => p.pid)];
-      for (const pid of pids) track(pid);
+      const pids = (status.processes ?? []).map((p) => p.pid);
+      for (const pid of [status.supervisorPid, ...pids]) track(pid);
+      supervisors.push(status.supervisorPid);
       // Two processes of the instance: the parent and its worker.
-      expect(status.processes?.length ?? 0).toBeGreaterThanOrEqual(2);
+      expect(pids.length).toBeGreaterThanOrEqual(2);
       const stopped = await cli(['stop']);
       expect(stopped.status, stopped.stderr).toBe(0);
       // At the moment stop returned, not one of them may be running.
       expect(survivors(pids)).toEqual([]);
     }
+    // Each supervisor ends on its own once it has let go of the name.
+    await assertAllGone(supervisors, 10_000);
   });
 });

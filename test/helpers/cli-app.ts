@@ -5,7 +5,7 @@
  * knows in advance, so "gone" means: no process has the folder as its working directory.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,28 @@ export function processesIn(dir: string): number[] {
     }
   }
   return pids;
+}
+
+/** Whether `pid` is a naija-sup supervisor of this build (`node … bin/naija-sup.js start …`). */
+function isSupervisor(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes(BIN) && argv.includes('start');
+  } catch {
+    return false; // gone
+  }
+}
+
+/**
+ * Right after `stop` returned: no process of the app's instance may run in `dir`. Its supervisor
+ * may: `stop` returns once it has released the app's name, without waiting for it to close its
+ * log and exit (issue 19), so that one must end on its own, within a deadline.
+ */
+export async function assertStoppedIn(dir: string): Promise<void> {
+  const instance = processesIn(dir).filter((pid) => !isSupervisor(pid));
+  if (instance.length > 0) throw new Error(`still running in ${dir} when stop returned: ${instance.join(', ')}`);
+  let left: number[] = [];
+  await waitFor(() => (left = processesIn(dir)).length === 0, { timeout: 10_000, message: () => `the supervisor did not end after stop: ${left.join(', ')}` });
 }
 
 export interface CliResult {

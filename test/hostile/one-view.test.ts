@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, cliApp, endCliApps } from '../helpers/cli-app.js';
-import { isRunning, track } from '../helpers/processes.js';
+import { isRunning, track, waitFor } from '../helpers/processes.js';
 
 function runCli(cwd: string, env: Record<string, string | undefined>, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -55,6 +55,6 @@ describe('two run dirs of one user', () => {
     expect((JSON.parse(status.stdout) as { instancePid: number }).instancePid).toBe(record.pid);
     const stop = await runCli(cron.cwd, cronEnv, ['stop', '--name', 'shell-app']);
     expect(stop.status).toBe(0);
-    expect(isRunning(record.supervisorPid)).toBe(false);
+    await waitFor(() => !isRunning(record.supervisorPid), { timeout: 10_000, message: 'the supervisor did not end' });
   });
 });

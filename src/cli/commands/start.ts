@@ -9,14 +9,11 @@ import type { Supervision } from '../../app/supervise.js';
 // Not config/index.js: that also holds the JSON Schema and README generators, which a
 // supervisor that lives for days never uses.
 import { loadConfig } from '../../config/load.js';
-import { portOrigin, type ConfigFlags } from '../../config/resolve.js';
+import type { ConfigFlags } from '../../config/resolve.js';
 import type { LoadedConfig } from '../../config/types.js';
-import { hasControllingTerminal } from '../../process/terminal.js';
 import type { SupervisorEvent } from '../../supervisor/events.js';
 import { guardOutput, type CliIO } from '../context.js';
-import { EventRenderer, paletteFor } from '../event-renderer.js';
-import { JsonRenderer } from '../json-renderer.js';
-import { ownOutputRotator } from '../own-output.js';
+import type { EventRenderer } from '../event-renderer.js';
 import type { StartOptions } from '../options.js';
 import { boundYoungGeneration, instanceEnv } from '../resident.js';
 
@@ -44,6 +41,24 @@ function packageVersion(): string {
 
 type Renderer = Pick<EventRenderer, 'handle' | 'close'>;
 
+/**
+ * What only a supervising `start` needs (its renderers, own-output rotation, the terminal check):
+ * imported beside the supervisor while the config is read, so that `start -d`'s foreground, which
+ * hands over before any of it is used, never loads them.
+ */
+async function foregroundModules(): Promise<{
+  events: typeof import('../event-renderer.js');
+  json: typeof import('../json-renderer.js');
+  own: typeof import('../own-output.js');
+  terminal: typeof import('../../process/terminal.js');
+  resolve: typeof import('../../config/resolve.js');
+}> {
+  const [events, json, own, terminal, resolve] = await Promise.all([
+    import('../event-renderer.js'), import('../json-renderer.js'), import('../own-output.js'), import('../../process/terminal.js'), import('../../config/resolve.js'),
+  ]);
+  return { events, json, own, terminal, resolve };
+}
+
 export async function startCommand(io: CliIO, opts: StartOptions, command: string[], rawArgv: string[] = []): Promise<number> {
   guardOutput();
   if (opts.detach) {
@@ -56,6 +71,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   // Imported only here: `start -d` itself never supervises (the background process does). Not
   // awaited yet: the supervisor's modules load while the config file is read and checked.
   const superviseModule = import('../../app/supervise.js');
+  const modules = foregroundModules();
   const t0 = performance.now();
   const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
@@ -66,28 +82,28 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   });
   const loaded = await load().catch(async (error: unknown) => {
     // Settled before the error goes up: an unawaited import that fails later would be unhandled.
-    await superviseModule.catch(() => undefined);
+    await Promise.all([superviseModule.catch(() => undefined), modules.catch(() => undefined)]);
     throw error;
   });
   const configLoadMs = performance.now() - t0;
-  const { supervise } = await superviseModule;
+  const [{ supervise }, { events, json, own: ownOutput, terminal, resolve }] = await Promise.all([superviseModule, modules]);
   const { config } = loaded;
   const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
   const renderer: Renderer = format === 'json'
-    ? new JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
-    : new EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: portOrigin(loaded, io.cwd) }, await paletteFor(io));
+    ? new json.JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
+    : new events.EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: resolve.portOrigin(loaded, io.cwd) }, await events.paletteFor(io));
   // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
   // goes only to the rotating log in the run dir.
   const detached = io.env['NAIJA_SUP_DETACHED'] === '1';
   const env = instanceEnv(io.env);
-  const own = detached ? ownOutputRotator({ maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles }) : null;
+  const own = detached ? ownOutput.ownOutputRotator({ maxSize: config.logs.maxSize, maxFiles: config.logs.maxFiles }) : null;
   const onEvent = (e: SupervisorEvent): void => {
     if (detached && e.type === 'output') return;
     renderer.handle(e);
     own?.check();
   };
   const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: packageVersion() });
-  const unlisten = listenToSignals(io, running);
+  const unlisten = listenToSignals(io, running, terminal.hasControllingTerminal);
   try {
     return await running.done;
   } finally {
@@ -97,7 +113,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
 }
 
 /** Signals to the supervisor, as a terminal, `kill` or an init send them. Returns the unsubscribe. */
-function listenToSignals(io: CliIO, running: Supervision): () => void {
+function listenToSignals(io: CliIO, running: Supervision, hasControllingTerminal: () => boolean): () => void {
   const signals = io.signals;
   if (!signals) return () => undefined;
   // Closing the terminal sends SIGHUP: in the foreground on a terminal it stops (gracefully, once:
