@@ -21,6 +21,9 @@
 //      The same generator, rate and connections serve every mode.
 // Medians of --rounds (default 3). The proxy process's CPU per request (utime + stime from /proc,
 // with the share spent in the kernel) is printed too: it moves less with background load than req/s.
+// So is, per request of the half-load run, how long the app's and the proxy's main threads waited
+// on a run queue (/proc/PID/schedstat): runnable, but the 2 CPUs were taken — the part of a hop's
+// latency that is not its own CPU.
 //
 // --pin: the app runs on CPU 0 and the proxy on CPU 1 (taskset), in every mode (direct and handoff
 // get CPU 0 for the app too); the load generators are not pinned. That is how a 2-core host would
@@ -217,6 +220,18 @@ function cpuMs(pid) {
   return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
 }
 
+/**
+ * Run-queue wait of `pid`'s main thread (its event loop), µs: the time it was runnable but another
+ * task had the CPU (/proc/PID/schedstat, second field, ns). NaN without schedstat.
+ */
+function runQueueWaitUs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 function wrk(port, path, seconds) {
   const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}${path}`], { encoding: 'utf8', timeout: seconds * 1000 + 30_000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout ?? '')?.[1]);
@@ -273,9 +288,12 @@ async function measure(app, mode, halfRate) {
     const proxySysPct = proxy ? (100 * (cpu1.sys - cpu0.sys)) / Math.max(1, cpu1.user + cpu1.sys - cpu0.user - cpu0.sys) : NaN;
     const a = await cannon(port, app.path, DURATION_S);
     const rate = halfRate ?? Math.round(w.rps / 2);
+    const waits0 = [backend.child.pid, proxy?.child.pid].map((pid) => (pid === undefined ? NaN : runQueueWaitUs(pid)));
     const l = await fixedRate(port, app.path, rate, DURATION_S);
-    if (RAW) console.log(`${app.label} ${mode}: ${JSON.stringify(l)}`);
-    return { wrk: w.rps, cannon: a.rps, failed: (w.failed ? 1 : 0) + a.failed + l.failed, p50: l.p50, p99: l.p99, behind: l.behind, rate, proxyCpuUs, proxySysPct };
+    // Per request at half load: how long the app's and the proxy's event loops waited for a CPU.
+    const [appWaitUs, proxyWaitUs] = [backend.child.pid, proxy?.child.pid].map((pid, i) => (pid === undefined ? NaN : (runQueueWaitUs(pid) - waits0[i]) / l.n));
+    if (RAW) console.log(`${app.label} ${mode}: ${JSON.stringify({ ...l, appWaitUs, proxyWaitUs })}`);
+    return { wrk: w.rps, cannon: a.rps, failed: (w.failed ? 1 : 0) + a.failed + l.failed, p50: l.p50, p99: l.p99, behind: l.behind, rate, proxyCpuUs, proxySysPct, appWaitUs, proxyWaitUs };
   } finally {
     if (proxy) await stop(proxy.child);
     await stop(backend.child);
@@ -294,7 +312,7 @@ function report(app, runs) {
   if (MODES.some(behind)) console.log('* the half-load rate was not kept up in some round (that mode, or the generator, saturated): that latency is queueing, not cost');
   console.log(
     `${'mode'.padEnd(8)}${pad('wrk req/s', 11)}${pad('cost', 7)}${pad('autocannon', 12)}${pad('cost', 7)}${pad('p50', 9)}${pad('p99', 10)}${pad('Δp99', 9)}` +
-      `${pad('proxy CPU/req', 15)}${pad('(kernel)', 10)}${pad('failed', 8)}  verdict (≤ 20%, ≤ +1 ms)`,
+      `${pad('proxy CPU/req', 15)}${pad('(kernel)', 10)}${pad('run-queue wait/req: app', 25)}${pad('proxy', 8)}${pad('failed', 8)}  verdict (≤ 20%, ≤ +1 ms)`,
   );
   for (const mode of MODES) {
     const direct = mode === 'direct';
@@ -307,6 +325,7 @@ function report(app, runs) {
         `${pad(Math.round(med(mode, 'cannon')), 12)}${pad(direct ? '—' : `${cost('cannon').toFixed(0)}%`, 7)}` +
         `${pad(med(mode, 'p50').toFixed(2), 9)}${pad(`${behind(mode) ? '*' : ''}${med(mode, 'p99').toFixed(2)}`, 10)}${pad(direct ? '—' : signed(dp99), 9)}` +
         `${pad(hop ? `${med(mode, 'proxyCpuUs').toFixed(0)} µs` : '—', 15)}${pad(hop ? `${med(mode, 'proxySysPct').toFixed(0)}%` : '—', 10)}` +
+        `${pad(`${med(mode, 'appWaitUs').toFixed(0)} µs`, 25)}${pad(hop ? `${med(mode, 'proxyWaitUs').toFixed(0)} µs` : '—', 8)}` +
         `${pad(runs[mode].reduce((n, r) => n + r.failed, 0), 8)}  ${verdict}`,
     );
   }
