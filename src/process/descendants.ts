@@ -74,7 +74,7 @@ export class DescendantTracker {
   readonly #ownedIds = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #sampling = false;
-  /** Passes merged so far: a pass in slices overtaken by a synchronous one is dropped. */
+  /** Bumped by every merged pass and by stopSampling: a pass in slices that sees it change is dropped. */
   #passes = 0;
 
   constructor(pid: number, options: DescendantTrackerOptions = {}) {
@@ -116,6 +116,9 @@ export class DescendantTracker {
     const pids = this.#proc.pids();
     for (let i = 0; i < pids.length; i += PASS_SLICE) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      // Overtaken (a stop's synchronous pass, or stopSampling): the rest would be dropped anyway,
+      // and the supervisor may be on its way out.
+      if (this.#passes !== passes) return;
       for (const pid of pids.slice(i, i + PASS_SLICE)) {
         const stat = this.#proc.stat(pid);
         if (stat !== null && !this.#proc.hasExited(stat)) all.push(stat);
@@ -221,6 +224,7 @@ export class DescendantTracker {
 
   stopSampling(): void {
     this.#sampling = false;
+    this.#passes += 1; // a pass in slices still under way stops at its next slice
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
