@@ -1,18 +1,29 @@
 // Cost of the reload proxies (issue 13), loopback only: direct (the app binds the port), handoff
 // (the app listens on a socket naija-sup created and passed as fd 3: no hop), the TCP pipe
 // (src/reload/proxy.ts, `proxy.protocol: tcp`) and the HTTP proxy (src/reload/http-proxy.ts, the
-// default), each proxy in its own process as inside the supervisor, in front of three apps: a
-// trivial node:http handler, one that burns 300 µs of CPU per request, and the example Express API.
+// default), each proxy in its own process run as the resident supervisor runs in proxy mode (the
+// node flags and glibc malloc environment of src/process/resident-flags.ts, imported from dist/),
+// in front of three apps: a trivial node:http handler, one that burns 300 µs of CPU per request,
+// and the example Express API.
 //
 // Per app and round (modes interleaved, so background load hits each alike):
 //   1. saturation: wrk -t1 -c20 (Debian: apt-get install -y wrk) and autocannon -c20, req/s;
 //   2. latency at half of direct's saturated rate (wrk's figure this round): wrk2 is not packaged
-//      and wrk cannot hold a rate, so an open-loop generator of our own (GENERATOR below: Node, raw
-//      keep-alive sockets) sends at that fixed rate over 20 connections and times each request
-//      from when it was due (no coordinated omission), µs precision — autocannon's -R rounds
-//      latencies to whole ms, too coarse for a "+1 ms p99" target.
+//      and wrk cannot hold a rate, so an open-loop generator of our own sends at that fixed rate
+//      over 20 keep-alive connections and times each request from when it was due (no coordinated
+//      omission), µs precision — autocannon's -R rounds latencies to whole ms, too coarse for a
+//      "+1 ms p99" target. The generator is bench/open-loop.c, compiled with `cc -O2` into a
+//      temporary directory at start (gcc: apt-get install -y gcc): the machine has 2 cores, shared
+//      by the generator, the proxy and the app, so the generator's own CPU and pauses land in every
+//      mode's tail. The Node generator this bench had (GENERATOR below, `--generator node`) costs
+//      ~105 µs of CPU per request against the C one's ~65 µs (mostly the kernel's loopback TCP,
+//      which any client pays), and adds its event loop's timer lateness and GC pauses on top.
+//      The same generator, rate and connections serve every mode.
 // Medians of --rounds (default 3). The proxy process's CPU per request (utime + stime from /proc,
 // with the share spent in the kernel) is printed too: it moves less with background load than req/s.
+// So is, per request of the half-load run, how long the app's and the proxy's main threads waited
+// on a run queue (/proc/PID/schedstat): runnable, but the 2 CPUs were taken — the part of a hop's
+// latency that is not its own CPU.
 //
 // --pin: the app runs on CPU 0 and the proxy on CPU 1 (taskset), in every mode (direct and handoff
 // get CPU 0 for the app too); the load generators are not pinned. That is how a 2-core host would
@@ -21,12 +32,15 @@
 //
 // Reproduce: npm run build && node bench/http-proxy.mjs [--rounds 3] [--duration 5]
 //            [--only trivial,cpu300,express] [--modes direct,handoff,tcp,http] [--pin] [--cpu-prof DIR]
+//            [--generator c|node] [--raw] ['--proxy-flags=--max-semi-space-size=16 …']
 //            (or: npm run bench -- http-proxy)
 // --cpu-prof DIR runs the HTTP proxy with node --cpu-prof, profiles written to DIR (open them in
 // Chrome DevTools, or summarise with: node bench/cpu-profile-top.mjs DIR/*.cpuprofile).
+// --raw prints each latency run (p50, p99, p99.9, max, the generator's CPU ms); --proxy-flags adds
+// node flags after the supervisor's, for experiments (V8 takes a flag's last value).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -43,6 +57,11 @@ const ONLY = option('only', 'trivial,cpu300,express').split(',');
 const MODES = option('modes', 'direct,handoff,tcp,http').split(',');
 const CPU_PROF = option('cpu-prof', null);
 const PIN = args.includes('--pin');
+const RAW = args.includes('--raw');
+const GENERATOR_KIND = option('generator', 'c');
+// Extra node flags for the proxy process, after the supervisor's (V8 takes the last of a flag):
+// for experiments such as --proxy-flags=--max-semi-space-size=16.
+const PROXY_FLAGS = args.filter((a) => a.startsWith('--proxy-flags=')).map((a) => a.slice('--proxy-flags='.length)).flatMap((a) => a.split(' ').filter(Boolean));
 const CONNECTIONS = 20;
 if (MODES[0] !== 'direct') throw new Error('--modes must start with direct (the half-load rate comes from it)');
 if (spawnSync('wrk', ['--version']).error !== undefined) throw new Error('wrk is not on PATH: apt-get install -y wrk');
@@ -50,6 +69,11 @@ const DIST = join(ROOT, 'dist', 'reload');
 if (!existsSync(join(DIST, 'http-proxy.js'))) throw new Error('dist/reload/http-proxy.js is missing: run `npm run build` first');
 if (PIN && spawnSync('taskset', ['-c', '1', 'true']).status !== 0) throw new Error('--pin needs taskset and 2 CPUs (util-linux)');
 const { createHandoffListener, handoffEnv } = await import(pathToFileURL(join(DIST, 'index.js')).href);
+// The proxy process runs as the resident supervisor runs in proxy mode (`start -d`, the deployment
+// exports): the same node flags and glibc malloc environment, from the product's own code.
+const { supervisorEnv, supervisorNodeFlags } = await import(pathToFileURL(join(ROOT, 'dist', 'process', 'resident-flags.js')).href);
+const SUPERVISOR_FLAGS = supervisorNodeFlags({}, 'proxy');
+if (!['c', 'node'].includes(GENERATOR_KIND)) throw new Error('--generator must be c or node');
 
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' };
 
@@ -80,7 +104,7 @@ console.log('PROXY port=' + proxy.port);
 process.on('SIGTERM', () => { proxy.close({ timeout: 500 }).then(() => process.exit(0)); });
 `;
 
-// Open-loop fixed-rate generator: RATE req/s over CONNS keep-alive connections, each request timed
+// The Node open-loop generator (--generator node; bench/open-loop.c does the same in C): RATE req/s over CONNS keep-alive connections, each request timed
 // from the moment it was due (a request due while every connection is busy waits for one, as with
 // an http.Agent, and its wait counts). Raw sockets with a minimal response parser (status line,
 // Content-Length) rather than node:http's client: 4-5× less CPU per request, so the generator keeps
@@ -95,6 +119,7 @@ let n = 0, failed = 0, sent = 0, done = 0;
 const backlog = []; // due times of requests waiting for a free connection
 const idle = [];
 const t0 = performance.now() + 200;
+const cpu0 = process.cpuUsage();
 const send = (c, due) => { c.due = due; c.socket.write(request); };
 const complete = (c, ok) => {
   if (ok) lat[n++] = performance.now() - c.due; else failed += 1;
@@ -143,7 +168,8 @@ const finish = () => {
   const q = (p) => sorted[Math.min(n - 1, Math.floor(p * n))] ?? NaN;
   // Finished well after the last request was due: the generator or the server fell behind the rate.
   const behind = performance.now() - (t0 + (total * 1000) / rate) > 1000;
-  console.log(JSON.stringify({ p50: q(0.5), p99: q(0.99), failed, n, behind }));
+  const cpu = process.cpuUsage(cpu0);
+  console.log(JSON.stringify({ p50: q(0.5), p99: q(0.99), p999: q(0.999), max: sorted[n - 1], failed, n, behind, cpuMs: (cpu.user + cpu.system) / 1000 }));
   for (const c of conns) c.socket.destroy();
 };
 setTimeout(fire, 200);
@@ -173,8 +199,9 @@ async function startApp(app, handoff = false) {
 }
 
 async function startProxy(kind, target) {
-  const flags = kind === 'http' && CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  const child = startNode([...flags, '--input-type=module', '-e', PROXY_CHILD(kind)], { cwd: ROOT, env: { ...BASE_ENV, TARGET: String(target) } }, 1);
+  const prof = kind === 'http' && CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const flags = [...SUPERVISOR_FLAGS, ...PROXY_FLAGS, ...prof];
+  const child = startNode([...flags, '--input-type=module', '-e', PROXY_CHILD(kind)], { cwd: ROOT, env: { ...supervisorEnv(BASE_ENV), TARGET: String(target) } }, 1);
   await waitForOutput(child, /PROXY port=\d+/);
   return { child, port: Number(/PROXY port=(\d+)/.exec(child.output)[1]) };
 }
@@ -193,6 +220,18 @@ function cpuMs(pid) {
   return { user: Number(fields[11]) * 10, sys: Number(fields[12]) * 10 };
 }
 
+/**
+ * Run-queue wait of `pid`'s main thread (its event loop), µs: the time it was runnable but another
+ * task had the CPU (/proc/PID/schedstat, second field, ns). NaN without schedstat.
+ */
+function runQueueWaitUs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 function wrk(port, path, seconds) {
   const out = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}${path}`], { encoding: 'utf8', timeout: seconds * 1000 + 30_000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout ?? '')?.[1]);
@@ -207,11 +246,26 @@ async function cannon(port, path, seconds) {
   return { rps: r.requests.average, failed: r.errors + r.timeouts + r.non2xx };
 }
 
+/** bench/open-loop.c, compiled into a temporary directory (removed at the end). */
+function compileGenerator() {
+  const dir = mkdtempSync(join(tmpdir(), 'naija-sup-open-loop-'));
+  const binary = join(dir, 'open-loop');
+  const cc = spawnSync('cc', ['-O2', '-o', binary, join(ROOT, 'bench', 'open-loop.c')], { encoding: 'utf8' });
+  if (cc.error !== undefined || cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot compile bench/open-loop.c (${cc.error?.message ?? cc.stderr}): install a C compiler (apt-get install -y gcc), or pass --generator node`);
+  }
+  return { dir, binary };
+}
+const C_GENERATOR = GENERATOR_KIND === 'c' ? compileGenerator() : null;
+
 async function fixedRate(port, path, rate, seconds) {
-  const child = start(process.execPath, ['--input-type=module', '-e', GENERATOR], {
-    cwd: ROOT,
-    env: { ...BASE_ENV, PORT: String(port), REQ_PATH: path, RATE: String(rate), CONNS: String(CONNECTIONS), SECONDS: String(seconds) },
-  });
+  const child = C_GENERATOR
+    ? start(C_GENERATOR.binary, [String(port), path, String(rate), String(CONNECTIONS), String(seconds)], { env: BASE_ENV })
+    : start(process.execPath, ['--input-type=module', '-e', GENERATOR], {
+        cwd: ROOT,
+        env: { ...BASE_ENV, PORT: String(port), REQ_PATH: path, RATE: String(rate), CONNS: String(CONNECTIONS), SECONDS: String(seconds) },
+      });
   await child.exited;
   const line = child.output.trim().split('\n').at(-1);
   const result = JSON.parse(line);
@@ -234,8 +288,12 @@ async function measure(app, mode, halfRate) {
     const proxySysPct = proxy ? (100 * (cpu1.sys - cpu0.sys)) / Math.max(1, cpu1.user + cpu1.sys - cpu0.user - cpu0.sys) : NaN;
     const a = await cannon(port, app.path, DURATION_S);
     const rate = halfRate ?? Math.round(w.rps / 2);
+    const waits0 = [backend.child.pid, proxy?.child.pid].map((pid) => (pid === undefined ? NaN : runQueueWaitUs(pid)));
     const l = await fixedRate(port, app.path, rate, DURATION_S);
-    return { wrk: w.rps, cannon: a.rps, failed: (w.failed ? 1 : 0) + a.failed + l.failed, p50: l.p50, p99: l.p99, behind: l.behind, rate, proxyCpuUs, proxySysPct };
+    // Per request at half load: how long the app's and the proxy's event loops waited for a CPU.
+    const [appWaitUs, proxyWaitUs] = [backend.child.pid, proxy?.child.pid].map((pid, i) => (pid === undefined ? NaN : (runQueueWaitUs(pid) - waits0[i]) / l.n));
+    if (RAW) console.log(`${app.label} ${mode}: ${JSON.stringify({ ...l, appWaitUs, proxyWaitUs })}`);
+    return { wrk: w.rps, cannon: a.rps, failed: (w.failed ? 1 : 0) + a.failed + l.failed, p50: l.p50, p99: l.p99, behind: l.behind, rate, proxyCpuUs, proxySysPct, appWaitUs, proxyWaitUs };
   } finally {
     if (proxy) await stop(proxy.child);
     await stop(backend.child);
@@ -254,7 +312,7 @@ function report(app, runs) {
   if (MODES.some(behind)) console.log('* the half-load rate was not kept up in some round (that mode, or the generator, saturated): that latency is queueing, not cost');
   console.log(
     `${'mode'.padEnd(8)}${pad('wrk req/s', 11)}${pad('cost', 7)}${pad('autocannon', 12)}${pad('cost', 7)}${pad('p50', 9)}${pad('p99', 10)}${pad('Δp99', 9)}` +
-      `${pad('proxy CPU/req', 15)}${pad('(kernel)', 10)}${pad('failed', 8)}  verdict (≤ 20%, ≤ +1 ms)`,
+      `${pad('proxy CPU/req', 15)}${pad('(kernel)', 10)}${pad('run-queue wait/req: app', 25)}${pad('proxy', 8)}${pad('failed', 8)}  verdict (≤ 20%, ≤ +1 ms)`,
   );
   for (const mode of MODES) {
     const direct = mode === 'direct';
@@ -267,15 +325,18 @@ function report(app, runs) {
         `${pad(Math.round(med(mode, 'cannon')), 12)}${pad(direct ? '—' : `${cost('cannon').toFixed(0)}%`, 7)}` +
         `${pad(med(mode, 'p50').toFixed(2), 9)}${pad(`${behind(mode) ? '*' : ''}${med(mode, 'p99').toFixed(2)}`, 10)}${pad(direct ? '—' : signed(dp99), 9)}` +
         `${pad(hop ? `${med(mode, 'proxyCpuUs').toFixed(0)} µs` : '—', 15)}${pad(hop ? `${med(mode, 'proxySysPct').toFixed(0)}%` : '—', 10)}` +
+        `${pad(`${med(mode, 'appWaitUs').toFixed(0)} µs`, 25)}${pad(hop ? `${med(mode, 'proxyWaitUs').toFixed(0)} µs` : '—', 8)}` +
         `${pad(runs[mode].reduce((n, r) => n + r.failed, 0), 8)}  ${verdict}`,
     );
   }
 }
 
 try {
-  const reproduce = `npm run build && node bench/http-proxy.mjs --rounds ${ROUNDS} --duration ${DURATION_S} --only ${ONLY.join(',')} --modes ${MODES.join(',')}${PIN ? ' --pin' : ''}`;
+  const reproduce = `npm run build && node bench/http-proxy.mjs --rounds ${ROUNDS} --duration ${DURATION_S} --only ${ONLY.join(',')} --modes ${MODES.join(',')}${PIN ? ' --pin' : ''}${GENERATOR_KIND === 'c' ? '' : ' --generator node'}${PROXY_FLAGS.length > 0 ? ` '--proxy-flags=${PROXY_FLAGS.join(' ')}'` : ''}`;
   console.log(`node ${process.version}, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${DURATION_S} s, ${CONNECTIONS} keep-alive connections`);
-  console.log(`load: wrk -t1 -c${CONNECTIONS} and autocannon -c${CONNECTIONS} at saturation; latency: an open-loop Node client (raw keep-alive sockets, ${CONNECTIONS} connections) at a fixed rate`);
+  const client = C_GENERATOR ? 'bench/open-loop.c (epoll, compiled with cc -O2)' : 'the Node client in bench/http-proxy.mjs (raw keep-alive sockets)';
+  console.log(`load: wrk -t1 -c${CONNECTIONS} and autocannon -c${CONNECTIONS} at saturation; latency: an open-loop generator, ${client}, ${CONNECTIONS} connections, at a fixed rate`);
+  console.log(`proxy process: node ${[...SUPERVISOR_FLAGS, ...PROXY_FLAGS].join(' ')} with ${Object.keys(supervisorEnv({})).filter((k) => k.startsWith('MALLOC')).map((k) => `${k}=${supervisorEnv({})[k]}`).join(' ')} (the resident supervisor's, src/process/resident-flags.ts)`);
   console.log(PIN ? 'pinned: app on CPU 0, proxy on CPU 1 (taskset); load generators not pinned' : 'not pinned: the scheduler places every process');
   console.log(`reproduce: ${reproduce}`);
   for (const name of ONLY) {
@@ -295,4 +356,5 @@ try {
   console.log(`\nload average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
 } finally {
   await cleanup();
+  if (C_GENERATOR) rmSync(C_GENERATOR.dir, { recursive: true, force: true });
 }

@@ -19,6 +19,15 @@
  *   100 to 2,000 restarts.
  * - V8 grows the young generation towards 16 MB per semi-space under the restart churn and keeps
  *   it (−22 MiB with 1 MB semi-spaces).
+ *   In proxy mode 4 MB (issue 13's p99 target): the HTTP proxy allocates ~16 KB of young objects
+ *   per request it relays, so 1 MB semi-spaces meant a scavenge every ~40 requests — 160 in 7,000
+ *   requests at 1,400 req/s (300 µs handler, bench/http-proxy.mjs's setup), 66–157 ms of pauses in
+ *   5 s: 1.3–3% of the time, as much as the p99 looks at. With 4 MB: 40 scavenges, 16–21 ms
+ *   (0.3–0.4%). Idle RSS is the same (46.9 MB either way: the semi-spaces grow only under
+ *   allocation); after load 61 instead of 54.5 MB (+6.5 MiB), kept once grown. 16 MB changed
+ *   nothing more in the first seconds (V8 grows them step by step) but may keep up to 4× the
+ *   young generation for good; the proxy's scavenges are already below 1% of its time at 4 MB.
+ *   (The foreground `start` keeps its initial 1 MB: boundYoungGeneration below.)
  * - Each V8 platform worker is a thread with its own stack and arena; one is enough for the
  *   background GC of a heap this size (--v8-pool-size=1: 3 threads fewer).
  * - TurboFan (the optimizing compiler) keeps compiling under a restart loop, and its code and

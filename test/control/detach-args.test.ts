@@ -27,8 +27,9 @@ describe('the arguments of a detached start', () => {
     expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64 --v8-pool-size=2' }, 'direct')).toEqual(['--no-opt']);
   });
 
-  it('keep the optimizing compiler in proxy mode, where every request runs through the supervisor', () => {
-    expect(supervisorNodeFlags({}, 'proxy')).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1']);
+  it('keep the optimizing compiler and give a larger young generation in proxy mode, where every request runs through the supervisor', () => {
+    expect(supervisorNodeFlags({}, 'proxy')).toEqual(['--max-semi-space-size=4', '--max-old-space-size=256', '--v8-pool-size=1']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=2' }, 'proxy')).toEqual(['--max-old-space-size=256', '--v8-pool-size=1']);
   });
 });
 
