@@ -25,9 +25,9 @@ import { expandRecord, readRecord, removePidFile, removeRecord, type InstanceRec
 import { userRunDirs } from '../control/run-dir.js';
 import { listGroupMembers } from '../process/group.js';
 import { isSameProcess, PROC, type Proc, type ProcDeps } from '../process/identity.js';
-import { terminateGroup, type GroupTarget, type SelfInfo } from '../process/terminate.js';
+import { terminateGroup, type GroupTarget } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
-import type { StoppedProcess } from './stopped.js';
+import { terminateOptions, type SignallingDeps, type StoppedProcess } from './stopped.js';
 
 /** What an instance record means now. */
 export type RecordState =
@@ -164,15 +164,7 @@ export interface StaleCleanupOptions {
 }
 
 /** The outside world, resolved: the preflight hands in its own (free-port's ResolvedStopDeps). */
-export interface StaleDeps {
-  proc: Proc;
-  self: SelfInfo;
-  kill: (pid: number, signal: NodeJS.Signals | 0) => void;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  pollInterval: number;
-  killTimeout: number;
-}
+export type StaleDeps = SignallingDeps;
 
 export interface StaleFinding {
   level: 'info' | 'warn';
@@ -251,18 +243,7 @@ async function stopOrphan(
 ): Promise<boolean> {
   const { deps } = options;
   const started = deps.now();
-  const result = await terminateGroup(state.target, {
-    signal: options.signal,
-    timeout: options.timeout,
-    proc: deps.proc,
-    self: deps.self,
-    kill: deps.kill,
-    now: deps.now,
-    sleep: (ms) => deps.sleep(ms),
-    pollInterval: deps.pollInterval,
-    killTimeout: deps.killTimeout,
-    includeEscaped: true,
-  });
+  const result = await terminateGroup(state.target, terminateOptions(deps, { signal: options.signal, timeout: options.timeout, includeEscaped: true }));
   out.stopped.push({
     pid: record.pid,
     pgid: record.pgid,

@@ -13,7 +13,7 @@ import { abortableSleep, readSelfInfo, terminateGroup, type SelfInfo, type Termi
 import { canBind, type CanBindResult } from './availability.js';
 import { findPortOwners, type FindPortOwnersOptions, type PortOwnersAnswer } from './owners.js';
 import type { StopCandidate, StopUnit } from './stop-plan.js';
-import type { StoppedProcess } from './stopped.js';
+import { terminateOptions, type StoppedProcess } from './stopped.js';
 
 // ── The outside world, injectable ────────────────────────────────────────────────────────────────
 
@@ -109,18 +109,7 @@ async function stopUnit(unit: StopUnit, options: ExecuteOptions, deps: ResolvedS
         startTime: unit.anchor.startTime ?? '',
         bootId: deps.proc.available() ? deps.proc.bootId() : null,
       },
-      {
-        signal,
-        timeout: options.timeout,
-        proc: deps.proc,
-        self: deps.self,
-        kill: deps.kill,
-        now: deps.now,
-        sleep: (ms) => deps.sleep(ms),
-        pollInterval: deps.pollInterval,
-        killTimeout: deps.killTimeout,
-        includeEscaped: options.includeEscaped ?? false,
-      },
+      terminateOptions(deps, { signal, timeout: options.timeout, includeEscaped: options.includeEscaped ?? false }),
     );
     return {
       ...base,

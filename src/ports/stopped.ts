@@ -5,7 +5,35 @@
  * stale.ts to recognise naija-sup's instance records.
  */
 
-import type { TerminateOutcome } from '../process/terminate.js';
+import type { Proc } from '../process/proc-read.js';
+import type { SelfInfo, TerminateOptions, TerminateOutcome } from '../process/terminate.js';
+
+/** What both stoppers hand terminateGroup besides the signal and the grace period. */
+export interface SignallingDeps {
+  proc: Proc;
+  self: SelfInfo;
+  kill: (pid: number, signal: NodeJS.Signals | 0) => void;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  pollInterval: number;
+  killTimeout: number;
+}
+
+/** terminateGroup's options from {@link SignallingDeps}: one place for the mapping. */
+export function terminateOptions(deps: SignallingDeps, options: { signal: NodeJS.Signals | undefined; timeout: number; includeEscaped: boolean }): TerminateOptions {
+  return {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    timeout: options.timeout,
+    proc: deps.proc,
+    self: deps.self,
+    kill: deps.kill,
+    now: deps.now,
+    sleep: (ms) => deps.sleep(ms),
+    pollInterval: deps.pollInterval,
+    killTimeout: deps.killTimeout,
+    includeEscaped: options.includeEscaped,
+  };
+}
 
 /** Why a process is a stop candidate: our orphaned instance, a cleanup.match hit, or a port owner. */
 export type StopReason = 'stale-instance' | 'cleanup-match' | 'port-owner';
