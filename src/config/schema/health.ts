@@ -49,7 +49,7 @@ function parseRegexOrNull(raw: unknown): ParseResult<string | null> {
  */
 const healthTypeLeaf: LeafNode<ProbeType, ProbeType> = {
   ...enumLeaf(
-    'How the startup probe judges the server ready: "auto" — it answers HTTP on `health.path` with any status below 500, or accepts TCP if it does not speak HTTP; "http" — an HTTP GET of `health.path` answers 200–399; "tcp" — a TCP connect; "log" — an output line matches `health.log`.',
+    'How the startup probe judges the server ready: "auto" — it answers HTTP on `health.path` with any status below 500, or accepts TCP if it does not speak HTTP (an instance that answered HTTP once and then goes silent is not ready); "http" — an HTTP GET of `health.path` answers 200–399; "tcp" — a TCP connect; "log" — an output line matches `health.log`.',
     ['auto', 'http', 'tcp', 'log'] as const,
     'auto',
   ),
