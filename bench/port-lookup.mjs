@@ -11,7 +11,7 @@
 // port (interleaved, after one warm-up each), prints median / p90 / min and the ratio, then kills
 // the holder by its pid and waits until it is gone. The "(ref)" row is a plain readFileSync of
 // /proc/net/tcp and tcp6: on machines with a large TCP hash table that alone is most of the cost
-// (see readProcNetTable in src/process/proc-read.ts for why findPortOwners reads them differently).
+// (see readProcNetTable in src/process/proc-io.ts for why findPortOwners reads them differently).
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

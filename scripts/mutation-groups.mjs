@@ -36,7 +36,7 @@ export const mutationGroups = {
     ],
   },
   proc: {
-    mutate: ['src/process/proc-read.ts', 'src/ports/proc-net.ts', 'src/process/identity.ts'],
+    mutate: ['src/process/proc-read.ts', 'src/process/proc-io.ts', 'src/ports/proc-net.ts', 'src/process/identity.ts'],
     tests: [
       'test/process/proc-read.test.ts',
       'test/process/identity.test.ts',

@@ -19,35 +19,31 @@
  * (free-port.ts) names the owner then.
  */
 
-import { userInfo } from 'node:os';
 import type { ResolvedConfig } from '../config/types.js';
 import { formatDuration } from '../config/duration.js';
-import { compileMatchPattern } from '../config/schema.js';
 import { NaijaSupError } from '../errors.js';
-import { listProcesses } from '../process/group.js';
-import type { Proc } from '../process/identity.js';
 import type { CanBindResult } from './availability.js';
+import { cleanupMatches, type MatchedProcess } from './cleanup-match.js';
 import {
   describeStopped,
   endpoint,
-  executeStops,
   formatAge,
   formatOwner,
   freePort,
   ownerCandidate,
   planStops,
-  processAgeMs,
   resolveStopDeps,
-  shortCommand,
   type FreePortResult,
   type Refusal,
   type ResolvedStopDeps,
-  type StopCandidate,
   type StopDeps,
   type StoppedProcess,
 } from './free-port.js';
 import type { PortOwnersAnswer } from './owners.js';
 import { cleanStaleInstance, listRecords, recordOfOwner } from './stale.js';
+
+// Step 2 has its own module; its names stay importable from here, where they always were.
+export { findMatchingProcesses, type MatchDeps, type MatchedProcess } from './cleanup-match.js';
 
 export type PreflightStep = 'stale-instance' | 'cleanup-match' | 'port' | 'time-wait' | 'port-fallback';
 
@@ -57,22 +53,6 @@ export interface PreflightFinding {
   /** `warn`: something was stopped, changed or could not be done; `info`: for --verbose. */
   level: 'info' | 'warn';
   message: string;
-}
-
-/** A process whose command line matches `cleanup.match`. */
-export interface MatchedProcess {
-  pid: number;
-  pgid: number;
-  ppid: number;
-  startTime: string;
-  uid: number;
-  user: string;
-  cmdline: string[];
-  command: string;
-  /** How long it has run, ms (undefined when unknown). */
-  ageMs: number | undefined;
-  /** The pattern that matched. */
-  pattern: string;
 }
 
 export interface PreflightDeps extends StopDeps {
@@ -185,40 +165,16 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
 
   // 2. cleanup.match.
   const matched = await timed('cleanup-match', async () => {
-    if (config.cleanup.match.length === 0) return [];
-    if (!deps.proc.available()) {
-      note('cleanup-match', 'warn', 'cleanup.match needs /proc (Linux); skipped');
-      return [];
-    }
-    const found = findMatchingProcesses(config.cleanup.match, deps);
-    if (found.otherUsers > 0) {
-      note('cleanup-match', 'info', `${found.otherUsers} process(es) of other users match cleanup.match: never touched`);
-    }
-    if (found.matched.length === 0) {
-      note('cleanup-match', 'info', `no process matches cleanup.match (${config.cleanup.match.join(', ')})`);
-      return found.matched;
-    }
-    const list = found.matched.map(describeMatched).join('; ');
-    if (!killExisting) {
-      note('cleanup-match', 'warn', `${found.matched.length} process(es) match cleanup.match, not stopped (use --kill-existing): ${list}`);
-      return found.matched;
-    }
-    const records = listRecords(runDir);
-    const candidates = found.matched.map((p): StopCandidate => ({
-      pid: p.pid,
-      pgid: p.pgid,
-      startTime: p.startTime,
-      uid: p.uid,
-      user: p.user,
-      command: p.command,
-      reason: 'cleanup-match',
-      record: recordOfOwner({ pid: p.pid, pgid: p.pgid, ppid: p.ppid, startTime: Number(p.startTime) }, records, { proc: deps.proc }),
-    }));
-    const plan = planStops(candidates, { force: false, proc: deps.proc, self: deps.self, uid: deps.uid });
-    for (const refusal of plan.refused) note('cleanup-match', 'warn', `not stopping pid ${refusal.pid} (${shortCommand(refusal.command, 80)}): ${refusal.reason}`);
-    const results = await executeStops(plan.units, { signal: config.shutdown.signal, timeout: config.shutdown.timeout }, deps);
-    stopped.push(...results);
-    for (const result of results) note('cleanup-match', 'warn', `stopped ${describeStopped(result)} (matches cleanup.match)`);
+    const found = await cleanupMatches({
+      patterns: config.cleanup.match,
+      runDir,
+      killExisting,
+      signal: config.shutdown.signal,
+      timeout: config.shutdown.timeout,
+      deps,
+      note: (level, message) => note('cleanup-match', level, message),
+    });
+    stopped.push(...found.stopped);
     return found.matched;
   });
 
@@ -323,7 +279,6 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   return ctx.timed('port-fallback', () => fallBack(ctx, problem));
 }
 
-/** Step 4: TIME_WAIT with no owner. Returns the error when it does not clear in time, else null. */
 /**
  * When every owner of the port is a killed process still on its way out (its main thread gone, the
  * others still holding its files), the port is about to be released by itself: look again, bounded
@@ -347,6 +302,7 @@ async function waitForExitingOwners(ctx: ClaimContext, first: PortOwnersAnswer):
   return answer;
 }
 
+/** Step 4: TIME_WAIT with no owner. Returns the error when it does not clear in time, else null. */
 async function waitOutTimeWait(
   ctx: ClaimContext,
   answer: Extract<PortOwnersAnswer, { kind: 'time-wait' }>,
@@ -491,71 +447,4 @@ function invisibleError(answer: PortOwnersAnswer, host: string, port: number, su
     fix: `find it as root (\`sudo ss -ltnp 'sport = :${port}'\`): --kill-existing cannot stop a process it cannot see; or ${ways}`,
     details: answer.note ? [answer.note] : [],
   });
-}
-
-// ── cleanup.match ───────────────────────────────────────────────────────────────────────────────
-
-export interface MatchDeps {
-  proc: Proc;
-  self: { pid: number; pgid: number | null; ancestors: readonly number[] };
-  uid: number | undefined;
-}
-
-/**
- * Processes of this user whose full command line (argv joined by spaces) matches one of
- * `patterns` (substrings, or "/regex/flags"). Never PID 1, naija-sup itself, its ancestors (an
- * `npx naija-sup start -- python start_server.py` has the pattern in its own command line), its own
- * process group, zombies or kernel threads. `otherUsers` counts matches of other users, left alone.
- */
-export function findMatchingProcesses(
-  patterns: readonly string[],
-  deps: MatchDeps,
-): { matched: MatchedProcess[]; otherUsers: number } {
-  const matchers = patterns.map((pattern) => ({ pattern, test: compileMatchPattern(pattern) }));
-  const matched: MatchedProcess[] = [];
-  let otherUsers = 0;
-  if (matchers.length === 0) return { matched, otherUsers };
-  const { self } = deps;
-  const user = currentUser();
-  for (const stat of listProcesses({ proc: deps.proc })) {
-    if (deps.proc.hasExited(stat)) continue;
-    if (stat.pid <= 1 || stat.pid === self.pid || self.ancestors.includes(stat.pid)) continue;
-    if (self.pgid !== null && stat.pgid === self.pgid) continue;
-    const cmdline = deps.proc.cmdline(stat.pid);
-    if (cmdline.length === 0) continue;
-    const command = cmdline.join(' ');
-    const hit = matchers.find((matcher) => matcher.test(command));
-    if (hit === undefined) continue;
-    const uid = deps.proc.uid(stat.pid);
-    if (uid === null || uid !== deps.uid) {
-      otherUsers += 1;
-      continue;
-    }
-    matched.push({
-      pid: stat.pid,
-      pgid: stat.pgid,
-      ppid: stat.ppid,
-      startTime: stat.startTime,
-      uid,
-      user,
-      cmdline,
-      command,
-      ageMs: processAgeMs(stat.startTime, { proc: deps.proc }),
-      pattern: hit.pattern,
-    });
-  }
-  return { matched, otherUsers };
-}
-
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? 'unknown'); // no passwd entry (container --user 1234)
-  }
-}
-
-function describeMatched(p: MatchedProcess): string {
-  const age = p.ageMs === undefined ? '' : `, running for ${formatAge(p.ageMs)}`;
-  return `pid ${p.pid} (pgid ${p.pgid}${age}): ${shortCommand(p.command, 100)}`;
 }

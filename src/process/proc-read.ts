@@ -3,7 +3,8 @@
  * boot id and /proc/uptime. Process identity, the port-owner lookup, the metrics sampler and
  * `status` all read through here, so a rule such as "split stat after the LAST ')'" lives once.
  *
- * Only Node built-ins are imported: `naija-sup status` loads this on its fast path.
+ * Only Node built-ins (and ./proc-io.ts, how a /proc file is read, which imports only those) are
+ * imported: `naija-sup status` loads this on its fast path.
  *
  * Readers are synchronous on purpose: the files are tiny and in memory, and a verify-then-signal
  * sequence with no `await` between the two leaves no event-loop turn in which our view goes stale.
@@ -13,12 +14,24 @@
  * edge; every reader answers null (or []) for a process that is gone or unreadable instead of throwing.
  */
 
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  DEFAULT_PROC_ROOT,
+  hasProcFs,
+  listNumericEntries,
+  listPidsAsync,
+  orNull,
+  readFdTable,
+  readProcFile,
+  readProcFileAsync,
+  readProcNetTable,
+  readProcTextAsync,
+  type FdTable,
+} from './proc-io.js';
 
-/** The real /proc. */
-export const DEFAULT_PROC_ROOT = '/proc';
+// The file-access layer moved to proc-io.ts; these names stay importable from here.
+export { DEFAULT_PROC_ROOT, hasProcFs, readProcNetTable, type FdTable } from './proc-io.js';
 
 /**
  * USER_HZ, the unit of the /proc/PID/stat times (utime, stime, starttime). The kernel converts
@@ -191,103 +204,9 @@ export function readEphemeralPortRange(procRoot: string = DEFAULT_PROC_ROOT): { 
   return low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high) && low > 0 && low <= high ? { low, high } : null;
 }
 
-let realProcFs: boolean | undefined;
-
-/**
- * Whether `procRoot` can be read like Linux /proc. An injected (fake) root is always trusted; the
- * default one is probed once.
- */
-export function hasProcFs(procRoot: string = DEFAULT_PROC_ROOT): boolean {
-  if (procRoot !== DEFAULT_PROC_ROOT) return true;
-  realProcFs ??= process.platform === 'linux' && existsSync('/proc/self/stat');
-  return realProcFs;
-}
-
 /** A positive integer: anything else can name no /proc entry (and `kill` would read 0 or -N as a group). */
 export function isPlausiblePid(pid: number): boolean {
   return Number.isInteger(pid) && pid > 0;
-}
-
-/** Reads a /proc file; null when it (or the process behind it) does not exist or cannot be read. */
-function readProcFile(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    // ENOENT/ESRCH: the process exited between listing and reading; EACCES: hidepid or another user.
-    return null;
-  }
-}
-
-/**
- * A read of /proc/net/tcp{,6} returns at most one seq_file buffer (a page) of whole lines, and
- * comes back short only when the table has ended (the next line would not fit otherwise). The
- * final zero-byte read that a plain readFile needs to see EOF is expensive: the kernel's
- * tcp_seq_start cannot resume past the end and walks the whole established hash again (262 144
- * buckets here, ~5 ms per file). So a read that is shorter than a 4 KiB page minus the longest line
- * ends it. Any page size ≥ 4 KiB only makes full reads longer, never short ones, so this never
- * stops early; at worst it pays for the extra read. Measured: 11.7 → 5.5 ms for both files.
- */
-const PROC_NET_SHORT_READ = 4096 - 512;
-let procNetBuffer: Buffer | undefined; // allocated on first use: `status` loads this module too
-
-/**
- * The whole text of /proc/net/tcp or tcp6 (latin1), read synchronously in large chunks; null when it
- * cannot be read (no /proc, or tcp6 with IPv6 disabled).
- */
-export function readProcNetTable(file: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  const chunks: Buffer[] = [];
-  procNetBuffer ??= Buffer.allocUnsafe(64 * 1024);
-  try {
-    // Bounded: 64 Ki chunks of up to a page each is 256 MiB of socket table.
-    for (let reads = 0; reads < 65_536; reads += 1) {
-      const bytes = readSync(fd, procNetBuffer, 0, procNetBuffer.length, null);
-      if (bytes === 0) break;
-      chunks.push(Buffer.from(procNetBuffer.subarray(0, bytes)));
-      if (bytes < PROC_NET_SHORT_READ) break;
-    }
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-  return Buffer.concat(chunks).toString('latin1');
-}
-
-/**
- * A /proc file, read to its end, asynchronously (for a caller that runs beside a proxy and must not
- * block on a table of tens of thousands of rows). /proc files report size 0, and the kernel hands out at most a
- * page or so of /proc/net/tcp per read(), so this loops until a read returns nothing.
- */
-async function readProcTextAsync(path: string): Promise<string | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const chunks: Buffer[] = [];
-    const buffer = Buffer.allocUnsafe(64 * 1024);
-    let total = 0;
-    // Bounded: 256 MiB of table text is far beyond any real /proc/net/tcp.
-    while (total < 256 * 1024 * 1024) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-      total += bytesRead;
-    }
-    return Buffer.concat(chunks).toString('latin1');
-  } catch {
-    return null;
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -337,74 +256,14 @@ export function countOpenFiles(pid: number | 'self' = 'self', procRoot: string =
   return orNull(() => readdirSync(join(procRoot, String(pid), 'fd')).length);
 }
 
-/** Numeric entries of a /proc directory (the PIDs in the root, the thread ids in PID/task); null when it cannot be listed. */
-function listNumericEntries(dir: string): number[] | null {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return null;
-  }
-  const ids: number[] = [];
-  for (const name of names) if (/^\d+$/.test(name)) ids.push(Number(name));
-  return ids;
-}
-
-/**
- * The links of one fd table (/proc/PID/fd, or /proc/PID/task/TID/fd): 'gone' when the process
- * exited, 'denied' when the table cannot be listed for any other reason (another user's process).
- * `size` counts every fd listed; `denied` says some link could not be read although the table was
- * listed (EACCES per fd happens even for root on a process it may not ptrace, seen on PID 1 of a
- * microVM). An fd closed while we read is skipped.
- */
-export type FdTable = { links: string[]; size: number; denied: boolean } | 'gone' | 'denied';
-
-/** Errors that mean "this process (or fd) is gone" while we read its /proc entries. */
-const GONE = new Set(['ENOENT', 'ESRCH']);
-const errorCode = (error: unknown): string =>
-  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-
-function readFdTable(fdDir: string): FdTable {
-  let fds: string[];
-  try {
-    fds = readdirSync(fdDir);
-  } catch (error) {
-    return GONE.has(errorCode(error)) ? 'gone' : 'denied';
-  }
-  const links: string[] = [];
-  let denied = false;
-  for (const fd of fds) {
-    try {
-      links.push(readlinkSync(join(fdDir, fd)));
-    } catch (error) {
-      if (!GONE.has(errorCode(error))) denied = true;
-    }
-  }
-  return { links, size: fds.length, denied };
-}
-
-/** `read()`, or null when it throws: the process is gone, or it is another user's. */
-function orNull<T>(read: () => T): T | null {
-  try {
-    return read();
-  } catch {
-    return null;
-  }
-}
-
 /** Boot time in seconds since the epoch, the `btime` line of /proc/stat; null where unreadable. */
 function readBootTime(procRoot: string): number | null {
   const match = /^btime\s+(\d+)/m.exec(readProcFile(join(procRoot, 'stat')) ?? '');
   return match?.[1] === undefined ? null : Number(match[1]);
 }
 
-/** The numeric entries of the root, read asynchronously; [] when it cannot be listed. */
-const listPidsAsync = (root: string): Promise<number[]> =>
-  readdir(root).then((names) => names.filter((name) => /^\d+$/.test(name)).map(Number), () => []);
-const readProcFileAsync = (path: string): Promise<string | null> => readFile(path, 'utf8').catch(() => null);
-
 /**
- * One /proc tree, real or fake: every reader above bound to one root. Callers take
+ * One /proc tree, real or fake: every reader above (and those of proc-io.ts) bound to one root. Callers take
  * `deps: { proc?: Proc }` (see {@link ProcDeps}) and default to {@link PROC}, so a test injects one
  * object at the edge instead of a root string threaded through every call.
  */

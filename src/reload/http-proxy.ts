@@ -9,42 +9,31 @@
  * responses are relayed chunk by chunk (http-proxy-respond.ts).
  *
  * Upstream client: one node:http Agent per instance (its own keep-alive pool; retiring an instance is
- * `agent.destroy()`), chosen over undici by measurement, and because node:http says exactly when a
- * request failed (before/after 'response', `readableDidRead`), which the retry rule relies on.
+ * `agent.destroy()`; the instances' pools, in-flight counts and retirement are http-proxy-targets.ts),
+ * chosen over undici by measurement, and because node:http says exactly when a request failed
+ * (before/after 'response', `readableDidRead`), which the retry rule relies on.
  * A request without a body costs no timer, no closure and no header object of ours: raw header arrays are
  * filtered and passed on, listeners are shared (they find the exchange through a symbol), counters
  * are plain numbers. Measurements and where the CPU goes: docs/http-proxy.md, "Cost".
  */
 
-import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { TargetSlots } from './http-proxy-balance.js';
-import { checkPort, positive, resolveLimits } from './http-proxy-options.js';
+import { positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
 import { WaitQueue } from './http-proxy-queue.js';
 import { relayResponse, replyJson } from './http-proxy-respond.js';
 import { mayWaitForReplacement, onUpstreamFailure } from './http-proxy-retry.js';
-import { newCounters, observe, snapshot, type HttpProxyStats, type TargetCounters } from './http-proxy-stats.js';
+import { observe, type HttpProxyStats } from './http-proxy-stats.js';
+import { ProxyTargets, type TargetState } from './http-proxy-targets.js';
 import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
 import { listen } from './proxy.js';
 
 export type { HttpProxyEvent, HttpProxyLimits, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy } from './http-proxy-options.js';
 export type { DurationHistogram, HttpProxyStats, HttpTargetStats } from './http-proxy-stats.js';
 export { DURATION_BUCKETS } from './http-proxy-stats.js';
-
-/** Per-instance state: its pool, what is in flight to it, its counters. */
-interface TargetState {
-  port: number;
-  id: string;
-  agent: http.Agent | null;
-  inFlight: number;
-  awaiting: number; // requests sent to it whose response head has not arrived: a reload waits for these
-  tunnels: Set<Socket>;
-  counters: TargetCounters;
-}
 
 /** One client request on its way through the proxy. */
 interface Exchange {
@@ -70,9 +59,6 @@ const TARGET = Symbol('target');
 type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState; answered?: boolean };
 type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
 
-/** Retired instances whose counters are still reported (the current one always is). */
-const KEEP_RETIRED = 16;
-
 /**
  * Listens on `host:port` and returns the running proxy.
  *
@@ -95,17 +81,10 @@ class HttpProxy implements HttpReloadProxy {
   private readonly forwarded: boolean;
   private readonly limits: ResolvedLimits;
   private readonly emit: (event: HttpProxyEvent) => void;
-  private readonly states = new Map<number, TargetState>();
-  private readonly retired: TargetCounters[] = [];
-  /**
-   * The instances taking new requests, by slot (the app's instance index, issue 20); a request goes
-   * to the one with the fewest in flight. `setTarget` is slot 0: one instance, as before.
-   */
-  private readonly slots = new TargetSlots<TargetState>();
+  /** The instances, their pools and counters, the slots taking new requests (http-proxy-targets.ts). */
+  private readonly targets = new ProxyTargets();
   /** Only a setTarget() call resumes a waiting request, even to the same target (after a refusal). */
   private readonly queue: WaitQueue<Exchange, TargetState>;
-  /** 'drained' fires with a target's port whenever nothing is in flight, or awaiting an answer, at it any more. */
-  private readonly drained = new EventEmitter<{ drained: [port: number] }>();
   private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -120,8 +99,7 @@ class HttpProxy implements HttpReloadProxy {
     this.forwarded = options.forwardedHeaders ?? true;
     this.limits = resolveLimits(options.limits ?? {});
     this.emit = options.onEvent ?? ((): void => undefined);
-    this.drained.setMaxListeners(0);
-    if (options.target) this.slots.set(0, this.stateFor(options.target));
+    if (options.target) this.targets.set(0, options.target);
     this.server = http.createServer({
       maxHeaderSize: this.limits.maxHeaderSize,
       headersTimeout: this.limits.headersTimeout,
@@ -141,7 +119,7 @@ class HttpProxy implements HttpReloadProxy {
   // --- the public interface ---------------------------------------------------------------------
 
   target(): HttpProxyTarget | null {
-    const first = this.slots.first();
+    const first = this.targets.slots.first();
     return first === null ? null : { port: first.port, id: first.id };
   }
 
@@ -150,18 +128,13 @@ class HttpProxy implements HttpReloadProxy {
   }
 
   setTargetAt(slot: number, next: HttpProxyTarget | null): void {
-    const state = next === null ? null : this.stateFor(next);
-    const previous = this.slots.set(slot, state);
-    if (previous !== null && previous !== state) this.release(previous);
+    const state = this.targets.set(slot, next);
     if (state === null || this.closing) return;
-    this.queue.offer((ex) => this.slots.pick(ex.failedOn));
+    this.queue.offer((ex) => this.targets.slots.pick(ex.failedOn));
   }
 
   inFlight(targetPort?: number): number {
-    if (targetPort !== undefined) return this.states.get(targetPort)?.inFlight ?? 0;
-    let n = 0;
-    for (const state of this.states.values()) n += state.inFlight;
-    return n;
+    return this.targets.inFlight(targetPort);
   }
 
   queued(): number {
@@ -169,27 +142,17 @@ class HttpProxy implements HttpReloadProxy {
   }
 
   waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
-    return this.until(() => this.inFlight(targetPort) === 0, timeoutMs);
+    return this.targets.until(() => this.targets.inFlight(targetPort) === 0, timeoutMs);
   }
 
   // A reload waits for this before it signals the old instance: its requests finish whatever its
   // SIGTERM does, and streams it already answers (SSE, downloads) or tunnels do not hold it.
   waitForAnswers(targetPort: number, timeoutMs: number): Promise<boolean> {
-    return this.until(() => (this.states.get(targetPort)?.awaiting ?? 0) === 0, timeoutMs);
+    return this.targets.until(() => this.targets.awaiting(targetPort) === 0, timeoutMs);
   }
 
   stats(): HttpProxyStats {
-    const active = this.slots.active();
-    const others = [...this.states.values()].filter((s) => !active.includes(s));
-    return {
-      ...this.counts,
-      queued: this.queue.size,
-      targets: [
-        ...active.map((s) => snapshot(s.counters, true, s.inFlight)),
-        ...others.map((s) => snapshot(s.counters, false, s.inFlight)),
-        ...this.retired.map((c) => snapshot(c, false, 0)),
-      ],
-    };
+    return { ...this.counts, queued: this.queue.size, targets: this.targets.stats() };
   }
 
   close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
@@ -198,74 +161,12 @@ class HttpProxy implements HttpReloadProxy {
       const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
       this.queue.timeoutAll();
-      await this.until(() => this.inFlight() === 0, timeout);
+      await this.targets.until(() => this.inFlight() === 0, timeout);
       this.server.closeAllConnections();
-      for (const state of this.states.values()) {
-        for (const tunnel of state.tunnels) tunnel.destroy();
-        state.agent?.destroy();
-      }
+      this.targets.destroyAll();
       await serverClosed;
     })();
     return this.closed;
-  }
-
-  /** Resolves true once `condition` holds (checked whenever a target drains), false after `timeoutMs`. */
-  private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (condition()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const check = (): void => {
-        if (condition()) finish(true);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      const finish = (result: boolean): void => {
-        clearTimeout(timer);
-        this.drained.off('drained', check);
-        resolve(result);
-      };
-      this.drained.on('drained', check);
-    });
-  }
-
-  // --- targets ----------------------------------------------------------------------------------
-
-  private stateFor(target: HttpProxyTarget): TargetState {
-    checkPort('target', target.port);
-    const known = this.states.get(target.port);
-    if (known !== undefined && known.id === target.id) return known;
-    if (known !== undefined) {
-      // The port was reused by a new instance: the old one is gone, keep its counters only.
-      known.agent?.destroy();
-      this.remember(known.counters);
-    }
-    const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, awaiting: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
-    this.states.set(target.port, state);
-    return state;
-  }
-
-  private remember(counters: TargetCounters): void {
-    this.retired.unshift(counters);
-    this.retired.length = Math.min(this.retired.length, KEEP_RETIRED);
-  }
-
-  /** A retired target with nothing in flight: close its pooled connections, keep its counters. */
-  private release(state: TargetState): void {
-    if (this.slots.has(state) || state.inFlight > 0) return;
-    state.agent?.destroy();
-    state.agent = null;
-    if (this.states.get(state.port) === state) this.states.delete(state.port);
-    this.remember(state.counters);
-  }
-
-  private done(state: TargetState): void {
-    state.inFlight -= 1;
-    if (state.inFlight > 0) return;
-    this.drained.emit('drained', state.port);
-    if (!this.slots.has(state)) this.release(state);
-  }
-
-  private agentOf(state: TargetState): http.Agent {
-    // One pool per instance: retiring it is agent.destroy(). LIFO keeps few connections warm.
-    return (state.agent ??= new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions));
   }
 
   // --- requests ---------------------------------------------------------------------------------
@@ -307,7 +208,7 @@ class HttpProxy implements HttpReloadProxy {
   };
 
   private route(ex: Exchange): void {
-    const target = this.closing ? null : this.slots.pick(ex.failedOn);
+    const target = this.closing ? null : this.targets.slots.pick(ex.failedOn);
     if (target === null) this.wait(ex, 'no-target', null);
     else this.forward(ex, target);
   }
@@ -324,7 +225,7 @@ class HttpProxy implements HttpReloadProxy {
       path: req.url,
       headers: ex.head.headers,
       // A retry to the same instance takes a new connection: another pooled one may be as stale.
-      agent: ex.failedOn === state ? false : this.agentOf(state),
+      agent: ex.failedOn === state ? false : this.targets.agentOf(state),
     }) as Upstream;
     ex.upstream = upstream;
     ex.responded = false;
@@ -349,7 +250,7 @@ class HttpProxy implements HttpReloadProxy {
   private readonly onUpstreamClose = function (this: Upstream): void {
     const proxy = this[EXCHANGE].proxy;
     proxy.answered(this);
-    proxy.done(this[TARGET]);
+    proxy.targets.done(this[TARGET]);
   };
 
   private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
@@ -363,9 +264,7 @@ class HttpProxy implements HttpReloadProxy {
   private answered(upstream: Upstream): void {
     if (upstream.answered === true) return;
     upstream.answered = true;
-    const state = upstream[TARGET];
-    state.awaiting -= 1;
-    if (state.awaiting === 0) this.drained.emit('drained', state.port);
+    this.targets.answered(upstream[TARGET]);
   }
 
   private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
@@ -393,12 +292,12 @@ class HttpProxy implements HttpReloadProxy {
     state.counters.upstreamErrors += 1;
     const code = error.code ?? 'ERROR';
     const method = ex.req.method ?? 'GET';
-    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead, retiredInstance: !this.slots.has(state) && !ex.res.destroyed };
+    const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead, retiredInstance: !this.targets.slots.has(state) && !ex.res.destroyed };
     const next = onUpstreamFailure(facts, state.id);
     this.emit({ type: 'upstream-error', target: state.id, code, method, retried: next.action === 'retry', responseStarted });
     if (next.action === 'abort') {
       ex.res.destroy();
-    } else if (next.action === 'bad-gateway' && facts.retried && mayWaitForReplacement(facts) && this.slots.has(state) && this.slots.pick(state) === state) {
+    } else if (next.action === 'bad-gateway' && facts.retried && mayWaitForReplacement(facts) && this.targets.slots.has(state) && this.targets.slots.pick(state) === state) {
       // Failed twice on the one instance there is: it is dying; its replacement will serve it.
       this.wait(ex, 'target-refused', state);
     } else if (next.action === 'bad-gateway') {
@@ -411,7 +310,7 @@ class HttpProxy implements HttpReloadProxy {
       // Refused by the only instance taking requests: it crashed; wait for the next setTarget.
       // With others there, the retry goes to one of them (route avoids the one that failed) — once:
       // refused again, it waits too, or two refusing instances would bounce it between them without end.
-      if (next.refused && this.slots.has(state) && (facts.retried || this.slots.pick(state) === state)) this.wait(ex, 'target-refused', state);
+      if (next.refused && this.targets.slots.has(state) && (facts.retried || this.targets.slots.pick(state) === state)) this.wait(ex, 'target-refused', state);
       else this.route(ex);
     }
   }
@@ -471,7 +370,7 @@ class HttpProxy implements HttpReloadProxy {
     this.counts.received += 1;
     const start = performance.now();
     socket.on('error', () => undefined);
-    const target = this.slots.pick();
+    const target = this.targets.slots.pick();
     if (target === null || this.closing) {
       rawResponse(socket, 503, { error: 'no_instance', message: 'No instance is ready for this upgrade; try again.' });
       return;
@@ -490,7 +389,7 @@ class HttpProxy implements HttpReloadProxy {
         this.emit({ type: 'upstream-error', target: target.id, code, method: req.method ?? 'GET', retried: false, responseStarted: false });
       },
       onStatus: (status) => observe(target.counters, status, (performance.now() - start) / 1000),
-      onDone: () => this.done(target),
+      onDone: () => this.targets.done(target),
     });
   }
 
@@ -500,5 +399,4 @@ class HttpProxy implements HttpReloadProxy {
     this.counts.clientErrors += 1;
     this.emit({ type: 'client-error', code });
   }
-
 }
