@@ -5,6 +5,8 @@
  * E_FATAL and one of ten concurrent `naija-sup stop`s exited 1 (test/containment/concurrent.test.ts
  * under load). Deterministic here: the fake supervisor stops listening in the same tick as the
  * client's connect(), before its event loop could accept, which is exactly the queued-then-reset case.
+ * And the already-handled neighbour: accepted, then the connection and the socket file dropped
+ * before any answer (E_CLOSED, then the socket is absent) also ends "not running", exit 0.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -55,6 +57,26 @@ describe('a supervisor that closes its socket under a queued connection', () => 
     // close() unlinks the socket file too, as the supervisor's close() does before it stops listening.
     s.close();
     expect(await stopping).toBe(0);
+    expect(lines.join('')).toBe('app: not running\n');
+  });
+
+  it('stop ends "not running", exit 0, when the supervisor accepts, then drops the connection and its socket before answering', async () => {
+    const paths = controlPaths(dir, 'app');
+    const s = await listening(paths.socket);
+    let dropped = 0;
+    // The request arrived; the supervisor is already on its way out (another stop got there first).
+    s.on('connection', (socket) => socket.once('data', () => {
+      dropped += 1;
+      socket.destroy();
+      s.close();
+    }));
+    const lines: string[] = [];
+    const code = await stopApp({ name: 'app', paths, named: true }, { timeoutMs: undefined, force: false }, {
+      out: (text) => lines.push(text),
+      notRunningNotes: () => [],
+    });
+    expect(dropped).toBe(1);
+    expect(code).toBe(0);
     expect(lines.join('')).toBe('app: not running\n');
   });
 });
