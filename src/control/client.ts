@@ -309,8 +309,8 @@ export async function inspectStale(paths: ControlPaths, options: { pidFile?: str
         outcome.connection.close();
         return { ...result, live: true };
       }
-      // A supervisor closing this very socket (it releases the lock last, so this is one that just
-      // started and is being stopped): nothing here is stale; the caller looks again.
+      // Rare while we hold the start lock (a supervisor releases it only after closing its socket),
+      // but a listener that reset us is not stale: unlink nothing, and let the caller look again.
       if (outcome.kind === 'closing') return { ...result, live: true };
       if (outcome.kind === 'stale') {
         unlinkSync(paths.socket);
