@@ -141,9 +141,16 @@ export type ConnectOutcome =
   /** No socket file: no supervisor has it (or it exited cleanly). */
   | { kind: 'absent' }
   /** A socket file nobody listens on: its supervisor died without cleaning up. */
-  | { kind: 'stale' };
+  | { kind: 'stale' }
+  /**
+   * The supervisor closed its listener while our connection still sat in its accept queue: the
+   * kernel resets such a connection (ECONNRESET, or EPIPE), and libuv reports it as the connect's
+   * own error. Only a supervisor on its way out does that (close() unlinks, then stops listening),
+   * so it is "going away", not a failure: callers look again, /proc deciding what is left.
+   */
+  | { kind: 'closing' };
 
-/** Connects to the control socket; never throws for "not running" (absent / stale). */
+/** Connects to the control socket; never throws for "not running" (absent / stale) or "going away" (closing). */
 export function connectControl(socketPath: string, timeoutMs = 2000): Promise<ConnectOutcome> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
@@ -162,6 +169,7 @@ export function connectControl(socketPath: string, timeoutMs = 2000): Promise<Co
       clearTimeout(timer);
       if (error.code === 'ENOENT') resolve({ kind: 'absent' });
       else if (error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK') resolve({ kind: 'stale' });
+      else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') resolve({ kind: 'closing' });
       else if (error.code === 'EACCES' || error.code === 'EPERM') {
         reject(new NaijaSupError('E_RUN_DIR', `permission denied on the control socket ${socketPath}`, {
           fix: 'run naija-sup as the user who started the supervisor',
@@ -301,6 +309,9 @@ export async function inspectStale(paths: ControlPaths, options: { pidFile?: str
         outcome.connection.close();
         return { ...result, live: true };
       }
+      // Rare while we hold the start lock (a supervisor releases it only after closing its socket),
+      // but a listener that reset us is not stale: unlink nothing, and let the caller look again.
+      if (outcome.kind === 'closing') return { ...result, live: true };
       if (outcome.kind === 'stale') {
         unlinkSync(paths.socket);
         result.staleSocketRemoved = true;

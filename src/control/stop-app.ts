@@ -321,6 +321,12 @@ export async function stopApp(location: AppLocation, options: StopAppOptions, re
       throw error;
     });
     if (outcome.kind === 'unreachable') return killFromRecord(report, location, Date.now());
+    // Reset while queued: the supervisor is closing after another stop. Wait for it to let go,
+    // then look again (socket gone → the record and /proc say what is left, if anything).
+    if (outcome.kind === 'closing') {
+      await waitWhileBusy(location.paths, location.pidFile ?? null);
+      continue;
+    }
     if (outcome.kind === 'live') {
       const result = await stopLive(report, location, outcome.connection, timeoutMs, force);
       if (result !== RETRY) return result;

@@ -1,7 +1,9 @@
 /**
  * Ten `naija-sup stop`s at once against one running supervisor all exit 0 and the app ends stopped
  * (before, 1–2 failed: one found the supervisor closing its socket — "holds the app but does not
- * answer" — or closing the connection before answering, and a second stop request meant SIGKILL).
+ * answer" — or closing the connection before answering, and a second stop request meant SIGKILL;
+ * later, under load, one whose queued connection the closing supervisor reset: "connect ECONNRESET",
+ * E_FATAL — test/control/stop-closing.test.ts reproduces that one deterministically).
  * Ten `restart`s at once all exit 0 and leave one consistent, ready instance. The built CLI (`npm
  * run build` first); everything started is gone at the end.
  */
