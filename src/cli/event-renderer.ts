@@ -30,6 +30,9 @@ export interface Palette {
   cyan(text: string): string;
 }
 
+/** One kind of supervisor event, or a few: what each render method below takes. */
+type EventOf<T extends SupervisorEvent['type']> = Extract<SupervisorEvent, { type: T }>;
+
 const same = (text: string): string => text;
 const PLAIN: Palette = { dim: same, green: same, yellow: same, red: same, cyan: same };
 
@@ -134,7 +137,61 @@ export class EventRenderer {
   }
 
   handle(event: SupervisorEvent): void {
-    const c = this.c;
+    switch (event.type) {
+      case 'config-loaded':
+      case 'preflight':
+      case 'spawning':
+      case 'spawned':
+      case 'probe':
+      case 'ready':
+        this.renderStartup(event);
+        return;
+      case 'output':
+        this.renderOutput(event);
+        return;
+      case 'exited':
+      case 'backoff':
+      case 'restarting':
+      case 'liveness-failed':
+      case 'readiness-changed':
+        this.renderFailure(event);
+        return;
+      case 'fatal':
+        this.renderFatal(event);
+        return;
+      case 'stopping':
+      case 'escalated':
+      case 'stopped':
+        this.renderStop(event);
+        return;
+      case 'reload-requested':
+      case 'reload-rejected':
+      case 'reload-started':
+      case 'reload-finished':
+        this.renderReload(event);
+        return;
+      case 'standby':
+        this.renderStandby(event);
+        return;
+      case 'signal-forwarded':
+      case 'record-written':
+      case 'record-error':
+      case 'warning':
+      case 'dependency':
+      case 'status-server':
+      case 'port-holders':
+      case 'listener':
+        this.renderNotice(event);
+        return;
+      default: {
+        const never: never = event;
+        this.verbose(`unknown event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** From the config read to the first ready: mostly verbose steps, the spinner, "started", "ready". */
+  private renderStartup(event: EventOf<'config-loaded' | 'preflight' | 'spawning' | 'spawned' | 'probe' | 'ready'>): void {
     switch (event.type) {
       case 'config-loaded':
         this.verbose(`config: ${event.file ?? 'no file (command from the command line)'} (${ms(event.durationMs)})`);
@@ -163,15 +220,23 @@ export class EventRenderer {
         this.unspin();
         this.say(`${this.opts.name} is ready in ${ms(event.readyInMs)} — ${event.url} (pid ${event.pid})${event.how ? `: ${event.how}` : ''}`, 'ok');
         return;
-      case 'output': {
-        const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;
-        const write = event.stream === 'stderr' ? this.io.stderr : this.io.stdout;
-        // Only --raw prints the server's bytes as they are: they may hold terminal escapes.
-        const line = this.opts.raw ? event.line : terminalSafe(event.line);
-        this.withSpinnerPaused(() => write(`${prefix}${line}\n`));
-        return;
-      }
-      case 'exited': {
+    }
+  }
+
+  /** One line of the server's own output, prefixed with `[name]` unless --raw. */
+  private renderOutput(event: EventOf<'output'>): void {
+    const c = this.c;
+    const prefix = this.opts.raw ? '' : `${event.stream === 'stderr' ? c.yellow(`[${this.opts.name}]`) : c.cyan(`[${this.opts.name}]`)} `;
+    const write = event.stream === 'stderr' ? this.io.stderr : this.io.stdout;
+    // Only --raw prints the server's bytes as they are: they may hold terminal escapes.
+    const line = this.opts.raw ? event.line : terminalSafe(event.line);
+    this.withSpinnerPaused(() => write(`${prefix}${line}\n`));
+  }
+
+  /** A server that exited, failed a probe, or is about to be restarted because of it. */
+  private renderFailure(event: EventOf<'exited' | 'backoff' | 'restarting' | 'liveness-failed' | 'readiness-changed'>): void {
+    switch (event.type) {
+      case 'exited':
         if (event.expected) {
           this.verbose(`instance${event.pid ? ` ${event.pid}` : ''} stopped: ${event.exit.summary}`);
           return;
@@ -180,7 +245,6 @@ export class EventRenderer {
         this.say(`${this.opts.name}${pidNote(event.pid)} ${event.exit.summary} [${event.exit.cause}] after ${ms(event.exit.uptimeMs)}`, 'warn');
         if (event.exit.cause !== 'clean-exit') this.detail(`fix: ${event.exit.fix}\n  docs: ${docsLink(docsRef(event.exit.cause), this.io.cwd)}`);
         return;
-      }
       case 'backoff':
         // maxRestarts null (the default): no limit to count against, only the run of failures.
         this.say(`restarting in ${ms(event.delayMs)} (${event.maxRestarts === null
@@ -193,6 +257,30 @@ export class EventRenderer {
       case 'liveness-failed':
         this.say(`liveness probe failed ${event.failures} times in a row (${event.detail}): restarting`, 'warn');
         return;
+      case 'readiness-changed':
+        this.say(event.ready ? `readiness probe passing again: ${event.detail}` : `readiness probe failing (${event.detail}): not ready for traffic`, event.ready ? 'ok' : 'warn');
+        return;
+    }
+  }
+
+  /** Giving up: the reason, then what is known of the last exit and how to fix it. */
+  private renderFatal(event: EventOf<'fatal'>): void {
+    this.unspin();
+    this.say(`giving up: ${event.reason}`, 'error');
+    const exit = event.exit;
+    if (exit) {
+      this.detail(`last exit: ${describeExitShort(exit)} [cause: ${exit.cause}]`);
+      this.detail(`fix: ${exit.fix}`);
+      if (exit.stderrTail.length > 0) {
+        this.detail(`last ${exit.stderrTail.length} lines of its stderr:`);
+        for (const line of exit.stderrTail) this.detail(`  ${this.c.dim('│')} ${line}`);
+      }
+      this.detail(`docs: ${docsLink(docsRef(exit.cause), this.io.cwd)}`);
+    }
+  }
+
+  private renderStop(event: EventOf<'stopping' | 'escalated' | 'stopped'>): void {
+    switch (event.type) {
       case 'stopping':
         this.unspin();
         this.say(event.reason === 'requested'
@@ -208,40 +296,17 @@ export class EventRenderer {
         this.unspin();
         this.say(`stopped${event.graceful ? '' : ' (killed)'} after ${ms(Date.now() - this.startedAt)} of supervision`, event.graceful ? 'info' : 'warn');
         return;
-      case 'fatal': {
-        this.unspin();
-        this.say(`giving up: ${event.reason}`, 'error');
-        const exit = event.exit;
-        if (exit) {
-          this.detail(`last exit: ${describeExitShort(exit)} [cause: ${exit.cause}]`);
-          this.detail(`fix: ${exit.fix}`);
-          if (exit.stderrTail.length > 0) {
-            this.detail(`last ${exit.stderrTail.length} lines of its stderr:`);
-            for (const line of exit.stderrTail) this.detail(`  ${c.dim('│')} ${line}`);
-          }
-          this.detail(`docs: ${docsLink(docsRef(exit.cause), this.io.cwd)}`);
-        }
-        return;
-      }
+    }
+  }
+
+  private renderReload(event: EventOf<'reload-requested' | 'reload-rejected' | 'reload-started' | 'reload-finished'>): void {
+    switch (event.type) {
       case 'reload-requested':
         this.say(`reload requested (${event.source}): re-reading the configuration`);
         return;
       case 'reload-rejected':
         this.say('the new configuration is invalid; the running instance keeps the old one:', 'error');
         for (const e of event.errors) this.detail(`- ${e}`);
-        return;
-      case 'signal-forwarded':
-        this.verbose(`forwarded ${event.signal} to pid ${event.pid}`);
-        return;
-      case 'record-written':
-        this.verbose(`record: ${event.recordPath}${event.pidFile ? `, PID file: ${event.pidFile}` : ''}`);
-        return;
-      case 'record-error':
-        this.say(`could not write the instance record: ${event.message}`, 'warn');
-        return;
-      case 'warning':
-        this.say(event.message, 'warn');
-        if (event.fix) this.detail(`fix: ${event.fix}`);
         return;
       case 'reload-started':
         this.say(event.mode === 'direct'
@@ -254,8 +319,31 @@ export class EventRenderer {
           : `reload ${event.outcome}${event.cause ? `: ${event.cause}` : ''}${event.outcome === 'rolled-back' ? `; the previous instance${pidNote(event.pid)} keeps serving` : ''}`,
         event.outcome === 'reloaded' || event.outcome === 'restarted' ? 'ok' : 'error');
         return;
-      case 'readiness-changed':
-        this.say(event.ready ? `readiness probe passing again: ${event.detail}` : `readiness probe failing (${event.detail}): not ready for traffic`, event.ready ? 'ok' : 'warn');
+    }
+  }
+
+  private renderStandby(event: EventOf<'standby'>): void {
+    if (event.state === 'lost') this.say(`${event.detail ?? 'the warm standby was lost'}${pidNote(event.pid)}`, 'warn');
+    else if (event.state === 'promoted') this.say(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} takes over`);
+    else if (event.state === 'armed') this.verbose(`warm standby ready: ${event.pid === null ? 'it' : `pid ${event.pid}`} waits before the server's code`);
+    else this.verbose(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} ended${event.detail ? `: ${event.detail}` : ''}`);
+  }
+
+  /** The supervisor's own bookkeeping and surroundings: records, signals, dependencies, listeners, warnings. */
+  private renderNotice(event: EventOf<'signal-forwarded' | 'record-written' | 'record-error' | 'warning' | 'dependency' | 'status-server' | 'port-holders' | 'listener'>): void {
+    switch (event.type) {
+      case 'signal-forwarded':
+        this.verbose(`forwarded ${event.signal} to pid ${event.pid}`);
+        return;
+      case 'record-written':
+        this.verbose(`record: ${event.recordPath}${event.pidFile ? `, PID file: ${event.pidFile}` : ''}`);
+        return;
+      case 'record-error':
+        this.say(`could not write the instance record: ${event.message}`, 'warn');
+        return;
+      case 'warning':
+        this.say(event.message, 'warn');
+        if (event.fix) this.detail(`fix: ${event.fix}`);
         return;
       case 'dependency':
         if (event.ok) this.verbose(`dependency ${event.name} (${event.target}) is up after ${event.attempts} attempt(s), ${ms(event.latencyMs)}`);
@@ -270,16 +358,6 @@ export class EventRenderer {
       case 'listener':
         this.say(`${event.mode} mode: naija-sup holds ${event.address}; the server gets ${event.mode === 'handoff' ? 'the listening socket as fd 3 (LISTEN_FDS=1)' : 'a private port behind the proxy'}`);
         return;
-      case 'standby':
-        if (event.state === 'lost') this.say(`${event.detail ?? 'the warm standby was lost'}${pidNote(event.pid)}`, 'warn');
-        else if (event.state === 'promoted') this.say(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} takes over`);
-        else if (event.state === 'armed') this.verbose(`warm standby ready: ${event.pid === null ? 'it' : `pid ${event.pid}`} waits before the server's code`);
-        else this.verbose(`warm standby${event.pid === null ? '' : ` pid ${event.pid}`} ended${event.detail ? `: ${event.detail}` : ''}`);
-        return;
-      default: {
-        const never: never = event;
-        this.verbose(`unknown event ${JSON.stringify(never)}`);
-      }
     }
   }
 }
