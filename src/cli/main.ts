@@ -23,16 +23,35 @@ function packageVersion(): string {
 
 type Commander = typeof import('commander');
 
-function buildProgram(commander: Commander, io: CliIO, setStatus: (status: number) => void, argv: readonly string[] = []): Command {
-  const { Command, InvalidArgumentError, Option } = commander;
-  const parsePort = (value: string): number => {
+/** What every command family's registration needs: commander is imported lazily, so it is passed in. */
+interface ProgramContext {
+  commander: Commander;
+  program: Command;
+  io: CliIO;
+  setStatus: (status: number) => void;
+  argv: readonly string[];
+  parsePort: (value: string) => number;
+}
+
+function portParser({ InvalidArgumentError }: Commander): (value: string) => number {
+  return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
       throw new InvalidArgumentError(`expected a port number 1–65535, got "${value}".`);
     }
     return n;
   };
-  const program = new Command();
+}
+
+/** The options of every command that talks to a running supervisor: which app. */
+function withControlOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'the config file that names the app (its "name")')
+    .option('--name <name>', 'the app\'s name (default: from the config or package.json; else the only app running)');
+}
+
+function buildProgram(commander: Commander, io: CliIO, setStatus: (status: number) => void, argv: readonly string[] = []): Command {
+  const program = new commander.Command();
   program
     .name('naija-sup')
     .description('Supervise an API server: free its port safely, start it, wait until healthy, restart it with backoff, stop it gracefully.')
@@ -45,7 +64,18 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       writeErr: (s) => io.stderr(s),
       outputError: (s, write) => write(s),
     });
+  const ctx: ProgramContext = { commander, program, io, setStatus, argv, parsePort: portParser(commander) };
+  // The order here is the order `--help` lists the commands in.
+  addStartCommand(ctx);
+  addControlCommands(ctx);
+  addListAndLogsCommands(ctx);
+  addDiagnosisCommands(ctx);
+  addConfigFileCommands(ctx);
+  addProbeCommand(ctx);
+  return program;
+}
 
+function addStartCommand({ commander: { Option }, program, io, setStatus, argv, parsePort }: ProgramContext): void {
   program
     .command('start')
     .description('start the configured server under supervision (foreground)')
@@ -67,12 +97,11 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       const { startCommand } = await import('./commands/start.js');
       setStatus(await startCommand(io, opts, command, [...argv]));
     });
+}
 
-  const control = (cmd: Command): Command => cmd
-    .option('-c, --config <file>', 'the config file that names the app (its "name")')
-    .option('--name <name>', 'the app\'s name (default: from the config or package.json; else the only app running)');
-
-  control(program.command('stop'))
+/** stop, status, restart, reload, rollback, scale: the commands sent to a running supervisor. */
+function addControlCommands({ program, io, setStatus }: ProgramContext): void {
+  withControlOptions(program.command('stop'))
     .description('stop the running supervisor and its server (graceful; --force kills at once)')
     .option('--timeout <duration>', 'how long the server may take to drain (default: shutdown.timeout)')
     .option('--force', 'kill the server\'s process group at once')
@@ -81,7 +110,7 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       setStatus(await stopCommand(io, opts));
     });
 
-  control(program.command('status'))
+  withControlOptions(program.command('status'))
     .description('show the state of the running supervisor (exit 3 when not running)')
     .option('--json', 'print JSON')
     .action(async (opts: ControlOptions) => {
@@ -95,7 +124,7 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
     ['rollback', 'go back to the configuration before the last reload (blue/green in handoff/proxy mode)'],
   ] as const;
   for (const [name, description] of restarts) {
-    const cmd = control(program.command(name)).description(description);
+    const cmd = withControlOptions(program.command(name)).description(description);
     if (name === 'reload') cmd.option('--parallel <k>', 'replace up to K instances at a time (default 1)');
     cmd
       .action(async (opts: ControlOptions & { parallel?: string }) => {
@@ -104,14 +133,17 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       });
   }
 
-  control(program.command('scale'))
+  withControlOptions(program.command('scale'))
     .description('run N instances of the app from now on, without restarting the others (mode handoff or proxy)')
     .argument('<instances>', 'how many instances to run')
     .action(async (instances: string, opts: ControlOptions) => {
       const { scaleCommand } = await import('./commands/scale.js');
       setStatus(await scaleCommand(io, opts, instances));
     });
+}
 
+/** ls and logs: read what the supervisors left in the run dir. */
+function addListAndLogsCommands({ commander: { InvalidArgumentError }, program, io, setStatus }: ProgramContext): void {
   program
     .command('ls')
     .description('list every app of this user: name, state, pid, port, uptime, restarts, folder')
@@ -121,7 +153,7 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       setStatus(await lsCommand(io, opts));
     });
 
-  control(program.command('logs'))
+  withControlOptions(program.command('logs'))
     .description('print the supervisor\'s and the server\'s log (from the run dir)')
     .option('-n, --lines <n>', 'how many lines to show (default 50)', (v) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a number of lines, got "${v}".`);
@@ -133,7 +165,10 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       const { logsCommand } = await import('./commands/logs.js');
       setStatus(await logsCommand(io, opts));
     });
+}
 
+/** doctor and free-port: find out what is wrong, and free a port held by something else. */
+function addDiagnosisCommands({ commander: { Option }, program, io, setStatus, parsePort }: ProgramContext): void {
   program
     .command('doctor')
     .description('diagnose bcrypt and port problems and print the fix (read-only)')
@@ -161,7 +196,10 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       const { freePortCommand } = await import('./commands/free-port.js');
       setStatus(await freePortCommand(io, port, opts));
     });
+}
 
+/** config, export, import: print the config, or turn it into (or make it from) another tool's files. */
+function addConfigFileCommands({ commander: { Option }, program, io, setStatus, parsePort }: ProgramContext): void {
   program
     .command('config')
     .description('print the resolved configuration and where each value came from')
@@ -201,7 +239,9 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       const { importCommand } = await import('./commands/import.js');
       setStatus(await importCommand(io, tool, file, opts));
     });
+}
 
+function addProbeCommand({ program, io, setStatus }: ProgramContext): void {
   program
     .command('probe')
     .description('exit 0 when the app is ready, 1 otherwise (for container health checks)')
@@ -211,8 +251,6 @@ function buildProgram(commander: Commander, io: CliIO, setStatus: (status: numbe
       const { probeCommand } = await import('./commands/probe.js');
       setStatus(await probeCommand(io, opts));
     });
-
-  return program;
 }
 
 /**
