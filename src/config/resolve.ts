@@ -227,90 +227,124 @@ function setAtPath(target: Record<string, unknown>, dotPath: string, value: unkn
   node[parts[parts.length - 1] as string] = value;
 }
 
-/**
- * Resolves a configuration from a file's content, the environment and flags.
- * @throws NaijaSupError E_CONFIG_INVALID listing every problem (dot-path, what was expected, what
- *   was found); E_NO_COMMAND when a command is required and none was given.
- */
-export function resolveConfig(input: ResolveInput): LoadedConfig {
-  const cwd = input.cwd;
-  const filepath = input.filepath ?? null;
-  const env = input.env ?? {};
-  const flags = input.flags ?? {};
-  const requireCommand = input.requireCommand ?? true;
-  const problems: string[] = [];
-  const badKeys = new Set<string>();
-
+/** The file's values leaf by leaf, after its shape and keys are checked (problems go to `problems`). */
+function readFileValues(file: unknown, filepath: string | null, problems: string[]): FileValues {
   const fileValues: FileValues = { direct: new Map(), aliased: new Map() };
-  if (filepath !== null && input.file !== undefined && input.file !== null) {
-    const shape = checkShape(input.file);
+  if (filepath !== null && file !== undefined && file !== null) {
+    const shape = checkShape(file);
     if (shape !== null) {
       problems.push(`${shape.path === '' ? '(whole file)' : shape.path}: ${shape.message}`);
-    } else if (isPlainObject(input.file)) {
-      walkSection(configSchema, input.file, '', fileValues, problems);
+    } else if (isPlainObject(file)) {
+      walkSection(configSchema, file, '', fileValues, problems);
     } else {
-      problems.push(`(whole file): expected an object of settings like {"command": "node server.js"}, got ${describeValue(input.file)}`);
+      problems.push(`(whole file): expected an object of settings like {"command": "node server.js"}, got ${describeValue(file)}`);
     }
   }
+  return fileValues;
+}
 
-  const resolved = new Map<string, unknown>();
-  const sources: Record<string, ValueSource> = {};
-  const shadowed: Record<string, ShadowedValue[]> = {};
+/** What one leaf resolution needs besides the leaf: the layers' data and the parse context. */
+interface LeafInputs {
+  flags: ConfigFlags;
+  env: Readonly<Record<string, string | undefined>>;
+  fileValues: FileValues;
+  filepath: string | null;
+  withLayer: (layer: ParseContext['layer']) => ParseContext;
+}
+
+function flagCandidate({ path: key, node }: LeafEntry, inputs: LeafInputs): Candidate | undefined {
+  const flagKey = FLAG_KEYS.find((f) => f.path === key);
+  const flagValue = flagKey === undefined ? undefined : inputs.flags[flagKey.key];
+  if (flagKey === undefined || flagValue === undefined || (Array.isArray(flagValue) && flagValue.length === 0)) return undefined;
+  return {
+    source: { kind: 'flag', flag: flagKey.flag },
+    origin: (at) => `${flagKey.flag === '--' ? 'the command after "--"' : `${flagKey.flag} (flag)`}${at === '' ? '' : `: ${key}${at}`}`,
+    result: node.parse(flagValue, inputs.withLayer('flag')),
+  };
+}
+
+function envCandidate({ path: key, node }: LeafEntry, inputs: LeafInputs): Candidate | undefined {
+  const { env } = inputs;
+  const twin = envTwinName(key);
+  const envVars = [{ name: twin, decode: (raw: string) => node.fromEnv(raw) }, ...node.legacyEnv.map((v) => ({ name: v.name, decode: (raw: string) => (v.decode ?? node.fromEnv)(raw) }))];
+  // The NAIJA_SUP_ twin wins over the legacy name; only the variable used is validated, so a
+  // stray PORT from the platform does not break a run that sets NAIJA_SUP_PORT.
+  const envVar = envVars.find((v) => envValue(env, v.name) !== undefined);
+  if (envVar === undefined) return undefined;
+  const decoded = envVar.decode(envValue(env, envVar.name) as string);
+  // A JSON value from the environment gets the same shape check as a file.
+  const shape = decoded.ok ? checkShape(decoded.value) : null;
+  return {
+    source: { kind: 'env', variable: envVar.name },
+    origin: (at) => `${envVar.name} (environment)${at === '' ? '' : `: ${key}${at}`}`,
+    result: !decoded.ok ? decoded : shape !== null ? { ok: false, problems: [{ at: shape.path === '' || shape.path.startsWith('[') ? shape.path : `.${shape.path}`, message: shape.message }] } : node.parse(decoded.value, inputs.withLayer('env')),
+  };
+}
+
+function fileCandidates({ path: key, node }: LeafEntry, inputs: LeafInputs): Candidate[] {
+  const candidates: Candidate[] = [];
+  // Where a file spells a key both ways, the alias (health.startup.type) wins over the key itself.
+  for (const given of [inputs.fileValues.aliased.get(key), inputs.fileValues.direct.get(key)]) {
+    if (given === undefined) continue;
+    candidates.push({
+      source: { kind: 'file', file: inputs.filepath as string },
+      origin: (at) => `${given.writtenAt}${at}`,
+      result: node.parse(given.raw, inputs.withLayer('file')),
+    });
+  }
+  return candidates;
+}
+
+/** Every layer's value for a leaf, highest precedence first: flag, environment, file. */
+function leafCandidates(leaf: LeafEntry, inputs: LeafInputs): Candidate[] {
+  const candidates: Candidate[] = [];
+  const flag = flagCandidate(leaf, inputs);
+  if (flag !== undefined) candidates.push(flag);
+  const fromEnv = envCandidate(leaf, inputs);
+  if (fromEnv !== undefined) candidates.push(fromEnv);
+  candidates.push(...fileCandidates(leaf, inputs));
+  return candidates;
+}
+
+/** The leaves' values, where each came from, and what each overrode. */
+interface Resolution {
+  resolved: Map<string, unknown>;
+  sources: Record<string, ValueSource>;
+  shadowed: Record<string, ShadowedValue[]>;
+  /** Keys with an invalid value in some layer. */
+  badKeys: Set<string>;
+}
+
+/** Picks each leaf's value (the first valid layer, else the default), in RESOLVE_ORDER. */
+function resolveLeaves(input: ResolveInput, fileValues: FileValues, problems: string[]): Resolution {
+  const filepath = input.filepath ?? null;
+  const resolution: Resolution = { resolved: new Map(), sources: {}, shadowed: {}, badKeys: new Set() };
+  const { resolved, sources, shadowed } = resolution;
   const context: ResolveContext = {
     configDir: filepath === null ? null : path.dirname(filepath),
-    invocationCwd: cwd,
-    appCwd: cwd,
+    invocationCwd: input.cwd,
+    appCwd: input.cwd,
     packageNameOf: input.packageNameOf ?? (() => null),
     resolved: (key) => resolved.get(key),
     isSet: (key) => sources[key] !== undefined && sources[key].kind !== 'default',
   };
-  const withLayer = (layer: ParseContext['layer']): ParseContext => ({ ...context, layer });
+  const inputs: LeafInputs = {
+    flags: input.flags ?? {},
+    env: input.env ?? {},
+    fileValues,
+    filepath,
+    withLayer: (layer) => ({ ...context, layer }),
+  };
 
-  for (const { path: key, node } of RESOLVE_ORDER) {
-    const candidates: Candidate[] = [];
-
-    const flagKey = FLAG_KEYS.find((f) => f.path === key);
-    const flagValue = flagKey === undefined ? undefined : flags[flagKey.key];
-    if (flagKey !== undefined && flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) {
-      candidates.push({
-        source: { kind: 'flag', flag: flagKey.flag },
-        origin: (at) => `${flagKey.flag === '--' ? 'the command after "--"' : `${flagKey.flag} (flag)`}${at === '' ? '' : `: ${key}${at}`}`,
-        result: node.parse(flagValue, withLayer('flag')),
-      });
-    }
-
-    const twin = envTwinName(key);
-    const envVars = [{ name: twin, decode: (raw: string) => node.fromEnv(raw) }, ...node.legacyEnv.map((v) => ({ name: v.name, decode: (raw: string) => (v.decode ?? node.fromEnv)(raw) }))];
-    // The NAIJA_SUP_ twin wins over the legacy name; only the variable used is validated, so a
-    // stray PORT from the platform does not break a run that sets NAIJA_SUP_PORT.
-    const envVar = envVars.find((v) => envValue(env, v.name) !== undefined);
-    if (envVar !== undefined) {
-      const decoded = envVar.decode(envValue(env, envVar.name) as string);
-      // A JSON value from the environment gets the same shape check as a file.
-      const shape = decoded.ok ? checkShape(decoded.value) : null;
-      candidates.push({
-        source: { kind: 'env', variable: envVar.name },
-        origin: (at) => `${envVar.name} (environment)${at === '' ? '' : `: ${key}${at}`}`,
-        result: !decoded.ok ? decoded : shape !== null ? { ok: false, problems: [{ at: shape.path === '' || shape.path.startsWith('[') ? shape.path : `.${shape.path}`, message: shape.message }] } : node.parse(decoded.value, withLayer('env')),
-      });
-    }
-
-    // Where a file spells a key both ways, the alias (health.startup.type) wins over the key itself.
-    for (const given of [fileValues.aliased.get(key), fileValues.direct.get(key)]) {
-      if (given === undefined) continue;
-      candidates.push({
-        source: { kind: 'file', file: filepath as string },
-        origin: (at) => `${given.writtenAt}${at}`,
-        result: node.parse(given.raw, withLayer('file')),
-      });
-    }
-
+  for (const leaf of RESOLVE_ORDER) {
+    const { path: key, node } = leaf;
+    const candidates = leafCandidates(leaf, inputs);
     // Every layer is validated, even one a higher layer overrides: a bad value in the file is a
     // bad file, and should not surface only when the override goes away.
     for (const candidate of candidates) {
       if (!candidate.result.ok) {
         problems.push(...problemLines(candidate, candidate.result.problems));
-        badKeys.add(key);
+        resolution.badKeys.add(key);
       }
     }
     const winner = candidates.find((c) => c.result.ok);
@@ -325,8 +359,12 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
     }
     if (key === 'cwd') context.appCwd = resolved.get('cwd') as string;
   }
+  return resolution;
+}
 
-  // Rules across keys.
+/** Rules across keys, checked on the resolved values. */
+function crossKeyProblems(resolved: ReadonlyMap<string, unknown>): string[] {
+  const problems: string[] = [];
   if (resolved.get('health.type') === 'log' && resolved.get('health.log') === null) {
     problems.push('health.log: required when health.type is "log" (a regular expression matching the line the server prints when ready)');
   }
@@ -343,14 +381,22 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
   if (maxDelay < initialDelay) {
     problems.push(`restart.maxDelay: expected at least restart.initialDelay (${formatDuration(initialDelay)}), got ${formatDuration(maxDelay)}`);
   }
-
   const command = resolved.get('command') as string[];
   if (resolved.get('restart.standby') === true && command.length > 0 && !isNodeCommand(command)) {
     problems.push(`restart.standby: needs a command that runs node directly (e.g. "node server.js"), got "${command[0] ?? ''}"; a shell, npm or another runtime would not wait at the standby gate`);
   }
+  return problems;
+}
+
+/** Throws E_CONFIG_INVALID listing `problems` if there are any, else E_NO_COMMAND if a required command is missing. */
+function throwIfUnusable(problems: string[], resolution: Resolution, input: ResolveInput): void {
+  const { cwd } = input;
+  const filepath = input.filepath ?? null;
+  const requireCommand = input.requireCommand ?? true;
+  const command = resolution.resolved.get('command') as string[];
   const fileLabel = filepath === null ? null : displayPath(filepath, cwd);
   if (problems.length > 0) {
-    if (requireCommand && command.length === 0 && !badKeys.has('command')) {
+    if (requireCommand && command.length === 0 && !resolution.badKeys.has('command')) {
       problems.push('command: required — give it in the config file or after "--" (naija-sup start -- node server.js)');
     }
     throw new NaijaSupError(
@@ -371,14 +417,28 @@ export function resolveConfig(input: ResolveInput): LoadedConfig {
         fix: `add "command" to ${fileLabel} (for example "command": "node server.js"), or give it after "--", like: naija-sup start -- node server.js`,
       });
   }
+}
+
+/**
+ * Resolves a configuration from a file's content, the environment and flags.
+ * @throws NaijaSupError E_CONFIG_INVALID listing every problem (dot-path, what was expected, what
+ *   was found); E_NO_COMMAND when a command is required and none was given.
+ */
+export function resolveConfig(input: ResolveInput): LoadedConfig {
+  const filepath = input.filepath ?? null;
+  const problems: string[] = [];
+  const fileValues = readFileValues(input.file, filepath, problems);
+  const resolution = resolveLeaves(input, fileValues, problems);
+  problems.push(...crossKeyProblems(resolution.resolved));
+  throwIfUnusable(problems, resolution, input);
 
   const config: Record<string, unknown> = {};
-  for (const { path: key } of configLeaves) setAtPath(config, key, resolved.get(key));
+  for (const { path: key } of configLeaves) setAtPath(config, key, resolution.resolved.get(key));
   const ordered: Record<string, ValueSource> = {};
-  for (const { path: key } of configLeaves) ordered[key] = sources[key] as ValueSource;
+  for (const { path: key } of configLeaves) ordered[key] = resolution.sources[key] as ValueSource;
   // The cast is checked at compile time: schema.ts asserts that the leaves' resolved types form
   // exactly ResolvedConfig.
-  return { config: config as unknown as ResolvedConfig, sources: ordered, filepath, shadowed };
+  return { config: config as unknown as ResolvedConfig, sources: ordered, filepath, shadowed: resolution.shadowed };
 }
 
 /**

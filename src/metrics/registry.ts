@@ -17,6 +17,9 @@ import type { CrashCause, ExitInfo, ProbeKind, SupervisorEvent } from '../superv
 import type { DependencyOutcome } from '../supervisor/runner.js';
 import { CrashRate } from './crash-rate.js';
 
+/** The supervisor event of the given type(s). */
+type EventOf<T extends SupervisorEvent['type']> = Extract<SupervisorEvent, { type: T }>;
+
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'naija_sup_';
 
@@ -227,77 +230,28 @@ export class SupervisorMetrics {
   handle(event: SupervisorEvent): SupervisorEvent | null {
     switch (event.type) {
       case 'spawned':
-        this.current = { instance: event.instance, pid: event.pid };
-        this.instanceUp = true;
-        this.instanceReady = false;
-        this.readinessOk = true;
-        this.inBackoff = false;
-        break;
       case 'spawning':
-        this.inBackoff = false;
-        break;
       case 'ready':
-        this.instanceReady = true;
-        this.readinessOk = true;
-        this.startDuration.observe(event.readyInMs / 1000);
-        break;
       case 'readiness-changed':
-        this.readinessOk = event.ready;
-        break;
-      case 'probe': {
-        const probe = event.probe ?? 'startup';
-        this.probeDuration.observe({ probe }, event.latencyMs / 1000);
-        if (!event.ok) this.probeFailures.inc({ probe });
-        this.probe = { probe, ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at: this.now() };
-        break;
-      }
-      case 'dependency':
-        this.dependencyUp.set({ name: event.name }, event.ok ? 1 : 0);
-        // A Map keeps the first insertion's place: dependencies stay in dependsOn order.
-        this.deps.set(event.name, {
-          name: event.name, target: event.target, ok: event.ok, attempts: event.attempts,
-          latencyMs: event.latencyMs, detail: event.detail, at: this.now(),
-        });
-        break;
-      case 'exited': {
-        // In a blue/green reload the old instance exits while the new one runs: only the current
-        // instance's exit takes "up" and "ready" down. By pid: blue and green are each instance 1 of
-        // their own supervisor, so the instance number cannot tell them apart.
-        if (this.current === null || this.current.pid === event.pid) {
-          this.current = null;
-          this.instanceUp = false;
-          this.instanceReady = false;
-        }
-        this.exits.inc(exitLabels(event.exit));
-        if (!event.expected) {
-          this.lastCrashCause = event.exit.cause;
-          // A clean exit that the policy restarts ('always') is not a crash.
-          if (event.exit.cause !== 'clean-exit') {
-            this.update();
-            return this.crashes.record();
-          }
-        }
-        break;
-      }
-      case 'backoff':
-        this.inBackoff = true;
-        this.restarts.inc({ cause: this.lastCrashCause ?? 'unknown' });
-        break;
-      case 'restarting':
-        // A reload restarts on request. During a backoff wait the 'backoff' already counted it.
-        if (event.reason === 'reload' && !this.inBackoff) this.restarts.inc({ cause: 'reload' });
-        break;
       case 'liveness-failed':
       case 'stopping':
-        this.instanceReady = false;
-        break;
       case 'stopped':
       case 'fatal':
-        this.current = null;
-        this.instanceUp = false;
-        this.instanceReady = false;
-        this.inBackoff = false;
+        this.onLifecycle(event);
         break;
+      case 'probe':
+      case 'dependency':
+        this.onCheck(event);
+        break;
+      case 'backoff':
+      case 'restarting':
+        this.onRestart(event);
+        break;
+      case 'exited': {
+        const crashed = this.onExited(event);
+        this.update();
+        return crashed ? this.crashes.record() : null;
+      }
       case 'config-loaded':
       case 'preflight':
       case 'escalated':
@@ -324,6 +278,86 @@ export class SupervisorMetrics {
     }
     this.update();
     return null;
+  }
+
+  /** An instance's life: spawned, ready or not, stopping, gone. */
+  private onLifecycle(event: EventOf<'spawned' | 'spawning' | 'ready' | 'readiness-changed' | 'liveness-failed' | 'stopping' | 'stopped' | 'fatal'>): void {
+    switch (event.type) {
+      case 'spawned':
+        this.current = { instance: event.instance, pid: event.pid };
+        this.instanceUp = true;
+        this.instanceReady = false;
+        this.readinessOk = true;
+        this.inBackoff = false;
+        break;
+      case 'spawning':
+        this.inBackoff = false;
+        break;
+      case 'ready':
+        this.instanceReady = true;
+        this.readinessOk = true;
+        this.startDuration.observe(event.readyInMs / 1000);
+        break;
+      case 'readiness-changed':
+        this.readinessOk = event.ready;
+        break;
+      case 'liveness-failed':
+      case 'stopping':
+        this.instanceReady = false;
+        break;
+      case 'stopped':
+      case 'fatal':
+        this.current = null;
+        this.instanceUp = false;
+        this.instanceReady = false;
+        this.inBackoff = false;
+        break;
+    }
+  }
+
+  /** A health probe's or a dependency check's result. */
+  private onCheck(event: EventOf<'probe' | 'dependency'>): void {
+    if (event.type === 'probe') {
+      const probe = event.probe ?? 'startup';
+      this.probeDuration.observe({ probe }, event.latencyMs / 1000);
+      if (!event.ok) this.probeFailures.inc({ probe });
+      this.probe = { probe, ok: event.ok, detail: event.detail, latencyMs: event.latencyMs, at: this.now() };
+      return;
+    }
+    this.dependencyUp.set({ name: event.name }, event.ok ? 1 : 0);
+    // A Map keeps the first insertion's place: dependencies stay in dependsOn order.
+    this.deps.set(event.name, {
+      name: event.name, target: event.target, ok: event.ok, attempts: event.attempts,
+      latencyMs: event.latencyMs, detail: event.detail, at: this.now(),
+    });
+  }
+
+  /** Counts a restart once: by its crash cause at 'backoff', or as a reload when no backoff counted it. */
+  private onRestart(event: EventOf<'backoff' | 'restarting'>): void {
+    if (event.type === 'backoff') {
+      this.inBackoff = true;
+      this.restarts.inc({ cause: this.lastCrashCause ?? 'unknown' });
+      return;
+    }
+    // A reload restarts on request. During a backoff wait the 'backoff' already counted it.
+    if (event.reason === 'reload' && !this.inBackoff) this.restarts.inc({ cause: 'reload' });
+  }
+
+  /** Records an exit; true when it was a crash, which the crash rate then counts. */
+  private onExited(event: EventOf<'exited'>): boolean {
+    // In a blue/green reload the old instance exits while the new one runs: only the current
+    // instance's exit takes "up" and "ready" down. By pid: blue and green are each instance 1 of
+    // their own supervisor, so the instance number cannot tell them apart.
+    if (this.current === null || this.current.pid === event.pid) {
+      this.current = null;
+      this.instanceUp = false;
+      this.instanceReady = false;
+    }
+    this.exits.inc(exitLabels(event.exit));
+    if (event.expected) return false;
+    this.lastCrashCause = event.exit.cause;
+    // A clean exit that the policy restarts ('always') is not a crash.
+    return event.exit.cause !== 'clean-exit';
   }
 
   /**

@@ -77,24 +77,38 @@ function pip(interpreter: PythonCandidate, requirement: string): string {
   return `\`${interpreter.path} -m pip install '${requirement}'\``;
 }
 
-/** The verdict for the facts. Pure. */
-export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
-  const { report, interpreter, requirements } = facts;
+/** The versions the verdicts name, as the probe and pip metadata report them. */
+interface Versions {
+  passlibVersion: string | null;
+  bcryptVersion: string | null;
+  /** "libpass" when the maintained fork is installed, else "passlib". */
+  passlibName: string;
+  /** passlib 1.7.x (not libpass): the release that breaks on bcrypt ≥ 4.1. */
+  oldPasslib: boolean;
+}
+
+function versionsOf(report: PythonProbeReport): Versions {
+  const libpass = report.versions.libpass;
+  const passlibVersion = libpass ?? report.versions.passlib ?? report.passlib.version ?? null;
+  return {
+    passlibVersion,
+    bcryptVersion: report.bcrypt.imported ? (report.bcrypt.version ?? report.versions.bcrypt) : null,
+    passlibName: libpass !== null ? 'libpass' : 'passlib',
+    oldPasslib: libpass === null && passlibVersion !== null && /^1\.7\./.test(passlibVersion),
+  };
+}
+
+/** The detail lines every verdict shows: interpreter, bcrypt and passlib as found, requirements. */
+function baseDetails({ report, interpreter, requirements }: BcryptPythonFacts, v: Versions): string[] {
   const b = report.bcrypt;
   const p = report.passlib;
-  const libpass = report.versions.libpass;
-  const passlibVersion = libpass ?? report.versions.passlib ?? p.version ?? null;
-  const bcryptVersion = b.imported ? (b.version ?? report.versions.bcrypt) : null;
-  const passlibName = libpass !== null ? 'libpass' : 'passlib';
-  const oldPasslib = libpass === null && passlibVersion !== null && /^1\.7\./.test(passlibVersion);
-
   const details: string[] = [`python ${report.python} (${interpreter.path}, from ${interpreter.source})`];
   details.push(
     b.imported
-      ? `bcrypt ${bcryptVersion ?? '?'}${b.hasAbout === false ? ' (no bcrypt.__about__)' : ''} from ${b.file ?? '?'}`
+      ? `bcrypt ${v.bcryptVersion ?? '?'}${b.hasAbout === false ? ' (no bcrypt.__about__)' : ''} from ${b.file ?? '?'}`
       : `bcrypt: not importable${b.error === undefined ? '' : ` (${b.error.type}: ${b.error.message})`}${report.versions.bcrypt === null ? '' : `; pip metadata says ${report.versions.bcrypt}`}`,
   );
-  details.push(p.imported ? `${passlibName} ${passlibVersion ?? '?'}${p.backend === undefined ? '' : `, backend ${p.backend}`}` : 'passlib: not installed');
+  details.push(p.imported ? `${v.passlibName} ${v.passlibVersion ?? '?'}${p.backend === undefined ? '' : `, backend ${p.backend}`}` : 'passlib: not installed');
   if (b.imported) {
     if (b.over72 === 'raises') details.push('bcrypt raises on passwords over 72 bytes (bcrypt ≥ 5): reject them at the API edge (P4)');
     else if (b.over72 === 'truncates') details.push('bcrypt cuts passwords to 72 bytes silently');
@@ -102,74 +116,93 @@ export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
     if (b.knownAnswer === true) details.push('known-answer vector ("U*U", $2a$05$) ok');
   }
   for (const requirement of requirements) details.push(`${requirement.file}: ${requirement.name}${requirement.spec}`);
+  return details;
+}
 
-  const pinnedBcrypt = requirements.find((r) => r.name === 'bcrypt' && r.spec !== '');
-  const pinNote = (target: string): string =>
-    pinnedBcrypt === undefined ? '' : ` and change ${pinnedBcrypt.file} (bcrypt${pinnedBcrypt.spec}) to ${target}`;
-
-  if (!p.imported) {
-    const wantsPasslib = requirements.find((r) => r.name === 'passlib' || r.name === 'libpass');
-    if (wantsPasslib !== undefined) {
+/** passlib is not importable: either a requirement is not installed, or bcrypt stands alone. */
+function withoutPasslib({ report, interpreter, requirements }: BcryptPythonFacts, v: Versions, details: string[]): CheckOutcome {
+  const b = report.bcrypt;
+  const wantsPasslib = requirements.find((r) => r.name === 'passlib' || r.name === 'libpass');
+  if (wantsPasslib !== undefined) {
+    return {
+      status: 'fail',
+      summary: `${wantsPasslib.file} names ${wantsPasslib.name}, but ${interpreter.path} cannot import it`,
+      details,
+      fix: /\.(txt|in)$/.test(wantsPasslib.file)
+        ? `Install the app's requirements into this interpreter: \`${interpreter.path} -m pip install -r ${wantsPasslib.file}\` (or activate the app's venv).`
+        : `Install it into this interpreter: ${pip(interpreter, wantsPasslib.name === 'libpass' ? 'libpass' : 'passlib==1.7.4')} (or activate the app's venv).`,
+      failureId: 'module-not-found-python',
+    };
+  }
+  if (!b.imported) {
+    if (requirements.some((r) => r.name === 'bcrypt')) {
       return {
         status: 'fail',
-        summary: `${wantsPasslib.file} names ${wantsPasslib.name}, but ${interpreter.path} cannot import it`,
+        summary: `the app requires bcrypt, but ${interpreter.path} cannot import it`,
         details,
-        fix: /\.(txt|in)$/.test(wantsPasslib.file)
-          ? `Install the app's requirements into this interpreter: \`${interpreter.path} -m pip install -r ${wantsPasslib.file}\` (or activate the app's venv).`
-          : `Install it into this interpreter: ${pip(interpreter, wantsPasslib.name === 'libpass' ? 'libpass' : 'passlib==1.7.4')} (or activate the app's venv).`,
+        fix: `Install it into the app's environment: ${pip(interpreter, 'bcrypt<5')}.`,
         failureId: 'module-not-found-python',
       };
     }
-    if (!b.imported) {
-      if (requirements.some((r) => r.name === 'bcrypt')) {
-        return {
-          status: 'fail',
-          summary: `the app requires bcrypt, but ${interpreter.path} cannot import it`,
-          details,
-          fix: `Install it into the app's environment: ${pip(interpreter, 'bcrypt<5')}.`,
-          failureId: 'module-not-found-python',
-        };
-      }
-      return { status: 'skip', summary: `neither passlib nor bcrypt is installed for ${interpreter.path}`, details };
-    }
-    if (b.roundTripError !== undefined || b.roundTrip !== true || b.knownAnswer !== true) {
-      return {
-        status: 'fail',
-        summary: `bcrypt ${bcryptVersion ?? ''} imports but does not hash correctly${b.roundTripError === undefined ? '' : `: ${b.roundTripError.message}`}`.replace('  ', ' '),
-        details,
-        fix: `Reinstall it: ${pip(interpreter, 'bcrypt<5')} --force-reinstall.`,
-      };
-    }
-    if (b.over72 === 'raises') {
-      return {
-        status: 'warn',
-        summary: `bcrypt ${bcryptVersion ?? ''} works, but raises ValueError for passwords over 72 bytes: a long password becomes a 500 unless the app checks its length (P4)`.replace('  ', ' '),
-        details,
-        fix: failureById('P4')?.fix ?? '',
-        failureId: 'P4',
-      };
-    }
-    return { status: 'ok', summary: `bcrypt ${bcryptVersion ?? ''} works (no passlib)`.replace('  ', ' '), details };
+    return { status: 'skip', summary: `neither passlib nor bcrypt is installed for ${interpreter.path}`, details };
   }
+  return bcryptAlone(interpreter, report.bcrypt, v, details);
+}
 
-  const p1Seen = (p.log ?? []).some((entry) => /error reading bcrypt version/.test(entry.message) || /has no attribute '__about__'/.test(entry.exception?.message ?? ''));
-  const p2Seen = isError(p.roundTripError, null, TOO_LONG) || isError(p.backendError, null, TOO_LONG);
-  const p3Seen = isError(p.roundTripError, /MissingBackendError/, null) || isError(p.backendError, /MissingBackendError/, null);
-  if (p1Seen) details.push('passlib logged: "(trapped) error reading bcrypt version" (AttributeError: module \'bcrypt\' has no attribute \'__about__\')');
-  if (p.traceback !== undefined && (p2Seen || p3Seen)) details.push(...p.traceback.slice(-3).map((line) => `traceback: ${line.trim()}`));
-
-  const table = (id: string): string => failureById(id)?.fix ?? '';
-
-  if (p2Seen || (oldPasslib && versionAtLeast(bcryptVersion, 5))) {
+/** bcrypt without passlib: does it hash, and does it raise on long passwords (P4)? */
+function bcryptAlone(interpreter: PythonCandidate, b: PythonProbeReport['bcrypt'], v: Versions, details: string[]): CheckOutcome {
+  const { bcryptVersion } = v;
+  if (b.roundTripError !== undefined || b.roundTrip !== true || b.knownAnswer !== true) {
     return {
       status: 'fail',
-      summary: `${passlibName} ${passlibVersion ?? ''} cannot use bcrypt ${bcryptVersion ?? '≥ 5'}: every hash and verify raises "password cannot be longer than 72 bytes" (P2)`.replace('  ', ' '),
+      summary: `bcrypt ${bcryptVersion ?? ''} imports but does not hash correctly${b.roundTripError === undefined ? '' : `: ${b.roundTripError.message}`}`.replace('  ', ' '),
       details,
-      fix: `${table('P2')} Here: ${pip(interpreter, 'bcrypt==4.0.1')}${pinNote('bcrypt==4.0.1')} (or ${pip(interpreter, 'bcrypt<5')}, which still logs P1, or ${pip(interpreter, 'libpass>=1.9.2')}).`,
+      fix: `Reinstall it: ${pip(interpreter, 'bcrypt<5')} --force-reinstall.`,
+    };
+  }
+  if (b.over72 === 'raises') {
+    return {
+      status: 'warn',
+      summary: `bcrypt ${bcryptVersion ?? ''} works, but raises ValueError for passwords over 72 bytes: a long password becomes a 500 unless the app checks its length (P4)`.replace('  ', ' '),
+      details,
+      fix: failureById('P4')?.fix ?? '',
+      failureId: 'P4',
+    };
+  }
+  return { status: 'ok', summary: `bcrypt ${bcryptVersion ?? ''} works (no passlib)`.replace('  ', ' '), details };
+}
+
+/** What the passlib probe observed: P1's log line, P2's "longer than 72 bytes", P3's missing backend. */
+interface PasslibSigns {
+  p1Seen: boolean;
+  p2Seen: boolean;
+  p3Seen: boolean;
+}
+
+/** The failure table's fix for a known failure. */
+function table(id: string): string {
+  return failureById(id)?.fix ?? '';
+}
+
+/** The advice to change a pinned bcrypt requirement too, when the app pins one. */
+function pinNote(requirements: Requirement[], target: string): string {
+  const pinnedBcrypt = requirements.find((r) => r.name === 'bcrypt' && r.spec !== '');
+  return pinnedBcrypt === undefined ? '' : ` and change ${pinnedBcrypt.file} (bcrypt${pinnedBcrypt.spec}) to ${target}`;
+}
+
+/** passlib imports but cannot hash: P2, P3, or another hash/verify failure. Undefined when it hashes. */
+function passlibBroken({ report, interpreter, requirements }: BcryptPythonFacts, v: Versions, signs: PasslibSigns, details: string[]): CheckOutcome | undefined {
+  const p = report.passlib;
+  if (signs.p2Seen || (v.oldPasslib && versionAtLeast(v.bcryptVersion, 5))) {
+    return {
+      status: 'fail',
+      summary: `${v.passlibName} ${v.passlibVersion ?? ''} cannot use bcrypt ${v.bcryptVersion ?? '≥ 5'}: every hash and verify raises "password cannot be longer than 72 bytes" (P2)`.replace('  ', ' '),
+      details,
+      fix: `${table('P2')} Here: ${pip(interpreter, 'bcrypt==4.0.1')}${pinNote(requirements, 'bcrypt==4.0.1')} (or ${pip(interpreter, 'bcrypt<5')}, which still logs P1, or ${pip(interpreter, 'libpass>=1.9.2')}).`,
       failureId: 'P2',
     };
   }
-  if (p3Seen) {
+  if (signs.p3Seen) {
     return {
       status: 'fail',
       summary: `passlib finds no bcrypt backend: the first hash raises MissingBackendError (P3)`,
@@ -187,12 +220,19 @@ export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
       fix: `Reinstall bcrypt and passlib in the app's environment: ${pip(interpreter, 'bcrypt==4.0.1')} and ${pip(interpreter, 'passlib==1.7.4')} (or move to libpass).`,
     };
   }
-  if (p1Seen || (oldPasslib && versionAtLeast(bcryptVersion, 4, 1))) {
+  return undefined;
+}
+
+/** passlib hashes: ok, or a warning for P1's log line or a fallback backend that newer Pythons lack. */
+function passlibWorking({ report, interpreter, requirements }: BcryptPythonFacts, v: Versions, signs: PasslibSigns, details: string[]): CheckOutcome {
+  const b = report.bcrypt;
+  const p = report.passlib;
+  if (signs.p1Seen || (v.oldPasslib && versionAtLeast(v.bcryptVersion, 4, 1))) {
     return {
       status: 'warn',
-      summary: `passlib ${passlibVersion ?? ''} + bcrypt ${bcryptVersion ?? ''}: hashing works, but passlib logs "(trapped) error reading bcrypt version" (P1, harmless)`.replace(/ {2,}/g, ' '),
+      summary: `passlib ${v.passlibVersion ?? ''} + bcrypt ${v.bcryptVersion ?? ''}: hashing works, but passlib logs "(trapped) error reading bcrypt version" (P1, harmless)`.replace(/ {2,}/g, ' '),
       details,
-      fix: `${table('P1')} Here: ${pip(interpreter, 'bcrypt==4.0.1')}${pinNote('bcrypt==4.0.1')} — 4.0.1 is the last silent release; 4.1–4.3 keep warning and 5.x breaks passlib 1.7.4.`,
+      fix: `${table('P1')} Here: ${pip(interpreter, 'bcrypt==4.0.1')}${pinNote(requirements, 'bcrypt==4.0.1')} — 4.0.1 is the last silent release; 4.1–4.3 keep warning and 5.x breaks passlib 1.7.4.`,
       failureId: 'P1',
     };
   }
@@ -207,9 +247,29 @@ export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
   }
   return {
     status: 'ok',
-    summary: `${passlibName} ${passlibVersion ?? ''} + bcrypt ${bcryptVersion ?? ''} (backend ${p.backend ?? '?'}): hash and verify work`.replace(/ {2,}/g, ' '),
+    summary: `${v.passlibName} ${v.passlibVersion ?? ''} + bcrypt ${v.bcryptVersion ?? ''} (backend ${p.backend ?? '?'}): hash and verify work`.replace(/ {2,}/g, ' '),
     details,
   };
+}
+
+/** passlib imports: read the probe's signs, add what they show to the details, then judge. */
+function withPasslib(facts: BcryptPythonFacts, v: Versions, details: string[]): CheckOutcome {
+  const p = facts.report.passlib;
+  const signs: PasslibSigns = {
+    p1Seen: (p.log ?? []).some((entry) => /error reading bcrypt version/.test(entry.message) || /has no attribute '__about__'/.test(entry.exception?.message ?? '')),
+    p2Seen: isError(p.roundTripError, null, TOO_LONG) || isError(p.backendError, null, TOO_LONG),
+    p3Seen: isError(p.roundTripError, /MissingBackendError/, null) || isError(p.backendError, /MissingBackendError/, null),
+  };
+  if (signs.p1Seen) details.push('passlib logged: "(trapped) error reading bcrypt version" (AttributeError: module \'bcrypt\' has no attribute \'__about__\')');
+  if (p.traceback !== undefined && (signs.p2Seen || signs.p3Seen)) details.push(...p.traceback.slice(-3).map((line) => `traceback: ${line.trim()}`));
+  return passlibBroken(facts, v, signs, details) ?? passlibWorking(facts, v, signs, details);
+}
+
+/** The verdict for the facts. Pure. */
+export function assessBcryptPython(facts: BcryptPythonFacts): CheckOutcome {
+  const versions = versionsOf(facts.report);
+  const details = baseDetails(facts, versions);
+  return facts.report.passlib.imported ? withPasslib(facts, versions, details) : withoutPasslib(facts, versions, details);
 }
 
 /** Whether the app uses Python bcrypt/passlib: its command runs Python, or its requirement files name them. */
