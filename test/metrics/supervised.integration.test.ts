@@ -4,56 +4,28 @@
  * renderer; the status server answers over real HTTP on 127.0.0.1. Nothing here reads the runner's
  * internals except /health's state (Supervisor.state / .context), as in production.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { JsonRenderer } from '../../src/cli/json-renderer.js';
-import { resolveConfig } from '../../src/config/resolve.js';
 import { SupervisorMetrics } from '../../src/metrics/registry.js';
 import { buildHealthSnapshot, startStatusServer, type HealthSnapshot, type StatusServer } from '../../src/metrics/status-server.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
-import { realDeps } from '../../src/supervisor/real-deps.js';
-import { Supervisor } from '../../src/supervisor/runner.js';
-import { FIXTURES_DIR, assertAllGone, fixture, killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { freePort, stopOrFail } from '../helpers/supervise.js';
+import { cleanupsAfterEach, gatedApp, realSupervisor } from '../helpers/gated-supervisor.js';
+import { assertAllGone, waitFor } from '../helpers/processes.js';
+import { stopOrFail } from '../helpers/supervise.js';
 import { httpRequest } from './helpers.js';
 import { parsePrometheusText, sampleValue } from './prom-text.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  // Every cleanup runs, even after one fails (a supervisor that would not stop); the first failure
-  // then fails the test.
-  const failures: unknown[] = [];
-  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((e: unknown) => failures.push(e));
-  killAllTracked();
-  if (failures.length > 0) throw failures[0];
-});
+const cleanups = cleanupsAfterEach();
 
 describe('metrics, status server and JSON log around a real supervisor', () => {
   it('/ready goes 503 → 200 → 503 → 200 → 503 across start, kill -9, restart and stop; counters and /health follow', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-metrics-'));
-    cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
-    const port = await freePort();
-    const gate = join(tmp, 'healthy');
-    writeFileSync(gate, '');
-    const { config } = resolveConfig({
-      cwd: FIXTURES_DIR,
-      env: {},
-      filepath: join(tmp, '.naija-suprc.json'),
-      file: {
-        name: 'metrics-it',
-        command: [process.execPath, fixture('healthy-server.mjs')],
-        env: { HEALTH_GATE: gate },
-        port,
-        // health.path makes the startup probe "http": only a 200–399 answer is ready, so the gate
-        // holds. Under "auto" (no path) a gated instance too slow to answer within health.timeout —
-        // a replacement starved of CPU — is "accepts TCP connections but does not answer HTTP",
-        // i.e. ready, and /ready answered 200 right after the crash (a flake under load).
-        health: { path: '/health', interval: '25ms' },
-        shutdown: { timeout: '5s' },
-      },
-    });
+    // health.path makes the startup probe "http": only a 200–399 answer is ready, so the gate
+    // holds. Under "auto" (no path) a gated instance too slow to answer within health.timeout —
+    // a replacement starved of CPU — is "accepts TCP connections but does not answer HTTP",
+    // i.e. ready, and /ready answered 200 right after the crash (a flake under load).
+    const app = await gatedApp(cleanups, 'metrics-it', { path: '/health', interval: '25ms' }, { gateOpen: true });
+    const { tmp, gate, config } = app;
 
     const events: SupervisorEvent[] = [];
     const jsonLines: string[] = [];
@@ -69,10 +41,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
     let sinceExit: string[] | null = null;
     let sinceExitDone = false;
     const onEvent = (event: SupervisorEvent): void => {
-      if (event.type === 'spawned') {
-        pids.push(event.pid);
-        track(event.pid);
-      }
+      if (event.type === 'spawned') pids.push(event.pid);
       if (event.type === 'exited' && !event.expected && askedAt['exited'] === undefined) {
         rmSync(gate);
         sinceExit = [];
@@ -91,8 +60,7 @@ describe('metrics, status server and JSON log around a real supervisor', () => {
       const extra = metrics.handle(event);
       if (extra) json.handle(extra);
     };
-    mkdirSync(join(tmp, 'run'), { mode: 0o700 });
-    const supervisor = new Supervisor(config, realDeps({ runDir: join(tmp, 'run'), baseEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] }, onEvent }));
+    const supervisor = realSupervisor(app, onEvent);
 
     const status: StatusServer = await startStatusServer({
       port: 0,

@@ -6,61 +6,31 @@
  * as "accepts TCP but does not speak HTTP", i.e. ready; now it is a failed probe, and the instance
  * becomes ready only once it answers again with a status below 500.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
-import { realDeps } from '../../src/supervisor/real-deps.js';
-import { Supervisor } from '../../src/supervisor/runner.js';
-import { FIXTURES_DIR, assertAllGone, fixture, killAllTracked, track, waitFor } from '../helpers/processes.js';
-import { freePort, stopOrFail } from '../helpers/supervise.js';
+import { cleanupsAfterEach, gatedApp, realSupervisor } from '../helpers/gated-supervisor.js';
+import { assertAllGone, waitFor } from '../helpers/processes.js';
+import { stopOrFail } from '../helpers/supervise.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  const failures: unknown[] = [];
-  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((e: unknown) => failures.push(e));
-  killAllTracked();
-  if (failures.length > 0) throw failures[0];
-});
+const cleanups = cleanupsAfterEach();
 
 const SILENT = 'no HTTP answer within';
 
 describe('health.type "auto" against a real HTTP server that goes silent', () => {
   it('an instance that answered 503 and is then frozen (SIGSTOP) is not ready while frozen; ready once it answers again', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'naija-sup-speakers-'));
-    cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
-    const port = await freePort();
-    const gate = join(tmp, 'healthy');
-    const { config } = resolveConfig({
-      cwd: FIXTURES_DIR,
-      env: {},
-      filepath: join(tmp, '.naija-suprc.json'),
-      file: {
-        name: 'speakers-it',
-        command: [process.execPath, fixture('healthy-server.mjs')],
-        env: { HEALTH_GATE: gate },
-        port,
-        // "auto" stated explicitly: with health.path set it would default to "http". The path is
-        // /health so that the gate (503) holds; "/" answers 404, which "auto" takes as ready.
-        health: { type: 'auto', path: '/health', interval: '25ms', timeout: '300ms', startupTimeout: '60s' },
-        shutdown: { timeout: '5s' },
-      },
-    });
+    // "auto" stated explicitly: with health.path set it would default to "http". The path is
+    // /health so that the gate (503) holds; "/" answers 404, which "auto" takes as ready.
+    const app = await gatedApp(cleanups, 'speakers-it', { type: 'auto', path: '/health', interval: '25ms', timeout: '300ms', startupTimeout: '60s' }, { gateOpen: false });
+    const { config, gate } = app;
     expect(config.health.type).toBe('auto');
 
     const events: SupervisorEvent[] = [];
     const pids: number[] = [];
-    const onEvent = (event: SupervisorEvent): void => {
+    const supervisor = realSupervisor(app, (event) => {
       events.push(event);
-      if (event.type === 'spawned') {
-        pids.push(event.pid);
-        track(event.pid);
-      }
-    };
-    mkdirSync(join(tmp, 'run'), { mode: 0o700 });
-    const supervisor = new Supervisor(config, realDeps({ runDir: join(tmp, 'run'), baseEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] }, onEvent }));
+      if (event.type === 'spawned') pids.push(event.pid);
+    });
     const done = supervisor.start();
     cleanups.push(() => stopOrFail(done, () => {
       supervisor.stop();
