@@ -32,15 +32,12 @@ export function watchReadiness(
   instance: number,
   readiness: { ok: boolean },
 ): void {
-  const { deps, config, signal } = loop;
+  const { deps } = loop;
   let failures = 0;
   let successes = 0;
   const tick = async (): Promise<void> => {
-    if (signal.aborted) return;
-    const result = await deps.probe('readiness', config, signal);
-    if (signal.aborted) return;
-    loop.record(result, 'readiness');
-    deps.onEvent({ type: 'probe', probe: 'readiness', instance, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
+    const result = await probeAndReport(loop, 'readiness', instance);
+    if (result === null) return;
     if (result.ok) { successes += 1; failures = 0; } else { failures += 1; successes = 0; }
     if (readiness.ok && failures >= spec.failureThreshold) {
       readiness.ok = false;
@@ -49,9 +46,9 @@ export function watchReadiness(
       readiness.ok = true;
       deps.onEvent({ type: 'readiness-changed', instance, ready: true, detail: result.detail });
     }
-    deps.clock.setTimeout(() => { void tick().catch((e: unknown) => loop.fail(e)); }, spec.interval);
+    schedule(loop, tick, spec.interval);
   };
-  deps.clock.setTimeout(() => { void tick().catch((e: unknown) => loop.fail(e)); }, spec.interval);
+  schedule(loop, tick, spec.interval);
 }
 
 /**
@@ -64,20 +61,32 @@ export function watchLiveness(
   instance: () => number,
   failed: (failures: number, detail: string) => void,
 ): void {
-  const { deps, config, signal } = loop;
   let failures = 0;
   const tick = async (): Promise<void> => {
-    if (signal.aborted) return;
-    const result = await deps.probe('liveness', config, signal);
-    if (signal.aborted) return;
-    loop.record(result, 'liveness');
-    deps.onEvent({ type: 'probe', probe: 'liveness', instance: instance(), ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
+    const result = await probeAndReport(loop, 'liveness', instance());
+    if (result === null) return;
     failures = result.ok ? 0 : failures + 1;
     if (failures >= liveness.failureThreshold) {
       failed(failures, result.detail);
       return;
     }
-    deps.clock.setTimeout(() => { void tick().catch((e: unknown) => loop.fail(e)); }, liveness.interval);
+    schedule(loop, tick, liveness.interval);
   };
-  deps.clock.setTimeout(() => { void tick().catch((e: unknown) => loop.fail(e)); }, liveness.interval);
+  schedule(loop, tick, liveness.interval);
+}
+
+/** One periodic probe, recorded and reported as a 'probe' event; null once the loop was aborted. */
+async function probeAndReport(loop: ProbeLoop, kind: 'readiness' | 'liveness', instance: number): Promise<ProbeOutcome | null> {
+  const { deps, config, signal } = loop;
+  if (signal.aborted) return null;
+  const result = await deps.probe(kind, config, signal);
+  if (signal.aborted) return null;
+  loop.record(result, kind);
+  deps.onEvent({ type: 'probe', probe: kind, instance, ok: result.ok, detail: result.detail, latencyMs: result.latencyMs, first: false });
+  return result;
+}
+
+/** The next tick after `interval`; a throw ends the loop through loop.fail. */
+function schedule(loop: ProbeLoop, tick: () => Promise<void>, interval: number): void {
+  loop.deps.clock.setTimeout(() => { void tick().catch((e: unknown) => loop.fail(e)); }, interval);
 }
