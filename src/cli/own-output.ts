@@ -64,8 +64,9 @@ function rotate(path: string, maxFiles: number): void {
   }
   // Copied under a name of its own, then renamed over `.1` at once: a reader of `.1` (`naija-sup
   // logs`, a tail) sees the previous copy or the whole new one, never a half-written file. EXCL:
-  // never copy through something planted at the temporary name.
-  const copy = `${path}.1.${process.pid}.tmp`;
+  // never copy through something planted at the temporary name. One fixed name (this supervisor is
+  // the file's only writer): a copy left by a crash mid-rotation is removed by the next rotation.
+  const copy = `${path}.1.tmp`;
   rmSync(copy, { force: true });
   try {
     copyFileSync(path, copy, constants.COPYFILE_EXCL);
