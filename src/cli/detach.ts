@@ -22,7 +22,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectControl, describeExit, fetchStatus, waitForReady, type ControlConnection, type ReadyOutcome, type StreamedExit } from '../control/client.js';
 import { tailFile } from '../control/log-files.js';
 import { controlPaths, type ControlPaths } from '../control/paths.js';
@@ -34,11 +33,12 @@ import { NaijaSupError } from '../errors.js';
 import type { CliIO } from './context.js';
 import type { StartOptions } from './options.js';
 import { DETACHED_ENV, START_OPTIONS_ENV, supervisorEnv, supervisorNodeFlags } from './resident.js';
+import { packagePath } from '../package-root.js';
 
 const MARGIN_MS = 10_000;
 const TAIL_LINES = 20;
 
-const BIN = fileURLToPath(new URL('../../bin/naija-sup.js', import.meta.url));
+const BIN = packagePath('bin', 'naija-sup.js');
 
 /**
  * `start`'s arguments for the background process: `argv` as given to the CLI (with or without the

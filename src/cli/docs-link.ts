@@ -6,15 +6,12 @@
  * checkout: `docs/troubleshooting.md#e_port_in_use`; an app that installed the package:
  * `node_modules/naija-sup/docs/troubleshooting.md#…`), absolute otherwise (a global install).
  */
-import { isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, relative } from 'node:path';
 import { TROUBLESHOOTING_DOC } from '../docs-ref.js';
-
-/** The package root: this file is src/cli/ in a checkout under vitest, dist/cli/ once built. */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { packagePath } from '../package-root.js';
 
 /** The troubleshooting page on this machine. */
-export const TROUBLESHOOTING_FILE = join(PACKAGE_ROOT, TROUBLESHOOTING_DOC);
+export const TROUBLESHOOTING_FILE = packagePath(TROUBLESHOOTING_DOC);
 
 /** `see <path>#<anchor>`'s path part, for `anchor` (from docsRef or errorAnchor). */
 export function docsLink(anchor: string, cwd: string): string {

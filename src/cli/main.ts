@@ -4,9 +4,9 @@
  * bin/naija-sup.js sets process.exitCode from its result.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { defaultIO, type CliIO } from './context.js';
 import type { ControlOptions, StartOptions } from './options.js';
+import { packageVersion } from '../package-root.js';
 
 /**
  * The error renderer (and the redactor and docs links it needs) loads only when there is an error
@@ -14,11 +14,6 @@ import type { ControlOptions, StartOptions } from './options.js';
  */
 async function renderError(io: CliIO, error: unknown): Promise<number> {
   return (await import('./render.js')).renderError(io, error);
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 type Commander = typeof import('commander');

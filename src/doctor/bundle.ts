@@ -18,7 +18,7 @@
  * DATABASE_URL, a config error that quotes a value. The rule is src/config/redact.ts's, used
  * through its exports, so extending it extends the bundle's.
  */
-import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { isSecretName, loadConfig, redactConfig, REDACTED, type LoadedConfig } from '../config/index.js';
@@ -29,6 +29,7 @@ import { readLastRun } from '../control/record.js';
 import { runDirPath } from '../control/run-dir.js';
 import type { DoctorReport } from './index.js';
 import { tarGz, type TarEntry } from './tar.js';
+import { packageVersion } from '../package-root.js';
 
 /** How many log lines the bundle keeps. */
 export const BUNDLE_LOG_LINES = 200;
@@ -113,9 +114,8 @@ function logsOf(runDir: string, name: string | null, lines: number): string {
 }
 
 function versions(): Record<string, unknown> {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return {
-    naijaSup: pkg.version,
+    naijaSup: packageVersion(),
     node: process.version,
     nodeModuleVersion: process.versions.modules,
     platform: process.platform,

@@ -22,13 +22,13 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 export { isNodeCommand } from './node-command.js';
 import { spawnInstance, type ChildHandle, type ExitInfo } from './spawn.js';
 import { signalGroup } from './terminate.js';
+import { packagePath } from '../package-root.js';
 
-/** The gate the standby's Node runs first (same relative place from src/process and dist/process). */
-export const STANDBY_GATE_PATH = fileURLToPath(new URL('../../bin/standby-gate.cjs', import.meta.url));
+/** The gate the standby's Node runs first. */
+export const STANDBY_GATE_PATH = packagePath('bin', 'standby-gate.cjs');
 /** Environment names the gate reads (and removes). */
 export const STANDBY_FD_ENV = 'NAIJA_SUP_STANDBY_FD';
 export const STANDBY_SAVED_OPTIONS_ENV = 'NAIJA_SUP_STANDBY_NODE_OPTIONS';

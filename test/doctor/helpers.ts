@@ -4,7 +4,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,15 +190,5 @@ export function goneSupervisor(): { pid: number; startTime: string } {
   return { pid: deadPid(), startTime: '1' };
 }
 
-/** A port that was free on 127.0.0.1 a moment ago (bound on port 0, then closed). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free on 127.0.0.1 a moment ago, and not one this process was given lately. */
+export { freePort } from '../helpers/supervise.js';

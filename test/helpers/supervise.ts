@@ -35,7 +35,7 @@ export interface InProcessSupervisor {
   cleanup(): void;
 }
 
-export async function freePort(): Promise<number> {
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -45,6 +45,24 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Ports this test process was handed lately: the kernel may hand a just-closed port out again. */
+const recentPorts: number[] = [];
+
+/**
+ * A port that was free a moment ago and differs from the last 64 this process was given, so two
+ * calls in a row (`--port` and `--status-port`) never name the same port.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await ephemeralPort();
+    if (recentPorts.includes(port)) continue;
+    recentPorts.push(port);
+    if (recentPorts.length > 64) recentPorts.shift();
+    return port;
+  }
+  throw new Error('freePort: the kernel kept handing out ports this test process was given lately');
 }
 
 export function superviseInProcess(

@@ -5,12 +5,13 @@
  * the file cannot carry (set in the environment or by a flag, not in the config file that the
  * deployed naija-sup reads), and writes stdout or `-o FILE`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { loadConfig, type LoadedConfig, type ResolvedConfig } from '../../config/index.js';
 import { NaijaSupError } from '../../errors.js';
 import { EXPORT_TARGETS, exportTarget, type ExportTarget } from '../../export/index.js';
 import type { CliIO } from '../context.js';
+import { packageVersion } from '../../package-root.js';
 
 export interface ExportOptions {
   config?: string;
@@ -38,10 +39,6 @@ function write(io: CliIO, text: string, output: string | undefined): number {
   return 0;
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /**
  * Settings whose value came from the environment: the deployed naija-sup will not see them. (export
@@ -75,7 +72,7 @@ export async function exportCommand(io: CliIO, target: string, opts: ExportOptio
     });
   }
   const text = exportTarget(target as ExportTarget, {
-    config: loaded.config, configFile, version: version(), workdir: opts.workdir, user: opts.user,
+    config: loaded.config, configFile, version: packageVersion(), workdir: opts.workdir, user: opts.user,
   });
   const lost = notCarried(loaded);
   if (lost.length > 0) {

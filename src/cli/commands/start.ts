@@ -4,7 +4,6 @@
  * re-reads the config and reloads (or, in the foreground on a terminal, stops: the terminal
  * closed), SIGUSR1/SIGUSR2 are forwarded to the instance's group.
  */
-import { readFileSync } from 'node:fs';
 import type { Supervision } from '../../app/supervise.js';
 // Not config/index.js: that also holds the JSON Schema and README generators, which a
 // supervisor that lives for days never uses.
@@ -16,6 +15,7 @@ import { guardOutput, type CliIO } from '../context.js';
 import type { EventRenderer } from '../event-renderer.js';
 import type { StartOptions } from '../options.js';
 import { boundYoungGeneration, instanceEnv } from '../resident.js';
+import { packageVersion } from '../../package-root.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {
@@ -31,9 +31,9 @@ function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   };
 }
 
-function packageVersion(): string {
+function ownVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return packageVersion();
   } catch {
     return '0.0.0';
   }
@@ -102,7 +102,7 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
     renderer.handle(e);
     own?.check();
   };
-  const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: packageVersion() });
+  const running = supervise({ loaded, reloadConfig: load, env, onEvent, configLoadMs, force: Boolean(opts.force), version: ownVersion() });
   const unlisten = listenToSignals(io, running, terminal.hasControllingTerminal);
   try {
     return await running.done;

@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { satisfiesRange } from '../engines.js';
 import { isNodeBinaryName } from '../executables.js';
 import { describeProbeFailure } from './probe-failure.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
+import { packagePath } from '../../package-root.js';
 
 /** `engines.node` of a package.json; null when absent or unreadable. */
 export function readEnginesNode(packageJsonPath: string): string | null {
@@ -21,8 +21,6 @@ export function readEnginesNode(packageJsonPath: string): string | null {
   }
 }
 
-/** naija-sup's own package.json (same depth from src/doctor/checks and dist/doctor/checks). */
-const OWN_PACKAGE_JSON = new URL('../../../package.json', import.meta.url);
 
 /** The C library of the node running naija-sup, from its diagnostic report header. */
 function ownLibc(): string {
@@ -58,7 +56,7 @@ export const runtimeCheck: Check = {
     const details: string[] = [];
     const problems: CheckOutcome[] = [];
     const ownVersion = process.versions.node;
-    const ownRange = readEnginesNode(fileURLToPath(OWN_PACKAGE_JSON));
+    const ownRange = readEnginesNode(packagePath('package.json'));
     const ownLine = (libc: string): string => `naija-sup runs on node ${ownVersion} (${process.execPath}), ${process.platform} ${process.arch}, ${libc}`;
     details.push(ownLine('…'));
     if (ownRange !== null) {
