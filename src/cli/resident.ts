@@ -47,7 +47,6 @@
  * and the supervisor, so it gets only what can still be changed at run time:
  * {@link boundYoungGeneration}.
  */
-import { setFlagsFromString } from 'node:v8';
 
 // The flags and environment themselves live in the core, where the deployment exports
 // (src/export/common.ts) read them too: one source for every way the supervisor is started.
@@ -59,9 +58,10 @@ export { ADDED_ENV, DETACHED_ENV, START_OPTIONS_ENV, instanceEnv, supervisorEnv,
  * set up, so setting it now does nothing, but the growth factor is read at every growth
  * decision: at 1, the semi-spaces stay at their initial 1 MB, which is what --max-semi-space-size=1
  * gives (measured: new space 2 MB instead of 32 MB under allocation churn). Left alone when the
- * user chose a semi-space size.
+ * user chose a semi-space size (as the background supervisor of `start -d` has: node:v8 is then
+ * not even loaded, so the resident does not keep it).
  */
-export function boundYoungGeneration(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): void {
+export async function boundYoungGeneration(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const chosen = [...execArgv, env['NODE_OPTIONS'] ?? ''].some((a) => /--(max|min)-semi-space-size|--semi-space-growth-factor/.test(a));
-  if (!chosen) setFlagsFromString('--semi-space-growth-factor=1');
+  if (!chosen) (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
 }

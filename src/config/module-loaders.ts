@@ -8,7 +8,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ConfigFileError, sourceLine } from './file-error.js';
 
@@ -118,6 +117,8 @@ type TypeScript = typeof import('typescript');
 
 /** typescript from the config file's project first, else the one next to naija-sup (if any). */
 async function importTypeScript(filepath: string): Promise<TypeScript | undefined> {
+  // Loaded here, for a .ts config only: the resident supervisor keeps every module it loads.
+  const { createRequire } = await import('node:module');
   for (const from of [filepath, import.meta.url]) {
     let resolved: string;
     try {

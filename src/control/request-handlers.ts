@@ -43,12 +43,14 @@ function handleRequest(conn: Connection, request: ControlRequest, target: Contro
       send(conn, { v: 1, id, ok: true, status: target.status() });
       return;
     case 'stop': {
-      const status = target.status();
+      // The signal first, the status (a /proc pass over every process) after: the drain starts
+      // that much sooner (issue 19). A stop client takes the processes to wait for from its
+      // `events` subscription, answered before this request; this status shows the stop begun.
       target.stop({
         ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
         ...(request.force === undefined ? {} : { force: request.force }),
       });
-      send(conn, { v: 1, id, ok: true, status });
+      send(conn, { v: 1, id, ok: true, status: target.status() });
       return;
     }
     case 'restart': {

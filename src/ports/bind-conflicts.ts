@@ -6,7 +6,6 @@
  * sockets that matter, and `host` names are resolved here first because a name cannot be judged.
  */
 
-import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, SocketAddress } from 'node:net';
 import { NaijaSupError } from '../errors.js';
 
@@ -89,6 +88,8 @@ export async function resolveTargets(host: string | undefined): Promise<string[]
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (isIP(bare) !== 0) return [bare];
   try {
+    // Loaded only for a host name: most configs give an address, and the resident keeps what it loads.
+    const { lookup } = await import('node:dns/promises');
     const addresses = await lookup(bare, { all: true });
     return addresses.map((entry) => entry.address);
   } catch (cause) {

@@ -18,7 +18,7 @@ const RESIDENT = fileURLToPath(new URL('../../dist/cli/resident.js', import.meta
 function newSpaceAfterChurn(bound: boolean): number {
   const script = `
     const { getHeapSpaceStatistics } = await import('node:v8');
-    if (${bound}) (await import(${JSON.stringify(RESIDENT)})).boundYoungGeneration();
+    if (${bound}) await (await import(${JSON.stringify(RESIDENT)})).boundYoungGeneration();
     let keep = [];
     for (let i = 0; i < 2e6; i += 1) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
     console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);`;
@@ -32,13 +32,13 @@ describe('boundYoungGeneration', () => {
     expect(newSpaceAfterChurn(true)).toBeLessThanOrEqual(2 * MiB);
   }, 60_000);
 
-  it('leaves the heap alone when the user chose a young generation size, on the command line or in NODE_OPTIONS', () => {
+  it('leaves the heap alone when the user chose a young generation size, on the command line or in NODE_OPTIONS', async () => {
     setFlags.mockClear();
-    boundYoungGeneration(['--max-semi-space-size=16'], {});
-    boundYoungGeneration([], { NODE_OPTIONS: '--enable-source-maps --semi-space-growth-factor=4' });
-    boundYoungGeneration(['--min-semi-space-size=2'], {});
+    await boundYoungGeneration(['--max-semi-space-size=16'], {});
+    await boundYoungGeneration([], { NODE_OPTIONS: '--enable-source-maps --semi-space-growth-factor=4' });
+    await boundYoungGeneration(['--min-semi-space-size=2'], {});
     expect(setFlags).not.toHaveBeenCalled();
-    boundYoungGeneration(['--enable-source-maps'], { NODE_OPTIONS: '--max-old-space-size=512' });
+    await boundYoungGeneration(['--enable-source-maps'], { NODE_OPTIONS: '--max-old-space-size=512' });
     expect(setFlags).toHaveBeenCalledWith('--semi-space-growth-factor=1');
   });
 });

@@ -42,21 +42,37 @@ function ownVersion(): string {
 type Renderer = Pick<EventRenderer, 'handle' | 'close'>;
 
 /**
- * What only a supervising `start` needs (its renderers, own-output rotation, the terminal check):
- * imported beside the supervisor while the config is read, so that `start -d`'s foreground, which
- * hands over before any of it is used, never loads them.
+ * What only a supervising `start` needs (own-output rotation, the terminal check, the port's
+ * origin): imported beside the supervisor while the config is read, so that `start -d`'s
+ * foreground, which hands over before any of it is used, never loads them.
  */
 async function foregroundModules(): Promise<{
-  events: typeof import('../event-renderer.js');
-  json: typeof import('../json-renderer.js');
   own: typeof import('../own-output.js');
   terminal: typeof import('../../process/terminal.js');
   resolve: typeof import('../../config/resolve.js');
 }> {
-  const [events, json, own, terminal, resolve] = await Promise.all([
-    import('../event-renderer.js'), import('../json-renderer.js'), import('../own-output.js'), import('../../process/terminal.js'), import('../../config/resolve.js'),
-  ]);
-  return { events, json, own, terminal, resolve };
+  const [own, terminal, resolve] = await Promise.all([import('../own-output.js'), import('../../process/terminal.js'), import('../../config/resolve.js')]);
+  return { own, terminal, resolve };
+}
+
+type RendererModule = typeof import('../event-renderer.js') | typeof import('../json-renderer.js');
+
+/**
+ * The one renderer this start uses: human lines on a terminal, JSON lines otherwise (the config's
+ * logFormat decides once it is read). Only that one is loaded (the background supervisor of
+ * `start -d` never holds the human renderer and its colours); the likely one loads beside the
+ * config, the other only if the config chose it.
+ */
+function rendererModule(human: boolean): Promise<RendererModule> {
+  return human ? import('../event-renderer.js') : import('../json-renderer.js');
+}
+
+async function makeRenderer(io: CliIO, opts: StartOptions, loaded: LoadedConfig, guess: { human: boolean; module: Promise<RendererModule> }, portOrigin: () => string | null): Promise<Renderer> {
+  const { config } = loaded;
+  const human = (config.logFormat ?? (io.isTTY ? 'human' : 'json')) !== 'json';
+  const module = await (human === guess.human ? guess.module : rendererModule(human));
+  if ('JsonRenderer' in module) return new module.JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) });
+  return new module.EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: portOrigin() }, await module.paletteFor(io));
 }
 
 export async function startCommand(io: CliIO, opts: StartOptions, command: string[], rawArgv: string[] = []): Promise<number> {
@@ -67,11 +83,13 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   }
   // Before the supervisor's modules load and allocate (src/cli/resident.ts says why); only when
   // this start owns the process: one run inside another program (tests) leaves its heap alone.
-  if (io.signals === process) boundYoungGeneration();
+  if (io.signals === process) await boundYoungGeneration();
   // Imported only here: `start -d` itself never supervises (the background process does). Not
   // awaited yet: the supervisor's modules load while the config file is read and checked.
   const superviseModule = import('../../app/supervise.js');
   const modules = foregroundModules();
+  const guessHuman = (opts.logFormat ?? io.env['NAIJA_SUP_LOG_FORMAT'] ?? (io.isTTY ? 'human' : 'json')) !== 'json';
+  const guess = { human: guessHuman, module: rendererModule(guessHuman) };
   const t0 = performance.now();
   const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
@@ -82,16 +100,13 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   });
   const loaded = await load().catch(async (error: unknown) => {
     // Settled before the error goes up: an unawaited import that fails later would be unhandled.
-    await Promise.all([superviseModule.catch(() => undefined), modules.catch(() => undefined)]);
+    await Promise.all([superviseModule.catch(() => undefined), modules.catch(() => undefined), guess.module.catch(() => undefined)]);
     throw error;
   });
   const configLoadMs = performance.now() - t0;
-  const [{ supervise }, { events, json, own: ownOutput, terminal, resolve }] = await Promise.all([superviseModule, modules]);
+  const [{ supervise }, { own: ownOutput, terminal, resolve }] = await Promise.all([superviseModule, modules]);
   const { config } = loaded;
-  const format = config.logFormat ?? (io.isTTY ? 'human' : 'json');
-  const renderer: Renderer = format === 'json'
-    ? new json.JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) })
-    : new events.EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: resolve.portOrigin(loaded, io.cwd) }, await events.paletteFor(io));
+  const renderer = await makeRenderer(io, opts, loaded, guess, () => resolve.portOrigin(loaded, io.cwd));
   // Detached (src/cli/detach.ts), our stdout is a file that never rotates: the server's output
   // goes only to the rotating log in the run dir.
   const detached = io.env['NAIJA_SUP_DETACHED'] === '1';

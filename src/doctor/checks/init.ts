@@ -6,11 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { INIT_FIX } from '../../app/pid1.js';
 import { PROC, type ProcDeps } from '../../process/proc-read.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
-
-/** What to do about a PID 1 that is not an init (doctor's `init` check, and `start` when naija-sup is PID 1). */
-export const INIT_FIX = 'Run the container with an init: `docker run --init …` (compose: `init: true`), or make tini PID 1 (`ENTRYPOINT ["tini", "--"]`).';
 
 /** PID 1 names that reap orphans. */
 const INITS = new Set([
