@@ -5,28 +5,17 @@
  * chunk is mapped back to its src/ modules through the chunk's source map. After a stop, the list
  * is checked for what only other commands or the foreground use.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/control/protocol.js';
-import { assertAllGone, fixture, killAllTracked, track, trackedPids, waitFor } from '../helpers/processes.js';
-import { freePort } from '../helpers/supervise.js';
+import { cliApp, endCliApps } from '../helpers/cli-app.js';
+import { fixture, track, waitFor } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'naija-sup.js');
-const dirs: string[] = [];
 
-afterEach(async () => {
-  try {
-    await assertAllGone([...trackedPids.keys()], 15_000);
-  } finally {
-    killAllTracked();
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterEach(endCliApps);
 
 /** The src/ modules (relative to the repository) that a bundle chunk holds, from its source map. */
 function sourcesOf(chunkPath: string): string[] {
@@ -36,21 +25,10 @@ function sourcesOf(chunkPath: string): string[] {
 
 describe('the background supervisor of start -d', () => {
   it('loads no CLI framework, config format, doctor, export or human-renderer code, and no node:v8', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'naija-sup-resident-modules-'));
-    dirs.push(cwd);
+    const { cwd, env, cli } = await cliApp({ name: 'resident-modules' });
     const listFile = join(cwd, 'loaded.json');
-    writeFileSync(join(cwd, 'naija-sup.config.json'), JSON.stringify({
-      name: 'resident-modules', command: [process.execPath, fixture('healthy-server.mjs')], port: await freePort(), health: { path: '/health' },
-    }));
-    const env = {
-      PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', NAIJA_SUP_RUN_DIR: join(cwd, 'run'),
-      NODE_OPTIONS: `--import ${fixture('loaded-modules.mjs')}`, LOADED_MODULES_FILE: listFile,
-    };
-    const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => new Promise((done) => {
-      execFile(process.execPath, [BIN, ...args], { cwd, env, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-        done({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-      });
-    });
+    env['NODE_OPTIONS'] = `--import ${fixture('loaded-modules.mjs')}`;
+    env['LOADED_MODULES_FILE'] = listFile;
     const started = await cli(['start', '-d']);
     expect(started.status, started.stderr).toBe(0);
     const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusSnapshot;
