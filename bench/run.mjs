@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 
-const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2'];
+const ALL = ['supervise', 'port-lookup', 'free-port', 'status', 'doctor', 'metrics', 'reload', 'first-run', 'probe', 'vs-pm2', 'bundle'];
 // Run only when named: the soak, the chaos run, the cluster comparison and the proxy cost take
 // minutes (`npm run bench -- soak`, `-- chaos`, `-- cluster`, `-- http-proxy`).
 const ON_REQUEST = ['soak', 'chaos', 'cluster', 'http-proxy'];

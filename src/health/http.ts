@@ -7,7 +7,6 @@
  * connection, closed right after, and an exact timeout that destroys the socket.
  */
 
-import { STATUS_CODES, request } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
@@ -47,6 +46,9 @@ export interface HttpProbeOptions {
  */
 export const HTTP_PROBE_BODY_HEAD = 200;
 
+/** node:http, once the first probe has loaded it. */
+let http: typeof import('node:http') | undefined;
+
 /**
  * Sends one `GET path` to `host:port` on a fresh connection (`agent: false`, `Connection: close`)
  * and resolves (never rejects) with what happened:
@@ -60,9 +62,16 @@ export const HTTP_PROBE_BODY_HEAD = 200;
  * destroyed; it is also destroyed on timeout and abort. `latencyMs` is the time to the response
  * headers. If the deadline or an abort comes after the status arrived, the status result stands.
  */
-export function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
+export async function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
   const invalid = validateProbeTarget(options.port, options.timeout);
-  if (invalid !== undefined) return Promise.resolve(invalid);
+  if (invalid !== undefined) return invalid;
+  // node:http (six modules of Node's own) loads at the first probe, not before the spawn: a start
+  // loads it while its server boots (issue 19). The deadline starts after it.
+  http ??= await import('node:http');
+  return probeWith(http, options);
+}
+
+function probeWith({ request, STATUS_CODES }: typeof import('node:http'), options: HttpProbeOptions): Promise<ProbeResult> {
   if (options.signal?.aborted === true) return Promise.resolve(abortedResult(0));
 
   const host = unbracketHost(options.host);
@@ -126,7 +135,7 @@ export function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
     // Also fires (harmlessly, after settle) when settle() destroys the request.
     req.on('error', (error) => settle(answered ?? { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
     req.on('response', (res: IncomingMessage) => {
-      const result = statusResult(res, path, elapsed());
+      const result = statusResult(res, path, elapsed(), STATUS_CODES);
       answered = result;
       let received = 0;
       const head: Buffer[] = [];
@@ -146,7 +155,7 @@ export function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
   });
 }
 
-function statusResult(res: IncomingMessage, path: string, latencyMs: number): ProbeResult {
+function statusResult(res: IncomingMessage, path: string, latencyMs: number, STATUS_CODES: Record<number, string | undefined>): ProbeResult {
   const status = res.statusCode ?? 0;
   const reason = res.statusMessage !== undefined && res.statusMessage !== '' ? res.statusMessage : (STATUS_CODES[status] ?? '');
   const statusText = reason === '' ? String(status) : `${status} ${reason}`;
