@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, freePort, median, pollUntil, rssKiB, sleep, start } from './lib.mjs';
+import { CLI, ROOT, cleanup, freePort, median, pollUntil, rssKiB, sleep, start } from './lib.mjs';
 
 const ROUNDS = Math.max(3, Number(process.argv[2] ?? 9));
 const work = mkdtempSync(join(tmpdir(), 'naija-sup-bundle-'));
@@ -40,25 +40,30 @@ function run(entry, args) {
 
 const results = Object.fromEntries(Object.keys(layouts).map((k) => [k, { start: [], status: [], rss: [] }]));
 console.log(`node ${process.version}, ${ROUNDS} rounds, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start`);
-for (let round = 0; round < ROUNDS; round++) {
-  // Alternate which layout goes first, so neither always runs on a warmer machine.
-  const order = round % 2 === 0 ? Object.keys(layouts) : Object.keys(layouts).reverse();
-  for (const name of order) {
-    const entry = layouts[name];
-    const port = await freePort();
-    const t0 = performance.now();
-    const sup = start(process.execPath, [entry, 'start', '--config', CONFIG, '--port', String(port)], { env, cwd: work });
-    results[name].start.push(await pollUntil(port, '/', (r) => r.status === 200, t0, 20_000, 1));
-    const status = await run(entry, ['status', '--name', 'bundle-ab']);
-    if (status.code !== 0) throw new Error(`status failed (${name}):\n${status.output}`);
-    results[name].status.push(status.ms);
-    await sleep(5000);
-    results[name].rss.push(rssKiB(sup.pid) / 1024);
-    process.kill(sup.pid, 'SIGTERM');
-    await sup.exited;
+// A failed round ends every process started here (their groups) and removes the temporary folder.
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which layout goes first, so neither always runs on a warmer machine.
+    const order = round % 2 === 0 ? Object.keys(layouts) : Object.keys(layouts).reverse();
+    for (const name of order) {
+      const entry = layouts[name];
+      const port = await freePort();
+      const t0 = performance.now();
+      const sup = start(process.execPath, [entry, 'start', '--config', CONFIG, '--port', String(port)], { env, cwd: work });
+      results[name].start.push(await pollUntil(port, '/', (r) => r.status === 200, t0, 20_000, 1));
+      const status = await run(entry, ['status', '--name', 'bundle-ab']);
+      if (status.code !== 0) throw new Error(`status failed (${name}):\n${status.output}`);
+      results[name].status.push(status.ms);
+      await sleep(5000);
+      results[name].rss.push(rssKiB(sup.pid) / 1024);
+      process.kill(sup.pid, 'SIGTERM');
+      await sup.exited;
+    }
   }
+} finally {
+  await cleanup();
+  rmSync(work, { recursive: true, force: true });
 }
-rmSync(work, { recursive: true, force: true });
 
 const row = (label, key, unit, digits = 0) => {
   const [a, b] = Object.keys(layouts).map((k) => median(results[k][key]));

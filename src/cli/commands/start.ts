@@ -8,6 +8,7 @@ import type { Supervision } from '../../app/supervise.js';
 // Not config/index.js: that also holds the JSON Schema and README generators, which a
 // supervisor that lives for days never uses.
 import { loadConfig } from '../../config/load.js';
+import { envTwinName } from '../../config/schema.js';
 import type { ConfigFlags } from '../../config/resolve.js';
 import type { LoadedConfig } from '../../config/types.js';
 import type { SupervisorEvent } from '../../supervisor/events.js';
@@ -63,13 +64,18 @@ type RendererModule = typeof import('../event-renderer.js') | typeof import('../
  * `start -d` never holds the human renderer and its colours); the likely one loads beside the
  * config, the other only if the config chose it.
  */
+/** The one rule for the output's form: JSON when chosen, else human lines on a terminal only. */
+function wantsHuman(chosen: string | null | undefined, isTTY: boolean): boolean {
+  return (chosen ?? (isTTY ? 'human' : 'json')) !== 'json';
+}
+
 function rendererModule(human: boolean): Promise<RendererModule> {
   return human ? import('../event-renderer.js') : import('../json-renderer.js');
 }
 
 async function makeRenderer(io: CliIO, opts: StartOptions, loaded: LoadedConfig, guess: { human: boolean; module: Promise<RendererModule> }, portOrigin: () => string | null): Promise<Renderer> {
   const { config } = loaded;
-  const human = (config.logFormat ?? (io.isTTY ? 'human' : 'json')) !== 'json';
+  const human = wantsHuman(config.logFormat, io.isTTY);
   const module = await (human === guess.human ? guess.module : rendererModule(human));
   if ('JsonRenderer' in module) return new module.JsonRenderer(io, { name: config.name, verbose: Boolean(opts.verbose) });
   return new module.EventRenderer(io, { name: config.name, raw: Boolean(opts.raw), verbose: Boolean(opts.verbose), portOrigin: portOrigin() }, await module.paletteFor(io));
@@ -88,7 +94,8 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   // awaited yet: the supervisor's modules load while the config file is read and checked.
   const superviseModule = import('../../app/supervise.js');
   const modules = foregroundModules();
-  const guessHuman = (opts.logFormat ?? io.env['NAIJA_SUP_LOG_FORMAT'] ?? (io.isTTY ? 'human' : 'json')) !== 'json';
+  // The flag or the environment may already say; the config file can still decide otherwise.
+  const guessHuman = wantsHuman(opts.logFormat ?? io.env[envTwinName('logFormat')], io.isTTY);
   const guess = { human: guessHuman, module: rendererModule(guessHuman) };
   const t0 = performance.now();
   const load = (): Promise<LoadedConfig> => loadConfig({
