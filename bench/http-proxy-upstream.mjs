@@ -42,6 +42,57 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60_000;
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('READY'));
 `,
+  'raw sockets (ceiling)': `
+import http from 'node:http';
+import net from 'node:net';
+const target = Number(process.env.TARGET);
+const idle = [];
+function onData(chunk) {
+  const s = this;
+  if (s.remaining === -1) {
+    const buf = s.buf === null ? chunk : Buffer.concat([s.buf, chunk]);
+    const end = buf.indexOf('\\r\\n\\r\\n');
+    if (end === -1) { s.buf = buf; return; }
+    s.buf = null;
+    const lines = buf.latin1Slice(0, end).split('\\r\\n');
+    const status = Number(lines[0].slice(9, 12));
+    const headers = [];
+    let length = 0;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i];
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (name.length === 14 && name.toLowerCase() === 'content-length') length = Number(value);
+      if (name.length === 10 && name.toLowerCase() === 'connection') continue;
+      headers.push(name, value);
+    }
+    s.res.writeHead(status, headers);
+    s.remaining = length;
+    chunk = buf.subarray(end + 4);
+  }
+  if (chunk.length > 0) { s.remaining -= chunk.length; s.res.write(chunk); }
+  if (s.remaining === 0) { s.res.end(); s.res = null; s.remaining = -1; idle.push(s); }
+}
+function connect() {
+  const s = net.connect({ host: '127.0.0.1', port: target, noDelay: true });
+  s.buf = null; s.remaining = -1; s.res = null;
+  s.on('data', onData);
+  s.on('error', () => undefined);
+  s.on('close', () => { const i = idle.indexOf(s); if (i !== -1) idle.splice(i, 1); if (s.res) s.res.destroy(); });
+  return s;
+}
+const server = http.createServer((req, res) => {
+  const s = idle.pop() ?? connect();
+  s.res = res;
+  const raw = req.rawHeaders;
+  let head = req.method + ' ' + req.url + ' HTTP/1.1\\r\\n';
+  for (let i = 0; i < raw.length; i += 2) head += raw[i] + ': ' + raw[i + 1] + '\\r\\n';
+  s.write(head + '\\r\\n', 'latin1');
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('READY'));
+`,
   'undici Pool.request': `
 import http from 'node:http';
 const { Pool } = await import(process.env.UNDICI);

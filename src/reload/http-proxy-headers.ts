@@ -22,8 +22,15 @@ export interface RequestHeadInfo {
   headers: string[];
   /** The request has a body (content-length > 0 or transfer-encoding). */
   hasBody: boolean;
+  /**
+   * How the body goes upstream: as is after a Content-Length, re-chunked after a Transfer-Encoding
+   * (node's server has decoded the client's chunks; the header is kept), or none.
+   */
+  framing: 'none' | 'length' | 'chunked';
   /** Content-Length when given, else -1. */
   contentLength: number;
+  /** The client sent a Host header (an HTTP/1.0 client may not; the upstream request gets one). */
+  hasHost: boolean;
 }
 
 /**
@@ -38,6 +45,7 @@ export function requestHeaders(raw: readonly string[], forwardedFor: string | nu
   let xff: string | undefined;
   let host: string | undefined;
   let hasBody = false;
+  let chunked = false;
   let contentLength = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -59,6 +67,7 @@ export function requestHeaders(raw: readonly string[], forwardedFor: string | nu
         if (contentLength > 0) hasBody = true;
       } else if (lower === 'transfer-encoding') {
         hasBody = true;
+        chunked = true;
       } else if (lower === 'host') {
         host = value;
       }
@@ -76,7 +85,21 @@ export function requestHeaders(raw: readonly string[], forwardedFor: string | nu
     headers.push('X-Forwarded-For', xff === undefined ? forwardedFor : `${xff}, ${forwardedFor}`, 'X-Forwarded-Proto', 'http');
     if (host !== undefined) headers.push('X-Forwarded-Host', host);
   }
-  return { headers, hasBody, contentLength };
+  const framing = chunked ? 'chunked' : hasBody ? 'length' : 'none';
+  return { headers, hasBody, framing, contentLength, hasHost: host !== undefined };
+}
+
+/**
+ * The upstream request head as one string, ending in CRLF CRLF. The method, target and headers
+ * come from node's parser, which rejected CR, LF and NUL in them: nothing can be injected.
+ * `host` is the Host header to add when the client sent none (as node's client did).
+ */
+export function requestHead(method: string, url: string, info: RequestHeadInfo, host: string): string {
+  let head = `${method} ${url} HTTP/1.1\r\n`;
+  const { headers } = info;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`;
+  if (!info.hasHost) head += `Host: ${host}\r\n`;
+  return `${head}\r\n`;
 }
 
 /** The response headers for the client: hop-by-hop ones and those named in `Connection` dropped. */

@@ -8,17 +8,18 @@
  */
 
 import { EventEmitter } from 'node:events';
-import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { TargetSlots } from './http-proxy-balance.js';
 import { checkPort, type HttpProxyTarget } from './http-proxy-options.js';
 import { newCounters, snapshot, type HttpTargetStats, type TargetCounters } from './http-proxy-stats.js';
+import type { UpstreamPool } from './http-upstream.js';
 
 /** Per-instance state: its pool, what is in flight to it, its counters. */
 export interface TargetState {
   port: number;
   id: string;
-  agent: http.Agent | null;
+  /** Its keep-alive pool (http-upstream.ts), made at its first request. */
+  pool: UpstreamPool<unknown, TargetState> | null;
   inFlight: number;
   awaiting: number; // requests sent to it whose response head has not arrived: a reload waits for these
   tunnels: Set<Socket>;
@@ -27,6 +28,9 @@ export interface TargetState {
 
 /** Retired instances whose counters are still reported (the current one always is). */
 const KEEP_RETIRED = 16;
+
+/** Makes the pool of connections to an instance. */
+export type PoolFactory = (state: TargetState) => UpstreamPool<unknown, TargetState>;
 
 export class ProxyTargets {
   /**
@@ -39,7 +43,7 @@ export class ProxyTargets {
   /** 'drained' fires with a target's port whenever nothing is in flight, or awaiting an answer, at it any more. */
   private readonly drained = new EventEmitter<{ drained: [port: number] }>();
 
-  constructor() {
+  constructor(private readonly newPool: PoolFactory) {
     this.drained.setMaxListeners(0);
   }
 
@@ -77,7 +81,7 @@ export class ProxyTargets {
   destroyAll(): void {
     for (const state of this.states.values()) {
       for (const tunnel of state.tunnels) tunnel.destroy();
-      state.agent?.destroy();
+      state.pool?.destroy();
     }
   }
 
@@ -104,10 +108,10 @@ export class ProxyTargets {
     if (known !== undefined && known.id === target.id) return known;
     if (known !== undefined) {
       // The port was reused by a new instance: the old one is gone, keep its counters only.
-      known.agent?.destroy();
+      known.pool?.destroy();
       this.remember(known.counters);
     }
-    const state: TargetState = { port: target.port, id: target.id, agent: null, inFlight: 0, awaiting: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
+    const state: TargetState = { port: target.port, id: target.id, pool: null, inFlight: 0, awaiting: 0, tunnels: new Set(), counters: newCounters(target.id, target.port) };
     this.states.set(target.port, state);
     return state;
   }
@@ -120,8 +124,8 @@ export class ProxyTargets {
   /** A retired target with nothing in flight: close its pooled connections, keep its counters. */
   private release(state: TargetState): void {
     if (this.slots.has(state) || state.inFlight > 0) return;
-    state.agent?.destroy();
-    state.agent = null;
+    state.pool?.destroy();
+    state.pool = null;
     if (this.states.get(state.port) === state) this.states.delete(state.port);
     this.remember(state.counters);
   }
@@ -140,8 +144,8 @@ export class ProxyTargets {
     if (state.awaiting === 0) this.drained.emit('drained', state.port);
   }
 
-  agentOf(state: TargetState): http.Agent {
-    // One pool per instance: retiring it is agent.destroy(). LIFO keeps few connections warm.
-    return (state.agent ??= new http.Agent({ keepAlive: true, scheduling: 'lifo', noDelay: true } as http.AgentOptions));
+  /** One pool per instance: retiring it is `pool.destroy()`. */
+  poolOf(state: TargetState): UpstreamPool<unknown, TargetState> {
+    return (state.pool ??= this.newPool(state));
   }
 }

@@ -8,27 +8,32 @@
  * to `queueTimeoutMs`, then 503 (http-proxy-queue.ts). Upgrades become tunnels (http-proxy-upgrade.ts);
  * responses are relayed chunk by chunk (http-proxy-respond.ts).
  *
- * Upstream client: one node:http Agent per instance (its own keep-alive pool; retiring an instance is
- * `agent.destroy()`; the instances' pools, in-flight counts and retirement are http-proxy-targets.ts),
- * chosen over undici by measurement, and because node:http says exactly when a request failed
- * (before/after 'response', `readableDidRead`), which the retry rule relies on.
- * A request without a body costs no timer, no closure and no header object of ours: raw header arrays are
- * filtered and passed on, listeners are shared (they find the exchange through a symbol), counters
- * are plain numbers. Measurements and where the CPU goes: docs/http-proxy.md, "Cost".
+ * Upstream client: http-upstream.ts, one keep-alive pool of plain connections per instance (retiring
+ * an instance is `pool.destroy()`; the instances' pools, in-flight counts and retirement are
+ * http-proxy-targets.ts). It replaced node:http's client by measurement (its header says why) and
+ * reports exactly when a request failed (before or after the response head), which the retry rule
+ * relies on. This class is its handler: `head`, `data`, `end`, `error`, `release`.
+ * A request without a body costs no timer, no closure and no header object of ours: raw header
+ * arrays are filtered and written as one string, listeners are shared (they find the exchange
+ * through a symbol), counters are plain numbers. Measurements and where the CPU goes:
+ * docs/http-proxy.md, "Cost".
  */
 
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
-import { requestHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
+import { requestHead, requestHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
 import { WaitQueue } from './http-proxy-queue.js';
-import { relayResponse, replyJson } from './http-proxy-respond.js';
+import { replyJson, writeResponseHead } from './http-proxy-respond.js';
 import { mayWaitForReplacement, onUpstreamFailure } from './http-proxy-retry.js';
 import { observe, type HttpProxyStats } from './http-proxy-stats.js';
 import { ProxyTargets, type TargetState } from './http-proxy-targets.js';
 import { answerClientError, forwardUpgrade, rawResponse } from './http-proxy-upgrade.js';
+import type { ResponseHead } from './http-response-parser.js';
+import { UpstreamPool, type Upstream, type UpstreamHandler } from './http-upstream.js';
 import { listen } from './proxy.js';
 
 export type { HttpProxyEvent, HttpProxyLimits, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy } from './http-proxy-options.js';
@@ -45,9 +50,10 @@ interface Exchange {
   servedBy: TargetState | null;
   /** The target a retried request failed on. */
   failedOn: TargetState | null;
-  upstream: http.ClientRequest | null;
-  /** The current upstream request's response has begun. */
-  responded: boolean;
+  /** The connection carrying the current attempt (null between attempts and after the answer). */
+  upstream: Upstream<unknown, TargetState> | null;
+  /** The current attempt no longer awaits its response head (it arrived, or the attempt ended). */
+  answered: boolean;
   retried: boolean;
   proxy: HttpProxy;
   /** In the proxy's wait queue (spares a queue lookup when the exchange ends). */
@@ -55,8 +61,6 @@ interface Exchange {
 }
 
 const EXCHANGE = Symbol('exchange');
-const TARGET = Symbol('target');
-type Upstream = http.ClientRequest & { [EXCHANGE]: Exchange; [TARGET]: TargetState; answered?: boolean };
 type Downstream = ServerResponse & { [EXCHANGE]: Exchange };
 
 /**
@@ -73,7 +77,7 @@ export async function createHttpProxy(options: HttpProxyOptions): Promise<HttpRe
   return proxy;
 }
 
-class HttpProxy implements HttpReloadProxy {
+class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetState> {
   port = 0;
   readonly server: http.Server;
   private readonly targetHost: string;
@@ -82,7 +86,7 @@ class HttpProxy implements HttpReloadProxy {
   private readonly limits: ResolvedLimits;
   private readonly emit: (event: HttpProxyEvent) => void;
   /** The instances, their pools and counters, the slots taking new requests (http-proxy-targets.ts). */
-  private readonly targets = new ProxyTargets();
+  private readonly targets = new ProxyTargets((state) => new UpstreamPool(this.targetHost, state.port, state, this, this.limits.maxHeaderSize));
   /** Only a setTarget() call resumes a waiting request, even to the same target (after a refusal). */
   private readonly queue: WaitQueue<Exchange, TargetState>;
   private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
@@ -181,7 +185,7 @@ class HttpProxy implements HttpReloadProxy {
       servedBy: null,
       failedOn: null,
       upstream: null,
-      responded: false,
+      answered: true,
       retried: false,
       proxy: this,
       queued: false,
@@ -203,7 +207,12 @@ class HttpProxy implements HttpReloadProxy {
       ex.proxy.queue.remove(ex);
     }
     // The client went away mid-exchange: stop the upstream request too.
-    if (!this.writableFinished) ex.upstream?.destroy();
+    const upstream = ex.upstream;
+    if (!this.writableFinished && upstream !== null) {
+      ex.upstream = null;
+      ex.proxy.settle(ex);
+      upstream.abort(ex);
+    }
     if (ex.servedBy !== null) observe(ex.servedBy.counters, this.statusCode, (performance.now() - ex.start) / 1000);
   };
 
@@ -216,81 +225,100 @@ class HttpProxy implements HttpReloadProxy {
   private forward(ex: Exchange, state: TargetState): void {
     const { req } = ex;
     ex.servedBy = state;
+    ex.answered = false;
     state.inFlight += 1;
     state.awaiting += 1;
-    const upstream = http.request({
-      host: this.targetHost,
-      port: state.port,
-      method: req.method,
-      path: req.url,
-      headers: ex.head.headers,
-      // A retry to the same instance takes a new connection: another pooled one may be as stale.
-      agent: ex.failedOn === state ? false : this.targets.agentOf(state),
-    }) as Upstream;
+    const method = req.method ?? 'GET';
+    const head = requestHead(method, req.url ?? '/', ex.head, `${this.targetHost}:${state.port}`);
+    // A retry to the same instance takes a new connection: another pooled one may be as stale.
+    const upstream = this.targets.poolOf(state).request(ex, head, ex.head.framing, method === 'HEAD', ex.failedOn === state);
     ex.upstream = upstream;
-    ex.responded = false;
-    // Shared listeners (created once per proxy) find the exchange on the request: no closures per request.
-    upstream[EXCHANGE] = ex;
-    upstream[TARGET] = state;
-    upstream.on('close', this.onUpstreamClose);
-    upstream.on('response', this.onUpstreamResponse);
-    upstream.on('error', this.onUpstreamError);
-    if (!ex.head.hasBody) {
-      upstream.end();
-      return;
-    }
+    if (ex.head.framing === 'none') return;
     // The body is read only once the connection stands, so a refused connection leaves it unread
     // (and the request retryable whatever its method).
-    upstream.once('socket', (socket: Socket) => {
-      if (socket.connecting) socket.once('connect', () => this.streamBody(ex, upstream));
-      else this.streamBody(ex, upstream);
-    });
+    if (upstream.connecting) upstream.socket.once('connect', () => this.streamBody(ex, upstream));
+    else this.streamBody(ex, upstream);
   }
 
-  private readonly onUpstreamClose = function (this: Upstream): void {
-    const proxy = this[EXCHANGE].proxy;
-    proxy.answered(this);
-    proxy.targets.done(this[TARGET]);
-  };
+  // --- UpstreamHandler: the instance's answer ---------------------------------------------------
 
-  private readonly onUpstreamResponse = function (this: Upstream, ures: IncomingMessage): void {
-    const ex = this[EXCHANGE];
-    ex.responded = true;
-    ex.proxy.answered(this);
-    relayResponse(ex.res, ures, ex.proxy.closing);
-  };
-
-  // The upstream request got its response head, or ended without one: it no longer awaits.
-  private answered(upstream: Upstream): void {
-    if (upstream.answered === true) return;
-    upstream.answered = true;
-    this.targets.answered(upstream[TARGET]);
+  head(ex: Exchange, head: ResponseHead): void {
+    this.settle(ex);
+    try {
+      writeResponseHead(ex.res, head, this.closing);
+    } catch {
+      // A header or reason phrase node's server will not send (ERR_INVALID_CHAR): the answer cannot
+      // be passed on as it is.
+      const upstream = ex.upstream;
+      ex.upstream = null;
+      upstream?.abort(ex);
+      for (const name of ex.res.getHeaderNames()) ex.res.removeHeader(name);
+      ex.res.statusMessage = '';
+      const state = ex.servedBy as TargetState;
+      state.counters.upstreamErrors += 1;
+      this.emit({ type: 'upstream-error', target: state.id, code: 'HPE_INVALID_HEADER_TOKEN', method: ex.req.method ?? 'GET', retried: false, responseStarted: true });
+      this.reply(ex, 502, { error: 'bad_gateway', cause: 'HPE_INVALID_HEADER_TOKEN', instance: state.id, message: `The instance ${state.id} sent a response header that cannot be passed on.` });
+    }
   }
 
-  private readonly onUpstreamError = function (this: Upstream, error: NodeJS.ErrnoException): void {
-    const ex = this[EXCHANGE];
-    if (ex.upstream === this) ex.proxy.failed(ex, this[TARGET], error, ex.responded);
+  data(ex: Exchange, chunk: Buffer): boolean {
+    if (ex.res.write(chunk)) return true;
+    ex.res.once('drain', this.onClientDrain);
+    return false;
+  }
+
+  end(ex: Exchange): void {
+    ex.upstream = null;
+    ex.res.end();
+  }
+
+  error(ex: Exchange, code: string, responseStarted: boolean): void {
+    this.settle(ex);
+    this.failed(ex, ex.servedBy as TargetState, code, responseStarted);
+  }
+
+  release(_ex: Exchange, owner: TargetState): void {
+    this.targets.done(owner);
+  }
+
+  private readonly onClientDrain = function (this: Downstream): void {
+    this[EXCHANGE].upstream?.resume();
   };
 
-  private streamBody(ex: Exchange, upstream: http.ClientRequest): void {
-    if (ex.upstream !== upstream || upstream.destroyed) return;
+  // The current attempt got its response head, or ended without one: it no longer awaits.
+  private settle(ex: Exchange): void {
+    if (ex.answered) return;
+    ex.answered = true;
+    if (ex.servedBy !== null) this.targets.answered(ex.servedBy);
+  }
+
+  private streamBody(ex: Exchange, upstream: Upstream<unknown, TargetState>): void {
+    if (ex.upstream !== upstream) return;
     if (Number.isFinite(this.limits.maxBodySize)) {
       let bytes = 0;
       ex.req.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         if (bytes <= this.limits.maxBodySize || ex.upstream !== upstream) return;
         ex.upstream = null;
-        upstream.destroy();
+        this.settle(ex);
+        upstream.abort(ex);
         this.tooLarge(ex);
       });
     }
-    ex.req.pipe(upstream);
+    ex.req.pipe(
+      new Writable({
+        write: (chunk: Buffer, _encoding, done) => upstream.writeBody(ex, chunk, done),
+        final: (done) => {
+          upstream.endBody(ex);
+          done();
+        },
+      }),
+    );
   }
 
-  private failed(ex: Exchange, state: TargetState, error: NodeJS.ErrnoException, responseStarted: boolean): void {
+  private failed(ex: Exchange, state: TargetState, code: string, responseStarted: boolean): void {
     ex.upstream = null;
     state.counters.upstreamErrors += 1;
-    const code = error.code ?? 'ERROR';
     const method = ex.req.method ?? 'GET';
     const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead, retiredInstance: !this.targets.slots.has(state) && !ex.res.destroyed };
     const next = onUpstreamFailure(facts, state.id);

@@ -1,0 +1,317 @@
+/**
+ * An HTTP/1.x response parser for the HTTP reload proxy's upstream connections
+ * (http-upstream.ts): fed the bytes an instance sends, it reports the final response head, the
+ * body's bytes and the message's end, one response after another on a keep-alive connection.
+ *
+ * Why our own and not node:http's client: see http-upstream.ts. Why not Node's llhttp binding
+ * (`require('_http_common').HTTPParser`): it is an internal module that Node is deprecating
+ * (nodejs/node#58535), and the proxy would break on the Node release that removes it.
+ *
+ * It parses what a server sends back, which is simpler than what a server must accept: no request
+ * line, no obs-fold, CRLF only. Framing follows RFC 9112 §6.3: no body after HEAD, 1xx, 204 and 304;
+ * Transfer-Encoding ending in `chunked` is decoded; any other Transfer-Encoding, or neither header,
+ * means the body runs to the connection's end; otherwise Content-Length, which must be one
+ * unsigned number (repeated values must agree). 1xx heads (100 Continue, 103 Early Hints) are
+ * skipped. Anything else is an error with an `HPE_*` code like llhttp's, and the connection must be
+ * dropped. Trailers are read and dropped, as node's server cannot pass them on undeclared.
+ */
+
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  /** [name, value, name, value…] as received (values trimmed). */
+  rawHeaders: string[];
+  /** The connection may carry another request after this response. */
+  keepAlive: boolean;
+  /** The server's `Keep-Alive: timeout=N` in ms, else -1. */
+  keepAliveTimeoutMs: number;
+  /** Content-Length, or -1 when the body is chunked or runs to the connection's end (or absent). */
+  contentLength: number;
+}
+
+export interface ResponseEvents {
+  head(head: ResponseHead): void;
+  body(chunk: Buffer): void;
+  end(): void;
+}
+
+export class ResponseParseError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const enum State {
+  Idle,
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+}
+
+const CRLF = 0x0a0d; // '\r\n' read as a little-endian uint16
+const MAX_CHUNK_LINE = 1024;
+
+export class ResponseParser {
+  private state = State.Idle;
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private headRequest = false;
+
+  constructor(
+    private readonly events: ResponseEvents,
+    private readonly maxHeadSize = 16 * 1024,
+  ) {}
+
+  /** A request was sent: parse its response (`head`: it was a HEAD request, no body follows). */
+  expect(head: boolean): void {
+    this.state = State.Head;
+    this.headRequest = head;
+    this.pending = null;
+  }
+
+  /** Between messages: bytes now would be a protocol error. */
+  get idle(): boolean {
+    return this.state === State.Idle;
+  }
+
+  /** The body runs until the connection ends (EOF completes it). */
+  get untilClose(): boolean {
+    return this.state === State.UntilClose;
+  }
+
+  /**
+   * Feeds bytes; the events fire from inside. Stops at the end of the message: bytes past it
+   * (a response nobody asked for) throw `HPE_CLOSED_CONNECTION`.
+   *
+   * @throws ResponseParseError on a malformed response.
+   */
+  execute(input: Buffer): void {
+    let data = this.pending === null ? input : Buffer.concat([this.pending, input]);
+    this.pending = null;
+    while (data.length > 0) {
+      const used = this.step(data);
+      if (used < 0) {
+        this.pending = data;
+        return;
+      }
+      data = data.subarray(used);
+    }
+  }
+
+  /** The connection ended: true when that completes the message (a body running to the end). */
+  finish(): boolean {
+    if (this.state !== State.UntilClose) return false;
+    this.state = State.Idle;
+    this.events.end();
+    return true;
+  }
+
+  /** Consumes from `data`; returns the bytes used, or -1 when more bytes are needed. */
+  private step(data: Buffer): number {
+    switch (this.state) {
+      case State.Idle:
+        throw new ResponseParseError('HPE_CLOSED_CONNECTION', 'The instance sent bytes nobody asked for.');
+      case State.Head:
+        return this.readHead(data);
+      case State.Length:
+      case State.ChunkData:
+      case State.UntilClose:
+        return this.readBody(data);
+      case State.ChunkSize:
+        return this.readChunkSize(data);
+      case State.ChunkDataEnd:
+        if (data.length < 2) return -1;
+        if (data.readUInt16LE(0) !== CRLF) throw new ResponseParseError('HPE_STRICT', 'A chunk does not end with CRLF.');
+        this.state = State.ChunkSize;
+        return 2;
+      case State.Trailers:
+        return this.readTrailer(data);
+    }
+  }
+
+  private readHead(data: Buffer): number {
+    const end = data.indexOf('\r\n\r\n', 0, 'latin1');
+    if (end === -1) {
+      if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', `The response head is larger than ${this.maxHeadSize} bytes.`);
+      return -1;
+    }
+    if (end > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', `The response head is larger than ${this.maxHeadSize} bytes.`);
+    const head = parseHead(data.toString('latin1', 0, end));
+    if (head.status < 200) {
+      // 100 Continue, 103 Early Hints: informational, the final response follows. (101 only
+      // answers an Upgrade, which goes through http-proxy-upgrade.ts, never through here.)
+      if (head.status === 101) throw new ResponseParseError('HPE_INVALID_STATUS', 'The instance switched protocols without being asked to.');
+      return end + 4;
+    }
+    this.frame(head);
+    this.events.head(head.response);
+    if (this.state === State.Idle) this.events.end();
+    return end + 4;
+  }
+
+  private frame({ status, chunked, otherEncoding, response }: ParsedHead): void {
+    if (this.headRequest || status === 204 || status === 304) {
+      this.state = State.Idle;
+    } else if (chunked) {
+      this.state = State.ChunkSize;
+      // Both headers: Transfer-Encoding wins, and the message was meant for a smuggler (RFC 9112 §6.3).
+      if (response.contentLength !== -1) response.keepAlive = false;
+      response.contentLength = -1;
+    } else if (otherEncoding || response.contentLength === -1) {
+      this.state = State.UntilClose;
+      response.keepAlive = false;
+      response.contentLength = -1;
+    } else if (response.contentLength === 0) {
+      this.state = State.Idle;
+    } else {
+      this.state = State.Length;
+      this.remaining = response.contentLength;
+    }
+  }
+
+  private readBody(data: Buffer): number {
+    if (this.state === State.UntilClose) {
+      this.events.body(data);
+      return data.length;
+    }
+    const take = Math.min(this.remaining, data.length);
+    this.remaining -= take;
+    const done = this.remaining === 0;
+    if (done) this.state = this.state === State.Length ? State.Idle : State.ChunkDataEnd;
+    this.events.body(take === data.length ? data : data.subarray(0, take));
+    if (done && this.state === State.Idle) this.events.end();
+    return take;
+  }
+
+  private readChunkSize(data: Buffer): number {
+    const end = data.indexOf('\r\n', 0, 'latin1');
+    if (end === -1) {
+      if (data.length > MAX_CHUNK_LINE) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', 'A chunk size line is too long.');
+      return -1;
+    }
+    const line = data.toString('latin1', 0, end);
+    const semicolon = line.indexOf(';');
+    const hex = (semicolon === -1 ? line : line.slice(0, semicolon)).trimEnd();
+    if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', `Invalid chunk size ${JSON.stringify(line.slice(0, 40))}.`);
+    const size = Number.parseInt(hex, 16);
+    if (size === 0) {
+      this.state = State.Trailers;
+    } else {
+      this.state = State.ChunkData;
+      this.remaining = size;
+    }
+    return end + 2;
+  }
+
+  private readTrailer(data: Buffer): number {
+    const end = data.indexOf('\r\n', 0, 'latin1');
+    if (end === -1) {
+      if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', 'The response trailers are too large.');
+      return -1;
+    }
+    if (end === 0) {
+      this.state = State.Idle;
+      this.events.end();
+    }
+    return end + 2;
+  }
+}
+
+interface ParsedHead {
+  status: number;
+  chunked: boolean;
+  otherEncoding: boolean;
+  /** `Connection: close` / `Connection: keep-alive` were sent. */
+  close: boolean;
+  keepAlive: boolean;
+  response: ResponseHead;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The status line and header lines of a response head (without its final CRLF CRLF). */
+function parseHead(text: string): ParsedHead {
+  const lines = text.split('\r\n');
+  const statusLine = lines[0] as string;
+  const version = statusLine.slice(0, 9);
+  if ((version !== 'HTTP/1.1 ' && version !== 'HTTP/1.0 ') || !/^[1-9]\d\d$/.test(statusLine.slice(9, 12)) || (statusLine.length > 12 && statusLine[12] !== ' ')) {
+    throw new ResponseParseError('HPE_INVALID_CONSTANT', `Not an HTTP/1.x status line: ${JSON.stringify(statusLine.slice(0, 60))}.`);
+  }
+  const response: ResponseHead = {
+    status: Number(statusLine.slice(9, 12)),
+    statusText: statusLine.slice(13),
+    rawHeaders: [],
+    keepAlive: version === 'HTTP/1.1 ',
+    keepAliveTimeoutMs: -1,
+    contentLength: -1,
+  };
+  const parsed: ParsedHead = { status: response.status, chunked: false, otherEncoding: false, close: false, keepAlive: false, response };
+  for (let i = 1; i < lines.length; i++) header(lines[i] as string, parsed);
+  // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes it unless told to keep it.
+  response.keepAlive = !parsed.close && (response.keepAlive || parsed.keepAlive);
+  return parsed;
+}
+
+function header(line: string, parsed: ParsedHead): void {
+  const colon = line.indexOf(':');
+  const name = colon > 0 ? line.slice(0, colon) : '';
+  if (!TOKEN.test(name)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `Invalid response header line ${JSON.stringify(line.slice(0, 60))}.`);
+  const value = line.slice(colon + 1).trim();
+  const { response } = parsed;
+  response.rawHeaders.push(name, value);
+  // Only names whose length matches one we act on are lowercased (10: connection, keep-alive;
+  // 14: content-length; 17: transfer-encoding).
+  const n = name.length;
+  if (n !== 10 && n !== 14 && n !== 17) return;
+  const lower = name.toLowerCase();
+  if (lower === 'content-length') contentLength(value, response);
+  else if (lower === 'transfer-encoding') transferEncoding(value, parsed);
+  else if (lower === 'connection') connection(value, parsed);
+  else if (lower === 'keep-alive') {
+    const timeout = /(?:^|[\s,])timeout\s*=\s*(\d{1,6})/i.exec(value);
+    if (timeout !== null) response.keepAliveTimeoutMs = Number(timeout[1]) * 1000;
+  }
+}
+
+function contentLength(value: string, response: ResponseHead): void {
+  // "5, 5" (a list of equal values) is allowed; anything else but digits is not.
+  let length = -1;
+  for (const part of value.split(',')) {
+    const digits = part.trim();
+    if (!/^\d{1,15}$/.test(digits) || (length !== -1 && Number(digits) !== length)) {
+      throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(value.slice(0, 40))}.`);
+    }
+    length = Number(digits);
+  }
+  if (response.contentLength !== -1 && response.contentLength !== length) {
+    throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Two different Content-Length values.');
+  }
+  response.contentLength = length;
+}
+
+function transferEncoding(value: string, parsed: ParsedHead): void {
+  const codings = value.toLowerCase().split(',');
+  const last = (codings[codings.length - 1] as string).trim();
+  if (last === 'chunked') {
+    parsed.chunked = true;
+    parsed.otherEncoding = false;
+  } else {
+    parsed.chunked = false;
+    parsed.otherEncoding = true;
+  }
+}
+
+function connection(value: string, parsed: ParsedHead): void {
+  for (const token of value.toLowerCase().split(',')) {
+    const t = token.trim();
+    if (t === 'close') parsed.close = true;
+    else if (t === 'keep-alive') parsed.keepAlive = true;
+  }
+}
