@@ -122,12 +122,19 @@ export function responseHeaders(raw: readonly string[], closing: boolean): strin
   return headers;
 }
 
-/** Header names listed in a Connection value other than the usual keep-alive/close/upgrade. */
+/**
+ * Headers a Connection value may not remove: the message's framing and its Host. Dropping
+ * Content-Length or Transfer-Encoding would send the body upstream unframed, where the instance
+ * would read it as a request of its own (request smuggling).
+ */
+const NEVER_NAMED = new Set(['keep-alive', 'close', 'upgrade', 'content-length', 'transfer-encoding', 'host']);
+
+/** Header names listed in a Connection value other than the usual keep-alive/close/upgrade and the framing ones. */
 function connectionTokens(value: string, into: string[] | undefined): string[] | undefined {
   let out = into;
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t === '' || t === 'keep-alive' || t === 'close' || t === 'upgrade') continue;
+    if (t === '' || NEVER_NAMED.has(t)) continue;
     (out ??= []).push(t);
   }
   return out;

@@ -58,6 +58,12 @@ interface Exchange {
   proxy: HttpProxy;
   /** In the proxy's wait queue (spares a queue lookup when the exchange ends). */
   queued: boolean;
+  /** The current attempt's request-body writer, piped from `req` (null: none, or not yet). */
+  body: Writable | null;
+  /** A 'drain' listener on `res` waits to resume the instance's response. */
+  drainWait: boolean;
+  /** The body size limit counts this request's body (from its first attempt that reads it). */
+  limited: boolean;
 }
 
 const EXCHANGE = Symbol('exchange');
@@ -189,6 +195,9 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
       retried: false,
       proxy: this,
       queued: false,
+      body: null,
+      drainWait: false,
+      limited: false,
     };
     (res as Downstream)[EXCHANGE] = ex;
     // 'close' fires once: on() spares the wrapper once() allocates.
@@ -254,6 +263,7 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
       upstream?.abort(ex);
       for (const name of ex.res.getHeaderNames()) ex.res.removeHeader(name);
       ex.res.statusMessage = '';
+      ex.res.sendDate = true;
       const state = ex.servedBy as TargetState;
       state.counters.upstreamErrors += 1;
       this.emit({ type: 'upstream-error', target: state.id, code: 'HPE_INVALID_HEADER_TOKEN', method: ex.req.method ?? 'GET', retried: false, responseStarted: true });
@@ -263,7 +273,11 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
 
   data(ex: Exchange, chunk: Buffer): boolean {
     if (ex.res.write(chunk)) return true;
-    ex.res.once('drain', this.onClientDrain);
+    // Chunks of the same read keep coming after the pause: one listener waits for them all.
+    if (!ex.drainWait) {
+      ex.drainWait = true;
+      ex.res.once('drain', this.onClientDrain);
+    }
     return false;
   }
 
@@ -282,7 +296,9 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
   }
 
   private readonly onClientDrain = function (this: Downstream): void {
-    this[EXCHANGE].upstream?.resume();
+    const ex = this[EXCHANGE];
+    ex.drainWait = false;
+    ex.upstream?.resume();
   };
 
   // The current attempt got its response head, or ended without one: it no longer awaits.
@@ -294,30 +310,47 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
 
   private streamBody(ex: Exchange, upstream: Upstream<unknown, TargetState>): void {
     if (ex.upstream !== upstream) return;
-    if (Number.isFinite(this.limits.maxBodySize)) {
-      let bytes = 0;
-      ex.req.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (bytes <= this.limits.maxBodySize || ex.upstream !== upstream) return;
-        ex.upstream = null;
-        this.settle(ex);
-        upstream.abort(ex);
-        this.tooLarge(ex);
-      });
-    }
-    ex.req.pipe(
-      new Writable({
-        write: (chunk: Buffer, _encoding, done) => upstream.writeBody(ex, chunk, done),
-        final: (done) => {
-          upstream.endBody(ex);
-          done();
-        },
-      }),
-    );
+    // The size limit counts the body once per exchange, whichever attempt carries it.
+    if (Number.isFinite(this.limits.maxBodySize) && !ex.limited) this.limitBody(ex);
+    const body = new Writable({
+      write: (chunk: Buffer, _encoding, done) => upstream.writeBody(ex, chunk, done),
+      final: (done) => {
+        upstream.endBody(ex);
+        done();
+      },
+    });
+    // writeBody never reports an error (a broken connection fails the attempt instead), but an
+    // unhandled 'error' on a piped stream would take the whole supervisor down: never let it.
+    body.on('error', () => undefined);
+    ex.body = body;
+    ex.req.pipe(body);
+  }
+
+  private limitBody(ex: Exchange): void {
+    ex.limited = true;
+    let bytes = 0;
+    ex.req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      const upstream = ex.upstream;
+      if (bytes <= this.limits.maxBodySize || upstream === null) return;
+      ex.upstream = null;
+      this.settle(ex);
+      upstream.abort(ex);
+      this.tooLarge(ex);
+    });
+  }
+
+  /** The attempt is over: its writer must not swallow the body a retry will need. */
+  private unpipeBody(ex: Exchange): void {
+    if (ex.body === null) return;
+    ex.req.unpipe(ex.body);
+    ex.req.pause();
+    ex.body = null;
   }
 
   private failed(ex: Exchange, state: TargetState, code: string, responseStarted: boolean): void {
     ex.upstream = null;
+    this.unpipeBody(ex);
     state.counters.upstreamErrors += 1;
     const method = ex.req.method ?? 'GET';
     const facts = { code, method, responseStarted, retried: ex.retried || ex.res.destroyed, bodyRead: ex.req.readableDidRead, retiredInstance: !this.targets.slots.has(state) && !ex.res.destroyed };

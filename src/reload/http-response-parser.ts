@@ -11,7 +11,9 @@
  * line, no obs-fold, CRLF only. Framing follows RFC 9112 §6.3: no body after HEAD, 1xx, 204 and 304;
  * Transfer-Encoding ending in `chunked` is decoded; any other Transfer-Encoding, or neither header,
  * means the body runs to the connection's end; otherwise Content-Length, which must be one
- * unsigned number (repeated values must agree). 1xx heads (100 Continue, 103 Early Hints) are
+ * unsigned number (repeated values must agree). Both Transfer-Encoding and Content-Length is an
+ * error, as llhttp (and so node's client) has it: passed on, the Content-Length would frame the
+ * client's copy differently from ours (response splitting). 1xx heads (100 Continue, 103 Early Hints) are
  * skipped. Anything else is an error with an `HPE_*` code like llhttp's, and the connection must be
  * dropped. Trailers are read and dropped, as node's server cannot pass them on undeclared.
  */
@@ -137,6 +139,8 @@ export class ResponseParser {
   }
 
   private readHead(data: Buffer): number {
+    // A stray CRLF before a status line (after a body that ended with one too many) is tolerated, as llhttp does.
+    if (data.length >= 2 && data.readUInt16LE(0) === CRLF) return 2;
     const end = data.indexOf('\r\n\r\n', 0, 'latin1');
     if (end === -1) {
       if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', `The response head is larger than ${this.maxHeadSize} bytes.`);
@@ -161,9 +165,6 @@ export class ResponseParser {
       this.state = State.Idle;
     } else if (chunked) {
       this.state = State.ChunkSize;
-      // Both headers: Transfer-Encoding wins, and the message was meant for a smuggler (RFC 9112 §6.3).
-      if (response.contentLength !== -1) response.keepAlive = false;
-      response.contentLength = -1;
     } else if (otherEncoding || response.contentLength === -1) {
       this.state = State.UntilClose;
       response.keepAlive = false;
@@ -254,6 +255,9 @@ function parseHead(text: string): ParsedHead {
   };
   const parsed: ParsedHead = { status: response.status, chunked: false, otherEncoding: false, close: false, keepAlive: false, response };
   for (let i = 1; i < lines.length; i++) header(lines[i] as string, parsed);
+  if ((parsed.chunked || parsed.otherEncoding) && response.contentLength !== -1) {
+    throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'The response has both Transfer-Encoding and Content-Length.');
+  }
   // HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes it unless told to keep it.
   response.keepAlive = !parsed.close && (response.keepAlive || parsed.keepAlive);
   return parsed;

@@ -98,7 +98,7 @@ export class UpstreamPool<T, O> {
   private reusable(): Upstream<T, O> | undefined {
     const now = performance.now();
     for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
-      if (connection.reuseUntil > now) return connection;
+      if (connection.reuseUntil > now && !connection.socket.destroyed) return connection;
       this.all.delete(connection);
       connection.socket.destroy();
     }
@@ -122,8 +122,10 @@ export class Upstream<T, O> {
   private bodyDone = true;
   private framing: BodyFraming = 'none';
   private keepAlive = false;
+  /** How long it may sit idle and still be reused (from the response's Keep-Alive header). */
+  private idleReuseMs = DEFAULT_KEEP_ALIVE_MS;
   private errorCode: string | null = null;
-  /** performance.now() after which it is not reused. */
+  /** performance.now() after which it is not reused (set when it goes idle). */
   reuseUntil = 0;
 
   constructor(
@@ -146,6 +148,7 @@ export class Upstream<T, O> {
 
   send(ex: T, head: string, framing: BodyFraming, headRequest: boolean): void {
     this.ex = ex;
+    this.errorCode = null;
     this.responded = false;
     this.responseDone = false;
     this.framing = framing;
@@ -154,20 +157,24 @@ export class Upstream<T, O> {
     this.socket.write(head, 'latin1');
   }
 
-  /** A chunk of `ex`'s request body; `done` runs once the socket took it. Ignored once `ex` is over. */
-  writeBody(ex: T, chunk: Buffer, done: (error?: Error | null) => void): void {
+  /**
+   * A chunk of `ex`'s request body; `done` runs once the socket took it (never with an error: a
+   * connection that breaks fails the request through `error`). Ignored once `ex` is over.
+   */
+  writeBody(ex: T, chunk: Buffer, done: () => void): void {
     if (this.ex !== ex || this.socket.destroyed) {
       done();
       return;
     }
+    const written = (): void => done();
     if (this.framing !== 'chunked') {
-      this.socket.write(chunk, done);
+      this.socket.write(chunk, written);
       return;
     }
     this.socket.cork();
     this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
     this.socket.write(chunk);
-    this.socket.write('\r\n', 'latin1', done);
+    this.socket.write('\r\n', 'latin1', written);
     this.socket.uncork();
   }
 
@@ -197,8 +204,7 @@ export class Upstream<T, O> {
   head(head: ResponseHead): void {
     this.responded = true;
     this.keepAlive = head.keepAlive;
-    const timeout = head.keepAliveTimeoutMs === -1 ? DEFAULT_KEEP_ALIVE_MS : head.keepAliveTimeoutMs - KEEP_ALIVE_MARGIN_MS;
-    this.reuseUntil = performance.now() + timeout;
+    this.idleReuseMs = head.keepAliveTimeoutMs === -1 ? DEFAULT_KEEP_ALIVE_MS : head.keepAliveTimeoutMs - KEEP_ALIVE_MARGIN_MS;
     if (this.ex !== null) this.pool.handler.head(this.ex, head);
   }
 
@@ -218,8 +224,14 @@ export class Upstream<T, O> {
     const ex = this.ex;
     if (ex === null) return;
     this.ex = null;
-    if (this.keepAlive && this.bodyDone && !this.socket.destroyed) this.pool.keep(this);
-    else this.socket.destroy();
+    if (this.keepAlive && this.bodyDone && !this.socket.destroyed) {
+      // Paused for a slow client during the last read: the next request must be able to read.
+      this.socket.resume();
+      this.reuseUntil = performance.now() + this.idleReuseMs;
+      this.pool.keep(this);
+    } else {
+      this.socket.destroy();
+    }
     this.pool.handler.end(ex);
     this.pool.handler.release(ex, this.pool.owner);
   }
@@ -246,6 +258,8 @@ export class Upstream<T, O> {
 
   private fail(): void {
     if (!this.socket.destroyed) this.socket.destroy();
+    // Out of the pool at once, not at 'close': a request in between must not be handed a dead connection.
+    this.pool.forget(this);
     const ex = this.ex;
     if (ex === null) return;
     this.ex = null;
