@@ -7,38 +7,15 @@
  */
 
 import { createServer as createHttpServer, request } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
 import { createHttpProxy } from '../../src/reload/http-proxy.js';
+import { harness } from './http-proxy-harness.js';
 import type { HttpProxyEvent, HttpReloadProxy } from '../../src/reload/http-proxy.js';
 import { waitFor } from '../helpers/processes.js';
 
-const proxies: HttpReloadProxy[] = [];
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close({ timeout: 1000 })));
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      (server as HttpServer).closeAllConnections?.();
-      return new Promise((resolve) => server.close(resolve));
-    }),
-  );
-});
-
-async function listening<S extends Server>(server: S): Promise<number> {
-  servers.push(server);
-  server.on('connection', (socket: Socket) => {
-    sockets.push(socket);
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
+const { proxies, sockets, listening } = harness();
 
 async function proxyTo(port: number, events: string[] = []): Promise<HttpReloadProxy> {
   const onEvent = (e: HttpProxyEvent): void => {

@@ -8,34 +8,14 @@
 
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, request } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { connect, createServer as createTcpServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHttpProxy } from '../../src/reload/http-proxy.js';
+import { harness } from './http-proxy-harness.js';
 import type { HttpReloadProxy } from '../../src/reload/http-proxy.js';
 
-const proxies: HttpReloadProxy[] = [];
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.close({ timeout: 1000 })));
-  await Promise.all(
-    servers.splice(0).map((server) => {
-      (server as HttpServer).closeAllConnections?.();
-      return new Promise((resolve) => server.close(resolve));
-    }),
-  );
-});
-
-async function listening<S extends Server>(server: S): Promise<number> {
-  servers.push(server);
-  server.on('connection', (socket: Socket) => sockets.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
+const { proxies, sockets, listening } = harness();
 
 /** A proxy in front of a node:http server running `handler`. */
 async function proxied(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
