@@ -11,7 +11,9 @@
  * line, no obs-fold, CRLF only. Framing follows RFC 9112 §6.3: no body after HEAD, 1xx, 204 and 304;
  * Transfer-Encoding ending in `chunked` is decoded; any other Transfer-Encoding, or neither header,
  * means the body runs to the connection's end; otherwise Content-Length, which must be one
- * unsigned number (repeated values must agree). Both Transfer-Encoding and Content-Length is an
+ * unsigned number, sent once (a list or a repeat is an error, as with llhttp: node's client, and so
+ * the proxy's clients, would refuse the head as passed on). Lines end with CRLF: a bare LF is an
+ * error at once (waiting for a CRLF CRLF that never comes would hold the request). Both Transfer-Encoding and Content-Length is an
  * error, as llhttp (and so node's client) has it: passed on, the Content-Length would frame the
  * client's copy differently from ours (response splitting). 1xx heads (100 Continue, 103 Early Hints) are
  * skipped. Anything else is an error with an `HPE_*` code like llhttp's, and the connection must be
@@ -142,6 +144,7 @@ export class ResponseParser {
     // A stray CRLF before a status line (after a body that ended with one too many) is tolerated, as llhttp does.
     if (data.length >= 2 && data.readUInt16LE(0) === CRLF) return 2;
     const end = data.indexOf('\r\n\r\n', 0, 'latin1');
+    rejectBareLf(data, end === -1 ? data.length : end);
     if (end === -1) {
       if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', `The response head is larger than ${this.maxHeadSize} bytes.`);
       return -1;
@@ -193,6 +196,7 @@ export class ResponseParser {
 
   private readChunkSize(data: Buffer): number {
     const end = data.indexOf('\r\n', 0, 'latin1');
+    rejectBareLf(data, end === -1 ? data.length : end);
     if (end === -1) {
       if (data.length > MAX_CHUNK_LINE) throw new ResponseParseError('HPE_INVALID_CHUNK_SIZE', 'A chunk size line is too long.');
       return -1;
@@ -213,6 +217,7 @@ export class ResponseParser {
 
   private readTrailer(data: Buffer): number {
     const end = data.indexOf('\r\n', 0, 'latin1');
+    rejectBareLf(data, end === -1 ? data.length : end);
     if (end === -1) {
       if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', 'The response trailers are too large.');
       return -1;
@@ -222,6 +227,13 @@ export class ResponseParser {
       this.events.end();
     }
     return end + 2;
+  }
+}
+
+/** A LF not preceded by CR before `limit` (a line that ends the wrong way) is an error. */
+function rejectBareLf(data: Buffer, limit: number): void {
+  for (let at = data.indexOf(0x0a); at !== -1 && at < limit; at = data.indexOf(0x0a, at + 1)) {
+    if (at === 0 || data[at - 1] !== 0x0d) throw new ResponseParseError('HPE_CR_EXPECTED', 'A response line ends with a bare LF instead of CRLF.');
   }
 }
 
@@ -285,19 +297,9 @@ function header(line: string, parsed: ParsedHead): void {
 }
 
 function contentLength(value: string, response: ResponseHead): void {
-  // "5, 5" (a list of equal values) is allowed; anything else but digits is not.
-  let length = -1;
-  for (const part of value.split(',')) {
-    const digits = part.trim();
-    if (!/^\d{1,15}$/.test(digits) || (length !== -1 && Number(digits) !== length)) {
-      throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(value.slice(0, 40))}.`);
-    }
-    length = Number(digits);
-  }
-  if (response.contentLength !== -1 && response.contentLength !== length) {
-    throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Two different Content-Length values.');
-  }
-  response.contentLength = length;
+  if (!/^\d{1,15}$/.test(value)) throw new ResponseParseError('HPE_INVALID_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(value.slice(0, 40))}.`);
+  if (response.contentLength !== -1) throw new ResponseParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length sent twice.');
+  response.contentLength = Number(value);
 }
 
 function transferEncoding(value: string, parsed: ParsedHead): void {

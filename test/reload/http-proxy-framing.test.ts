@@ -156,13 +156,13 @@ describe('responses through the proxy', () => {
     expect(proxy.stats().targets[0]).toMatchObject({ upstreamErrors: 0, responses: { '2xx': 2 } });
   });
 
-  it('answers 502 with the parser code to a malformed response, and to a header node will not send', async () => {
+  it('answers 502 with the parser code to a malformed response (bare LF line ends: at once, not waiting for a CRLF), and to a header node will not send', async () => {
     const { port, proxy } = await proxiedRaw((head) =>
-      head.includes('/bad-char') ? 'HTTP/1.1 200 OK\r\nX-Evil: a\x01b\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n',
+      head.includes('/bad-char') ? 'HTTP/1.1 200 OK\r\nX-Evil: a\x01b\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
     );
     const malformed = await send(port);
     expect(malformed.status).toBe(502);
-    expect(JSON.parse(malformed.body)).toMatchObject({ error: 'bad_gateway', cause: 'HPE_UNEXPECTED_CONTENT_LENGTH', instance: 'raw' });
+    expect(JSON.parse(malformed.body)).toMatchObject({ error: 'bad_gateway', cause: 'HPE_CR_EXPECTED', instance: 'raw' });
     const badChar = await new Promise<Answer>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: '/bad-char', agent: false }, (res) => {
         let body = '';

@@ -157,7 +157,7 @@ describe('failures, each reported once and released once', () => {
     const p = pool(server.port, r.handler);
     p.request('a', GET, 'none', false, false);
     await waitFor(() => r.log.includes('a release owner') && p.size === 0);
-    expect(r.log).toEqual(['a error HPE_UNEXPECTED_CONTENT_LENGTH before head', 'a release owner']);
+    expect(r.log).toEqual(['a error HPE_INVALID_CONTENT_LENGTH before head', 'a release owner']);
   });
 
   it('ends a body that runs to the connection end as complete, and does not reuse that connection', async () => {
