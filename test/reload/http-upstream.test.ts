@@ -149,25 +149,27 @@ describe('failures, each reported once and released once', () => {
     expect(r.bodies.get('b')).toBe('abc');
   });
 
-  it("reports a malformed response with the parser's code and drops the connection", async () => {
+  /** One request 'a' to a server that answers each head with `reply` (then ends the connection: `end`); done when released and the pool is empty. */
+  async function oneRequest(reply: string, end: boolean) {
     const server = await rawServer((socket, text) => {
-      if (text.endsWith('\r\n\r\n')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n');
+      if (!text.endsWith('\r\n\r\n')) return;
+      if (end) socket.end(reply);
+      else socket.write(reply);
     });
     const r = recorder();
     const p = pool(server.port, r.handler);
     p.request('a', GET, 'none', false, false);
     await waitFor(() => r.log.includes('a release owner') && p.size === 0);
+    return r;
+  }
+
+  it("reports a malformed response with the parser's code and drops the connection", async () => {
+    const r = await oneRequest('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n', false);
     expect(r.log).toEqual(['a error HPE_INVALID_CONTENT_LENGTH before head', 'a release owner']);
   });
 
   it('ends a body that runs to the connection end as complete, and does not reuse that connection', async () => {
-    const server = await rawServer((socket, text) => {
-      if (text.endsWith('\r\n\r\n')) socket.end('HTTP/1.1 200 OK\r\n\r\nall of it');
-    });
-    const r = recorder();
-    const p = pool(server.port, r.handler);
-    p.request('a', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('a release owner') && p.size === 0);
+    const r = await oneRequest('HTTP/1.1 200 OK\r\n\r\nall of it', true);
     expect(r.log).toEqual(['a head 200', 'a end', 'a release owner']);
     expect(r.bodies.get('a')).toBe('all of it');
   });
