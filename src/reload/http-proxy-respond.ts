@@ -30,6 +30,10 @@ export function replyJson(res: ServerResponse, status: number, body: Record<stri
     res.destroy();
     return;
   }
+  // Nothing of an instance's head it could not pass on (headers, reason phrase) goes with ours.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.statusMessage = '';
+  res.sendDate = true;
   const text = JSON.stringify(body);
   const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
   if (close) headers.connection = 'close';

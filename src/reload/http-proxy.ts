@@ -216,12 +216,7 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
       ex.proxy.queue.remove(ex);
     }
     // The client went away mid-exchange: stop the upstream request too.
-    const upstream = ex.upstream;
-    if (!this.writableFinished && upstream !== null) {
-      ex.upstream = null;
-      ex.proxy.settle(ex);
-      upstream.abort(ex);
-    }
+    if (!this.writableFinished) ex.proxy.dropUpstream(ex);
     if (ex.servedBy !== null) observe(ex.servedBy.counters, this.statusCode, (performance.now() - ex.start) / 1000);
   };
 
@@ -258,12 +253,7 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
     } catch {
       // A header or reason phrase node's server will not send (ERR_INVALID_CHAR): the answer cannot
       // be passed on as it is.
-      const upstream = ex.upstream;
-      ex.upstream = null;
-      upstream?.abort(ex);
-      for (const name of ex.res.getHeaderNames()) ex.res.removeHeader(name);
-      ex.res.statusMessage = '';
-      ex.res.sendDate = true;
+      this.dropUpstream(ex);
       const state = ex.servedBy as TargetState;
       state.counters.upstreamErrors += 1;
       this.emit({ type: 'upstream-error', target: state.id, code: 'HPE_INVALID_HEADER_TOKEN', method: ex.req.method ?? 'GET', retried: false, responseStarted: true });
@@ -301,6 +291,15 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
     ex.upstream?.resume();
   };
 
+  /** Ends the current attempt on the proxy's side (the client left, the body grew too large, the head cannot be passed on). */
+  private dropUpstream(ex: Exchange): void {
+    const upstream = ex.upstream;
+    if (upstream === null) return;
+    ex.upstream = null;
+    this.settle(ex);
+    upstream.abort(ex);
+  }
+
   // The current attempt got its response head, or ended without one: it no longer awaits.
   private settle(ex: Exchange): void {
     if (ex.answered) return;
@@ -331,11 +330,8 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
     let bytes = 0;
     ex.req.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      const upstream = ex.upstream;
-      if (bytes <= this.limits.maxBodySize || upstream === null) return;
-      ex.upstream = null;
-      this.settle(ex);
-      upstream.abort(ex);
+      if (bytes <= this.limits.maxBodySize || ex.upstream === null) return;
+      this.dropUpstream(ex);
       this.tooLarge(ex);
     });
   }

@@ -55,7 +55,7 @@ export class UpstreamPool<T, O> {
   /** Idle connections, most recently used last (LIFO keeps few connections warm). */
   private readonly idle: Upstream<T, O>[] = [];
   private readonly all = new Set<Upstream<T, O>>();
-  closed = false;
+  private closed = false;
 
   constructor(
     readonly host: string,
@@ -118,7 +118,6 @@ export class Upstream<T, O> {
   /** The request it carries; null when idle (or after its end, error or abort). */
   private ex: T | null = null;
   private responded = false;
-  private responseDone = false;
   private bodyDone = true;
   private framing: BodyFraming = 'none';
   private keepAlive = false;
@@ -132,7 +131,8 @@ export class Upstream<T, O> {
     private readonly pool: UpstreamPool<T, O>,
     readonly socket: Socket,
   ) {
-    this.parser = new ResponseParser(this, pool.maxHeadSize);
+    // The parser's events stay private: `end` here would read as "end the connection".
+    this.parser = new ResponseParser({ head: (head) => this.onHead(head), body: (chunk) => this.onBody(chunk), end: () => this.complete() }, pool.maxHeadSize);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -150,7 +150,6 @@ export class Upstream<T, O> {
     this.ex = ex;
     this.errorCode = null;
     this.responded = false;
-    this.responseDone = false;
     this.framing = framing;
     this.bodyDone = framing === 'none';
     this.parser.expect(headRequest);
@@ -178,12 +177,11 @@ export class Upstream<T, O> {
     this.socket.uncork();
   }
 
-  /** `ex`'s request body is complete. */
+  /** `ex`'s request body is complete (a response that came first completed the exchange already). */
   endBody(ex: T): void {
     if (this.ex !== ex) return;
     if (this.framing === 'chunked' && !this.socket.destroyed) this.socket.write('0\r\n\r\n', 'latin1');
     this.bodyDone = true;
-    if (this.responseDone) this.complete();
   }
 
   /** The client is ready for more of the response. */
@@ -199,27 +197,23 @@ export class Upstream<T, O> {
     this.pool.handler.release(ex, this.pool.owner);
   }
 
-  // --- ResponseEvents (the parser's) ------------------------------------------------------------
+  // --- the parser's events ----------------------------------------------------------------------
 
-  head(head: ResponseHead): void {
+  private onHead(head: ResponseHead): void {
     this.responded = true;
     this.keepAlive = head.keepAlive;
     this.idleReuseMs = head.keepAliveTimeoutMs === -1 ? DEFAULT_KEEP_ALIVE_MS : head.keepAliveTimeoutMs - KEEP_ALIVE_MARGIN_MS;
     if (this.ex !== null) this.pool.handler.head(this.ex, head);
   }
 
-  body(chunk: Buffer): void {
+  private onBody(chunk: Buffer): void {
     if (this.ex !== null && !this.pool.handler.data(this.ex, chunk)) this.socket.pause();
   }
 
-  end(): void {
-    this.responseDone = true;
-    // An early answer (before the request body was all sent): complete now, the connection is not reused.
-    this.complete();
-  }
-
-  // --- the socket -------------------------------------------------------------------------------
-
+  /**
+   * The response is complete. An early answer (before the request body was all sent) completes the
+   * exchange too; that connection is not reused.
+   */
   private complete(): void {
     const ex = this.ex;
     if (ex === null) return;
@@ -252,9 +246,10 @@ export class Upstream<T, O> {
   }
 
   private onClose(): void {
-    this.pool.forget(this);
     this.fail();
   }
+
+  // --- the socket -------------------------------------------------------------------------------
 
   private fail(): void {
     if (!this.socket.destroyed) this.socket.destroy();

@@ -72,51 +72,54 @@ function pool(port: number, handler: UpstreamHandler<string, string>): UpstreamP
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 const OK = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
 
+/**
+ * A raw server that answers each complete GET head with `reply(n)` (n: GETs seen on that
+ * connection so far), ending the connection after it when `end`; a recorder and a pool on it, and
+ * `send(ex, fresh)`, which sends a GET as `ex` and waits until it is released.
+ */
+async function answering(reply: (n: number) => string, end = false) {
+  const server = await rawServer((socket, text) => {
+    if (!text.endsWith('\r\n\r\n')) return;
+    const answer = reply(text.split('GET').length - 1);
+    if (end) socket.end(answer);
+    else socket.write(answer);
+  });
+  const r = recorder();
+  const p = pool(server.port, r.handler);
+  const send = async (ex: string, fresh = false): Promise<void> => {
+    p.request(ex, GET, 'none', false, fresh);
+    await waitFor(() => r.log.includes(`${ex} release owner`));
+  };
+  return { server, r, p, send };
+}
+
 describe('reuse', () => {
   it('sends one request after another on one connection, and a fresh one when asked', async () => {
-    const server = await rawServer((socket, text) => {
-      if (text.endsWith('\r\n\r\n')) socket.write(OK(`#${text.split('GET').length - 1}`));
-    });
-    const r = recorder();
-    const p = pool(server.port, r.handler);
-    p.request('a', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('a release owner'));
-    p.request('b', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('b release owner'));
+    const { server, r, send } = await answering((n) => OK(`#${n}`));
+    await send('a');
+    await send('b');
     expect(server.connections()).toBe(1);
     expect(r.bodies.get('b')).toBe('#2');
-    p.request('c', GET, 'none', false, true);
-    await waitFor(() => r.log.includes('c release owner'));
+    await send('c', true);
     expect(server.connections()).toBe(2);
     expect(r.log).toEqual(['a head 200', 'a end', 'a release owner', 'b head 200', 'b end', 'b release owner', 'c head 200', 'c end', 'c release owner']);
   });
 
   it('does not reuse a connection the server closes, or one past its announced keep-alive timeout less a second', async () => {
     for (const extra of ['Connection: close\r\n', 'Keep-Alive: timeout=1\r\n']) {
-      const server = await rawServer((socket, text) => {
-        if (text.endsWith('\r\n\r\n')) socket.write(OK('x', extra));
-      });
-      const r = recorder();
-      const p = pool(server.port, r.handler);
-      p.request('a', GET, 'none', false, false);
-      await waitFor(() => r.log.includes('a release owner'));
-      p.request('b', GET, 'none', false, false);
-      await waitFor(() => r.log.includes('b release owner'));
+      const { server, r, send } = await answering(() => OK('x', extra));
+      await send('a');
+      await send('b');
       expect(server.connections(), extra).toBe(2);
       expect(r.log.filter((line) => line.includes('error'))).toEqual([]);
     }
   });
 
   it('drops an idle connection the server closed, and opens a new one for the next request', async () => {
-    const server = await rawServer((socket, text) => {
-      if (text.endsWith('\r\n\r\n')) socket.end(OK('x'));
-    });
-    const r = recorder();
-    const p = pool(server.port, r.handler);
-    p.request('a', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('a release owner') && p.size === 0);
-    p.request('b', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('b release owner'));
+    const { server, r, p, send } = await answering(() => OK('x'), true);
+    await send('a');
+    await waitFor(() => p.size === 0);
+    await send('b');
     expect(r.log).toEqual(['a head 200', 'a end', 'a release owner', 'b head 200', 'b end', 'b release owner']);
     expect(server.connections()).toBe(2);
   });
@@ -149,17 +152,11 @@ describe('failures, each reported once and released once', () => {
     expect(r.bodies.get('b')).toBe('abc');
   });
 
-  /** One request 'a' to a server that answers each head with `reply` (then ends the connection: `end`); done when released and the pool is empty. */
+  /** One request 'a' answered by `reply`; done when released and the pool is empty (the connection dropped). */
   async function oneRequest(reply: string, end: boolean) {
-    const server = await rawServer((socket, text) => {
-      if (!text.endsWith('\r\n\r\n')) return;
-      if (end) socket.end(reply);
-      else socket.write(reply);
-    });
-    const r = recorder();
-    const p = pool(server.port, r.handler);
-    p.request('a', GET, 'none', false, false);
-    await waitFor(() => r.log.includes('a release owner') && p.size === 0);
+    const { r, p, send } = await answering(() => reply, end);
+    await send('a');
+    await waitFor(() => p.size === 0);
     return r;
   }
 
