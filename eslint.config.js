@@ -24,7 +24,8 @@ export default tseslint.config(
   },
   {
     // The warm-standby gate runs inside the user's Node server, before its code, as CommonJS.
-    files: ['bin/standby-gate.cjs'],
+    // bin/naija-sup.js is CommonJS too (bin/package.json): the quick forms skip Node's ESM loader.
+    files: ['bin/standby-gate.cjs', 'bin/naija-sup.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -19,6 +19,15 @@
 // unchanged. Source maps point at src/, so scripts/coverage.mjs maps what spawned CLIs ran back
 // to src/ as it does for tsc's dist/.
 //
+// The quick bundle (dist/quick/): `status --name N`, `stop --name N`, `probe --name N` and
+// `--version` (src/cli/quick-forms.ts) run from CommonJS, which bin/naija-sup.js loads without
+// Node's ESM loader: that loader costs ~5 ms to start and more per chunk, a third of what `status`
+// adds to Node's own start-up and part of every stop's wait (measured with bench/vs-pm2.mjs,
+// docs/benchmarks.md). Two files: forms.cjs (argv recognition only, loaded on every run) and
+// run.cjs (the commands, self-contained: no module or class is shared with the ESM bundle, which
+// never runs in the same process). esbuild splits only ESM, so run.cjs holds the lazily imported
+// modules of those commands too; their code is parsed, not run, unless a command needs it.
+//
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -27,15 +36,14 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'bundle');
+const QUICK = join(ROOT, 'dist', 'quick');
 
 rmSync(OUT, { recursive: true, force: true });
-const result = await build({
+rmSync(QUICK, { recursive: true, force: true });
+/** What both bundles share. */
+const COMMON = {
   absWorkingDir: ROOT,
-  entryPoints: { main: 'src/cli/main.ts' },
-  outdir: OUT,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20.19',
   packages: 'external',
@@ -46,7 +54,29 @@ const result = await build({
   sourcesContent: false,
   metafile: true,
   logLevel: 'warning',
-});
+};
+const result = await build({ ...COMMON, entryPoints: { main: 'src/cli/main.ts' }, outdir: OUT, splitting: true, format: 'esm' });
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
 const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`bundle: ${outputs.length} chunks, ${(bytes / 1024).toFixed(0)} KiB in dist/bundle`);
+
+// package-root.ts finds the package from its module's URL: in CommonJS, from the file's own path.
+// The config loader is left out (src/cli/quick-no-config.ts stands in): no quick form reads a config.
+const noConfig = {
+  name: 'quick-no-config',
+  setup(b) {
+    b.onResolve({ filter: /\/config\/load\.js$/ }, () => ({ path: join(ROOT, 'src', 'cli', 'quick-no-config.ts') }));
+  },
+};
+const quick = await build({
+  ...COMMON,
+  entryPoints: { forms: 'src/cli/quick-forms.ts', run: 'src/cli/quick-main.ts' },
+  outdir: QUICK,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  define: { 'import.meta.url': '__naijaSupModuleUrl' },
+  banner: { js: 'const __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [noConfig],
+});
+const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
+console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);

@@ -41,7 +41,7 @@ function spawnedCoverage() {
     } catch {
       continue; // a process killed while writing it
     }
-    const result = (data.result ?? []).filter((s) => s.url.startsWith(distUrl) && s.url.endsWith('.js'));
+    const result = (data.result ?? []).filter((s) => s.url.startsWith(distUrl) && /\.c?js$/.test(s.url));
     if (result.length > 0) processes.push({ result });
   }
   return processes.length === 0 ? [] : mergeProcessCovs(processes).result;

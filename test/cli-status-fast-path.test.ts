@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
-import { handedStart, run, startFastPath, statusFastPath, stopFastPath } from '../src/cli/main.js';
+import { handedStart, run, startFastPath } from '../src/cli/main.js';
+import { quickForm, standalone, statusFastPath, stopFastPath } from '../src/cli/quick-forms.js';
 
 // Counts loads of commander: the fast path is the one that never loads it.
 const commander = vi.hoisted(() => ({ loads: 0 }));
@@ -65,6 +66,37 @@ describe('status fast path (no commander)', () => {
     const slow = io();
     expect(await run(['status', '--name', 'x', '--bogus'], slow)).toBe(2);
     expect(slow.err()).toMatch(/unknown option/);
+  });
+});
+
+describe('quick forms: which commands skip commander, and which run from the CommonJS quick bundle', () => {
+  it('recognises --version, probe --name, status and stop; nothing else', () => {
+    expect(quickForm(['--version'])).toEqual({ command: 'version' });
+    expect(quickForm(['-v'])).toEqual({ command: 'version' });
+    expect(quickForm(['-v', '--version'])).toBeNull();
+    expect(quickForm(['probe', '--name', 'api'])).toEqual({ command: 'probe', name: 'api' });
+    expect(quickForm(['probe'])).toBeNull();
+    expect(quickForm(['probe', '--name', 'api', '--json'])).toBeNull();
+    expect(quickForm(['status', '--name', 'api'])).toEqual({ command: 'status', opts: { name: 'api' } });
+    expect(quickForm(['stop', '--force'])).toEqual({ command: 'stop', opts: { force: true } });
+    expect(quickForm(['start', '-d'])).toBeNull();
+    expect(quickForm(['status', '--name=api'])).toBeNull();
+    expect(quickForm([])).toBeNull();
+  });
+
+  it('only forms that name their app (or need no app) are standalone: no config file is read', () => {
+    const standaloneOf = (argv: string[]): boolean | null => {
+      const form = quickForm(argv);
+      return form === null ? null : standalone(form);
+    };
+    expect(standaloneOf(['--version'])).toBe(true);
+    expect(standaloneOf(['probe', '--name', 'api'])).toBe(true);
+    expect(standaloneOf(['status', '--name', 'api', '--json'])).toBe(true);
+    expect(standaloneOf(['stop', '--name', 'api', '--timeout', '5s'])).toBe(true);
+    // -c names the config file; only --name names the app: these read the config, from the ESM bundle.
+    expect(standaloneOf(['status'])).toBe(false);
+    expect(standaloneOf(['status', '-c', 'x.json'])).toBe(false);
+    expect(standaloneOf(['stop', '--force'])).toBe(false);
   });
 });
 

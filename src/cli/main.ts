@@ -5,8 +5,10 @@
  */
 import type { Command } from 'commander';
 import { defaultIO, type CliIO } from './context.js';
-import type { ControlOptions, StartOptions } from './options.js';
+import type { ControlOptions, StartOptions, StopOptions } from './options.js';
 import { packageVersion } from '../package-root.js';
+import { quickForm } from './quick-forms.js';
+import { runQuick } from './quick.js';
 
 /**
  * The error renderer (and the redactor and docs links it needs) loads only when there is an error
@@ -100,7 +102,7 @@ function addControlCommands({ program, io, setStatus }: ProgramContext): void {
     .description('stop the running supervisor and its server (graceful; --force kills at once)')
     .option('--timeout <duration>', 'how long the server may take to drain (default: shutdown.timeout)')
     .option('--force', 'kill the server\'s process group at once')
-    .action(async (opts: ControlOptions & { timeout?: string; force?: boolean }) => {
+    .action(async (opts: StopOptions) => {
       const { stopCommand } = await import('./commands/stop.js');
       setStatus(await stopCommand(io, opts));
     });
@@ -248,42 +250,6 @@ function addProbeCommand({ program, io, setStatus }: ProgramContext): void {
     });
 }
 
-/**
- * The plain forms of `command`: only the given flags, each value flag with a value that is not a
- * flag. Null for anything else, which takes commander's full path (and its usage errors).
- */
-function plainForm(argv: readonly string[], command: string, values: Readonly<Record<string, string>>, booleans: Readonly<Record<string, string>>): Record<string, string | boolean> | null {
-  if (argv[0] !== command) return null;
-  const opts: Record<string, string | boolean> = {};
-  for (let i = 1; i < argv.length; i += 1) {
-    const a = argv[i] as string;
-    const value = argv[i + 1];
-    const valueKey = values[a];
-    const booleanKey = booleans[a];
-    if (booleanKey !== undefined) opts[booleanKey] = true;
-    else if (valueKey !== undefined && value !== undefined && !value.startsWith('-')) {
-      opts[valueKey] = value;
-      i += 1;
-    } else return null;
-  }
-  return opts;
-}
-
-const CONTROL_VALUES = { '--name': 'name', '-c': 'config', '--config': 'config' } as const;
-
-/**
- * `status` is what scripts and prompts call in a loop, so its plain forms skip commander (and every
- * other command's code): about 30 ms of a ~120 ms run. Anything unusual takes the full path.
- */
-export function statusFastPath(argv: readonly string[]): ControlOptions | null {
-  return plainForm(argv, 'status', CONTROL_VALUES, { '--json': 'json' }) as ControlOptions | null;
-}
-
-/** `stop`'s plain forms skip commander too: its start-up is part of every stop's wait. */
-export function stopFastPath(argv: readonly string[]): (ControlOptions & { timeout?: string; force?: boolean }) | null {
-  return plainForm(argv, 'stop', { ...CONTROL_VALUES, '--timeout': 'timeout' }, { '--force': 'force' }) as (ControlOptions & { timeout?: string; force?: boolean }) | null;
-}
-
 const START_VALUES: Readonly<Record<string, keyof StartOptions>> = {
   '-c': 'config', '--config': 'config', '-p': 'port', '--port': 'port', '-H': 'host', '--host': 'host',
   '--pid-file': 'pidFile', '--status-port': 'statusPort', '--log-format': 'logFormat', '--mode': 'mode',
@@ -356,36 +322,14 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
       return renderError(io, error);
     }
   }
-  // `--version` is asked by scripts and installers: commander would add tens of ms to a file read.
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-    io.stdout(`${packageVersion()}\n`);
-    return 0;
-  }
+  // status, stop, probe --name, --version: without commander (src/cli/quick-forms.ts).
+  const quick = quickForm(argv);
+  if (quick) return runQuick(quick, io);
   const plainStart = startFastPath(argv);
   if (plainStart) {
     try {
       const { startCommand } = await import('./commands/start.js');
       return await startCommand(io, plainStart.opts, plainStart.command, [...argv]);
-    } catch (error) {
-      return renderError(io, error);
-    }
-  }
-  // `probe` runs every few seconds in a container: `probe --name N` skips commander too.
-  if (argv[0] === 'probe' && argv[1] === '--name' && argv.length === 3) return (await import('./commands/probe.js')).probeCommand(io, { name: argv[2] as string });
-  const fast = statusFastPath(argv);
-  if (fast) {
-    try {
-      const { statusCommand } = await import('./commands/status.js');
-      return await statusCommand(io, fast);
-    } catch (error) {
-      return renderError(io, error);
-    }
-  }
-  const fastStop = stopFastPath(argv);
-  if (fastStop) {
-    try {
-      const { stopCommand } = await import('./commands/stop.js');
-      return await stopCommand(io, fastStop);
     } catch (error) {
       return renderError(io, error);
     }

@@ -27,3 +27,9 @@ export interface ControlOptions {
   name?: string;
   json?: boolean;
 }
+
+/** `stop`'s options: a shorter grace period, or a kill at once. */
+export interface StopOptions extends ControlOptions {
+  timeout?: string;
+  force?: boolean;
+}

@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { sanitizeName } from '../config/app-name.js';
 import { NaijaSupError } from '../errors.js';
 import type { InstanceRecord } from './record.js';
 import { controlPaths, type ControlPaths } from './paths.js';
@@ -230,7 +231,6 @@ export async function locateApp(options: LocateOptions): Promise<AppLocation> {
     name = options.name;
     if (!CANONICAL_NAME.test(name) || /[-.]$/.test(name)) {
       // Names are normalised the way the config normalises them ("My API" → "my-api").
-      const { sanitizeName } = await import('../config/schema.js');
       name = sanitizeName(name);
       if (name === '') throw new NaijaSupError('E_USAGE', `"${options.name}" is not an app name`, { fix: 'names use letters, digits, ".", "_" and "-"' });
     }

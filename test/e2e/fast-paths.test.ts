@@ -9,7 +9,7 @@
  *   (which may still be closing its log and exiting).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,18 +116,74 @@ describe('the event-driven stop (built binary)', () => {
     for (let round = 0; round < 3; round += 1) {
       const started = await cli(['start', '-d']);
       expect(started.status, `round ${round}: ${started.stderr}`).toBe(0);
-      const status = JSON.parse((await cli(['status', '--json'])).stdout) as StatusSnapshot;
+      // Round 1 names the app: status and stop run from the CommonJS quick bundle; the others
+      // read the config, from the ESM bundle.
+      const named = round === 1 ? ['--name', 'fast-stop'] : [];
+      const status = JSON.parse((await cli(['status', '--json', ...named])).stdout) as StatusSnapshot;
       const pids = (status.processes ?? []).map((p) => p.pid);
       for (const pid of [status.supervisorPid, ...pids]) track(pid);
       supervisors.push(status.supervisorPid);
       // Two processes of the instance: the parent and its worker.
       expect(pids.length).toBeGreaterThanOrEqual(2);
-      const stopped = await cli(['stop']);
+      const stopped = await cli(['stop', ...named]);
       expect(stopped.status, stopped.stderr).toBe(0);
       // At the moment stop returned, not one of them may be running.
       expect(survivors(pids)).toEqual([]);
     }
     // Each supervisor ends on its own once it has let go of the name.
     await assertAllGone(supervisors, 10_000);
+  });
+});
+
+describe('the CommonJS quick bundle (built binary)', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+
+  it('holds the quick commands and no config loader, commander or npm package', () => {
+    const map = JSON.parse(readFileSync(join(root, 'dist', 'quick', 'run.cjs.map'), 'utf8')) as { sources: string[] };
+    const sources = map.sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
+    expect(sources).toEqual(expect.arrayContaining(['src/cli/commands/status.ts', 'src/cli/commands/stop.ts', 'src/cli/commands/probe.ts']));
+    expect(sources.filter((s) => s.startsWith('src/config/') && s !== 'src/config/app-name.ts' && !/\/(duration|redact)\.ts$/.test(s))).toEqual([]);
+    expect(sources.filter((s) => s.includes('node_modules'))).toEqual([]);
+    expect(readFileSync(join(root, 'dist', 'quick', 'run.cjs'), 'utf8')).not.toMatch(/require\("(commander|cosmiconfig|yaml|chalk|ora)"\)/);
+  });
+
+  it('answers as the full path does: --version, and status of a running app, by name', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'naija-sup-quick-'));
+    dirs.push(cwd);
+    const port = await freePort();
+    writeFileSync(join(cwd, 'naija-sup.config.json'), JSON.stringify({ name: 'quick', command: [process.execPath, fixture('healthy-server.mjs')], port, health: { type: 'tcp' } }));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], NO_COLOR: '1', NAIJA_SUP_RUN_DIR: join(cwd, 'run') };
+    const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { cwd, env, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect((await cli(['--version'])).stdout).toBe(`${version}\n`);
+    // `-v --version` is not a quick form: commander prints the same.
+    expect((await cli(['-v', '--version'])).stdout).toBe(`${version}\n`);
+
+    expect((await cli(['start', '-d'])).status).toBe(0);
+    // The quick form and commander's (`--name=`) of the same question, in turn.
+    const quick = await cli(['status', '--name', 'quick', '--json']);
+    const full = await cli(['status', '--name=quick', '--json']);
+    expect(quick.status, quick.stderr).toBe(0);
+    expect(full.status, full.stderr).toBe(0);
+    const a = JSON.parse(quick.stdout) as StatusSnapshot;
+    const b = JSON.parse(full.stdout) as StatusSnapshot;
+    for (const pid of [a.supervisorPid, ...(a.processes ?? []).map((p) => p.pid)]) track(pid);
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+    expect({ name: a.name, state: a.state, sup: a.supervisorPid, pid: a.instancePid }).toEqual({ name: b.name, state: b.state, sup: b.supervisorPid, pid: b.instancePid });
+    // The human table too, figures aside (uptimes, ages and CPU move between the two runs).
+    const masked = (text: string): string => text.replace(/\d+(\.\d+)?/g, '#');
+    expect(masked((await cli(['status', '--name', 'quick'])).stdout)).toBe(masked((await cli(['status', '--name=quick'])).stdout));
+
+    const stopped = await cli(['stop', '--name', 'quick']);
+    expect(stopped.status, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(/^quick: stopped \(instance pid \d+ gracefully/);
+    const after = await cli(['status', '--name', 'quick']);
+    expect(after.status).toBe(3);
+    expect(after.stdout).toMatch(/quick: not running/);
+    await assertAllGone([a.supervisorPid], 10_000);
   });
 });

@@ -5,14 +5,9 @@
 import { parseDuration } from '../../config/duration.js';
 import { NaijaSupError } from '../../errors.js';
 import type { CliIO } from '../context.js';
-import type { ControlOptions } from '../options.js';
+import type { StopOptions } from '../options.js';
 import { NOT_RUNNING, noAppLine, targetApp } from './ls.js';
 import { notRunningLines } from './status.js';
-
-export interface StopOptions extends ControlOptions {
-  timeout?: string;
-  force?: boolean;
-}
 
 function parseTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -9,16 +9,9 @@ import * as path from 'node:path';
 import { ShellSplitError, splitCommand } from '../shell-split.js';
 import { booleanLeaf, decodeJson, decodeList, fail, isPlainObject, keySuffix, leaf, ok, prefixed, section, value } from './builders.js';
 import type { Problem } from './nodes.js';
+import { sanitizeName } from '../app-name.js';
 
-/** Turns a package or folder name into one safe for file names: [a-z0-9._-], at most 64 characters. */
-export function sanitizeName(raw: string): string {
-  return raw
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[-.]+/, '')
-    .slice(0, 64)
-    .replace(/[-.]+$/, '');
-}
+export { sanitizeName };
 
 export const nameLeaf = leaf<string, string>({
   description: 'Names the app; keys its PID file, control socket and logs. Sanitized to [a-z0-9._-].',
