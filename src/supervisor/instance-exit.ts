@@ -35,7 +35,9 @@ export interface GroupOps {
  * stop-timeout escalates).
  */
 export async function clearGroupAfterExit(pid: number, stopping: boolean, ops: GroupOps): Promise<void> {
-  if (!stopping && ops.members(pid).length > 0) {
+  if (!stopping) {
+    // A crash that left nothing behind (the usual one): the restart need not wait for a second look.
+    if (ops.members(pid).length === 0) return;
     // A crash left members (or escaped descendants) behind: stop them as a requested stop would.
     ops.signal(pid, ops.config().shutdown.signal);
     await waitGroupGone(pid, ops.config().shutdown.timeout, ops);
