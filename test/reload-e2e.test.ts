@@ -386,6 +386,30 @@ describe.each<ReloadMode>(['handoff', 'proxy'])('%s mode: a stop during a reload
   });
 });
 
+describe('proxy mode: proxy.responseTimeout from the config', () => {
+  it('answers 504 for a request the instance does not answer in time, and serves the next one', { timeout: 60_000 }, async () => {
+    const server = SERVERS.node;
+    const port = await freePort();
+    const h = startInProcess(appConfig(server, port, 'proxy', { proxy: { responseTimeout: '300ms' } }));
+    await h.waitEvent('ready', 0);
+    const fetchText = async (path: string): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    const slow = await fetchText('/slow?ms=5000');
+    expect(slow.status).toBe(504);
+    expect(JSON.parse(slow.body)).toMatchObject({ error: 'gateway_timeout', cause: 'ETIMEDOUT' });
+    // Sent once: the instance printed one SLOW line for it (and none came after the 504).
+    const slowLines = (): LogLine[] => h.lines().filter((l) => typeof l['line'] === 'string' && l['line'].startsWith('SLOW '));
+    await waitFor(() => slowLines().length > 0, { timeout: 5000, message: 'the instance never saw the slow request' });
+    const next = await fetchText('/pid');
+    expect(next.status).toBe(200);
+    expect(pidOf(next.body)).toBe(h.instancePids()[0]);
+    expect(slowLines()).toHaveLength(1);
+    expect(await h.stop()).toBe(0);
+  });
+});
+
 // ── 4. kill -9 of the only instance ──────────────────────────────────────────────────────────────
 
 // restart.standby (issue 13): the replacement is a parked Node promoted at once; the proxy holds

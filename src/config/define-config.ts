@@ -129,6 +129,7 @@ export interface UserConfig {
   proxy?: {
     protocol?: 'http' | 'tcp';
     queueTimeout?: DurationInput;
+    responseTimeout?: DurationInput;
     forwardedHeaders?: boolean;
   };
 }

@@ -135,7 +135,7 @@ export interface ResolvedConfig {
   /** How many instances serve the app (issue 20); "max": one per CPU the supervisor may use. */
   instances: number | 'max';
   /** The proxy of proxy mode (issue 13). */
-  proxy: { protocol: 'http' | 'tcp'; queueTimeout: number; forwardedHeaders: boolean };
+  proxy: { protocol: 'http' | 'tcp'; queueTimeout: number; responseTimeout: number; forwardedHeaders: boolean };
 }
 
 /** Where a resolved value came from, for `naija-sup config`. */

@@ -27,6 +27,12 @@ export interface HttpProxyLimits {
   maxBodySize?: number;
   /** Requests waiting for an instance beyond this many get 503 at once. Default 1,024. */
   maxQueued?: number;
+  /**
+   * An instance that sends nothing for this long after a request was sent to it in full, before
+   * its response head, gets the request answered 504 (not retried: it may still be working on it).
+   * Default 60,000 (nginx's proxy_read_timeout). A response that has started may go quiet longer (SSE).
+   */
+  responseTimeout?: number;
 }
 
 export interface HttpProxyOptions {
@@ -99,6 +105,7 @@ export interface ResolvedLimits {
   keepAliveTimeout: number;
   maxBodySize: number;
   maxQueued: number;
+  responseTimeout: number;
 }
 
 export function resolveLimits(limits: HttpProxyLimits): ResolvedLimits {
@@ -109,6 +116,7 @@ export function resolveLimits(limits: HttpProxyLimits): ResolvedLimits {
     keepAliveTimeout: positive('limits.keepAliveTimeout', limits.keepAliveTimeout ?? 5000),
     maxBodySize: positive('limits.maxBodySize', limits.maxBodySize ?? Infinity),
     maxQueued: positive('limits.maxQueued', limits.maxQueued ?? 1024),
+    responseTimeout: positive('limits.responseTimeout', limits.responseTimeout ?? 60_000),
   };
   if (resolved.headersTimeout > resolved.requestTimeout) {
     throw new NaijaSupError('E_USAGE', `createHttpProxy: limits.headersTimeout (${resolved.headersTimeout} ms) must not exceed limits.requestTimeout (${resolved.requestTimeout} ms).`, {

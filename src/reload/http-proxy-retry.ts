@@ -40,12 +40,15 @@ export type FailureAction =
   /** Answer 502 with this message. */
   | { action: 'bad-gateway'; message: string }
   /** Send it again; `refused`: nothing reached the instance. */
-  | { action: 'retry'; refused: boolean };
+  | { action: 'retry'; refused: boolean }
+  /** Answer 504: the instance did not answer in time. Never sent again: it may still be at work on it. */
+  | { action: 'gateway-timeout' };
 
 export function onUpstreamFailure(facts: FailureFacts, instance: string): FailureAction {
   const { code, method } = facts;
   const retried = facts.retried && facts.retiredInstance !== true;
   if (facts.responseStarted) return { action: 'abort' };
+  if (code === 'ETIMEDOUT') return { action: 'gateway-timeout' };
   const refused = code === 'ECONNREFUSED';
   const wentAway = RETRYABLE.has(code);
   // A refusal is retried even after an earlier retry: nothing reached this instance, and the wait

@@ -23,6 +23,7 @@ import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { formatDuration } from '../elapsed.js';
 import { positive, resolveLimits } from './http-proxy-options.js';
 import type { HttpProxyEvent, HttpProxyOptions, HttpProxyTarget, HttpReloadProxy, ResolvedLimits } from './http-proxy-options.js';
 import { requestHead, requestHeaders, type RequestHeadInfo } from './http-proxy-headers.js';
@@ -92,7 +93,7 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
   private readonly limits: ResolvedLimits;
   private readonly emit: (event: HttpProxyEvent) => void;
   /** The instances, their pools and counters, the slots taking new requests (http-proxy-targets.ts). */
-  private readonly targets = new ProxyTargets((state) => new UpstreamPool(this.targetHost, state.port, state, this, this.limits.maxHeaderSize));
+  private readonly targets = new ProxyTargets((state) => new UpstreamPool(this.targetHost, state.port, state, this, this.limits.maxHeaderSize, this.limits.responseTimeout));
   /** Only a setTarget() call resumes a waiting request, even to the same target (after a refusal). */
   private readonly queue: WaitQueue<Exchange, TargetState>;
   private readonly counts = { received: 0, queuedTotal: 0, queueTimeouts: 0, clientErrors: 0, bodyTooLarge: 0 };
@@ -359,6 +360,8 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
       this.wait(ex, 'target-refused', state);
     } else if (next.action === 'bad-gateway') {
       this.reply(ex, 502, { error: 'bad_gateway', cause: code, instance: state.id, message: next.message });
+    } else if (next.action === 'gateway-timeout') {
+      this.reply(ex, 504, { error: 'gateway_timeout', cause: code, instance: state.id, message: `The instance ${state.id} sent no response within ${formatDuration(this.limits.responseTimeout)} (proxy.responseTimeout).` });
     } else {
       ex.retried = true;
       ex.failedOn = state;

@@ -21,9 +21,16 @@
  * - backpressure both ways: the response pauses while the client's socket is full, the request
  *   body is written with the socket's callback.
  *
- * Added: an idle connection is not reused past the server's `Keep-Alive: timeout=N` less one
- * second, or past 4 s when the server does not say (undici's rule), so a request rarely lands on a
- * connection the server is closing (a POST there would get a 502, as it may not be sent again).
+ * Added:
+ * - an idle connection is not reused past the server's `Keep-Alive: timeout=N` less one second, or
+ *   past 4 s when the server does not say (undici's rule), so a request rarely lands on a
+ *   connection the server is closing (a POST there would get a 502, as it may not be sent again);
+ * - a response timeout: a request sent in full whose connection then carries nothing for
+ *   `responseTimeoutMs` before its response head fails with ETIMEDOUT (the proxy answers 504; nginx's
+ *   proxy_read_timeout, 60 s by default too). It is the socket's own idle timer, so it costs no
+ *   timer per request; once the head is there a response may go quiet for as long as it likes (an
+ *   SSE stream), and while the client is still uploading its client-side limits apply instead. An
+ *   idle pooled connection that reaches it is closed: it could not be reused by then anyway.
  */
 
 import * as net from 'node:net';
@@ -63,6 +70,7 @@ export class UpstreamPool<T, O> {
     readonly owner: O,
     readonly handler: UpstreamHandler<T, O>,
     readonly maxHeadSize: number,
+    readonly responseTimeoutMs: number,
   ) {}
 
   /** Sends a request head (`head`, ending in CRLF CRLF) for `ex`; the body, if any, follows with `writeBody`. */
@@ -139,6 +147,10 @@ export class Upstream<T, O> {
       this.errorCode ??= error.code ?? 'ERROR';
     });
     socket.on('close', () => this.onClose());
+    // A listener of its own: setTimeout's callback would be a one-time listener, gone after a
+    // quiet spell during an upload.
+    socket.setTimeout(pool.responseTimeoutMs);
+    socket.on('timeout', () => this.onQuiet());
   }
 
   /** Still connecting: a body must wait for 'connect' (a refused connection then leaves it unread). */
@@ -247,6 +259,19 @@ export class Upstream<T, O> {
 
   private onClose(): void {
     this.fail();
+  }
+
+  /**
+   * Nothing came or went for responseTimeoutMs. Awaiting a head with the request all sent: the
+   * instance did not answer in time. Idle: too old to reuse. Streaming either way: not our timer's
+   * business (the client's limits bound an upload; a response may go quiet).
+   */
+  private onQuiet(): void {
+    if (this.ex === null) this.fail();
+    else if (this.bodyDone && !this.responded) {
+      this.errorCode = 'ETIMEDOUT';
+      this.fail();
+    }
   }
 
   // --- the socket -------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ describe('buildJsonSchema', () => {
     'status.port': null, 'status.host': '127.0.0.1', 'status.maxConnections': 64, 'status.token': null,
     'alerts.crashRate': null, 'alerts.notReadyFor': '2m',
     logFormat: null, 'logs.maxSize': '10MB', 'logs.maxFiles': 5, mode: 'direct', instances: 1,
-    'proxy.protocol': 'http', 'proxy.queueTimeout': '10s', 'proxy.forwardedHeaders': true,
+    'proxy.protocol': 'http', 'proxy.queueTimeout': '10s', 'proxy.responseTimeout': '1m', 'proxy.forwardedHeaders': true,
   };
   const NO_DEFAULT = ['name', 'command', 'cwd', 'health.type', 'alerts.webhook'];
 

@@ -185,6 +185,7 @@ describe('environment', () => {
     'status.maxConnections': ['32', 32],
     'proxy.protocol': ['tcp', 'tcp'],
     'proxy.queueTimeout': ['2s', 2000],
+    'proxy.responseTimeout': ['30s', 30_000],
     'proxy.forwardedHeaders': ['false', false],
     'status.token': ['0123456789abcdef0123', '0123456789abcdef0123'],
     'alerts.crashRate': ['10', 10],

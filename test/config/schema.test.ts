@@ -308,6 +308,10 @@ const CASES: Record<string, KeyCases> = {
     valid: [['10s', 10_000], [500, 500]],
     invalid: [['soon', 'proxy.queueTimeout: expected a duration like "5s", got "soon"']],
   },
+  'proxy.responseTimeout': {
+    valid: [['1m', 60_000], ['90s', 90_000], [250, 250]],
+    invalid: [['never', 'proxy.responseTimeout: expected a duration like "5s", got "never"']],
+  },
   'proxy.forwardedHeaders': {
     valid: [[true, true], [false, false]],
     invalid: [['yes', 'proxy.forwardedHeaders: expected true or false, got "yes"']],
@@ -379,7 +383,7 @@ describe('schema: defaults', () => {
       logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
       mode: 'direct',
       instances: 1,
-      proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
+      proxy: { protocol: 'http', queueTimeout: 10_000, responseTimeout: 60_000, forwardedHeaders: true },
     });
     for (const { path } of configLeaves) expect(loaded.sources[path]).toEqual({ kind: 'default' });
     expect(Object.keys(loaded.sources)).toEqual(configLeaves.map((l) => l.path));

@@ -20,7 +20,7 @@ export function runnerConfig(over: Partial<ResolvedConfig> = {}): ResolvedConfig
     logs: { maxSize: 10 * 1024 * 1024, maxFiles: 5 },
     mode: 'direct',
     instances: 1,
-    proxy: { protocol: 'http', queueTimeout: 10_000, forwardedHeaders: true },
+    proxy: { protocol: 'http', queueTimeout: 10_000, responseTimeout: 60_000, forwardedHeaders: true },
     ...over,
   };
 }

@@ -36,6 +36,12 @@ describe('onUpstreamFailure', () => {
     expect(onUpstreamFailure({ ...facts, method: 'PUT', bodyRead: true, retiredInstance: true }, 'blue')).toMatchObject({ action: 'bad-gateway' });
   });
 
+  it.each(['GET', 'POST'])('never sends a %s again after a response timeout (the instance may still be working on it): 504', (method) => {
+    expect(onUpstreamFailure({ ...facts, code: 'ETIMEDOUT', method }, 'blue')).toEqual({ action: 'gateway-timeout' });
+    expect(onUpstreamFailure({ ...facts, code: 'ETIMEDOUT', method, retiredInstance: true }, 'blue')).toEqual({ action: 'gateway-timeout' });
+    expect(mayWaitForReplacement({ ...facts, code: 'ETIMEDOUT', method })).toBe(false);
+  });
+
   it('aborts the client connection when the response had started', () => {
     expect(onUpstreamFailure({ ...facts, responseStarted: true }, 'blue')).toEqual({ action: 'abort' });
   });

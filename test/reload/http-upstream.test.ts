@@ -1,7 +1,8 @@
 /**
  * The HTTP proxy's upstream client (src/reload/http-upstream.ts) against raw TCP servers on
  * 127.0.0.1 that answer byte for byte what each test needs: reuse, the keep-alive rules, the error
- * codes and the moment of each failure, one release per request, the request body's framing.
+ * codes and the moment of each failure, one release per request, the request body's framing, and
+ * the response timeout.
  * No sleeps: waits poll with deadlines.
  */
 
@@ -63,8 +64,8 @@ function recorder() {
   return { log, bodies, heads, handler };
 }
 
-function pool(port: number, handler: UpstreamHandler<string, string>): UpstreamPool<string, string> {
-  const p = new UpstreamPool<string, string>('127.0.0.1', port, 'owner', handler, 16 * 1024);
+function pool(port: number, handler: UpstreamHandler<string, string>, responseTimeoutMs = 60_000): UpstreamPool<string, string> {
+  const p = new UpstreamPool<string, string>('127.0.0.1', port, 'owner', handler, 16 * 1024, responseTimeoutMs);
   pools.push(p);
   return p;
 }
@@ -236,5 +237,70 @@ describe('request bodies', () => {
     expect(late).toBe(true);
     await waitFor(() => p.size === 0);
     expect(r.log).toEqual(['a head 413', 'a end', 'a release owner']);
+  });
+});
+
+describe('response timeout', () => {
+  const QUIET_MS = 150;
+
+  it('fails a request sent in full that gets no answer with ETIMEDOUT, once, and closes its connection', async () => {
+    let closed = 0;
+    const server = await rawServer((socket) => {
+      socket.on('close', () => { closed += 1; });
+    });
+    const r = recorder();
+    const p = pool(server.port, r.handler, QUIET_MS);
+    const sentAt = performance.now();
+    p.request('a', GET, 'none', false, false);
+    await waitFor(() => r.log.includes('a release owner'));
+    expect(performance.now() - sentAt).toBeGreaterThanOrEqual(QUIET_MS - 5);
+    expect(r.log).toEqual(['a error ETIMEDOUT before head', 'a release owner']);
+    await waitFor(() => closed === 1);
+    expect(p.size).toBe(0);
+  });
+
+  it('lets a response that has started go quiet for longer (an SSE stream)', async () => {
+    const server = await rawServer((socket, text) => {
+      if (!text.endsWith('\r\n\r\n')) return;
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n');
+      // The stream's next event comes three quiet periods later.
+      setTimeout(() => socket.write('1\r\nb\r\n0\r\n\r\n'), 3 * QUIET_MS);
+    });
+    const r = recorder();
+    const p = pool(server.port, r.handler, QUIET_MS);
+    p.request('a', GET, 'none', false, false);
+    await waitFor(() => r.log.includes('a release owner'));
+    expect(r.log).toEqual(['a head 200', 'a end', 'a release owner']);
+    expect(r.bodies.get('a')).toBe('ab');
+  });
+
+  it('does not count while the request body is still being sent; from its end, it does', async () => {
+    const server = await rawServer(() => undefined);
+    const r = recorder();
+    const p = pool(server.port, r.handler, QUIET_MS);
+    const upstream = p.request('a', 'POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n', 'length', false, false);
+    // A slow uploader: the body comes three quiet periods after the head.
+    setTimeout(() => {
+      upstream.writeBody('a', Buffer.from('late'), () => r.log.push('a body written'));
+      upstream.endBody('a');
+    }, 3 * QUIET_MS);
+    await waitFor(() => r.log.includes('a release owner'));
+    expect(r.log).toEqual(['a body written', 'a error ETIMEDOUT before head', 'a release owner']);
+    expect(server.received.at(-1)?.endsWith('\r\n\r\nlate')).toBe(true);
+  });
+
+  it('closes an idle pooled connection once it has been quiet that long', async () => {
+    let closed = false;
+    const server = await rawServer((socket, text) => {
+      socket.on('close', () => { closed = true; });
+      if (text.endsWith('\r\n\r\n')) socket.write(OK('x'));
+    });
+    const r = recorder();
+    const p = pool(server.port, r.handler, QUIET_MS);
+    p.request('a', GET, 'none', false, false);
+    await waitFor(() => r.log.includes('a release owner'));
+    expect(p.size).toBe(1);
+    await waitFor(() => closed && p.size === 0);
+    expect(r.log).toEqual(['a head 200', 'a end', 'a release owner']);
   });
 });
