@@ -25,6 +25,11 @@ export interface UpgradeOptions {
   onStatus(status: number): void;
   /** Called once, when the exchange is over (tunnel closed, refusal sent, or failure). */
   onDone(): void;
+  /**
+   * The instance must answer the handshake within this long of it being sent (limits.responseTimeout),
+   * ms; else the client gets 504. A tunnel, once open, has no such limit.
+   */
+  responseTimeoutMs: number;
 }
 
 /** After one side of a tunnel has ended, the other gets this long to end too, ms. */
@@ -58,8 +63,16 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   socket.on('data', keep);
   socket.once('end', hungUp);
   socket.once('error', hungUp);
+  // The handshake's answer is due within responseTimeoutMs of the connection going quiet.
+  let timedOut = false;
+  upstream.setTimeout(options.responseTimeoutMs, () => {
+    timedOut = true;
+    upstream.destroy();
+  });
   upstream.on('upgrade', (ures: IncomingMessage, usocket: Socket, uhead: Buffer) => {
     stopWatching();
+    upstream.setTimeout(0);
+    usocket.setTimeout(0);
     options.onStatus(ures.statusCode ?? 101);
     usocket.on('error', () => socket.destroy());
     socket.on('error', () => usocket.destroy());
@@ -99,6 +112,7 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   // The instance declined the upgrade: pass its answer on, then close (the head was consumed).
   upstream.on('response', (ures: IncomingMessage) => {
     stopWatching();
+    upstream.setTimeout(0);
     options.onStatus(ures.statusCode ?? 502);
     socket.write(responseHead(ures.statusCode ?? 502, ures.statusMessage, [...stripConnection(ures.rawHeaders), 'Connection', 'close']));
     ures.pipe(socket);
@@ -106,9 +120,10 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
     stopWatching();
-    const code = error.code ?? 'ERROR';
+    const code = timedOut ? 'ETIMEDOUT' : (error.code ?? 'ERROR');
     options.onError(code);
-    rawResponse(socket, 502, { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
+    if (timedOut) rawResponse(socket, 504, { error: 'gateway_timeout', cause: code, message: `The instance did not answer the upgrade within ${options.responseTimeoutMs} ms (proxy.responseTimeout).` });
+    else rawResponse(socket, 502, { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
     finish();
   });
   socket.once('close', () => {

@@ -450,6 +450,7 @@ class HttpProxy implements HttpReloadProxy, UpstreamHandler<Exchange, TargetStat
       },
       onStatus: (status) => observe(target.counters, status, (performance.now() - start) / 1000),
       onDone: () => this.targets.done(target),
+      responseTimeoutMs: this.limits.responseTimeout,
     });
   }
 

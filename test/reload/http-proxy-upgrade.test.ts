@@ -45,7 +45,7 @@ interface Front {
 }
 
 /** A front server whose upgrades go to 127.0.0.1:`target` through forwardUpgrade. */
-async function front(target: number): Promise<Front> {
+async function front(target: number, responseTimeoutMs = 60_000): Promise<Front> {
   const tunnels = new Set<Socket>();
   const statuses: number[] = [];
   const errors: string[] = [];
@@ -65,6 +65,7 @@ async function front(target: number): Promise<Front> {
       onError: (code) => errors.push(code),
       onStatus: (status) => statuses.push(status),
       onDone: () => (done += 1),
+      responseTimeoutMs,
     });
   });
   const port = await listening(server);
@@ -176,6 +177,43 @@ describe('forwardUpgrade', () => {
     expect(f.tunnels.size).toBe(0);
     expect(f.statuses).toEqual([]);
     expect(f.done()).toBe(1);
+  });
+
+  it('answers 504 when the instance does not answer the handshake within the response timeout, and closes both sides', async () => {
+    const instanceClosed: Promise<void>[] = [];
+    const instance = http.createServer();
+    instance.on('upgrade', (_req, socket: Socket) => {
+      // Never answers. The HTTP server allows half-open sockets: the proxy's hang-up shows as 'end'.
+      instanceClosed.push(new Promise<void>((resolve) => socket.once('end', () => resolve())));
+      socket.on('error', () => undefined);
+      socket.resume();
+    });
+    const f = await front(await listening(instance), 150);
+    const client = rawClient(f.port, HANDSHAKE);
+    await client.closed;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+    const body = JSON.parse(client.received().split('\r\n\r\n')[1] ?? '') as Record<string, string>;
+    expect(body).toMatchObject({ error: 'gateway_timeout', cause: 'ETIMEDOUT' });
+    expect(f.errors).toEqual(['ETIMEDOUT']);
+    await instanceClosed[0];
+    expect(f.done()).toBe(1);
+  });
+
+  it('keeps an open tunnel that is quiet for longer than the response timeout', async () => {
+    const instance = http.createServer();
+    instance.on('upgrade', (_req, socket: Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.pipe(socket); // echo
+      // The tunnel's first message comes three response timeouts later.
+      setTimeout(() => socket.write('late'), 300);
+    });
+    const f = await front(await listening(instance), 100);
+    const client = rawClient(f.port, HANDSHAKE);
+    await waitFor(() => client.received().endsWith('\r\n\r\nlate'));
+    expect(f.statuses).toEqual([101]);
+    client.socket.write('still-there');
+    await waitFor(() => client.received().endsWith('still-there'));
+    expect(f.tunnels.size).toBe(1);
   });
 
   it('passes on what the client sent while the instance had not answered yet', async () => {

@@ -18,7 +18,7 @@ export const proxySection = section('The proxy of `mode` "proxy" (docs/http-prox
     'http',
   ),
   queueTimeout: durationLeaf('How long a request waits for an instance to be ready (a restart after a crash) before it is answered 503 (protocol "http").', 10_000),
-  responseTimeout: durationLeaf('How long an instance may take to start its answer to a request it received in full before the request gets 504 (protocol "http"; never sent again, the instance may still be working on it). Once an answer has started it may go quiet for longer (SSE). Like nginx\'s proxy_read_timeout, 60 s there too.', 60_000),
+  responseTimeout: durationLeaf('How long an instance may take to start its answer to a request it received in full (or to a WebSocket handshake) before the client gets 504 (protocol "http"; never sent again, the instance may still be working on it). Once an answer has started it may go quiet for longer (SSE, an open WebSocket). Like nginx\'s proxy_read_timeout, 60 s there too.', 60_000),
   forwardedHeaders: booleanLeaf('Add X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host to forwarded requests (protocol "http").', true),
 });
 
