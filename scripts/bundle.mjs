@@ -75,8 +75,13 @@ const quick = await build({
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   define: { 'import.meta.url': '__naijaSupModuleUrl' },
-  banner: { js: 'const __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: a banner before esbuild's own directive would leave the file sloppy.
+  banner: { js: '"use strict";\nconst __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [noConfig],
 });
+// The stand-in is reached through one import path; should the loader or the schema come in by
+// another, the quick bundle would carry them silently: fail the build instead.
+const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/config\/(load|schema)\.ts$/.test(input));
+if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);

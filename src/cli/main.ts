@@ -322,7 +322,7 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
       return renderError(io, error);
     }
   }
-  // status, stop, probe --name, --version: without commander (src/cli/quick-forms.ts).
+  // The plain forms of status and stop, probe --name and --version: without commander (quick-forms.ts).
   const quick = quickForm(argv);
   if (quick) return runQuick(quick, io);
   const plainStart = startFastPath(argv);

@@ -6,7 +6,7 @@
  * run-dir check, and nothing else (no config loader, no cosmiconfig) so it answers in tens of ms.
  * Everything heavier is imported lazily on the path that needs it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { sanitizeName } from '../config/app-name.js';
 import { NaijaSupError } from '../errors.js';
@@ -293,7 +293,6 @@ export async function inspectStale(paths: ControlPaths, options: { pidFile?: str
   const result: StaleInspection = { busy: null, live: false, staleSocketRemoved: false, staleRecordRemoved: false, orphan: null, supervisorAlive: false, record: null };
   const { acquireStartLock, lockPathFor } = await import('./start-lock.js');
   const { readRecord, removePidFile, removeRecord } = await import('./record.js');
-  const { lstatSync, unlinkSync } = await import('node:fs');
   const attempt = await acquireStartLock(lockPathFor(paths.socket));
   if (!attempt.acquired) return { ...result, busy: { pid: attempt.holderPid } };
   try {
@@ -341,7 +340,6 @@ export async function inspectStale(paths: ControlPaths, options: { pidFile?: str
 
 /** A plain PID file has no start time: it is removed only when no process has its pid at all. */
 async function removeDeadPidFile(path: string): Promise<boolean> {
-  const { readFileSync, rmSync } = await import('node:fs');
   const { pidExists } = await import('../process/identity.js');
   let text: string;
   try {

@@ -30,7 +30,8 @@ export interface HttpProxyLimits {
   /**
    * An instance that sends nothing for this long after a request was sent to it in full, before
    * its response head, gets the request answered 504 (not retried: it may still be working on it).
-   * Default 60,000 (nginx's proxy_read_timeout). A response that has started may go quiet longer (SSE).
+   * Default 60,000 (nginx's proxy_read_timeout); Infinity: none. A response that has started may go
+   * quiet longer (SSE).
    */
   responseTimeout?: number;
 }

@@ -8,6 +8,7 @@
 import * as http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { formatDuration } from '../elapsed.js';
 
 export interface UpgradeOptions {
   req: IncomingMessage;
@@ -36,7 +37,7 @@ export interface UpgradeOptions {
 const LINGER_MS = 5000;
 
 export function forwardUpgrade(options: UpgradeOptions): void {
-  const { req, socket, head } = options;
+  const { req, socket } = options;
   let finished = false;
   const finish = (): void => {
     if (finished) return;
@@ -50,7 +51,9 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   // request to the instance would wait for an answer nobody wants.
   const early: Buffer[] = [];
   const keep = (chunk: Buffer): void => void early.push(chunk);
+  let clientGone = false;
   const hungUp = (): void => {
+    clientGone = true;
     upstream.destroy();
     socket.destroy();
     finish();
@@ -63,51 +66,12 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   socket.on('data', keep);
   socket.once('end', hungUp);
   socket.once('error', hungUp);
-  // The handshake's answer is due within responseTimeoutMs of the connection going quiet.
-  let timedOut = false;
-  upstream.setTimeout(options.responseTimeoutMs, () => {
-    timedOut = true;
-    upstream.destroy();
-  });
+  const timedOut = answerDueWithin(upstream, options.responseTimeoutMs);
   upstream.on('upgrade', (ures: IncomingMessage, usocket: Socket, uhead: Buffer) => {
     stopWatching();
     upstream.setTimeout(0);
     usocket.setTimeout(0);
-    options.onStatus(ures.statusCode ?? 101);
-    usocket.on('error', () => socket.destroy());
-    socket.on('error', () => usocket.destroy());
-    socket.write(responseHead(ures.statusCode ?? 101, ures.statusMessage, ures.rawHeaders));
-    if (uhead.length > 0) socket.write(uhead);
-    if (head.length > 0) usocket.write(head);
-    for (const chunk of early) usocket.write(chunk);
-    options.tunnels.add(socket);
-    let open = 2;
-    const onClose = (): void => {
-      open -= 1;
-      if (open > 0) return;
-      options.tunnels.delete(socket);
-      finish();
-    };
-    socket.once('close', () => {
-      usocket.destroy();
-      onClose();
-    });
-    usocket.once('close', () => {
-      socket.destroy();
-      onClose();
-    });
-    // Half-close passes through (pipe ends the other side); a peer that then never closes its own
-    // side must not hold the tunnel, and the reload's drain, forever.
-    const linger = (): void => {
-      setTimeout(() => {
-        socket.destroy();
-        usocket.destroy();
-      }, LINGER_MS).unref();
-    };
-    socket.once('end', linger);
-    usocket.once('end', linger);
-    usocket.pipe(socket);
-    socket.pipe(usocket);
+    openTunnel(options, ures, usocket, uhead, early, finish);
   });
   // The instance declined the upgrade: pass its answer on, then close (the head was consumed).
   upstream.on('response', (ures: IncomingMessage) => {
@@ -120,16 +84,76 @@ export function forwardUpgrade(options: UpgradeOptions): void {
   });
   upstream.on('error', (error: NodeJS.ErrnoException) => {
     stopWatching();
-    const code = timedOut ? 'ETIMEDOUT' : (error.code ?? 'ERROR');
+    // The client left first (hungUp destroyed the request): nobody to answer, nothing to count.
+    if (clientGone) return;
+    const code = timedOut() ? 'ETIMEDOUT' : (error.code ?? 'ERROR');
     options.onError(code);
-    if (timedOut) rawResponse(socket, 504, { error: 'gateway_timeout', cause: code, message: `The instance did not answer the upgrade within ${options.responseTimeoutMs} ms (proxy.responseTimeout).` });
-    else rawResponse(socket, 502, { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
+    const status = code === 'ETIMEDOUT' ? 504 : 502;
+    options.onStatus(status);
+    rawResponse(socket, status, status === 504
+      ? { error: 'gateway_timeout', cause: code, message: `The instance did not answer the upgrade within ${formatDuration(options.responseTimeoutMs)} (proxy.responseTimeout).` }
+      : { error: 'bad_gateway', cause: code, message: `The instance failed the upgrade (${code}).` });
     finish();
   });
   socket.once('close', () => {
     if (!options.tunnels.has(socket)) upstream.destroy();
   });
   upstream.end();
+}
+
+/**
+ * The handshake's answer is due within `ms` of the connection to the instance going quiet: after
+ * that the request is destroyed (its 'error' follows). Returns whether that happened. Infinity: never.
+ */
+function answerDueWithin(upstream: http.ClientRequest, ms: number): () => boolean {
+  let timedOut = false;
+  if (Number.isFinite(ms)) {
+    upstream.setTimeout(ms, () => {
+      timedOut = true;
+      upstream.destroy();
+    });
+  }
+  return () => timedOut;
+}
+
+/** The instance said 101: pipe the two sockets both ways until both sides have closed. */
+function openTunnel(options: UpgradeOptions, ures: IncomingMessage, usocket: Socket, uhead: Buffer, early: readonly Buffer[], finish: () => void): void {
+  const { socket, head } = options;
+  options.onStatus(ures.statusCode ?? 101);
+  usocket.on('error', () => socket.destroy());
+  socket.on('error', () => usocket.destroy());
+  socket.write(responseHead(ures.statusCode ?? 101, ures.statusMessage, ures.rawHeaders));
+  if (uhead.length > 0) socket.write(uhead);
+  if (head.length > 0) usocket.write(head);
+  for (const chunk of early) usocket.write(chunk);
+  options.tunnels.add(socket);
+  let open = 2;
+  const onClose = (): void => {
+    open -= 1;
+    if (open > 0) return;
+    options.tunnels.delete(socket);
+    finish();
+  };
+  socket.once('close', () => {
+    usocket.destroy();
+    onClose();
+  });
+  usocket.once('close', () => {
+    socket.destroy();
+    onClose();
+  });
+  // Half-close passes through (pipe ends the other side); a peer that then never closes its own
+  // side must not hold the tunnel, and the reload's drain, forever.
+  const linger = (): void => {
+    setTimeout(() => {
+      socket.destroy();
+      usocket.destroy();
+    }, LINGER_MS).unref();
+  };
+  socket.once('end', linger);
+  usocket.once('end', linger);
+  usocket.pipe(socket);
+  socket.pipe(usocket);
 }
 
 /**

@@ -148,9 +148,11 @@ export class Upstream<T, O> {
     });
     socket.on('close', () => this.onClose());
     // A listener of its own: setTimeout's callback would be a one-time listener, gone after a
-    // quiet spell during an upload.
-    socket.setTimeout(pool.responseTimeoutMs);
-    socket.on('timeout', () => this.onQuiet());
+    // quiet spell during an upload. Infinity: no response timeout (a timer would overflow).
+    if (Number.isFinite(pool.responseTimeoutMs)) {
+      socket.setTimeout(pool.responseTimeoutMs);
+      socket.on('timeout', () => this.onQuiet());
+    }
   }
 
   /** Still connecting: a body must wait for 'connect' (a refused connection then leaves it unread). */

@@ -35,7 +35,7 @@ async function openForwarder(config: ResolvedConfig): Promise<Forwarder> {
     const tcp = await createProxy({ host: config.host, port: config.port });
     return { port: tcp.port, setTarget: (i, c) => tcp.setTargetAt(i, c ? c.port : null), retire: (p, t) => retireTcp(tcp, p, t), stats: () => null, close: () => tcp.close() };
   }
-  const http = await createHttpProxy({ host: config.host, port: config.port, queueTimeoutMs: config.proxy.queueTimeout, forwardedHeaders: config.proxy.forwardedHeaders, limits: { responseTimeout: config.proxy.responseTimeout } });
+  const http = await createHttpProxy({ host: config.host, port: config.port, queueTimeoutMs: config.proxy.queueTimeout, forwardedHeaders: config.proxy.forwardedHeaders, limits: { responseTimeout: config.proxy.responseTimeout === 0 ? Infinity : config.proxy.responseTimeout } });
   return {
     port: http.port,
     // The instance's id labels its counters on /metrics: its private port is unique while it runs.

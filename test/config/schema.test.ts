@@ -306,10 +306,10 @@ const CASES: Record<string, KeyCases> = {
   },
   'proxy.queueTimeout': {
     valid: [['10s', 10_000], [500, 500]],
-    invalid: [['soon', 'proxy.queueTimeout: expected a duration like "5s", got "soon"']],
+    invalid: [['soon', 'proxy.queueTimeout: expected a duration like "5s", got "soon"'], [0, 'proxy.queueTimeout: expected a duration above 0, got 0'], ['0ms', 'proxy.queueTimeout: expected a duration above 0, got "0ms"']],
   },
   'proxy.responseTimeout': {
-    valid: [['1m', 60_000], ['90s', 90_000], [250, 250]],
+    valid: [['1m', 60_000], ['90s', 90_000], [250, 250], [0, 0]],
     invalid: [['never', 'proxy.responseTimeout: expected a duration like "5s", got "never"']],
   },
   'proxy.forwardedHeaders': {

@@ -9,7 +9,7 @@
  *   (which may still be closing its log and exiting).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +145,23 @@ describe('the CommonJS quick bundle (built binary)', () => {
     expect(sources.filter((s) => s.startsWith('src/config/') && s !== 'src/config/app-name.ts' && !/\/(duration|redact)\.ts$/.test(s))).toEqual([]);
     expect(sources.filter((s) => s.includes('node_modules'))).toEqual([]);
     expect(readFileSync(join(root, 'dist', 'quick', 'run.cjs'), 'utf8')).not.toMatch(/require\("(commander|cosmiconfig|yaml|chalk|ora)"\)/);
+  });
+
+  it('is optional: without it (a build from before it), every command runs from the ESM bundle', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'naija-sup-no-quick-'));
+    dirs.push(copy);
+    mkdirSync(join(copy, 'bin'));
+    mkdirSync(join(copy, 'dist'));
+    for (const file of ['bin/naija-sup.js', 'bin/package.json', 'package.json']) copyFileSync(join(root, file), join(copy, file));
+    symlinkSync(join(root, 'dist', 'bundle'), join(copy, 'dist', 'bundle'));
+    const run = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+      execFile(process.execPath, [join(copy, 'bin', 'naija-sup.js'), ...args], { cwd: copy, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(copy, 'run') }, encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(await run(['--version'])).toMatchObject({ status: 0, stdout: `${version}\n` });
+    expect(await run(['status', '--name', 'nothing-here'])).toMatchObject({ status: 3, stdout: expect.stringMatching(/nothing-here: not running/) as string });
   });
 
   it('answers as the full path does: --version, and status of a running app, by name', async () => {

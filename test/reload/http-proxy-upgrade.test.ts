@@ -149,6 +149,7 @@ describe('forwardUpgrade', () => {
     const body = JSON.parse(client.received().split('\r\n\r\n')[1] ?? '') as Record<string, string>;
     expect(body).toEqual({ error: 'bad_gateway', cause: 'ECONNREFUSED', message: 'The instance failed the upgrade (ECONNREFUSED).' });
     expect(f.errors).toEqual(['ECONNREFUSED']);
+    expect(f.statuses).toEqual([502]);
     expect(f.done()).toBe(1);
   });
 
@@ -175,7 +176,9 @@ describe('forwardUpgrade', () => {
     await instanceClosed[0];
     await client.closed;
     expect(f.tunnels.size).toBe(0);
+    // Nobody was answered, and the instance did nothing wrong: no status, no upstream error.
     expect(f.statuses).toEqual([]);
+    expect(f.errors).toEqual([]);
     expect(f.done()).toBe(1);
   });
 
@@ -195,6 +198,7 @@ describe('forwardUpgrade', () => {
     const body = JSON.parse(client.received().split('\r\n\r\n')[1] ?? '') as Record<string, string>;
     expect(body).toMatchObject({ error: 'gateway_timeout', cause: 'ETIMEDOUT' });
     expect(f.errors).toEqual(['ETIMEDOUT']);
+    expect(f.statuses).toEqual([504]);
     await instanceClosed[0];
     expect(f.done()).toBe(1);
   });

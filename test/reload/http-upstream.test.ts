@@ -289,6 +289,16 @@ describe('response timeout', () => {
     expect(server.received.at(-1)?.endsWith('\r\n\r\nlate')).toBe(true);
   });
 
+  it('sets no timer at all when there is no response timeout (Infinity: proxy.responseTimeout 0)', async () => {
+    const server = await rawServer(() => undefined);
+    const r = recorder();
+    const bounded = pool(server.port, r.handler, QUIET_MS).request('a', GET, 'none', false, false);
+    const unbounded = pool(server.port, r.handler, Infinity).request('b', GET, 'none', false, false);
+    expect(bounded.socket.timeout).toBe(QUIET_MS);
+    expect(unbounded.socket.timeout).toBeUndefined();
+    expect(unbounded.socket.listenerCount('timeout')).toBe(0);
+  });
+
   it('closes an idle pooled connection once it has been quiet that long', async () => {
     let closed = false;
     const server = await rawServer((socket, text) => {

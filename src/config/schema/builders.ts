@@ -185,6 +185,18 @@ export function durationLeaf(description: string, defaultMs: number, legacyEnv: 
   });
 }
 
+/** A duration that must be above 0 (a wait that 0 would turn into a refusal): 0 is refused, naming the key. */
+export function nonZeroDuration(node: LeafNode<DurationInput, number>): LeafNode<DurationInput, number> {
+  return {
+    ...node,
+    typeText: 'duration > 0',
+    parse: (raw, ctx) => {
+      const result = node.parse(raw, ctx);
+      return result.ok && result.value <= 0 ? fail('a duration above 0', raw) : result;
+    },
+  };
+}
+
 export function booleanLeaf(description: string, defaultValue: boolean, legacyEnv: readonly LegacyEnvVar[] = []): LeafNode<boolean, boolean> {
   return leaf<boolean, boolean>({
     description,

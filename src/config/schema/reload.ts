@@ -3,7 +3,7 @@
  * reload can do without a gap; how many instances serve it (`instances`); and how the proxy of
  * proxy mode works (`proxy`).
  */
-import { booleanLeaf, decodeNumber, describeValue, durationLeaf, enumLeaf, fail, leaf, ok, section, value } from './builders.js';
+import { booleanLeaf, decodeNumber, describeValue, durationLeaf, enumLeaf, fail, leaf, nonZeroDuration, ok, section, value } from './builders.js';
 
 export const modeLeaf = enumLeaf(
   'How the public port reaches the server. "direct": the server binds `port` itself (a restart leaves a gap). "handoff": naija-sup binds `port` once and passes the listening socket to each server as fd 3 with LISTEN_FDS=1 (Node `listen({fd: 3})`, `uvicorn --fd 3`); zero-downtime reload, no extra hop. "proxy": naija-sup listens on `port` and forwards connections to the server on a private port; zero-downtime reload with any server, at the cost of a hop.',
@@ -17,8 +17,8 @@ export const proxySection = section('The proxy of `mode` "proxy" (docs/http-prox
     ['http', 'tcp'] as const,
     'http',
   ),
-  queueTimeout: durationLeaf('How long a request waits for an instance to be ready (a restart after a crash) before it is answered 503 (protocol "http").', 10_000),
-  responseTimeout: durationLeaf('How long an instance may take to start its answer to a request it received in full (or to a WebSocket handshake) before the client gets 504 (protocol "http"; never sent again, the instance may still be working on it). Once an answer has started it may go quiet for longer (SSE, an open WebSocket). Like nginx\'s proxy_read_timeout, 60 s there too.', 60_000),
+  queueTimeout: nonZeroDuration(durationLeaf('How long a request waits for an instance to be ready (a restart after a crash) before it is answered 503 (protocol "http").', 10_000)),
+  responseTimeout: durationLeaf('How long an instance may take to start its answer to a request it received in full (or to a WebSocket handshake) before the client gets 504 (protocol "http"; never sent again, the instance may still be working on it). Once an answer has started it may go quiet for longer (SSE, an open WebSocket). Like nginx\'s proxy_read_timeout, 60 s there too. 0 turns it off (long polling that may wait longer than any bound).', 60_000),
   forwardedHeaders: booleanLeaf('Add X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host to forwarded requests (protocol "http").', true),
 });
 
