@@ -5,6 +5,7 @@
  */
 import type { CliIO } from './context.js';
 import type { QuickForm } from './quick-forms.js';
+import { InternalError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 
 export async function runQuick(form: QuickForm, io: CliIO): Promise<number> {
@@ -21,7 +22,7 @@ export async function runQuick(form: QuickForm, io: CliIO): Promise<number> {
         return await (await import('./commands/stop.js')).stopCommand(io, form.opts);
       default: {
         const never: never = form;
-        throw new Error(`unknown quick form ${JSON.stringify(never)}`);
+        throw new InternalError(`unknown quick form ${JSON.stringify(never)}`);
       }
     }
   } catch (error) {
