@@ -11,7 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cleanup, freePort, get, median, pollUntil, rssKiB, sleep, start } from './lib.mjs';
+import { pathToFileURL } from 'node:url';
+import { CLI, cleanup, freePort, get, median, pollUntil, ROOT, rssKiB, sleep, start } from './lib.mjs';
+
+const { controlPaths } = await import(pathToFileURL(join(ROOT, 'dist', 'control', 'paths.js')).href);
 
 const ROUNDS = Math.max(3, Number(process.argv[2] ?? 7));
 const node = process.execPath;
@@ -173,7 +176,10 @@ async function rowStop(drainMs = 2000) {
     port = await freePort();
     const again = await sup.cli(['start', '-d', '--config', CONFIG, '--port', String(port)], env);
     if (again.code !== 0) throw new Error(`start -d failed:\n${again.output}`);
-    r.floor.push((await timed(node, [FLOOR_CLIENT, join(runDir, 'vs-pm2.sock')])).ms);
+    // The socket where the product puts it (a long run dir moves it elsewhere), not a guess.
+    const floor = await timed(node, [FLOOR_CLIENT, controlPaths(runDir, 'vs-pm2').socket]);
+    if (floor.code !== 0) throw new Error(`the minimal stop client failed (exit ${floor.code}):\n${floor.output}`);
+    r.floor.push(floor.ms);
     await sup.cli(['stop', '--name', 'vs-pm2']); // waits for the supervisor's exit
 
     port = await freePort();

@@ -8,14 +8,21 @@
 'use strict';
 
 const argv = process.argv.slice(2);
-const form = quickForm(argv);
+const form = recognise(argv);
 const exitStatus = form !== null && form.standalone
   ? require('../dist/quick/run.cjs').runQuickForm(form.form)
-  : import('../dist/bundle/main.js').then((main) => main.run(argv));
+  : import('../dist/bundle/main.js').then((main) => main.run(argv), notBuilt);
 exitStatus.then((status) => { process.exitCode = status; });
 
+/** A checkout that was never built (or a broken install) gets a message and a fix, not a stack trace. */
+function notBuilt(error) {
+  if (error.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/bundle/main.js')) throw error;
+  process.stderr.write('naija-sup: its CLI bundle (dist/bundle/main.js) is missing (E_INTERNAL)\n  fix: run "npm run build" in the package\'s folder, or reinstall naija-sup\n');
+  return 70;
+}
+
 /** The quick form of `argv` and whether it runs standalone; null without a quick bundle. */
-function quickForm(args) {
+function recognise(args) {
   let forms;
   try {
     forms = require('../dist/quick/forms.cjs');

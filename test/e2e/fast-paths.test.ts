@@ -162,6 +162,11 @@ describe('the CommonJS quick bundle (built binary)', () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     expect(await run(['--version'])).toMatchObject({ status: 0, stdout: `${version}\n` });
     expect(await run(['status', '--name', 'nothing-here'])).toMatchObject({ status: 3, stdout: expect.stringMatching(/nothing-here: not running/) as string });
+    // Not built at all: a message with a fix and E_INTERNAL's status, not a stack trace.
+    rmSync(join(copy, 'dist', 'bundle'));
+    const unbuilt = await run(['ls']);
+    expect(unbuilt.status).toBe(70);
+    expect(unbuilt.stderr).toBe('naija-sup: its CLI bundle (dist/bundle/main.js) is missing (E_INTERNAL)\n  fix: run "npm run build" in the package\'s folder, or reinstall naija-sup\n');
   });
 
   it('answers as the full path does: --version, and status of a running app, by name', async () => {

@@ -253,6 +253,8 @@ describe('response timeout', () => {
     const sentAt = performance.now();
     p.request('a', GET, 'none', false, false);
     await waitFor(() => r.log.includes('a release owner'));
+    // A lower bound, not a speed figure: the timer must not fire before the quiet period is over
+    // (5 ms of slack for the timer's own rounding). A slow machine only makes it later.
     expect(performance.now() - sentAt).toBeGreaterThanOrEqual(QUIET_MS - 5);
     expect(r.log).toEqual(['a error ETIMEDOUT before head', 'a release owner']);
     await waitFor(() => closed === 1);
