@@ -1,11 +1,11 @@
-// The CLI bundle against tsc's dist/ (issue 19: "where bundling measurably helps, use it and say by
-// how much"). The same code, two layouts: bin/naija-sup.js runs dist/bundle/main.js (esbuild,
-// scripts/bundle.mjs); a launcher written here runs dist/cli/main.js as tsc emits it. Taking turns
-// in every round, medians:
+// The CLI's layouts against each other (issue 19: "where bundling measurably helps, use it and say
+// by how much"). The same code, three layouts: bin/naija-sup.js as shipped (a foreground `start`
+// runs the CommonJS start bundle, dist/start/main.cjs; `status --name` the quick bundle); the ESM
+// chunks of dist/bundle/ (what the background supervisor of `start -d` runs), and dist/cli/main.js
+// as tsc emits it, each run by a launcher written here. Taking turns in every round, medians:
 //   - foreground `start` → the trivial server's first 200;
 //   - `status --name X` of a running supervisor, wall time;
-//   - RSS of a foreground supervisor, idle 5 s after its server answered (its own modules only:
-//     a `start -d` background supervisor always runs the bundle, bin/naija-sup.js).
+//   - RSS of a foreground supervisor, idle 5 s after its server answered.
 // Only processes started here are signalled; the run dir is temporary.
 // Reproduce: npm run build && node bench/bundle.mjs [rounds]   (or: npm run bench -- bundle)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,10 +25,17 @@ createServer((req, res) => res.end('ok')).listen(Number(process.env.PORT), '127.
 `);
 const CONFIG = join(work, 'naija-sup.config.json');
 writeFileSync(CONFIG, JSON.stringify({ name: 'bundle-ab', command: ['node', SERVER], health: { path: '/' } }));
-// tsc's layout, run the way bin/naija-sup.js runs the bundle.
-const UNBUNDLED = join(work, 'unbundled.mjs');
-writeFileSync(UNBUNDLED, `import { run } from ${JSON.stringify(join(ROOT, 'dist', 'cli', 'main.js'))};\nprocess.exitCode = await run(process.argv.slice(2));\n`);
-const layouts = { bundle: CLI, 'tsc dist/': UNBUNDLED };
+// The other two layouts, run the way bin/naija-sup.js runs a bundle.
+const launcher = (name, main) => {
+  const file = join(work, name);
+  writeFileSync(file, `import { run } from ${JSON.stringify(main)};\nprocess.exitCode = await run(process.argv.slice(2));\n`);
+  return file;
+};
+const layouts = {
+  'bin (start bundle)': CLI,
+  'ESM chunks': launcher('esm-chunks.mjs', join(ROOT, 'dist', 'bundle', 'main.js')),
+  'tsc dist/': launcher('unbundled.mjs', join(ROOT, 'dist', 'cli', 'main.js')),
+};
 
 function run(entry, args) {
   return new Promise((resolve) => {
@@ -65,12 +72,14 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+const names = Object.keys(layouts);
 const row = (label, key, unit, digits = 0) => {
-  const [a, b] = Object.keys(layouts).map((k) => median(results[k][key]));
-  console.log(`| ${label} | ${a.toFixed(digits)} ${unit} | ${b.toFixed(digits)} ${unit} | ${(a - b >= 0 ? '+' : '')}${(a - b).toFixed(digits)} ${unit} (${((a / b - 1) * 100).toFixed(0)}%) |`);
+  const [first, ...others] = names.map((k) => median(results[k][key]));
+  const vs = others.map((b) => `${(first - b >= 0 ? '+' : '')}${(first - b).toFixed(digits)} ${unit} (${((first / b - 1) * 100).toFixed(0)}%)`);
+  console.log(`| ${label} | ${[first, ...others].map((v) => `${v.toFixed(digits)} ${unit}`).join(' | ')} | ${vs.join(' | ')} |`);
 };
-console.log(`\n| figure (medians of ${ROUNDS}) | bundle | tsc dist/ | bundle − dist |`);
-console.log('|---|---|---|---|');
+console.log(`\n| figure (medians of ${ROUNDS}) | ${names.join(' | ')} | ${names.slice(1).map((n) => `bin − ${n}`).join(' | ')} |`);
+console.log(`|---|${names.map(() => '---|').join('')}${names.slice(1).map(() => '---|').join('')}`);
 row('`start` → first 200', 'start', 'ms');
 row('`status --name X`', 'status', 'ms');
 row('foreground supervisor RSS, idle', 'rss', 'MiB', 1);

@@ -1,18 +1,38 @@
 #!/usr/bin/env node
-// The CLI. CommonJS on purpose (bin/package.json says so; issue 19): the quick forms
-// (`status --name N`, `stop --name N`, `probe --name N`, `--version`; src/cli/quick-forms.ts) run
-// from the CommonJS quick bundle without ever starting Node's ESM loader, which would cost them
-// ~5 ms and every stop waits for them. Everything else runs from the ESM bundle, with its lazy
-// chunks. Both are built by `npm run build` (scripts/bundle.mjs); a build from before the quick
-// bundle existed runs everything from the ESM bundle.
+// The CLI. CommonJS on purpose (bin/package.json says so; issue 19): nothing here starts Node's ESM
+// loader unless it is needed, which would cost ~5 ms and more per chunk. Three bundles, all built
+// by `npm run build` (scripts/bundle.mjs, which says why each):
+// - the quick forms (`status --name N`, `stop --name N`, `probe --name N`, `--version`;
+//   src/cli/quick-forms.ts) run from dist/quick/run.cjs;
+// - every other command, a foreground `start` first, runs from dist/start/main.cjs, one CommonJS
+//   file of the whole CLI;
+// - the background supervisor of `start -d` runs from the ESM chunks of dist/bundle/, which load
+//   only what it uses: it lives for days.
+// A build from before a bundle existed runs what that bundle would have from the ESM chunks.
 'use strict';
 
 const argv = process.argv.slice(2);
 const form = recognise(argv);
 const exitStatus = form !== null && form.standalone
   ? require('../dist/quick/run.cjs').runQuickForm(form.form)
-  : import('../dist/bundle/main.js').then((main) => main.run(argv), notBuilt);
+  : runFull(argv);
 exitStatus.then((status) => { process.exitCode = status; });
+
+/** Every command but the quick forms: from the start bundle, or from the ESM chunks (see the top). */
+function runFull(args) {
+  const bundle = process.env.NAIJA_SUP_DETACHED === '1' ? null : startBundle();
+  return bundle !== null ? bundle.run(args) : import('../dist/bundle/main.js').then((main) => main.run(args), notBuilt);
+}
+
+/** dist/start/main.cjs; null in a build from before it. */
+function startBundle() {
+  try {
+    return require('../dist/start/main.cjs');
+  } catch (error) {
+    if (error.code === 'MODULE_NOT_FOUND' && String(error.message).includes('dist/start/main.cjs')) return null;
+    throw error;
+  }
+}
 
 /** A checkout that was never built (or a broken install) gets a message and a fix, not a stack trace. */
 function notBuilt(error) {

@@ -8,6 +8,7 @@
 import type { DiskProblem } from '../control/protocol.js';
 import { NaijaSupError } from '../errors.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
+import { isoTime } from '../iso-time.js';
 
 export interface DiskWatchOptions {
   /** Adds an event to the stream; called from a microtask, never inside another event's delivery. */
@@ -30,7 +31,7 @@ export class DiskWatch {
 
   /** The log writer's onError: its lines wait in a backlog and it retries. */
   logFailed(path: string, error: Error): void {
-    this.failing.set(path, { path, message: error.message, since: new Date((this.options.now ?? Date.now)()).toISOString() });
+    this.failing.set(path, { path, message: error.message, since: isoTime((this.options.now ?? Date.now)()) });
     this.later({ type: 'warning', message: `cannot write the log file ${path}: ${error.message}; its lines are kept (up to 256 KiB) and the write is retried every second`, fix: fixFor(error) });
   }
 
@@ -49,7 +50,7 @@ export class DiskWatch {
     }
     if (event.type !== 'record-error' || event.file === 'pid-file') return;
     const path = event.path ?? 'the instance record';
-    this.failing.set(path, { path, message: `record: ${event.message}`, since: new Date((this.options.now ?? Date.now)()).toISOString() });
+    this.failing.set(path, { path, message: `record: ${event.message}`, since: isoTime((this.options.now ?? Date.now)()) });
     if (this.recorded || this.runDirError !== null) return;
     this.runDirError = new NaijaSupError('E_RUN_DIR', `cannot write the instance record ${path}: ${event.message}`, {
       details: ['without a record, a later start or stop cannot find this instance if the supervisor dies: the instance was stopped'],

@@ -16,6 +16,7 @@ import { docsRef } from '../docs-ref.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import type { CliIO } from './context.js';
 import { docsLink } from './docs-link.js';
+import { isoTime } from '../iso-time.js';
 
 export type JsonLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -91,7 +92,7 @@ export class JsonRenderer {
   }
 
   handle(event: SupervisorEvent): void {
-    const time = this.now().toISOString();
+    const time = isoTime(this.now().getTime());
     if (event.type === 'output') {
       this.write({ time, stream: event.stream, line: event.line, name: this.opts.name, instance: event.instance });
       return;
@@ -113,7 +114,7 @@ export class JsonRenderer {
   /** A line of the CLI's own (not an event): same shape, `event: "message"`. Mirrors EventRenderer.say. */
   say(text: string, kind: 'info' | 'ok' | 'warn' | 'error' = 'info'): void {
     const level: JsonLevel = kind === 'ok' ? 'info' : kind;
-    this.write({ time: this.now().toISOString(), level, event: 'message', name: this.opts.name, message: text });
+    this.write({ time: isoTime(this.now().getTime()), level, event: 'message', name: this.opts.name, message: text });
   }
 
   /** Nothing to release (no spinner); here so both renderers share a shape. */

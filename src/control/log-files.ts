@@ -21,6 +21,7 @@ import { redactUrlsIn } from '../config/redact.js';
 import { formatDuration } from '../elapsed.js';
 import { inRunDir } from './run-dir.js';
 import type { SupervisorEvent } from '../supervisor/events.js';
+import { isoTime } from '../iso-time.js';
 
 export const DEFAULT_LOG_MAX_SIZE = 10 * 1024 * 1024;
 export const DEFAULT_LOG_MAX_FILES = 5;
@@ -248,9 +249,9 @@ function genericLine(event: { type: string }): string {
  * `sup | …` for the supervisor's own events; null for events not worth a line.
  */
 export function formatLogEvent(event: SupervisorEvent, at: Date = new Date()): string | null {
-  if (event.type === 'output') return `${at.toISOString()} ${event.stream === 'stderr' ? 'err' : 'out'} | ${event.line}`;
+  if (event.type === 'output') return `${isoTime(at.getTime())} ${event.stream === 'stderr' ? 'err' : 'out'} | ${event.line}`;
   const text = describeEvent(event);
-  return text === null ? null : `${at.toISOString()} sup | ${text}`;
+  return text === null ? null : `${isoTime(at.getTime())} sup | ${text}`;
 }
 
 // ── Reading ─────────────────────────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { SupervisorEvent } from '../supervisor/events.js';
 import { removeFile, writeFileAtomic } from './atomic-file.js';
 import type { StatusSnapshot } from './protocol.js';
+import { isoTime } from '../iso-time.js';
 
 export interface InstanceRecord {
   /** Format version of this file. */
@@ -181,7 +182,7 @@ function lastRunFrom(event: Extract<SupervisorEvent, { type: 'fatal' }>, s: Stat
     name: s.name,
     state: 'fatal',
     reason: event.reason,
-    at: new Date().toISOString(),
+    at: isoTime(),
     exitStatus: event.exitStatus,
     restarts: s.restarts,
     lastExit: exit === null ? null : {
@@ -190,7 +191,7 @@ function lastRunFrom(event: Extract<SupervisorEvent, { type: 'fatal' }>, s: Stat
       cause: exit.cause,
       summary: exit.summary,
       fix: exit.fix,
-      at: new Date(exit.at).toISOString(),
+      at: isoTime(exit.at),
       stderrTail: exit.stderrTail.slice(-20),
     },
     port: s.port,

@@ -17,6 +17,7 @@ import {
   type StatusSnapshot,
   type SupervisorMemory,
 } from './protocol.js';
+import { isoTime } from '../iso-time.js';
 
 /** What the status snapshot reads from a supervisor (src/supervisor/runner.ts `Supervisor` fits). */
 export interface SupervisorView {
@@ -89,7 +90,7 @@ export class StatusTracker {
   }
 
   observe(event: SupervisorEvent): void {
-    const at = new Date(this.now()).toISOString();
+    const at = isoTime(this.now());
     switch (event.type) {
       case 'spawned':
         this.spawned = { pid: event.pid, at: this.now() };
@@ -131,7 +132,7 @@ export class StatusTracker {
     const probe = view.lastProbeResult;
     const lastProbe: HealthSnapshot | null = probe === undefined
       ? this.lastProbe
-      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: new Date(probe.at).toISOString(), probe: probeKind(probe.kind) };
+      : probe === null ? null : { ok: probe.ok, detail: probe.detail, latencyMs: probe.latencyMs, at: isoTime(probe.at), probe: probeKind(probe.kind) };
     const healthWatchedBy = [
       ...(config.health.liveness ? ['liveness' as const] : []),
       ...(config.health.readiness ? ['readiness' as const] : []),
@@ -156,7 +157,7 @@ export class StatusTracker {
         signal: lastExit.signal,
         cause: lastExit.cause,
         summary: lastExit.summary,
-        at: new Date(lastExit.at).toISOString(),
+        at: isoTime(lastExit.at),
       },
       health: this.health?.snapshot ?? null,
       lastProbe,

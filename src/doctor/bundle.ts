@@ -30,6 +30,7 @@ import { runDirPath } from '../control/run-dir.js';
 import type { DoctorReport } from './index.js';
 import { tarGz, type TarEntry } from './tar.js';
 import { packageVersion } from '../package-root.js';
+import { isoTime } from '../iso-time.js';
 
 /** How many log lines the bundle keeps. */
 export const BUNDLE_LOG_LINES = 200;
@@ -77,7 +78,7 @@ export async function collectBundle(options: BundleOptions): Promise<Bundle> {
     'run-dir.txt': listing(runDir),
   };
   const secrets = secretValues(options.env, config);
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = isoTime(now.getTime()).replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const folder = `naija-sup-bundle-${(name ?? 'unknown').slice(0, 40)}-${stamp}`;
   const mtime = Math.floor(now.getTime() / 1000);
   const entries = Object.entries(files).map(([file, text]) => ({ name: `${folder}/${file}`, content: scrub(text, secrets), mtime }));
@@ -135,7 +136,7 @@ function listing(dir: string): string {
     try {
       const st = lstatSync(join(dir, entry));
       const type = st.isDirectory() ? 'd' : st.isSocket() ? 's' : st.isSymbolicLink() ? 'l' : '-';
-      return `${type}${(st.mode & 0o777).toString(8).padStart(4, '0')} ${String(st.size).padStart(10)} ${st.mtime.toISOString()} ${entry}`;
+      return `${type}${(st.mode & 0o777).toString(8).padStart(4, '0')} ${String(st.size).padStart(10)} ${isoTime(st.mtime.getTime())} ${entry}`;
     } catch (error) {
       return `? ${entry}: ${(error as Error).message}`;
     }

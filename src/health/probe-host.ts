@@ -7,9 +7,8 @@
  * loopback literals derived from the host the server was told to bind.
  */
 
-import { isIPv6 } from 'node:net';
 import { judgeAnyAnswer, probeHttp } from './http.js';
-import { probeTcp, unbracketHost } from './tcp.js';
+import { isIPv6Literal, probeTcp, unbracketHost } from './tcp.js';
 import type { ProbeResult } from './tcp.js';
 
 /**
@@ -34,9 +33,12 @@ export function probeHostFor(bindHost: string): string[] {
   return [host];
 }
 
-/** `::`, `0:0:0:0:0:0:0:0`, `::0`… — the WHATWG URL parser canonicalises IPv6 literals for us. */
+/**
+ * `::`, `0:0:0:0:0:0:0:0`, `::0`… — the WHATWG URL parser canonicalises IPv6 literals for us (and
+ * throws for what is not one).
+ */
 function isUnspecifiedIPv6(host: string): boolean {
-  if (!isIPv6(host) || host.includes('%')) return false;
+  if (!isIPv6Literal(host) || host.includes('%')) return false;
   try {
     return new URL(`http://[${host}]/`).hostname === '[::]';
   } catch {

@@ -8,6 +8,7 @@ import type { ProbeKind } from '../supervisor/events.js';
 import type { ExitRecord, HistoryColumns, ProbeRecord, ProxyRates, StartRecord } from './history.js';
 import type { HealthSnapshot } from './status-server.js';
 import type { WebhookStatus } from './webhook-delivery.js';
+import { isoTime } from '../iso-time.js';
 
 /** Everything the page shows; /dashboard.json carries it too (documented in docs/metrics.md). */
 export interface DashboardData {
@@ -235,7 +236,7 @@ export function renderPage(d: DashboardData, assets: { query: string }): string 
 </head>
 <body>
 <main>
-<p class="live" id="live" role="status">snapshot at ${h(new Date(d.nowMs).toISOString())}<noscript> · reloads every 10 s</noscript></p>
+<p class="live" id="live" role="status">snapshot at ${h(isoTime(d.nowMs))}<noscript> · reloads every 10 s</noscript></p>
 <div class="grid">
 ${sections}
 </div>

@@ -31,6 +31,7 @@ import type { Context, State } from '../supervisor/machine.js';
 import type { InstanceHealth, InstancesTotal } from './instances.js';
 import type { DependencyStatus, LastProbe, SupervisorMetrics } from './registry.js';
 import { authorized } from './access.js';
+import { isoTime } from '../iso-time.js';
 
 /** The body of `GET /health`. Times are ISO-8601 strings; durations are seconds unless named `…Ms`. */
 export interface HealthSnapshot {
@@ -150,15 +151,15 @@ export function buildHealthSnapshot(input: HealthSnapshotInput): HealthSnapshot 
         signal: exit.signal,
         cause: exit.cause,
         summary: exit.summary,
-        at: new Date(exit.at).toISOString(),
+        at: isoTime(exit.at),
         uptimeSeconds: round3(exit.uptimeMs / 1000),
       },
       rssBytes: usage?.rssBytes ?? null,
       cpuSeconds: usage === null ? null : round3(usage.cpuSeconds),
       processes: usage?.processes ?? null,
     },
-    probe: probe === null ? null : { ...probe, at: new Date(probe.at).toISOString() },
-    dependencies: metrics.dependencies.map((d) => ({ ...d, at: new Date(d.at).toISOString() })),
+    probe: probe === null ? null : { ...probe, at: isoTime(probe.at) },
+    dependencies: metrics.dependencies.map((d) => ({ ...d, at: isoTime(d.at) })),
     crashRate: {
       perMinute: round3(metrics.crashes.perMinute()),
       windowSeconds: metrics.crashes.windowMs / 1000,

@@ -7,6 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { redactWebhook } from '../config/redact.js';
+import { isoTime } from '../iso-time.js';
 
 /** POSTs `body` (JSON) to `url`; resolves with the HTTP status, rejects on a network error or abort. */
 export type PostJson = (url: string, body: string, signal: AbortSignal) => Promise<number>;
@@ -160,7 +161,7 @@ export class WebhookDelivery {
         if (status >= 200 && status < 300) {
           target.status.delivered += 1;
           target.status.failing = false;
-          target.status.lastDeliveredAt = new Date(this.now()).toISOString();
+          target.status.lastDeliveredAt = isoTime(this.now());
           return;
         }
         error = `answered HTTP ${status}`;
@@ -180,7 +181,7 @@ export class WebhookDelivery {
     target.status.failed += 1;
     target.status.failing = !dropped || target.status.failing;
     target.status.lastError = error;
-    target.status.lastErrorAt = new Date(this.now()).toISOString();
+    target.status.lastErrorAt = isoTime(this.now());
     this.onGiveUp(target.status.url, error);
   }
 

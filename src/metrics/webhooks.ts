@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import type { CrashCause, ExitInfo, SupervisorEvent } from '../supervisor/events.js';
 import { CrashRate } from './crash-rate.js';
 import { WebhookDelivery, type DeliveryOptions, type WebhookStatus } from './webhook-delivery.js';
+import { isoTime } from '../iso-time.js';
 
 export type IncidentKind = 'fatal' | 'crash-loop' | 'not-ready' | 'liveness-restart';
 
@@ -122,9 +123,9 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
     return {
       version: 1, status, incident: incident.kind, id: incident.id, severity, app: options.name, host, supervisorPid: process.pid,
       summary, description, cause: incident.cause, fix: incident.fix,
-      startedAt: new Date(incident.startedAt).toISOString(),
-      resolvedAt: resolvedAt === null ? null : new Date(resolvedAt).toISOString(),
-      sentAt: new Date(now()).toISOString(),
+      startedAt: isoTime(incident.startedAt),
+      resolvedAt: resolvedAt === null ? null : isoTime(resolvedAt),
+      sentAt: isoTime(now()),
       runbookUrl: runbookUrl(incident.kind), dashboardUrl,
       text: `${icon} [${options.name}@${host}] ${summary}: ${description}${incident.fix !== null && resolvedAt === null ? ` Fix: ${incident.fix}` : ''}`,
     };

@@ -28,6 +28,7 @@ import { isSameProcess, PROC, type Proc, type ProcDeps } from '../process/identi
 import { terminateGroup, type GroupTarget } from '../process/terminate.js';
 import type { PortOwner } from './owners.js';
 import { terminateOptions, type SignallingDeps, type StoppedProcess } from './stopped.js';
+import { isoTime } from '../iso-time.js';
 
 /** What an instance record means now. */
 export type RecordState =
@@ -285,7 +286,7 @@ function alreadyRunning(record: InstanceRecord, proc: Proc): NaijaSupError {
       details: [
         `supervisor: pid ${record.supervisorPid}${describeSuffix(record.supervisorPid, proc)}`,
         `instance: pid ${record.pid}, group ${record.pgid}: ${record.cmdline.join(' ')}`,
-        `started ${new Date(record.startedAt).toISOString()} in ${record.cwd}`,
+        `started ${isoTime(record.startedAt)} in ${record.cwd}`,
       ],
     },
   );

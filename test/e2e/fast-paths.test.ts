@@ -147,7 +147,7 @@ describe('the CommonJS quick bundle (built binary)', () => {
     expect(readFileSync(join(root, 'dist', 'quick', 'run.cjs'), 'utf8')).not.toMatch(/require\("(commander|cosmiconfig|yaml|chalk|ora)"\)/);
   });
 
-  it('is optional: without it (a build from before it), every command runs from the ESM bundle', async () => {
+  it('is optional: without it and without the start bundle (a build from before them), every command runs from the ESM bundle', async () => {
     const copy = mkdtempSync(join(tmpdir(), 'naija-sup-no-quick-'));
     dirs.push(copy);
     mkdirSync(join(copy, 'bin'));
@@ -209,3 +209,37 @@ describe('the CommonJS quick bundle (built binary)', () => {
     await assertAllGone([a.supervisorPid], 10_000);
   });
 });
+
+describe('the start bundle (built binary)', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+
+  /** Runs the CLI with a preload that writes, at exit, which CommonJS files of dist/ it loaded. */
+  const loadedBy = (args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; loaded: string[] }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-start-bundle-'));
+    dirs.push(dir);
+    const preload = join(dir, 'preload.cjs');
+    const list = join(dir, 'loaded.json');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    return new Promise((resolve) => {
+      execFile(process.execPath, ['--require', preload, BIN, ...args], { cwd: dir, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(dir, 'run'), ...env }, encoding: 'utf8' }, (error) => {
+        const loaded = (JSON.parse(readFileSync(list, 'utf8')) as string[]).map((f) => f.slice(root.length)).filter((f) => f.startsWith('dist/'));
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, loaded });
+      });
+    });
+  };
+
+  it('runs every command that is not quick; the background supervisor of start -d runs from the ESM chunks', async () => {
+    expect(await loadedBy(['ls'], {})).toEqual({ status: 0, loaded: ['dist/quick/forms.cjs', 'dist/start/main.cjs'] });
+    // How bin/naija-sup.js tells the background supervisor (src/cli/detach.ts sets it); that one's
+    // modules, as loaded, are checked by test/e2e/resident-modules.test.ts.
+    expect(await loadedBy(['ls'], { NAIJA_SUP_DETACHED: '1' })).toEqual({ status: 0, loaded: ['dist/quick/forms.cjs'] });
+  });
+
+  it('is one CommonJS file of the whole CLI, whose npm packages stay outside it', () => {
+    const map = JSON.parse(readFileSync(join(root, 'dist', 'start', 'main.cjs.map'), 'utf8')) as { sources: string[] };
+    const sources = map.sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
+    expect(sources).toEqual(expect.arrayContaining(['src/cli/main.ts', 'src/app/supervise.ts', 'src/cli/commands/doctor.ts']));
+    expect(sources.filter((s) => s.includes('node_modules'))).toEqual([]);
+  });
+});
+

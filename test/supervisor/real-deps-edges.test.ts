@@ -1,19 +1,19 @@
 /**
- * The real deps at their edges: the environment an instance gets (BCRYPT_FALLBACK, the drain
+ * The real deps at their edges: the clock's 0 ms timers, the environment an instance gets (BCRYPT_FALLBACK, the drain
  * budget), signals for a pid whose identity was never recorded (none sent), a record for a process
  * /proc no longer shows, a PID file that cannot be written, and the liveness and readiness probes'
  * own settings. Real processes and sockets on 127.0.0.1.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFile, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRecord } from '../../src/control/record.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
-import { instanceEnv, realDeps } from '../../src/supervisor/real-deps.js';
+import { instanceEnv, realClock, realDeps } from '../../src/supervisor/real-deps.js';
 import { assertAllGone, isRunning, killAllTracked, track, trackedPids } from '../helpers/processes.js';
 import { runnerConfig } from '../helpers/runner-config.js';
 import { freePort } from '../helpers/supervise.js';
@@ -29,6 +29,36 @@ afterEach(async () => {
     killAllTracked();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('realClock', () => {
+  it('runs a 0 ms timer at the next turn of the event loop, ahead of a setTimeout(0) set before it', async () => {
+    // From an I/O callback, Node runs immediates before the timers phase comes round again (its
+    // docs say so); setTimeout(fn, 0) waits at least 1 ms. A clock that used it would run second.
+    const ran = await new Promise<string[]>((resolve) => {
+      readFile(import.meta.filename, () => {
+        const order: string[] = [];
+        setTimeout(() => order.push('setTimeout(0)'), 0);
+        realClock.setTimeout(() => order.push('clock, 0 ms'), 0);
+        setTimeout(() => resolve(order), 20);
+      });
+    });
+    expect(ran).toEqual(['clock, 0 ms', 'setTimeout(0)']);
+  });
+
+  it('cancels either kind of timer', () => {
+    vi.useFakeTimers();
+    try {
+      const ran: string[] = [];
+      realClock.clearTimeout(realClock.setTimeout(() => ran.push('0 ms'), 0));
+      realClock.clearTimeout(realClock.setTimeout(() => ran.push('1 ms'), 1));
+      realClock.setTimeout(() => ran.push('2 ms, kept'), 2);
+      vi.advanceTimersByTime(100);
+      expect(ran).toEqual(['2 ms, kept']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('instanceEnv', () => {

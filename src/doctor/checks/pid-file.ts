@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { readInstanceState } from './instance-state.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
+import { isoTime } from '../../iso-time.js';
 
 /** The outcome for the record alone. */
 function recordOutcome(ctx: DoctorContext, name: string): { outcome: CheckOutcome | null; pid: number | null; details: string[] } {
@@ -15,7 +16,7 @@ function recordOutcome(ctx: DoctorContext, name: string): { outcome: CheckOutcom
   if (record === null) return { outcome: null, pid: null, details: [`no instance record (${state.path})`] };
   const details = [
     `record: ${state.path}`,
-    `instance pid ${record.pid} (pgid ${record.pgid}), started ${new Date(record.startedAt).toISOString()}: ${record.cmdline.join(' ')}`,
+    `instance pid ${record.pid} (pgid ${record.pgid}), started ${isoTime(record.startedAt)}: ${record.cmdline.join(' ')}`,
     `supervisor pid ${record.supervisorPid}: ${state.supervisor === 'same' ? 'running' : 'gone'}`,
   ];
   switch (state.instance) {

@@ -9,9 +9,10 @@ import { compileMatchPattern } from '../../config/index.js';
 import { findPortOwners, type PortOwner } from '../../ports/index.js';
 import { isOurs, readInstanceState } from './instance-state.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
+import { isoTime } from '../../iso-time.js';
 
 function describeOwner(owner: PortOwner): string {
-  const started = owner.startedAt === undefined ? '' : `, started ${new Date(owner.startedAt).toISOString()}`;
+  const started = owner.startedAt === undefined ? '' : `, started ${isoTime(owner.startedAt)}`;
   const cwd = owner.cwd === undefined ? '' : `, cwd ${owner.cwd}`;
   return `pid ${owner.pid} (ppid ${owner.ppid}, pgid ${owner.pgid ?? '?'}) user ${owner.user}${started}${cwd}: ${owner.command || '(no command line)'} — listens on ${owner.addresses.join(', ') || '?'}`;
 }
