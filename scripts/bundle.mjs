@@ -39,7 +39,7 @@
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,6 +78,7 @@ const CJS = {
   banner: { js: '"use strict";\nconst __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 const start = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/main.ts' }, outdir: START });
+refuseEsmDefaults(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
 
@@ -99,5 +100,24 @@ const quick = await build({
 // another, the quick bundle would carry them silently: fail the build instead.
 const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/config\/(load|schema)\.ts$/.test(input));
 if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
+for (const file of ['forms.cjs', 'run.cjs']) refuseEsmDefaults(join(QUICK, file));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
+
+/**
+ * A CommonJS bundle must not take the default export (or the namespace) of an npm package that is
+ * an ES module only: Node 20's require() of such a package returns its namespace object, which
+ * esbuild's interop then wraps once more, so `getPort(...)` became "not a function" at run time.
+ * Named imports are fine (the namespace has them). Such a package is imported with `await import()`
+ * where it is used (src/reload/proxy.ts does so for get-port).
+ */
+function refuseEsmDefaults(file) {
+  const text = readFileSync(file, 'utf8');
+  const offenders = [...text.matchAll(/__toESM\(require\("([^"]+)"\)/g)].map((m) => m[1]).filter((name) => {
+    if (name.startsWith('node:')) return false;
+    // The package's own manifest, by path: its "exports" may not list package.json.
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', ...name.split('/').slice(0, name.startsWith('@') ? 2 : 1), 'package.json'), 'utf8'));
+    return manifest.type === 'module';
+  });
+  if (offenders.length > 0) throw new Error(`${file}: a default or namespace import of ${[...new Set(offenders)].join(', ')}, an ES module only: import it with await import() where it is used`);
+}

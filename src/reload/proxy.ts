@@ -30,7 +30,6 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type { Server, Socket } from 'node:net';
-import getPort from 'get-port';
 import { NaijaSupError } from '../errors.js';
 import { PROC, type Proc } from '../process/proc-read.js';
 
@@ -123,8 +122,11 @@ export interface ReloadProxy {
  * for 15–30 s, so two instances started close together do not get the same one. Still only a
  * hint: the instance's own bind is the real test.
  */
-export function pickPrivatePort(deps: { proc?: Proc; random?: () => number } = {}): Promise<number> {
+export async function pickPrivatePort(deps: { proc?: Proc; random?: () => number } = {}): Promise<number> {
   const candidates = privatePortCandidates((deps.proc ?? PROC).ephemeralPortRange(), deps.random ?? Math.random);
+  // Imported, not required: get-port is an ES module only, and the CLI's CommonJS bundle would get
+  // its namespace from require(), not its default export (scripts/bundle.mjs refuses that build).
+  const { default: getPort } = await import('get-port');
   // None free (or no range to read): get-port falls back to a port the kernel picks.
   return getPort({ host: '127.0.0.1', ...(candidates.length > 0 ? { port: candidates } : {}) });
 }
