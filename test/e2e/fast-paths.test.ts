@@ -196,8 +196,9 @@ describe('the CommonJS quick bundle (built binary)', () => {
     for (const pid of [a.supervisorPid, ...(a.processes ?? []).map((p) => p.pid)]) track(pid);
     expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
     expect({ name: a.name, state: a.state, sup: a.supervisorPid, pid: a.instancePid }).toEqual({ name: b.name, state: b.state, sup: b.supervisorPid, pid: b.instancePid });
-    // The human table too, figures aside (uptimes, ages and CPU move between the two runs).
-    const masked = (text: string): string => text.replace(/\d+(\.\d+)?/g, '#');
+    // The human table too, figures aside (uptimes, ages and CPU move between the two runs), their
+    // units too: an uptime of 980 ms reads "980 ms", one of 1.2 s "1.2 s" (formatDuration).
+    const masked = (text: string): string => text.replace(/\d+(\.\d+)?( ?(ms|s|m|h|d)\b)?/g, '#');
     expect(masked((await cli(['status', '--name', 'quick'])).stdout)).toBe(masked((await cli(['status', '--name=quick'])).stdout));
 
     const stopped = await cli(['stop', '--name', 'quick']);
