@@ -74,7 +74,7 @@ const LOAD_TIMEOUT_MS = 10_000;
 
 async function importInWorker(filepath: string): Promise<WorkerReply> {
   // Loaded here, for JS/TS configs only: node:worker_threads costs a few ms of every `start`.
-  const { Worker } = await import('node:worker_threads');
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   return new Promise((resolve) => {
     const worker = new Worker(LOADER_THREAD, { eval: true, workerData: { url: pathToFileURL(filepath).href } });
     // Listeners stay attached (a late 'error' with no listener would throw); later calls are no-ops.
@@ -118,7 +118,7 @@ type TypeScript = typeof import('typescript');
 /** typescript from the config file's project first, else the one next to naija-sup (if any). */
 async function importTypeScript(filepath: string): Promise<TypeScript | undefined> {
   // Loaded here, for a .ts config only: the resident supervisor keeps every module it loads.
-  const { createRequire } = await import('node:module');
+  const { createRequire } = process.getBuiltinModule('node:module');
   for (const from of [filepath, import.meta.url]) {
     let resolved: string;
     try {

@@ -89,7 +89,7 @@ export async function resolveTargets(host: string | undefined): Promise<string[]
   if (isIP(bare) !== 0) return [bare];
   try {
     // Loaded only for a host name: most configs give an address, and the resident keeps what it loads.
-    const { lookup } = await import('node:dns/promises');
+    const { lookup } = process.getBuiltinModule('node:dns/promises');
     const addresses = await lookup(bare, { all: true });
     return addresses.map((entry) => entry.address);
   } catch (cause) {

@@ -8,9 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 
-const setFlags = vi.hoisted(() => vi.fn());
-vi.mock('node:v8', async (original) => ({ ...(await original<typeof import('node:v8')>()), setFlagsFromString: setFlags }));
-const { boundYoungGeneration } = await import('../../src/cli/resident.js');
+import { boundYoungGeneration } from '../../src/cli/resident.js';
 
 const RESIDENT = fileURLToPath(new URL('../../dist/cli/resident.js', import.meta.url));
 
@@ -33,12 +31,19 @@ describe('boundYoungGeneration', () => {
   }, 60_000);
 
   it('leaves the heap alone when the user chose a young generation size, on the command line or in NODE_OPTIONS', async () => {
-    setFlags.mockClear();
-    await boundYoungGeneration(['--max-semi-space-size=16'], {});
-    await boundYoungGeneration([], { NODE_OPTIONS: '--enable-source-maps --semi-space-growth-factor=4' });
-    await boundYoungGeneration(['--min-semi-space-size=2'], {});
-    expect(setFlags).not.toHaveBeenCalled();
-    await boundYoungGeneration(['--enable-source-maps'], { NODE_OPTIONS: '--max-old-space-size=512' });
-    expect(setFlags).toHaveBeenCalledWith('--semi-space-growth-factor=1');
+    // It reaches node:v8 through process.getBuiltinModule (see the module): a stand-in there.
+    const setFlags = vi.fn();
+    const real = process.getBuiltinModule.bind(process);
+    const spy = vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) => (id === 'node:v8' ? { setFlagsFromString: setFlags } : real(id))) as typeof process.getBuiltinModule);
+    try {
+      await boundYoungGeneration(['--max-semi-space-size=16'], {});
+      await boundYoungGeneration([], { NODE_OPTIONS: '--enable-source-maps --semi-space-growth-factor=4' });
+      await boundYoungGeneration(['--min-semi-space-size=2'], {});
+      expect(setFlags).not.toHaveBeenCalled();
+      await boundYoungGeneration(['--enable-source-maps'], { NODE_OPTIONS: '--max-old-space-size=512' });
+      expect(setFlags).toHaveBeenCalledWith('--semi-space-growth-factor=1');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
