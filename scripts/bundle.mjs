@@ -16,7 +16,7 @@
 //
 // npm packages stay outside the bundle (`packages: 'external'`): the start path and the resident
 // load none of them, and left as they are, their own files, paths and CommonJS keep working
-// unchanged. Source maps point at src/, so scripts/coverage.mjs maps what spawned CLIs ran back
+// unchanged (the CommonJS bundles take in the ES-only ones they import statically: see CJS). Source maps point at src/, so scripts/coverage.mjs maps what spawned CLIs ran back
 // to src/ as it does for tsc's dist/.
 //
 // The quick bundle (dist/quick/): `status --name N`, `stop --name N`, `probe --name N` and
@@ -71,14 +71,19 @@ console.log(`bundle: ${outputs.length} chunks, ${(bytes / 1024).toFixed(0)} KiB 
 
 // package-root.ts finds the package from its module's URL: in CommonJS, from the file's own path.
 // "use strict" first: a banner before esbuild's own directive would leave the file sloppy.
+// npm packages that are ES modules only and imported statically (chalk, by doctor and free-port)
+// are bundled in: require() of an ES module fails on a Node or a flag without require(esm), and
+// of a default export it gives the namespace. The rest stay outside, dynamic import()s included.
 const CJS = {
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
+  packages: 'bundle',
+  plugins: [esOnlyInline()],
   define: { 'import.meta.url': '__naijaSupModuleUrl' },
   banner: { js: '"use strict";\nconst __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 const start = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/main.ts' }, outdir: START });
-refuseEsmDefaults(join(START, 'main.cjs'));
+refuseEsOnlyRequires(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
 
@@ -94,30 +99,52 @@ const quick = await build({
   entryPoints: { forms: 'src/cli/quick-forms.ts', run: 'src/cli/quick-main.ts' },
   ...CJS,
   outdir: QUICK,
-  plugins: [noConfig],
+  plugins: [noConfig, ...CJS.plugins],
 });
 // The stand-in is reached through one import path; should the loader or the schema come in by
 // another, the quick bundle would carry them silently: fail the build instead.
 const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/config\/(load|schema)\.ts$/.test(input));
 if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
-for (const file of ['forms.cjs', 'run.cjs']) refuseEsmDefaults(join(QUICK, file));
+for (const file of ['forms.cjs', 'run.cjs']) refuseEsOnlyRequires(join(QUICK, file));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
 
+/** The npm package an import names: `@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`. */
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return parts.slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+}
+
+/** Whether an installed npm package is an ES module only (`"type": "module"`); false for what is not one. */
+function esOnly(name) {
+  try {
+    // Its own manifest, by path: its "exports" may not list package.json.
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', ...name.split('/'), 'package.json'), 'utf8')).type === 'module';
+  } catch {
+    return false; // a builtin without node: (inside a bundled package), or not installed
+  }
+}
+
+/** For the CommonJS bundles: ES-only packages imported statically are bundled in, everything else stays outside. */
+function esOnlyInline() {
+  return {
+    name: 'es-only-inline',
+    setup(b) {
+      // Bare specifiers only: relative paths and a package's own `#imports` resolve as usual.
+      b.onResolve({ filter: /^[^./#]/ }, (args) => {
+        const inline = !args.path.startsWith('node:') && args.kind !== 'dynamic-import' && esOnly(packageName(args.path));
+        return inline ? undefined : { path: args.path, external: true };
+      });
+    },
+  };
+}
+
 /**
- * A CommonJS bundle must not take the default export (or the namespace) of an npm package that is
- * an ES module only: Node 20's require() of such a package returns its namespace object, which
- * esbuild's interop then wraps once more, so `getPort(...)` became "not a function" at run time.
- * Named imports are fine (the namespace has them). Such a package is imported with `await import()`
- * where it is used (src/reload/proxy.ts does so for get-port).
+ * No CommonJS bundle may require() an npm package that is an ES module only (see CJS above): one
+ * did (get-port's default, "not a function" at run time; chalk on a Node without require(esm)).
  */
-function refuseEsmDefaults(file) {
+function refuseEsOnlyRequires(file) {
   const text = readFileSync(file, 'utf8');
-  const offenders = [...text.matchAll(/__toESM\(require\("([^"]+)"\)/g)].map((m) => m[1]).filter((name) => {
-    if (name.startsWith('node:')) return false;
-    // The package's own manifest, by path: its "exports" may not list package.json.
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', ...name.split('/').slice(0, name.startsWith('@') ? 2 : 1), 'package.json'), 'utf8'));
-    return manifest.type === 'module';
-  });
-  if (offenders.length > 0) throw new Error(`${file}: a default or namespace import of ${[...new Set(offenders)].join(', ')}, an ES module only: import it with await import() where it is used`);
+  const offenders = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((name) => !name.startsWith('node:') && esOnly(packageName(name)));
+  if (offenders.length > 0) throw new Error(`${file}: require() of ${[...new Set(offenders)].join(', ')}, an ES module only (see esOnlyInline in scripts/bundle.mjs)`);
 }

@@ -12,8 +12,12 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-/** The ISO 8601 UTC text of `ms` (epoch milliseconds), e.g. `2026-12-04T17:09:03.123Z`. Throws a RangeError for an invalid time, as toISOString does. */
-export function isoTime(ms: number = Date.now()): string {
+/**
+ * The ISO 8601 UTC text of `ms` (epoch milliseconds), e.g. `2026-12-04T17:09:03.123Z`. Throws a
+ * RangeError for an invalid time, as toISOString does: `undefined` too (a record read from disk
+ * without the field must not be given a time), so the time is always passed.
+ */
+export function isoTime(ms: number): string {
   const d = new Date(ms);
   const year = d.getUTCFullYear();
   if (Number.isNaN(year)) throw new RangeError('Invalid time value');

@@ -182,7 +182,7 @@ function lastRunFrom(event: Extract<SupervisorEvent, { type: 'fatal' }>, s: Stat
     name: s.name,
     state: 'fatal',
     reason: event.reason,
-    at: isoTime(),
+    at: isoTime(Date.now()),
     exitStatus: event.exitStatus,
     restarts: s.restarts,
     lastExit: exit === null ? null : {

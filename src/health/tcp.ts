@@ -110,13 +110,14 @@ export function probeTcp(options: TcpProbeOptions): Promise<ProbeResult> {
 }
 
 /**
- * Whether a host (without brackets) is an IPv6 literal, as far as formatting goes: only those hold
- * a colon (IPv4 literals and host names cannot). Not node:net's isIPv6: its regular expression costs
- * ~3 ms to compile at its first use and again at its second, on the path between a spawn and its
- * first probe (CPU profiles, issue 19). Addresses are checked where the config is read.
+ * Whether a host (without brackets) has the form of an IPv6 literal, as far as formatting goes:
+ * hex digits, colons (at least one), dots (an embedded IPv4 tail) and an optional `%zone`. A host
+ * name never holds a colon, so `localhost:8000` (a mistake) stays as written. Not node:net's
+ * isIPv6: its regular expression costs ~3 ms to compile at its first use and again at its second,
+ * on the path between a spawn and its first probe (CPU profiles, issue 19).
  */
 export function isIPv6Literal(host: string): boolean {
-  return host.includes(':');
+  return host.includes(':') && /^[0-9a-f:.]+(%[^%]+)?$/i.test(host);
 }
 
 /**

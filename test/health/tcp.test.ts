@@ -121,6 +121,10 @@ describe('formatHostPort', () => {
     ['[::1]', 8000, '[::1]:8000'],
     ['::', 3000, '[::]:3000'],
     ['api.internal', 80, 'api.internal:80'],
+    ['fe80::1%eth0', 80, '[fe80::1%eth0]:80'],
+    ['::ffff:127.0.0.1', 80, '[::ffff:127.0.0.1]:80'],
+    // A mistaken host holding a port is not taken for an IPv6 literal.
+    ['localhost:8000', 80, 'localhost:8000:80'],
   ])('%s + %i → %s', (host, port, expected) => {
     expect(formatHostPort(host, port)).toBe(expected);
   });
