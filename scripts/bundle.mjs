@@ -31,11 +31,13 @@
 // The start bundle (dist/start/main.cjs): every command that is not quick, `start` in the
 // foreground first, runs from one CommonJS file of the whole CLI: `start` spawned its server 17–20
 // ms sooner than from the ESM chunks (exec → the server's exec, 9 runs × 3, interleaved: 113–115
-// ms against 128–136), since Node's ESM loader resolves, links and compiles each chunk on its own.
-// Its lazily imported modules stay lazy (esbuild wraps each in an init function that runs at its
-// first import); what every command pays instead is parsing the whole file, and the process keeps
-// its source text (+0.6 MiB idle). The background supervisor of `start -d`, which lives for days,
-// runs from the ESM chunks instead (bin/naija-sup.js chooses): it holds only the modules it loaded.
+// ms against 128–136), and answered its first 200 28–40 ms sooner (bench/bundle.mjs), since
+// Node's ESM loader resolves, links and compiles each chunk on its own. Its lazily imported
+// modules stay lazy (esbuild wraps each in an init function that runs at its first import); what
+// every command pays instead is parsing the whole file, and the process keeps its source text
+// (+0.6 MiB idle with the resident's flags, +1.4–1.9 MiB without: bench/bundle.mjs). The
+// background supervisor of `start -d`, which lives for days, runs from the ESM chunks instead
+// (bin/naija-sup.js chooses): it holds only the modules it loaded.
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';

@@ -204,8 +204,8 @@ class NextTurn {
 }
 
 /**
- * The system clock. A delay of 0 (a restart without restart.initialDelay, the first startup probe,
- * the last step before a deadline) runs at the next turn of the event loop: Node's
+ * The system clock. A delay of 0 (a restart without restart.initialDelay, the last wait before a
+ * deadline) runs at the next turn of the event loop: Node's
  * setTimeout(fn, 0) waits at least 1 ms, and a crash's restart sat idle 2.2–2.6 ms between the
  * crash being seen and the spawn (CPU profiles, issue 19).
  */
