@@ -16,8 +16,9 @@
 //
 // npm packages stay outside the bundle (`packages: 'external'`): the start path and the resident
 // load none of them, and left as they are, their own files, paths and CommonJS keep working
-// unchanged (the CommonJS bundles take in the ES-only ones they import statically: see CJS). Source maps point at src/, so scripts/coverage.mjs maps what spawned CLIs ran back
-// to src/ as it does for tsc's dist/.
+// unchanged (the CommonJS bundles take in the ES-only ones they import statically: see CJS).
+// Source maps point at src/, so scripts/coverage.mjs maps what spawned CLIs ran back to src/ as it
+// does for tsc's dist/.
 //
 // The quick bundle (dist/quick/): `status --name N`, `stop --name N`, `probe --name N` and
 // `--version` (src/cli/quick-forms.ts) run from CommonJS, which bin/naija-sup.js loads without
