@@ -42,7 +42,9 @@
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { Script } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -87,6 +89,8 @@ const CJS = {
 };
 const start = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/main.ts' }, outdir: START });
 refuseEsOnlyRequires(join(START, 'main.cjs'));
+refuseOwnImports(join(START, 'main.cjs'));
+writeCodeCache(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
 
@@ -150,4 +154,24 @@ function refuseEsOnlyRequires(file) {
   const text = readFileSync(file, 'utf8');
   const offenders = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]).filter((name) => !name.startsWith('node:') && esOnly(packageName(name)));
   if (offenders.length > 0) throw new Error(`${file}: require() of ${[...new Set(offenders)].join(', ')}, an ES module only (see esOnlyInline in scripts/bundle.mjs)`);
+}
+
+/**
+ * The start bundle's V8 code cache, beside it (bin/naija-sup.js compiles from it: ~3 ms instead of
+ * ~14 for the whole file). Made by this Node for this Node; another version, other V8 flags or a
+ * changed file make V8 reject it, and the bin then compiles as require() would.
+ */
+function writeCodeCache(file) {
+  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+  writeFileSync(`${file}.cache`, script.createCachedData());
+}
+
+/**
+ * A script compiled from a code cache cannot call import() itself on Node 20 (it loses its
+ * dynamic-import callback), so the start bundle may hold no import() but src/import-module.ts's
+ * (which bin/naija-sup.js bypasses) and the text of the config loader's worker (another thread).
+ */
+function refuseOwnImports(file) {
+  const own = [...readFileSync(file, 'utf8').matchAll(/\bimport\(([^)]*)\)/g)].map((m) => m[0]).filter((call) => !/^import\((specifier|workerData\.url)\)$/.test(call));
+  if (own.length > 0) throw new Error(`${file}: ${own.join(', ')}: import packages and files with importModule (src/import-module.ts)`);
 }

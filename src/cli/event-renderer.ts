@@ -12,6 +12,7 @@ import type { CliIO } from './context.js';
 import { docsLink } from './docs-link.js';
 import { useColor } from './render.js';
 import { terminalSafe } from './terminal-text.js';
+import { importModule } from '../import-module.js';
 
 export interface RendererOptions {
   name: string;
@@ -43,7 +44,7 @@ const PLAIN: Palette = { dim: same, green: same, yellow: same, red: same, cyan: 
  */
 export async function paletteFor(io: CliIO): Promise<Palette> {
   if (!useColor(io)) return PLAIN;
-  const { Chalk } = await import('chalk');
+  const { Chalk } = await importModule<typeof import('chalk')>('chalk');
   return new Chalk({ level: 1 });
 }
 
@@ -113,7 +114,7 @@ export class EventRenderer {
     }
     this.spinnerWanted = true;
     // ora (and what it pulls in) costs ~13 MiB of a long-lived supervisor: load it only on a TTY.
-    void import('ora').then(({ default: ora }) => {
+    void importModule<typeof import('ora')>('ora').then(({ default: ora }) => {
       if (!this.spinnerWanted || this.spinner || !hasColumns()) return;
       this.spinner = ora({ text, stream: process.stderr, isEnabled: true, discardStdin: false }).start();
       process.stderr.on('resize', this.onResize);

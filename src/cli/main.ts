@@ -9,6 +9,7 @@ import type { ControlOptions, StartOptions, StopOptions } from './options.js';
 import { packageVersion } from '../package-root.js';
 import { quickForm } from './quick-forms.js';
 import { runQuick } from './quick.js';
+import { importModule } from '../import-module.js';
 
 /**
  * The error renderer (and the redactor and docs links it needs) loads only when there is an error
@@ -335,7 +336,7 @@ export async function run(argv: readonly string[], io: CliIO = defaultIO()): Pro
     }
   }
   let status = 0;
-  const commander = await import('commander');
+  const commander = await importModule<typeof import('commander')>('commander');
   const { CommanderError } = commander;
   const program = buildProgram(commander, io, (s) => { status = s; }, argv);
   if (argv.length === 0) {

@@ -27,6 +27,7 @@ import { loadJs, loadTs } from './module-loaders.js';
 import { displayPath, resolveConfig, type ConfigFlags } from './resolve.js';
 import { CONFIG_SEARCH_PLACES, describeSearchPlaces, isPlainObject } from './schema.js';
 import type { LoadedConfig } from './types.js';
+import { importModule } from '../import-module.js';
 
 export interface LoadConfigOptions {
   /** The directory naija-sup runs in: searched for a config file, base of relative paths. */
@@ -67,7 +68,7 @@ function loadJson(filepath: string, content: string): unknown {
 async function loadYaml(filepath: string, content: string): Promise<unknown> {
   // Loaded on first use: the yaml package adds ~8 MiB to a supervisor that lives for days, and most
   // configs are JSON or none at all.
-  const { parse: parseYaml, YAMLParseError } = await import('yaml');
+  const { parse: parseYaml, YAMLParseError } = await importModule<typeof import('yaml')>('yaml');
   try {
     return parseYaml(content) as unknown;
   } catch (error) {
@@ -91,7 +92,7 @@ const LOADERS: Record<string, Loader> = {
 
 async function explorer() {
   // Imported here: cosmiconfig costs tens of ms to load, and `--config` usually does without it.
-  const { cosmiconfig } = await import('cosmiconfig');
+  const { cosmiconfig } = await importModule<typeof import('cosmiconfig')>('cosmiconfig');
   // A new explorer per load: its caches would otherwise keep a reload from seeing a changed file.
   return cosmiconfig('naija-sup', {
     searchStrategy: 'none',

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { ConfigFileError, sourceLine } from './file-error.js';
+import { importModule } from '../import-module.js';
 
 /**
  * Line of an ES module syntax error. V8 keeps the position of a module's SyntaxError out of
@@ -126,7 +127,7 @@ async function importTypeScript(filepath: string): Promise<TypeScript | undefine
     } catch {
       continue;
     }
-    const module = (await import(pathToFileURL(resolved).href)) as { default?: TypeScript } & TypeScript;
+    const module = await importModule<{ default?: TypeScript } & TypeScript>(pathToFileURL(resolved).href);
     return module.default ?? module;
   }
   return undefined;

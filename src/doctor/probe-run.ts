@@ -8,6 +8,8 @@
  * `reject: false`, because a crash of the runtime is a finding, not an exception.
  */
 
+import { importModule } from '../import-module.js';
+
 /** The marker in front of the probe's JSON line, so stray output (a NODE_OPTIONS preload…) is ignored. */
 export const PROBE_MARKER = 'NAIJA_SUP_PROBE ';
 
@@ -46,7 +48,7 @@ export async function runProbe<T>(options: RunProbeOptions): Promise<ProbeRun<T>
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   // Loaded on first use: execa's module graph costs ~0.1–0.2 s, which `doctor --only port` never needs.
-  const { execa } = await import('execa');
+  const { execa } = await importModule<typeof import('execa')>('execa');
   const result = await execa(options.file, [...options.args], {
     cwd: options.cwd,
     env: options.env,

@@ -27,6 +27,7 @@ import { bindConflicts, resolveTargets } from './bind-conflicts.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
 import { scanSocketHolders, type SocketScan } from './socket-scan.js';
 import { readPasswd, userName } from './user-names.js';
+import { importModule } from '../import-module.js';
 
 /** A LISTEN socket on the port, as /proc/net/tcp{,6} shows it. */
 export interface ListenSocket {
@@ -334,7 +335,7 @@ async function findWithFindProcess(
   injected: FindProcessFn | undefined,
 ): Promise<PortOwnersAnswer> {
   // Loaded on demand: on Linux it is never needed, and it pulls in chalk 4, commander and loglevel.
-  const find: FindProcessFn = injected ?? (await import('find-process')).default;
+  const find: FindProcessFn = injected ?? (await importModule<typeof import('find-process')>('find-process')).default;
   const found = await find('port', port);
   const base = {
     port,

@@ -41,6 +41,7 @@ import {
 } from './free-port.js';
 import type { PortOwnersAnswer } from './owners.js';
 import { cleanStaleInstance, listRecords, recordOfOwner } from './stale.js';
+import { importModule } from '../import-module.js';
 
 // Step 2 has its own module; its names stay importable from here, where they always were.
 export { findMatchingProcesses, type MatchDeps, type MatchedProcess } from './cleanup-match.js';
@@ -112,7 +113,7 @@ const FALLBACK_RANGE = 100;
  * cost 4–25 ms of every `start` before its spawn, where the port is nearly always free.
  */
 function loadGetPort(): Promise<typeof import('get-port')> {
-  return import('get-port');
+  return importModule<typeof import('get-port')>('get-port');
 }
 
 /** `portNumbers(from, to)` of get-port: the range it searches, as a plain generator. */

@@ -32,6 +32,7 @@ import * as net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
 import { PROC, type Proc } from '../process/proc-read.js';
+import { importModule } from '../import-module.js';
 
 export interface ProxyOptions {
   /** Public address to listen on (IP literal or host name; brackets allowed for IPv6). */
@@ -126,7 +127,7 @@ export async function pickPrivatePort(deps: { proc?: Proc; random?: () => number
   const candidates = privatePortCandidates((deps.proc ?? PROC).ephemeralPortRange(), deps.random ?? Math.random);
   // Imported, not required: get-port is an ES module only, and the CLI's CommonJS bundle would get
   // its namespace from require(), not its default export (scripts/bundle.mjs refuses that build).
-  const { default: getPort } = await import('get-port');
+  const { default: getPort } = await importModule<typeof import('get-port')>('get-port');
   // None free (or no range to read): get-port falls back to a port the kernel picks.
   return getPort({ host: '127.0.0.1', ...(candidates.length > 0 ? { port: candidates } : {}) });
 }

@@ -8,7 +8,7 @@
  *   and returns with the name released: a `start` right after never meets the old supervisor
  *   (which may still be closing its log and exiting).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +241,32 @@ describe('the start bundle (built binary)', () => {
     const sources = map.sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
     expect(sources).toEqual(expect.arrayContaining(['src/cli/main.ts', 'src/app/supervise.ts', 'src/cli/commands/doctor.ts']));
     expect(new Set(sources.filter((s) => s.includes('node_modules')).map((s) => s.split('/')[1]))).toEqual(new Set(['chalk']));
+  });
+
+  it('compiles from a V8 code cache this Node accepts; a cache it rejects costs only the compile', async () => {
+    const file = join(root, 'dist', 'start', 'main.cjs');
+    const accepted = (cache: string): string => execFileSync(process.execPath, ['-e', `
+      const { Script } = require('node:vm'); const { readFileSync } = require('node:fs');
+      const script = new Script(require('node:module').wrap(readFileSync(${JSON.stringify(file)}, 'utf8')), { filename: ${JSON.stringify(file)}, cachedData: readFileSync(${JSON.stringify(cache)}) });
+      process.stdout.write(script.cachedDataRejected ? 'rejected' : 'accepted');`], { encoding: 'utf8' });
+    expect(accepted(`${file}.cache`)).toBe('accepted');
+
+    // A copy of the package whose cache V8 rejects (as another Node version would): it still runs,
+    // packages imported through the bin's door included (commander, for `config --help`).
+    const copy = mkdtempSync(join(tmpdir(), 'naija-sup-stale-cache-'));
+    dirs.push(copy);
+    mkdirSync(join(copy, 'bin'));
+    mkdirSync(join(copy, 'dist', 'start'), { recursive: true });
+    for (const f of ['bin/naija-sup.js', 'bin/package.json', 'package.json', 'dist/start/main.cjs']) copyFileSync(join(root, f), join(copy, f));
+    writeFileSync(join(copy, 'dist', 'start', 'main.cjs.cache'), 'not a code cache');
+    expect(accepted(join(copy, 'dist', 'start', 'main.cjs.cache'))).toBe('rejected');
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+    const help = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(copy, 'bin', 'naija-sup.js'), 'config', '--help'], { cwd: copy, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(copy, 'run') }, encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    expect(help).toMatchObject({ status: 0, stderr: '', stdout: expect.stringMatching(/^Usage: naija-sup config/) as string });
   });
 
   it('runs doctor on a Node without require() of ES modules (no ES-only package is required)', async () => {

@@ -11,11 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { NaijaSupError } from '../../errors.js';
 import { importPm2App, type Pm2App } from '../../import/pm2.js';
 import type { CliIO } from '../context.js';
+import { importModule } from '../../import-module.js';
 
 async function loadEcosystem(file: string): Promise<unknown> {
   const text = readFileSync(file, 'utf8');
   if (file.endsWith('.json')) return JSON.parse(text) as unknown;
-  if (/^\s*export\s+default\b/m.test(text)) return ((await import(pathToFileURL(file).href)) as { default: unknown }).default;
+  if (/^\s*export\s+default\b/m.test(text)) return (await importModule<{ default: unknown }>(pathToFileURL(file).href)).default;
   // CommonJS, as PM2 loads it, even in a "type": "module" package (where import() would refuse it).
   const module = { exports: {} as unknown };
   const run = new Function('module', 'exports', 'require', '__filename', '__dirname', text) as (...a: unknown[]) => void;
