@@ -34,6 +34,9 @@ function runFull(args) {
 function startBundle() {
   const { readFileSync } = require('node:fs');
   const file = require('node:path').join(__dirname, '..', 'dist', 'start', 'main.cjs');
+  // With --enable-source-maps (someone debugging), require(): Node maps the stack traces of what
+  // require() compiled, not of a vm.Script.
+  if (process.sourceMapsEnabled) return requireBuilt(file);
   let cachedData;
   try {
     cachedData = readFileSync(`${file}.cache`);

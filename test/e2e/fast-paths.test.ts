@@ -269,6 +269,25 @@ describe('the start bundle (built binary)', () => {
     expect(help).toMatchObject({ status: 0, stderr: '', stdout: expect.stringMatching(/^Usage: naija-sup config/) as string });
   });
 
+  it('is required as it is, without the cache, under --enable-source-maps: stack traces then name src/', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-source-maps-'));
+    dirs.push(dir);
+    const preload = join(dir, 'preload.cjs');
+    // A stack trace made inside the bundle (run() given no argv), once the command is done.
+    writeFileSync(preload, `let once = false;
+process.on('beforeExit', () => {
+  if (once) return;
+  once = true;
+  require.cache[${JSON.stringify(join(root, 'dist', 'start', 'main.cjs'))}].exports.run(null).catch((e) => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'frame'))}, String(e.stack)));
+});
+`);
+    const status = await new Promise<number>((resolve) => {
+      execFile(process.execPath, ['--enable-source-maps', '--require', preload, BIN, 'ls'], { cwd: dir, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(dir, 'run') } }, (error) => resolve(error === null ? 0 : 1));
+    });
+    expect(status).toBe(0);
+    expect(readFileSync(join(dir, 'frame'), 'utf8')).toMatch(/src\/cli\/main\.ts:\d+/);
+  });
+
   it('runs doctor on a Node without require() of ES modules (no ES-only package is required)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'naija-sup-no-require-esm-'));
     dirs.push(dir);
