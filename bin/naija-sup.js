@@ -33,25 +33,28 @@ function runFull(args) {
  */
 function startBundle() {
   const { readFileSync } = require('node:fs');
-  const file = require('node:path').join(__dirname, '..', 'dist', 'start', 'main.cjs');
+  const { dirname, join } = require('node:path');
+  const file = join(__dirname, '..', 'dist', 'start', 'main.cjs');
   // With --enable-source-maps (someone debugging), require(): Node maps the stack traces of what
   // require() compiled, not of a vm.Script.
   if (process.sourceMapsEnabled) return requireBuilt(file);
+  let source;
   let cachedData;
   try {
+    source = readFileSync(file, 'utf8');
     cachedData = readFileSync(`${file}.cache`);
   } catch (error) {
     if (error.code !== 'ENOENT') throw error;
-    return requireBuilt(file);
+    return requireBuilt(file); // no bundle (null: the ESM chunks run) or no cache (plain require)
   }
   const Module = require('node:module');
   globalThis[Symbol.for('naija-sup.import')] = (specifier) => import(specifier);
-  const script = new (require('node:vm').Script)(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const script = new (require('node:vm').Script)(Module.wrap(source), { filename: file, cachedData });
   // What require() would do: a module registered under its file name, run with its own require.
   const loaded = new Module(file, module);
   loaded.filename = file;
   require.cache[file] = loaded;
-  script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, require('node:path').dirname(file));
+  script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, dirname(file));
   loaded.loaded = true;
   return loaded.exports;
 }

@@ -154,6 +154,9 @@ describe('the CommonJS quick bundle (built binary)', () => {
     mkdirSync(join(copy, 'dist'));
     for (const file of ['bin/naija-sup.js', 'bin/package.json', 'package.json']) copyFileSync(join(root, file), join(copy, file));
     symlinkSync(join(root, 'dist', 'bundle'), join(copy, 'dist', 'bundle'));
+    // A code cache left without its start bundle (a broken install) changes nothing.
+    mkdirSync(join(copy, 'dist', 'start'));
+    writeFileSync(join(copy, 'dist', 'start', 'main.cjs.cache'), 'a cache without its bundle');
     const run = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> => new Promise((resolve) => {
       execFile(process.execPath, [join(copy, 'bin', 'naija-sup.js'), ...args], { cwd: copy, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(copy, 'run') }, encoding: 'utf8' }, (error, stdout, stderr) => {
         resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
