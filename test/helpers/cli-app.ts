@@ -40,6 +40,18 @@ function isSupervisor(pid: number): boolean {
   }
 }
 
+/** `pid (state S, ppid 1, pgid 7): node server.js`, for a failure message; the pid alone once it is gone. */
+function describePid(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return `${pid} (state ${state}, ppid ${ppid}, pgid ${pgid}): ${cmdline}`;
+  } catch {
+    return `${pid} (gone since)`;
+  }
+}
+
 /**
  * Right after `stop` returned: no process of the app's instance may run in `dir`. Its supervisor
  * may: `stop` returns once it has released the app's name, without waiting for it to close its
@@ -47,7 +59,7 @@ function isSupervisor(pid: number): boolean {
  */
 export async function assertStoppedIn(dir: string): Promise<void> {
   const instance = processesIn(dir).filter((pid) => !isSupervisor(pid));
-  if (instance.length > 0) throw new Error(`still running in ${dir} when stop returned: ${instance.join(', ')}`);
+  if (instance.length > 0) throw new Error(`still running in ${dir} when stop returned: ${instance.map(describePid).join('; ')}`);
   let left: number[] = [];
   await waitFor(() => (left = processesIn(dir)).length === 0, { timeout: 10_000, message: () => `the supervisor did not end after stop: ${left.join(', ')}` });
 }
