@@ -39,12 +39,14 @@
 // (+0.6 MiB idle with the resident's flags, +1.4–1.9 MiB without: bench/bundle.mjs). The
 // background supervisor of `start -d`, which lives for days, runs from the ESM chunks instead
 // (bin/naija-sup.js chooses): it holds only the modules it loaded. The bin compiles the start
-// bundle from a V8 code cache written here (writeCodeCache): 8–10 ms more off every such command.
+// bundle (and the quick bundle's run.cjs) from a V8 code cache written here (writeCodeCache): 8–10
+// ms more off every such command, and ~5 more since the cache holds every function compiled.
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +116,8 @@ const quick = await build({
 const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/config\/(load|schema)\.ts$/.test(input));
 if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
 for (const file of ['forms.cjs', 'run.cjs']) refuseEsOnlyRequires(join(QUICK, file));
+refuseOwnImports(join(QUICK, 'run.cjs'));
+writeCodeCache(join(QUICK, 'run.cjs'));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
 
@@ -158,18 +162,34 @@ function refuseEsOnlyRequires(file) {
 }
 
 /**
- * The start bundle's V8 code cache, beside it (bin/naija-sup.js compiles from it: ~3 ms instead of
- * ~14 for the whole file). Made by this Node for this Node; another version, other V8 flags or a
- * changed file make V8 reject it, and the bin then compiles as require() would.
+ * A bundle's V8 code cache, beside it (bin/naija-sup.js compiles from it), with every function
+ * compiled: V8 compiles lazily, so a cache made after compiling only holds the top level, and each
+ * function the command runs is still compiled at its first call. Eager: the start bundle's cache
+ * is 1.5 MB instead of 0.2 and takes ~9 ms to load instead of ~4.5, but nothing is compiled after
+ * it. exec → the server's exec 97.9 against 99.2–101.7 ms and `start` → first 200 164–168 against
+ * 168–177 ms (11 interleaved runs, twice): the compiles that no longer happen after the spawn
+ * competed with the server's own start-up for the CPU. `status --name N` 65.0 against 66.9 ms (the
+ * quick bundle's top-level cache) and 67.3 (none), 21 interleaved runs. A cache made after running
+ * a real `start` (only what runs) was not kept: the foreground supervisor changes a V8 flag at run
+ * time, which V8 hashes into the cache. Made by this Node for this Node: another version, other V8
+ * flags or a changed file make V8 reject it, and the bin then compiles as require() would.
+ * --no-lazy is set for the compile only and reset before the cache is written, whose flag hash
+ * must be that of a plain `node`.
  */
 function writeCodeCache(file) {
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+  setFlagsFromString('--no-lazy');
+  let script;
+  try {
+    script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+  } finally {
+    setFlagsFromString('--lazy');
+  }
   writeFileSync(`${file}.cache`, script.createCachedData());
 }
 
 /**
  * A script compiled from a code cache cannot call import() itself on Node 20 (it loses its
- * dynamic-import callback), so the start bundle may hold no import() but src/import-module.ts's
+ * dynamic-import callback), so the bundles may hold no import() but src/import-module.ts's
  * (which bin/naija-sup.js bypasses) and the text of the config loader's worker (another thread).
  */
 function refuseOwnImports(file) {

@@ -9,7 +9,7 @@
  *   (which may still be closing its log and exiting).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,6 +239,29 @@ describe('the start bundle (built binary)', () => {
     expect(await loadedBy(['ls'], { NAIJA_SUP_DETACHED: '1' })).toEqual({ status: 0, loaded: ['dist/quick/forms.cjs'] });
   });
 
+  it('compiles the bundle a command runs from its code cache, but under NODE_V8_COVERAGE, whose block counts V8 does not keep for cached code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-compiled-'));
+    dirs.push(dir);
+    const preload = join(dir, 'preload.cjs');
+    const list = join(dir, 'compiled.json');
+    // Every vm.Script the bin makes: its file, and whether V8 took its code from the cache.
+    writeFileSync(preload, `const vm = require('node:vm');
+const seen = [];
+const Script = vm.Script;
+vm.Script = class extends Script { constructor(source, options) { super(source, options); seen.push({ file: options.filename.slice(${JSON.stringify(root.length)}), cached: this.cachedDataRejected === false }); } };
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(seen)));
+`);
+    const compiled = (args: string[], coverage: string): Promise<{ status: number; seen: unknown }> => new Promise((resolve) => {
+      execFile(process.execPath, ['--require', preload, BIN, ...args], { cwd: dir, env: { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(dir, 'run'), NODE_V8_COVERAGE: coverage } }, (error) => {
+        resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, seen: JSON.parse(readFileSync(list, 'utf8')) });
+      });
+    });
+    // An empty NODE_V8_COVERAGE is no coverage, for Node and for the bin (and test/helpers/coverage-env.ts adds none).
+    expect(await compiled(['ls'], '')).toEqual({ status: 0, seen: [{ file: 'dist/start/main.cjs', cached: true }] });
+    expect(await compiled(['status', '--name', 'nothing-here'], '')).toEqual({ status: 3, seen: [{ file: 'dist/quick/run.cjs', cached: true }] });
+    expect(await compiled(['ls'], join(dir, 'coverage'))).toEqual({ status: 0, seen: [] });
+  });
+
   it('is one CommonJS file of the whole CLI; of npm packages it holds only chalk, an ES module it imports statically', () => {
     const map = JSON.parse(readFileSync(join(root, 'dist', 'start', 'main.cjs.map'), 'utf8')) as { sources: string[] };
     const sources = map.sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
@@ -246,13 +269,18 @@ describe('the start bundle (built binary)', () => {
     expect(new Set(sources.filter((s) => s.includes('node_modules')).map((s) => s.split('/')[1]))).toEqual(new Set(['chalk']));
   });
 
-  it('compiles from a V8 code cache this Node accepts; a cache it rejects costs only the compile', async () => {
+  it('compiles from a V8 code cache this Node accepts, with every function in it; a cache it rejects costs only the compile', async () => {
     const file = join(root, 'dist', 'start', 'main.cjs');
-    const accepted = (cache: string): string => execFileSync(process.execPath, ['-e', `
+    const accepted = (cache: string, bundle = file): string => execFileSync(process.execPath, ['-e', `
       const { Script } = require('node:vm'); const { readFileSync } = require('node:fs');
-      const script = new Script(require('node:module').wrap(readFileSync(${JSON.stringify(file)}, 'utf8')), { filename: ${JSON.stringify(file)}, cachedData: readFileSync(${JSON.stringify(cache)}) });
+      const script = new Script(require('node:module').wrap(readFileSync(${JSON.stringify(bundle)}, 'utf8')), { filename: ${JSON.stringify(bundle)}, cachedData: readFileSync(${JSON.stringify(cache)}) });
       process.stdout.write(script.cachedDataRejected ? 'rejected' : 'accepted');`], { encoding: 'utf8' });
     expect(accepted(`${file}.cache`)).toBe('accepted');
+    const quick = join(root, 'dist', 'quick', 'run.cjs');
+    expect(accepted(`${quick}.cache`, quick)).toBe('accepted');
+    // Made with every function compiled (scripts/bundle.mjs): a cache of the top level alone is
+    // about a quarter of the source's size, one with every function twice its size or more.
+    for (const bundle of [file, quick]) expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(2 * statSync(bundle).size);
 
     // A copy of the package whose cache V8 rejects (as another Node version would): it still runs,
     // packages imported through the bin's door included (commander, for `config --help`).
