@@ -48,7 +48,9 @@ function fromCodeCache(file) {
   let source;
   let cachedData;
   try {
-    source = readFileSync(file, 'utf8');
+    // latin1: the build checks the bundles are ASCII, and V8 takes a one-byte string as it is,
+    // where utf8 is decoded first (0.3 ms less for the start bundle).
+    source = readFileSync(file, 'latin1');
     cachedData = readFileSync(`${file}.cache`);
   } catch (error) {
     if (error.code !== 'ENOENT') throw error;

@@ -39,12 +39,16 @@
 // (+0.6 MiB idle with the resident's flags, +1.4–1.9 MiB without: bench/bundle.mjs). The
 // background supervisor of `start -d`, which lives for days, runs from the ESM chunks instead
 // (bin/naija-sup.js chooses): it holds only the modules it loaded. The bin compiles the start
-// bundle (and the quick bundle's run.cjs) from a V8 code cache written here (writeCodeCache): 8–10
-// ms more off every such command, and ~5 more since the cache holds every function compiled.
+// bundle (and the quick bundle's run.cjs) from a V8 code cache written here: 8–10 ms more off
+// every such command, and 5–10 more since the cache holds the functions compiled, not only the top
+// level (writeCodeCache, trainedCodeCache).
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import Module from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
@@ -93,7 +97,8 @@ const CJS = {
 const start = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/main.ts' }, outdir: START });
 refuseEsOnlyRequires(join(START, 'main.cjs'));
 refuseOwnImports(join(START, 'main.cjs'));
-writeCodeCache(join(START, 'main.cjs'));
+refuseNonAscii(join(START, 'main.cjs'));
+await trainedCodeCache(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
 
@@ -117,6 +122,7 @@ const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/confi
 if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
 for (const file of ['forms.cjs', 'run.cjs']) refuseEsOnlyRequires(join(QUICK, file));
 refuseOwnImports(join(QUICK, 'run.cjs'));
+refuseNonAscii(join(QUICK, 'run.cjs'));
 writeCodeCache(join(QUICK, 'run.cjs'));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
@@ -163,28 +169,81 @@ function refuseEsOnlyRequires(file) {
 
 /**
  * A bundle's V8 code cache, beside it (bin/naija-sup.js compiles from it), with every function
- * compiled: V8 compiles lazily, so a cache made after compiling only holds the top level, and each
- * function the command runs is still compiled at its first call. Eager: the start bundle's cache
- * is 1.5 MB instead of 0.2 and takes ~9 ms to load instead of ~4.5, but nothing is compiled after
- * it. exec → the server's exec 97.9 against 99.2–101.7 ms and `start` → first 200 164–168 against
- * 168–177 ms (11 interleaved runs, twice): the compiles that no longer happen after the spawn
- * competed with the server's own start-up for the CPU. `status --name N` 65.0 against 66.9 ms (the
- * quick bundle's top-level cache) and 67.3 (none), 21 interleaved runs. A cache made after running
- * a real `start` (only what runs) was not kept: the foreground supervisor changes a V8 flag at run
- * time, which V8 hashes into the cache. Made by this Node for this Node: another version, other V8
- * flags or a changed file make V8 reject it, and the bin then compiles as require() would.
- * --no-lazy is set for the compile only and reset before the cache is written, whose flag hash
- * must be that of a plain `node`.
+ * compiled: the quick bundle's, and the start bundle's when its training run cannot be made. V8
+ * compiles lazily, so a cache made right after compiling holds only the top level, and each
+ * function a command runs is still compiled at its first call. Eager, the start bundle's cache is
+ * 1.5 MB instead of 0.2 and loads in ~9 ms instead of ~4.5, but nothing is compiled after it:
+ * exec → the server's exec 97.9 against 99.2–101.7 ms and `start` → first 200 164–168 against
+ * 168–177 ms (11 interleaved runs, twice), since the compiles that no longer happen after the spawn
+ * competed with the server's own start-up for the CPU. `status --name N` 65.0 against 66.9 ms
+ * (the quick bundle's top-level cache) and 67.3 (none), 21 interleaved runs; a trained cache gave
+ * it no more (65.3). Made by this Node for this Node: another version, other V8 flags or a changed
+ * file make V8 reject it, and the bin then compiles as require() would. --no-lazy is set for the
+ * compile only and reset before the cache is written, whose flag hash must be that of a plain
+ * `node`.
  */
 function writeCodeCache(file) {
+  const source = readFileSync(file, 'utf8');
   setFlagsFromString('--no-lazy');
   let script;
   try {
-    script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+    script = new Script(Module.wrap(source), { filename: file });
   } finally {
     setFlagsFromString('--lazy');
   }
   writeFileSync(`${file}.cache`, script.createCachedData());
+}
+
+/**
+ * The start bundle's code cache, trained: scripts/code-cache-training.cjs runs a real `start` of a
+ * trivial server on a loopback port from the bundle and writes the cache of what ran. `start`'s
+ * exec → the server's exec 90.2 against 95.4 ms with the eager cache (15 interleaved runs): it
+ * loads in 4.6 ms instead of 8, and what it leaves out (doctor, export, import) compiles when a
+ * command needs it. Where the run cannot be made (no loopback, a server that does not start), or
+ * a fresh `node` rejects its cache, the eager cache stands in, with a warning.
+ */
+async function trainedCodeCache(file) {
+  const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
+  try {
+    const port = await new Promise((resolve, reject) => {
+      const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+        const { port: chosen } = server.address();
+        server.close(() => resolve(chosen));
+      });
+    });
+    writeFileSync(join(dir, 'server.cjs'), "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => s.close(() => process.exit(0)) && s.closeIdleConnections());\n");
+    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, health: { path: '/' } }));
+    const env = { ...process.env, NAIJA_SUP_RUN_DIR: join(dir, 'run'), NO_COLOR: '1' };
+    for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE', 'NAIJA_SUP_DETACHED']) delete env[name];
+    const out = join(dir, 'main.cjs.cache');
+    const training = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache-training.cjs'), file, out, dir, String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, encoding: 'utf8' });
+    if (training.status === 0 && acceptedByNode(file, out)) {
+      writeFileSync(`${file}.cache`, readFileSync(out));
+      return;
+    }
+    console.warn(`start bundle: the code cache's training run failed (status ${training.status}${training.error ? `, ${training.error.message}` : ''}): the cache holds every function instead\n${training.stderr ?? ''}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeCodeCache(file);
+}
+
+/** A fresh `node`, without flags, takes `cache` for `file` (V8 rejects one made under other flags). */
+function acceptedByNode(file, cache) {
+  const check = `const s = new (require('node:vm').Script)(require('node:module').wrap(require('node:fs').readFileSync(${JSON.stringify(file)}, 'latin1')), { filename: ${JSON.stringify(file)}, cachedData: require('node:fs').readFileSync(${JSON.stringify(cache)}) }); process.exitCode = s.cachedDataRejected ? 1 : 0;`;
+  const env = { ...process.env };
+  for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE']) delete env[name];
+  return spawnSync(process.execPath, ['-e', check], { env, stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The bin reads a bundle as latin1 (a one-byte string V8 takes as it is, 0.3 ms less than utf8
+ * for the start bundle), which is the same text only if it is ASCII. COMMON's charset makes
+ * esbuild escape the rest, except in regular expression literals: write those with \u escapes.
+ */
+function refuseNonAscii(file) {
+  const at = readFileSync(file, 'utf8').search(/[^\t\n\r\x20-\x7e]/);
+  if (at !== -1) throw new Error(`${file}: a character that is not ASCII at offset ${at}, and bin/naija-sup.js reads the file as latin1`);
 }
 
 /**

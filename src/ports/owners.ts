@@ -2,8 +2,9 @@
  * Who holds a TCP port, answered from /proc without spawning anything (DESIGN.md "Ports";
  * research: /work/shared/research/failures-and-ports.md §2).
  *
- * 1. Read /proc/net/tcp and /proc/net/tcp6 and keep the LISTEN sockets on `port` whose address
- *    conflicts with the host the server will bind (`bindConflicts`), plus TIME_WAIT rows.
+ * 1. Read /proc/net/tcp and /proc/net/tcp6 (or take them read ahead: tables-ahead.ts) and keep
+ *    the LISTEN sockets on `port` whose address conflicts with the host the server will bind
+ *    (`bindConflicts`), plus TIME_WAIT rows.
  * 2. Map their inodes to processes in one pass over /proc/[0-9]* /fd/* (readlink → `socket:[N]`).
  *    Every holder is collected: a pre-fork server has several pids sharing one inode.
  * 3. Enrich each pid from /proc/PID/stat, status, cmdline (src/process/proc-read.ts) and cwd.
@@ -26,6 +27,7 @@ import { PROC, USER_HZ, type Proc } from '../process/proc-read.js';
 import { bindConflicts, resolveTargets } from './bind-conflicts.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from './proc-net.js';
 import { scanSocketHolders, type SocketScan } from './socket-scan.js';
+import { takePortTablesAhead } from './tables-ahead.js';
 import { readPasswd, userName } from './user-names.js';
 import { importModule } from '../import-module.js';
 
@@ -159,13 +161,15 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
     throw new InternalError(`findPortOwners: port must be an integer 1–65535, got ${String(port)}`);
   }
   const proc = options.proc ?? PROC;
+  // The real /proc's tables may have been read ahead while the config loaded (tables-ahead.ts).
+  const ahead = proc.real ? await takePortTablesAhead() : null;
   // A fake tree is read on any platform (tests); the real one only where it is Linux's.
   const useProcfs = process.platform === 'linux' || !proc.real;
-  const tcp4 = useProcfs ? proc.netTable('tcp') ?? undefined : undefined;
+  const tcp4 = useProcfs ? (ahead !== null ? ahead.tcp : proc.netTable('tcp')) ?? undefined : undefined;
   if (tcp4 === undefined) return findWithFindProcess(port, host, options.findProcess);
 
   // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
-  const tcp6 = proc.netTable('tcp6') ?? '';
+  const tcp6 = (ahead !== null ? ahead.tcp6 : proc.netTable('tcp6')) ?? '';
   const bindv6only = proc.bindv6only();
   const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>

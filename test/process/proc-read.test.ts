@@ -3,7 +3,8 @@
  * every parser's edges, and every reader's answer for a missing or unreadable file. (Readers of the
  * real /proc are exercised by identity.test.ts and the integration suites.)
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   countOpenFiles, DEFAULT_PROC_ROOT, hasExited, hasProcFs, isPlausiblePid, parseProcStat, parseVmRss, readCmdline, readOpenFileLimit,
   readProcNetTable, readProcStat, readSocketInodes, readUid, readUnixListenerInodes, readUptimeSeconds, readVmRss,
 } from '../../src/process/proc-read.js';
+import { readProcTextAsync } from '../../src/process/proc-io.js';
 import { createFakeProc, statLine, type FakeProc } from '../helpers/processes.js';
 
 let proc: FakeProc;
@@ -212,6 +214,39 @@ describe('machine-wide readers', () => {
     write('net/unix', `0000000000000000: 00000002 00000000 00010000 0001 01 3007 /x.sock\n${header}`);
     expect(readUnixListenerInodes('/x.sock', proc.root)).toEqual([]);
     expect(readUnixListenerInodes('/x.sock', join(proc.root, 'nowhere'))).toEqual([]);
+  });
+});
+
+describe('readProcTextAsync', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'naija-sup-proc-net-async-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads what readProcNetTable reads: a file whole, however many reads it takes, an empty one as "", a missing one as null', async () => {
+    const line = (n: number) => `${String(n).padStart(4, ' ')}: ${'0'.repeat(140)}\n`;
+    const big = Array.from({ length: 3000 }, (_, n) => line(n)).join('');
+    writeFileSync(join(dir, 'tcp'), big);
+    expect(await readProcTextAsync(join(dir, 'tcp'))).toBe(big);
+    writeFileSync(join(dir, 'empty'), '');
+    expect(await readProcTextAsync(join(dir, 'empty'))).toBe('');
+    expect(await readProcTextAsync(join(dir, 'missing'))).toBeNull();
+    expect(await readProcTextAsync(dir)).toBeNull();
+  });
+
+  it('ends at a short read, as the last page of a kernel table is, without the read that would see the end', async () => {
+    // A FIFO whose writer stays open: a reader that waited for the end would never return.
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const read = readProcTextAsync(fifo);
+    const writer = openSync(fifo, 'w'); // returns once the reader has opened its end
+    try {
+      writeSync(writer, '   0: a short table\n');
+      expect(await read).toBe('   0: a short table\n');
+    } finally {
+      closeSync(writer);
+    }
   });
 });
 

@@ -17,6 +17,7 @@ import type { EventRenderer } from '../event-renderer.js';
 import type { StartOptions } from '../options.js';
 import { boundYoungGeneration, instanceEnv } from '../resident.js';
 import { packageVersion } from '../../package-root.js';
+import { readPortTablesAhead } from '../../ports/tables-ahead.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {
@@ -90,6 +91,9 @@ export async function startCommand(io: CliIO, opts: StartOptions, command: strin
   // Before the supervisor's modules load and allocate (src/cli/resident.ts says why); only when
   // this start owns the process: one run inside another program (tests) leaves its heap alone.
   if (io.signals === process) await boundYoungGeneration();
+  // The port check's socket tables, read on the thread pool while the config loads (~3 ms of
+  // kernel time off the path to the spawn; src/ports/tables-ahead.ts says what it trades).
+  readPortTablesAhead();
   // Imported only here: `start -d` itself never supervises (the background process does). Not
   // awaited yet: the supervisor's modules load while the config file is read and checked.
   const superviseModule = import('../../app/supervise.js');

@@ -208,7 +208,7 @@ function routeDetails(survey: Survey, config: ResolvedConfig): string[] {
 
 /** "GET /x → HTTP 404: …" → "HTTP 404: …": the line already names the request. */
 function withoutRequest(detail: string): string {
-  return detail.replace(/^GET \S+ → /, '');
+  return detail.replace(/^GET \S+ \u2192 /, '');
 }
 
 function judgedBy(config: ResolvedConfig): string {
