@@ -161,21 +161,30 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
     throw new InternalError(`findPortOwners: port must be an integer 1–65535, got ${String(port)}`);
   }
   const proc = options.proc ?? PROC;
-  // The real /proc's tables may have been read ahead while the config loaded (tables-ahead.ts).
-  const ahead = proc.real ? await takePortTablesAhead() : null;
   // A fake tree is read on any platform (tests); the real one only where it is Linux's.
-  const useProcfs = process.platform === 'linux' || !proc.real;
-  const tcp4 = useProcfs ? (ahead !== null ? ahead.tcp : proc.netTable('tcp')) ?? undefined : undefined;
-  if (tcp4 === undefined) return findWithFindProcess(port, host, options.findProcess);
+  if (process.platform !== 'linux' && proc.real) return findWithFindProcess(port, host, options.findProcess);
+  // The real /proc's tables may have been read ahead while the config loaded (tables-ahead.ts).
+  // Only their "free" is taken: anything else may have changed since (an owner that exited, or
+  // that preflight has just stopped), so it is looked at again in tables read now.
+  const ahead = proc.real ? await takePortTablesAhead() : null;
+  if (ahead !== null && ahead.tcp !== null) {
+    const answer = await answerFromTables(proc, options, ahead.tcp, ahead.tcp6);
+    if (answer.kind === 'free') return answer;
+  }
+  const tcp4 = proc.netTable('tcp');
+  if (tcp4 === null) return findWithFindProcess(port, host, options.findProcess);
+  return answerFromTables(proc, options, tcp4, proc.netTable('tcp6'));
+}
 
-  // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
-  const tcp6 = (ahead !== null ? ahead.tcp6 : proc.netTable('tcp6')) ?? '';
+/** The answer from the text of /proc/net/tcp and tcp6 (null: IPv6 disabled at boot, ipv6.disable=1, removes it; elastic/beats#19941). */
+async function answerFromTables(proc: Proc, options: FindPortOwnersOptions, tcp4: string, tcp6: string | null): Promise<PortOwnersAnswer> {
+  const { port, host } = options;
   const bindv6only = proc.bindv6only();
   const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>
     targets.some((target) => bindConflicts(address, target, { bindv6only }));
 
-  const rows = [...parseProcNetTcpForPort(tcp4, 4, port), ...parseProcNetTcpForPort(tcp6, 6, port)];
+  const rows = [...parseProcNetTcpForPort(tcp4, 4, port), ...parseProcNetTcpForPort(tcp6 ?? '', 6, port)];
   const listeners = rows.filter((row) => row.state === 'LISTEN').map(toListenSocket);
   const sockets = listeners.filter((socket) => conflicts(socket.address));
   const nonConflicting = listeners.filter((socket) => !conflicts(socket.address));

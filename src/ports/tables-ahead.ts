@@ -7,10 +7,12 @@
  * on the other core, while the config loads, and the first findPortOwners of the real /proc takes
  * them ({@link takePortTablesAhead}).
  *
- * What it trades: the snapshot the port check sees is taken up to the config's load earlier
- * (~10 ms; {@link MAX_AGE_MS} at most, else it is read again). A listener that appears in between
- * is missed, as one that appears between the check and the spawn always was: the server then
- * fails to bind, and its exit says so (E_PORT_IN_USE with the owner).
+ * What it trades: the snapshot is taken up to the config's load earlier (~10 ms; {@link
+ * MAX_AGE_MS} at most, else it is read again), and only its "free" is believed: an owner it shows
+ * may have exited since, or been stopped by preflight's own cleanup, so findPortOwners then reads
+ * the tables again. A listener that appears in between is missed, as one that appears between the
+ * check and the spawn always was: the server then fails to bind, and its exit says so
+ * (E_PORT_IN_USE with the owner).
  */
 import { PROC, type Proc } from '../process/proc-read.js';
 

@@ -36,6 +36,17 @@ describe('the socket tables read ahead', () => {
     expect(now.kind === 'held' && now.owners.map((o) => o.pid)).toEqual([process.pid]);
   });
 
+  it('are believed only when they say "free": an owner they show is looked for again, and may be gone', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await readPortTablesAhead();
+    // Gone since the snapshot (as an owner preflight stopped, or one that was exiting, would be).
+    await new Promise((resolve) => server.close(resolve));
+    expect((await findPortOwners({ port, host: '127.0.0.1' })).kind).toBe('free');
+    expect(takePortTablesAhead()).toBeNull();
+  });
+
   it('are dropped when older than MAX_AGE_MS, and the check reads the tables itself', async () => {
     await readPortTablesAhead(undefined, () => Date.now() - MAX_AGE_MS - 1);
     const port = await listenNew();
