@@ -3,9 +3,9 @@
  *
  * `kill(-pgid)` misses a descendant that called setsid() (a daemonizing script, `nohup setsid`, a
  * worker manager): it is in another group and another session. This module remembers every
- * descendant it has seen, by pid AND start time, from one /proc pass per sample (taken right after
- * the spawn, a few times in the first second, then every {@link STEADY_SAMPLE_MS}, and again at
- * every stop signal), so a process whose parent has died since — reparented to PID 1, no ppid link
+ * descendant it has seen, by pid AND start time, from one /proc pass per sample (taken a few times
+ * in the first second after the spawn, then every {@link STEADY_SAMPLE_MS}, and again at every
+ * stop signal), so a process whose parent has died since — reparented to PID 1, no ppid link
  * left — is still known to be ours. A pid is signalled only while its start time still matches.
  *
  * Measured on the development machine (Linux 6.18, root, in a Firecracker VM, hybrid cgroups: v1
@@ -201,11 +201,13 @@ export class DescendantTracker {
   }
 
   /**
-   * Samples now, then at {@link EARLY_SAMPLES_MS} and every {@link STEADY_SAMPLE_MS} after (each
-   * timed from the end of the previous pass; those in slices, {@link sampleInSlices}), until {@link stopSampling}.
+   * Samples at {@link EARLY_SAMPLES_MS} and every {@link STEADY_SAMPLE_MS} after (each timed from
+   * the end of the previous pass, in slices: {@link sampleInSlices}), until {@link stopSampling}.
+   * Not at once: called right after the spawn, when the new process has not run a line yet, a
+   * pass could find nothing but the leader, which belongs by its pid anyway, and its ~1.5 ms of
+   * CPU competed with the server's own start-up (issue 19: a kill -9's restart).
    */
   startSampling(): void {
-    this.sample();
     this.#sampling = true;
     let step = 0;
     const next = (): void => {
