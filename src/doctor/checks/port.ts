@@ -17,6 +17,9 @@ function describeOwner(owner: PortOwner): string {
   return `pid ${owner.pid} (ppid ${owner.ppid}, pgid ${owner.pgid ?? '?'}) user ${owner.user}${started}${cwd}: ${owner.command || '(no command line)'} — listens on ${owner.addresses.join(', ') || '?'}`;
 }
 
+type Answer = Awaited<ReturnType<typeof findPortOwners>>;
+type Config = NonNullable<DoctorContext['loaded']>['config'];
+
 export const portCheck: Check = {
   id: 'port',
   title: 'port',
@@ -33,90 +36,96 @@ export const portCheck: Check = {
       );
     }
     if (answer.note !== undefined) details.push(answer.note);
-
-    switch (answer.kind) {
-      case 'free':
-        if (answer.nonConflicting.length > 0) {
-          return {
-            status: 'warn',
-            summary: `${where} is free, but another server listens on ${answer.nonConflicting.map((s) => s.endpoint).join(', ')} (IPv4/IPv6 mismatch)`,
-            details,
-            fix: `Stop the other server (\`naija-sup free-port ${port} --host ${answer.nonConflicting[0]?.address ?? '::'}\`), and have clients use ${host} rather than "localhost".`,
-          };
-        }
-        return { status: 'ok', summary: `${where} is free`, details };
-      case 'time-wait':
-        return {
-          status: 'warn',
-          summary: `no process listens on ${where}, but ${answer.count} connection(s) are in TIME_WAIT (no owner; they expire within ~60 s)`,
-          details,
-          fix: 'Nothing to stop: Node and uvicorn set SO_REUSEADDR and bind anyway; a server without it gets EADDRINUSE until they expire, so wait a minute.',
-        };
-      case 'held-invisible':
-        return {
-          status: 'fail',
-          summary: `${where} is held, but its owner is not visible to you (socket uid ${answer.uid}, user ${answer.user})`,
-          details: [...answer.sockets.map((socket) => `socket ${socket.endpoint} (inode ${socket.inode})`), ...details],
-          fix: `Run \`sudo naija-sup doctor --only port\` (or as ${answer.user}) to name it, then stop it; or choose another port with --port.`,
-        };
-      case 'held':
-        break;
-    }
+    if (answer.kind !== 'held') return unheldOutcome(answer, where, config, details);
 
     const owners = answer.owners;
     details.unshift(...owners.map(describeOwner));
-    const name = config.name;
-    const state = readInstanceState(ctx, name);
+    const state = readInstanceState(ctx, config.name);
     const ours = owners.filter((owner) => isOurs(owner, state, ctx));
     const foreign = owners.filter((owner) => !ours.includes(owner));
-    const pids = owners.map((owner) => owner.pid).join(', ');
-
-    if (foreign.length === 0 && state.record !== null) {
-      details.push(`record: ${state.path} (instance pid ${state.record.pid}, supervisor pid ${state.record.supervisorPid})`);
-      if (state.supervisor === 'same') {
-        return {
-          status: 'ok',
-          summary: `${where} is held by ${name}'s running instance (pid ${pids}), supervised by pid ${state.record.supervisorPid}`,
-          details,
-        };
-      }
-      return {
-        status: 'warn',
-        summary: `${where} is held by an orphaned instance of ${name} (pid ${pids}): its supervisor (pid ${state.record.supervisorPid}) is gone`,
-        details,
-        fix: `\`naija-sup start\` stops it first (the record matches it); to stop it now: \`kill -TERM -${state.record.pgid}\` (its whole process group).`,
-      };
-    }
-
-    // Foreign owners: what would `start` do?
-    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-    const otherUsers = foreign.filter((owner) => uid !== undefined && uid !== 0 && owner.uid !== undefined && owner.uid !== uid);
-    const matchers = config.cleanup.match.map((pattern) => ({ pattern, test: compileMatchPattern(pattern) }));
-    const matched = foreign.filter((owner) => matchers.some((m) => m.test(owner.command)));
-    const first = foreign[0] as PortOwner;
-    const who = `pid ${foreign.map((owner) => owner.pid).join(', ')} (${first.user}: ${first.command || '?'})`;
-    if (otherUsers.length > 0) {
-      return {
-        status: 'fail',
-        summary: `${where} is held by ${who}, another user's process: naija-sup will not stop it`,
-        details,
-        fix: `Ask its owner (${otherUsers[0]?.user ?? '?'}) to stop it, or as root: \`sudo naija-sup free-port ${port}\`; or choose another port with --port.`,
-      };
-    }
-    if (config.cleanup.killExisting || matched.length === foreign.length) {
-      const why = config.cleanup.killExisting ? 'cleanup.killExisting is on' : `its command matches cleanup.match (${config.cleanup.match.join(', ')})`;
-      return {
-        status: 'warn',
-        summary: `${where} is held by ${who}, not started by naija-sup; \`naija-sup start\` will stop it (${why})`,
-        details,
-        fix: `Nothing to do if it is a stale server; to stop it now: \`naija-sup free-port ${port}\`.`,
-      };
-    }
-    return {
-      status: 'fail',
-      summary: `${where} is held by ${who}, not started by naija-sup: \`naija-sup start\` would fail with EADDRINUSE`,
-      details,
-      fix: `If it is a stale server, stop it gracefully: \`naija-sup free-port ${port}\` (or \`kill -TERM ${first.pid}\`), or let start do it: \`naija-sup start --kill-existing\`; otherwise choose another port: \`naija-sup start --port ${port === 65535 ? port - 1 : port + 1}\`.`,
-    };
+    if (foreign.length === 0 && state.record !== null) return oursOutcome({ ...state, record: state.record }, owners, where, config.name, details);
+    return foreignOutcome(foreign, where, config, details);
   },
 };
+
+/** The port has no owner to name: free, TIME_WAIT only, or held by a socket this user cannot see. */
+function unheldOutcome(answer: Exclude<Answer, { kind: 'held' }>, where: string, config: Config, details: string[]): CheckOutcome {
+  const { port, host } = config;
+  switch (answer.kind) {
+    case 'free':
+      if (answer.nonConflicting.length > 0) {
+        return {
+          status: 'warn',
+          summary: `${where} is free, but another server listens on ${answer.nonConflicting.map((s) => s.endpoint).join(', ')} (IPv4/IPv6 mismatch)`,
+          details,
+          fix: `Stop the other server (\`naija-sup free-port ${port} --host ${answer.nonConflicting[0]?.address ?? '::'}\`), and have clients use ${host} rather than "localhost".`,
+        };
+      }
+      return { status: 'ok', summary: `${where} is free`, details };
+    case 'time-wait':
+      return {
+        status: 'warn',
+        summary: `no process listens on ${where}, but ${answer.count} connection(s) are in TIME_WAIT (no owner; they expire within ~60 s)`,
+        details,
+        fix: 'Nothing to stop: Node and uvicorn set SO_REUSEADDR and bind anyway; a server without it gets EADDRINUSE until they expire, so wait a minute.',
+      };
+    case 'held-invisible':
+      return {
+        status: 'fail',
+        summary: `${where} is held, but its owner is not visible to you (socket uid ${answer.uid}, user ${answer.user})`,
+        details: [...answer.sockets.map((socket) => `socket ${socket.endpoint} (inode ${socket.inode})`), ...details],
+        fix: `Run \`sudo naija-sup doctor --only port\` (or as ${answer.user}) to name it, then stop it; or choose another port with --port.`,
+      };
+  }
+}
+
+/** Every owner is this app's own instance, as its record says: running, or orphaned by a killed supervisor. */
+type InstanceState = ReturnType<typeof readInstanceState>;
+function oursOutcome(state: InstanceState & { record: NonNullable<InstanceState['record']> }, owners: readonly PortOwner[], where: string, name: string, details: string[]): CheckOutcome {
+  const record = state.record;
+  const pids = owners.map((owner) => owner.pid).join(', ');
+  details.push(`record: ${state.path} (instance pid ${record.pid}, supervisor pid ${record.supervisorPid})`);
+  if (state.supervisor === 'same') {
+    return { status: 'ok', summary: `${where} is held by ${name}'s running instance (pid ${pids}), supervised by pid ${record.supervisorPid}`, details };
+  }
+  return {
+    status: 'warn',
+    summary: `${where} is held by an orphaned instance of ${name} (pid ${pids}): its supervisor (pid ${record.supervisorPid}) is gone`,
+    details,
+    fix: `\`naija-sup start\` stops it first (the record matches it); to stop it now: \`kill -TERM -${record.pgid}\` (its whole process group).`,
+  };
+}
+
+/** Foreign owners: what `start` would do about them. */
+function foreignOutcome(foreign: readonly PortOwner[], where: string, config: Config, details: string[]): CheckOutcome {
+  const { port } = config;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const otherUsers = foreign.filter((owner) => uid !== undefined && uid !== 0 && owner.uid !== undefined && owner.uid !== uid);
+  const matchers = config.cleanup.match.map((pattern) => ({ pattern, test: compileMatchPattern(pattern) }));
+  const matched = foreign.filter((owner) => matchers.some((m) => m.test(owner.command)));
+  const first = foreign[0] as PortOwner;
+  const who = `pid ${foreign.map((owner) => owner.pid).join(', ')} (${first.user}: ${first.command || '?'})`;
+  if (otherUsers.length > 0) {
+    return {
+      status: 'fail',
+      summary: `${where} is held by ${who}, another user's process: naija-sup will not stop it`,
+      details,
+      fix: `Ask its owner (${otherUsers[0]?.user ?? '?'}) to stop it, or as root: \`sudo naija-sup free-port ${port}\`; or choose another port with --port.`,
+    };
+  }
+  if (config.cleanup.killExisting || matched.length === foreign.length) {
+    const why = config.cleanup.killExisting ? 'cleanup.killExisting is on' : `its command matches cleanup.match (${config.cleanup.match.join(', ')})`;
+    return {
+      status: 'warn',
+      summary: `${where} is held by ${who}, not started by naija-sup; \`naija-sup start\` will stop it (${why})`,
+      details,
+      fix: `Nothing to do if it is a stale server; to stop it now: \`naija-sup free-port ${port}\`.`,
+    };
+  }
+  return {
+    status: 'fail',
+    summary: `${where} is held by ${who}, not started by naija-sup: \`naija-sup start\` would fail with EADDRINUSE`,
+    details,
+    fix: `If it is a stale server, stop it gracefully: \`naija-sup free-port ${port}\` (or \`kill -TERM ${first.pid}\`), or let start do it: \`naija-sup start --kill-existing\`; otherwise choose another port: \`naija-sup start --port ${port === 65535 ? port - 1 : port + 1}\`.`,
+  };
+}
