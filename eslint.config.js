@@ -26,7 +26,7 @@ export default tseslint.config(
     // The warm-standby gate runs inside the user's Node server, before its code, as CommonJS.
     // bin/naija-sup.js is CommonJS too (bin/package.json): the quick forms skip Node's ESM loader.
     // The build's training run of the start bundle runs it as the bin does.
-    files: ['bin/standby-gate.cjs', 'bin/naija-sup.js', 'scripts/code-cache-training.cjs'],
+    files: ['bin/standby-gate.cjs', 'bin/naija-sup.js', 'scripts/code-cache.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -11,12 +11,16 @@
 // A build from before a bundle existed runs what that bundle would have from the ESM chunks.
 'use strict';
 
-const argv = process.argv.slice(2);
-const form = recognise(argv);
-const exitStatus = form !== null && form.standalone
-  ? fromCodeCache(distFile('quick', 'run.cjs')).runQuickForm(form.form)
-  : runFull(argv);
-exitStatus.then((status) => { process.exitCode = status; });
+// Run as the CLI; required (by the build's training run, scripts/code-cache.cjs) it only lends runBundle.
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const form = recognise(argv);
+  const exitStatus = form !== null && form.standalone
+    ? fromCodeCache(distFile('quick', 'run.cjs')).runQuickForm(form.form)
+    : runFull(argv);
+  exitStatus.then((status) => { process.exitCode = status; });
+}
+module.exports = { runBundle };
 
 /** Every command but the quick forms: from the start bundle, or from the ESM chunks (see the top). */
 function runFull(args) {
@@ -31,12 +35,11 @@ function distFile(...parts) {
 
 /**
  * A CommonJS bundle (dist/start/main.cjs, dist/quick/run.cjs), compiled from its V8 code cache
- * (FILE.cache, made by the build with every function compiled): the start bundle in ~9 ms with
- * nothing left to compile as it runs, instead of ~14 for its top level and more for each function
- * at its first call. V8 checks the cache against its own version, its flags and the source, and
- * compiles as require() would when it does not match. A script compiled from a cache cannot call
- * import() itself on Node 20, so the bundles import packages and files through the door opened
- * here (src/import-module.ts). Null when the bundle was never built (a build from before it).
+ * (FILE.cache, made by the build with the functions a command runs already compiled: the start
+ * bundle's by a training run of `start`, the quick bundle's with every function), so neither its
+ * top level nor those functions are compiled as it runs. V8 checks the cache against its own
+ * version, its flags and the source, and compiles as require() would when it does not match.
+ * Null when the bundle was never built (a build from before it).
  */
 function fromCodeCache(file) {
   // require() instead, with --enable-source-maps (someone debugging): Node maps the stack traces
@@ -56,16 +59,26 @@ function fromCodeCache(file) {
     if (error.code !== 'ENOENT') throw error;
     return requireBuilt(file); // no bundle (null) or no cache (plain require)
   }
+  return runBundle(file, source, cachedData).exports;
+}
+
+/**
+ * Compiles a bundle's `source` (with `cachedData`, a V8 code cache, when given) and runs it as
+ * require() would: a module registered under its file name, with its own require. A script
+ * compiled from a cache cannot call import() itself on Node 20, so the bundles import packages
+ * and files through the door opened here (src/import-module.ts). Returns the script too: the
+ * build's training run writes its cache.
+ */
+function runBundle(file, source, cachedData) {
   const Module = require('node:module');
   globalThis[Symbol.for('naija-sup.import')] = (specifier) => import(specifier);
   const script = new (require('node:vm').Script)(Module.wrap(source), { filename: file, cachedData });
-  // What require() would do: a module registered under its file name, run with its own require.
   const loaded = new Module(file, module);
   loaded.filename = file;
   require.cache[file] = loaded;
   script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, require('node:path').dirname(file));
   loaded.loaded = true;
-  return loaded.exports;
+  return { script, exports: loaded.exports };
 }
 
 /** require(file), or null when it was never built. */

@@ -41,7 +41,7 @@
 // (bin/naija-sup.js chooses): it holds only the modules it loaded. The bin compiles the start
 // bundle (and the quick bundle's run.cjs) from a V8 code cache written here: 8–10 ms more off
 // every such command, and 5–10 more since the cache holds the functions compiled, not only the top
-// level (writeCodeCache, trainedCodeCache).
+// level (eagerCodeCache, trainedCodeCache; the caches are written by scripts/code-cache.cjs).
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
@@ -49,9 +49,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import Module from 'node:module';
-import { setFlagsFromString } from 'node:v8';
-import { Script } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +56,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'bundle');
 const QUICK = join(ROOT, 'dist', 'quick');
 const START = join(ROOT, 'dist', 'start');
+const CODE_CACHE = join(ROOT, 'scripts', 'code-cache.cjs');
 
 for (const dir of [OUT, QUICK, START]) rmSync(dir, { recursive: true, force: true });
 /** What both bundles share. */
@@ -123,7 +121,7 @@ if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leak
 for (const file of ['forms.cjs', 'run.cjs']) refuseEsOnlyRequires(join(QUICK, file));
 refuseOwnImports(join(QUICK, 'run.cjs'));
 refuseNonAscii(join(QUICK, 'run.cjs'));
-writeCodeCache(join(QUICK, 'run.cjs'));
+eagerCodeCache(join(QUICK, 'run.cjs'));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
 
@@ -168,42 +166,39 @@ function refuseEsOnlyRequires(file) {
 }
 
 /**
- * A bundle's V8 code cache, beside it (bin/naija-sup.js compiles from it), with every function
- * compiled: the quick bundle's, and the start bundle's when its training run cannot be made. V8
- * compiles lazily, so a cache made right after compiling holds only the top level, and each
- * function a command runs is still compiled at its first call. Eager, the start bundle's cache is
- * 1.5 MB instead of 0.2 and loads in ~9 ms instead of ~4.5, but nothing is compiled after it:
- * exec → the server's exec 97.9 against 99.2–101.7 ms and `start` → first 200 164–168 against
- * 168–177 ms (11 interleaved runs, twice), since the compiles that no longer happen after the spawn
- * competed with the server's own start-up for the CPU. `status --name N` 65.0 against 66.9 ms
- * (the quick bundle's top-level cache) and 67.3 (none), 21 interleaved runs; a trained cache gave
- * it no more (65.3). Made by this Node for this Node: another version, other V8 flags or a changed
- * file make V8 reject it, and the bin then compiles as require() would. --no-lazy is set for the
- * compile only and reset before the cache is written, whose flag hash must be that of a plain
- * `node`.
+ * A bundle's V8 code cache with every function compiled (scripts/code-cache.cjs eager): the quick
+ * bundle's, and the start bundle's when its training run cannot be made. V8 compiles lazily, so a
+ * cache made right after compiling holds only the top level, and each function a command runs is
+ * still compiled at its first call. Eager, the start bundle's cache is 1.5 MB instead of 0.2 and
+ * loads in ~9 ms instead of ~4.5, but nothing is compiled after it: exec → the server's exec 97.9
+ * against 99.2–101.7 ms and `start` → first 200 164–168 against 168–177 ms (11 interleaved runs,
+ * twice), since the compiles that no longer happen after the spawn competed with the server's own
+ * start-up for the CPU. `status --name N` 65.0 against 66.9 ms (the quick bundle's top-level
+ * cache) and 67.3 (none), 21 interleaved runs; a trained cache gave it no more (65.3). Made by
+ * this Node for this Node: another version or a changed file make V8 reject it, and the bin then
+ * compiles as require() would. Returns whether a fresh `node` takes it (else it is removed).
  */
-function writeCodeCache(file) {
-  const source = readFileSync(file, 'utf8');
-  setFlagsFromString('--no-lazy');
-  let script;
-  try {
-    script = new Script(Module.wrap(source), { filename: file });
-  } finally {
-    setFlagsFromString('--lazy');
-  }
-  writeFileSync(`${file}.cache`, script.createCachedData());
+function eagerCodeCache(file) {
+  const made = spawnSync(process.execPath, [CODE_CACHE, 'eager', file, `${file}.cache`], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, encoding: 'utf8' });
+  if (made.status === 0 && acceptedByNode(file, `${file}.cache`)) return true;
+  rmSync(`${file}.cache`, { force: true });
+  console.warn(`${file}: no code cache (status ${made.status}${made.error ? `, ${made.error.message}` : ''}); the bin compiles it as require() does\n${made.stderr ?? ''}`);
+  return false;
 }
 
 /**
- * The start bundle's code cache, trained: scripts/code-cache-training.cjs runs a real `start` of a
- * trivial server on a loopback port from the bundle and writes the cache of what ran. `start`'s
- * exec → the server's exec 90.2 against 95.4 ms with the eager cache (15 interleaved runs): it
+ * The start bundle's code cache, trained (scripts/code-cache.cjs train): a real `start` of a
+ * trivial server on a loopback port, run from the bundle, and the cache of what ran. `start`'s
+ * exec → the server's exec 92.4 against 96.0 ms with the eager cache (15 interleaved runs): it
  * loads in 4.6 ms instead of 8, and what it leaves out (doctor, export, import) compiles when a
- * command needs it. Where the run cannot be made (no loopback, a server that does not start), or
- * a fresh `node` rejects its cache, the eager cache stands in, with a warning.
+ * command needs it. Where the run cannot be made (no loopback, a server that does not start), or a
+ * fresh `node` rejects its cache, the eager cache stands in, with a warning. A build interrupted
+ * during the run (Ctrl+C) leaves its temporary folder behind; the supervisor it ran stops the
+ * server on the same signal.
  */
 async function trainedCodeCache(file) {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
+  let failure;
   try {
     const port = await new Promise((resolve, reject) => {
       const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
@@ -212,28 +207,36 @@ async function trainedCodeCache(file) {
       });
     });
     writeFileSync(join(dir, 'server.cjs'), "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => s.close(() => process.exit(0)) && s.closeIdleConnections());\n");
-    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, health: { path: '/' } }));
-    const env = { ...process.env, NAIJA_SUP_RUN_DIR: join(dir, 'run'), NO_COLOR: '1' };
-    for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE', 'NAIJA_SUP_DETACHED']) delete env[name];
+    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, host: '127.0.0.1', health: { path: '/' } }));
     const out = join(dir, 'main.cjs.cache');
-    const training = spawnSync(process.execPath, [join(ROOT, 'scripts', 'code-cache-training.cjs'), file, out, dir, String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, encoding: 'utf8' });
+    // Only what the run needs: the build's own environment could name a port, a host or
+    // --kill-existing (PORT, KILL_EXISTING, NAIJA_SUP_*), which a supervisor reads before its config.
+    const env = cleanEnv({ NAIJA_SUP_RUN_DIR: join(dir, 'run'), NO_COLOR: '1' });
+    const training = spawnSync(process.execPath, [CODE_CACHE, 'train', file, out, dir, String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, encoding: 'utf8' });
     if (training.status === 0 && acceptedByNode(file, out)) {
       writeFileSync(`${file}.cache`, readFileSync(out));
       return;
     }
-    console.warn(`start bundle: the code cache's training run failed (status ${training.status}${training.error ? `, ${training.error.message}` : ''}): the cache holds every function instead\n${training.stderr ?? ''}`);
+    const tail = (text) => (text ?? '').trim().split('\n').slice(-8).join('\n');
+    failure = `status ${training.status}${training.error ? `, ${training.error.message}` : ''}): the cache holds every function instead\n${[tail(training.stdout), tail(training.stderr)].filter(Boolean).join('\n')}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  writeCodeCache(file);
+  console.warn(`start bundle: the code cache's training run failed (${failure}`);
+  eagerCodeCache(file);
+}
+
+/** PATH and HOME of the build's environment, and `extra`: nothing else reaches a cache's process. */
+function cleanEnv(extra = {}) {
+  const env = { ...extra };
+  for (const name of ['PATH', 'HOME']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
 }
 
 /** A fresh `node`, without flags, takes `cache` for `file` (V8 rejects one made under other flags). */
 function acceptedByNode(file, cache) {
   const check = `const s = new (require('node:vm').Script)(require('node:module').wrap(require('node:fs').readFileSync(${JSON.stringify(file)}, 'latin1')), { filename: ${JSON.stringify(file)}, cachedData: require('node:fs').readFileSync(${JSON.stringify(cache)}) }); process.exitCode = s.cachedDataRejected ? 1 : 0;`;
-  const env = { ...process.env };
-  for (const name of ['NODE_OPTIONS', 'NODE_V8_COVERAGE']) delete env[name];
-  return spawnSync(process.execPath, ['-e', check], { env, stdio: 'ignore' }).status === 0;
+  return spawnSync(process.execPath, ['-e', check], { env: cleanEnv(), stdio: 'ignore' }).status === 0;
 }
 
 /**

@@ -164,34 +164,40 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   // A fake tree is read on any platform (tests); the real one only where it is Linux's.
   if (process.platform !== 'linux' && proc.real) return findWithFindProcess(port, host, options.findProcess);
   // The real /proc's tables may have been read ahead while the config loaded (tables-ahead.ts).
-  // Only their "free" is taken: anything else may have changed since (an owner that exited, or
-  // that preflight has just stopped), so it is looked at again in tables read now.
+  // Only their "free" is taken, before any owner is looked for: an owner they show may have exited,
+  // or been stopped by preflight's own cleanup, since, so anything else is looked at in tables
+  // read now.
   const ahead = proc.real ? await takePortTablesAhead() : null;
   if (ahead !== null && ahead.tcp !== null) {
-    const answer = await answerFromTables(proc, options, ahead.tcp, ahead.tcp6);
-    if (answer.kind === 'free') return answer;
+    const view = await viewOfTables(proc, options, ahead.tcp, ahead.tcp6);
+    const answer = view.sockets.length === 0 ? unlistenedAnswer(view.base, view.rows, view.conflicts) : null;
+    if (answer?.kind === 'free') return answer;
   }
   const tcp4 = proc.netTable('tcp');
   if (tcp4 === null) return findWithFindProcess(port, host, options.findProcess);
-  return answerFromTables(proc, options, tcp4, proc.netTable('tcp6'));
+  // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
+  const view = await viewOfTables(proc, options, tcp4, proc.netTable('tcp6'));
+  if (view.sockets.length === 0) return unlistenedAnswer(view.base, view.rows, view.conflicts);
+  return heldAnswer(proc, view.base, view.sockets, options.passwdFile ?? '/etc/passwd');
 }
 
-/** The answer from the text of /proc/net/tcp and tcp6 (null: IPv6 disabled at boot, ipv6.disable=1, removes it; elastic/beats#19941). */
-async function answerFromTables(proc: Proc, options: FindPortOwnersOptions, tcp4: string, tcp6: string | null): Promise<PortOwnersAnswer> {
+/** The port's rows of /proc/net/tcp and tcp6 (null: none), and which of its LISTEN sockets block the bind. */
+async function viewOfTables(proc: Proc, options: FindPortOwnersOptions, tcp4: string, tcp6: string | null): Promise<{
+  rows: ProcNetTcpRow[];
+  sockets: ListenSocket[];
+  conflicts: (address: string) => boolean;
+  base: ProcfsBase;
+}> {
   const { port, host } = options;
   const bindv6only = proc.bindv6only();
   const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>
     targets.some((target) => bindConflicts(address, target, { bindv6only }));
-
   const rows = [...parseProcNetTcpForPort(tcp4, 4, port), ...parseProcNetTcpForPort(tcp6 ?? '', 6, port)];
   const listeners = rows.filter((row) => row.state === 'LISTEN').map(toListenSocket);
   const sockets = listeners.filter((socket) => conflicts(socket.address));
   const nonConflicting = listeners.filter((socket) => !conflicts(socket.address));
-  const base = { port, host, method: 'procfs' as const, nonConflicting };
-
-  if (sockets.length === 0) return unlistenedAnswer(base, rows, conflicts);
-  return heldAnswer(proc, base, sockets, options.passwdFile ?? '/etc/passwd');
+  return { rows, sockets, conflicts, base: { port, host, method: 'procfs', nonConflicting } };
 }
 
 /** What every procfs answer carries. */

@@ -215,7 +215,7 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   const { config, deps, note } = ctx;
   const host = config.host;
   const { port } = config;
-  const answer = await waitForExitingOwners(ctx, await deps.lookup({ port, host, proc: deps.proc }));
+  const { answer, bind } = await lookUpOwners(ctx);
   if (answer.nonConflicting.length > 0) {
     note(
       'port',
@@ -228,9 +228,8 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   let problem: NaijaSupError | null = null;
   switch (answer.kind) {
     case 'free': {
-      const bind = await deps.probe(host, port);
       if (bind === false) problem = invisibleError(answer, host, port, await suggestPort(ctx), deps.uid);
-      else if (bind !== true) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
+      else if (bind !== true && bind !== null) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
       break;
     }
     case 'time-wait':
@@ -278,6 +277,22 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   if (problem === null) return port;
   if (!config.portFallback) throw problem;
   return ctx.timed('port-fallback', () => fallBack(ctx, problem));
+}
+
+/**
+ * Who holds the port, and for a free one whether binding it works. A "free" may come from the
+ * socket tables read while the config loaded (tables-ahead.ts): when the bind then fails, a
+ * listener appeared since, and tables read now name it (so --kill-existing can stop it).
+ */
+async function lookUpOwners(ctx: ClaimContext): Promise<{ answer: PortOwnersAnswer; bind: CanBindResult | null }> {
+  const { config, deps } = ctx;
+  const look = async (): Promise<PortOwnersAnswer> => waitForExitingOwners(ctx, await deps.lookup({ port: config.port, host: config.host, proc: deps.proc }));
+  const answer = await look();
+  if (answer.kind !== 'free') return { answer, bind: null };
+  const bind = await deps.probe(config.host, config.port);
+  if (bind !== false) return { answer, bind };
+  const again = await look();
+  return { answer: again, bind: again.kind === 'free' ? false : null };
 }
 
 /**

@@ -10,9 +10,10 @@
  * What it trades: the snapshot is taken up to the config's load earlier (~10 ms; {@link
  * MAX_AGE_MS} at most, else it is read again), and only its "free" is believed: an owner it shows
  * may have exited since, or been stopped by preflight's own cleanup, so findPortOwners then reads
- * the tables again. A listener that appears in between is missed, as one that appears between the
- * check and the spawn always was: the server then fails to bind, and its exit says so
- * (E_PORT_IN_USE with the owner).
+ * the tables again. A listener that appeared since makes preflight's bind check fail, and
+ * preflight then looks again, in tables read now (src/ports/preflight.ts, lookUpOwners); one that
+ * appears after that check is the race every check has: the server fails to bind, and its exit
+ * says so.
  */
 import { PROC, type Proc } from '../process/proc-read.js';
 
@@ -27,15 +28,19 @@ export interface PortTables {
 
 let ahead: { at: number; tables: Promise<PortTables> } | null = null;
 
+/** A clock that never jumps (Date.now can, with the wall clock). */
+const monotonicNow = (): number => performance.now();
+
 /**
  * Starts reading both tables of the real /proc (Linux only, else null; a second call replaces the
  * first), and returns the reads, which nobody needs to wait for. Never rejects: an unreadable
  * table is null, as {@link Proc.netTableAsync} gives it.
  */
-export function readPortTablesAhead(proc: Proc = PROC, now: () => number = Date.now): Promise<PortTables> | null {
+export function readPortTablesAhead(proc: Proc = PROC, now: () => number = monotonicNow): Promise<PortTables> | null {
   if (process.platform !== 'linux') return null;
   const at = now();
-  const tables = Promise.all([proc.netTableAsync('tcp'), proc.netTableAsync('tcp6')]).then(([tcp, tcp6]) => ({ tcp, tcp6 }));
+  // netTableAsync never rejects; should it ever, the check reads the tables itself.
+  const tables = Promise.all([proc.netTableAsync('tcp'), proc.netTableAsync('tcp6')]).then(([tcp, tcp6]) => ({ tcp, tcp6 }), () => ({ tcp: null, tcp6: null }));
   ahead = { at, tables };
   return tables;
 }
@@ -44,7 +49,7 @@ export function readPortTablesAhead(proc: Proc = PROC, now: () => number = Date.
  * The tables read ahead, once: the first caller takes them, later ones get null and read their
  * own. Null too when none were read ahead or they were asked for more than {@link MAX_AGE_MS} ago.
  */
-export function takePortTablesAhead(now: () => number = Date.now): Promise<PortTables> | null {
+export function takePortTablesAhead(now: () => number = monotonicNow): Promise<PortTables> | null {
   const taken = ahead;
   ahead = null;
   if (taken === null || now() - taken.at > MAX_AGE_MS) return null;

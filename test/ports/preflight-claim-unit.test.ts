@@ -102,6 +102,16 @@ describe('--kill-existing on a held port', () => {
     ]);
   });
 
+  it('a "free" whose bind fails is looked up again: a listener that appeared since (after the tables read ahead) is named and stopped', async () => {
+    fake.add({ pid: 500, startTime: '1000' });
+    let bound = false;
+    const d = deps([free(), held([owner()]), free()], () => bound, { kill: vi.fn((pid: number) => { fake.remove(Math.abs(pid)); bound = true; }) });
+    const result = await runPreflight({ config: config(), runDir, killExisting: true, force: false, deps: d });
+    expect(d.lookup).toHaveBeenCalledTimes(3);
+    expect(d.kill).toHaveBeenCalledWith(-500, 'SIGTERM');
+    expect(result.stopped).toEqual([expect.objectContaining({ pid: 500, outcome: 'exited' })]);
+  });
+
   it("another user's owner: nothing is stopped, E_PORT_IN_USE says --kill-existing cannot", async () => {
     const d = deps([held([owner({ uid: 33, user: 'www-data', cwd: '/srv/other' })])], () => false);
     const error = await thrown(runPreflight({ config: config(), runDir, killExisting: true, force: false, deps: d }));

@@ -79,8 +79,9 @@ function unheldOutcome(answer: Exclude<Answer, { kind: 'held' }>, where: string,
   }
 }
 
-/** Every owner is this app's own instance, as its record says: running, or orphaned by a killed supervisor. */
 type InstanceState = ReturnType<typeof readInstanceState>;
+
+/** Every owner is this app's own instance, as its record says: running, or orphaned by a killed supervisor. */
 function oursOutcome(state: InstanceState & { record: NonNullable<InstanceState['record']> }, owners: readonly PortOwner[], where: string, name: string, details: string[]): CheckOutcome {
   const record = state.record;
   const pids = owners.map((owner) => owner.pid).join(', ');
