@@ -59,11 +59,14 @@ export class GroupSampler {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** RSS and CPU% of the group led by `pgid` now. */
-  sample(pgid: number): GroupStats {
+  /**
+   * RSS and CPU% of the group led by `pgid` now: of `members` when the caller has just listed them
+   * (from a /proc pass of its own), else of the members listed here.
+   */
+  sample(pgid: number, members?: readonly number[]): GroupStats {
     if (!this.proc.available()) return { rss: null, cpuPercent: null, members: 0 };
     const at = this.now();
-    const members = listGroupMembers(pgid, { proc: this.proc });
+    members ??= listGroupMembers(pgid, { proc: this.proc });
     const times = new Map<number, CpuTimes>();
     let rss = 0;
     let rssKnown = false;

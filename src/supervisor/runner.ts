@@ -121,7 +121,7 @@ export class Supervisor {
   }
 
   /** The instance's processes (escaped descendants included) as known now; [] when none runs. */
-  instanceProcesses(): Array<{ pid: number; startTime: string }> {
+  instanceProcesses(): Array<{ pid: number; startTime: string; pgid: number }> {
     const pid = this.live?.pid;
     return pid === null || pid === undefined || !this.deps.instanceProcesses ? [] : this.deps.instanceProcesses(pid);
   }

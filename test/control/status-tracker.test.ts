@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { StatusTracker, type SupervisorView } from '../../src/control/status-tracker.js';
+import { createProc, type Proc } from '../../src/process/proc-read.js';
+import { createFakeProc } from '../helpers/processes.js';
 
 const config = resolveConfig({ file: { name: 'api', command: ['node', 'server.js'], port: 8000 }, filepath: '/tmp/naija-sup-status-tracker/.naija-suprc.json', cwd: '/tmp', env: {}, requireCommand: true }).config;
 
@@ -85,5 +87,45 @@ describe('StatusTracker health (issue 12): a startup probe is never the current 
     expect(s.healthWatchedBy).toEqual(['readiness']);
     expect(s.health).toMatchObject({ ok: true, probe: 'readiness' });
     expect(s.lastProbe).toEqual({ ok: true, detail: 'ready ok', latencyMs: 2, at: new Date(5).toISOString(), probe: 'readiness' });
+  });
+});
+
+describe('StatusTracker RSS and CPU: one /proc pass per snapshot', () => {
+  /** `real` with its whole-tree passes counted (pids() starts each one). */
+  function counting(real: Proc): { proc: Proc; passes: () => number } {
+    let passes = 0;
+    return { proc: { ...real, pids: () => { passes += 1; return real.pids(); } }, passes: () => passes };
+  }
+  const view = (pid: number, processes?: SupervisorView['instanceProcesses']): SupervisorView => ({
+    state: { tag: 'ready', pid } as { tag: string },
+    context: { restarts: 0, lastExit: null },
+    currentConfig: config,
+    lastProbeResult: null,
+    ...(processes === undefined ? {} : { instanceProcesses: processes }),
+  });
+
+  it("counts the group from the instance's processes, which the tracker listed in its own pass", () => {
+    const { proc, passes } = counting(createProc());
+    const startTime = String(createProc().stat(process.pid)?.startTime);
+    const t = new StatusTracker({ view: () => view(process.pid, () => [{ pid: process.pid, startTime, pgid: process.pid }]), version: '0.0.0-test', now: () => 1_000_000, proc });
+    const s = t.snapshot();
+    expect(passes()).toBe(0);
+    expect(s.rss).toBeGreaterThan(0); // this process's VmRSS
+    expect(s.processes).toEqual([{ pid: process.pid, startTime }]); // pgid stays out of the reply
+  });
+
+  it('lists the group itself when the processes do not name the instance, or not their groups', () => {
+    const fake = createFakeProc();
+    try {
+      fake.add({ pid: 500, pgid: 500 });
+      fake.add({ pid: 501, pgid: 500, ppid: 500 });
+      for (const processes of [undefined, () => [], () => [{ pid: 500, startTime: '1000' }], () => [{ pid: 501, startTime: '1000', pgid: 500 }]]) {
+        const { proc, passes } = counting(createProc(fake.root));
+        new StatusTracker({ view: () => view(500, processes), version: '0.0.0-test', now: () => 1_000_000, proc }).snapshot();
+        expect(passes()).toBe(1);
+      }
+    } finally {
+      fake.cleanup();
+    }
   });
 });
