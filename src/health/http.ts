@@ -8,6 +8,7 @@
  */
 
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   abortedResult,
@@ -65,15 +66,24 @@ let http: typeof import('node:http') | undefined;
 export async function probeHttp(options: HttpProbeOptions): Promise<ProbeResult> {
   const invalid = validateProbeTarget(options.port, options.timeout);
   if (invalid !== undefined) return invalid;
-  // node:http (six modules of Node's own) loads at the first probe, not before the spawn: a start
-  // loads it while its server boots (issue 19). The deadline starts after it. Through
-  // process.getBuiltinModule, not import(): from the CommonJS start bundle (scripts/bundle.mjs) an
-  // import() of a builtin starts Node's ESM loader first, 1.7 ms more at each start (measured).
-  http ??= process.getBuiltinModule('node:http');
-  return probeWith(http, options);
+  return probeWith(options);
 }
 
-function probeWith({ request, STATUS_CODES }: typeof import('node:http'), options: HttpProbeOptions): Promise<ProbeResult> {
+/**
+ * node:http (six modules of Node's own) loads once something accepted the probe's connection, not
+ * before: a start's first probes, at once after the spawn and 10, 20, 40 ms later, find nothing
+ * listening yet, and loading it then (~3 ms of CPU, 6 in a profile) competed with the server's own
+ * start-up for the 2 cores (issue 19). So the probe connects with node:net (loaded already) and
+ * hands that socket to the request. Through process.getBuiltinModule, not import(): from the
+ * CommonJS start bundle (scripts/bundle.mjs) an import() of a builtin starts Node's ESM loader
+ * first, 1.7 ms more at each start (measured).
+ */
+function httpModule(): typeof import('node:http') {
+  http ??= process.getBuiltinModule('node:http');
+  return http;
+}
+
+function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
   if (options.signal?.aborted === true) return Promise.resolve(abortedResult(0));
 
   const host = unbracketHost(options.host);
@@ -89,6 +99,7 @@ function probeWith({ request, STATUS_CODES }: typeof import('node:http'), option
     // Set as soon as the status line arrives: from then on every ending reports the status.
     let answered: ProbeResult | undefined;
     let req: ClientRequest | undefined;
+    const socket = new Socket();
 
     const settle = (result: ProbeResult): void => {
       if (done) return;
@@ -98,6 +109,7 @@ function probeWith({ request, STATUS_CODES }: typeof import('node:http'), option
       // Destroy, don't end: the connection is never reused, and destroying is what stops a body
       // we chose not to read (and a server that never answers).
       req?.destroy();
+      socket.destroy();
       resolve(result);
     };
     const onAbort = (): void => settle(answered ?? abortedResult(elapsed()));
@@ -109,51 +121,68 @@ function probeWith({ request, STATUS_CODES }: typeof import('node:http'), option
     }, timeout);
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    try {
-      req = request({
-        host,
-        port: options.port,
-        path,
-        method: 'GET',
-        // A one-off agent without keep-alive: each probe tests a fresh connect, as a client would.
-        agent: false,
-        headers: {
-          Host: where,
-          Connection: 'close',
-          Accept: '*/*',
-          'User-Agent': 'naija-sup-health-probe',
-        },
-      });
-    } catch (error) {
-      // Synchronous throws: an unescaped character in the path, an invalid header value.
-      settle(socketErrorResult(error, elapsed(), host, where, 'request'));
+    // node:http's own check of the path, made before the connection: a path it would refuse is
+    // the config's mistake, reported whatever the server's state (ERR_UNESCAPED_CHARACTERS).
+    if (/[^\u0021-\u00ff]/.test(path)) {
+      settle(socketErrorResult(Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' }), elapsed(), host, where, 'request'));
       return;
     }
+    // Before the request exists, a socket error is a failed connect; after, the request reports it.
+    const onConnectError = (error: unknown): void => settle({ ...socketErrorResult(error, elapsed(), host, where, 'connect'), connected });
+    socket.on('error', onConnectError);
+    socket.once('connect', () => {
+      connected = true;
+      socket.off('error', onConnectError);
+      if (!done) request(httpModule());
+    });
+    try {
+      socket.connect({ host, port: options.port });
+    } catch (error) {
+      settle(socketErrorResult(error, elapsed(), host, where, 'connect'));
+    }
 
-    req.on('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', () => (connected = true));
-      else connected = true;
-    });
-    // Also fires (harmlessly, after settle) when settle() destroys the request.
-    req.on('error', (error) => settle(answered ?? { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
-    req.on('response', (res: IncomingMessage) => {
-      const result = statusResult(res, path, elapsed(), STATUS_CODES);
-      answered = result;
-      let received = 0;
-      const head: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
-        if (!result.ok && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
-        received += chunk.length;
-        if (received >= HTTP_PROBE_BODY_CAP) settle(withBodyHead(result, head));
+    const request = ({ request: send, STATUS_CODES }: typeof import('node:http')): void => {
+      try {
+        req = send({
+          host,
+          port: options.port,
+          path,
+          method: 'GET',
+          // No agent: the one fresh connection made above, closed after the answer, as a client's.
+          createConnection: () => socket,
+          headers: {
+            Host: where,
+            Connection: 'close',
+            Accept: '*/*',
+            'User-Agent': 'naija-sup-health-probe',
+          },
+        });
+      } catch (error) {
+        // Synchronous throws: an unescaped character in the path, an invalid header value.
+        settle(socketErrorResult(error, elapsed(), host, where, 'request'));
+        return;
+      }
+      // Also fires (harmlessly, after settle) when settle() destroys the request.
+      req.on('error', (error) => settle(answered ?? { ...socketErrorResult(error, elapsed(), host, where, 'request'), connected }));
+      req.on('response', (res: IncomingMessage) => {
+        const result = statusResult(res, path, elapsed(), STATUS_CODES);
+        answered = result;
+        let received = 0;
+        const head: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
+          if (!result.ok && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
+          received += chunk.length;
+          if (received >= HTTP_PROBE_BODY_CAP) settle(withBodyHead(result, head));
+        });
+        const finish = (): void => settle(withBodyHead(result, head));
+        res.on('end', finish);
+        // A reset mid-body does not change the status the server already gave.
+        res.on('error', finish);
+        res.on('close', finish);
       });
-      const finish = (): void => settle(withBodyHead(result, head));
-      res.on('end', finish);
-      // A reset mid-body does not change the status the server already gave.
-      res.on('error', finish);
-      res.on('close', finish);
-    });
-    req.end();
+      req.end();
+    };
   });
 }
 

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { getEventListeners, once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
@@ -298,5 +299,25 @@ describe('probeHttp against real servers', () => {
     const result = await probeHttp({ host: '127.0.0.1', port, path: '/he alth', timeout: 1_000 });
     expect(result.ok).toBe(false);
     expect(result.error).toBe('ERR_UNESCAPED_CHARACTERS');
+  });
+});
+
+describe('probeHttp loads node:http only once something accepts its connection', () => {
+  it('a probe of a closed port leaves node:http unloaded; a probe of a server loads it and gets the answer', async () => {
+    // A fresh process (this one has node:http loaded), running the built module as the CLI does.
+    const module = new URL('../../dist/health/http.js', import.meta.url).href;
+    const served = await httpServer(reply(200));
+    const closed = await closedPort();
+    const script = `
+      const { probeHttp } = await import(${JSON.stringify(module)});
+      const loaded = () => process.moduleLoadList.includes('NativeModule http');
+      const refused = await probeHttp({ host: '127.0.0.1', port: ${closed}, path: '/health', timeout: 2000 });
+      const before = loaded();
+      const answered = await probeHttp({ host: '127.0.0.1', port: ${served.port}, path: '/health', timeout: 2000 });
+      process.stdout.write(JSON.stringify({ refused: refused.error, before, ok: answered.ok, after: loaded() }));`;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(JSON.parse(out)).toEqual({ refused: 'ECONNREFUSED', before: false, ok: true, after: true });
   });
 });
