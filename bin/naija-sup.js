@@ -15,9 +15,9 @@
 if (require.main === module) {
   const argv = process.argv.slice(2);
   const form = recognise(argv);
-  const exitStatus = form !== null && form.standalone
-    ? fromCodeCache(distFile('quick', 'run.cjs')).runQuickForm(form.form)
-    : runFull(argv);
+  // Without its run.cjs (a broken install) a quick form runs as any other command does.
+  const quick = form !== null && form.standalone ? fromCodeCache(distFile('quick', 'run.cjs')) : null;
+  const exitStatus = quick !== null ? quick.runQuickForm(form.form) : runFull(argv);
   exitStatus.then((status) => { process.exitCode = status; });
 }
 module.exports = { runBundle };
@@ -55,9 +55,9 @@ function fromCodeCache(file) {
     // where utf8 is decoded first (0.3 ms less for the start bundle).
     source = readFileSync(file, 'latin1');
     cachedData = readFileSync(`${file}.cache`);
-  } catch (error) {
-    if (error.code !== 'ENOENT') throw error;
-    return requireBuilt(file); // no bundle (null) or no cache (plain require)
+  } catch {
+    // No bundle (null), or a cache that cannot be read: it is optional, require() does without.
+    return requireBuilt(file);
   }
   return runBundle(file, source, cachedData).exports;
 }

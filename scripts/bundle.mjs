@@ -93,9 +93,7 @@ const CJS = {
   banner: { js: '"use strict";\nconst __naijaSupModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 const start = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/main.ts' }, outdir: START });
-refuseEsOnlyRequires(join(START, 'main.cjs'));
-refuseOwnImports(join(START, 'main.cjs'));
-refuseNonAscii(join(START, 'main.cjs'));
+checkCjsBundle(join(START, 'main.cjs'));
 await trainedCodeCache(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
@@ -118,12 +116,18 @@ const quick = await build({
 // another, the quick bundle would carry them silently: fail the build instead.
 const leaked = Object.keys(quick.metafile.inputs).filter((input) => /^src\/config\/(load|schema)\.ts$/.test(input));
 if (leaked.length > 0) throw new Error(`the quick bundle must not contain ${leaked.join(', ')} (see src/cli/quick-no-config.ts)`);
-for (const file of ['forms.cjs', 'run.cjs']) refuseEsOnlyRequires(join(QUICK, file));
-refuseOwnImports(join(QUICK, 'run.cjs'));
-refuseNonAscii(join(QUICK, 'run.cjs'));
+refuseEsOnlyRequires(join(QUICK, 'forms.cjs'));
+checkCjsBundle(join(QUICK, 'run.cjs'));
 eagerCodeCache(join(QUICK, 'run.cjs'));
 const quickOutputs = Object.entries(quick.metafile.outputs).filter(([file]) => file.endsWith('.cjs'));
 console.log(`quick bundle: ${quickOutputs.map(([file, o]) => `${file.split('/').pop()} ${(o.bytes / 1024).toFixed(0)} KiB`).join(', ')} in dist/quick`);
+
+/** What the bin needs of a CommonJS bundle it compiles from a code cache (each check says why). */
+function checkCjsBundle(file) {
+  refuseEsOnlyRequires(file);
+  refuseOwnImports(file);
+  refuseNonAscii(file);
+}
 
 /** The npm package an import names: `@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`. */
 function packageName(specifier) {

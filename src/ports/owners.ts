@@ -168,29 +168,34 @@ export async function findPortOwners(options: FindPortOwnersOptions): Promise<Po
   // or been stopped by preflight's own cleanup, since, so anything else is looked at in tables
   // read now.
   const ahead = proc.real ? await takePortTablesAhead() : null;
+  // Resolved once, when a view needs it: a host name is a DNS lookup.
+  let targets: readonly string[] | undefined;
+  const targetsOf = async (): Promise<readonly string[]> => (targets ??= await resolveTargets(host));
   if (ahead !== null && ahead.tcp !== null) {
-    const view = await viewOfTables(proc, options, ahead.tcp, ahead.tcp6);
+    const view = viewOfTables(proc, options, await targetsOf(), ahead.tcp, ahead.tcp6);
     const answer = view.sockets.length === 0 ? unlistenedAnswer(view.base, view.rows, view.conflicts) : null;
     if (answer?.kind === 'free') return answer;
   }
   const tcp4 = proc.netTable('tcp');
   if (tcp4 === null) return findWithFindProcess(port, host, options.findProcess);
   // IPv6 disabled at boot (ipv6.disable=1) removes tcp6 altogether (elastic/beats#19941).
-  const view = await viewOfTables(proc, options, tcp4, proc.netTable('tcp6'));
+  const view = viewOfTables(proc, options, await targetsOf(), tcp4, proc.netTable('tcp6'));
   if (view.sockets.length === 0) return unlistenedAnswer(view.base, view.rows, view.conflicts);
   return heldAnswer(proc, view.base, view.sockets, options.passwdFile ?? '/etc/passwd');
 }
 
-/** The port's rows of /proc/net/tcp and tcp6 (null: none), and which of its LISTEN sockets block the bind. */
-async function viewOfTables(proc: Proc, options: FindPortOwnersOptions, tcp4: string, tcp6: string | null): Promise<{
+/**
+ * The port's rows of /proc/net/tcp and tcp6 (null: none), and which of its LISTEN sockets block a
+ * bind on `targets` (the host's addresses).
+ */
+function viewOfTables(proc: Proc, options: FindPortOwnersOptions, targets: readonly string[], tcp4: string, tcp6: string | null): {
   rows: ProcNetTcpRow[];
   sockets: ListenSocket[];
   conflicts: (address: string) => boolean;
   base: ProcfsBase;
-}> {
+} {
   const { port, host } = options;
   const bindv6only = proc.bindv6only();
-  const targets = await resolveTargets(host);
   const conflicts = (address: string): boolean =>
     targets.some((target) => bindConflicts(address, target, { bindv6only }));
   const rows = [...parseProcNetTcpForPort(tcp4, 4, port), ...parseProcNetTcpForPort(tcp6 ?? '', 6, port)];

@@ -85,7 +85,7 @@ export function readProcNetTable(file: string): string | null {
  * final zero-byte read that costs the kernel a walk of the whole hash (~2.5 ms per file here);
  * the close is not waited for, which saves the caller a turn of the thread pool.
  */
-export async function readProcTextAsync(path: string): Promise<string | null> {
+export async function readProcNetTableAsync(path: string): Promise<string | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');

@@ -26,7 +26,7 @@ import {
   readProcFile,
   readProcFileAsync,
   readProcNetTable,
-  readProcTextAsync,
+  readProcNetTableAsync,
   type FdTable,
 } from './proc-io.js';
 
@@ -353,7 +353,7 @@ export function createProc(root: string = DEFAULT_PROC_ROOT): Proc {
     socketInodes: (pid) => readSocketInodes(pid, root),
     unixListenerInodes: (path) => readUnixListenerInodes(path, root),
     netTable: (name) => readProcNetTable(join(root, 'net', name)),
-    netTableAsync: (name) => readProcTextAsync(join(root, 'net', name)),
+    netTableAsync: (name) => readProcNetTableAsync(join(root, 'net', name)),
     pidsAsync: () => listPidsAsync(root),
     statAsync: async (pid) => {
       const text = isPlausiblePid(pid) ? await readProcFileAsync(join(root, String(pid), 'stat')) : null;

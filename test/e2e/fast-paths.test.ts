@@ -165,6 +165,10 @@ describe('the CommonJS quick bundle (built binary)', () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     expect(await run(['--version'])).toMatchObject({ status: 0, stdout: `${version}\n` });
     expect(await run(['status', '--name', 'nothing-here'])).toMatchObject({ status: 3, stdout: expect.stringMatching(/nothing-here: not running/) as string });
+    // A quick bundle without its run.cjs (a broken install): the quick form runs as any command does.
+    mkdirSync(join(copy, 'dist', 'quick'));
+    copyFileSync(join(root, 'dist', 'quick', 'forms.cjs'), join(copy, 'dist', 'quick', 'forms.cjs'));
+    expect(await run(['status', '--name', 'nothing-here'])).toMatchObject({ status: 3, stdout: expect.stringMatching(/nothing-here: not running/) as string });
     // Not built at all: a message with a fix and E_INTERNAL's status, not a stack trace.
     rmSync(join(copy, 'dist', 'bundle'));
     const unbuilt = await run(['ls']);

@@ -13,7 +13,7 @@ import {
   countOpenFiles, DEFAULT_PROC_ROOT, hasExited, hasProcFs, isPlausiblePid, parseProcStat, parseVmRss, readCmdline, readOpenFileLimit,
   readProcNetTable, readProcStat, readSocketInodes, readUid, readUnixListenerInodes, readUptimeSeconds, readVmRss,
 } from '../../src/process/proc-read.js';
-import { readProcTextAsync } from '../../src/process/proc-io.js';
+import { readProcNetTableAsync } from '../../src/process/proc-io.js';
 import { createFakeProc, statLine, type FakeProc } from '../helpers/processes.js';
 
 let proc: FakeProc;
@@ -217,7 +217,7 @@ describe('machine-wide readers', () => {
   });
 });
 
-describe('readProcTextAsync', () => {
+describe('readProcNetTableAsync', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'naija-sup-proc-net-async-'));
@@ -228,18 +228,18 @@ describe('readProcTextAsync', () => {
     const line = (n: number) => `${String(n).padStart(4, ' ')}: ${'0'.repeat(140)}\n`;
     const big = Array.from({ length: 3000 }, (_, n) => line(n)).join('');
     writeFileSync(join(dir, 'tcp'), big);
-    expect(await readProcTextAsync(join(dir, 'tcp'))).toBe(big);
+    expect(await readProcNetTableAsync(join(dir, 'tcp'))).toBe(big);
     writeFileSync(join(dir, 'empty'), '');
-    expect(await readProcTextAsync(join(dir, 'empty'))).toBe('');
-    expect(await readProcTextAsync(join(dir, 'missing'))).toBeNull();
-    expect(await readProcTextAsync(dir)).toBeNull();
+    expect(await readProcNetTableAsync(join(dir, 'empty'))).toBe('');
+    expect(await readProcNetTableAsync(join(dir, 'missing'))).toBeNull();
+    expect(await readProcNetTableAsync(dir)).toBeNull();
   });
 
   it('ends at a short read, as the last page of a kernel table is, without the read that would see the end', async () => {
     // A FIFO whose writer stays open: a reader that waited for the end would never return.
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const read = readProcTextAsync(fifo);
+    const read = readProcNetTableAsync(fifo);
     const writer = openSync(fifo, 'w'); // returns once the reader has opened its end
     try {
       writeSync(writer, '   0: a short table\n');
