@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The CLI. CommonJS on purpose (bin/package.json says so; issue 19): nothing here starts Node's ESM
-// loader unless it is needed, which would cost ~5 ms and more per chunk. Three bundles, all built
+// loader unless it is needed, which would cost ~5 ms and more per chunk. Three CommonJS bundles, all built
 // by `npm run build` (scripts/bundle.mjs, which says why each):
 // - the quick forms (`status --name N`, `stop --name N`, `probe --name N`, `--version`;
 //   src/cli/quick-forms.ts) run from dist/quick/run.cjs;
 // - every other command, a foreground `start` first, runs from dist/start/main.cjs, one CommonJS
 //   file of the whole CLI;
-// - the background supervisor of `start -d` runs from the ESM chunks of dist/bundle/, which load
-//   only what it uses: it lives for days.
+// - the background supervisor of `start -d` runs from dist/resident/main.cjs, one CommonJS file
+//   of what a supervising `start` can reach (src/cli/resident-main.ts says why): it lives for days.
 // A build from before a bundle existed runs what that bundle would have from the ESM chunks.
 'use strict';
 
@@ -22,10 +22,20 @@ if (require.main === module) {
 }
 module.exports = { runBundle };
 
-/** Every command but the quick forms: from the start bundle, or from the ESM chunks (see the top). */
+/** Every command but the quick forms: from the start or the resident bundle, or from the ESM chunks (see the top). */
 function runFull(args) {
-  const bundle = process.env.NAIJA_SUP_DETACHED === '1' ? null : fromCodeCache(distFile('start', 'main.cjs'));
-  return bundle !== null ? bundle.run(args) : import('../dist/bundle/main.js').then((main) => main.run(args), notBuilt);
+  if (process.env.NAIJA_SUP_DETACHED === '1') {
+    // Not handed its options (run by hand?): the whole CLI runs it and says what is wrong.
+    const resident = requireBuilt(distFile('resident', 'main.cjs'));
+    return resident !== null ? resident.runResident(args).then((status) => status ?? runEsm(args)) : runEsm(args);
+  }
+  const bundle = fromCodeCache(distFile('start', 'main.cjs'));
+  return bundle !== null ? bundle.run(args) : runEsm(args);
+}
+
+/** The whole CLI from its ESM chunks (dist/bundle/): a build from before the CommonJS bundles. */
+function runEsm(args) {
+  return import('../dist/bundle/main.js').then((main) => main.run(args), notBuilt);
 }
 
 /** A file of dist/. */

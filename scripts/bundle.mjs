@@ -37,11 +37,23 @@
 // modules stay lazy (esbuild wraps each in an init function that runs at its first import); what
 // every command pays instead is parsing the whole file, and the process keeps its source text
 // (+0.6 MiB idle with the resident's flags, +1.4–1.9 MiB without: bench/bundle.mjs). The
-// background supervisor of `start -d`, which lives for days, runs from the ESM chunks instead
-// (bin/naija-sup.js chooses): it holds only the modules it loaded. The bin compiles the start
+// background supervisor of `start -d` runs from a bundle of its own (below). The bin compiles the start
 // bundle (and the quick bundle's run.cjs) from a V8 code cache written here: 8–10 ms more off
 // every such command, and 5–10 more since the cache holds the functions compiled, not only the top
 // level (eagerCodeCache, trainedCodeCache; the caches are written by scripts/code-cache.cjs).
+//
+// The resident bundle (dist/resident/main.cjs, from src/cli/resident-main.ts): the background
+// supervisor of `start -d`, which lives for days, runs from one CommonJS file of what a
+// supervising `start` can reach (~480 KiB): no commander, doctor, export, import, `start -d`'s
+// hand-over or other command. It ran from the ESM chunks before, which load only the chunks a run
+// uses, but then Node's ESM loader stays in the process too: an empty .mjs has 1.6 MiB more RSS
+// than an empty .cjs under the resident's flags. Idle RSS of a `start -d` supervisor, the two
+// running at once, medians of 3: 48.2 MiB from the ESM chunks, 47.5 from this bundle (with the
+// probe off node:http, src/health/http.ts, 46.9; with node:fs/promises gone too,
+// src/fs-async.ts, 46.4: 5 rounds each). `start -d` → ready 305 → 278 ms (9 interleaved runs).
+// What it pays: the text of modules a given run never uses (proxy mode, monitoring, the human
+// renderer) stays in its heap, unparsed. No code cache: V8 hashes every flag into one, and the
+// resident's flags differ by mode (src/process/resident-flags.ts).
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
@@ -56,9 +68,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist', 'bundle');
 const QUICK = join(ROOT, 'dist', 'quick');
 const START = join(ROOT, 'dist', 'start');
+const RESIDENT = join(ROOT, 'dist', 'resident');
 const CODE_CACHE = join(ROOT, 'scripts', 'code-cache.cjs');
 
-for (const dir of [OUT, QUICK, START]) rmSync(dir, { recursive: true, force: true });
+for (const dir of [OUT, QUICK, START, RESIDENT]) rmSync(dir, { recursive: true, force: true });
 /** What both bundles share. */
 const COMMON = {
   absWorkingDir: ROOT,
@@ -97,6 +110,12 @@ checkCjsBundle(join(START, 'main.cjs'));
 await trainedCodeCache(join(START, 'main.cjs'));
 const startBytes = Object.entries(start.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
 console.log(`start bundle: main.cjs ${(startBytes / 1024).toFixed(0)} KiB in dist/start`);
+
+// The background supervisor's bundle (dist/resident/main.cjs; src/cli/resident-main.ts says why).
+const resident = await build({ ...COMMON, ...CJS, entryPoints: { main: 'src/cli/resident-main.ts' }, outdir: RESIDENT });
+checkCjsBundle(join(RESIDENT, 'main.cjs'));
+const residentBytes = Object.entries(resident.metafile.outputs).filter(([file]) => file.endsWith('.cjs')).reduce((sum, [, o]) => sum + o.bytes, 0);
+console.log(`resident bundle: main.cjs ${(residentBytes / 1024).toFixed(0)} KiB in dist/resident`);
 
 // The config loader is left out (src/cli/quick-no-config.ts stands in): no quick form reads a config.
 const noConfig = {

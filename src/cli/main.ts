@@ -10,6 +10,9 @@ import { packageVersion } from '../package-root.js';
 import { quickForm } from './quick-forms.js';
 import { runQuick } from './quick.js';
 import { importModule } from '../import-module.js';
+import { handedStart } from './handed-start.js';
+
+export { handedStart };
 
 /**
  * The error renderer (and the redactor and docs links it needs) loads only when there is an error
@@ -290,26 +293,6 @@ export function startFastPath(argv: readonly string[]): { opts: StartOptions; co
     } else return null;
   }
   return { opts: opts as StartOptions, command: [] };
-}
-
-/**
- * The background supervisor of `start -d` (src/cli/detach.ts: NAIJA_SUP_DETACHED and
- * NAIJA_SUP_START_OPTIONS) gets `start`'s options already parsed and checked by the `start -d`
- * that spawned it: it skips commander, which costs tens of ms before its config is read and
- * memory held for as long as it supervises. Anything unexpected takes the full path.
- */
-export function handedStart(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { opts: StartOptions; command: string[] } | null {
-  const handed = env['NAIJA_SUP_START_OPTIONS'];
-  if (argv[0] !== 'start' || env['NAIJA_SUP_DETACHED'] !== '1' || handed === undefined) return null;
-  try {
-    const parsed = JSON.parse(handed) as { opts?: unknown; command?: unknown };
-    const { opts, command } = parsed;
-    if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return null;
-    if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) return null;
-    return { opts: { ...(opts as StartOptions), detach: false }, command: command as string[] };
-  } catch {
-    return null;
-  }
 }
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit status. */

@@ -18,7 +18,7 @@
  */
 import type { Loader } from 'cosmiconfig';
 import { readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../fs-async.js';
 import * as path from 'node:path';
 import { NaijaSupError } from '../errors.js';
 import { ConfigFileError, sourceLine, toNaijaSupError } from './file-error.js';
@@ -109,7 +109,7 @@ async function explorer() {
  */
 async function loadNamedFile(filepath: string, loader: Loader): Promise<ConfigFile | undefined> {
   if (path.basename(filepath, path.extname(filepath)) === 'package') return undefined;
-  const contents = await readFile(filepath, 'utf8');
+  const contents = await readTextFile(filepath);
   if (contents.trim() === '') return { filepath, content: undefined };
   const content = (await loader(filepath, contents)) as unknown;
   if (isPlainObject(content) && Object.hasOwn(content, '$import')) return undefined;
@@ -132,7 +132,7 @@ async function searchDirect(cwd: string): Promise<ConfigFile | null | undefined>
     }
     if (!isFile) return undefined;
     if (place === 'package.json') {
-      const contents = await readFile(filepath, 'utf8');
+      const contents = await readTextFile(filepath);
       const pkg = contents.trim() === '' ? undefined : await LOADERS['.json']?.(filepath, contents) as unknown;
       const value = isPlainObject(pkg) ? pkg['naija-sup'] : undefined;
       if (value === undefined || value === null) continue;

@@ -7,7 +7,7 @@
  * hides the real error. A .ts file is transpiled with the project's `typescript`, if installed.
  */
 import { spawnSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { removeFile, writeTextFile } from '../fs-async.js';
 import { pathToFileURL } from 'node:url';
 import { ConfigFileError, sourceLine } from './file-error.js';
 import { importModule } from '../import-module.js';
@@ -151,10 +151,10 @@ export async function loadTs(filepath: string, content: string): Promise<unknown
   }
   // Written next to the source so that its relative imports resolve; removed right after.
   const compiled = `${filepath}.${process.getBuiltinModule('node:crypto').randomUUID()}.mjs`; // crypto only when a TS config is compiled
-  await writeFile(compiled, output.outputText);
+  await writeTextFile(compiled, output.outputText);
   try {
     return await loadJs(compiled, output.outputText, filepath);
   } finally {
-    await rm(compiled, { force: true });
+    await removeFile(compiled);
   }
 }

@@ -2,14 +2,19 @@
  * The HTTP probe: one `GET` of the health path, judged like Kubernetes judges an httpGet probe
  * (200–399 is up; redirects are not followed).
  *
- * Built on node:http rather than fetch: fetch (undici) pools keep-alive connections and has no
- * per-request connect+response deadline we fully control, while a probe wants one fresh
- * connection, closed right after, and an exact timeout that destroys the socket.
+ * One fresh connection, closed right after the answer, and an exact deadline that destroys the
+ * socket: not fetch (undici pools keep-alive connections and has no connect+response deadline we
+ * fully control). Not node:http either: the request is one string on a node:net socket and the
+ * answer is read by the HTTP reload proxy's response parser (src/reload/http-response-parser.ts,
+ * tested byte by byte). node:http is six modules of Node's own and its llhttp parser: loading it
+ * cost the background supervisor ~0.8 MiB of its idle RSS for the one probe a start makes
+ * (issue 19; scripts/bundle.mjs has the figures), and ~3 ms of CPU beside the server's start-up.
  */
 
-import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { ResponseParser, type ResponseHead } from '../reload/http-response-parser.js';
+import { STATUS_REASONS } from './status-reasons.js';
 import {
   abortedResult,
   formatHostPort,
@@ -47,17 +52,15 @@ export interface HttpProbeOptions {
  */
 export const HTTP_PROBE_BODY_HEAD = 200;
 
-/** node:http, once the first probe has loaded it. */
-let http: typeof import('node:http') | undefined;
-
 /**
- * Sends one `GET path` to `host:port` on a fresh connection (`agent: false`, `Connection: close`)
- * and resolves (never rejects) with what happened:
+ * Sends one `GET path` to `host:port` on a fresh connection (`Connection: close`) and resolves
+ * (never rejects) with what happened:
  * - status 200–399 → ok (`"200 OK in 3 ms"`); a 3xx is not followed;
- * - 404 → not ok, `"HTTP 404 for /health (the server is up but the health path is wrong)"`;
+ * - 404 → not ok, `"HTTP 404 for /health (the server is up but the path is wrong)"`;
  * - other statuses → not ok, with the status;
- * - no status → `error` is `'ECONNREFUSED'`, `'ETIMEDOUT'` (our deadline), `'ECONNRESET'`, `'ABORTED'`
- *   or another socket code.
+ * - no status → `error` is `'ECONNREFUSED'`, `'ETIMEDOUT'` (our deadline), `'ECONNRESET'` (closed
+ *   without an answer), `'ABORTED'`, an `HPE_*` code (an answer that is not HTTP/1.x) or another
+ *   socket code.
  *
  * The body is read and discarded up to {@link HTTP_PROBE_BODY_CAP} bytes, then the socket is
  * destroyed; it is also destroyed on timeout and abort. `latencyMs` is the time to the response
@@ -69,19 +72,13 @@ export async function probeHttp(options: HttpProbeOptions): Promise<ProbeResult>
   return probeWith(options);
 }
 
-/**
- * node:http (six modules of Node's own) loads once something accepted the probe's connection, not
- * before: a start's first probes, at once after the spawn and 10, 20, 40 ms later, find nothing
- * listening yet, and loading it then (~3 ms of CPU, 6 in a profile) competed with the server's own
- * start-up for the 2 cores (issue 19). So the probe connects with node:net (loaded already) and
- * hands that socket to the request. Through process.getBuiltinModule, not import(): from the
- * CommonJS start bundle (scripts/bundle.mjs) an import() of a builtin starts Node's ESM loader
- * first, 1.7 ms more at each start (measured).
- */
-function httpModule(): typeof import('node:http') {
-  http ??= process.getBuiltinModule('node:http');
-  return http;
+/** The request, as node:http's client would have sent it; latin1, as it writes a path's bytes. */
+function requestHead(path: string, where: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${where}\r\nConnection: close\r\nAccept: */*\r\nUser-Agent: naija-sup-health-probe\r\n\r\n`;
 }
+
+/** What HTTP/1.1 cannot carry in a request path (node:http's own rule, ERR_UNESCAPED_CHARACTERS). */
+const UNSENDABLE_PATH = /[^\u0021-\u00ff]/;
 
 function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
   if (options.signal?.aborted === true) return Promise.resolve(abortedResult(0));
@@ -90,6 +87,10 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
   const where = formatHostPort(host, options.port);
   const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
   const { signal, timeout } = options;
+  // The config's mistake, reported whatever the server's state, and before any connection.
+  if (UNSENDABLE_PATH.test(path)) {
+    return Promise.resolve(socketErrorResult(Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' }), 0, host, where, 'request'));
+  }
 
   return new Promise<ProbeResult>((resolve) => {
     const started = performance.now();
@@ -98,7 +99,8 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
     let connected = false;
     // Set as soon as the status line arrives: from then on every ending reports the status.
     let answered: ProbeResult | undefined;
-    let req: ClientRequest | undefined;
+    let received = 0;
+    const head: Buffer[] = [];
     const socket = new Socket();
 
     const settle = (result: ProbeResult): void => {
@@ -108,10 +110,12 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
       signal?.removeEventListener('abort', onAbort);
       // Destroy, don't end: the connection is never reused, and destroying is what stops a body
       // we chose not to read (and a server that never answers).
-      req?.destroy();
       socket.destroy();
       resolve(result);
     };
+    const finish = (): void => settle(answered === undefined ? hungUp() : withBodyHead(answered, head));
+    // Closed before a status line: what node:http's client calls "socket hang up".
+    const hungUp = (): ProbeResult => ({ ...socketErrorResult(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), elapsed(), host, where, 'request'), connected });
     const onAbort = (): void => settle(answered ?? abortedResult(elapsed()));
     const timer = setTimeout(() => {
       const phase = connected
@@ -121,87 +125,70 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
     }, timeout);
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    // node:http's own check of the path, made before the connection: a path it would refuse is
-    // the config's mistake, reported whatever the server's state (ERR_UNESCAPED_CHARACTERS).
-    if (/[^\u0021-\u00ff]/.test(path)) {
-      settle(socketErrorResult(Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' }), elapsed(), host, where, 'request'));
-      return;
-    }
-    // Before the request exists, a socket error is a failed connect; after, the request reports it.
-    const onConnectError = (error: unknown): void => settle({ ...socketErrorResult(error, elapsed(), host, where, 'connect'), connected });
-    socket.on('error', onConnectError);
+    const parser = new ResponseParser({
+      head: (response) => {
+        answered = statusResult(response, path, elapsed());
+      },
+      body: (chunk) => {
+        // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
+        if (answered?.ok === false && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
+        received += chunk.length;
+        if (received >= HTTP_PROBE_BODY_CAP) finish();
+      },
+      end: finish,
+    });
+    parser.expect(false);
+    // A socket error before the connection is a failed connect; after it, a failed request, unless
+    // the status came already (a reset mid-body does not change the status the server gave).
+    socket.on('error', (error) => settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
     socket.once('connect', () => {
       connected = true;
-      socket.off('error', onConnectError);
-      if (!done) request(httpModule());
+      socket.setNoDelay(true);
+      socket.write(requestHead(path, where), 'latin1');
     });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        parser.execute(chunk);
+      } catch (error) {
+        // Not HTTP/1.x (a TLS server, a database…), or a broken answer: llhttp's HPE_* codes.
+        settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, 'request'), connected });
+      }
+    });
+    socket.on('end', () => {
+      parser.finish();
+      finish();
+    });
+    socket.on('close', finish);
     try {
       socket.connect({ host, port: options.port });
     } catch (error) {
       settle(socketErrorResult(error, elapsed(), host, where, 'connect'));
     }
-
-    const request = ({ request: send, STATUS_CODES }: typeof import('node:http')): void => {
-      try {
-        req = send({
-          host,
-          port: options.port,
-          path,
-          method: 'GET',
-          // No agent: the one fresh connection made above, closed after the answer, as a client's.
-          createConnection: () => socket,
-          headers: {
-            Host: where,
-            Connection: 'close',
-            Accept: '*/*',
-            'User-Agent': 'naija-sup-health-probe',
-          },
-        });
-      } catch (error) {
-        // Synchronous throws: an unescaped character in the path, an invalid header value.
-        settle(socketErrorResult(error, elapsed(), host, where, 'request'));
-        return;
-      }
-      // Also fires (harmlessly, after settle) when settle() destroys the request.
-      req.on('error', (error) => settle(answered ?? { ...socketErrorResult(error, elapsed(), host, where, 'request'), connected }));
-      req.on('response', (res: IncomingMessage) => {
-        const result = statusResult(res, path, elapsed(), STATUS_CODES);
-        answered = result;
-        let received = 0;
-        const head: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => {
-          // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
-          if (!result.ok && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
-          received += chunk.length;
-          if (received >= HTTP_PROBE_BODY_CAP) settle(withBodyHead(result, head));
-        });
-        const finish = (): void => settle(withBodyHead(result, head));
-        res.on('end', finish);
-        // A reset mid-body does not change the status the server already gave.
-        res.on('error', finish);
-        res.on('close', finish);
-      });
-      req.end();
-    };
   });
 }
 
-function statusResult(res: IncomingMessage, path: string, latencyMs: number, STATUS_CODES: Record<number, string | undefined>): ProbeResult {
-  const status = res.statusCode ?? 0;
-  const reason = res.statusMessage !== undefined && res.statusMessage !== '' ? res.statusMessage : (STATUS_CODES[status] ?? '');
+function statusResult(response: ResponseHead, path: string, latencyMs: number): ProbeResult {
+  const { status } = response;
+  const reason = response.statusText !== '' ? response.statusText : (STATUS_REASONS[status] ?? '');
   const statusText = reason === '' ? String(status) : `${status} ${reason}`;
   const base = { latencyMs: roundMs(latencyMs), status };
 
   if (status >= 200 && status < 400) {
     let detail = `${statusText} in ${formatMs(latencyMs)}`;
     if (status >= 300) {
-      const location = res.headers.location;
+      const location = headerValue(response.rawHeaders, 'location');
       detail += location === undefined ? ' (redirect, not followed)' : ` (redirect to ${location}, not followed)`;
     }
     return { ...base, ok: true, detail };
   }
   // The answer alone; withBodyHead() adds the body's head and what it means.
   return { ...base, ok: false, detail: `GET ${path} → HTTP ${status}` };
+}
+
+/** The first value of header `name` (lower case) in [name, value, …] pairs. */
+function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if ((rawHeaders[i] as string).toLowerCase() === name) return rawHeaders[i + 1];
+  return undefined;
 }
 
 /** What a failing status means for the user, and what to do about it. */

@@ -4,7 +4,7 @@
  * is a dependency, so it is installed wherever naija-sup is, and nothing is built or fetched from a
  * CDN.
  */
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../fs-async.js';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 /** uPlot's browser build and its CSS, read once on first request. */
 export async function uplotAsset(kind: 'js' | 'css'): Promise<string> {
   const file = kind === 'js' ? 'uplot/dist/uPlot.iife.min.js' : 'uplot/dist/uPlot.min.css';
-  cache[kind] ??= readFile(require.resolve(file), 'utf8');
+  cache[kind] ??= readTextFile(require.resolve(file));
   return cache[kind];
 }
 const cache: Partial<Record<'js' | 'css', Promise<string>>> = {};

@@ -5,11 +5,12 @@
  * in page-sized chunks that stop before the costly final read, the asynchronous readers serve callers
  * that must not block, and an fd table tells "gone" from "denied".
  *
- * Only Node built-ins are imported: `naija-sup status` loads this (through proc-read.ts) on its fast path.
+ * Only Node built-ins are imported (fs-async.ts is node:fs): `naija-sup status` loads this (through
+ * proc-read.ts) on its fast path.
  */
 
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
-import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSoon, listDir, openForReading, readInto, readTextFile } from '../fs-async.js';
 import { join } from 'node:path';
 
 /** The real /proc. */
@@ -86,9 +87,9 @@ export function readProcNetTable(file: string): string | null {
  * the close is not waited for, which saves the caller a turn of the thread pool.
  */
 export async function readProcNetTableAsync(path: string): Promise<string | null> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, 'r');
+    fd = await openForReading(path);
   } catch {
     return null;
   }
@@ -98,7 +99,7 @@ export async function readProcNetTableAsync(path: string): Promise<string | null
     let total = 0;
     // Bounded: 256 MiB of table text is far beyond any real /proc/net/tcp.
     while (total < 256 * 1024 * 1024) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const bytesRead = await readInto(fd, buffer);
       if (bytesRead === 0) break;
       chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
       total += bytesRead;
@@ -108,7 +109,7 @@ export async function readProcNetTableAsync(path: string): Promise<string | null
   } catch {
     return null;
   } finally {
-    handle.close().catch(() => undefined);
+    closeSoon(fd);
   }
 }
 
@@ -169,5 +170,5 @@ export function orNull<T>(read: () => T): T | null {
 
 /** The numeric entries of the root, read asynchronously; [] when it cannot be listed. */
 export const listPidsAsync = (root: string): Promise<number[]> =>
-  readdir(root).then((names) => names.filter((name) => /^\d+$/.test(name)).map(Number), () => []);
-export const readProcFileAsync = (path: string): Promise<string | null> => readFile(path, 'utf8').catch(() => null);
+  listDir(root).then((names) => names.filter((name) => /^\d+$/.test(name)).map(Number), () => []);
+export const readProcFileAsync = (path: string): Promise<string | null> => readTextFile(path).catch(() => null);

@@ -146,6 +146,9 @@ export class ResponseParser {
     const end = data.indexOf('\r\n\r\n', 0, 'latin1');
     rejectBareLf(data, end === -1 ? data.length : end);
     if (end === -1) {
+      // Something that is not HTTP (a TLS or SSH server, a database) fails at its first bytes, as
+      // with llhttp, rather than when its head would have ended.
+      if (!mayStartStatusLine(data)) throw new ResponseParseError('HPE_INVALID_CONSTANT', `Not an HTTP/1.x status line: ${JSON.stringify(data.toString('latin1', 0, 60).split('\r\n')[0])}.`);
       if (data.length > this.maxHeadSize) throw new ResponseParseError('HPE_HEADER_OVERFLOW', `The response head is larger than ${this.maxHeadSize} bytes.`);
       return -1;
     }
@@ -235,6 +238,15 @@ function rejectBareLf(data: Buffer, limit: number): void {
   for (let at = data.indexOf(0x0a); at !== -1 && at < limit; at = data.indexOf(0x0a, at + 1)) {
     if (at === 0 || data[at - 1] !== 0x0d) throw new ResponseParseError('HPE_CR_EXPECTED', 'A response line ends with a bare LF instead of CRLF.');
   }
+}
+
+/** Whether `data` (no CRLF CRLF yet) can still be the start of an HTTP/1.x status line. */
+function mayStartStatusLine(data: Buffer): boolean {
+  const prefix = 'HTTP/1.';
+  const n = Math.min(data.length, prefix.length);
+  // A lone CR may still be the stray CRLF readHead tolerates.
+  if (data.length === 1 && data[0] === 0x0d) return true;
+  return data.toString('latin1', 0, n) === prefix.slice(0, n);
 }
 
 interface ParsedHead {

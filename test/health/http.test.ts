@@ -302,8 +302,62 @@ describe('probeHttp against real servers', () => {
   });
 });
 
-describe('probeHttp loads node:http only once something accepts its connection', () => {
-  it('a probe of a closed port leaves node:http unloaded; a probe of a server loads it and gets the answer', async () => {
+/** A server that answers every connection's first bytes with `answer` (raw), then ends it or, with `keepOpen`, does not. */
+async function rawServer(answer: string, keepOpen = false): Promise<Tracked & { received: string[] }> {
+  const received: string[] = [];
+  const server = createNetServer((socket) => {
+    socket.once('data', (data: Buffer) => {
+      received.push(data.toString('latin1'));
+      if (keepOpen) socket.write(answer);
+      else socket.end(answer);
+    });
+  });
+  return { ...(await listen(server, '127.0.0.1')), received };
+}
+
+describe('probeHttp reads answers as they come on the wire', () => {
+  it('sends one GET with Host, Connection: close, Accept and its User-Agent, and nothing else', async () => {
+    const srv = await rawServer('HTTP/1.1 204 No Content\r\n\r\n');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health?deep=1', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: true, status: 204 });
+    expect(srv.received).toEqual([`GET /health?deep=1 HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nConnection: close\r\nAccept: */*\r\nUser-Agent: naija-sup-health-probe\r\n\r\n`]);
+  });
+
+  it('skips a 100 Continue and reads a chunked failing body for its message', async () => {
+    const srv = await rawServer('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{"db":1\r\n1\r\n}\r\n0\r\n\r\n');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: false, status: 503, bodyHead: '{"db":1}' });
+  });
+
+  it('takes an HTTP/1.0 answer whose body runs to the end of the connection', async () => {
+    const srv = await rawServer('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfine');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: true, status: 200 });
+    expect(result.detail).toMatch(/^200 OK in /);
+  });
+
+  it('reports the status of an answer cut short in its body', async () => {
+    const srv = await rawServer('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\nboom');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: false, status: 500, bodyHead: 'boom' });
+  });
+
+  it('fails something that is not HTTP at its first bytes, without waiting for the deadline', async () => {
+    const srv = await rawServer('SSH-2.0-OpenSSH_9.2\r\n', true);
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 60_000 });
+    expect(result).toMatchObject({ ok: false, error: 'HPE_INVALID_CONSTANT', connected: true });
+    await waitFor('the probe to close its connection', () => srv.conns.closed === 1);
+  });
+
+  it('a head that ends early (the connection closes) is a reset, not a status', async () => {
+    const srv = await rawServer('HTTP/1.1 200 OK\r\nContent-Le');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: false, error: 'ECONNRESET', connected: true });
+  });
+});
+
+describe('probeHttp never loads node:http', () => {
+  it('neither a probe of a closed port nor one that gets an answer loads it', async () => {
     // A fresh process (this one has node:http loaded), running the built module as the CLI does.
     const module = new URL('../../dist/health/http.js', import.meta.url).href;
     const served = await httpServer(reply(200));
@@ -318,6 +372,6 @@ describe('probeHttp loads node:http only once something accepts its connection',
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
     });
-    expect(JSON.parse(out)).toEqual({ refused: 'ECONNREFUSED', before: false, ok: true, after: true });
+    expect(JSON.parse(out)).toEqual({ refused: 'ECONNREFUSED', before: false, ok: true, after: false });
   });
 });

@@ -168,6 +168,9 @@ describe('errors', () => {
   it.each([
     ['a status line that is not HTTP/1.x', 'HTTP/2 200 OK\r\n\r\n', 'HPE_INVALID_CONSTANT'],
     ['a status that is not three digits', 'HTTP/1.1 20 OK\r\n\r\n', 'HPE_INVALID_CONSTANT'],
+    ['something that is not HTTP, at its first bytes (no head end yet)', 'SSH-2.0-OpenSSH_9.2\r\n', 'HPE_INVALID_CONSTANT'],
+    ['a TLS alert, at its first byte', '\u0015\u0003\u0001', 'HPE_INVALID_CONSTANT'],
+    ['a stray CR followed by something else', '\rX', 'HPE_INVALID_CONSTANT'],
     ['a status glued to its reason', 'HTTP/1.1 200OK\r\n\r\n', 'HPE_INVALID_CONSTANT'],
     ['a header line without a colon', 'HTTP/1.1 200 OK\r\nbroken\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a space in a header name', 'HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
