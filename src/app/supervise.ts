@@ -33,6 +33,7 @@ import type { InstanceMetrics } from '../metrics/instances.js';
 import type { Monitoring } from '../metrics/monitoring.js';
 import type { SupervisorMetrics } from '../metrics/registry.js';
 import type { HealthSnapshot } from '../metrics/status-server.js';
+import { monotonicMs } from '../clock.js';
 
 export interface SuperviseOptions {
   /** The configuration, loaded. */
@@ -226,7 +227,7 @@ async function startMetrics(config: ResolvedConfig): Promise<SupervisorMetrics |
 
 /** Cleans up before the first spawn; returns the config with the port preflight settled on. */
 async function preflight(config: ResolvedConfig, runDir: string, force: boolean, publish: (e: SupervisorEvent) => void, module: Promise<typeof import('../ports/preflight.js')>): Promise<ResolvedConfig> {
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const { runPreflight } = await module;
   const pre = await runPreflight({
     config,
@@ -235,7 +236,7 @@ async function preflight(config: ResolvedConfig, runDir: string, force: boolean,
     onStep: (finding) => { if (finding.level === 'warn') publish({ type: 'warning', message: finding.message }); },
   });
   const timings = Object.entries(pre.timings).map(([step, ms]) => `${step} ${formatDuration(ms ?? 0)}`);
-  publish({ type: 'preflight', durationMs: performance.now() - t0, findings: [...pre.findings, ...(timings.length ? [`timings: ${timings.join(', ')}`] : [])] });
+  publish({ type: 'preflight', durationMs: monotonicMs() - t0, findings: [...pre.findings, ...(timings.length ? [`timings: ${timings.join(', ')}`] : [])] });
   if (!pre.portChanged) return config;
   publish({ type: 'warning', message: `port ${pre.requestedPort} is taken: using port ${pre.port} instead (portFallback)`, fix: `the server gets PORT=${pre.port}; point clients at it, or free port ${pre.requestedPort} and restart` });
   return { ...config, port: pre.port };

@@ -16,6 +16,7 @@
  */
 import { listGroupMembers } from '../process/group.js';
 import { PROC, USER_HZ, type Proc, type ProcStat } from '../process/proc-read.js';
+import { monotonicMs } from '../clock.js';
 
 export interface GroupStats {
   /** Bytes; null when nothing of the group could be read. */
@@ -31,7 +32,7 @@ export interface SamplerOptions {
   proc?: Proc;
   /** USER_HZ. Default 100. */
   clockTicks?: number;
-  /** Monotonic clock, ms. Default performance.now. */
+  /** Monotonic clock, ms. Default monotonicMs (src/clock.ts). */
   now?: () => number;
 }
 
@@ -56,7 +57,7 @@ export class GroupSampler {
   constructor(options: SamplerOptions = {}) {
     this.proc = options.proc ?? PROC;
     this.hz = options.clockTicks ?? USER_HZ;
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? monotonicMs;
   }
 
   /**

@@ -13,6 +13,7 @@ import { splitHostPort } from '../config/host-port.js';
 import { redactUrl } from '../config/redact.js';
 import type { DependencyConfig } from '../config/types.js';
 import type { Clock } from '../supervisor/runner.js';
+import { monotonicMs } from '../clock.js';
 
 /** The first wait between attempts, ms; it doubles after each failed attempt. */
 export const DEFAULT_BACKOFF_MS = 250;
@@ -58,7 +59,7 @@ export interface WaitForDependenciesOptions {
   retries: number;
   /** Aborting ends every wait at once; unfinished dependencies fail with detail "aborted". */
   signal?: AbortSignal | undefined;
-  /** Timers and time for the backoff; default the global timers and `performance.now`. */
+  /** Timers and time for the backoff; default the global timers and `monotonicMs` (src/clock.ts). */
   clock?: Clock | undefined;
   /** First backoff, ms (default 250); doubled per failed attempt up to `maxBackoffMs`. */
   backoffMs?: number | undefined;
@@ -70,7 +71,7 @@ export interface WaitForDependenciesOptions {
 }
 
 const realClock: Clock = {
-  now: () => performance.now(),
+  now: monotonicMs,
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

@@ -12,7 +12,7 @@
  */
 
 import { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock.js';
 import { ResponseParser, type ResponseHead } from '../reload/http-response-parser.js';
 import { STATUS_REASONS } from './status-reasons.js';
 import {
@@ -93,8 +93,8 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
   }
 
   return new Promise<ProbeResult>((resolve) => {
-    const started = performance.now();
-    const elapsed = (): number => performance.now() - started;
+    const started = monotonicMs();
+    const elapsed = (): number => monotonicMs() - started;
     let done = false;
     let connected = false;
     // Set as soon as the status line arrives: from then on every ending reports the status.

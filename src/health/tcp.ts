@@ -8,7 +8,7 @@
  */
 
 import { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock.js';
 
 /**
  * Machine-readable reason a probe failed without an HTTP status. The named ones are those callers
@@ -75,8 +75,8 @@ export function probeTcp(options: TcpProbeOptions): Promise<ProbeResult> {
   const { signal, timeout } = options;
 
   return new Promise<ProbeResult>((resolve) => {
-    const started = performance.now();
-    const elapsed = (): number => performance.now() - started;
+    const started = monotonicMs();
+    const elapsed = (): number => monotonicMs() - started;
     const socket = new Socket();
     let done = false;
 

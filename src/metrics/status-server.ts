@@ -22,7 +22,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock.js';
 import type { Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
 import { PROC } from '../process/proc-read.js';
@@ -102,7 +102,7 @@ export interface HealthSnapshotInput {
   metrics: SupervisorMetrics;
   /** naija-sup's version (package.json). */
   version: string;
-  /** The runner's clock, the one the machine's `since`/`spawnedAt` come from (performance.now in real-deps). */
+  /** The runner's clock, the one the machine's `since`/`spawnedAt` come from (monotonicMs in real-deps). */
   now?: (() => number) | undefined;
   /** The supervisor's own uptime, seconds; default `process.uptime()`. */
   uptimeSeconds?: (() => number) | undefined;
@@ -118,7 +118,7 @@ export interface HealthSnapshotInput {
 export function buildHealthSnapshot(input: HealthSnapshotInput): HealthSnapshot {
   const { state, context } = input.supervisor;
   const metrics = input.metrics;
-  const now = (input.now ?? (() => performance.now()))();
+  const now = (input.now ?? monotonicMs)();
   const spawnedAt = state.tag === 'starting' ? state.spawnedAt
     : state.tag === 'ready' ? state.since
       : state.tag === 'stopping' ? state.spawnedAt

@@ -16,6 +16,7 @@
  * says so.
  */
 import { PROC, type Proc } from '../process/proc-read.js';
+import { monotonicMs } from '../clock.js';
 
 /** How old a snapshot read ahead may be when it is taken; an older one is dropped and read again. */
 export const MAX_AGE_MS = 250;
@@ -28,15 +29,12 @@ export interface PortTables {
 
 let ahead: { at: number; tables: Promise<PortTables> } | null = null;
 
-/** A clock that never jumps (Date.now can, with the wall clock). */
-const monotonicNow = (): number => performance.now();
-
 /**
  * Starts reading both tables of the real /proc (Linux only, else null; a second call replaces the
  * first), and returns the reads, which nobody needs to wait for. Never rejects: an unreadable
  * table is null, as {@link Proc.netTableAsync} gives it.
  */
-export function readPortTablesAhead(proc: Proc = PROC, now: () => number = monotonicNow): Promise<PortTables> | null {
+export function readPortTablesAhead(proc: Proc = PROC, now: () => number = monotonicMs): Promise<PortTables> | null {
   if (process.platform !== 'linux') return null;
   const at = now();
   // netTableAsync never rejects; should it ever, the check reads the tables itself.
@@ -49,7 +47,7 @@ export function readPortTablesAhead(proc: Proc = PROC, now: () => number = monot
  * The tables read ahead, once: the first caller takes them, later ones get null and read their
  * own. Null too when none were read ahead or they were asked for more than {@link MAX_AGE_MS} ago.
  */
-export function takePortTablesAhead(now: () => number = monotonicNow): Promise<PortTables> | null {
+export function takePortTablesAhead(now: () => number = monotonicMs): Promise<PortTables> | null {
   const taken = ahead;
   ahead = null;
   if (taken === null || now() - taken.at > MAX_AGE_MS) return null;

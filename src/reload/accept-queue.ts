@@ -5,6 +5,7 @@
  */
 import { PROC, type ProcDeps } from '../process/proc-read.js';
 import { parseProcNetTcpForPort, type TcpState } from '../ports/proc-net.js';
+import { monotonicMs } from '../clock.js';
 
 /** Rows of a connection the kernel has set up but no process has accept()ed yet (inode 0). */
 const QUEUED_STATES: ReadonlySet<TcpState> = new Set<TcpState>(['SYN_RECV', 'NEW_SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT']);
@@ -48,8 +49,8 @@ export async function waitForAcceptQueueEmpty(
   options: { timeoutMs: number; intervalMs?: number; fallbackMs?: number; signal?: AbortSignal } & ProcDeps,
 ): Promise<boolean> {
   const interval = options.intervalMs ?? 5;
-  const deadline = performance.now() + options.timeoutMs;
-  const remaining = (): number => deadline - performance.now();
+  const deadline = monotonicMs() + options.timeoutMs;
+  const remaining = (): number => deadline - monotonicMs();
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
   const over = (): boolean => remaining() <= 0 || options.signal?.aborted === true;
   const poll = async (): Promise<boolean> => {

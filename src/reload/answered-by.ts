@@ -18,7 +18,7 @@
  */
 
 import { isIP, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock.js';
 import { listGroupMembers } from '../process/group.js';
 import { parseProcNetTcpForPort, type ProcNetTcpRow } from '../ports/proc-net.js';
 import { PROC, type Proc } from '../process/proc-read.js';
@@ -108,8 +108,8 @@ export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<Answere
   if (options.signal?.aborted === true) return Promise.resolve(fail('ABORTED', 'aborted'));
 
   return new Promise<AnsweredByResult>((resolve) => {
-    const started = performance.now();
-    const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
+    const started = monotonicMs();
+    const elapsed = (): number => Math.round((monotonicMs() - started) * 10) / 10;
     const socket = new Socket();
     let done = false;
     let lookupTimer: NodeJS.Timeout | undefined;

@@ -16,7 +16,7 @@
  * started is stopped (SIGTERM, SIGKILL after `stopTimeout`) on every path, errors included. The
  * socket is bound on 127.0.0.1 only, and the load generator refuses anything but loopback.
  */
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../clock.js';
 import { NaijaSupError } from '../errors.js';
 import { spawnInstance, type ChildHandle, type ExitInfo, type OutputStream } from '../process/spawn.js';
 import { abortableSleep, terminateGroup, type GroupTarget, type TerminateOutcome } from '../process/terminate.js';
@@ -295,13 +295,13 @@ async function startInstance(run: Run, what: string): Promise<Live> {
 
 /** Polls until `instance` shows its readiness line and itself answers the probe; bounded by readyTimeout. */
 async function waitUntilAnswers(run: Run, instance: Live, what: string): Promise<void> {
-  const until = performance.now() + run.readyTimeout;
+  const until = monotonicMs() + run.readyTimeout;
   const { probe, line } = run.options.ready;
   let last = line === undefined ? 'no answer yet' : `no line matching ${String(line)} yet`;
   for (;;) {
     if (instance.exit !== null) throw exitedEarly(run, instance, what);
     checkRunning(run, `waiting for ${what}`);
-    const left = until - performance.now();
+    const left = until - monotonicMs();
     if (left <= 0) throw neverAnswered(run, instance, what, last);
     if (instance.sawLine && probe === undefined) return;
     if (instance.sawLine && probe !== undefined) {

@@ -20,6 +20,7 @@ import { StandbyKeeper } from './standby-keeper.js';
 import { HttpSpeakers } from './http-speakers.js';
 import type { InstanceHandle, ProbeOutcome, RunnerDeps } from './runner.js';
 import type { Clock } from './runner-deps.js';
+import { monotonicMs } from '../clock.js';
 
 export interface RealDepsOptions {
   runDir: string;
@@ -210,7 +211,7 @@ class NextTurn {
  * crash being seen and the spawn (CPU profiles, issue 19).
  */
 export const realClock: Clock = {
-  now: () => performance.now(),
+  now: monotonicMs,
   setTimeout: (fn, ms) => (ms > 0 ? setTimeout(fn, ms) : new NextTurn(setImmediate(fn))),
   clearTimeout: (handle) => {
     if (handle instanceof NextTurn) clearImmediate(handle.immediate);

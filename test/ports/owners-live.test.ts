@@ -313,7 +313,7 @@ async function lookupAsNobody(port: number, host: string): Promise<PortOwnersAns
   mkdirSync(join(dir, 'ports'));
   mkdirSync(join(dir, 'process'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  const files = ['errors.ts', 'import-module.ts', 'fs-async.ts', 'process/proc-io.ts', 'process/proc-read.ts', 'ports/proc-net.ts', 'ports/bind-conflicts.ts', 'ports/socket-scan.ts', 'ports/user-names.ts', 'ports/tables-ahead.ts', 'ports/owners.ts'];
+  const files = ['errors.ts', 'import-module.ts', 'fs-async.ts', 'clock.ts', 'process/proc-io.ts', 'process/proc-read.ts', 'ports/proc-net.ts', 'ports/bind-conflicts.ts', 'ports/socket-scan.ts', 'ports/user-names.ts', 'ports/tables-ahead.ts', 'ports/owners.ts'];
   for (const file of files) {
     const source = readFileSync(new URL(file, root), 'utf8');
     const { outputText } = ts.transpileModule(source, {

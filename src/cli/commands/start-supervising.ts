@@ -20,6 +20,7 @@ import type { StartOptions } from '../options.js';
 import { boundYoungGeneration, instanceEnv } from '../resident.js';
 import { packageVersion } from '../../package-root.js';
 import { readPortTablesAhead } from '../../ports/tables-ahead.js';
+import { monotonicMs } from '../../clock.js';
 
 function flagsFrom(opts: StartOptions, command: string[]): ConfigFlags {
   return {
@@ -99,7 +100,7 @@ export async function startSupervising(io: CliIO, opts: StartOptions, command: s
   // The flag or the environment may already say; the config file can still decide otherwise.
   const guessHuman = wantsHuman(opts.logFormat ?? io.env[envTwinName('logFormat')], io.isTTY);
   const guess = { human: guessHuman, module: rendererModule(guessHuman) };
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const load = (): Promise<LoadedConfig> => loadConfig({
     cwd: io.cwd,
     ...(opts.config !== undefined ? { configPath: opts.config } : {}),
@@ -112,7 +113,7 @@ export async function startSupervising(io: CliIO, opts: StartOptions, command: s
     await Promise.all([superviseModule.catch(() => undefined), modules.catch(() => undefined), guess.module.catch(() => undefined)]);
     throw error;
   });
-  const configLoadMs = performance.now() - t0;
+  const configLoadMs = monotonicMs() - t0;
   const [{ supervise }, { own: ownOutput, terminal, resolve }] = await Promise.all([superviseModule, modules]);
   const { config } = loaded;
   const renderer = await makeRenderer(io, opts, loaded, guess, () => resolve.portOrigin(loaded, io.cwd));
