@@ -26,7 +26,7 @@ module.exports = { runBundle };
 function runFull(args) {
   if (process.env.NAIJA_SUP_DETACHED === '1') {
     // Not handed its options (run by hand?): the whole CLI runs it and says what is wrong.
-    const resident = requireBuilt(distFile('resident', 'main.cjs'));
+    const resident = fromCodeCache(distFile('resident', 'main.cjs'));
     return resident !== null ? resident.runResident(args).then((status) => status ?? runEsm(args)) : runEsm(args);
   }
   const bundle = fromCodeCache(distFile('start', 'main.cjs'));
@@ -44,9 +44,10 @@ function distFile(...parts) {
 }
 
 /**
- * A CommonJS bundle (dist/start/main.cjs, dist/quick/run.cjs), compiled from its V8 code cache
- * (FILE.cache, made by the build with the functions a command runs already compiled: the start
- * bundle's by a training run of `start`, the quick bundle's with every function), so neither its
+ * A CommonJS bundle (dist/start/main.cjs, dist/resident/main.cjs, dist/quick/run.cjs), compiled
+ * from its V8 code cache (FILE.cache, made by the build with the functions a command runs already
+ * compiled: the start and resident bundles' by a training run, the quick bundle's with every
+ * function), so neither its
  * top level nor those functions are compiled as it runs. V8 checks the cache against its own
  * version, its flags and the source, and compiles as require() would when it does not match.
  * Null when the bundle was never built (a build from before it).

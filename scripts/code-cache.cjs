@@ -9,6 +9,9 @@
 //     `naija-sup start` of the trivial server in CWD, stops it with SIGTERM once the server answers
 //     on PORT, and writes the cache of the functions that ran. 4.6 ms to load instead of 8 for
 //     every function (docs/benchmarks.md).
+//   node FLAGS scripts/code-cache.cjs train-resident BUNDLE OUT CWD PORT
+//     the resident bundle's: the same run as the background supervisor of `start -d` (handed its
+//     options in the environment by scripts/bundle.mjs), under that supervisor's node flags.
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
 const { get } = require('node:http');
@@ -24,17 +27,17 @@ if (mode === 'eager') {
   const script = new Script(Module.wrap(source), { filename: file });
   setFlagsFromString('--lazy'); // back to the default, which the cache's flag hash must be
   writeFileSync(out, script.createCachedData());
-} else if (mode === 'train') {
-  train();
+} else if (mode === 'train' || mode === 'train-resident') {
+  train(mode === 'train' ? (exports) => exports.run(['start']) : (exports) => exports.runResident(['start']));
 } else {
-  throw new Error(`usage: node scripts/code-cache.cjs eager BUNDLE OUT | train BUNDLE OUT CWD PORT (got ${mode})`);
+  throw new Error(`usage: node scripts/code-cache.cjs eager BUNDLE OUT | train BUNDLE OUT CWD PORT | train-resident BUNDLE OUT CWD PORT (got ${mode})`);
 }
 
-function train() {
+function train(start) {
   process.chdir(cwd);
   const { script, exports } = require(join(__dirname, '..', 'bin', 'naija-sup.js')).runBundle(file, source, undefined);
   let settled = false;
-  const run = exports.run(['start']).finally(() => { settled = true; });
+  const run = start(exports).finally(() => { settled = true; });
   answered(() => settled).then((ok) => {
     if (!ok) process.exitCode = 1;
     if (!settled) process.kill(process.pid, 'SIGTERM'); // the supervisor's own graceful stop
@@ -47,7 +50,8 @@ function train() {
     // The foreground `start` sets this V8 flag at run time (src/cli/resident.ts), and V8 hashes
     // every flag that is not at its default into the cache: put it back (2 is V8's default; the
     // build checks that a fresh `node` accepts the cache, so a changed default cannot slip through).
-    setFlagsFromString('--semi-space-growth-factor=2');
+    // The background supervisor never sets it (its flags bound the young generation already).
+    if (mode === 'train') setFlagsFromString('--semi-space-growth-factor=2');
     writeFileSync(out, script.createCachedData());
   });
 }

@@ -268,6 +268,38 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)
     expect(await compiled(['ls'], join(dir, 'coverage'))).toEqual({ status: 0, seen: [] });
   });
 
+  it('the background supervisor compiles its bundle from the cache trained under its flags; in proxy mode, whose flags differ, as require() would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-resident-cache-'));
+    dirs.push(dir);
+    const preload = join(dir, 'preload.cjs');
+    const list = join(dir, 'compiled.json');
+    // In the background supervisor only: every vm.Script the bin makes, and whether V8 took its code from the cache.
+    writeFileSync(preload, `if (process.env.NAIJA_SUP_DETACHED === '1') {
+const vm = require('node:vm');
+const seen = [];
+const Script = vm.Script;
+vm.Script = class extends Script { constructor(source, options) { super(source, options); seen.push({ file: options.filename.slice(${JSON.stringify(root.length)}), cached: this.cachedDataRejected === false }); } };
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(seen)));
+}
+`);
+    writeFileSync(join(dir, 'server.cjs'), "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => s.close(() => process.exit(0)) && s.closeIdleConnections());\n");
+    const env = { PATH: process.env['PATH'], NAIJA_SUP_RUN_DIR: join(dir, 'run'), NODE_V8_COVERAGE: '', NODE_OPTIONS: `--require ${preload}` };
+    const cli = (args: string[]): Promise<number> => new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { cwd: dir, env, encoding: 'utf8' }, (error) => resolve(error === null ? 0 : typeof error.code === 'number' ? error.code : -1));
+    });
+    const compiledIn = async (mode: string): Promise<unknown> => {
+      rmSync(list, { force: true });
+      writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'resident-cache', command: [process.execPath, 'server.cjs'], port: await freePort(), health: { path: '/' }, mode }));
+      expect(await cli(['start', '-d'])).toBe(0);
+      const status = JSON.parse(execFileSync(process.execPath, [BIN, 'status', '--name', 'resident-cache', '--json'], { cwd: dir, env, encoding: 'utf8' })) as StatusSnapshot;
+      for (const pid of [status.supervisorPid, ...(status.processes ?? []).map((p) => p.pid)]) track(pid);
+      expect(await cli(['stop', '--name', 'resident-cache'])).toBe(0);
+      return waitFor(() => JSON.parse(readFileSync(list, 'utf8')) as unknown, { timeout: 10_000, message: 'the background supervisor wrote no list at its exit' });
+    };
+    expect(await compiledIn('direct')).toEqual([{ file: 'dist/resident/main.cjs', cached: true }]);
+    expect(await compiledIn('proxy')).toEqual([{ file: 'dist/resident/main.cjs', cached: false }]);
+  }, 60_000);
+
   it('is one CommonJS file of the whole CLI; of npm packages it holds only chalk, an ES module it imports statically', () => {
     const map = JSON.parse(readFileSync(join(root, 'dist', 'start', 'main.cjs.map'), 'utf8')) as { sources: string[] };
     const sources = map.sources.map((s) => s.replace(/^(\.\.\/)+/, ''));
