@@ -136,7 +136,7 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
         if (received >= HTTP_PROBE_BODY_CAP) finish();
       },
       end: finish,
-    });
+    }, undefined, true);
     parser.expect(false);
     // A socket error before the connection is a failed connect; after it, a failed request, unless
     // the status came already (a reset mid-body does not change the status the server gave).

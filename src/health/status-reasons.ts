@@ -1,10 +1,13 @@
 /**
- * The standard reason phrases of HTTP (RFC 9110 §15), for a status line that came without one
- * (`HTTP/1.1 200 `): the probe words it as node:http did, without loading node:http for them.
+ * The standard reason phrases of HTTP (node:http's STATUS_CODES, as of Node 20), for a status line
+ * that came without one (`HTTP/1.1 200 `): the probe words it as node:http did, without loading
+ * node:http for them.
  */
 export const STATUS_REASONS: Readonly<Record<number, string>> = {
   100: 'Continue',
   101: 'Switching Protocols',
+  102: 'Processing',
+  103: 'Early Hints',
   200: 'OK',
   201: 'Created',
   202: 'Accepted',
@@ -12,6 +15,9 @@ export const STATUS_REASONS: Readonly<Record<number, string>> = {
   204: 'No Content',
   205: 'Reset Content',
   206: 'Partial Content',
+  207: 'Multi-Status',
+  208: 'Already Reported',
+  226: 'IM Used',
   300: 'Multiple Choices',
   301: 'Moved Permanently',
   302: 'Found',
@@ -38,7 +44,12 @@ export const STATUS_REASONS: Readonly<Record<number, string>> = {
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   417: 'Expectation Failed',
+  418: 'I\'m a Teapot',
+  421: 'Misdirected Request',
   422: 'Unprocessable Entity',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
   426: 'Upgrade Required',
   428: 'Precondition Required',
   429: 'Too Many Requests',
@@ -50,5 +61,10 @@ export const STATUS_REASONS: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
   505: 'HTTP Version Not Supported',
+  506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage',
+  508: 'Loop Detected',
+  509: 'Bandwidth Limit Exceeded',
+  510: 'Not Extended',
   511: 'Network Authentication Required',
 };

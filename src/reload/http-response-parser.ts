@@ -68,9 +68,15 @@ export class ResponseParser {
   private remaining = 0;
   private headRequest = false;
 
+  /**
+   * @param maxHeadSize  the largest response head taken (llhttp's default)
+   * @param switchEnds   a 101 Switching Protocols is a final answer that ends the message (the
+   *   health probe reports it as a status); otherwise it is an error (the proxy never asked for one)
+   */
   constructor(
     private readonly events: ResponseEvents,
     private readonly maxHeadSize = 16 * 1024,
+    private readonly switchEnds = false,
   ) {}
 
   /** A request was sent: parse its response (`head`: it was a HEAD request, no body follows). */
@@ -121,7 +127,7 @@ export class ResponseParser {
   private step(data: Buffer): number {
     switch (this.state) {
       case State.Idle:
-        throw new ResponseParseError('HPE_CLOSED_CONNECTION', 'The instance sent bytes nobody asked for.');
+        throw new ResponseParseError('HPE_CLOSED_CONNECTION', 'Bytes came after the response, which nobody asked for.');
       case State.Head:
         return this.readHead(data);
       case State.Length:
@@ -141,8 +147,9 @@ export class ResponseParser {
   }
 
   private readHead(data: Buffer): number {
-    // A stray CRLF before a status line (after a body that ended with one too many) is tolerated, as llhttp does.
+    // A stray CRLF (or LF) before a status line (after a body that ended with one too many) is tolerated, as llhttp does.
     if (data.length >= 2 && data.readUInt16LE(0) === CRLF) return 2;
+    if (data[0] === 0x0a) return 1;
     const end = data.indexOf('\r\n\r\n', 0, 'latin1');
     rejectBareLf(data, end === -1 ? data.length : end);
     if (end === -1) {
@@ -157,7 +164,12 @@ export class ResponseParser {
     if (head.status < 200) {
       // 100 Continue, 103 Early Hints: informational, the final response follows. (101 only
       // answers an Upgrade, which goes through http-proxy-upgrade.ts, never through here.)
-      if (head.status === 101) throw new ResponseParseError('HPE_INVALID_STATUS', 'The instance switched protocols without being asked to.');
+      if (head.status === 101) {
+        if (!this.switchEnds) throw new ResponseParseError('HPE_INVALID_STATUS', 'A 101 Switching Protocols that nobody asked for.');
+        this.state = State.Idle;
+        this.events.head(head.response);
+        this.events.end();
+      }
       return end + 4;
     }
     this.frame(head);
@@ -261,8 +273,17 @@ interface ParsedHead {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/**
+ * A control character (HTAB aside) or a CR that does not end a line, anywhere in a head: llhttp
+ * refuses them in a reason phrase or a header value, and node's server would refuse to send such
+ * a value on (ERR_INVALID_CHAR). Bare LFs are refused before (rejectBareLf).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
+
 /** The status line and header lines of a response head (without its final CRLF CRLF). */
 function parseHead(text: string): ParsedHead {
+  if (CONTROL.test(text)) throw new ResponseParseError('HPE_INVALID_HEADER_TOKEN', `A control character in the response head: ${JSON.stringify(text.slice(0, 120))}.`);
   const lines = text.split('\r\n');
   const statusLine = lines[0] as string;
   const version = statusLine.slice(0, 9);

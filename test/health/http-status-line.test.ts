@@ -37,6 +37,12 @@ describe('probeHttp: status lines without a reason phrase', () => {
     expect(result.detail).toMatch(/^200 OK in /);
   });
 
+  it('fills in every reason node:http knows (207 Multi-Status, 226 IM Used…)', async () => {
+    const port = await rawServer('HTTP/1.1 226 ');
+    const result = await probeHttp({ host: '127.0.0.1', port, path: '/health', timeout: 5_000 });
+    expect(result.detail).toMatch(/^226 IM Used in /);
+  });
+
   it('shows the bare code when the status has no standard reason', async () => {
     const port = await rawServer('HTTP/1.1 299 ');
     const result = await probeHttp({ host: '127.0.0.1', port, path: '/health', timeout: 5_000 });

@@ -349,6 +349,19 @@ describe('probeHttp reads answers as they come on the wire', () => {
     await waitFor('the probe to close its connection', () => srv.conns.closed === 1);
   });
 
+  it('reports a 101 as a status that is not final, as node:http did', async () => {
+    const srv = await rawServer('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', true);
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 60_000 });
+    expect(result).toMatchObject({ ok: false, status: 101 });
+    expect(result.detail).toContain('not a final status');
+  });
+
+  it('refuses a control character in a header value, as llhttp does', async () => {
+    const srv = await rawServer('HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n');
+    const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });
+    expect(result).toMatchObject({ ok: false, error: 'HPE_INVALID_HEADER_TOKEN', connected: true });
+  });
+
   it('a head that ends early (the connection closes) is a reset, not a status', async () => {
     const srv = await rawServer('HTTP/1.1 200 OK\r\nContent-Le');
     const result = await probeHttp({ host: '127.0.0.1', port: srv.port, path: '/health', timeout: 5_000 });

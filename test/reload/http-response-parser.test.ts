@@ -127,6 +127,18 @@ describe('framing', () => {
   it('skips a stray CRLF before a status line, as llhttp does', () => {
     const seen = parseEveryWay('\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     expect(seen).toMatchObject({ body: 'ok', ends: 1 });
+    expect(parseEveryWay('\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')).toMatchObject({ body: 'ok', ends: 1 });
+  });
+
+  it('takes a 101 as the final answer when told to (the health probe), and ends the message there', () => {
+    const heads: ResponseHead[] = [];
+    let ends = 0;
+    const p = new ResponseParser({ head: (h) => heads.push(h), body: () => undefined, end: () => { ends += 1; } }, undefined, true);
+    p.expect(false);
+    p.execute(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 'latin1'));
+    expect(heads.map((h) => h.status)).toEqual([101]);
+    expect(ends).toBe(1);
+    expect(p.idle).toBe(true);
   });
 
   it('ends a cut-short body as incomplete: finish() is false', () => {
@@ -190,6 +202,9 @@ describe('errors', () => {
     ['a chunk size too large to be real', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1234567890abcdef\r\n', 'HPE_INVALID_CHUNK_SIZE'],
     ['a chunk without its CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX', 'HPE_STRICT'],
     ['a 101 nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 'HPE_INVALID_STATUS'],
+    ['a control character in a header value', 'HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['a CR inside a header value', 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['a control character in the reason phrase', 'HTTP/1.1 200 O\u007fK\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['bytes after the response', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\n', 'HPE_CLOSED_CONNECTION'],
   ])('rejects %s', (_what, text, code) => {
     expect(parseError(text).code).toBe(code);
