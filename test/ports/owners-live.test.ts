@@ -39,13 +39,22 @@ interface WorkersInfo {
 }
 
 const tracker = new ProcessTracker();
+
+function procStatLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+  } catch (error) {
+    return `unreadable (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+}
 const cleanups: Array<() => void> = [];
 
 afterEach(async () => {
   const started = tracker.pids;
   const survivors = await tracker.killAll();
   for (const cleanup of cleanups.splice(0)) cleanup();
-  expect(survivors).toEqual([]);
+  // Each survivor with its /proc/PID/stat line (state, parent, start time): what it was, should one stay.
+  expect(survivors.map((pid) => `${pid}: ${procStatLine(pid)}`)).toEqual([]);
   for (const pid of started) expect(startTimeOf(pid)).toBeUndefined();
 });
 
