@@ -219,7 +219,9 @@ function eagerCodeCache(file) {
  * command needs it. Where the run cannot be made (no loopback, a server that does not start), or a
  * fresh `node` rejects its cache, the eager cache stands in, with a warning. A build interrupted
  * during the run (Ctrl+C) leaves its temporary folder behind; the supervisor it ran stops the
- * server on the same signal.
+ * server on the same signal. `run` says which run (code-cache.cjs's mode), under which node flags
+ * and with what added to its environment: the start bundle's by default (residentCodeCache gives
+ * the resident bundle's, which has no stand-in).
  */
 async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {}, what: 'start bundle' }) {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
@@ -243,17 +245,17 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
       return;
     }
     const tail = (text) => (text ?? '').trim().split('\n').slice(-8).join('\n');
-    failure = `status ${training.status}${training.error ? `, ${training.error.message}` : ''}): the cache holds every function instead\n${[tail(training.stdout), tail(training.stderr)].filter(Boolean).join('\n')}`;
+    failure = { status: `status ${training.status}${training.error ? `, ${training.error.message}` : ''}`, output: [tail(training.stdout), tail(training.stderr)].filter(Boolean).join('\n') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   if (run.mode === 'train') {
-    console.warn(`start bundle: the code cache's training run failed (${failure}`);
+    console.warn(`${run.what}: the code cache's training run failed (${failure.status}): the cache holds every function instead\n${failure.output}`);
     eagerCodeCache(file);
     return;
   }
   // A cache of every function would hold compiled code a supervisor that lives for days never runs.
-  console.warn(`${run.what}: the code cache's training run failed (${failure.replace('the cache holds every function instead', 'no code cache; the bin compiles it as require() does')}`);
+  console.warn(`${run.what}: the code cache's training run failed (${failure.status}): no code cache, the bin compiles it as require() does\n${failure.output}`);
 }
 
 /**
