@@ -36,7 +36,7 @@ describe('the resident supervisor of start -d', () => {
     const a = await cliApp();
     const status = await started(a);
     const cmdline = readFileSync(`/proc/${status.supervisorPid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt']));
+    expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt', '--no-sparkplug']));
     expect(environOf(status.supervisorPid)).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' });
     expect(status.instancePid).not.toBeNull();
     const serverEnv = environOf(status.instancePid as number);
@@ -58,6 +58,7 @@ describe('the resident supervisor of start -d', () => {
     const cmdline = readFileSync(`/proc/${status.supervisorPid}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toContain('--v8-pool-size=1');
     expect(cmdline).not.toContain('--no-opt');
+    expect(cmdline).not.toContain('--no-sparkplug');
     expect(environOf(status.supervisorPid)['MALLOC_ARENA_MAX']).toBe('4');
     expect(environOf(status.instancePid as number)['MALLOC_ARENA_MAX']).toBe('4');
     expect(environOf(status.instancePid as number)['MALLOC_MMAP_THRESHOLD_']).toBeUndefined();

@@ -41,7 +41,7 @@ export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): strin
     ...(/--max-old-space-size/.test(options) ? [] : ['--max-old-space-size=256']),
     ...(/--v8-pool-size/.test(options) ? [] : ['--v8-pool-size=1']),
     // Not allowed in NODE_OPTIONS, so the user cannot have chosen otherwise there.
-    ...(mode === 'proxy' ? [] : ['--no-opt']),
+    ...(mode === 'proxy' ? [] : ['--no-opt', '--no-sparkplug']),
   ];
 }
 

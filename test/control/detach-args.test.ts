@@ -18,13 +18,13 @@ describe('the arguments of a detached start', () => {
     expect(configArg(['start', '-d'])).toBeUndefined();
   });
 
-  it('give the resident supervisor small semi-spaces, a bounded old space, one V8 worker and no optimizing compiler, unless NODE_OPTIONS chose its own', () => {
-    const all = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt'];
+  it('give the resident supervisor small semi-spaces, a bounded old space, one V8 worker and neither the optimizing nor the baseline compiler, unless NODE_OPTIONS chose its own', () => {
+    const all = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt', '--no-sparkplug'];
     expect(supervisorNodeFlags({}, 'direct')).toEqual(all);
     expect(supervisorNodeFlags({ NODE_OPTIONS: '--enable-source-maps' }, 'handoff')).toEqual(all);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' }, 'direct')).toEqual(['--max-old-space-size=256', '--v8-pool-size=1', '--no-opt']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--v8-pool-size=4' }, 'direct')).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256', '--no-opt']);
-    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64 --v8-pool-size=2' }, 'direct')).toEqual(['--no-opt']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8' }, 'direct')).toEqual(['--max-old-space-size=256', '--v8-pool-size=1', '--no-opt', '--no-sparkplug']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--v8-pool-size=4' }, 'direct')).toEqual(['--max-semi-space-size=1', '--max-old-space-size=256', '--no-opt', '--no-sparkplug']);
+    expect(supervisorNodeFlags({ NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=64 --v8-pool-size=2' }, 'direct')).toEqual(['--no-opt', '--no-sparkplug']);
   });
 
   it('keep the optimizing compiler and give a larger young generation in proxy mode, where every request runs through the supervisor', () => {

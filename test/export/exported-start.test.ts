@@ -80,7 +80,7 @@ describe('the systemd unit\'s command line', () => {
     const run = await startAsUnit(a, env, unit.argv);
     expect(run.status.supervisorPid).toBe(run.child.pid);
     const cmdline = readFileSync(`/proc/${run.status.supervisorPid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt']));
+    expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt', '--no-sparkplug']));
     expect(environOf(run.status.supervisorPid)).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' });
     const serverEnv = environOf(run.status.instancePid as number);
     expect(serverEnv['PATH']).toBe(a.env['PATH']);

@@ -25,7 +25,7 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 const SECRET_VALUE = 'hunter2-do-not-leak';
 
 /** The resident supervisor's node flags and malloc settings (src/process/resident-flags.ts), written out: the exports must carry them. */
-const FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt'];
+const FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--no-opt', '--no-sparkplug'];
 const MALLOC_ENV = 'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072 NAIJA_SUP_ADDED_ENV=MALLOC_ARENA_MAX,MALLOC_MMAP_THRESHOLD_,MALLOC_TRIM_THRESHOLD_';
 const IMAGE_START = ['node', ...FLAGS, '/usr/local/lib/node_modules/naija-sup/bin/naija-sup.js', 'start', '-c', 'naija-sup.config.json'];
 
@@ -211,6 +211,7 @@ describe('the supervisor\'s node flags in every export', () => {
       const text = exportTarget(target, proxy);
       expect(text, target).toContain('--v8-pool-size=1');
       expect(text, target).not.toContain('--no-opt');
+      expect(text, target).not.toContain('--no-sparkplug');
     }
   });
 });
