@@ -81,7 +81,9 @@ function fromCodeCache(file) {
  * build's training run writes its cache.
  */
 function runBundle(file, source, cachedData) {
-  const Module = require('node:module');
+  // The loader's Module class as this module has it: require('node:module') would load Node's
+  // public module API (source maps, the ESM loader's register) into a supervisor that lives for days.
+  const Module = module.constructor;
   globalThis[Symbol.for('naija-sup.import')] = (specifier) => import(specifier);
   const script = new (require('node:vm').Script)(Module.wrap(source), { filename: file, cachedData });
   const loaded = new Module(file, module);

@@ -248,6 +248,9 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
     failure = { status: `status ${training.status}${training.error ? `, ${training.error.message}` : ''}`, output: [tail(training.stdout), tail(training.stderr)].filter(Boolean).join('\n') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // The run registered its run dir (src/control/paths.ts) in the user's short directory: gone with it.
+    const { runDirRegistration } = await import(pathToFileURL(join(ROOT, 'dist', 'control', 'paths.js')).href);
+    rmSync(runDirRegistration(join(dir, 'run')), { force: true });
   }
   if (run.mode === 'train') {
     console.warn(`${run.what}: the code cache's training run failed (${failure.status}): the cache holds every function instead\n${failure.output}`);

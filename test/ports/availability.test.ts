@@ -2,15 +2,16 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { canBind, waitUntilFree, type CanBindResult } from '../../src/ports/availability.js';
 import type { FindPortOwnersOptions, PortOwnersAnswer } from '../../src/ports/owners.js';
-import { ProcessTracker, startNodeFixture, startTimeOf } from './fixtures/processes.js';
+import { ProcessTracker, startNodeFixture, stillOurs } from './fixtures/processes.js';
 
 const tracker = new ProcessTracker();
 
 afterEach(async () => {
   vi.useRealTimers();
-  const started = tracker.pids;
+  const started = tracker.recorded;
   expect(await tracker.killAll()).toEqual([]);
-  for (const pid of started) expect(startTimeOf(pid)).toBeUndefined();
+  // Each process we started is gone: its pid is free, or names another process since (PIDs wrap).
+  expect(stillOurs(started)).toEqual([]);
 });
 
 const base = { host: '127.0.0.1', complete: true, method: 'procfs' as const, nonConflicting: [] };

@@ -24,6 +24,7 @@ import {
   startProcess,
   startPythonHttpServer,
   startTimeOf,
+  stillOurs,
   type Started,
 } from './fixtures/processes.js';
 
@@ -50,12 +51,13 @@ function procStatLine(pid: number): string {
 const cleanups: Array<() => void> = [];
 
 afterEach(async () => {
-  const started = tracker.pids;
+  const started = tracker.recorded;
   const survivors = await tracker.killAll();
   for (const cleanup of cleanups.splice(0)) cleanup();
   // Each survivor with its /proc/PID/stat line (state, parent, start time): what it was, should one stay.
   expect(survivors.map((pid) => `${pid}: ${procStatLine(pid)}`)).toEqual([]);
-  for (const pid of started) expect(startTimeOf(pid)).toBeUndefined();
+  // Each process we started is gone: its pid is free, or names another process since (PIDs wrap).
+  expect(stillOurs(started)).toEqual([]);
 });
 
 function expectKind<K extends PortOwnersAnswer['kind']>(

@@ -170,6 +170,10 @@ describe('keep-alive', () => {
     expect(head('HTTP/1.1 200 OK\r\nKeep-Alive: max=100\r\nContent-Length: 0\r\n\r\n').keepAliveTimeoutMs).toBe(-1);
   });
 
+  it('takes control characters in a reason phrase, as llhttp does (not in a header line)', () => {
+    expect(head('HTTP/1.1 200 O\u0001K\u007f\r\nContent-Length: 0\r\n\r\n')).toMatchObject({ status: 200, statusText: 'O\u0001K\u007f' });
+  });
+
   it('keeps an empty reason phrase', () => {
     expect(head('HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nok')).toMatchObject({ statusText: '', contentLength: 2 });
     expect(head('HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n')).toMatchObject({ status: 200, statusText: '' });
@@ -204,7 +208,7 @@ describe('errors', () => {
     ['a 101 nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', 'HPE_INVALID_STATUS'],
     ['a control character in a header value', 'HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
     ['a CR inside a header value', 'HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
-    ['a control character in the reason phrase', 'HTTP/1.1 200 O\u007fK\r\nContent-Length: 0\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN'],
+    ['a lone CR in the status line', 'HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n', 'HPE_STRICT'],
     ['bytes after the response', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\n', 'HPE_CLOSED_CONNECTION'],
   ])('rejects %s', (_what, text, code) => {
     expect(parseError(text).code).toBe(code);
