@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { CliIO } from '../src/cli/context.js';
-import { handedStart, run, startFastPath } from '../src/cli/main.js';
+import { handedStart } from '../src/cli/handed-start.js';
+import { run, startFastPath } from '../src/cli/main.js';
 import { quickForm, standalone, statusFastPath, stopFastPath } from '../src/cli/quick-forms.js';
 
 // Counts loads of commander: the fast path is the one that never loads it.

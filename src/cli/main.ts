@@ -12,8 +12,6 @@ import { runQuick } from './quick.js';
 import { importModule } from '../import-module.js';
 import { handedStart } from './handed-start.js';
 
-export { handedStart };
-
 /**
  * The error renderer (and the redactor and docs links it needs) loads only when there is an error
  * to render: every `status`, `stop` and `start` that succeeds would load it for nothing.

@@ -215,7 +215,8 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   const { config, deps, note } = ctx;
   const host = config.host;
   const { port } = config;
-  const { answer, bind } = await lookUpOwners(ctx);
+  const looked = await lookUpOwners(ctx);
+  const { answer } = looked;
   if (answer.nonConflicting.length > 0) {
     note(
       'port',
@@ -228,8 +229,9 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   let problem: NaijaSupError | null = null;
   switch (answer.kind) {
     case 'free': {
+      const bind = 'bind' in looked ? looked.bind : true;
       if (bind === false) problem = invisibleError(answer, host, port, await suggestPort(ctx), deps.uid);
-      else if (bind !== true && bind !== null) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
+      else if (bind !== true) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
       break;
     }
     case 'time-wait':
@@ -284,16 +286,21 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
  * socket tables read while the config loaded (tables-ahead.ts): when the bind then fails, a
  * listener appeared since, and tables read now name it (so --kill-existing can stop it).
  */
-async function lookUpOwners(ctx: ClaimContext): Promise<{ answer: PortOwnersAnswer; bind: CanBindResult | null }> {
+async function lookUpOwners(ctx: ClaimContext): Promise<OwnersLooked> {
   const { config, deps } = ctx;
   const look = async (): Promise<PortOwnersAnswer> => waitForExitingOwners(ctx, await deps.lookup({ port: config.port, host: config.host, proc: deps.proc }));
   const answer = await look();
-  if (answer.kind !== 'free') return { answer, bind: null };
+  if (answer.kind !== 'free') return { answer };
   const bind = await deps.probe(config.host, config.port);
   if (bind !== false) return { answer, bind };
   const again = await look();
-  return { answer: again, bind: again.kind === 'free' ? false : null };
+  return again.kind === 'free' ? { answer: again, bind: false } : { answer: again };
 }
+
+/** A port's owners as looked up; a free port carries what binding it gave. */
+type OwnersLooked =
+  | { answer: Extract<PortOwnersAnswer, { kind: 'free' }>; bind: CanBindResult }
+  | { answer: Exclude<PortOwnersAnswer, { kind: 'free' }> };
 
 /**
  * When every owner of the port is a killed process still on its way out (its main thread gone, the

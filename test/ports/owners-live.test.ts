@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -321,16 +321,24 @@ async function lookupAsNobody(port: number, host: string): Promise<PortOwnersAns
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-nobody-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const root = new URL('../../src/', import.meta.url);
-  mkdirSync(join(dir, 'ports'));
-  mkdirSync(join(dir, 'process'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  const files = ['errors.ts', 'import-module.ts', 'fs-async.ts', 'clock.ts', 'process/proc-io.ts', 'process/proc-read.ts', 'ports/proc-net.ts', 'ports/bind-conflicts.ts', 'ports/socket-scan.ts', 'ports/user-names.ts', 'ports/tables-ahead.ts', 'ports/owners.ts'];
-  for (const file of files) {
-    const source = readFileSync(new URL(file, root), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
+  // owners.ts and every module it reaches by a relative import, read from what is left once the
+  // types are stripped (a type-only import is gone), so a new import needs no edit here.
+  const pending = ['ports/owners.ts'];
+  const copied = new Set<string>();
+  // Bounded: each module of src/ is copied once.
+  while (pending.length > 0 && copied.size < 500) {
+    const file = pending.pop() as string;
+    if (copied.has(file)) continue;
+    copied.add(file);
+    const { outputText } = ts.transpileModule(readFileSync(new URL(file, root), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     });
+    mkdirSync(join(dir, posix.dirname(file)), { recursive: true });
     writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), outputText);
+    for (const [, , relative] of outputText.matchAll(/(from|import\()\s*'(\.{1,2}\/[^']+)\.js'/g)) {
+      pending.push(`${posix.join(posix.dirname(file), relative as string)}.ts`);
+    }
   }
   chmodSync(dir, 0o755);
   const script =
