@@ -5,7 +5,7 @@
  * and when it gives up, what a port that stays held is blamed on, and the one-line owner texts.
  * No process is started and no port bound; free-port.test.ts does that with real servers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -240,7 +240,11 @@ describe('executeStops', () => {
   it('without procfs: a pid is signalled only while its start time can be checked, so never', async () => {
     const kill = vi.fn();
     const { deps } = clocked({ kill, proc: withoutProcFs() });
-    const [result] = await executeStops([byPid([candidate({ pid: 714 })])], { timeout: 50 }, deps);
+    // Without procfs only kill(pid, 0) is left to the identity check, on the real system: a pid no
+    // process can have (pid_max and above), not a small one that some process of the machine may
+    // hold (PIDs wrap at 32768 here, and a CI run met one).
+    const absent = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    const [result] = await executeStops([byPid([candidate({ pid: absent })])], { timeout: 50 }, deps);
     expect(kill).not.toHaveBeenCalled();
     expect(result?.outcome).toBe('gone-already');
   });
