@@ -1,13 +1,16 @@
 /**
  * The resident supervisor of `start -d` runs with its memory bounded (issues 14, 19;
  * src/cli/resident.ts): V8 flags on its command line and glibc malloc settings in its environment,
- * while the server it supervises gets the environment the user gave, without either. Built binary
+ * while the server it supervises gets the environment the user gave, without either; and it starts
+ * without NODE_EXTRA_CA_CERTS, which it hands to the server and reads itself for a webhook. Built binary
  * (`npm run build` first); ends with nothing running in the app's folder.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../src/control/protocol.js';
 import { assertStoppedIn, cliApp, endCliApps, type CliApp } from './helpers/cli-app.js';
+import { httpsReceiver } from './helpers/https-receiver.js';
+import { fixture, waitFor } from './helpers/processes.js';
 
 afterEach(endCliApps);
 
@@ -63,5 +66,27 @@ describe('the resident supervisor of start -d', () => {
     expect(environOf(status.instancePid as number)['MALLOC_ARENA_MAX']).toBe('4');
     expect(environOf(status.instancePid as number)['MALLOC_MMAP_THRESHOLD_']).toBeUndefined();
     await stopped(a);
+  }, 60_000);
+
+  it('starts without NODE_EXTRA_CA_CERTS, gives it to its server, and trusts it for an https webhook', async () => {
+    // An https receiver that only the fixture's certificate makes trusted; a crash-loop alert at
+    // the first crash (alerts.crashRate) is the webhook.
+    const receiver = await httpsReceiver();
+    try {
+      const a = await cliApp({ alerts: { webhook: receiver.url, crashRate: 0.001 }, restart: { initialDelay: '0ms' } });
+      a.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+      const status = await started(a);
+      const supervisor = environOf(status.supervisorPid);
+      expect(supervisor['NODE_EXTRA_CA_CERTS']).toBeUndefined();
+      expect(supervisor['NAIJA_SUP_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+      const server = environOf(status.instancePid as number);
+      expect(server['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+      expect(server['NAIJA_SUP_EXTRA_CA_CERTS']).toBeUndefined();
+      process.kill(status.instancePid as number, 'SIGKILL');
+      await waitFor(() => receiver.bodies.some((b) => b.includes('"crash-loop"')), { timeout: 15_000, message: 'no alert reached the https receiver (see the webhook\'s lastError in "status --json")' });
+      await stopped(a);
+    } finally {
+      await receiver.close();
+    }
   }, 60_000);
 });

@@ -6,8 +6,11 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { redactWebhook } from '../config/redact.js';
+import { readTextFile } from '../fs-async.js';
 import { isoTime } from '../iso-time.js';
+import { HELD_CA_ENV } from '../process/resident-flags.js';
 
 /** POSTs `body` (JSON) to `url`; resolves with the HTTP status, rejects on a network error or abort. */
 export type PostJson = (url: string, body: string, signal: AbortSignal) => Promise<number>;
@@ -51,22 +54,49 @@ interface Target {
   status: WebhookStatus;
 }
 
+/** The certificates of the held NODE_EXTRA_CA_CERTS file, read once per path. */
+const heldCaFiles = new Map<string, Promise<string[] | undefined>>();
+
+/**
+ * The `ca` for a webhook's TLS connection. The background supervisor starts without
+ * NODE_EXTRA_CA_CERTS, which it holds for its server (src/process/resident-flags.ts,
+ * HELD_CA_ENV: Node parses the file at every start-up), so it trusts what node would have with
+ * the variable set: node's own roots and the file's certificates. Undefined (node's default
+ * store) in any other process, and when the file cannot be read, as node itself goes on
+ * without it then.
+ */
+export function webhookCa(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const held = env[HELD_CA_ENV];
+  if (held === undefined || held === '' || env['NODE_EXTRA_CA_CERTS'] !== undefined) return Promise.resolve(undefined);
+  let ca = heldCaFiles.get(held);
+  if (ca === undefined) {
+    ca = readTextFile(held).then((pem) => [...rootCertificates, pem], () => undefined);
+    heldCaFiles.set(held, ca);
+  }
+  return ca;
+}
+
 /** The real POST: no keep-alive agent, so no pooled socket outlives the delivery. */
-export const postJson: PostJson = (url, body, signal) => new Promise((resolve, reject) => {
-  const request = url.startsWith('https:') ? httpsRequest : httpRequest;
-  const req = request(url, {
-    method: 'POST',
-    agent: false,
-    signal,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'naija-sup' },
-  }, (res) => {
-    res.resume();
-    res.on('end', () => resolve(res.statusCode ?? 0));
-    res.on('error', reject);
+export const postJson: PostJson = async (url, body, signal) => {
+  const https = url.startsWith('https:');
+  const ca = https ? await webhookCa() : undefined;
+  return new Promise((resolve, reject) => {
+    const request = https ? httpsRequest : httpRequest;
+    const req = request(url, {
+      method: 'POST',
+      agent: false,
+      signal,
+      ...(ca === undefined ? {} : { ca }),
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'naija-sup' },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
-  req.on('error', reject);
-  req.end(body);
-});
+};
 
 export class WebhookDelivery {
   private readonly targets: Target[];

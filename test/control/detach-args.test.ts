@@ -59,10 +59,31 @@ describe('the resident supervisor\'s environment', () => {
     expect(instanceEnv({ PATH: '/bin', OTHER: 'x', NAIJA_SUP_ADDED_ENV: 'OTHER' })).toEqual({ PATH: '/bin' });
   });
 
+  it('starts without NODE_EXTRA_CA_CERTS (node parses that file at every start-up) and hands it back to the server', () => {
+    const env = supervisorEnv({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ca.pem', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' });
+    expect(env['NODE_EXTRA_CA_CERTS']).toBeUndefined();
+    expect(env['NAIJA_SUP_EXTRA_CA_CERTS']).toBe('/etc/ca.pem');
+    expect(instanceEnv(env)).toEqual({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ca.pem', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' });
+    // An empty value is a value: handed back as it was.
+    expect(instanceEnv(supervisorEnv({ NODE_EXTRA_CA_CERTS: '' }))['NODE_EXTRA_CA_CERTS']).toBe('');
+    // A value set again later (an exported unit's platform) is the server's.
+    expect(instanceEnv({ NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem', NODE_EXTRA_CA_CERTS: '/other.pem' })).toEqual({ NODE_EXTRA_CA_CERTS: '/other.pem' });
+  });
+
+  it('keeps NODE_EXTRA_CA_CERTS when NODE_OPTIONS asks for OpenSSL\'s CA store, which a webhook could not rebuild', () => {
+    const env = supervisorEnv({ NODE_OPTIONS: '--use-openssl-ca', NODE_EXTRA_CA_CERTS: '/etc/ca.pem' });
+    expect(env['NODE_EXTRA_CA_CERTS']).toBe('/etc/ca.pem');
+    expect(env['NAIJA_SUP_EXTRA_CA_CERTS']).toBeUndefined();
+    expect(supervisorEnv({})['NAIJA_SUP_EXTRA_CA_CERTS']).toBeUndefined();
+  });
+
   it('does not change the environment it is given', () => {
-    const given = { PATH: '/bin', NAIJA_SUP_DETACHED: '1' };
+    const given = { PATH: '/bin', NAIJA_SUP_DETACHED: '1', NODE_EXTRA_CA_CERTS: '/etc/ca.pem' };
     supervisorEnv(given);
     instanceEnv(given);
-    expect(given).toEqual({ PATH: '/bin', NAIJA_SUP_DETACHED: '1' });
+    expect(given).toEqual({ PATH: '/bin', NAIJA_SUP_DETACHED: '1', NODE_EXTRA_CA_CERTS: '/etc/ca.pem' });
+    const held = { NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem' };
+    instanceEnv(held);
+    expect(held).toEqual({ NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem' });
   });
 });

@@ -1,11 +1,15 @@
 /**
  * Webhook delivery at its limits: a receiver so slow that the queue overflows, a single attempt, a
- * close during a backoff, messages sent after close, and the real POST to an https URL.
+ * close during a backoff, messages sent after close, and the real POST to an https URL, trusting
+ * the NODE_EXTRA_CA_CERTS file the background supervisor holds for its server.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { postJson, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
+import { postJson, webhookCa, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
+import { httpsReceiver } from '../helpers/https-receiver.js';
+import { fixture } from '../helpers/processes.js';
 
 /** A POST that never answers until aborted, counting attempts. */
 function hanging(): { post: PostJson; bodies: string[] } {
@@ -90,6 +94,50 @@ describe('postJson', () => {
       expect(firstBytes).toEqual([0x16]); // a TLS handshake record, not "POST /hook"
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('postJson in the background supervisor, which holds NODE_EXTRA_CA_CERTS for its server', () => {
+  const saved = { held: process.env['NAIJA_SUP_EXTRA_CA_CERTS'], extra: process.env['NODE_EXTRA_CA_CERTS'] };
+  afterEach(() => {
+    for (const [name, value] of [['NAIJA_SUP_EXTRA_CA_CERTS', saved.held], ['NODE_EXTRA_CA_CERTS', saved.extra]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('trusts node\'s roots and the held file\'s certificates, as node would have with the variable set', async () => {
+    const hook = await httpsReceiver();
+    try {
+      delete process.env['NODE_EXTRA_CA_CERTS'];
+      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+      await expect(postJson(hook.url, '{"a":1}', new AbortController().signal)).resolves.toBe(200);
+      expect(hook.bodies).toEqual(['{"a":1}']);
+      const ca = await webhookCa();
+      expect(ca?.at(-1)).toBe(readFileSync(fixture('tls/cert.pem'), 'utf8'));
+      expect(ca?.length).toBeGreaterThan(100); // node's roots first
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('without the held file (any other process, or one that cannot be read) node\'s default store decides: the receiver is not trusted', async () => {
+    const hook = await httpsReceiver();
+    try {
+      delete process.env['NODE_EXTRA_CA_CERTS'];
+      delete process.env['NAIJA_SUP_EXTRA_CA_CERTS'];
+      await expect(postJson(hook.url, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/no-such-cert.pem');
+      await expect(webhookCa()).resolves.toBeUndefined();
+      await expect(postJson(hook.url, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      // A process that started with NODE_EXTRA_CA_CERTS has it in its store already.
+      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+      process.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+      await expect(webhookCa()).resolves.toBeUndefined();
+      expect(hook.bodies).toEqual([]);
+    } finally {
+      await hook.close();
     }
   });
 });
