@@ -6,7 +6,11 @@
 // PM2 is installed by this script into a temporary folder (`npm install pm2@7`); it is not a
 // dependency of the project. PM2_HOME and naija-sup's run dir are temporary too, so a PM2 or a
 // naija-sup of the user's is never touched. Only processes started here are ever signalled.
-// Reproduce: npm run build && node bench/vs-pm2.mjs [rounds]   (or: npm run bench -- vs-pm2)
+// NODE_EXTRA_CA_CERTS, when the environment sets it, makes every Node start-up parse that file
+// (38 ms with Debian's bundle on the development machine): the header prints what it costs
+// `node -e 0` here. --without-extra-ca runs every process (naija-sup, PM2, bare node alike)
+// without it, as on a machine that does not set it.
+// Reproduce: npm run build && node bench/vs-pm2.mjs [rounds] [--without-extra-ca]   (or: npm run bench -- vs-pm2)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,7 +20,9 @@ import { CLI, cleanup, freePort, get, median, pollUntil, ROOT, rssKiB, sleep, st
 
 const { controlPaths } = await import(pathToFileURL(join(ROOT, 'dist', 'control', 'paths.js')).href);
 
-const ROUNDS = Math.max(3, Number(process.argv[2] ?? 7));
+const args = process.argv.slice(2);
+const WITHOUT_EXTRA_CA = args.includes('--without-extra-ca');
+const ROUNDS = Math.max(3, Number(args.find((a) => /^\d+$/.test(a)) ?? 7));
 const node = process.execPath;
 const work = mkdtempSync(join(tmpdir(), 'naija-sup-vs-pm2-'));
 const runDir = join(work, 'run');
@@ -24,6 +30,8 @@ const pm2Home = join(work, 'pm2-home');
 const marks = join(work, 'graceful.log');
 const baseEnv = { ...process.env, NO_COLOR: '1', NAIJA_SUP_RUN_DIR: runDir, PM2_HOME: pm2Home, NAIJA_SUP_LOG_FORMAT: 'json' };
 delete baseEnv.NODE_OPTIONS;
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+if (WITHOUT_EXTRA_CA) delete baseEnv.NODE_EXTRA_CA_CERTS;
 
 // The trivial server: 200 on every path. On SIGTERM it keeps serving for DRAIN_MS, then closes and
 // appends "graceful <pid>" to GRACEFUL_LOG (SIGINT too: PM2's stop signal): a stop that SIGKILLs it leaves no such line.
@@ -285,9 +293,27 @@ function printTable() {
   }
 }
 
+/** Whether NODE_EXTRA_CA_CERTS is set, and what it costs `node -e 0` here (medians of 11, taking turns). */
+async function printExtraCa() {
+  if (extraCa === undefined) {
+    console.log('NODE_EXTRA_CA_CERTS: not set');
+    return;
+  }
+  const withCa = [];
+  const without = [];
+  const bare = { ...baseEnv };
+  delete bare.NODE_EXTRA_CA_CERTS;
+  for (let i = 0; i < 11; i += 1) {
+    withCa.push((await timed(node, ['-e', '0'], { ...baseEnv, NODE_EXTRA_CA_CERTS: extraCa })).ms);
+    without.push((await timed(node, ['-e', '0'], bare)).ms);
+  }
+  console.log(`NODE_EXTRA_CA_CERTS=${extraCa}: \`node -e 0\` ${median(withCa).toFixed(0)} ms with it, ${median(without).toFixed(0)} ms without; this run ${WITHOUT_EXTRA_CA ? 'unsets it for every process (--without-extra-ca)' : 'keeps it, as the environment gives it'}`);
+}
+
 try {
   pm2 = installPm2();
   console.log(`node ${process.version}, ${ROUNDS} rounds, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start`);
+  await printExtraCa();
   const startMedians = await rowStart();
   await rowDetached(startMedians.bare);
   await rowStop();
@@ -295,7 +321,7 @@ try {
   await rowKill();
   printTable();
   console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('reproduce: npm run build && node bench/vs-pm2.mjs [rounds]');
+  console.log(`reproduce: npm run build && node bench/vs-pm2.mjs ${ROUNDS}${WITHOUT_EXTRA_CA ? ' --without-extra-ca' : ''}`);
 } finally {
   if (pm2) await pm2Kill().catch(() => undefined);
   await timed(node, [CLI, 'stop', '--name', 'vs-pm2', '--force']).catch(() => undefined);

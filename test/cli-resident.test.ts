@@ -5,7 +5,8 @@
  * without NODE_EXTRA_CA_CERTS, which it hands to the server and reads itself for a webhook. Built binary
  * (`npm run build` first); ends with nothing running in the app's folder.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../src/control/protocol.js';
 import { assertStoppedIn, cliApp, endCliApps, type CliApp } from './helpers/cli-app.js';
@@ -88,5 +89,21 @@ describe('the resident supervisor of start -d', () => {
     } finally {
       await receiver.close();
     }
+  }, 60_000);
+
+  it('keeps NODE_EXTRA_CA_CERTS when the config file is code, which runs in it at every load', async () => {
+    const a = await cliApp();
+    a.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+    const json = JSON.parse(readFileSync(join(a.cwd, '.naija-suprc.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(a.cwd, 'naija-sup.config.mjs'), `export default { ...${JSON.stringify(json)}, env: { SEEN_CA: process.env.NODE_EXTRA_CA_CERTS ?? 'unset' } };\n`);
+    const r = await a.cli(['start', '-d', '-c', 'naija-sup.config.mjs']);
+    expect(r.status, r.stderr).toBe(0);
+    const status = JSON.parse((await a.cli(['status', '--json'])).stdout) as StatusSnapshot;
+    expect(environOf(status.supervisorPid)['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+    expect(environOf(status.supervisorPid)['NAIJA_SUP_EXTRA_CA_CERTS']).toBeUndefined();
+    const server = environOf(status.instancePid as number);
+    expect(server['SEEN_CA']).toBe(fixture('tls/cert.pem'));
+    expect(server['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+    await stopped(a);
   }, 60_000);
 });

@@ -110,7 +110,13 @@ export interface ParsedStart {
   command: string[];
 }
 
-function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, mode: string): Background {
+/** How the background supervisor is started: its mode (node flags) and whether its config file is code (environment). */
+interface Launch {
+  mode: string;
+  configIsCode: boolean;
+}
+
+function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, launch: Launch): Background {
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   // Our pid and Math.random, not node:crypto (~9 ms to load before the spawn): the run dir is
@@ -129,9 +135,9 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   try {
     const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command }) };
     // The resident process's flags and malloc arenas (src/cli/resident.ts: why each, as measured).
-    child = spawn(process.execPath, [...supervisorNodeFlags(io.env, mode), BIN, ...backgroundArgs(argv)], {
+    child = spawn(process.execPath, [...supervisorNodeFlags(io.env, launch.mode), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
-      env: { ...supervisorEnv(io.env), [DETACHED_ENV]: '1', ...handed },
+      env: { ...supervisorEnv(io.env, { holdCa: !launch.configIsCode }), [DETACHED_ENV]: '1', ...handed },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -169,8 +175,8 @@ function signalBackground(bg: Background, signal: NodeJS.Signals): void {
  */
 export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedStart): Promise<number> {
   const configPath = configArg(argv);
-  const { loadConfig } = await import('../config/load.js');
-  const { config } = await loadConfig({
+  const { configRunsCode, loadConfig } = await import('../config/load.js');
+  const { config, filepath } = await loadConfig({
     cwd: io.cwd,
     ...(configPath === undefined ? {} : { configPath }),
     env: io.env,
@@ -188,7 +194,7 @@ export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedSt
   }
 
   // --mode wins over the file, as in the background supervisor; the mode cannot change on reload.
-  const bg = spawnBackground(io, argv, runDir, name, parsed, parsed?.opts.mode ?? config.mode);
+  const bg = spawnBackground(io, argv, runDir, name, parsed, { mode: parsed?.opts.mode ?? config.mode, configIsCode: configRunsCode(filepath) });
   const budget = config.health.startupTimeout + MARGIN_MS;
   // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
   const onInterrupt = (signal: NodeJS.Signals) => (): void => {

@@ -90,6 +90,14 @@ const LOADERS: Record<string, Loader> = {
   '.ts': async (filepath, content) => loadTs(filepath, content),
 };
 
+/** The extensions whose config file is code, run at every load (module-loaders.ts). */
+const CODE_EXTENSIONS: ReadonlySet<string> = new Set(['.js', '.mjs', '.cjs', '.ts']);
+
+/** Whether loading the config at `filepath` runs its code (a .js, .mjs, .cjs or .ts file). */
+export function configRunsCode(filepath: string | null): boolean {
+  return filepath !== null && CODE_EXTENSIONS.has(path.extname(filepath));
+}
+
 async function explorer() {
   // Imported here: cosmiconfig costs tens of ms to load, and `--config` usually does without it.
   const { cosmiconfig } = await importModule<typeof import('cosmiconfig')>('cosmiconfig');

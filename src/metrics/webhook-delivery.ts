@@ -6,7 +6,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import * as tls from 'node:tls';
 import { redactWebhook } from '../config/redact.js';
 import { readTextFile } from '../fs-async.js';
 import { isoTime } from '../iso-time.js';
@@ -54,39 +54,49 @@ interface Target {
   status: WebhookStatus;
 }
 
-/** The certificates of the held NODE_EXTRA_CA_CERTS file, read once per path. */
-const heldCaFiles = new Map<string, Promise<string[] | undefined>>();
+/** The TLS context of the held NODE_EXTRA_CA_CERTS file, made once per path (a failed read is retried). */
+const heldCaContexts = new Map<string, Promise<tls.SecureContext | undefined>>();
+
+/** The certificates node trusts by default: its own roots, and the system's where a flag asks for them (Node 22.15+). */
+function defaultCertificates(): readonly string[] {
+  const get = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
+  return typeof get === 'function' ? get('default') : tls.rootCertificates;
+}
 
 /**
- * The `ca` for a webhook's TLS connection. The background supervisor starts without
+ * The TLS options for a webhook's connection. The background supervisor starts without
  * NODE_EXTRA_CA_CERTS, which it holds for its server (src/process/resident-flags.ts,
  * HELD_CA_ENV: Node parses the file at every start-up), so it trusts what node would have with
- * the variable set: node's own roots and the file's certificates. Undefined (node's default
- * store) in any other process, and when the file cannot be read, as node itself goes on
- * without it then.
+ * the variable set: node's default certificates and the file's. The context is made once per
+ * file and reused: making one parses every certificate (20–40 ms of CPU for a system bundle),
+ * too much for every POST. Undefined (node's default store) in any other process, and while the
+ * file cannot be read, as node itself goes on without it then.
  */
-export function webhookCa(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+export function webhookTls(env: NodeJS.ProcessEnv = process.env): Promise<{ secureContext: tls.SecureContext } | undefined> {
   const held = env[HELD_CA_ENV];
   if (held === undefined || held === '' || env['NODE_EXTRA_CA_CERTS'] !== undefined) return Promise.resolve(undefined);
-  let ca = heldCaFiles.get(held);
-  if (ca === undefined) {
-    ca = readTextFile(held).then((pem) => [...rootCertificates, pem], () => undefined);
-    heldCaFiles.set(held, ca);
+  let context = heldCaContexts.get(held);
+  if (context === undefined) {
+    context = readTextFile(held).then((pem) => tls.createSecureContext({ ca: [...defaultCertificates(), pem] }), () => {
+      heldCaContexts.delete(held);
+      return undefined;
+    });
+    heldCaContexts.set(held, context);
   }
-  return ca;
+  return context.then((secureContext) => (secureContext === undefined ? undefined : { secureContext }));
 }
 
 /** The real POST: no keep-alive agent, so no pooled socket outlives the delivery. */
 export const postJson: PostJson = async (url, body, signal) => {
   const https = url.startsWith('https:');
-  const ca = https ? await webhookCa() : undefined;
+  const tlsOptions = https ? await webhookTls() : undefined;
   return new Promise((resolve, reject) => {
     const request = https ? httpsRequest : httpRequest;
     const req = request(url, {
       method: 'POST',
       agent: false,
       signal,
-      ...(ca === undefined ? {} : { ca }),
+      ...tlsOptions,
       headers: { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'naija-sup' },
     }, (res) => {
       res.resume();

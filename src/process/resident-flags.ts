@@ -26,8 +26,10 @@ export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
  * for a corporate proxy) `node -e 0` took 60 ms instead of 22, and the process kept 1.8 MiB more.
  * The resident makes no TLS connection but a webhook's (src/metrics/webhook-delivery.ts, which
  * then reads the file itself), so `start -d` starts it without the variable and
- * {@link instanceEnv} gives it back to the server. Kept in place when NODE_OPTIONS asks for
- * OpenSSL's CA store (--use-openssl-ca): a webhook could not rebuild that store itself.
+ * {@link instanceEnv} gives it back to the server. Kept in place when a config file that is code
+ * (.js, .mjs, .cjs, .ts) runs in the supervisor at every load (it may read the variable, or
+ * connect with TLS as it loads), and when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
+ * store (--use-openssl-ca, --use-system-ca): a webhook could not rebuild that store on Node 20.
  */
 export const HELD_CA_ENV = 'NAIJA_SUP_EXTRA_CA_CERTS';
 const NODE_CA_ENV = 'NODE_EXTRA_CA_CERTS';
@@ -60,12 +62,14 @@ export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): strin
 /**
  * The background supervisor's environment: `env`, plus the glibc malloc settings the user did not
  * set (theirs are kept), noted in {@link ADDED_ENV} so {@link instanceEnv} takes them out again,
- * and with NODE_EXTRA_CA_CERTS held for the server ({@link HELD_CA_ENV}).
+ * and with NODE_EXTRA_CA_CERTS held for the server ({@link HELD_CA_ENV}) unless `holdCa` is false
+ * (a config file that is code: see there).
  */
-export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function supervisorEnv(env: NodeJS.ProcessEnv, { holdCa = true }: { holdCa?: boolean } = {}): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   const ca = env[NODE_CA_ENV];
-  if (ca !== undefined && !/--use-openssl-ca/.test(env['NODE_OPTIONS'] ?? '')) {
+  const otherStore = /--use-(openssl|system)-ca/.test(env['NODE_OPTIONS'] ?? '') || env['NODE_USE_SYSTEM_CA'] === '1';
+  if (holdCa && ca !== undefined && !otherStore) {
     delete out[NODE_CA_ENV];
     out[HELD_CA_ENV] = ca;
   }

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig, readPackageName } from '../../src/config/load.js';
+import { configRunsCode, loadConfig, readPackageName } from '../../src/config/load.js';
+import { configEnv } from '../../src/config/module-loaders.js';
 import { NaijaSupError } from '../../src/errors.js';
 
 let dir: string;
@@ -264,6 +265,30 @@ describe('re-reading', () => {
     await loadConfig({ cwd: dir, requireCommand: false });
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(dir)).toEqual(['naija-sup.config.ts']);
+  });
+});
+
+describe('a config that is code', () => {
+  it('is a .js, .mjs, .cjs or .ts file; data is the rest', () => {
+    expect(['a/naija-sup.config.js', '.naija-suprc.mjs', 'x.cjs', 'naija-sup.config.ts'].map(configRunsCode)).toEqual([true, true, true, true]);
+    expect(['.naija-suprc', '.naija-suprc.json', 'a.yaml', 'b.yml', 'package.json', null].map(configRunsCode)).toEqual([false, false, false, false, false, false]);
+  });
+
+  it('reads NODE_EXTRA_CA_CERTS even where a background supervisor holds it for its server', async () => {
+    const saved = { held: process.env['NAIJA_SUP_EXTRA_CA_CERTS'], extra: process.env['NODE_EXTRA_CA_CERTS'] };
+    try {
+      delete process.env['NODE_EXTRA_CA_CERTS'];
+      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = '/etc/held.pem';
+      await write('naija-sup.config.mjs', "export default { name: process.env.NODE_EXTRA_CA_CERTS === '/etc/held.pem' && process.env.NAIJA_SUP_EXTRA_CA_CERTS === undefined ? 'seen' : 'unseen' };\n");
+      expect((await loadConfig({ cwd: dir, requireCommand: false })).config.name).toBe('seen');
+    } finally {
+      for (const [name, value] of [['NAIJA_SUP_EXTRA_CA_CERTS', saved.held], ['NODE_EXTRA_CA_CERTS', saved.extra]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(configEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin' });
+    expect(configEnv({ NAIJA_SUP_EXTRA_CA_CERTS: '/a.pem', NODE_EXTRA_CA_CERTS: '/b.pem' })).toEqual({ NODE_EXTRA_CA_CERTS: '/b.pem' });
   });
 });
 

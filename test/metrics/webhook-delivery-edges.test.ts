@@ -4,10 +4,12 @@
  * the NODE_EXTRA_CA_CERTS file the background supervisor holds for its server.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { postJson, webhookCa, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
+import { postJson, webhookTls, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
 import { httpsReceiver } from '../helpers/https-receiver.js';
 import { fixture } from '../helpers/processes.js';
 
@@ -113,29 +115,41 @@ describe('postJson in the background supervisor, which holds NODE_EXTRA_CA_CERTS
       delete process.env['NODE_EXTRA_CA_CERTS'];
       process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
       await expect(postJson(hook.url, '{"a":1}', new AbortController().signal)).resolves.toBe(200);
-      expect(hook.bodies).toEqual(['{"a":1}']);
-      const ca = await webhookCa();
-      expect(ca?.at(-1)).toBe(readFileSync(fixture('tls/cert.pem'), 'utf8'));
-      expect(ca?.length).toBeGreaterThan(100); // node's roots first
+      await expect(postJson(hook.url, '{"a":2}', new AbortController().signal)).resolves.toBe(200);
+      expect(hook.bodies).toEqual(['{"a":1}', '{"a":2}']);
+      // One context per file, made once: each makes node parse every certificate again.
+      const first = await webhookTls();
+      expect(first?.secureContext).toBeDefined();
+      expect((await webhookTls())?.secureContext).toBe(first?.secureContext);
     } finally {
       await hook.close();
     }
   });
 
-  it('without the held file (any other process, or one that cannot be read) node\'s default store decides: the receiver is not trusted', async () => {
+  it('without the held file (any other process, or one that cannot be read yet) node\'s default store decides: the receiver is not trusted', async () => {
     const hook = await httpsReceiver();
     try {
       delete process.env['NODE_EXTRA_CA_CERTS'];
       delete process.env['NAIJA_SUP_EXTRA_CA_CERTS'];
       await expect(postJson(hook.url, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
-      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/no-such-cert.pem');
-      await expect(webhookCa()).resolves.toBeUndefined();
-      await expect(postJson(hook.url, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      // A file that cannot be read (yet): node's default store, and the file is read again next time.
+      const dir = mkdtempSync(join(tmpdir(), 'naija-sup-held-ca-'));
+      try {
+        const later = join(dir, 'ca.pem');
+        process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = later;
+        await expect(webhookTls()).resolves.toBeUndefined();
+        await expect(postJson(hook.url, '{}', new AbortController().signal)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+        expect(hook.bodies).toEqual([]);
+        copyFileSync(fixture('tls/cert.pem'), later);
+        await expect(postJson(hook.url, '{"b":1}', new AbortController().signal)).resolves.toBe(200);
+        expect(hook.bodies).toEqual(['{"b":1}']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       // A process that started with NODE_EXTRA_CA_CERTS has it in its store already.
       process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
       process.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
-      await expect(webhookCa()).resolves.toBeUndefined();
-      expect(hook.bodies).toEqual([]);
+      await expect(webhookTls()).resolves.toBeUndefined();
     } finally {
       await hook.close();
     }
