@@ -26,11 +26,28 @@ module.exports = { runBundle };
 function runFull(args) {
   if (process.env.NAIJA_SUP_DETACHED === '1') {
     // Not handed its options (run by hand?): the whole CLI runs it and says what is wrong.
-    const resident = fromCodeCache(distFile('resident', 'main.cjs'));
+    const resident = fromCodeCache(distFile('resident', 'main.cjs'), distFile('resident', residentCache(process.env.NAIJA_SUP_START_OPTIONS)));
     return resident !== null ? resident.runResident(args).then((status) => status ?? runEsm(args)) : runEsm(args);
   }
   const bundle = fromCodeCache(distFile('start', 'main.cjs'));
   return bundle !== null ? bundle.run(args) : runEsm(args);
+}
+
+/**
+ * The resident bundle's code cache for the mode `start -d` handed over with its options: V8
+ * hashes every flag into a cache, and proxy mode's background supervisor runs with other node
+ * flags than the other modes' (src/process/resident-flags.ts), so the build trains one cache for
+ * each (scripts/bundle.mjs). Another mode's cache would be rejected, and the bundle compiled as
+ * require() does.
+ */
+function residentCache(handed) {
+  let mode;
+  try {
+    mode = JSON.parse(handed ?? '{}').mode;
+  } catch {
+    mode = undefined; // not ours to judge here: the resident bundle declines it
+  }
+  return mode === 'proxy' ? 'main.cjs.proxy.cache' : 'main.cjs.cache';
 }
 
 /** The whole CLI from its ESM chunks (dist/bundle/): a build from before the CommonJS bundles. */
@@ -45,14 +62,14 @@ function distFile(...parts) {
 
 /**
  * A CommonJS bundle (dist/start/main.cjs, dist/resident/main.cjs, dist/quick/run.cjs), compiled
- * from its V8 code cache (FILE.cache, made by the build with the functions a command runs already
- * compiled: the start and resident bundles' by a training run, the quick bundle's with every
- * function), so neither its
- * top level nor those functions are compiled as it runs. V8 checks the cache against its own
- * version, its flags and the source, and compiles as require() would when it does not match.
- * Null when the bundle was never built (a build from before it).
+ * from its V8 code cache (`cacheFile`, FILE.cache unless said), made by the build with the
+ * functions a command runs already compiled: the start and resident bundles' by a training run,
+ * the quick bundle's with every function. So neither its top level nor those functions are
+ * compiled as it runs. V8 checks the cache against its own version, its flags and the source, and
+ * compiles as require() would when it does not match. Null when the bundle was never built (a
+ * build from before it).
  */
-function fromCodeCache(file) {
+function fromCodeCache(file, cacheFile = `${file}.cache`) {
   // require() instead, with --enable-source-maps (someone debugging): Node maps the stack traces
   // of what require() compiled, not of a vm.Script; and under NODE_V8_COVERAGE (npm test): V8
   // keeps no block counts for functions it took from a code cache, only whole-function ones, so
@@ -65,7 +82,7 @@ function fromCodeCache(file) {
     // latin1: the build checks the bundles are ASCII, and V8 takes a one-byte string as it is,
     // where utf8 is decoded first (0.3 ms less for the start bundle).
     source = readFileSync(file, 'latin1');
-    cachedData = readFileSync(`${file}.cache`);
+    cachedData = readFileSync(cacheFile);
   } catch {
     // No bundle (null), or a cache that cannot be read: it is optional, require() does without.
     return requireBuilt(file);

@@ -52,9 +52,11 @@
 // probe off node:http, src/health/http.ts, 46.9; with node:fs/promises gone too,
 // src/fs-async.ts, 46.4: 5 rounds each). `start -d` → ready 305 → 278 ms (9 interleaved runs).
 // What it pays: the text of modules a given run never uses (proxy mode, monitoring, the human
-// renderer) stays in its heap, unparsed. Its code cache is trained by a run of that supervisor
-// under its own flags (residentCodeCache): exec → the server's spawn 110 → 93 ms, `start -d` →
-// ready 280 → 256 ms (9 interleaved runs), idle RSS the same (46.4 MiB either way, 7 rounds).
+// renderer) stays in its heap, unparsed. Its code caches are trained by runs of that supervisor
+// under its own flags (residentCodeCache; one for proxy mode, whose flags differ): exec → the
+// server's spawn 110 → 93 ms, `start -d` → ready 280 → 256 ms (9 interleaved runs), idle RSS the
+// same (46.4 MiB either way, 7 rounds); proxy mode's: `start -d` → ready 245 → 233 ms (11
+// interleaved runs), idle RSS the same (52.6–52.7 MiB either way, 3 rounds).
 //
 // Usage: node scripts/bundle.mjs   (npm run build runs it)
 import { build } from 'esbuild';
@@ -221,7 +223,7 @@ function eagerCodeCache(file) {
  * during the run (Ctrl+C) leaves its temporary folder behind; the supervisor it ran stops the
  * server on the same signal. `run` says which run (code-cache.cjs's mode), under which node flags
  * and with what added to its environment: the start bundle's by default (residentCodeCache gives
- * the resident bundle's, which has no stand-in).
+ * the resident bundle's, which has no stand-in, with the app's mode and the cache file).
  */
 async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {}, what: 'start bundle' }) {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
@@ -234,14 +236,14 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
       });
     });
     writeFileSync(join(dir, 'server.cjs'), "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => s.close(() => process.exit(0)) && s.closeIdleConnections());\n");
-    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, host: '127.0.0.1', health: { path: '/' } }));
-    const out = join(dir, 'main.cjs.cache');
+    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, host: '127.0.0.1', health: { path: '/' }, mode: run.mode === 'train-resident' ? run.appMode : 'direct' }));
+    const out = join(dir, 'trained.cache');
     // Only what the run needs: the build's own environment could name a port, a host or
     // --kill-existing (PORT, KILL_EXISTING, NAIJA_SUP_*), which a supervisor reads before its config.
     const env = cleanEnv({ NAIJA_SUP_RUN_DIR: join(dir, 'run'), NO_COLOR: '1', ...run.env });
     const training = spawnSync(process.execPath, [...run.flags, CODE_CACHE, run.mode, file, out, dir, String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, encoding: 'utf8' });
     if (training.status === 0 && acceptedByNode(file, out, run.flags)) {
-      writeFileSync(`${file}.cache`, readFileSync(out));
+      writeFileSync(run.cacheFile ?? `${file}.cache`, readFileSync(out));
       return;
     }
     const tail = (text) => (text ?? '').trim().split('\n').slice(-8).join('\n');
@@ -262,22 +264,29 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
 }
 
 /**
- * The resident bundle's code cache, trained as the start bundle's is, but by the background
+ * The resident bundle's code caches, trained as the start bundle's is, but by the background
  * supervisor's own run: its options handed over in the environment, under the node flags `start
- * -d` gives it. V8 hashes every flag into a cache and rejects it under other flags, so it is made
- * under those of the modes other than proxy (proxy mode's differ: there, and under a user's
- * NODE_OPTIONS flags, the bin compiles the bundle as require() would). Removed when a fresh
- * `node` with those flags rejects it.
+ * -d` gives it. V8 hashes every flag into a cache and rejects it under other flags, and proxy
+ * mode's flags differ from the other modes', so there are two: FILE.cache, made by a run in
+ * direct mode under those modes' flags, and FILE.proxy.cache, by a run in proxy mode (whose
+ * requests, relayed to the trained server, compile the proxy's path too). The bin picks one by the
+ * mode handed over (bin/naija-sup.js, residentCache); under a user's NODE_OPTIONS flags V8 rejects
+ * either, and the bin compiles the bundle as require() would. Each is removed when a fresh `node`
+ * with its flags rejects it.
  */
 async function residentCodeCache(file) {
   const { supervisorNodeFlags, DETACHED_ENV, START_OPTIONS_ENV } = await import(pathToFileURL(join(ROOT, 'dist', 'process', 'resident-flags.js')).href);
-  rmSync(`${file}.cache`, { force: true });
-  await trainedCodeCache(file, {
-    mode: 'train-resident',
-    flags: supervisorNodeFlags({}, 'direct'),
-    env: { [DETACHED_ENV]: '1', [START_OPTIONS_ENV]: JSON.stringify({ opts: {}, command: [] }) },
-    what: 'resident bundle',
-  });
+  for (const [appMode, cacheFile] of [['direct', `${file}.cache`], ['proxy', `${file}.proxy.cache`]]) {
+    rmSync(cacheFile, { force: true });
+    await trainedCodeCache(file, {
+      mode: 'train-resident',
+      appMode,
+      cacheFile,
+      flags: supervisorNodeFlags({}, appMode),
+      env: { [DETACHED_ENV]: '1', [START_OPTIONS_ENV]: JSON.stringify({ opts: {}, command: [], mode: appMode }) },
+      what: `resident bundle (${appMode} mode)`,
+    });
+  }
 }
 
 /** PATH and HOME of the build's environment, and `extra`: nothing else reaches a cache's process. */

@@ -133,7 +133,8 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   }
   let child: ChildProcess;
   try {
-    const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command }) };
+    // With the mode, whose node flags the bin needs to know to pick the code cache made under them.
+    const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command, mode: launch.mode }) };
     // The resident process's flags and malloc arenas (src/cli/resident.ts: why each, as measured).
     child = spawn(process.execPath, [...supervisorNodeFlags(io.env, launch.mode), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,

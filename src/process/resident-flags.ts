@@ -10,7 +10,9 @@ export const DETACHED_ENV = 'NAIJA_SUP_DETACHED';
 /**
  * `start`'s options as `start -d` parsed them, for the background supervisor: it skips the CLI
  * framework (tens of ms before its config is even read, and memory it would hold for days).
- * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`.
+ * Read by main.ts only together with {@link DETACHED_ENV}; the arguments stay for `ps`. Its
+ * `mode` (the app's, from the flag or the config) tells the bin which of the resident bundle's
+ * code caches was made under this process's node flags (bin/naija-sup.js, residentCache).
  */
 export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
 /**
