@@ -93,9 +93,19 @@ const LOADERS: Record<string, Loader> = {
 /** The extensions whose config file is code, run at every load (module-loaders.ts). */
 const CODE_EXTENSIONS: ReadonlySet<string> = new Set(['.js', '.mjs', '.cjs', '.ts']);
 
-/** Whether loading the config at `filepath` runs its code (a .js, .mjs, .cjs or .ts file). */
+/**
+ * Whether loading the config at `filepath` may run code: a .js, .mjs, .cjs or .ts file, or one
+ * that mentions `$import` (cosmiconfig's imports, which may name such a file; checked on the text,
+ * so a file that merely mentions it counts too, and package.json as a whole).
+ */
 export function configRunsCode(filepath: string | null): boolean {
-  return filepath !== null && CODE_EXTENSIONS.has(path.extname(filepath));
+  if (filepath === null) return false;
+  if (CODE_EXTENSIONS.has(path.extname(filepath))) return true;
+  try {
+    return readFileSync(filepath, 'utf8').includes('$import');
+  } catch {
+    return false; // gone since it was loaded: the background supervisor's own load will say so
+  }
 }
 
 async function explorer() {

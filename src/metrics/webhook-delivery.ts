@@ -63,21 +63,29 @@ function defaultCertificates(): readonly string[] {
   return typeof get === 'function' ? get('default') : tls.rootCertificates;
 }
 
+/** What a webhook trusts with the held file's text `pem`: node's default certificates, then the file's. */
+export function certificatesWith(pem: string): string[] {
+  return [...defaultCertificates(), pem];
+}
+
 /**
  * The TLS options for a webhook's connection. The background supervisor starts without
  * NODE_EXTRA_CA_CERTS, which it holds for its server (src/process/resident-flags.ts,
  * HELD_CA_ENV: Node parses the file at every start-up), so it trusts what node would have with
  * the variable set: node's default certificates and the file's. The context is made once per
- * file and reused: making one parses every certificate (20–40 ms of CPU for a system bundle),
- * too much for every POST. Undefined (node's default store) in any other process, and while the
- * file cannot be read, as node itself goes on without it then.
+ * file and reused: making one parses every certificate (20–60 ms of CPU for a system bundle),
+ * too much for every POST. It holds them for the supervisor's life, so after the first https
+ * delivery the memory the supervisor saved at start is spent again (a review measured 1.4 MiB
+ * more than with the variable read at start; leaving out the file's repeats of node's roots
+ * did not make it smaller). Undefined (node's default store) in any other process, and while
+ * the file cannot be read, as node itself goes on without it then.
  */
 export function webhookTls(env: NodeJS.ProcessEnv = process.env): Promise<{ secureContext: tls.SecureContext } | undefined> {
   const held = env[HELD_CA_ENV];
   if (held === undefined || held === '' || env['NODE_EXTRA_CA_CERTS'] !== undefined) return Promise.resolve(undefined);
   let context = heldCaContexts.get(held);
   if (context === undefined) {
-    context = readTextFile(held).then((pem) => tls.createSecureContext({ ca: [...defaultCertificates(), pem] }), () => {
+    context = readTextFile(held).then((pem) => tls.createSecureContext({ ca: certificatesWith(pem) }), () => {
       heldCaContexts.delete(held);
       return undefined;
     });

@@ -274,6 +274,15 @@ describe('a config that is code', () => {
     expect(['.naija-suprc', '.naija-suprc.json', 'a.yaml', 'b.yml', 'package.json', null].map(configRunsCode)).toEqual([false, false, false, false, false, false]);
   });
 
+  it('is also a data file that $imports another, which may be code', async () => {
+    await write('base.mjs', 'export default { port: 4321 };\n');
+    const imports = await write('.naija-suprc.json', '{"$import": "./base.mjs", "command": "node a.js"}');
+    expect((await loadConfig({ cwd: dir })).config.port).toBe(4321);
+    expect(configRunsCode(imports)).toBe(true);
+    expect(configRunsCode(await write('package.json', '{"name": "a", "naija-sup": {"$import": "./base.mjs"}}'))).toBe(true);
+    expect(configRunsCode(await write('plain.yaml', 'port: 1\n'))).toBe(false);
+  });
+
   it('reads NODE_EXTRA_CA_CERTS even where a background supervisor holds it for its server', async () => {
     const saved = { held: process.env['NAIJA_SUP_EXTRA_CA_CERTS'], extra: process.env['NODE_EXTRA_CA_CERTS'] };
     try {

@@ -4,12 +4,13 @@
  * the NODE_EXTRA_CA_CERTS file the background supervisor holds for its server.
  */
 import { once } from 'node:events';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { postJson, webhookTls, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
+import { certificatesWith, postJson, webhookTls, WebhookDelivery, type PostJson } from '../../src/metrics/webhook-delivery.js';
 import { httpsReceiver } from '../helpers/https-receiver.js';
 import { fixture } from '../helpers/processes.js';
 
@@ -117,6 +118,9 @@ describe('postJson in the background supervisor, which holds NODE_EXTRA_CA_CERTS
       await expect(postJson(hook.url, '{"a":1}', new AbortController().signal)).resolves.toBe(200);
       await expect(postJson(hook.url, '{"a":2}', new AbortController().signal)).resolves.toBe(200);
       expect(hook.bodies).toEqual(['{"a":1}', '{"a":2}']);
+      // Node's own roots stay trusted beside the file's certificates.
+      const pem = readFileSync(fixture('tls/cert.pem'), 'utf8');
+      expect(certificatesWith(pem)).toEqual([...rootCertificates, pem]);
       // One context per file, made once: each makes node parse every certificate again.
       const first = await webhookTls();
       expect(first?.secureContext).toBeDefined();
