@@ -6,7 +6,7 @@
  * require(), which on Node 20.19+ turns an ES module's SyntaxError into ERR_INTERNAL_ASSERTION and
  * hides the real error. A .ts file is transpiled with the project's `typescript`, if installed.
  */
-import { HELD_CA_ENV } from '../process/resident-flags.js';
+import { withHeldCa } from '../process/resident-flags.js';
 import { spawnSync } from 'node:child_process';
 import { removeFile, writeTextFile } from '../fs-async.js';
 import { pathToFileURL } from 'node:url';
@@ -74,25 +74,15 @@ import(workerData.url).then(
 
 const LOAD_TIMEOUT_MS = 10_000;
 
-/**
- * The environment a config's code sees: the user's. A background supervisor that holds
- * NODE_EXTRA_CA_CERTS for its server (src/process/resident-flags.ts) does so only for a config that
- * is data; should a reload find a config that is code instead, its code still reads the variable,
- * though its TLS connections do not trust the file (node read it, or not, when it started).
- */
-export function configEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const held = env[HELD_CA_ENV];
-  if (held === undefined) return env;
-  const out: NodeJS.ProcessEnv = { ...env, NODE_EXTRA_CA_CERTS: env['NODE_EXTRA_CA_CERTS'] ?? held };
-  delete out[HELD_CA_ENV];
-  return out;
-}
-
 async function importInWorker(filepath: string): Promise<WorkerReply> {
   // Loaded here, for JS/TS configs only: node:worker_threads costs a few ms of every `start`.
   const { Worker } = process.getBuiltinModule('node:worker_threads');
   return new Promise((resolve) => {
-    const worker = new Worker(LOADER_THREAD, { eval: true, workerData: { url: pathToFileURL(filepath).href }, env: configEnv(process.env) });
+    // The user's environment: a background supervisor that holds NODE_EXTRA_CA_CERTS for its
+    // server (src/process/resident-flags.ts) does so only for a config that runs no code; should a
+    // reload find one that does, its code still reads the variable, though its TLS connections do
+    // not trust the file (node read it, or not, when the supervisor started).
+    const worker = new Worker(LOADER_THREAD, { eval: true, workerData: { url: pathToFileURL(filepath).href }, env: withHeldCa(process.env) });
     // Listeners stay attached (a late 'error' with no listener would throw); later calls are no-ops.
     let settled = false;
     const finish = (reply: WorkerReply): void => {

@@ -91,16 +91,27 @@ export function supervisorEnv(env: NodeJS.ProcessEnv, { holdCa = true }: { holdC
  * Kubernetes env entry), and a value the user gave that way is theirs, for the server too.
  */
 export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env };
+  const out = withHeldCa(env);
   for (const name of (env[ADDED_ENV] ?? '').split(',')) {
     const ours = MALLOC_ENV[name];
     if (name !== '' && (ours === undefined || env[name] === ours)) delete out[name];
   }
-  const heldCa = env[HELD_CA_ENV];
-  if (heldCa !== undefined && out[NODE_CA_ENV] === undefined) out[NODE_CA_ENV] = heldCa;
-  delete out[HELD_CA_ENV];
   delete out[ADDED_ENV];
   delete out[DETACHED_ENV];
   delete out[START_OPTIONS_ENV];
+  return out;
+}
+
+/**
+ * `env` as the user gave it as far as NODE_EXTRA_CA_CERTS goes: with the value the background
+ * supervisor held ({@link HELD_CA_ENV}) back in place, unless it was set again since. A copy; the
+ * same `env` when nothing is held. For the server ({@link instanceEnv}) and for a config's code
+ * (src/config/module-loaders.ts).
+ */
+export function withHeldCa(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const held = env[HELD_CA_ENV];
+  if (held === undefined) return { ...env };
+  const out: NodeJS.ProcessEnv = { ...env, [NODE_CA_ENV]: env[NODE_CA_ENV] ?? held };
+  delete out[HELD_CA_ENV];
   return out;
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configRunsCode, loadConfig, readPackageName } from '../../src/config/load.js';
-import { configEnv } from '../../src/config/module-loaders.js';
 import { NaijaSupError } from '../../src/errors.js';
 
 let dir: string;
@@ -296,8 +295,6 @@ describe('a config that is code', () => {
         else process.env[name] = value;
       }
     }
-    expect(configEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin' });
-    expect(configEnv({ NAIJA_SUP_EXTRA_CA_CERTS: '/a.pem', NODE_EXTRA_CA_CERTS: '/b.pem' })).toEqual({ NODE_EXTRA_CA_CERTS: '/b.pem' });
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backgroundArgs, configArg } from '../../src/cli/detach.js';
 import { instanceEnv, supervisorEnv, supervisorNodeFlags } from '../../src/cli/resident.js';
+import { withHeldCa } from '../../src/process/resident-flags.js';
 
 describe('the arguments of a detached start', () => {
   it('are those of start minus -d/--detach, and never touch the server command after --', () => {
@@ -66,6 +67,8 @@ describe('the resident supervisor\'s environment', () => {
     expect(instanceEnv(env)).toEqual({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ca.pem', MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '1', MALLOC_TRIM_THRESHOLD_: '1' });
     // An empty value is a value: handed back as it was.
     expect(instanceEnv(supervisorEnv({ NODE_EXTRA_CA_CERTS: '' }))['NODE_EXTRA_CA_CERTS']).toBe('');
+    expect(withHeldCa({ PATH: '/bin' })).toEqual({ PATH: '/bin' });
+    expect(withHeldCa({ NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem' })).toEqual({ NODE_EXTRA_CA_CERTS: '/etc/ca.pem' });
     // A value set again later (an exported unit's platform) is the server's.
     expect(instanceEnv({ NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem', NODE_EXTRA_CA_CERTS: '/other.pem' })).toEqual({ NODE_EXTRA_CA_CERTS: '/other.pem' });
   });
