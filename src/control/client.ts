@@ -252,8 +252,11 @@ export async function locateApp(options: LocateOptions): Promise<AppLocation> {
 /** The control paths of `name` in the run dir of `env` (null when the run dir does not exist). */
 export function locationOf(name: string, env: NodeJS.ProcessEnv, extra: { named: boolean; pidFile?: string | null }): AppLocation {
   const own = checkRunDir(env);
-  // One user, one view (issue 15): the app may run from another of this user's run dirs.
-  const runDir = viewRunDirs(env).find((dir) => [controlPaths(dir, name).socket, controlPaths(dir, name).record].some((p) => existsSync(p))) ?? own;
+  const holdsApp = (dir: string): boolean => [controlPaths(dir, name).socket, controlPaths(dir, name).record].some((p) => existsSync(p));
+  // One user, one view (issue 15): the app may run from another of this user's run dirs. Our own
+  // comes first among them and was just checked: only when it does not hold the app are the
+  // others listed and checked (each a chain of stats up to /, and every registration read).
+  const runDir = own !== null && holdsApp(own) ? own : (viewRunDirs(env).find(holdsApp) ?? own);
   if (runDir === null) return { name, paths: null, ...extra };
   const paths = controlPaths(runDir, name);
   if (paths.socketDir !== runDir) checkPrivateDir(paths.socketDir, 'socket directory');
