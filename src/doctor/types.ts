@@ -1,5 +1,5 @@
 /**
- * The shape of doctor (DESIGN.md "doctor"): a declarative list of checks, each
+ * The shape of doctor: a declarative list of checks, each
  * `{id, title, run(ctx)}` returning `{status, summary, details, fix}`. Checks only read: they never
  * kill, rebuild or install; a fix is a command for the user to run. The one exception is asked for
  * by name: `--drain` lets handoff-drain start the app on a private port (and stop it again).

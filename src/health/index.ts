@@ -1,5 +1,5 @@
 /**
- * Health probes: "Ready means a probe passed" (DESIGN.md, Lifecycle). HTTP GET (200–399), TCP
+ * Health probes: ready means a probe passed (README.md "Your server: PORT and health"). HTTP GET (200–399), TCP
  * connect, or a log line; addresses chosen from the bind host, never "localhost".
  */
 

@@ -1,6 +1,6 @@
 /**
  * The supervisor's Prometheus metrics (issue 7, docs/metrics.md), fed by its typed events — the one
- * stream of DESIGN.md "Observability" — and never by reading the runner's internals. The only other
+ * stream the renderer, `status` and the control socket consume too — and never by reading the runner's internals. The only other
  * input is a periodic sample of the instance's process group from /proc (CPU seconds, RSS bytes),
  * which no event could carry.
  *

@@ -10,7 +10,7 @@
  *
  * Anything else is 404 (405 for another method on a known route). It binds 127.0.0.1 by default:
  * /health names pids, commands' exit causes and dependency targets, which are nobody else's
- * business; a non-loopback host must be asked for explicitly (DESIGN.md "Processes").
+ * business; a non-loopback host must be asked for explicitly.
  *
  * Any local user can connect to it, so it must not be able to starve the supervisor (issue 15):
  * another user once held 21,000 idle connections to it, the supervisor ran out of file descriptors

@@ -76,7 +76,7 @@ export async function describeAnswer(answer: PortOwnersAnswer, now: number): Pro
 
 /**
  * Lines naming whoever holds `host:port` right now, for a fatal "port in use" message after a
- * classified crash (DESIGN.md: "a port conflict is not retried blindly: … names the owner").
+ * classified crash: a port conflict is not retried blindly, its message names the owner.
  * Never throws: a failed lookup becomes a line saying so.
  */
 export async function describePortHolders(

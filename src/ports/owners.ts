@@ -1,6 +1,6 @@
 /**
- * Who holds a TCP port, answered from /proc without spawning anything (DESIGN.md "Ports";
- * research: /work/shared/research/failures-and-ports.md §2).
+ * Who holds a TCP port, answered from /proc without spawning anything, as `ss -ltnp` and
+ * `lsof -i` do: the socket tables give the listening sockets' inodes, the fd tables their owners.
  *
  * 1. Read /proc/net/tcp and /proc/net/tcp6 (or take them read ahead: tables-ahead.ts) and keep
  *    the LISTEN sockets on `port` whose address conflicts with the host the server will bind

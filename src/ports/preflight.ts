@@ -1,5 +1,5 @@
 /**
- * The `start` preflight (issue 4; DESIGN.md "Ports"): before the instance is spawned, make sure the
+ * The `start` preflight (issue 4; README.md "Before every start: preflight"): before the instance is spawned, make sure the
  * port can be had — safely. In order:
  *
  * 1. our own stale instance, from the record: supervisor gone and the instance verifiably ours →

@@ -15,7 +15,8 @@
  * - `st` is the kernel's TCP state number (include/net/tcp_states.h) in hex: 0A is LISTEN.
  * - TIME_WAIT rows have uid 0 and inode 0: the socket belongs to no process any more.
  *
- * See /work/shared/research/failures-and-ports.md §2 "Tool-free owner lookup on Linux".
+ * The format is the kernel's (net/ipv4/tcp_ipv4.c and net/ipv6/tcp_ipv6.c, `get_tcp4_sock` and
+ * `get_tcp6_sock`); proc(5) documents it as /proc/net/tcp.
  */
 
 import { endianness } from 'node:os';

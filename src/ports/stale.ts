@@ -1,6 +1,6 @@
 /**
  * Our own stale instance, recognised from the instance record (src/control/record.ts) before a
- * start (issue 4, step 1; DESIGN.md "Processes").
+ * start (issue 4, step 1).
  *
  * Node has no PR_SET_PDEATHSIG, so a SIGKILLed supervisor leaves its instance running as an orphan
  * that keeps the port. The record names it: pid, pgid, start time and boot id of the instance, pid

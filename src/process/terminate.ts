@@ -5,7 +5,7 @@
  * only the direct child dies (supervisord demo F, tini demo e′ in research/supervisor-semantics.md).
  * `kill(-pgid)` also reaches workers orphaned by a dead parent, which a ppid walk cannot find.
  *
- * Safety rules (DESIGN.md "Processes", research "PID files and PID reuse"):
+ * Safety rules (docs/containment.md; a recorded pid may name another process since: PIDs are reused):
  * - never signal pgid/pid ≤ 1, our own pid or process group, or any of our ancestors;
  * - signal the group only when its leader is verified by start time and boot id just before the
  *   signal (no `await` in between), or — leader already exited — when the group is provably still

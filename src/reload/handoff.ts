@@ -1,6 +1,6 @@
 /**
  * The handoff listener: one TCP socket that the supervisor binds once and passes to every instance
- * as fd 3 (issue 8, `mode: handoff`; DESIGN.md "Zero-downtime reload").
+ * as fd 3 (issue 8, `mode: handoff`; docs/handoff.md).
  *
  * Why Node's internal `net._createServerHandle` (research/supervisor-semantics.md §3, checked on
  * Node 20.20): the socket must be bound but NOT accepting in the supervisor.

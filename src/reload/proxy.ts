@@ -1,5 +1,5 @@
 /**
- * The reload proxy (issue 8, `mode: proxy`; DESIGN.md "Zero-downtime reload"): the supervisor
+ * The reload proxy (issue 8, `mode: proxy`; docs/http-proxy.md): the supervisor
  * listens on the public `host:port` and pipes every TCP connection to the current instance's
  * private port on 127.0.0.1. It never parses the bytes, so it works for any TCP server.
  *

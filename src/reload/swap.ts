@@ -1,5 +1,5 @@
 /**
- * The blue/green swap as a pure transition function (issue 8, DESIGN.md "Zero-downtime reload").
+ * The blue/green swap as a pure transition function (issue 8; README.md "Zero-downtime reload").
  *
  * ```
  *   idle ──begin──▶ starting-green ──green-ready──▶ draining-blue ──blue-gone──▶ done

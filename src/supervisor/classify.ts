@@ -1,7 +1,7 @@
 /**
  * Why did the instance stop? Turns an exit (code or signal), its stderr and what the supervisor
  * itself observed into one named cause with a summary and a fix, for the event, the log, `status`
- * and the exit message (DESIGN.md "Crash classification").
+ * and the exit message (each cause's fix is in docs/troubleshooting.md).
  *
  * Precedence: a known failure in stderr (src/failures.ts) names the real problem even when the
  * supervisor then had to kill the process; next what the supervisor saw (startup timeout, failed

@@ -1,7 +1,7 @@
 /**
  * The supervisor's typed events: the one stream that the CLI renderer (human or JSON lines), and
- * later the metrics, `status` and the control socket's event stream, all consume (DESIGN.md
- * "Observability"). The core emits these; it never prints.
+ * later the metrics, `status` and the control socket's event stream, all consume (README.md
+ * "Design"). The core emits these; it never prints.
  */
 
 /** Why an instance exited, as classified from its exit status and stderr tail. */
