@@ -236,7 +236,7 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
       });
     });
     writeFileSync(join(dir, 'server.cjs'), "const s = require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1');\nprocess.on('SIGTERM', () => s.close(() => process.exit(0)) && s.closeIdleConnections());\n");
-    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, host: '127.0.0.1', health: { path: '/' }, mode: run.mode === 'train-resident' ? run.appMode : 'direct' }));
+    writeFileSync(join(dir, 'naija-sup.config.json'), JSON.stringify({ name: 'code-cache-training', command: [process.execPath, 'server.cjs'], port, host: '127.0.0.1', health: { path: '/' }, mode: run.appMode ?? 'direct' }));
     const out = join(dir, 'trained.cache');
     // Only what the run needs: the build's own environment could name a port, a host or
     // --kill-existing (PORT, KILL_EXISTING, NAIJA_SUP_*), which a supervisor reads before its config.

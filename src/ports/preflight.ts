@@ -21,7 +21,7 @@
 
 import type { ResolvedConfig } from '../config/types.js';
 import { formatDuration } from '../config/duration.js';
-import { NaijaSupError } from '../errors.js';
+import { InternalError, NaijaSupError } from '../errors.js';
 import type { CanBindResult } from './availability.js';
 import { cleanupMatches, type MatchedProcess } from './cleanup-match.js';
 import {
@@ -229,7 +229,9 @@ async function claimPort(ctx: ClaimContext): Promise<number> {
   let problem: NaijaSupError | null = null;
   switch (answer.kind) {
     case 'free': {
-      const bind = 'bind' in looked ? looked.bind : true;
+      // Always there on a free answer (OwnersLooked); TypeScript cannot narrow `looked` by `answer`.
+      if (!('bind' in looked)) throw new InternalError('a free port was looked up without its bind result');
+      const { bind } = looked;
       if (bind === false) problem = invisibleError(answer, host, port, await suggestPort(ctx), deps.uid);
       else if (bind !== true) note('port', 'warn', `nothing holds ${endpoint(host, port)}, but binding it fails here with ${bind.error}`);
       break;

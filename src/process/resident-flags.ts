@@ -28,9 +28,9 @@ export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
  * for a corporate proxy) `node -e 0` took 60 ms instead of 22, and the process kept 1.8 MiB more.
  * The resident makes no TLS connection but a webhook's (src/metrics/webhook-delivery.ts, which
  * then reads the file itself), so `start -d` starts it without the variable and
- * {@link instanceEnv} gives it back to the server. Kept in place when a config file that is code
- * (.js, .mjs, .cjs, .ts) runs in the supervisor at every load (it may read the variable, or
- * connect with TLS as it loads), and when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
+ * {@link instanceEnv} gives it back to the server. Kept in place when the config file runs code
+ * in the supervisor at every load (a .js, .mjs, .cjs or .ts file, or one that `$import`s another:
+ * src/config/load.ts, configRunsCode), which may read the variable or connect with TLS, and when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
  * store (--use-openssl-ca, --use-system-ca): a webhook could not rebuild that store on Node 20.
  */
 export const HELD_CA_ENV = 'NAIJA_SUP_EXTRA_CA_CERTS';
@@ -104,9 +104,8 @@ export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /**
  * `env` as the user gave it as far as NODE_EXTRA_CA_CERTS goes: with the value the background
- * supervisor held ({@link HELD_CA_ENV}) back in place, unless it was set again since. A copy; the
- * same `env` when nothing is held. For the server ({@link instanceEnv}) and for a config's code
- * (src/config/module-loaders.ts).
+ * supervisor held ({@link HELD_CA_ENV}) back in place, unless it was set again since. Always a
+ * copy. For the server ({@link instanceEnv}) and for a config's code (src/config/module-loaders.ts).
  */
 export function withHeldCa(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const held = env[HELD_CA_ENV];
