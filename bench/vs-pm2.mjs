@@ -80,13 +80,15 @@ const ms = (v) => (v === null || Number.isNaN(v) ? '—' : `${Math.round(v).toLo
 const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 
 // naija-sup: foreground / detached / control commands, all with the bench's config and run dir.
+// Both CLIs run as a user's shell runs them, by their bin files: naija-sup's is a shell launcher
+// (`#!/bin/sh`, it holds NODE_EXTRA_CA_CERTS for the quick forms), PM2's is `#!/usr/bin/env node`.
 const sup = {
-  start: (port, env = baseEnv) => start(node, [CLI, 'start', '--config', CONFIG, '--port', String(port)], { env, cwd: work }),
-  cli: (args, env = baseEnv) => timed(node, [CLI, ...args], env),
+  start: (port, env = baseEnv) => start(CLI, ['start', '--config', CONFIG, '--port', String(port)], { env, cwd: work }),
+  cli: (args, env = baseEnv) => timed(CLI, args, env),
 };
 let pm2;
 const pm2Env = (port, drain = 0) => ({ ...baseEnv, PORT: String(port), DRAIN_MS: String(drain), GRACEFUL_LOG: marks });
-const pm2Cli = (args, env = baseEnv) => timed(node, [pm2.bin, ...args], env);
+const pm2Cli = (args, env = baseEnv) => timed(pm2.bin, args, env);
 const pm2Kill = () => pm2Cli(['kill']);
 
 async function firstAnswer(port, t0, deadline = 20_000) {
@@ -324,7 +326,7 @@ try {
   console.log(`reproduce: npm run build && node bench/vs-pm2.mjs ${ROUNDS}${WITHOUT_EXTRA_CA ? ' --without-extra-ca' : ''}`);
 } finally {
   if (pm2) await pm2Kill().catch(() => undefined);
-  await timed(node, [CLI, 'stop', '--name', 'vs-pm2', '--force']).catch(() => undefined);
+  await timed(CLI, ['stop', '--name', 'vs-pm2', '--force']).catch(() => undefined);
   await cleanup();
   rmSync(work, { recursive: true, force: true });
 }

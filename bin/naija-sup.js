@@ -1,4 +1,50 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" /*
+# Run as a program (a user's `naija-sup`, npm's bin link, an image's HEALTHCHECK) this file is
+# first a POSIX shell script: the shell reads to the `exec` below, which runs Node on this same
+# file. To Node the lines in between are one JavaScript comment after a no-op string ("use strict"
+# still counts), and `node bin/naija-sup.js` (npm start, the tests, deployment exports) runs the
+# JavaScript directly. `exec node "$0"` finds node on PATH as `#!/usr/bin/env node` did, and Node
+# follows a bin link to this real file itself, so nothing here resolves links.
+#
+# Why a shell at all (issue 19): NODE_EXTRA_CA_CERTS, which many machines set, makes Node parse
+# that file at every start-up, before any code of ours can run (36-46 ms with Debian's bundle, more
+# than the rest of `status --name` takes). The quick forms that run standalone (src/cli/quick-forms.ts:
+# `status`/`stop`/`probe` with --name, `--version`) make no TLS connection and start no process,
+# so for them it is held in NAIJA_SUP_EXTRA_CA_CERTS, as the background supervisor holds it
+# (src/process/resident-flags.ts). Every other command runs with the environment as it is.
+# test/e2e/launcher.test.ts holds this function to quick-forms.ts's answers.
+standalone() {
+  case $1 in
+    --version | -v) [ $# -eq 1 ]; return ;;
+    probe) [ $# -eq 3 ] && [ "$2" = --name ]; return ;;
+    status) flag=--json ;;
+    stop) flag=--force ;;
+    *) return 1 ;;
+  esac
+  cmd=$1 named=1
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      "$flag") shift; continue ;;
+      --timeout) [ "$cmd" = stop ] || return 1 ;;
+      --name) named=0 ;;
+      -c | --config) ;;
+      *) return 1 ;;
+    esac
+    [ $# -ge 2 ] || return 1
+    case $2 in -*) return 1 ;; esac
+    shift 2
+  done
+  return $named
+}
+if [ -n "${NODE_EXTRA_CA_CERTS-}" ] && standalone "$@"; then
+  NAIJA_SUP_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS
+  export NAIJA_SUP_EXTRA_CA_CERTS
+  unset NODE_EXTRA_CA_CERTS
+fi
+exec node "$0" "$@"
+*/
 // The CLI. CommonJS on purpose (bin/package.json says so; issue 19): nothing here starts Node's ESM
 // loader unless it is needed, which would cost ~5 ms and more per chunk. Three CommonJS bundles, all built
 // by `npm run build` (scripts/bundle.mjs, which says why each):

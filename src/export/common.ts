@@ -103,7 +103,7 @@ export const APP_BIN = 'node_modules/naija-sup/bin/naija-sup.js';
  * The supervisor's command inside a container or unit, which runs it for days: `node`, with the
  * resident supervisor's flags (src/process/resident-flags.ts, as `start -d` uses them), running
  * naija-sup's bin at `bin`. A node invocation rather than the `naija-sup` command on PATH,
- * because that is a script whose `#!/usr/bin/env node` takes no flags, and the other ways in
+ * because that is a launcher that runs node with no flags (bin/naija-sup.js), and the other ways in
  * are worse: NODE_OPTIONS would reach the server (a Node server inherits it, and --no-opt is not
  * even allowed there), and a shell resolving `$(command -v naija-sup)` adds quoting and a failure
  * that only shows at start. The platform's NODE_OPTIONS is unknown here, so every flag is given
