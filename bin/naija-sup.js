@@ -9,11 +9,14 @@
 #
 # Why a shell at all (issue 19): NODE_EXTRA_CA_CERTS, which many machines set, makes Node parse
 # that file at every start-up, before any code of ours can run (36-46 ms with Debian's bundle, more
-# than the rest of `status --name` takes). The quick forms that run standalone (src/cli/quick-forms.ts:
-# `status`/`stop`/`probe` with --name, `--version`) make no TLS connection and start no process,
-# so for them it is held in NAIJA_SUP_EXTRA_CA_CERTS, as the background supervisor holds it
-# (src/process/resident-flags.ts). Every other command runs with the environment as it is.
-# test/e2e/launcher.test.ts holds this function to quick-forms.ts's answers.
+# than the rest of `status --name` takes). So for `start` and for the quick forms that run
+# standalone (src/cli/quick-forms.ts: `status`/`stop`/`probe` with --name, `--version`) it is held
+# in NAIJA_SUP_EXTRA_CA_CERTS, as the background supervisor holds it (src/process/resident-flags.ts
+# says who gets it back, and who reads the file for TLS). The quick forms make no TLS connection
+# and start no process; a supervising `start` gives it back to its server and to a config's code.
+# Every other command, and any command when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
+# store, runs with the environment as it is. test/e2e/launcher.test.ts holds `held` to
+# quick-forms.ts's answers.
 standalone() {
   case $1 in
     --version | -v) [ $# -eq 1 ]; return ;;
@@ -38,7 +41,11 @@ standalone() {
   done
   return $named
 }
-if [ -n "${NODE_EXTRA_CA_CERTS-}" ] && standalone "$@"; then
+held() {
+  case " ${NODE_OPTIONS-} " in *--use-openssl-ca* | *--use-system-ca*) return 1 ;; esac
+  [ "${NODE_USE_SYSTEM_CA-}" != 1 ] && { [ "$1" = start ] || standalone "$@"; }
+}
+if [ -n "${NODE_EXTRA_CA_CERTS-}" ] && held "$@"; then
   NAIJA_SUP_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS
   export NAIJA_SUP_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS

@@ -91,19 +91,31 @@ describe('the resident supervisor of start -d', () => {
     }
   }, 60_000);
 
-  it('keeps NODE_EXTRA_CA_CERTS when the config file is code, which runs in it at every load', async () => {
-    const a = await cliApp();
-    a.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
-    const json = JSON.parse(readFileSync(join(a.cwd, '.naija-suprc.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(a.cwd, 'naija-sup.config.mjs'), `export default { ...${JSON.stringify(json)}, env: { SEEN_CA: process.env.NODE_EXTRA_CA_CERTS ?? 'unset' } };\n`);
-    const r = await a.cli(['start', '-d', '-c', 'naija-sup.config.mjs']);
-    expect(r.status, r.stderr).toBe(0);
-    const status = JSON.parse((await a.cli(['status', '--json'])).stdout) as StatusSnapshot;
-    expect(environOf(status.supervisorPid)['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
-    expect(environOf(status.supervisorPid)['NAIJA_SUP_EXTRA_CA_CERTS']).toBeUndefined();
-    const server = environOf(status.instancePid as number);
-    expect(server['SEEN_CA']).toBe(fixture('tls/cert.pem'));
-    expect(server['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
-    await stopped(a);
+  it('holds NODE_EXTRA_CA_CERTS with a config file that is code too: the code reads it, and its https requests trust it', async () => {
+    const receiver = await httpsReceiver();
+    try {
+      const a = await cliApp();
+      a.env['NODE_EXTRA_CA_CERTS'] = fixture('tls/cert.pem');
+      const json = JSON.parse(readFileSync(join(a.cwd, '.naija-suprc.json'), 'utf8')) as Record<string, unknown>;
+      // fetch at load, from the supervisor's loader thread: only the fixture's certificate makes the receiver trusted.
+      writeFileSync(join(a.cwd, 'naija-sup.config.mjs'), `let fetched;
+try { fetched = String((await fetch(${JSON.stringify(receiver.url)})).status); } catch (e) { fetched = e.cause?.code ?? e.message; }
+export default { ...${JSON.stringify(json)}, env: { SEEN_CA: process.env.NODE_EXTRA_CA_CERTS ?? 'unset', FETCHED: fetched } };
+`);
+      const r = await a.cli(['start', '-d', '-c', 'naija-sup.config.mjs']);
+      expect(r.status, r.stderr).toBe(0);
+      const status = JSON.parse((await a.cli(['status', '--json'])).stdout) as StatusSnapshot;
+      expect(environOf(status.supervisorPid)['NODE_EXTRA_CA_CERTS']).toBeUndefined();
+      expect(environOf(status.supervisorPid)['NAIJA_SUP_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+      const server = environOf(status.instancePid as number);
+      expect(server['SEEN_CA']).toBe(fixture('tls/cert.pem'));
+      expect(server['FETCHED']).toBe('200');
+      expect(server['NODE_EXTRA_CA_CERTS']).toBe(fixture('tls/cert.pem'));
+      // The supervisor loaded it too (start -d loads it once more in the background): two GETs at least.
+      expect(receiver.bodies.length).toBeGreaterThanOrEqual(2);
+      await stopped(a);
+    } finally {
+      await receiver.close();
+    }
   }, 60_000);
 });

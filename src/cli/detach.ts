@@ -110,10 +110,9 @@ export interface ParsedStart {
   command: string[];
 }
 
-/** How the background supervisor is started: its mode (node flags) and whether its config file is code (environment). */
+/** How the background supervisor is started: its mode (node flags). */
 interface Launch {
   mode: string;
-  configIsCode: boolean;
 }
 
 function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, launch: Launch): Background {
@@ -138,7 +137,7 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
     // The resident process's flags and malloc arenas (src/cli/resident.ts: why each, as measured).
     child = spawn(process.execPath, [...supervisorNodeFlags(io.env, launch.mode), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
-      env: { ...supervisorEnv(io.env, { holdCa: !launch.configIsCode }), [DETACHED_ENV]: '1', ...handed },
+      env: { ...supervisorEnv(io.env), [DETACHED_ENV]: '1', ...handed },
       detached: true,
       stdio: ['ignore', fd, fd],
     });
@@ -176,8 +175,8 @@ function signalBackground(bg: Background, signal: NodeJS.Signals): void {
  */
 export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedStart): Promise<number> {
   const configPath = configArg(argv);
-  const { configRunsCode, loadConfig } = await import('../config/load.js');
-  const { config, filepath } = await loadConfig({
+  const { loadConfig } = await import('../config/load.js');
+  const { config } = await loadConfig({
     cwd: io.cwd,
     ...(configPath === undefined ? {} : { configPath }),
     env: io.env,
@@ -195,7 +194,7 @@ export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedSt
   }
 
   // --mode wins over the file, as in the background supervisor; the mode cannot change on reload.
-  const bg = spawnBackground(io, argv, runDir, name, parsed, { mode: parsed?.opts.mode ?? config.mode, configIsCode: configRunsCode(filepath) });
+  const bg = spawnBackground(io, argv, runDir, name, parsed, { mode: parsed?.opts.mode ?? config.mode });
   const budget = config.health.startupTimeout + MARGIN_MS;
   // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
   const onInterrupt = (signal: NodeJS.Signals) => (): void => {

@@ -90,24 +90,6 @@ const LOADERS: Record<string, Loader> = {
   '.ts': async (filepath, content) => loadTs(filepath, content),
 };
 
-/** The extensions whose config file is code, run at every load (module-loaders.ts). */
-const CODE_EXTENSIONS: ReadonlySet<string> = new Set(['.js', '.mjs', '.cjs', '.ts']);
-
-/**
- * Whether loading the config at `filepath` may run code: a .js, .mjs, .cjs or .ts file, or one
- * that mentions `$import` (cosmiconfig's imports, which may name such a file; checked on the text,
- * so a file that merely mentions it counts too, and package.json as a whole).
- */
-export function configRunsCode(filepath: string | null): boolean {
-  if (filepath === null) return false;
-  if (CODE_EXTENSIONS.has(path.extname(filepath))) return true;
-  try {
-    return readFileSync(filepath, 'utf8').includes('$import');
-  } catch {
-    return false; // gone since it was loaded: the background supervisor's own load will say so
-  }
-}
-
 async function explorer() {
   // Imported here: cosmiconfig costs tens of ms to load, and `--config` usually does without it.
   const { cosmiconfig } = await importModule<typeof import('cosmiconfig')>('cosmiconfig');

@@ -6,7 +6,7 @@
  * require(), which on Node 20.19+ turns an ES module's SyntaxError into ERR_INTERNAL_ASSERTION and
  * hides the real error. A .ts file is transpiled with the project's `typescript`, if installed.
  */
-import { withHeldCa } from '../process/resident-flags.js';
+import { heldCaFile, withHeldCa } from '../process/resident-flags.js';
 import { spawnSync } from 'node:child_process';
 import { removeFile, writeTextFile } from '../fs-async.js';
 import { pathToFileURL } from 'node:url';
@@ -50,6 +50,7 @@ type WorkerReply =
  */
 const LOADER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
+if (workerData.heldCa !== undefined) trustHeldCa(workerData.heldCa);
 import(workerData.url).then(
   (module) => {
     if (module.default === undefined) {
@@ -70,6 +71,32 @@ import(workerData.url).then(
     stack: String((error && error.stack) || error),
   }),
 );
+
+// This process started without NODE_EXTRA_CA_CERTS, which it holds for its server
+// (src/process/resident-flags.ts): node read no extra certificates into its default store, and
+// Node 20 cannot add any later. So in this thread, where only the config's code runs, a TLS
+// context made without its own ca option (https, fetch and tls.connect all make one per connection)
+// gets node's default certificates and the file's, what the default store holds when node reads
+// the variable itself. The file is read at the first such context; one that cannot be read leaves
+// node's default store, as node goes on without it. Each context parses every certificate again
+// (~30 ms for a system bundle): fine for the few requests a config may make as it loads.
+function trustHeldCa(file) {
+  const tls = require('node:tls');
+  const create = tls.createSecureContext;
+  let ca;
+  tls.createSecureContext = function createSecureContext(options) {
+    if (options !== undefined && options.ca !== undefined) return create(options);
+    if (ca === undefined) {
+      try {
+        const get = tls.getCACertificates;
+        ca = [...(typeof get === 'function' ? get('default') : tls.rootCertificates), require('node:fs').readFileSync(file, 'utf8')];
+      } catch {
+        ca = null;
+      }
+    }
+    return create(ca === null ? options : { ...options, ca });
+  };
+}
 `;
 
 const LOAD_TIMEOUT_MS = 10_000;
@@ -78,11 +105,11 @@ async function importInWorker(filepath: string): Promise<WorkerReply> {
   // Loaded here, for JS/TS configs only: node:worker_threads costs a few ms of every `start`.
   const { Worker } = process.getBuiltinModule('node:worker_threads');
   return new Promise((resolve) => {
-    // The user's environment: a background supervisor that holds NODE_EXTRA_CA_CERTS for its
-    // server (src/process/resident-flags.ts) does so only for a config that runs no code; should a
-    // reload find one that does, its code still reads the variable, though its TLS connections do
-    // not trust the file (node read it, or not, when the supervisor started).
-    const worker = new Worker(LOADER_THREAD, { eval: true, workerData: { url: pathToFileURL(filepath).href }, env: withHeldCa(process.env) });
+    // The user's environment, NODE_EXTRA_CA_CERTS back in place where this process holds it for
+    // its server (src/process/resident-flags.ts), and then the thread trusts that file for TLS
+    // (trustHeldCa above): the config's code sees what it would in a process that read it.
+    const workerData = { url: pathToFileURL(filepath).href, heldCa: heldCaFile(process.env) };
+    const worker = new Worker(LOADER_THREAD, { eval: true, workerData, env: withHeldCa(process.env) });
     // Listeners stay attached (a late 'error' with no listener would throw); later calls are no-ops.
     let settled = false;
     const finish = (reply: WorkerReply): void => {

@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import { redactWebhook } from '../config/redact.js';
 import { readTextFile } from '../fs-async.js';
 import { isoTime } from '../iso-time.js';
-import { HELD_CA_ENV } from '../process/resident-flags.js';
+import { heldCaFile } from '../process/resident-flags.js';
 
 /** POSTs `body` (JSON) to `url`; resolves with the HTTP status, rejects on a network error or abort. */
 export type PostJson = (url: string, body: string, signal: AbortSignal) => Promise<number>;
@@ -69,9 +69,10 @@ export function certificatesWith(pem: string): string[] {
 }
 
 /**
- * The TLS options for a webhook's connection. The background supervisor starts without
- * NODE_EXTRA_CA_CERTS, which it holds for its server (src/process/resident-flags.ts,
- * HELD_CA_ENV: Node parses the file at every start-up), so it trusts what node would have with
+ * The TLS options for a webhook's connection. A supervisor (the background one of `start -d`,
+ * and `start` run by the launcher) starts without NODE_EXTRA_CA_CERTS, which it holds for its
+ * server (src/process/resident-flags.ts, HELD_CA_ENV: Node parses the file at every start-up),
+ * so it trusts what node would have with
  * the variable set: node's default certificates and the file's. The context is made once per
  * file and reused: making one parses every certificate (20–60 ms of CPU for a system bundle),
  * too much for every POST. It holds them for the supervisor's life, so after the first https
@@ -81,8 +82,8 @@ export function certificatesWith(pem: string): string[] {
  * the file cannot be read, as node itself goes on without it then.
  */
 export function webhookTls(env: NodeJS.ProcessEnv = process.env): Promise<{ secureContext: tls.SecureContext } | undefined> {
-  const held = env[HELD_CA_ENV];
-  if (held === undefined || held === '' || env['NODE_EXTRA_CA_CERTS'] !== undefined) return Promise.resolve(undefined);
+  const held = heldCaFile(env);
+  if (held === undefined) return Promise.resolve(undefined);
   let context = heldCaContexts.get(held);
   if (context === undefined) {
     context = readTextFile(held).then((pem) => tls.createSecureContext({ ca: certificatesWith(pem) }), () => {

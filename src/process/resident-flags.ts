@@ -26,12 +26,13 @@ export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
  * reads and parses that file as it starts, before any of our code, whether or not the process
  * ever makes a TLS connection: with Debian's bundle of 144 certificates (a machine that sets it
  * for a corporate proxy) `node -e 0` took 60 ms instead of 22, and the process kept 1.8 MiB more.
- * The resident makes no TLS connection but a webhook's (src/metrics/webhook-delivery.ts, which
- * then reads the file itself), so `start -d` starts it without the variable and
- * {@link instanceEnv} gives it back to the server. Kept in place when the config file runs code
- * in the supervisor at every load (a .js, .mjs, .cjs or .ts file, or one that `$import`s another:
- * src/config/load.ts, configRunsCode), which may read the variable or connect with TLS, and when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
- * store (--use-openssl-ca, --use-system-ca): a webhook could not rebuild that store on Node 20.
+ * A supervisor makes no TLS connection of its own but a webhook's (src/metrics/webhook-delivery.ts),
+ * and a config file that is code runs in a thread of its own (src/config/module-loaders.ts); both
+ * trust the file as node would, reading it themselves ({@link heldCaFile}). So `start -d` starts
+ * the resident without the variable (so does bin/naija-sup.js's launcher for `start` and the
+ * quick forms), {@link withHeldCa} gives it back to a config's code and {@link instanceEnv} to
+ * the server. Kept in place when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA store
+ * (--use-openssl-ca, --use-system-ca): that store could not be rebuilt on Node 20.
  */
 export const HELD_CA_ENV = 'NAIJA_SUP_EXTRA_CA_CERTS';
 const NODE_CA_ENV = 'NODE_EXTRA_CA_CERTS';
@@ -64,14 +65,14 @@ export function supervisorNodeFlags(env: NodeJS.ProcessEnv, mode: string): strin
 /**
  * The background supervisor's environment: `env`, plus the glibc malloc settings the user did not
  * set (theirs are kept), noted in {@link ADDED_ENV} so {@link instanceEnv} takes them out again,
- * and with NODE_EXTRA_CA_CERTS held for the server ({@link HELD_CA_ENV}) unless `holdCa` is false
- * (a config file that is code: see there).
+ * and with NODE_EXTRA_CA_CERTS held for the server ({@link HELD_CA_ENV}); held already when the
+ * launcher held it for `start -d`.
  */
-export function supervisorEnv(env: NodeJS.ProcessEnv, { holdCa = true }: { holdCa?: boolean } = {}): NodeJS.ProcessEnv {
+export function supervisorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   const ca = env[NODE_CA_ENV];
   const otherStore = /--use-(openssl|system)-ca/.test(env['NODE_OPTIONS'] ?? '') || env['NODE_USE_SYSTEM_CA'] === '1';
-  if (holdCa && ca !== undefined && !otherStore) {
+  if (ca !== undefined && !otherStore) {
     delete out[NODE_CA_ENV];
     out[HELD_CA_ENV] = ca;
   }
@@ -100,6 +101,16 @@ export function instanceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   delete out[DETACHED_ENV];
   delete out[START_OPTIONS_ENV];
   return out;
+}
+
+/**
+ * The file of NODE_EXTRA_CA_CERTS when this process runs without it, holding it for its server
+ * ({@link HELD_CA_ENV}); undefined when node read it (or there is none), and for an empty value,
+ * which node ignores.
+ */
+export function heldCaFile(env: NodeJS.ProcessEnv): string | undefined {
+  const held = env[HELD_CA_ENV];
+  return held === undefined || held === '' || env[NODE_CA_ENV] !== undefined ? undefined : held;
 }
 
 /**

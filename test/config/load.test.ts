@@ -7,8 +7,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configRunsCode, loadConfig, readPackageName } from '../../src/config/load.js';
+import { loadConfig, readPackageName } from '../../src/config/load.js';
 import { NaijaSupError } from '../../src/errors.js';
+import { httpsReceiver } from '../helpers/https-receiver.js';
+import { fixture } from '../helpers/processes.js';
 
 let dir: string;
 
@@ -268,32 +270,49 @@ describe('re-reading', () => {
 });
 
 describe('a config that is code', () => {
-  it('is a .js, .mjs, .cjs or .ts file; data is the rest', () => {
-    expect(['a/naija-sup.config.js', '.naija-suprc.mjs', 'x.cjs', 'naija-sup.config.ts'].map(configRunsCode)).toEqual([true, true, true, true]);
-    expect(['.naija-suprc', '.naija-suprc.json', 'a.yaml', 'b.yml', 'package.json', null].map(configRunsCode)).toEqual([false, false, false, false, false, false]);
-  });
-
-  it('is also a data file that $imports another, which may be code', async () => {
+  it('may come through a data file that $imports it', async () => {
     await write('base.mjs', 'export default { port: 4321 };\n');
-    const imports = await write('.naija-suprc.json', '{"$import": "./base.mjs", "command": "node a.js"}');
+    await write('.naija-suprc.json', '{"$import": "./base.mjs", "command": "node a.js"}');
     expect((await loadConfig({ cwd: dir })).config.port).toBe(4321);
-    expect(configRunsCode(imports)).toBe(true);
-    expect(configRunsCode(await write('package.json', '{"name": "a", "naija-sup": {"$import": "./base.mjs"}}'))).toBe(true);
-    expect(configRunsCode(await write('plain.yaml', 'port: 1\n'))).toBe(false);
   });
 
-  it('reads NODE_EXTRA_CA_CERTS even where a background supervisor holds it for its server', async () => {
+  /** Runs `body` with this process as a supervisor that holds NODE_EXTRA_CA_CERTS (`held`) for its server. */
+  async function holding<T>(held: string, body: () => Promise<T>): Promise<T> {
     const saved = { held: process.env['NAIJA_SUP_EXTRA_CA_CERTS'], extra: process.env['NODE_EXTRA_CA_CERTS'] };
     try {
       delete process.env['NODE_EXTRA_CA_CERTS'];
-      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = '/etc/held.pem';
-      await write('naija-sup.config.mjs', "export default { name: process.env.NODE_EXTRA_CA_CERTS === '/etc/held.pem' && process.env.NAIJA_SUP_EXTRA_CA_CERTS === undefined ? 'seen' : 'unseen' };\n");
-      expect((await loadConfig({ cwd: dir, requireCommand: false })).config.name).toBe('seen');
+      process.env['NAIJA_SUP_EXTRA_CA_CERTS'] = held;
+      return await body();
     } finally {
       for (const [name, value] of [['NAIJA_SUP_EXTRA_CA_CERTS', saved.held], ['NODE_EXTRA_CA_CERTS', saved.extra]] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  }
+
+  it('reads NODE_EXTRA_CA_CERTS even where a supervisor holds it for its server', async () => {
+    await write('naija-sup.config.mjs', "export default { name: process.env.NODE_EXTRA_CA_CERTS === '/etc/held.pem' && process.env.NAIJA_SUP_EXTRA_CA_CERTS === undefined ? 'seen' : 'unseen' };\n");
+    expect(await holding('/etc/held.pem', async () => (await loadConfig({ cwd: dir, requireCommand: false })).config.name)).toBe('seen');
+  });
+
+  it('trusts the held file for https and fetch as it loads, as a process that read it would', async () => {
+    const receiver = await httpsReceiver();
+    try {
+      // Only test/fixtures/tls/cert.pem makes the receiver trusted; the answer is the status or the error's code.
+      await write('naija-sup.config.mjs', `import { get } from 'node:https';
+const url = ${JSON.stringify(receiver.url)};
+const viaHttps = await new Promise((resolve) => get(url, (r) => { r.resume(); resolve(String(r.statusCode)); }).on('error', (e) => resolve(e.code)));
+let viaFetch;
+try { viaFetch = String((await fetch(url)).status); } catch (e) { viaFetch = e.cause?.code ?? e.message; }
+export default { name: 'tls', env: { VIA_HTTPS: viaHttps, VIA_FETCH: viaFetch } };
+`);
+      const load = async (): Promise<Record<string, string>> => (await loadConfig({ cwd: dir, requireCommand: false })).config.env;
+      expect(await holding(fixture('tls/cert.pem'), load)).toMatchObject({ VIA_HTTPS: '200', VIA_FETCH: '200' });
+      // A file that cannot be read adds nothing, as node goes on without it.
+      expect(await holding(path.join(dir, 'missing.pem'), load)).toMatchObject({ VIA_HTTPS: 'DEPTH_ZERO_SELF_SIGNED_CERT', VIA_FETCH: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    } finally {
+      await receiver.close();
     }
   });
 });
