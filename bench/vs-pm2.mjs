@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLI, cleanup, freePort, get, median, pollUntil, ROOT, rssKiB, sleep, start } from './lib.mjs';
 
@@ -28,7 +28,7 @@ const work = mkdtempSync(join(tmpdir(), 'naija-sup-vs-pm2-'));
 const runDir = join(work, 'run');
 const pm2Home = join(work, 'pm2-home');
 const marks = join(work, 'graceful.log');
-const baseEnv = { ...process.env, NO_COLOR: '1', NAIJA_SUP_RUN_DIR: runDir, PM2_HOME: pm2Home, NAIJA_SUP_LOG_FORMAT: 'json' };
+const baseEnv = { ...process.env, NO_COLOR: '1', NAIJA_SUP_RUN_DIR: runDir, PM2_HOME: pm2Home, NAIJA_SUP_LOG_FORMAT: 'json', PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}` };
 delete baseEnv.NODE_OPTIONS;
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 if (WITHOUT_EXTRA_CA) delete baseEnv.NODE_EXTRA_CA_CERTS;
@@ -81,7 +81,8 @@ const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 
 // naija-sup: foreground / detached / control commands, all with the bench's config and run dir.
 // Both CLIs run as a user's shell runs them, by their bin files: naija-sup's is a shell launcher
-// (`#!/bin/sh`, it holds NODE_EXTRA_CA_CERTS for the quick forms), PM2's is `#!/usr/bin/env node`.
+// (`#!/bin/sh`; it holds NODE_EXTRA_CA_CERTS for `start` and the quick forms), PM2's is
+// `#!/usr/bin/env node`. Both find `node` on PATH, which starts with this node's folder.
 const sup = {
   start: (port, env = baseEnv) => start(CLI, ['start', '--config', CONFIG, '--port', String(port)], { env, cwd: work }),
   cli: (args, env = baseEnv) => timed(CLI, args, env),

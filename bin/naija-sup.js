@@ -17,21 +17,22 @@
 # Every other command, and any command when NODE_OPTIONS or NODE_USE_SYSTEM_CA ask for another CA
 # store, runs with the environment as it is. test/e2e/launcher.test.ts holds `held` to
 # quick-forms.ts's answers.
+# Its two variables are named for naija-sup, and unset before node runs.
 standalone() {
   case $1 in
     --version | -v) [ $# -eq 1 ]; return ;;
     probe) [ $# -eq 3 ] && [ "$2" = --name ]; return ;;
-    status) flag=--json ;;
-    stop) flag=--force ;;
+    status) naija_sup_flag=--json ;;
+    stop) naija_sup_flag=--force ;;
     *) return 1 ;;
   esac
-  cmd=$1 named=1
+  naija_sup_named=1
   shift
   while [ $# -gt 0 ]; do
     case $1 in
-      "$flag") shift; continue ;;
-      --timeout) [ "$cmd" = stop ] || return 1 ;;
-      --name) named=0 ;;
+      "$naija_sup_flag") shift; continue ;;
+      --timeout) [ "$naija_sup_flag" = --force ] || return 1 ;;
+      --name) naija_sup_named=0 ;;
       -c | --config) ;;
       *) return 1 ;;
     esac
@@ -39,7 +40,7 @@ standalone() {
     case $2 in -*) return 1 ;; esac
     shift 2
   done
-  return $named
+  return $naija_sup_named
 }
 held() {
   case " ${NODE_OPTIONS-} " in *--use-openssl-ca* | *--use-system-ca*) return 1 ;; esac
@@ -50,6 +51,7 @@ if [ -n "${NODE_EXTRA_CA_CERTS-}" ] && held "$@"; then
   export NAIJA_SUP_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS
 fi
+unset naija_sup_flag naija_sup_named
 exec node "$0" "$@"
 */
 // The CLI. CommonJS on purpose (bin/package.json says so; issue 19): nothing here starts Node's ESM

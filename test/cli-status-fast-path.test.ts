@@ -48,6 +48,8 @@ describe('status fast path (no commander)', () => {
     expect(statusFastPath(['status', '--name', '--json'])).toBeNull();
     expect(statusFastPath(['status', '--verbose'])).toBeNull();
     expect(statusFastPath(['stop'])).toBeNull();
+    // The flag tables' inherited names are not flags.
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) expect(statusFastPath(['status', '--name', 'api', name]), name).toBeNull();
   });
 
   it('answers like the full path, without loading commander: not running → exit 3', async () => {

@@ -27,8 +27,9 @@ function plainForm(argv: readonly string[], command: string, values: Readonly<Re
   for (let i = 1; i < argv.length; i += 1) {
     const a = argv[i] as string;
     const value = argv[i + 1];
-    const valueKey = values[a];
-    const booleanKey = booleans[a];
+    // Own properties only: `constructor` or `__proto__` is not a flag.
+    const valueKey = Object.hasOwn(values, a) ? values[a] : undefined;
+    const booleanKey = Object.hasOwn(booleans, a) ? booleans[a] : undefined;
     if (booleanKey !== undefined) opts[booleanKey] = true;
     else if (valueKey !== undefined && value !== undefined && !value.startsWith('-')) {
       opts[valueKey] = value;

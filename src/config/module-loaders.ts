@@ -77,15 +77,17 @@ import(workerData.url).then(
 // Node 20 cannot add any later. So in this thread, where only the config's code runs, a TLS
 // context made without its own ca option (https, fetch and tls.connect all make one per connection)
 // gets node's default certificates and the file's, what the default store holds when node reads
-// the variable itself. The file is read at the first such context; one that cannot be read leaves
-// node's default store, as node goes on without it. Each context parses every certificate again
-// (~30 ms for a system bundle): fine for the few requests a config may make as it loads.
+// the variable itself (node takes the default store for any ca that is not truthy: null, '').
+// The file is read at the first such context; one that cannot be read leaves node's default
+// store, as node goes on without it. Each context parses every certificate again (~30 ms for a
+// system bundle): fine for the few requests a config may make as it loads. A Worker that the
+// config's code starts itself reads the variable but is not patched.
 function trustHeldCa(file) {
   const tls = require('node:tls');
   const create = tls.createSecureContext;
   let ca;
   tls.createSecureContext = function createSecureContext(options) {
-    if (options !== undefined && options.ca !== undefined) return create(options);
+    if (options && options.ca) return create(options);
     if (ca === undefined) {
       try {
         const get = tls.getCACertificates;

@@ -302,15 +302,18 @@ describe('a config that is code', () => {
       // Only test/fixtures/tls/cert.pem makes the receiver trusted; the answer is the status or the error's code.
       await write('naija-sup.config.mjs', `import { get } from 'node:https';
 const url = ${JSON.stringify(receiver.url)};
-const viaHttps = await new Promise((resolve) => get(url, (r) => { r.resume(); resolve(String(r.statusCode)); }).on('error', (e) => resolve(e.code)));
+const request = (options) => new Promise((resolve) => get(url, options, (r) => { r.resume(); resolve(String(r.statusCode)); }).on('error', (e) => resolve(e.code)));
+// ca: null is no ca to node: the default store, with the file.
+const [viaHttps, caNull] = [await request({}), await request({ ca: null, agent: false })];
 let viaFetch;
 try { viaFetch = String((await fetch(url)).status); } catch (e) { viaFetch = e.cause?.code ?? e.message; }
-export default { name: 'tls', env: { VIA_HTTPS: viaHttps, VIA_FETCH: viaFetch } };
+export default { name: 'tls', env: { VIA_HTTPS: viaHttps, CA_NULL: caNull, VIA_FETCH: viaFetch } };
 `);
       const load = async (): Promise<Record<string, string>> => (await loadConfig({ cwd: dir, requireCommand: false })).config.env;
-      expect(await holding(fixture('tls/cert.pem'), load)).toMatchObject({ VIA_HTTPS: '200', VIA_FETCH: '200' });
+      expect(await holding(fixture('tls/cert.pem'), load)).toMatchObject({ VIA_HTTPS: '200', CA_NULL: '200', VIA_FETCH: '200' });
       // A file that cannot be read adds nothing, as node goes on without it.
-      expect(await holding(path.join(dir, 'missing.pem'), load)).toMatchObject({ VIA_HTTPS: 'DEPTH_ZERO_SELF_SIGNED_CERT', VIA_FETCH: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      const untrusted = 'DEPTH_ZERO_SELF_SIGNED_CERT';
+      expect(await holding(path.join(dir, 'missing.pem'), load)).toMatchObject({ VIA_HTTPS: untrusted, CA_NULL: untrusted, VIA_FETCH: untrusted });
     } finally {
       await receiver.close();
     }

@@ -19,9 +19,16 @@ let fakeBin = '';
 
 beforeAll(() => {
   // A `node` first on PATH that prints what the launcher handed it: the variable, the held
-  // copy, and every argument (NUL-separated, so spaces and empty ones show).
+  // copy, and every argument (NUL-separated, so spaces and empty ones show); and fails when
+  // the launcher's own shell variables reached it, or changed a user's `flag`, `cmd` or `named`.
   fakeBin = mkdtempSync(join(tmpdir(), 'naija-sup-launcher-'));
-  writeFileSync(join(fakeBin, 'node'), '#!/bin/sh\nprintf \'%s\\0\' "${NODE_EXTRA_CA_CERTS-unset}" "${NAIJA_SUP_EXTRA_CA_CERTS-unset}" "$@"\n');
+  writeFileSync(join(fakeBin, 'node'), [
+    '#!/bin/sh',
+    '[ -z "${naija_sup_flag+x}${naija_sup_named+x}" ] || exit 9',
+    '[ "${flag-mine}:${cmd-mine}:${named-mine}" = mine:mine:mine ] || exit 8',
+    'printf \'%s\\0\' "${NODE_EXTRA_CA_CERTS-unset}" "${NAIJA_SUP_EXTRA_CA_CERTS-unset}" "$@"',
+    '',
+  ].join('\n'));
   chmodSync(join(fakeBin, 'node'), 0o755);
 });
 afterAll(() => rmSync(fakeBin, { recursive: true, force: true }));
@@ -52,7 +59,7 @@ function random(seed: number): () => number {
 
 const COMMANDS = ['status', 'stop', 'probe', 'start', '--version', '-v', '--name'];
 const UNITS = [['--name', 'api'], ['--name', 'api'], ['--name', 'a b'], ['--name', ''], ['--name', '-x'], ['--name'], ['--name=a'], ['api'], ['-c', 'f.json'], ['--config', 'f.json'],
-  ['--json'], ['--force'], ['--timeout', '5s'], ['--timeout'], ['-x'], ['-d'], ['stop']];
+  ['--json'], ['--force'], ['--timeout', '5s'], ['--timeout'], ['-x'], ['-d'], ['stop'], ['constructor'], ['__proto__'], ['toString']];
 
 describe('the launcher of bin/naija-sup.js', () => {
   it('holds NODE_EXTRA_CA_CERTS exactly for start and the quick forms that run standalone, and passes every argument on', () => {
@@ -74,6 +81,10 @@ describe('the launcher of bin/naija-sup.js', () => {
       const expected = held(args) ? ['unset', CA, BIN, ...args] : [CA, 'unset', BIN, ...args];
       expect(launched(args), JSON.stringify(args)).toEqual(expected);
     }
+  });
+
+  it('leaves a user\'s variables of the names it could have used as they were', () => {
+    expect(launched(['status', '--name', 'a b', '--json'], { NODE_EXTRA_CA_CERTS: CA, flag: 'mine', cmd: 'mine', named: 'mine' })).toEqual(['unset', CA, BIN, 'status', '--name', 'a b', '--json']);
   });
 
   it('leaves the environment alone when the variable is empty or not set, or another CA store is asked for', () => {
