@@ -86,85 +86,96 @@ function probeWith(options: HttpProbeOptions): Promise<ProbeResult> {
   const host = unbracketHost(options.host);
   const where = formatHostPort(host, options.port);
   const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
-  const { signal, timeout } = options;
   // The config's mistake, reported whatever the server's state, and before any connection.
   if (UNSENDABLE_PATH.test(path)) {
     return Promise.resolve(socketErrorResult(Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' }), 0, host, where, 'request'));
   }
+  return new Promise<ProbeResult>((resolve) => exchange({ host, where, path, port: options.port, timeout: options.timeout, signal: options.signal }, resolve));
+}
 
-  return new Promise<ProbeResult>((resolve) => {
-    const started = monotonicMs();
-    const elapsed = (): number => monotonicMs() - started;
-    let done = false;
-    let connected = false;
-    // Set as soon as the status line arrives: from then on every ending reports the status.
-    let answered: ProbeResult | undefined;
-    let received = 0;
-    const head: Buffer[] = [];
-    const socket = new Socket();
+/** Where and how {@link exchange} asks: `where` is `host:port` as the Host header and messages show it. */
+interface Exchange {
+  host: string;
+  where: string;
+  path: string;
+  port: number;
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
 
-    const settle = (result: ProbeResult): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      // Destroy, don't end: the connection is never reused, and destroying is what stops a body
-      // we chose not to read (and a server that never answers).
-      socket.destroy();
-      resolve(result);
-    };
-    const finish = (): void => settle(answered === undefined ? hungUp() : withBodyHead(answered, head));
-    // Closed before a status line: what node:http's client calls "socket hang up".
-    const hungUp = (): ProbeResult => ({ ...socketErrorResult(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), elapsed(), host, where, 'request'), connected });
-    const onAbort = (): void => settle(answered ?? abortedResult(elapsed()));
-    const timer = setTimeout(() => {
-      const phase = connected
-        ? `waiting for a response from ${where} (it accepted the connection but did not answer GET ${path})`
-        : `connecting to ${where}`;
-      settle(answered ?? { ...timedOutResult(timeout, elapsed(), phase), connected });
-    }, timeout);
-    signal?.addEventListener('abort', onAbort, { once: true });
+/** The GET on a fresh socket; `resolve` is called exactly once, with what happened. */
+function exchange({ host, where, path, port, timeout, signal }: Exchange, resolve: (result: ProbeResult) => void): void {
+  const started = monotonicMs();
+  const elapsed = (): number => monotonicMs() - started;
+  let done = false;
+  let connected = false;
+  // Set as soon as the status line arrives: from then on every ending reports the status.
+  let answered: ProbeResult | undefined;
+  let received = 0;
+  const head: Buffer[] = [];
+  const socket = new Socket();
 
-    const parser = new ResponseParser({
-      head: (response) => {
-        answered = statusResult(response, path, elapsed());
-      },
-      body: (chunk) => {
-        // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
-        if (answered?.ok === false && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
-        received += chunk.length;
-        if (received >= HTTP_PROBE_BODY_CAP) finish();
-      },
-      end: finish,
-    }, undefined, true);
-    parser.expect(false);
-    // A socket error before the connection is a failed connect; after it, a failed request, unless
-    // the status came already (a reset mid-body does not change the status the server gave).
-    socket.on('error', (error) => settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
-    socket.once('connect', () => {
-      connected = true;
-      socket.setNoDelay(true);
-      socket.write(requestHead(path, where), 'latin1');
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        parser.execute(chunk);
-      } catch (error) {
-        // Not HTTP/1.x (a TLS server, a database…), or a broken answer: llhttp's HPE_* codes.
-        settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, 'request'), connected });
-      }
-    });
-    socket.on('end', () => {
-      parser.finish();
-      finish();
-    });
-    socket.on('close', finish);
+  const settle = (result: ProbeResult): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    // Destroy, don't end: the connection is never reused, and destroying is what stops a body
+    // we chose not to read (and a server that never answers).
+    socket.destroy();
+    resolve(result);
+  };
+  const finish = (): void => settle(answered === undefined ? hungUp() : withBodyHead(answered, head));
+  // Closed before a status line: what node:http's client calls "socket hang up".
+  const hungUp = (): ProbeResult => ({ ...socketErrorResult(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), elapsed(), host, where, 'request'), connected });
+  const onAbort = (): void => settle(answered ?? abortedResult(elapsed()));
+  const timer = setTimeout(() => {
+    const phase = connected
+      ? `waiting for a response from ${where} (it accepted the connection but did not answer GET ${path})`
+      : `connecting to ${where}`;
+    settle(answered ?? { ...timedOutResult(timeout, elapsed(), phase), connected });
+  }, timeout);
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const parser = new ResponseParser({
+    head: (response) => {
+      answered = statusResult(response, path, elapsed());
+    },
+    body: (chunk) => {
+      // A failing answer's body usually says why (`{"db":"down"}`): keep its head for the message.
+      if (answered?.ok === false && received < HTTP_PROBE_BODY_HEAD) head.push(chunk.subarray(0, HTTP_PROBE_BODY_HEAD - received));
+      received += chunk.length;
+      if (received >= HTTP_PROBE_BODY_CAP) finish();
+    },
+    end: finish,
+  }, undefined, true);
+  parser.expect(false);
+  // A socket error before the connection is a failed connect; after it, a failed request, unless
+  // the status came already (a reset mid-body does not change the status the server gave).
+  socket.on('error', (error) => settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, connected ? 'request' : 'connect'), connected }));
+  socket.once('connect', () => {
+    connected = true;
+    socket.setNoDelay(true);
+    socket.write(requestHead(path, where), 'latin1');
+  });
+  socket.on('data', (chunk: Buffer) => {
     try {
-      socket.connect({ host, port: options.port });
+      parser.execute(chunk);
     } catch (error) {
-      settle(socketErrorResult(error, elapsed(), host, where, 'connect'));
+      // Not HTTP/1.x (a TLS server, a database…), or a broken answer: llhttp's HPE_* codes.
+      settle(answered !== undefined ? withBodyHead(answered, head) : { ...socketErrorResult(error, elapsed(), host, where, 'request'), connected });
     }
   });
+  socket.on('end', () => {
+    parser.finish();
+    finish();
+  });
+  socket.on('close', finish);
+  try {
+    socket.connect({ host, port });
+  } catch (error) {
+    settle(socketErrorResult(error, elapsed(), host, where, 'connect'));
+  }
 }
 
 function statusResult(response: ResponseHead, path: string, latencyMs: number): ProbeResult {
