@@ -11,14 +11,13 @@
  * (issue 19; scripts/bundle.mjs has the figures), and ~3 ms of CPU beside the server's start-up.
  */
 
-import { Socket } from 'node:net';
-import { monotonicMs } from '../clock.js';
 import { ResponseParser, type ResponseHead } from '../reload/http-response-parser.js';
 import { STATUS_REASONS } from './status-reasons.js';
 import {
   abortedResult,
   formatHostPort,
   formatMs,
+  probeSocket,
   roundMs,
   socketErrorResult,
   timedOutResult,
@@ -105,37 +104,25 @@ interface Exchange {
 
 /** The GET on a fresh socket; `resolve` is called exactly once, with what happened. */
 function exchange({ host, where, path, port, timeout, signal }: Exchange, resolve: (result: ProbeResult) => void): void {
-  const started = monotonicMs();
-  const elapsed = (): number => monotonicMs() - started;
-  let done = false;
   let connected = false;
   // Set as soon as the status line arrives: from then on every ending reports the status.
   let answered: ProbeResult | undefined;
   let received = 0;
   const head: Buffer[] = [];
-  const socket = new Socket();
-
-  const settle = (result: ProbeResult): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-    // Destroy, don't end: the connection is never reused, and destroying is what stops a body
-    // we chose not to read (and a server that never answers).
-    socket.destroy();
-    resolve(result);
-  };
+  const { socket, settle, elapsed } = probeSocket(resolve, {
+    signal,
+    timeout,
+    timedOut: (ms) => {
+      const phase = connected
+        ? `waiting for a response from ${where} (it accepted the connection but did not answer GET ${path})`
+        : `connecting to ${where}`;
+      return answered ?? { ...timedOutResult(timeout, ms, phase), connected };
+    },
+    aborted: (ms) => answered ?? abortedResult(ms),
+  });
   const finish = (): void => settle(answered === undefined ? hungUp() : withBodyHead(answered, head));
   // Closed before a status line: what node:http's client calls "socket hang up".
   const hungUp = (): ProbeResult => ({ ...socketErrorResult(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), elapsed(), host, where, 'request'), connected });
-  const onAbort = (): void => settle(answered ?? abortedResult(elapsed()));
-  const timer = setTimeout(() => {
-    const phase = connected
-      ? `waiting for a response from ${where} (it accepted the connection but did not answer GET ${path})`
-      : `connecting to ${where}`;
-    settle(answered ?? { ...timedOutResult(timeout, elapsed(), phase), connected });
-  }, timeout);
-  signal?.addEventListener('abort', onAbort, { once: true });
 
   const parser = new ResponseParser({
     head: (response) => {

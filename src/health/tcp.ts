@@ -75,27 +75,13 @@ export function probeTcp(options: TcpProbeOptions): Promise<ProbeResult> {
   const { signal, timeout } = options;
 
   return new Promise<ProbeResult>((resolve) => {
-    const started = monotonicMs();
-    const elapsed = (): number => monotonicMs() - started;
-    const socket = new Socket();
-    let done = false;
-
-    const settle = (result: ProbeResult): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      // Nothing is ever written, so destroy() closes with a FIN; it also cancels a pending connect.
-      socket.destroy();
-      resolve(result);
-    };
-    const onAbort = (): void => settle(abortedResult(elapsed()));
-    const timer = setTimeout(
-      () => settle(timedOutResult(timeout, elapsed(), `connecting to ${where}`)),
+    // Nothing is ever written, so destroying the socket closes it with a FIN.
+    const { socket, settle, elapsed } = probeSocket(resolve, {
+      signal,
       timeout,
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-
+      timedOut: (ms) => timedOutResult(timeout, ms, `connecting to ${where}`),
+      aborted: abortedResult,
+    });
     socket.once('connect', () => {
       const latencyMs = elapsed();
       settle({ ok: true, latencyMs: roundMs(latencyMs), detail: `connected to ${where} in ${formatMs(latencyMs)}` });
@@ -107,6 +93,41 @@ export function probeTcp(options: TcpProbeOptions): Promise<ProbeResult> {
       settle(socketErrorResult(error, elapsed(), host, where, 'connect'));
     }
   });
+}
+
+/** How {@link probeSocket} ends a probe that got no answer in time, or was aborted (ms since the start). */
+export interface ProbeEndings {
+  signal: AbortSignal | undefined;
+  timeout: number;
+  timedOut: (elapsedMs: number) => ProbeResult;
+  aborted: (elapsedMs: number) => ProbeResult;
+}
+
+/**
+ * A probe's fresh socket and its one ending, for both probes: `settle` clears the deadline and the
+ * abort listener, destroys the socket and resolves, the first time only. Destroy, not end: a
+ * probe's connection is never reused, and destroying also cancels a pending connect and stops a
+ * body the probe chose not to read. The deadline (`timeout` ms) and an abort settle with what
+ * `endings` make of the time taken.
+ */
+export function probeSocket(resolve: (result: ProbeResult) => void, endings: ProbeEndings): { socket: Socket; settle: (result: ProbeResult) => void; elapsed: () => number } {
+  const { signal } = endings;
+  const started = monotonicMs();
+  const elapsed = (): number => monotonicMs() - started;
+  const socket = new Socket();
+  let done = false;
+  const settle = (result: ProbeResult): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    socket.destroy();
+    resolve(result);
+  };
+  const onAbort = (): void => settle(endings.aborted(elapsed()));
+  const timer = setTimeout(() => settle(endings.timedOut(elapsed())), endings.timeout);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return { socket, settle, elapsed };
 }
 
 /**
