@@ -46,8 +46,8 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
     });
   };
   return {
-    status: () => {
-      const snapshot = tracker.snapshot();
+    status: (how) => {
+      const snapshot = tracker.snapshot(how);
       const app = options.app();
       const green = app?.greenSupervisor;
       return green && app?.reloading ? { ...snapshot, reloading: { pid: green.instancePid, state: green.state.tag } } as typeof snapshot : snapshot;

@@ -41,7 +41,7 @@ export function createSupervisorTarget(options: SupervisorTargetOptions): Contro
   let escalation: NodeJS.Timeout | null = null;
   return {
     tracker,
-    status: () => tracker.snapshot(),
+    status: (how) => tracker.snapshot(how),
     stop({ timeoutMs, force }) {
       supervisor.stop();
       if (force === true) {
