@@ -46,8 +46,8 @@ export function controlTarget(options: ControlTargetOptions): ControlTarget {
     });
   };
   return {
-    status: (how) => {
-      const snapshot = tracker.snapshot(how);
+    status: () => {
+      const snapshot = tracker.snapshot();
       const app = options.app();
       const green = app?.greenSupervisor;
       return green && app?.reloading ? { ...snapshot, reloading: { pid: green.instancePid, state: green.state.tag } } as typeof snapshot : snapshot;

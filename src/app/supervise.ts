@@ -197,7 +197,7 @@ function statusView(app: App | null, config: ResolvedConfig): SupervisorView {
     context: sup.context,
     currentConfig: { ...sup.currentConfig, port: public_.port, host: public_.host },
     lastProbeResult: sup.lastProbeResult,
-    instanceProcesses: (pass) => sup.instanceProcesses(pass),
+    instanceProcesses: () => sup.instanceProcesses(),
     instances: () => (app?.members ?? []).flatMap((i) => {
       const s = i.supervisor;
       return s ? [{ index: i.index, state: s.state, restarts: s.context.restarts, lastExit: s.context.lastExit }] : [];

@@ -109,11 +109,8 @@ function streamEvents(conn: Connection, request: Extract<ControlRequest, { type:
     return;
   }
   // Ack (with the current status) first, then every event from now on: nothing can happen
-  // in between, both are synchronous. Its processes are the known ones that still run, without a
-  // pass over every process in /proc (2–3 ms with 70 processes, more on a busy host): a stop
-  // client sends `events` and `stop` together, and that pass would come before the stop's
-  // signal. The supervisor's own stop takes a fresh pass for the descendants it signals.
-  send(conn, { v: 1, id, ok: true, stream: true, status: target.status({ pass: false }) });
+  // in between, both are synchronous.
+  send(conn, { v: 1, id, ok: true, stream: true, status: target.status() });
   conn.unsubscribe = target.subscribe((event) => send(conn, { v: 1, id, event: streamable(event) }));
 }
 

@@ -28,10 +28,10 @@ export interface SupervisorView {
   readonly lastProbeResult?: { ok: boolean; detail: string; latencyMs: number; at: number; kind?: string } | null;
   /**
    * The instance's processes, escaped descendants included (src/process/descendants.ts), from one
-   * /proc pass (with `pass` false: the ones known already that still run); with its process
-   * group, the snapshot counts the group's RSS and CPU from the same list.
+   * /proc pass; with its process group, the snapshot counts the group's RSS and CPU from the same
+   * pass.
    */
-  instanceProcesses?(pass?: boolean): Array<{ pid: number; startTime: string; pgid?: number }>;
+  instanceProcesses?(): Array<{ pid: number; startTime: string; pgid?: number }>;
   /** Every instance of the app, when it runs several (issue 20); the fields above are instance 0's. */
   instances?(): Array<{ index: number; state: { readonly tag: string; readonly pid?: number | null }; restarts: number; lastExit: ExitInfo | null }>;
 }
@@ -124,15 +124,14 @@ export class StatusTracker {
     }
   }
 
-  /** The status now; `pass` false lists the instance's processes without a /proc pass (see StatusView). */
-  snapshot({ pass = true }: { pass?: boolean } = {}): StatusSnapshot {
+  snapshot(): StatusSnapshot {
     const view = this.options.view();
     const config = view.currentConfig;
     const state = view.state as { tag: string; pid?: number | null };
     const instancePid = typeof state.pid === 'number' ? state.pid : null;
     const now = this.now();
     const stat = instancePid === null ? null : this.proc.stat(instancePid);
-    const processes = view.instanceProcesses?.(pass);
+    const processes = view.instanceProcesses?.();
     const stats = instancePid === null || stat === null ? null : this.sampler.sample(instancePid, groupOf(instancePid, processes));
     const lastExit = view.context.lastExit;
     const probe = view.lastProbeResult;

@@ -41,7 +41,7 @@ export function createSupervisorTarget(options: SupervisorTargetOptions): Contro
   let escalation: NodeJS.Timeout | null = null;
   return {
     tracker,
-    status: (how) => tracker.snapshot(how),
+    status: () => tracker.snapshot(),
     stop({ timeoutMs, force }) {
       supervisor.stop();
       if (force === true) {

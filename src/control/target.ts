@@ -18,8 +18,7 @@ export interface ReloadOptions {
 
 /** The supervisor as the control server sees it. src/cli/commands/start.ts adapts the real one. */
 export interface ControlTarget {
-  /** `pass` false: the instance's processes as known, without a pass over /proc (an `events` ack). */
-  status(options?: { pass?: boolean }): StatusSnapshot;
+  status(): StatusSnapshot;
   /** Graceful stop; `force` kills the group at once; `timeoutMs` shortens the grace period. */
   stop(options: { timeoutMs?: number; force?: boolean }): void;
   restart(): void;

@@ -177,19 +177,6 @@ export class DescendantTracker {
     return this.sample().filter((entry) => entry.pgid !== this.pid);
   }
 
-  /**
-   * The remembered ones that still run, each checked by its own /proc/PID/stat (same start time,
-   * not exited): no pass over every process, so nothing new is found, and nothing is forgotten.
-   * What an `events` subscriber gets (src/control/request-handlers.ts): a pass over a busy host's
-   * /proc would delay the request behind it, a stop's signal first.
-   */
-  remembered(): TrackedProcess[] {
-    return [...this.#known.values()].filter((entry) => {
-      const stat = this.#proc.stat(entry.pid);
-      return stat !== null && stat.startTime === entry.startTime && !this.#proc.hasExited(stat);
-    }).sort((a, b) => a.pid - b.pid);
-  }
-
   /** Everything remembered, without a new pass (for a report). */
   known(): TrackedProcess[] {
     return [...this.#known.values()].sort((a, b) => a.pid - b.pid);

@@ -105,10 +105,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       const tracked = trackers.get(pid)?.alive().map((entry) => entry.pid) ?? [];
       return [...new Set([...listGroupMembers(pid), ...tracked])].sort((a, b) => a - b);
     },
-    instanceProcesses: (pid, pass = true) => {
-      const tracker = trackers.get(pid);
-      return ((pass ? tracker?.alive() : tracker?.remembered()) ?? []).map(({ pid: p, startTime, pgid }) => ({ pid: p, startTime, pgid }));
-    },
+    instanceProcesses: (pid) => (trackers.get(pid)?.alive() ?? []).map(({ pid: p, startTime, pgid }) => ({ pid: p, startTime, pgid })),
     listening: (pid) => listeningEndpointsOf([...new Set([pid, ...listGroupMembers(pid)])]),
     // The startup probe's wake-up: a bare connect (no request, nothing logged) to where it goes.
     async accepts(config, signal): Promise<boolean> {

@@ -73,11 +73,8 @@ export interface RunnerDeps {
   signalInstance?(pid: number, signal: NodeJS.Signals): void;
   /** Live processes of the instance led by `pid`, escaped descendants included; falls back to {@link groupMembers}. */
   instanceMembers?(pid: number): number[];
-  /**
-   * The instance's processes as known now ({pid, startTime}), for `stop`'s report: from a fresh
-   * /proc pass, or with `pass` false the ones already known that still run (no pass).
-   */
-  instanceProcesses?(pid: number, pass?: boolean): Array<{ pid: number; startTime: string; pgid: number }>;
+  /** The instance's processes as known now ({pid, startTime}), for `stop`'s report. */
+  instanceProcesses?(pid: number): Array<{ pid: number; startTime: string; pgid: number }>;
   /** The LISTEN sockets held by the instance led by `pid` (its process group); empty when unknown. */
   listening?(pid: number): Listening[];
   probe(kind: 'startup' | 'liveness' | 'readiness', config: ResolvedConfig, signal: AbortSignal): Promise<ProbeOutcome>;

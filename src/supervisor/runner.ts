@@ -120,10 +120,10 @@ export class Supervisor {
     this.deps.configChanged?.(config, this.machine.state.tag === 'ready');
   }
 
-  /** The instance's processes (escaped descendants included) as known now; [] when none runs. `pass`: see RunnerDeps. */
-  instanceProcesses(pass = true): Array<{ pid: number; startTime: string; pgid: number }> {
+  /** The instance's processes (escaped descendants included) as known now; [] when none runs. */
+  instanceProcesses(): Array<{ pid: number; startTime: string; pgid: number }> {
     const pid = this.live?.pid;
-    return pid === null || pid === undefined || !this.deps.instanceProcesses ? [] : this.deps.instanceProcesses(pid, pass);
+    return pid === null || pid === undefined || !this.deps.instanceProcesses ? [] : this.deps.instanceProcesses(pid);
   }
 
   /** The running instance's pid, or null. */

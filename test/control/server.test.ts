@@ -305,24 +305,6 @@ describe('control server: protocol errors never crash the supervisor', () => {
   });
 });
 
-describe('what an events ack costs', () => {
-  it('lists the processes it knows without a pass over /proc; a status request takes the pass', async () => {
-    const socket = controlPaths(ensureRunDir({ NAIJA_SUP_RUN_DIR: join(tempDir(), 'run') }), 'api').socket;
-    const asked: Array<{ pass?: boolean } | undefined> = [];
-    const status = { state: 'ready' } as StatusSnapshot;
-    const target = {
-      status: (how?: { pass?: boolean }) => { asked.push(how); return status; },
-      stop: () => undefined, restart: () => undefined, reload: () => Promise.resolve({ ok: true as const }), rollback: () => Promise.resolve({ ok: true as const }), subscribe: () => () => undefined,
-    };
-    const server = await startControlServer({ socketPath: socket, target, name: 'api' });
-    cleanups.push(() => server.close());
-    const connection = await live(socket);
-    await connection.subscribe(() => undefined);
-    await (await live(socket)).request({ type: 'status' });
-    expect(asked).toEqual([{ pass: false }, undefined]);
-  });
-});
-
 describe('one supervisor per name', () => {
   it('a second server for the same socket gets E_ALREADY_RUNNING naming the running pid', async () => {
     const h = await host();
