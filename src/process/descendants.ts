@@ -25,6 +25,7 @@
  * docs/containment.md says the same for users.
  */
 
+import { monotonicMs } from '../clock.js';
 import { isSameProcess, PROC } from './identity.js';
 import type { Proc, ProcDeps, ProcStat } from './identity.js';
 import { listProcesses } from './group.js';
@@ -76,6 +77,8 @@ export class DescendantTracker {
   #sampling = false;
   /** Bumped by every merged pass and by stopSampling: a pass in slices that sees it change is dropped. */
   #passes = 0;
+  /** When the last merged pass began (monotonic ms). */
+  #lastPassAt = Number.NEGATIVE_INFINITY;
 
   constructor(pid: number, options: DescendantTrackerOptions = {}) {
     this.pid = pid;
@@ -97,7 +100,8 @@ export class DescendantTracker {
   sample(): TrackedProcess[] {
     if (!this.#proc.available()) return [];
     this.#passes += 1;
-    return this.#merge(listProcesses({ proc: this.#proc }).filter((stat) => !this.#proc.hasExited(stat)));
+    const startedAt = monotonicMs();
+    return this.#merge(listProcesses({ proc: this.#proc }).filter((stat) => !this.#proc.hasExited(stat)), startedAt);
   }
 
   /**
@@ -112,6 +116,7 @@ export class DescendantTracker {
   async sampleInSlices(): Promise<void> {
     if (!this.#proc.available()) return;
     const passes = this.#passes;
+    const startedAt = monotonicMs();
     const all: ProcStat[] = [];
     const pids = this.#proc.pids();
     for (let i = 0; i < pids.length; i += PASS_SLICE) {
@@ -126,10 +131,24 @@ export class DescendantTracker {
     }
     if (this.#passes !== passes) return;
     this.#passes += 1;
-    this.#merge(all);
+    this.#merge(all, startedAt);
   }
 
-  #merge(all: readonly ProcStat[]): TrackedProcess[] {
+  /**
+   * Takes a pass unless one began within the last `maxAgeMs`. Called just before the instance's
+   * group is signalled (src/supervisor/real-deps.ts, signalInstance): a child that left the group
+   * (setsid) since the last pass is tied to the instance only by its parent, and when that parent
+   * exits on the signal before the next pass reads the child, the child is reparented and nothing
+   * ties it to the instance any more. A pass before the signal remembers it, and a remembered
+   * process stays a member while it runs. A stop through the control socket has just taken one
+   * (its client's `events` ack lists the processes), so that one is not repeated.
+   */
+  passWithin(maxAgeMs: number): void {
+    if (monotonicMs() - this.#lastPassAt > maxAgeMs) this.sample();
+  }
+
+  #merge(all: readonly ProcStat[], startedAt: number): TrackedProcess[] {
+    this.#lastPassAt = startedAt;
     const byPid = new Map(all.map((stat) => [stat.pid, stat]));
     for (const [pid, entry] of this.#known) {
       const now = byPid.get(pid);

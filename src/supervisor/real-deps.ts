@@ -44,6 +44,13 @@ export interface RealDepsOptions {
   waitDependencies?: RunnerDeps['waitDependencies'];
 }
 
+/**
+ * How old the tracker's last pass may be when the instance is signalled to stop: a stop through the
+ * control socket took one for its client's `events` ack a moment before (in the same read, or the
+ * next), so it is not repeated; any other stop (Ctrl+C, SIGTERM to the supervisor) takes one.
+ */
+const RECENT_PASS_MS = 10;
+
 /** The instance's environment: ours, then config.env, then what naija-sup itself promises. */
 export function instanceEnv(config: ResolvedConfig, base: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...base, ...config.env };
@@ -97,6 +104,8 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     signalInstance(pid: number, signal: NodeJS.Signals): void {
       const identity = identities.get(pid);
       if (!identity) return;
+      // A pass first (or the one a stop's `events` ack just took): see DescendantTracker.passWithin.
+      trackers.get(pid)?.passWithin(RECENT_PASS_MS);
       signalGroup({ pid, pgid: identity.pgid, startTime: identity.startTime, bootId: identity.bootId }, signal, { ownChild: true });
       trackers.get(pid)?.signalEscaped(signal);
     },

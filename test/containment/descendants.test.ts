@@ -48,6 +48,40 @@ describe('DescendantTracker', () => {
     expect(tracker.alive()).toEqual([]);
   });
 
+  it('a pass just before the group signal keeps a child that left the group since the last pass, though its parent exits on the signal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naija-sup-setsid-late-'));
+    try {
+      // The leader exits on SIGTERM; asked, it starts a child in a session of its own that ignores SIGTERM.
+      const leaderCode = `const { spawn } = require('node:child_process');
+process.on('SIGTERM', () => process.exit(0));
+process.on('message', () => { const c = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(process.argv[1], 'up'); setInterval(() => {}, 1e6)", ${JSON.stringify(join(dir, 'ready'))}], { detached: true, stdio: 'ignore' }); c.unref(); process.send(c.pid); });
+process.send('up');`;
+      const leader = spawn(process.execPath, ['-e', leaderCode], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const leaderExited = new Promise((resolve) => leader.once('exit', resolve));
+      track(leader.pid as number);
+      await new Promise((resolve) => leader.once('message', resolve));
+      const tracker = new DescendantTracker(leader.pid as number);
+      tracker.sample(); // the last periodic pass, before the child
+      leader.send('go');
+      const child = await new Promise<number>((resolve) => leader.once('message', (pid) => resolve(pid as number)));
+      track(child);
+      await waitFor(() => existsSync(join(dir, 'ready')), { timeout: 10_000, message: 'the child never started' });
+      // A pass no older than a minute is taken as it is: nothing new is learnt.
+      tracker.passWithin(60_000);
+      expect(tracker.known().map((p) => p.pid)).toEqual([leader.pid]);
+      // What signalInstance does before the group signal.
+      tracker.passWithin(0);
+      process.kill(-(leader.pid as number), 'SIGTERM');
+      await leaderExited;
+      // Reparented, in a session of its own: only the tracker's memory ties it to the instance.
+      expect(tracker.escaped().map((p) => p.pid)).toEqual([child]);
+      expect(tracker.signalEscaped('SIGKILL')).toEqual([child]);
+      await assertAllGone([leader.pid as number, child]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('forgets a remembered process once it is gone and signals nothing in its name', async () => {
     const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
     const sent: number[] = [];
