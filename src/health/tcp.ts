@@ -1,7 +1,7 @@
 /**
  * The TCP probe ("does anything accept a connection on host:port?") and the transport-level
- * vocabulary the HTTP probe shares with it: {@link ProbeResult}, host formatting, and the human
- * wording of socket errors.
+ * vocabulary the HTTP probe shares with it: {@link ProbeResult}, the socket with its deadline and
+ * one ending ({@link probeSocket}), host formatting, and the human wording of socket errors.
  *
  * Probes resolve, never reject: a failed probe is an answer ("connection refused"), not an
  * exception, and the runner decides what a run of failures means.
