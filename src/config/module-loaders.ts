@@ -77,7 +77,9 @@ import(workerData.url).then(
 // Node 20 cannot add any later. So in this thread, where only the config's code runs, a TLS
 // context made without its own ca option (https, fetch and tls.connect all make one per connection)
 // gets node's default certificates and the file's, what the default store holds when node reads
-// the variable itself (node takes the default store for any ca that is not truthy: null, '').
+// the variable itself (node takes the default store for any ca that is not truthy: null, ''). The
+// same list as a webhook's (certificatesWith, src/metrics/webhook-delivery.ts), built here: this
+// thread's code is a string and imports nothing of ours.
 // The file is read at the first such context; one that cannot be read leaves node's default
 // store, as node goes on without it. Each context parses every certificate again (~30 ms for a
 // system bundle): fine for the few requests a config may make as it loads. A Worker that the
