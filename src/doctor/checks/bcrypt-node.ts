@@ -156,6 +156,70 @@ function selfTestVerdict(lib: NodeLibraryReport): { lines: string[]; problem: Ch
   return { lines, problem };
 }
 
+/** What a native failure's verdict says about the bcryptjs fallback, and the lines gathered so far. */
+interface FallbackState {
+  jsWorks: boolean;
+  jsVersion: string | null;
+  fallbackAllowed: boolean;
+  fallbackLine: string;
+  details: string[];
+}
+
+/** A native failure: fail, or warn when the app can run on bcryptjs. */
+function nativeProblem(fallback: FallbackState, failureId: string | null, summary: string, extra: string[]): CheckOutcome {
+  const { jsWorks, jsVersion, fallbackAllowed } = fallback;
+  const entry = failureId === null ? undefined : failureById(failureId);
+  let fix = entry === undefined ? 'Reinstall dependencies with the node that runs the server: `npm ci` (or `npm rebuild bcrypt`).' : renderFix(entry.fix, { module: 'bcrypt' });
+  const all = [...extra, ...fallback.details, fallback.fallbackLine];
+  if (jsWorks && fallbackAllowed) {
+    return {
+      status: 'warn',
+      summary: `${summary}; the app will run on bcryptjs (BCRYPT_FALLBACK), slower`,
+      details: all,
+      fix,
+      ...(failureId === null ? {} : { failureId }),
+    };
+  }
+  if (jsWorks) fix += ` Meanwhile BCRYPT_FALLBACK=true lets the app run on bcryptjs ${jsVersion ?? ''} (slower).`.replace('  ', ' ');
+  return { status: 'fail', summary, details: all, fix, ...(failureId === null ? {} : { failureId }) };
+}
+
+/** An app with bcryptjs and no native bcrypt (none declared): bcryptjs's own verdict. */
+function assessBcryptjsOnly(facts: BcryptNodeFacts): CheckOutcome {
+  const js = facts.report.bcryptjs;
+  if (!js.loaded) {
+    const why = js.loadError?.message ?? js.resolveError?.message ?? 'not installed';
+    return {
+      status: 'fail',
+      summary: `bcryptjs cannot be loaded: ${firstLine(why)}`,
+      fix: 'Install dependencies in the app directory: `npm install`.',
+      failureId: 'module-not-found-node',
+    };
+  }
+  const verdict = selfTestVerdict(js);
+  const lines = [`bcryptjs ${js.version ?? '?'} from ${js.dir === null ? '?' : shortPath(js.dir, facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
+  if (verdict.problem !== null) return { ...verdict.problem, details: lines };
+  return { status: 'ok', summary: `bcryptjs ${js.version ?? ''} works (pure JavaScript; no native bcrypt)`.replace('  ', ' '), details: lines };
+}
+
+/** A native bcrypt that resolves but does not load: why (the binary, the runtime), and the fix. */
+function nativeLoadFailure(facts: BcryptNodeFacts, fallback: FallbackState): CheckOutcome {
+  const native = facts.report.bcrypt;
+  const error = native.loadError ?? { code: null, message: 'unknown error' };
+  const bindingPath = failedBindingPath(native);
+  const bindingName = bindingPath === null ? null : shortPath(bindingPath, facts.appCwd);
+  const diagnosis = classifyNativeLoad(error, facts.binary, bindingName, facts.report);
+  const entry = diagnosis.failureId === null ? undefined : failureById(diagnosis.failureId);
+  const extra = [`error: ${firstLine(error.message)}${error.code === null ? '' : ` (${error.code})`}`];
+  if (diagnosis.explanation !== firstLine(error.message)) extra.push(diagnosis.explanation);
+  // The header's verdict already describes the binary; otherwise show what it is anyway.
+  if (bindingName !== null && facts.binary !== null && !diagnosis.explanation.includes(describeBinaryInWords(facts.binary))) {
+    extra.push(`binary: ${bindingName}, ${facts.binary.size} bytes, ${describeBinaryInWords(facts.binary)}`);
+  }
+  const title = entry?.title ?? 'The native bcrypt binding cannot be loaded';
+  return nativeProblem(fallback, diagnosis.failureId, `bcrypt cannot load: ${lowerFirst(title)}${diagnosis.failureId === null ? '' : ` (${diagnosis.failureId})`}`, extra);
+}
+
 /** The verdict for the facts. Pure. */
 export function assessBcryptNode(facts: BcryptNodeFacts): CheckOutcome {
   const { report, declared, fallbackAllowed } = facts;
@@ -169,73 +233,25 @@ export function assessBcryptNode(facts: BcryptNodeFacts): CheckOutcome {
   const fallbackLine = js.loaded
     ? `bcryptjs ${js.version ?? ''} is installed as a fallback: ${jsWorks ? 'works' : 'BROKEN'}, ${fallbackWords}`.replace('  ', ' ')
     : 'no bcryptjs fallback installed';
-
-  /** A native failure: fail, or warn when the app can run on bcryptjs. */
-  const nativeProblem = (failureId: string | null, summary: string, extra: string[]): CheckOutcome => {
-    const entry = failureId === null ? undefined : failureById(failureId);
-    let fix = entry === undefined ? 'Reinstall dependencies with the node that runs the server: `npm ci` (or `npm rebuild bcrypt`).' : renderFix(entry.fix, { module: 'bcrypt' });
-    const all = [...extra, ...details, fallbackLine];
-    if (jsWorks && fallbackAllowed) {
-      return {
-        status: 'warn',
-        summary: `${summary}; the app will run on bcryptjs (BCRYPT_FALLBACK), slower`,
-        details: all,
-        fix,
-        ...(failureId === null ? {} : { failureId }),
-      };
-    }
-    if (jsWorks) fix += ` Meanwhile BCRYPT_FALLBACK=true lets the app run on bcryptjs ${js.version ?? ''} (slower).`.replace('  ', ' ');
-    return { status: 'fail', summary, details: all, fix, ...(failureId === null ? {} : { failureId }) };
-  };
+  const fallback: FallbackState = { jsWorks, jsVersion: js.version ?? null, fallbackAllowed, fallbackLine, details };
 
   if (native.resolved === null) {
     if (declared.bcrypt) {
-      return nativeProblem('N9', `bcrypt is listed in package.json but not installed (Cannot find module 'bcrypt')`, [`resolved from: ${facts.appCwd}`]);
+      return nativeProblem(fallback, 'N9', `bcrypt is listed in package.json but not installed (Cannot find module 'bcrypt')`, [`resolved from: ${facts.appCwd}`]);
     }
-    // Only bcryptjs: check that one.
-    if (!js.loaded) {
-      const why = js.loadError?.message ?? js.resolveError?.message ?? 'not installed';
-      return {
-        status: 'fail',
-        summary: `bcryptjs cannot be loaded: ${firstLine(why)}`,
-        fix: 'Install dependencies in the app directory: `npm install`.',
-        failureId: 'module-not-found-node',
-      };
-    }
-    const verdict = selfTestVerdict(js);
-    const lines = [`bcryptjs ${js.version ?? '?'} from ${js.dir === null ? '?' : shortPath(js.dir, facts.appCwd)} (pure JavaScript, no native binding)`, ...verdict.lines];
-    if (verdict.problem !== null) return { ...verdict.problem, details: lines };
-    return { status: 'ok', summary: `bcryptjs ${js.version ?? ''} works (pure JavaScript; no native bcrypt)`.replace('  ', ' '), details: lines };
+    return assessBcryptjsOnly(facts);
   }
 
   details.push(`bcrypt ${native.version ?? '?'} from ${shortPath(native.dir ?? native.resolved, facts.appCwd)}`);
   details.push(`node ${report.node} (ABI ${report.modules}, N-API ${report.napi ?? 'none'}) on ${report.platform} ${report.arch}${report.libc === null ? '' : ` ${report.libc}`}`);
-
-  if (!native.loaded) {
-    const error = native.loadError ?? { code: null, message: 'unknown error' };
-    const bindingPath = failedBindingPath(native);
-    const bindingName = bindingPath === null ? null : shortPath(bindingPath, facts.appCwd);
-    const diagnosis = classifyNativeLoad(error, facts.binary, bindingName, report);
-    const entry = diagnosis.failureId === null ? undefined : failureById(diagnosis.failureId);
-    const extra = [`error: ${firstLine(error.message)}${error.code === null ? '' : ` (${error.code})`}`];
-    if (diagnosis.explanation !== firstLine(error.message)) extra.push(diagnosis.explanation);
-    // The header's verdict already describes the binary; otherwise show what it is anyway.
-    if (bindingName !== null && facts.binary !== null && !diagnosis.explanation.includes(describeBinaryInWords(facts.binary))) {
-      extra.push(`binary: ${bindingName}, ${facts.binary.size} bytes, ${describeBinaryInWords(facts.binary)}`);
-    }
-    const title = entry?.title ?? 'The native bcrypt binding cannot be loaded';
-    return nativeProblem(diagnosis.failureId, `bcrypt cannot load: ${lowerFirst(title)}${diagnosis.failureId === null ? '' : ` (${diagnosis.failureId})`}`, extra);
-  }
+  if (!native.loaded) return nativeLoadFailure(facts, fallback);
 
   if (typeof native.binding === 'string') details.push(`binding: ${shortPath(native.binding, facts.appCwd)}`);
   const verdict = selfTestVerdict(native);
-  details.push(...verdict.lines);
+  details.push(...verdict.lines, fallbackLine);
   if (js.loaded) {
-    details.push(fallbackLine);
     if (report.crossCheck === true) details.push('bcrypt and bcryptjs verify each other\'s hashes');
     else if (report.crossCheck === false || report.crossCheckError !== undefined) details.push('bcrypt and bcryptjs do NOT verify each other\'s hashes');
-  } else {
-    details.push(fallbackLine);
   }
   if (verdict.problem !== null) return { ...verdict.problem, details };
   return {
