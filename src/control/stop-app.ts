@@ -193,6 +193,33 @@ async function stopLeftovers(known: readonly KnownProcess[], bootId: string | nu
 /** Why a stop did not end: the supervisor closed the connection (it was already on its way out). */
 const RETRY = Symbol('retry');
 
+/**
+ * The stop did not end in time (the supervisor hangs, or the instance outlived its grace): with
+ * --force, kill the supervisor (verified by /proc) and then the instance's group and its known
+ * processes; without it, say the supervisor is still running (E_FATAL, with the --force fix).
+ */
+async function stopWhatIsLeft(location: AppLocation, status: StatusSnapshot, known: KnownProcess[], { force, started }: { force: boolean; started: number }): Promise<void> {
+  const pgid = status.instancePid;
+  if (!(await supervisorGone(status))) {
+    if (!force) {
+      throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${status.supervisorPid}) is still running ${formatDuration(Date.now() - started)} after the stop request`, {
+        fix: `"naija-sup stop --force --name ${location.name}" kills it and its instance`,
+      });
+    }
+    // --force and the supervisor itself hangs: kill it (verified), then its instance's group.
+    // The pid is what the supervisor said about itself: signalled only once /proc confirms it.
+    if (peerIsOurs(status.supervisorPid, status.supervisorStartTime) && await stillRunning(status.supervisorPid, status.supervisorStartTime, status.bootId ?? '')) process.kill(status.supervisorPid, 'SIGKILL');
+    await pollUntil(() => supervisorGone(status), Date.now() + 5000);
+  }
+  if (!groupGone(pgid) && pgid !== null && status.instanceStartTime !== null) {
+    await terminateGroup(
+      { pid: pgid, pgid, startTime: status.instanceStartTime, bootId: status.bootId },
+      { timeout: force ? 0 : 2000, signal: force ? 'SIGKILL' : 'SIGTERM' },
+    );
+  }
+  await stopLeftovers(known, status.bootId, force ? 0 : 2000);
+}
+
 async function stopLive(report: StopReport, location: AppLocation, connection: ControlConnection, timeoutMs: number | undefined, force: boolean): Promise<number | typeof RETRY> {
   const started = Date.now();
   let graceful: boolean | null = null;
@@ -250,26 +277,7 @@ async function stopLive(report: StopReport, location: AppLocation, connection: C
   }
   gone = gone || (await pollUntil(allGone, started + grace + MARGIN_MS, wake));
   connection.close();
-  if (!gone) {
-    if (!(await supervisorGone(status))) {
-      if (!force) {
-        throw new NaijaSupError('E_FATAL', `the supervisor of "${location.name}" (pid ${status.supervisorPid}) is still running ${formatDuration(Date.now() - started)} after the stop request`, {
-          fix: `"naija-sup stop --force --name ${location.name}" kills it and its instance`,
-        });
-      }
-      // --force and the supervisor itself hangs: kill it (verified), then its instance's group.
-      // The pid is what the supervisor said about itself: signalled only once /proc confirms it.
-      if (peerIsOurs(status.supervisorPid, status.supervisorStartTime) && await stillRunning(status.supervisorPid, status.supervisorStartTime, status.bootId ?? '')) process.kill(status.supervisorPid, 'SIGKILL');
-      await pollUntil(() => supervisorGone(status), Date.now() + 5000);
-    }
-    if (!groupGone(pgid) && pgid !== null && status.instanceStartTime !== null) {
-      await terminateGroup(
-        { pid: pgid, pgid, startTime: status.instanceStartTime, bootId: status.bootId },
-        { timeout: force ? 0 : 2000, signal: force ? 'SIGKILL' : 'SIGTERM' },
-      );
-    }
-    await stopLeftovers(known, status.bootId, force ? 0 : 2000);
-  }
+  if (!gone) await stopWhatIsLeft(location, status, known, { force, started });
   const survivors = await stillAlive(known, pgid, status.bootId);
   const stopped = known.map((p) => p.pid).filter((pid) => !survivors.includes(pid));
   const processes = stopped.length > 1 ? `; processes stopped: ${stopped.join(', ')}` : '';
