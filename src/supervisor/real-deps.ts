@@ -45,9 +45,12 @@ export interface RealDepsOptions {
 }
 
 /**
- * How old the tracker's last pass may be when the instance is signalled to stop: a stop through the
- * control socket took one for its client's `events` ack a moment before (in the same read, or the
- * next), so it is not repeated; any other stop (Ctrl+C, SIGTERM to the supervisor) takes one.
+ * How old the tracker's last pass may be when the instance is signalled (DescendantTracker.passWithin):
+ * a stop through the control socket took one for its client's `events` ack a moment before (in the
+ * same read, or the next), so the primary instance's is not repeated. Every other signal takes one:
+ * Ctrl+C or SIGTERM to the supervisor, a restart, a reload's retiring instance, a startup timeout,
+ * a failed liveness probe, the escalation to SIGKILL. A child that leaves the group within those
+ * 10 ms before the signal is the window left.
  */
 const RECENT_PASS_MS = 10;
 

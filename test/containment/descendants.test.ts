@@ -54,7 +54,7 @@ describe('DescendantTracker', () => {
       // The leader exits on SIGTERM; asked, it starts a child in a session of its own that ignores SIGTERM.
       const leaderCode = `const { spawn } = require('node:child_process');
 process.on('SIGTERM', () => process.exit(0));
-process.on('message', () => { const c = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(process.argv[1], 'up'); setInterval(() => {}, 1e6)", ${JSON.stringify(join(dir, 'ready'))}], { detached: true, stdio: 'ignore' }); c.unref(); process.send(c.pid); });
+process.on('message', () => { const c = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(process.argv[1], 'up'); setInterval(() => {}, 1e6)", ${JSON.stringify(join(dir, 'ready'))}], { detached: true, stdio: 'ignore' }); c.unref(); require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'child.pid'))}, String(c.pid)); process.send(c.pid); });
 process.send('up');`;
       const leader = spawn(process.execPath, ['-e', leaderCode], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       const leaderExited = new Promise((resolve) => leader.once('exit', resolve));
@@ -78,6 +78,9 @@ process.send('up');`;
       expect(tracker.signalEscaped('SIGKILL')).toEqual([child]);
       await assertAllGone([leader.pid as number, child]);
     } finally {
+      // The child ignores SIGTERM in a session of its own: should the test end before it tracked
+      // the child, the pid file the leader wrote first lets afterEach end it.
+      if (existsSync(join(dir, 'child.pid'))) track(Number(readFileSync(join(dir, 'child.pid'), 'utf8')));
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRecord } from '../../src/control/record.js';
+import { DescendantTracker } from '../../src/process/descendants.js';
 import type { SupervisorEvent } from '../../src/supervisor/events.js';
 import { instanceEnv, realClock, realDeps } from '../../src/supervisor/real-deps.js';
 import { assertAllGone, isRunning, killAllTracked, track, trackedPids } from '../helpers/processes.js';
@@ -80,6 +81,35 @@ describe('realDeps', () => {
     deps.signalGroup(pid, 'SIGKILL');
     deps.signalInstance?.(pid, 'SIGKILL');
     expect(isRunning(pid)).toBe(true);
+    process.kill(-pid, 'SIGKILL');
+    await once(child, 'exit');
+  });
+
+  it('takes a /proc pass before it signals an instance\'s group, unless one began in the last 10 ms', async () => {
+    // A child that left the group since the last pass is tied to the instance only by its parent,
+    // which may exit on this very signal: the pass must come first (DescendantTracker.passWithin).
+    const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore', detached: true });
+    const pid = child.pid as number;
+    track(pid);
+    const deps = realDeps({ runDir: dir, baseEnv: {}, onEvent: () => undefined });
+    deps.instanceStarted?.(pid, runnerConfig());
+    const order: string[] = [];
+    const passWithin = vi.spyOn(DescendantTracker.prototype, 'passWithin').mockImplementation(function (this: DescendantTracker, maxAgeMs: number) {
+      order.push(`pass within ${maxAgeMs} ms`);
+    });
+    const kill = vi.spyOn(process, 'kill').mockImplementation((target, signal) => {
+      order.push(`kill ${String(target)} ${String(signal)}`);
+      return true;
+    });
+    try {
+      deps.signalInstance?.(pid, 'SIGTERM');
+    } finally {
+      kill.mockRestore();
+      passWithin.mockRestore();
+      deps.instanceGone?.(pid, runnerConfig());
+    }
+    expect(order[0]).toBe('pass within 10 ms');
+    expect(order).toContain(`kill -${pid} SIGTERM`);
     process.kill(-pid, 'SIGKILL');
     await once(child, 'exit');
   });
