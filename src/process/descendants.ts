@@ -148,6 +148,14 @@ export class DescendantTracker {
   }
 
   #merge(all: readonly ProcStat[], startedAt: number): TrackedProcess[] {
+    // A pass that could not read this very process read nothing it can be trusted on: /proc could
+    // not be listed, or the reads failed (EMFILE and ENFILE while something floods the supervisor
+    // with connections, ENOMEM), which the readers report as "gone". Merged, it would forget every
+    // remembered process, and a reparented one (setsid, its parent gone) would never be found
+    // again. So it changes nothing. A fake tree (tests) does not list this process.
+    if (this.#proc.real && !all.some((stat) => stat.pid === this.#self.pid)) {
+      return [...this.#known.values()].sort((a, b) => a.pid - b.pid);
+    }
     this.#lastPassAt = startedAt;
     const byPid = new Map(all.map((stat) => [stat.pid, stat]));
     for (const [pid, entry] of this.#known) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DescendantTracker } from '../../src/process/descendants.js';
-import { readProcStat } from '../../src/process/identity.js';
+import { PROC, readProcStat, type Proc } from '../../src/process/identity.js';
 import { spawnInstance } from '../../src/process/spawn.js';
 import { signalGroup } from '../../src/process/terminate.js';
 import { assertAllGone, childEnv, isRunning, killAllTracked, startFixture, track, trackChild, waitFor, waitForLine } from '../helpers/processes.js';
@@ -83,6 +83,23 @@ process.send('up');`;
       if (existsSync(join(dir, 'child.pid'))) track(Number(readFileSync(join(dir, 'child.pid'), 'utf8')));
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps what it remembers through a pass that could read nothing (EMFILE under a flood reads as "gone")', async () => {
+    const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
+    let failing = false;
+    // The real /proc, whose reads fail while `failing` is set, as every open does when the
+    // supervisor is out of file descriptors.
+    const proc: Proc = { ...PROC, pids: () => (failing ? [] : PROC.pids()), stat: (pid) => (failing ? null : PROC.stat(pid)) };
+    const tracker = new DescendantTracker(parent, { proc });
+    const both = [parent, grandchild].sort((a, b) => a - b);
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    failing = true;
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    await tracker.sampleInSlices();
+    failing = false;
+    expect(tracker.known().map((p) => p.pid)).toEqual(both);
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
   });
 
   it('forgets a remembered process once it is gone and signals nothing in its name', async () => {
