@@ -110,12 +110,8 @@ export interface ParsedStart {
   command: string[];
 }
 
-/** How the background supervisor is started: its mode (node flags). */
-interface Launch {
-  mode: string;
-}
-
-function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, launch: Launch): Background {
+/** `mode`: the app's, which picks the background supervisor's node flags. */
+function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string, parsed: ParsedStart | undefined, mode: string): Background {
   // The child's output goes to a file of its own first: two racing starts must not read each
   // other's lines. It becomes <name>.out once we know it belongs to the supervisor of this name.
   // Our pid and Math.random, not node:crypto (~9 ms to load before the spawn): the run dir is
@@ -133,9 +129,9 @@ function spawnBackground(io: CliIO, argv: string[], runDir: string, name: string
   let child: ChildProcess;
   try {
     // With the mode, whose node flags the bin needs to know to pick the code cache made under them.
-    const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command, mode: launch.mode }) };
+    const handed = parsed === undefined ? {} : { [START_OPTIONS_ENV]: JSON.stringify({ opts: { ...parsed.opts, detach: false }, command: parsed.command, mode }) };
     // The resident process's flags and malloc arenas (src/cli/resident.ts: why each, as measured).
-    child = spawn(process.execPath, [...supervisorNodeFlags(io.env, launch.mode), BIN, ...backgroundArgs(argv)], {
+    child = spawn(process.execPath, [...supervisorNodeFlags(io.env, mode), BIN, ...backgroundArgs(argv)], {
       cwd: io.cwd,
       env: { ...supervisorEnv(io.env), [DETACHED_ENV]: '1', ...handed },
       detached: true,
@@ -194,7 +190,7 @@ export async function startDetached(io: CliIO, argv: string[], parsed?: ParsedSt
   }
 
   // --mode wins over the file, as in the background supervisor; the mode cannot change on reload.
-  const bg = spawnBackground(io, argv, runDir, name, parsed, { mode: parsed?.opts.mode ?? config.mode });
+  const bg = spawnBackground(io, argv, runDir, name, parsed, parsed?.opts.mode ?? config.mode);
   const budget = config.health.startupTimeout + MARGIN_MS;
   // Ctrl+C while waiting: nobody would be told whether it started, so it must not stay behind.
   const onInterrupt = (signal: NodeJS.Signals) => (): void => {

@@ -90,7 +90,8 @@ export class DescendantTracker {
 
   /**
    * One /proc pass: remembers every live process that belongs to the instance and forgets the ones
-   * that are gone (or whose pid now names another process). Returns the live ones, ascending.
+   * that are gone (or whose pid now names another process). Returns the live ones, ascending; after
+   * a pass that could read nothing (see #merge), the remembered ones, unchanged.
    *
    * Belongs: the leader; a member of its group or session (setpgid stays in the session); a child
    * of a process that belongs; a process in the group or session of a remembered process (the

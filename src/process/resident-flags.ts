@@ -22,7 +22,7 @@ export const START_OPTIONS_ENV = 'NAIJA_SUP_START_OPTIONS';
  */
 export const ADDED_ENV = 'NAIJA_SUP_ADDED_ENV';
 /**
- * NODE_EXTRA_CA_CERTS, held for the server while the resident supervisor runs without it. Node 20
+ * NODE_EXTRA_CA_CERTS, held for the server while a supervisor runs without it. Node 20
  * reads and parses that file as it starts, before any of our code, whether or not the process
  * ever makes a TLS connection: with Debian's bundle of 144 certificates (a machine that sets it
  * for a corporate proxy) `node -e 0` took 60 ms instead of 22, and the process kept 1.8 MiB more.
