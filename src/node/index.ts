@@ -10,7 +10,11 @@
  * const { description } = await serve(http.createServer(app));   // Express, Koa, Hono's node server…
  * console.log(description);
  * ```
+ *
+ * For Express, `http.createServer(expressServerOptions(app), app)` spares V8 Express's per-request
+ * prototype change, the cause of Express's own multi-millisecond GC pauses (see express.ts).
  */
 export { serve, type ServeOptions, type Serving } from './serve.js';
 export { drainOnSignal, stderrLogger, type Drain, type DrainOptions, type Logger } from './drain.js';
 export { DEFAULT_PORT, LISTEN_FDS_START, clearListenEnv, listenOn, resolveListenTarget, type ListenTarget, type ListenTargetOptions } from './listen.js';
+export { expressServerOptions, type ExpressPrototypes } from './express.js';

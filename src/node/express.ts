@@ -1,0 +1,71 @@
+/**
+ * `expressServerOptions(app)`: `http.createServer` options under which an Express app (4 or 5) no
+ * longer changes the prototype of every request and response.
+ *
+ * Express's `app.handle` (Express 5; the `init` middleware in Express 4) calls
+ * `Object.setPrototypeOf(req, app.request)` and `Object.setPrototypeOf(res, app.response)` on every
+ * request. On Node 20's V8 every object so changed survives the young-generation GC: at 3,200 req/s
+ * on the example API, `node --trace-gc-nvp` shows 99.9% of the survivors promoted, 3.5–4 MB per
+ * scavenge, scavenges of 3–7 ms every ~100 ms and a mark-compact every ~0.7 s. That is Express's
+ * own p99 of 8–12 ms at a p50 of 0.2 ms, and a pause like that piles requests up in front of
+ * anything between the client and the app (issue 13's proxy, docs/http-proxy.md). The same server
+ * with a plain node:http handler promotes nothing.
+ *
+ * V8 skips `setPrototypeOf` when the object already has that prototype, so the fix is to have
+ * node:http build each request and response with Express's prototypes from the start: with these
+ * options the example API promotes ~0 bytes per scavenge (0.4–0.7 ms) and its p99 at the same rate
+ * is 0.9–1.6 ms. The idea is the one in expressjs/express#5998; Express itself still sets the
+ * prototypes (so a sub-app mounted with `app.use` changes them, as before, for its own requests).
+ *
+ * ```js
+ * const server = http.createServer(expressServerOptions(app), app);
+ * ```
+ *
+ * Node built-ins only: this file runs inside the user's server process (`naija-sup/node`).
+ */
+import { IncomingMessage, ServerResponse, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** What an Express application exposes: the prototypes it gives every request and response. */
+export interface ExpressPrototypes {
+  request: object;
+  response: object;
+}
+
+/**
+ * `IncomingMessage` and `ServerResponse` options for `http.createServer` (or `https.createServer`)
+ * whose objects have exactly `app.request` and `app.response` as their prototypes. Throws a
+ * TypeError when `app` has no such objects (not an Express application).
+ */
+export function expressServerOptions(app: ExpressPrototypes): Pick<ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
+  const { request, response } = app ?? {};
+  if (!isPrototypeOf(request, IncomingMessage) || !isPrototypeOf(response, ServerResponse)) {
+    throw new TypeError('expressServerOptions(app): app.request and app.response must inherit from http.IncomingMessage and http.ServerResponse (pass an Express application)');
+  }
+  // node:http calls `new ExpressRequest(socket)`: `this` already has `request` as its prototype, and
+  // IncomingMessage, a plain constructor function in node 20 to 24, fills it in. (Reflect.construct
+  // with a new.target would also cope with a class, but measured on the example API it made every
+  // request slower by far: p50 0.19 → 16–40 ms; V8 does not cache such a derived map.) Should a
+  // later node make them classes, which cannot be called so, these options are left out.
+  if (isClass(IncomingMessage) || isClass(ServerResponse)) return {};
+  function ExpressRequest(this: IncomingMessage, socket: Socket): void {
+    (IncomingMessage as unknown as (this: IncomingMessage, socket: Socket) => void).call(this, socket);
+  }
+  ExpressRequest.prototype = request;
+  function ExpressResponse(this: ServerResponse, req: IncomingMessage, options?: unknown): void {
+    (ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void).call(this, req, options);
+  }
+  ExpressResponse.prototype = response;
+  return {
+    IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
+    ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
+  };
+}
+
+function isPrototypeOf(value: unknown, base: { prototype: object }): value is object {
+  return typeof value === 'object' && value !== null && Object.prototype.isPrototypeOf.call(base.prototype, value);
+}
+
+function isClass(constructor: object): boolean {
+  return Function.prototype.toString.call(constructor).startsWith('class');
+}
