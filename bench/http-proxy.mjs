@@ -4,7 +4,8 @@
 // default), each proxy in its own process run as the resident supervisor runs in proxy mode (the
 // node flags and glibc malloc environment of src/process/resident-flags.ts, imported from dist/),
 // in front of three apps: a trivial node:http handler, one that burns 300 µs of CPU per request,
-// and the example Express API.
+// and the example Express API (and, with --only express-stock, the same API served without
+// naija-sup/node's expressServerOptions, as most Express apps are).
 //
 // Per app and round (modes interleaved, so background load hits each alike):
 //   1. saturation: wrk -t1 -c20 (Debian: apt-get install -y wrk) and autocannon -c20, req/s;
@@ -31,7 +32,7 @@
 // without --pin as well and report both.
 //
 // Reproduce: npm run build && node bench/http-proxy.mjs [--rounds 3] [--duration 5]
-//            [--only trivial,cpu300,express] [--modes direct,handoff,tcp,http] [--pin] [--cpu-prof DIR]
+//            [--only trivial,cpu300,express,express-stock] [--modes direct,handoff,tcp,http[,nginx]] [--pin] [--cpu-prof DIR]
 //            [--generator c|node] [--raw] ['--proxy-flags=--max-semi-space-size=16 …']
 //            (or: npm run bench -- http-proxy)
 // --cpu-prof DIR runs the HTTP proxy with node --cpu-prof, profiles written to DIR (open them in
@@ -39,7 +40,7 @@
 // --raw prints each latency run (p50, p99, p99.9, max, the generator's CPU ms); --proxy-flags adds
 // node flags after the supervisor's, for experiments (V8 takes a flag's last value).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,6 +66,7 @@ const PROXY_FLAGS = args.filter((a) => a.startsWith('--proxy-flags=')).map((a) =
 const CONNECTIONS = 20;
 if (MODES[0] !== 'direct') throw new Error('--modes must start with direct (the half-load rate comes from it)');
 if (spawnSync('wrk', ['--version']).error !== undefined) throw new Error('wrk is not on PATH: apt-get install -y wrk');
+if (MODES.includes('nginx') && spawnSync('nginx', ['-v']).error !== undefined) throw new Error('--modes nginx needs nginx on PATH: apt-get install -y nginx-light');
 const DIST = join(ROOT, 'dist', 'reload');
 if (!existsSync(join(DIST, 'http-proxy.js'))) throw new Error('dist/reload/http-proxy.js is missing: run `npm run build` first');
 if (PIN && spawnSync('taskset', ['-c', '1', 'true']).status !== 0) throw new Error('--pin needs taskset and 2 CPUs (util-linux)');
@@ -90,10 +92,26 @@ if (process.env.LISTEN_FDS === '1') server.listen({ fd: 3 });
 else server.listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
+// The example API served as most Express apps are, `http.createServer(app)`, without
+// naija-sup/node's expressServerOptions: Express then changes the prototype of every request and
+// response, which on Node 20 makes V8 promote them all (scavenges of 3-7 ms every ~100 ms at half
+// load; src/node/express.ts). Kept beside `express` so the proxy's cost is reported for both.
+const EXPRESS_STOCK = `
+import http from 'node:http';
+const { createApp } = await import(${JSON.stringify(pathToFileURL(join(EXAMPLE, 'src', 'app.js')).href)});
+const { loadPasswordHasher } = await import(${JSON.stringify(pathToFileURL(join(EXAMPLE, 'src', 'password.js')).href)});
+const quiet = () => undefined;
+const { app } = createApp({ hasher: await loadPasswordHasher({ env: process.env }), bcryptCost: 4, warmupMs: 0, log: { info: quiet, warn: quiet, error: quiet } });
+const server = http.createServer(app);
+if (process.env.LISTEN_FDS === '1') server.listen({ fd: 3 });
+else server.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
 const APPS = {
   trivial: { label: 'node:http, trivial handler', argv: ['--input-type=module', '-e', BACKEND], cwd: ROOT, env: { BURN_US: '0' }, path: '/' },
   cpu300: { label: 'node:http, 300 µs of CPU per request', argv: ['--input-type=module', '-e', BACKEND], cwd: ROOT, env: { BURN_US: '300' }, path: '/' },
   express: { label: 'examples/express-api GET /api/v1/public/health', argv: ['src/server.js'], cwd: EXAMPLE, env: { WARMUP_MS: '0', BCRYPT_COST: '4', HOST: '127.0.0.1' }, path: '/api/v1/public/health' },
+  'express-stock': { label: 'examples/express-api GET /api/v1/public/health, http.createServer(app) without expressServerOptions', argv: ['--input-type=module', '-e', EXPRESS_STOCK], cwd: EXAMPLE, env: {}, path: '/api/v1/public/health' },
 };
 
 const PROXY_CHILD = (kind) => `
@@ -206,6 +224,42 @@ async function startProxy(kind, target) {
   return { child, port: Number(/PROXY port=(\d+)/.exec(child.output)[1]) };
 }
 
+/**
+ * `--modes …,nginx`: Debian's nginx (apt-get install -y nginx-light) as a reference reverse proxy, a
+ * C event loop with a keep-alive upstream pool, as a production proxy would run it: one worker
+ * process (like naija-sup's proxy, one thread), HTTP/1.1 upstream keep-alive, no access log. Not
+ * part of naija-sup; it says what a hop costs on this machine when the proxy is not Node.
+ */
+async function startNginx(target) {
+  const dir = mkdtempSync(join(tmpdir(), 'naija-sup-bench-nginx-'));
+  const port = await freePort();
+  const conf = `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${target}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port} reuseport backlog=511;
+    keepalive_requests 1000000;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; proxy_buffering on; }
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const command = PIN ? 'taskset' : 'nginx';
+  const argv = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')];
+  const child = start(command, PIN ? ['-c', '1', 'nginx', ...argv] : argv, { cwd: dir, env: BASE_ENV });
+  child.exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < 1000 && Date.now() < deadline; i += 1) {
+    if (child.exitCode !== null) throw new Error(`nginx exited at start:\n${child.output}${readFileSync(join(dir, 'error.log'), 'utf8')}`);
+    if ((await get(port, '/', 1000)).status !== 0) return { child, port };
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`nginx did not answer on :${port} within 10 s`);
+}
+
 async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
@@ -275,7 +329,7 @@ async function fixedRate(port, path, rate, seconds) {
 
 async function measure(app, mode, halfRate) {
   const backend = await startApp(app, mode === 'handoff');
-  const proxy = mode === 'tcp' || mode === 'http' ? await startProxy(mode, backend.port) : null;
+  const proxy = mode === 'tcp' || mode === 'http' ? await startProxy(mode, backend.port) : mode === 'nginx' ? await startNginx(backend.port) : null;
   const port = proxy?.port ?? backend.port;
   try {
     // Warm-up: ≥ 10,000 requests (at most 6 s), so the proxy's code is optimised (JIT) before it is
@@ -318,7 +372,7 @@ function report(app, runs) {
     const direct = mode === 'direct';
     const cost = (key) => paired(mode, (r, d) => (1 - r[key] / d[key]) * 100);
     const dp99 = paired(mode, (r, d) => r.p99 - d.p99);
-    const hop = mode === 'tcp' || mode === 'http';
+    const hop = mode === 'tcp' || mode === 'http' || mode === 'nginx';
     const verdict = direct ? '' : `${cost('wrk') <= 20 ? 'req/s met' : 'req/s NOT met'}, ${behind(mode) ? 'p99 n/a*' : dp99 <= 1 ? 'p99 met' : 'p99 NOT met'}`;
     console.log(
       `${mode.padEnd(8)}${pad(Math.round(med(mode, 'wrk')), 11)}${pad(direct ? '—' : `${cost('wrk').toFixed(0)}%`, 7)}` +
