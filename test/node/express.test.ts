@@ -10,7 +10,7 @@ import { Agent, createServer, IncomingMessage, request, ServerResponse, type Ser
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expressServerOptions } from '../../src/node/express.js';
+import { expressServerOptions, isClass } from '../../src/node/express.js';
 
 /** The little of Express 5 these tests use (the repository has no @types/express). */
 interface Req extends IncomingMessage {
@@ -130,5 +130,14 @@ describe('expressServerOptions', () => {
     expect(() => expressServerOptions(undefined as never)).toThrow(TypeError);
     expect(() => expressServerOptions({ request: {}, response: {} })).toThrow(message);
     expect(() => expressServerOptions({ request: Object.create(ServerResponse.prototype), response: Object.create(IncomingMessage.prototype) })).toThrow(message);
+  });
+});
+
+describe('isClass', () => {
+  it('tells node:http’s function constructors from classes, which the options could not call', () => {
+    expect(isClass(IncomingMessage)).toBe(false); // so the options above are real ones
+    expect(isClass(ServerResponse)).toBe(false);
+    expect(isClass(class extends IncomingMessage {})).toBe(true);
+    expect(isClass(function Plain() {})).toBe(false);
   });
 });
