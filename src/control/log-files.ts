@@ -62,126 +62,138 @@ const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT |
 const BACKLOG_MAX_BYTES = 256 * 1024;
 
 export function createLogWriter(options: LogWriterOptions): LogWriter {
-  const { dir, name } = options;
-  if (!(Number.isInteger(options.maxSize) && options.maxSize > 0)) throw new RangeError(`maxSize must be a positive integer, got ${String(options.maxSize)}`);
-  if (!(Number.isInteger(options.maxFiles) && options.maxFiles >= 1)) throw new RangeError(`maxFiles must be an integer ≥ 1, got ${String(options.maxFiles)}`);
-  const path = logFilePath(dir, name);
-  let fd: number | null = null;
-  let size = 0;
-  let failing = false;
-  let closed = false;
+  return new FileLogWriter(options);
+}
 
-  const report = (error: unknown): void => {
-    // One report per failure streak: a full disk must not produce one event per output line.
-    if (failing) return;
-    failing = true;
-    options.onError?.(error instanceof Error ? error : new Error(String(error)));
-  };
+/**
+ * The rotating writer. Its methods are arrow properties: callers may pass `writer.write` on its own.
+ * While writes fail, lines wait in a backlog (bounded: a full disk must not fill memory instead) and
+ * a timer retries, so a quiet server's last lines still land once the disk has room again.
+ */
+class FileLogWriter implements LogWriter {
+  readonly path: string;
+  private fd: number | null = null;
+  private size = 0;
+  private failing = false;
+  private closed = false;
+  private readonly backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  private lost = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
-  const open = (): number => {
-    // inRunDir: through the supervisor's handle on its run dir, refused if the dir was swapped.
-    const opened = openSync(inRunDir(path), OPEN_FLAGS, 0o600);
-    fd = opened;
-    size = fstatSync(opened).size;
-    return opened;
-  };
+  constructor(private readonly options: LogWriterOptions) {
+    const { dir, name } = options;
+    if (!(Number.isInteger(options.maxSize) && options.maxSize > 0)) throw new RangeError(`maxSize must be a positive integer, got ${String(options.maxSize)}`);
+    if (!(Number.isInteger(options.maxFiles) && options.maxFiles >= 1)) throw new RangeError(`maxFiles must be an integer ≥ 1, got ${String(options.maxFiles)}`);
+    this.path = logFilePath(dir, name);
+    removeSurplus(dir, name, options.maxFiles);
+  }
 
-  const rotate = (): number => {
-    if (fd !== null) {
-      closeSync(fd);
-      fd = null;
+  write = (line: string): void => {
+    if (this.closed) return;
+    // Events arrive redacted (src/app/supervise.ts); URL userinfo is hidden again here because a
+    // line written directly (or by a library user's own writer) must obey the same rule.
+    let data = Buffer.from(`${redactUrlsIn(line).replace(/[\r\n]+/g, ' ')}\n`);
+    const { maxSize } = this.options;
+    if (data.length > maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, maxSize - 1)), Buffer.from('\n')]);
+    this.backlog.push(data);
+    this.backlogBytes += data.length;
+    while (this.backlogBytes > BACKLOG_MAX_BYTES && this.backlog.length > 1) {
+      this.backlogBytes -= (this.backlog.shift() as Buffer).length;
+      this.lost += 1;
     }
-    if (options.maxFiles === 1) {
-      rmSync(inRunDir(path), { force: true });
+    this.flush();
+  };
+
+  event = (event: SupervisorEvent, at: Date = new Date()): void => {
+    const line = formatLogEvent(event, at);
+    if (line !== null) this.write(line);
+  };
+
+  close = (): void => {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.closeFd();
+  };
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    try { closeSync(this.fd); } catch { /* already unusable, or nothing left to do */ }
+    this.fd = null;
+  }
+
+  private report(error: unknown): void {
+    // One report per failure streak: a full disk must not produce one event per output line.
+    if (this.failing) return;
+    this.failing = true;
+    this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  }
+
+  private open(): number {
+    // inRunDir: through the supervisor's handle on its run dir, refused if the dir was swapped.
+    const opened = openSync(inRunDir(this.path), OPEN_FLAGS, 0o600);
+    this.fd = opened;
+    this.size = fstatSync(opened).size;
+    return opened;
+  }
+
+  private rotate(): number {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    const { dir, name, maxFiles } = this.options;
+    if (maxFiles === 1) {
+      rmSync(inRunDir(this.path), { force: true });
     } else {
       // Oldest first, so each rename lands on a name that was just vacated (the last one replaces).
-      for (let i = options.maxFiles - 1; i >= 1; i -= 1) {
-        const from = logFilePath(dir, name, i - 1);
+      for (let i = maxFiles - 1; i >= 1; i -= 1) {
         try {
-          renameSync(inRunDir(from), inRunDir(logFilePath(dir, name, i)));
+          renameSync(inRunDir(logFilePath(dir, name, i - 1)), inRunDir(logFilePath(dir, name, i)));
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }
       }
     }
-    return open();
-  };
-
-  removeSurplus(dir, name, options.maxFiles);
+    return this.open();
+  }
 
   /** Bytes written: fewer than asked when the disk filled up mid-line. */
-  const append = (data: Buffer): number => {
-    let target = fd ?? open();
-    if (size > 0 && size + data.length > options.maxSize) target = rotate();
+  private append(data: Buffer): number {
+    let target = this.fd ?? this.open();
+    if (this.size > 0 && this.size + data.length > this.options.maxSize) target = this.rotate();
     const written = writeSync(target, data);
-    size += written;
+    this.size += written;
     return written;
-  };
-  // While writes fail, lines wait here (bounded: a full disk must not fill memory instead) and a
-  // timer retries, so a quiet server's last lines still land once the disk has room again.
-  const backlog: Buffer[] = [];
-  let backlogBytes = 0;
-  let lost = 0;
-  let retryTimer: NodeJS.Timeout | null = null;
-  const flush = (): boolean => {
+  }
+
+  private flush(): boolean {
     try {
-      for (let next = backlog[0]; next !== undefined; next = backlog[0]) {
-        const written = append(next);
-        if (written === 0) throw new Error(`nothing written to ${path}`);
-        backlogBytes -= written;
+      for (let next = this.backlog[0]; next !== undefined; next = this.backlog[0]) {
+        const written = this.append(next);
+        if (written === 0) throw new Error(`nothing written to ${this.path}`);
+        this.backlogBytes -= written;
         // A short write: the rest of the line waits, so a retry never writes its start twice.
-        if (written < next.length) backlog[0] = next.subarray(written);
-        else backlog.shift();
+        if (written < next.length) this.backlog[0] = next.subarray(written);
+        else this.backlog.shift();
       }
     } catch (error) {
-      report(error);
+      this.report(error);
       // Reopen on the next try: the file may have been removed or the disk freed.
-      if (fd !== null) {
-        try { closeSync(fd); } catch { /* already unusable */ }
-        fd = null;
-      }
-      retryTimer ??= setTimeout(() => { retryTimer = null; if (!closed) flush(); }, options.retryMs ?? 1000).unref();
+      this.closeFd();
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        if (!this.closed) this.flush();
+      }, this.options.retryMs ?? 1000).unref();
       return false;
     }
-    if (failing) {
-      failing = false;
-      options.onRecover?.(lost);
-      lost = 0;
+    if (this.failing) {
+      this.failing = false;
+      this.options.onRecover?.(this.lost);
+      this.lost = 0;
     }
     return true;
-  };
-
-  const write = (line: string): void => {
-    if (closed) return;
-    // Events arrive redacted (src/app/supervise.ts); URL userinfo is hidden again here because a
-    // line written directly (or by a library user's own writer) must obey the same rule.
-    let data = Buffer.from(`${redactUrlsIn(line).replace(/[\r\n]+/g, ' ')}\n`);
-    if (data.length > options.maxSize) data = Buffer.concat([data.subarray(0, Math.max(0, options.maxSize - 1)), Buffer.from('\n')]);
-    backlog.push(data);
-    backlogBytes += data.length;
-    while (backlogBytes > BACKLOG_MAX_BYTES && backlog.length > 1) {
-      backlogBytes -= (backlog.shift() as Buffer).length;
-      lost += 1;
-    }
-    flush();
-  };
-
-  return {
-    path,
-    write,
-    event(event, at = new Date()) {
-      const line = formatLogEvent(event, at);
-      if (line !== null) write(line);
-    },
-    close() {
-      closed = true;
-      if (retryTimer !== null) clearTimeout(retryTimer);
-      if (fd !== null) {
-        try { closeSync(fd); } catch { /* nothing left to do */ }
-        fd = null;
-      }
-    },
-  };
+  }
 }
 
 /** Deletes rotated files beyond `maxFiles` (left over when the setting was lowered). */
@@ -262,7 +274,8 @@ export interface LogPosition {
   offset: number;
 }
 
-const CHUNK = 64 * 1024;
+/** How much a log reader reads at a time, bytes. */
+export const CHUNK = 64 * 1024;
 
 /** The existing log files of `name`, newest first. */
 export function existingLogFiles(dir: string, name: string, maxIndex = 1000): string[] {
@@ -331,146 +344,4 @@ export function readLogTail(dir: string, name: string, n: number): { lines: stri
     lines = [...tail.lines, ...lines];
   }
   return { lines, position };
-}
-
-export interface FollowOptions {
-  dir: string;
-  name: string;
-  /** Ends the follow (Ctrl+C). */
-  signal: AbortSignal;
-  onLine(line: string): void;
-  /** Where to start in the current file (from {@link readLogTail}); default: its end. */
-  from?: LogPosition | null;
-  /** How often the file is checked, ms. Default 100. */
-  pollMs?: number;
-}
-
-interface OpenFile {
-  fd: number;
-  ino: number;
-  offset: number;
-}
-
-/**
- * Prints lines appended to the current log file until `signal` aborts, following it across
- * rotations (the old file is read to its end before the new one is opened) and truncation.
- * Polls the file size: inotify misses renames on some filesystems and polling is enough for a
- * human watching a log.
- */
-export async function followLog(options: FollowOptions): Promise<void> {
-  const path = logFilePath(options.dir, options.name);
-  const pollMs = options.pollMs ?? 100;
-  let partial: Buffer = Buffer.alloc(0);
-
-  const emit = (data: Buffer): void => {
-    let buf = partial.length > 0 ? Buffer.concat([partial, data]) : data;
-    for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a)) {
-      options.onLine(buf.subarray(0, nl).toString('utf8'));
-      buf = buf.subarray(nl + 1);
-    }
-    partial = Buffer.from(buf);
-  };
-  const flushPartial = (): void => {
-    if (partial.length > 0) options.onLine(partial.toString('utf8'));
-    partial = Buffer.alloc(0);
-  };
-  const openAt = (filePath: string, offset: number | 'end'): OpenFile | null => {
-    try {
-      const fd = openSync(filePath, constants.O_RDONLY | constants.O_NOFOLLOW);
-      const st = fstatSync(fd);
-      return { fd, ino: st.ino, offset: offset === 'end' ? st.size : Math.min(offset, st.size) };
-    } catch {
-      return null;
-    }
-  };
-  const drain = (file: OpenFile): void => {
-    const buf = Buffer.alloc(CHUNK);
-    const size = fstatSync(file.fd).size;
-    if (size < file.offset) file.offset = 0; // truncated in place
-    // Bounded: reads at most what was there when we looked (plus one chunk).
-    for (let rounds = Math.ceil((size - file.offset) / CHUNK) + 1; rounds > 0; rounds -= 1) {
-      const read = readSync(file.fd, buf, 0, CHUNK, file.offset);
-      if (read <= 0) break;
-      file.offset += read;
-      emit(Buffer.from(buf.subarray(0, read)));
-    }
-  };
-  const close = (file: OpenFile | null): void => {
-    if (file !== null) {
-      try { closeSync(file.fd); } catch { /* already closed */ }
-    }
-  };
-  /**
-   * After a rotation, reads the rotated files written after the one we held (`heldIno`), oldest
-   * first: a burst may rotate several times between two polls. Rotation only shifts names up, so
-   * if the held file is no longer among them (deleted as the oldest), every rotated file is newer.
-   */
-  const catchUp = (heldIno: number): void => {
-    const rotated: OpenFile[] = [];
-    for (const file of existingLogFiles(options.dir, options.name).slice(1)) {
-      const opened = openAt(file, 0);
-      if (opened !== null) rotated.push(opened);
-    }
-    const held = rotated.findIndex((file) => file.ino === heldIno);
-    const newer = held === -1 ? rotated : rotated.slice(0, held);
-    for (const file of newer.reverse()) {
-      drain(file);
-      flushPartial();
-    }
-    for (const file of rotated) close(file);
-  };
-
-  // Start where the tail stopped; if the file rotated in between, finish the rotated one first.
-  const from = options.from ?? null;
-  const opened = openAt(path, from === null ? 'end' : from.offset);
-  if (opened !== null && from !== null && opened.ino !== from.ino) {
-    opened.offset = 0;
-    const rotated = openAt(logFilePath(options.dir, options.name, 1), from.offset);
-    if (rotated !== null && rotated.ino === from.ino) drain(rotated);
-    close(rotated);
-  }
-  let current: OpenFile | null = opened;
-
-  try {
-    // Bounded by the caller's signal (Ctrl+C); each round sleeps pollMs.
-    while (!options.signal.aborted) {
-      if (current !== null) drain(current);
-      let st: { ino: number } | null = null;
-      try {
-        st = statSync(path);
-      } catch {
-        st = null; // mid-rotation: the new file is not there yet
-      }
-      if (st !== null && (current === null || st.ino !== current.ino)) {
-        if (current !== null) {
-          drain(current);
-          flushPartial();
-          catchUp(current.ino);
-        }
-        flushPartial();
-        close(current);
-        current = openAt(path, 0);
-        if (current !== null) drain(current);
-      }
-      await sleep(pollMs, options.signal);
-    }
-  } finally {
-    close(current);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

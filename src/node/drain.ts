@@ -78,136 +78,154 @@ const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
  * Call it before the server listens (`serve` does), so that every connection is seen.
  */
 export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain {
-  const timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? 10_000);
-  const idleGraceMs = checkMs('idleGraceMs', options.idleGraceMs ?? 1000);
-  const log: Logger = options.log === false ? () => {} : (options.log ?? stderrLogger);
-  // This module runs inside the user's server (not naija-sup's core), where exiting is its job.
-  // eslint-disable-next-line no-restricted-properties
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const drain = new ServerDrain(server, options);
+  const handlers = (options.signals ?? DEFAULT_SIGNALS).map((signal) => [signal, () => void drain.shutdown(signal)] as const);
   const emitter = options.emitter ?? process;
-  const connections = new Map<Socket, Connection>();
-  const responses = new Set<ServerResponse>();
-  let draining = false;
-  let exited: number | null = null;
-  let resolveExit: (code: number) => void = () => {};
-  const exitCode = new Promise<number>((resolve) => (resolveExit = resolve));
-
-  const finish = (code: number): void => {
-    if (exited !== null) return;
-    exited = code;
-    resolveExit(code);
-    exit(code);
+  for (const [signal, handler] of handlers) emitter.on(signal, handler);
+  return {
+    get draining() {
+      return drain.draining;
+    },
+    shutdown: (signal) => drain.shutdown(signal),
+    dispose() {
+      for (const [signal, handler] of handlers) emitter.off(signal, handler);
+    },
   };
+}
 
-  // Idle: no request in progress. Closed only if not one byte arrived during the grace: a request
-  // being sent (or read from the kernel's buffer) is let through and answered with Connection: close.
-  const scheduleIdleClose = (socket: Socket, conn: Connection): void => {
+/** The connections of one server, and its drain once a signal came. */
+class ServerDrain {
+  readonly timeoutMs: number;
+  readonly idleGraceMs: number;
+  readonly log: Logger;
+  readonly exit: (code: number) => void;
+  readonly connections = new Map<Socket, Connection>();
+  readonly responses = new Set<ServerResponse>();
+  draining = false;
+  private exited: number | null = null;
+  private resolveExit: (code: number) => void = () => {};
+  private readonly exitCode = new Promise<number>((resolve) => (this.resolveExit = resolve));
+
+  constructor(
+    private readonly server: Server,
+    private readonly options: DrainOptions,
+  ) {
+    this.timeoutMs = checkMs('timeoutMs', options.timeoutMs ?? 10_000);
+    this.idleGraceMs = checkMs('idleGraceMs', options.idleGraceMs ?? 1000);
+    this.log = options.log === false ? () => {} : (options.log ?? stderrLogger);
+    // This module runs inside the user's server (not naija-sup's core), where exiting is its job.
+    // eslint-disable-next-line no-restricted-properties
+    this.exit = options.exit ?? ((code: number) => process.exit(code));
+    // Prepended, so the header is set before the app's handler writes anything.
+    server.prependListener('connection', (socket: Socket) => void this.track(socket));
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+  }
+
+  shutdown(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    if (!this.draining) {
+      this.startDrain(signal);
+    } else if (this.exited === null) {
+      const code = 128 + (constants.signals[signal] ?? 0);
+      this.log(`received ${signal} again while draining: exiting now with code ${code}, without waiting`, 'warn');
+      this.finish(code);
+    }
+    return this.exitCode;
+  }
+
+  private finish(code: number): void {
+    if (this.exited !== null) return;
+    this.exited = code;
+    this.resolveExit(code);
+    this.exit(code);
+  }
+
+  /**
+   * Idle: no request in progress. Closed only if not one byte arrived during the grace: a request
+   * being sent (or read from the kernel's buffer) is let through and answered with Connection: close.
+   */
+  private scheduleIdleClose(socket: Socket, conn: Connection): void {
     if (conn.idleTimer !== null || socket.destroyed) return;
     const mark = socket.bytesRead;
     conn.idleTimer = setTimeout(() => {
       conn.idleTimer = null;
       if (conn.active === 0 && socket.bytesRead === mark) socket.destroy();
-    }, idleGraceMs);
-  };
+    }, this.idleGraceMs);
+  }
 
-  const track = (socket: Socket): Connection => {
-    let conn = connections.get(socket);
+  private track(socket: Socket): Connection {
+    let conn = this.connections.get(socket);
     if (conn !== undefined) return conn;
     conn = { active: 0, idleTimer: null };
-    connections.set(socket, conn);
+    this.connections.set(socket, conn);
     const tracked = conn;
     socket.once('close', () => {
       if (tracked.idleTimer !== null) clearTimeout(tracked.idleTimer);
-      connections.delete(socket);
+      this.connections.delete(socket);
     });
-    if (draining) scheduleIdleClose(socket, conn);
+    if (this.draining) this.scheduleIdleClose(socket, conn);
     return conn;
-  };
+  }
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
-    const conn = track(socket);
+    const conn = this.track(socket);
     conn.active += 1;
     if (conn.idleTimer !== null) {
       clearTimeout(conn.idleTimer);
       conn.idleTimer = null;
     }
-    responses.add(res);
-    if (draining) res.setHeader('Connection', 'close');
+    this.responses.add(res);
+    if (this.draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      responses.delete(res);
+      this.responses.delete(res);
       conn.active -= 1;
       // Headers sent before the drain said keep-alive: the client may send one more request.
-      if (draining && conn.active === 0) scheduleIdleClose(socket, conn);
+      if (this.draining && conn.active === 0) this.scheduleIdleClose(socket, conn);
     });
-  };
-  // Prepended, so the header is set before the app's handler writes anything.
-  server.prependListener('connection', track);
-  server.prependListener('request', onRequest);
+  }
 
-  const startDrain = (signal: NodeJS.Signals): void => {
-    draining = true;
+  private startDrain(signal: NodeJS.Signals): void {
+    this.draining = true;
     const deadline = setTimeout(() => {
-      log(`drain timed out after ${timeoutMs / 1000} s with ${responses.size} request(s) still in flight: destroying the remaining connections and exiting with code 1`, 'error');
-      for (const socket of connections.keys()) socket.destroy();
-      server.closeAllConnections();
-      finish(1);
-    }, timeoutMs);
-    const closed = (error?: Error): void => {
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (error !== undefined && code !== 'ERR_SERVER_NOT_RUNNING') {
-        clearTimeout(deadline);
-        log(`closing the server failed: ${error.message}; exiting with code 1`, 'error');
-        finish(1);
-        return;
-      }
-      void runBeforeExit(options.beforeExit, log).then((ok) => {
-        clearTimeout(deadline);
-        if (exited !== null) return;
-        if (ok) log('all requests finished and all connections closed: exiting with code 0', 'info');
-        else log('beforeExit failed: exiting with code 1', 'error');
-        finish(ok ? 0 : 1);
-      });
-    };
+      this.log(`drain timed out after ${this.timeoutMs / 1000} s with ${this.responses.size} request(s) still in flight: destroying the remaining connections and exiting with code 1`, 'error');
+      for (const socket of this.connections.keys()) socket.destroy();
+      this.server.closeAllConnections();
+      this.finish(1);
+    }, this.timeoutMs);
     // First of all, so that nothing said below is ahead of the fact. net.Server's close, not
     // http.Server's (see the top of this file): it stops accepting (this process's copy of a shared
     // socket only) and calls back once every connection has closed.
-    if (server.listening) NetServer.prototype.close.call(server, closed);
-    else whenEmpty(connections, closed);
+    const closed = (error?: Error): void => this.closed(deadline, error);
+    if (this.server.listening) NetServer.prototype.close.call(this.server, closed);
+    else whenEmpty(this.connections, closed);
 
-    log(`received ${signal}: stopped accepting new connections; draining ${responses.size} request(s) in flight and ${connections.size} open connection(s) (timeout ${timeoutMs / 1000} s)`, 'info');
+    this.log(`received ${signal}: stopped accepting new connections; draining ${this.responses.size} request(s) in flight and ${this.connections.size} open connection(s) (timeout ${this.timeoutMs / 1000} s)`, 'info');
     try {
-      options.onShutdown?.(signal);
+      this.options.onShutdown?.(signal);
     } catch (error) {
-      log(`onShutdown threw (draining anyway): ${describe(error)}`, 'error');
+      this.log(`onShutdown threw (draining anyway): ${describe(error)}`, 'error');
     }
-    for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
-    for (const [socket, conn] of connections) if (conn.active === 0) scheduleIdleClose(socket, conn);
-  };
+    for (const res of this.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+    for (const [socket, conn] of this.connections) if (conn.active === 0) this.scheduleIdleClose(socket, conn);
+  }
 
-  const shutdown = (signal: NodeJS.Signals = 'SIGTERM'): Promise<number> => {
-    if (!draining) {
-      startDrain(signal);
-    } else if (exited === null) {
-      const code = 128 + (constants.signals[signal] ?? 0);
-      log(`received ${signal} again while draining: exiting now with code ${code}, without waiting`, 'warn');
-      finish(code);
+  /** Every connection has closed (or closing the listener failed): beforeExit, then exit. */
+  private closed(deadline: NodeJS.Timeout, error?: Error): void {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (error !== undefined && code !== 'ERR_SERVER_NOT_RUNNING') {
+      clearTimeout(deadline);
+      this.log(`closing the server failed: ${error.message}; exiting with code 1`, 'error');
+      this.finish(1);
+      return;
     }
-    return exitCode;
-  };
-
-  const handlers = (options.signals ?? DEFAULT_SIGNALS).map((signal) => [signal, () => void shutdown(signal)] as const);
-  for (const [signal, handler] of handlers) emitter.on(signal, handler);
-
-  return {
-    get draining() {
-      return draining;
-    },
-    shutdown,
-    dispose() {
-      for (const [signal, handler] of handlers) emitter.off(signal, handler);
-    },
-  };
+    void runBeforeExit(this.options.beforeExit, this.log).then((ok) => {
+      clearTimeout(deadline);
+      if (this.exited !== null) return;
+      if (ok) this.log('all requests finished and all connections closed: exiting with code 0', 'info');
+      else this.log('beforeExit failed: exiting with code 1', 'error');
+      this.finish(ok ? 0 : 1);
+    });
+  }
 }
 
 /**

@@ -72,12 +72,21 @@ export interface LoadResult {
   sampleErrors: string[];
 }
 
-/**
- * Runs the load and resolves with the tally once the last in-flight request has ended.
- *
- * @throws NaijaSupError `E_USAGE` (as a rejection) for a non-loopback host or invalid numbers.
- */
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+/** The options, checked and with their defaults. */
+interface LoadSettings {
+  host: string;
+  port: number;
+  path: string;
+  durationMs: number;
+  maxRequests: number;
+  concurrency: number;
+  requestTimeout: number;
+  keepAlive: boolean;
+  signal: AbortSignal | undefined;
+  onResponse: LoadOptions['onResponse'];
+}
+
+function loadSettings(options: LoadOptions): LoadSettings {
   const host = checkLoopback(options.host ?? '127.0.0.1');
   const port = options.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw usage(`port must be 1–65535, got ${String(port)}`);
@@ -91,81 +100,65 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > LOAD_LIMITS.maxConcurrency) {
     throw usage(`concurrency must be 1–${LOAD_LIMITS.maxConcurrency}, got ${String(concurrency)}`);
   }
-  const requestTimeout = options.requestTimeout ?? 10_000;
   const path = options.path === undefined ? '/' : options.path.startsWith('/') ? options.path : `/${options.path}`;
-  const keepAlive = options.keepAlive ?? true;
-  const { signal, onResponse } = options;
+  return {
+    host,
+    port,
+    path,
+    durationMs,
+    maxRequests,
+    concurrency,
+    requestTimeout: options.requestTimeout ?? 10_000,
+    keepAlive: options.keepAlive ?? true,
+    signal: options.signal,
+    onResponse: options.onResponse,
+  };
+}
 
-  const agent = new Agent({ keepAlive, maxSockets: concurrency });
-  const errors: Record<string, number> = {};
-  const statuses: Record<string, number> = {};
-  const sampleErrors: string[] = [];
-  const latencies: number[] = [];
-  let ok = 0;
-  let failed = 0;
+/** The counts of one load run. */
+class Tally {
+  readonly errors: Record<string, number> = {};
+  readonly statuses: Record<string, number> = {};
+  readonly sampleErrors: string[] = [];
+  readonly latencies: number[] = [];
+  ok = 0;
+  failed = 0;
+
+  fail(code: string, message: string): void {
+    this.failed += 1;
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+    if (this.sampleErrors.length < 5) this.sampleErrors.push(message);
+  }
+
+  answered(status: number, latencyMs: number, path: string): void {
+    this.latencies.push(latencyMs);
+    this.statuses[status] = (this.statuses[status] ?? 0) + 1;
+    if (status >= 200 && status < 400) this.ok += 1;
+    else this.fail(`HTTP_${status}`, `HTTP ${status} for GET ${path}`);
+  }
+}
+
+/**
+ * Runs the load and resolves with the tally once the last in-flight request has ended.
+ *
+ * @throws NaijaSupError `E_USAGE` (as a rejection) for a non-loopback host or invalid numbers.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const settings = loadSettings(options);
+  const { concurrency, maxRequests, signal } = settings;
+  const agent = new Agent({ keepAlive: settings.keepAlive, maxSockets: concurrency });
+  const tally = new Tally();
   let issued = 0;
 
   const started = performance.now();
-  const stopAt = started + durationMs;
+  const stopAt = started + settings.durationMs;
   const stopped = (): boolean => signal?.aborted === true || performance.now() >= stopAt || issued >= maxRequests;
-
-  const fail = (code: string, message: string): void => {
-    failed += 1;
-    errors[code] = (errors[code] ?? 0) + 1;
-    if (sampleErrors.length < 5) sampleErrors.push(message);
-  };
-
-  // Resolves true when the request got an answer (whatever its status), false when it failed.
-  const once = (): Promise<boolean> =>
-    new Promise<boolean>((resolve) => {
-      const t0 = performance.now();
-      let settled = false;
-      const finish = (answered: boolean): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(answered);
-      };
-      const req = request({ host, port, path, method: 'GET', agent, headers: { 'user-agent': 'naija-sup-load' } }, (res) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        if (onResponse !== undefined) res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        else res.resume();
-        res.once('end', () => {
-          if (settled) return;
-          const latencyMs = performance.now() - t0;
-          latencies.push(latencyMs);
-          statuses[status] = (statuses[status] ?? 0) + 1;
-          if (status >= 200 && status < 400) ok += 1;
-          else fail(`HTTP_${status}`, `HTTP ${status} for GET ${path}`);
-          onResponse?.({ status, body: Buffer.concat(chunks).toString('utf8'), latencyMs });
-          finish(true);
-        });
-        res.on('error', (error: NodeJS.ErrnoException) => {
-          if (settled) return;
-          fail(error.code ?? 'ERROR', `response: ${error.message}`);
-          finish(false);
-        });
-      });
-      const timer = setTimeout(() => {
-        if (settled) return;
-        fail('ETIMEDOUT', `no answer within ${requestTimeout} ms`);
-        finish(false);
-        req.destroy();
-      }, requestTimeout);
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        if (settled) return;
-        fail(error.code ?? 'ERROR', `${error.code ?? 'ERROR'}: ${error.message}`);
-        finish(false);
-      });
-      req.end();
-    });
 
   const worker = async (): Promise<void> => {
     // Bounded by `stopped()` (time, count, abort) and, belt and braces, by the request budget.
     for (let n = 0; n < maxRequests && !stopped(); n += 1) {
       issued += 1;
-      if (!(await once())) await nextTurn();
+      if (!(await sendOne(settings, agent, tally))) await nextTurn();
     }
   };
 
@@ -175,18 +168,63 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     agent.destroy();
   }
   const elapsed = performance.now() - started;
-  const total = ok + failed;
+  const total = tally.ok + tally.failed;
   return {
-    ok,
-    failed,
+    ok: tally.ok,
+    failed: tally.failed,
     total,
-    errors,
-    statuses,
+    errors: tally.errors,
+    statuses: tally.statuses,
     durationMs: Math.round(elapsed),
     requestsPerSecond: elapsed > 0 ? Math.round((total / elapsed) * 1000) : 0,
-    latency: summarize(latencies),
-    sampleErrors,
+    latency: summarize(tally.latencies),
+    sampleErrors: tally.sampleErrors,
   };
+}
+
+/** One GET; resolves true when it got an answer (whatever its status), false when it failed. */
+function sendOne(settings: LoadSettings, agent: Agent, tally: Tally): Promise<boolean> {
+  const { host, port, path, requestTimeout, onResponse } = settings;
+  return new Promise<boolean>((resolve) => {
+    const t0 = performance.now();
+    let settled = false;
+    const finish = (answered: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(answered);
+    };
+    const req = request({ host, port, path, method: 'GET', agent, headers: { 'user-agent': 'naija-sup-load' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      if (onResponse !== undefined) res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      else res.resume();
+      res.once('end', () => {
+        if (settled) return;
+        const latencyMs = performance.now() - t0;
+        tally.answered(status, latencyMs, path);
+        onResponse?.({ status, body: Buffer.concat(chunks).toString('utf8'), latencyMs });
+        finish(true);
+      });
+      res.on('error', (error: NodeJS.ErrnoException) => {
+        if (settled) return;
+        tally.fail(error.code ?? 'ERROR', `response: ${error.message}`);
+        finish(false);
+      });
+    });
+    const timer = setTimeout(() => {
+      if (settled) return;
+      tally.fail('ETIMEDOUT', `no answer within ${requestTimeout} ms`);
+      finish(false);
+      req.destroy();
+    }, requestTimeout);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      tally.fail(error.code ?? 'ERROR', `${error.code ?? 'ERROR'}: ${error.message}`);
+      finish(false);
+    });
+    req.end();
+  });
 }
 
 /**

@@ -6,7 +6,8 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogWriter, existingLogFiles, followLog, formatLogEvent, logFilePath, readLogTail } from '../../src/control/log-files.js';
+import { createLogWriter, existingLogFiles, formatLogEvent, logFilePath, readLogTail } from '../../src/control/log-files.js';
+import { followLog } from '../../src/control/log-follow.js';
 import { waitFor } from '../helpers/processes.js';
 
 let dir = '';

@@ -7,7 +7,8 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogWriter, followLog, formatLogEvent, logFilePath, readLogTail } from '../../src/control/log-files.js';
+import { createLogWriter, formatLogEvent, logFilePath, readLogTail } from '../../src/control/log-files.js';
+import { followLog } from '../../src/control/log-follow.js';
 import { waitFor } from '../helpers/processes.js';
 
 let dir = '';

@@ -4,7 +4,8 @@
  * `-f` keeps printing new lines, across rotations, until Ctrl+C (SIGINT) or SIGTERM. Terminal
  * escapes in the lines are removed or shown escaped unless `--raw`.
  */
-import { followLog, readLogTail, existingLogFiles } from '../../control/log-files.js';
+import { readLogTail, existingLogFiles } from '../../control/log-files.js';
+import { followLog } from '../../control/log-follow.js';
 import type { CliIO } from '../context.js';
 import type { ControlOptions } from '../options.js';
 import { terminalSafe } from '../terminal-text.js';
