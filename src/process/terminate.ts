@@ -247,36 +247,16 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
   const members = listGroupMembers(target.pgid, { proc });
   const verifiedMembers = [...(target.verifiedMembers ?? []), ...snapshot(members, proc)];
   const verifiedTarget: GroupTarget = { ...target, verifiedMembers };
-  const escaped =
-    options.includeEscaped === false || !proc.available()
-      ? []
-      : listDescendants([target.pid, ...members], { proc })
-          .filter((stat) => stat.pgid !== target.pgid && refusalReason(stat, deps.self as SelfInfo) === null)
-          .map((stat) => ({ pid: stat.pid, startTime: stat.startTime }));
-  const bootId = proc.available() ? proc.bootId() : null;
-
+  const escaped = new EscapedDescendants(
+    options.includeEscaped === false || !proc.available() ? [] : escapedFrom(target, members, deps),
+    proc,
+    deps.kill ?? process.kill.bind(process),
+  );
   const remaining = (): number[] => {
-    const left = new Set(listGroupMembers(target.pgid, { proc }));
-    for (const member of escaped) {
-      if (isSameProcess({ ...member, bootId }, { proc }) === 'same') left.add(member.pid);
-    }
+    const left = new Set([...listGroupMembers(target.pgid, { proc }), ...escaped.alive()]);
     return [...left].sort((a, b) => a - b);
   };
-  const signalEscaped = (sig: NodeJS.Signals): number => {
-    const kill = deps.kill ?? process.kill.bind(process);
-    let sent = 0;
-    for (const member of escaped) {
-      // Re-verified right before each signal: never a SIGKILL to an unverified pid.
-      if (isSameProcess({ ...member, bootId }, { proc }) !== 'same') continue;
-      try {
-        kill(member.pid, sig);
-        sent += 1;
-      } catch {
-        // ESRCH: it exited in between; EPERM: not ours to signal. Either way nothing to do.
-      }
-    }
-    return sent;
-  };
+  const signalEscaped = (sig: NodeJS.Signals): number => escaped.signal(sig);
 
   let signalled = false;
   const forceAtOnce = options.killNow?.aborted === true || signal === 'SIGKILL';
@@ -313,6 +293,53 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
     return result('survived', { signalled, forced, remaining: left, reason: `still running after SIGKILL: ${left.join(', ')}` });
   }
   return result(forced ? 'killed' : 'exited', { signalled, forced, reason: forced ? 'killed with SIGKILL' : 'exited' });
+}
+
+/** Descendants of the group that left it (setsid, setpgid), still ours to signal. */
+function escapedFrom(target: GroupTarget, members: readonly number[], deps: SignalDeps): { pid: number; startTime: string }[] {
+  return listDescendants([target.pid, ...members], { proc: deps.proc })
+    .filter((stat) => stat.pgid !== target.pgid && refusalReason(stat, deps.self as SelfInfo) === null)
+    .map((stat) => ({ pid: stat.pid, startTime: stat.startTime }));
+}
+
+/**
+ * The escaped descendants snapshotted while the group was verified: signalled one by one, each
+ * re-verified by its start time right before (never a SIGKILL to an unverified pid).
+ */
+class EscapedDescendants {
+  private readonly bootId: string | null;
+
+  constructor(
+    private readonly members: readonly { pid: number; startTime: string }[],
+    private readonly proc: Proc,
+    private readonly kill: (pid: number, signal: NodeJS.Signals) => void,
+  ) {
+    this.bootId = members.length > 0 && proc.available() ? proc.bootId() : null;
+  }
+
+  /** The pids still the processes snapshotted. */
+  alive(): number[] {
+    return this.members.filter((member) => this.isSame(member)).map((member) => member.pid);
+  }
+
+  /** Signals each one still the process snapshotted; returns how many were signalled. */
+  signal(sig: NodeJS.Signals): number {
+    let sent = 0;
+    for (const member of this.members) {
+      if (!this.isSame(member)) continue;
+      try {
+        this.kill(member.pid, sig);
+        sent += 1;
+      } catch {
+        // ESRCH: it exited in between; EPERM: not ours to signal. Either way nothing to do.
+      }
+    }
+    return sent;
+  }
+
+  private isSame(member: { pid: number; startTime: string }): boolean {
+    return isSameProcess({ ...member, bootId: this.bootId }, { proc: this.proc }) === 'same';
+  }
 }
 
 function snapshot(pids: readonly number[], proc: Proc): VerifiedMember[] {
