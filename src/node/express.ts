@@ -17,6 +17,12 @@
  * is 0.66–1.06 ms. The idea is the one in expressjs/express#5998; Express itself still sets the
  * prototypes (so a sub-app mounted with `app.use` changes them, as before, for its own requests).
  *
+ * What changes outside Express: every request (also those of 'upgrade', 'connect' and
+ * 'checkContinue' listeners, which Express never sees) carries Express's prototype from the start,
+ * so code that runs before Express cannot assign the names Express defines as getters (`ip`,
+ * `query`, `path`, `host`, `protocol`…): that throws in strict code. Set them in a middleware, or
+ * with Object.defineProperty.
+ *
  * ```js
  * const server = http.createServer(expressServerOptions(app), app);
  * ```
@@ -38,35 +44,54 @@ export interface ExpressPrototypes {
  * TypeError when `app` has no such objects (not an Express application).
  */
 export function expressServerOptions(app: ExpressPrototypes): Pick<ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
+  return optionsFor(app, IncomingMessage, ServerResponse);
+}
+
+/** `expressServerOptions` over given base constructors (node:http's; others in tests). */
+export function optionsFor(
+  app: ExpressPrototypes,
+  Request: typeof IncomingMessage,
+  Response: typeof ServerResponse,
+): Pick<ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
   const { request, response } = app ?? {};
-  if (!isPrototypeOf(request, IncomingMessage) || !isPrototypeOf(response, ServerResponse)) {
+  if (!isPrototypeOf(request, Request) || !isPrototypeOf(response, Response)) {
     throw new TypeError('expressServerOptions(app): app.request and app.response must inherit from http.IncomingMessage and http.ServerResponse (pass an Express application)');
   }
-  // node:http calls `new ExpressRequest(socket)`: `this` already has `request` as its prototype, and
-  // IncomingMessage, a plain constructor function in Node 20, fills it in. Reflect.construct with a
-  // new.target would also cope with a class, but measured on the example API it made requests far
-  // slower (p50 0.19 → 16–40 ms) and the promotions stayed. Should a later Node make them classes,
-  // which cannot be called so, no options are given and Express works as it does without them.
-  if (isClass(IncomingMessage) || isClass(ServerResponse)) return {};
-  function ExpressRequest(this: IncomingMessage, socket: Socket): void {
-    (IncomingMessage as unknown as (this: IncomingMessage, socket: Socket) => void).call(this, socket);
-  }
-  ExpressRequest.prototype = request;
-  function ExpressResponse(this: ServerResponse, req: IncomingMessage, options?: unknown): void {
-    (ServerResponse as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void).call(this, req, options);
-  }
-  ExpressResponse.prototype = response;
-  return {
-    IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
-    ServerResponse: ExpressResponse as unknown as typeof ServerResponse,
+  // node:http calls `new IncomingMessage(socket)`: `this` already has `request` as its prototype, and
+  // node's IncomingMessage, a plain constructor function in Node 20, fills it in. Reflect.construct
+  // with a new.target would also cope with a class, but measured on the example API it made requests
+  // far slower (p50 0.19 → 16–40 ms) and the promotions stayed. The functions carry node's names, so
+  // stack traces read as they do without these options (`IncomingMessage.emit`).
+  const named = {
+    IncomingMessage: function (this: IncomingMessage, socket: Socket): void {
+      (Request as unknown as (this: IncomingMessage, socket: Socket) => void).call(this, socket);
+    },
+    ServerResponse: function (this: ServerResponse, req: IncomingMessage, options?: unknown): void {
+      (Response as unknown as (this: ServerResponse, req: IncomingMessage, options?: unknown) => void).call(this, req, options);
+    },
   };
+  named.IncomingMessage.prototype = request;
+  named.ServerResponse.prototype = response;
+  const options = {
+    IncomingMessage: named.IncomingMessage as unknown as typeof IncomingMessage,
+    ServerResponse: named.ServerResponse as unknown as typeof ServerResponse,
+  };
+  // Built once here: should a later Node make these constructors classes (which cannot be called
+  // with an existing `this`) or check new.target, no options are given, and Express works as it
+  // does without them.
+  return constructs(options, request, response) ? options : {};
+}
+
+function constructs(options: { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse }, request: object, response: object): boolean {
+  try {
+    const req = new options.IncomingMessage(undefined as unknown as Socket);
+    const res = new options.ServerResponse(req);
+    return Object.getPrototypeOf(req) === request && Object.getPrototypeOf(res) === response && typeof req.headers === 'object' && typeof res.setHeader === 'function' && !res.headersSent;
+  } catch {
+    return false;
+  }
 }
 
 function isPrototypeOf(value: unknown, base: { prototype: object }): value is object {
   return typeof value === 'object' && value !== null && Object.prototype.isPrototypeOf.call(base.prototype, value);
-}
-
-/** A `class` constructor, which cannot be called with an existing `this` (exported for tests). */
-export function isClass(constructor: object): boolean {
-  return Function.prototype.toString.call(constructor).startsWith('class');
 }

@@ -10,7 +10,7 @@ import { Agent, createServer, IncomingMessage, request, ServerResponse, type Ser
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expressServerOptions, isClass } from '../../src/node/express.js';
+import { expressServerOptions, optionsFor } from '../../src/node/express.js';
 
 /** The little of Express 5 these tests use (the repository has no @types/express). */
 interface Req extends IncomingMessage {
@@ -124,6 +124,42 @@ describe('expressServerOptions', () => {
     expect(Object.getPrototypeOf(new options.IncomingMessage!(undefined as never))).not.toBe(one.request);
   });
 
+  it('keeps the server’s own options: highWaterMark reaches each response, HEAD still refuses a body', async () => {
+    const app = buildApp();
+    const seen: { hwm: number; headWrite: string }[] = [];
+    app.get('/hwm', (req, res) => {
+      let headWrite = 'written';
+      if (req.method === 'HEAD') {
+        try {
+          res.write('x');
+        } catch (error) {
+          headWrite = (error as NodeJS.ErrnoException).code ?? 'threw';
+        }
+      }
+      seen.push({ hwm: res.writableHighWaterMark, headWrite });
+      if (res.headersSent) res.end(); // the refused write sent the head first
+      else res.json({ ok: true });
+    });
+    const server = createServer({ ...expressServerOptions(app), highWaterMark: 12_345, rejectNonStandardBodyWrites: true }, app);
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    expect((await call(port, agent, 'GET', '/hwm')).status).toBe(200);
+    const head = request({ host: '127.0.0.1', port, method: 'HEAD', path: '/hwm', agent });
+    head.end();
+    const [res] = (await once(head, 'response')) as [IncomingMessage];
+    res.resume();
+    await once(res, 'end');
+    expect(res.statusCode).toBe(200);
+    expect(seen).toEqual([
+      { hwm: 12_345, headWrite: 'written' },
+      { hwm: 12_345, headWrite: 'ERR_HTTP_BODY_NOT_ALLOWED' },
+    ]);
+  });
+
   it('refuses what is not an Express app', () => {
     const message = /app\.request and app\.response must inherit from http\.IncomingMessage and http\.ServerResponse/;
     expect(() => expressServerOptions({} as never)).toThrow(message);
@@ -133,11 +169,17 @@ describe('expressServerOptions', () => {
   });
 });
 
-describe('isClass', () => {
-  it('tells node:http’s function constructors from classes, which the options could not call', () => {
-    expect(isClass(IncomingMessage)).toBe(false); // so the options above are real ones
-    expect(isClass(ServerResponse)).toBe(false);
-    expect(isClass(class extends IncomingMessage {})).toBe(true);
-    expect(isClass(function Plain() {})).toBe(false);
+describe('optionsFor', () => {
+  it('gives no options when the constructors cannot be called on an existing object (a class), so Express works as without them', () => {
+    class Request extends IncomingMessage {}
+    class Response extends ServerResponse {}
+    const app = { request: Object.create(Request.prototype) as object, response: Object.create(Response.prototype) as object };
+    expect(optionsFor(app, Request, Response as typeof ServerResponse)).toEqual({});
+  });
+
+  it('gives node:http’s constructors their names, so stack traces read as without the options', () => {
+    const options = expressServerOptions(buildApp());
+    expect(options.IncomingMessage?.name).toBe('IncomingMessage');
+    expect(options.ServerResponse?.name).toBe('ServerResponse');
   });
 });

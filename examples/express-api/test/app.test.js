@@ -1,9 +1,11 @@
 /**
- * In-process tests of every endpoint: createApp() mounted on a real HTTP server on 127.0.0.1:0.
+ * In-process tests of every endpoint: createApp() mounted on a real HTTP server on 127.0.0.1:0, built
+ * as src/server.js builds it (naija-sup/node's expressServerOptions).
  */
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { expressServerOptions } from 'naija-sup/node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app.js';
 import { loadPasswordHasher, simulatedDlopenError } from '../src/password.js';
@@ -29,7 +31,7 @@ async function serve(options = {}) {
   const hasher = options.hasher ?? (await loadPasswordHasher({ env: {} }));
   const log = options.log ?? silentLog();
   const { app, state } = createApp({ bcryptCost: 4, warmupMs: 0, ...options, hasher, log });
-  const server = http.createServer(app);
+  const server = http.createServer(expressServerOptions(app), app);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');
