@@ -14,7 +14,8 @@ export type { InstanceWiring, Mode } from './mode.js';
 
 export { queuedConnections, waitForAcceptQueueEmpty } from './accept-queue.js';
 
-export { createProxy, pickPrivatePort } from './proxy.js';
+export { createProxy } from './proxy.js';
+export { pickPrivatePort } from './private-port.js';
 export type { ProxyEvent, ProxyOptions, ProxyStats, ReloadProxy } from './proxy.js';
 
 export { findAcceptedInode, findSocketHolder, probeHttpAnsweredBy } from './answered-by.js';

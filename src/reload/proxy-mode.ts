@@ -14,7 +14,8 @@ import type { ResolvedConfig } from '../config/types.js';
 import { waitForAcceptQueueEmpty } from './accept-queue.js';
 import { createHttpProxy, type HttpProxyStats } from './http-proxy.js';
 import { hostPort, keepAddress, type Mode } from './mode.js';
-import { createProxy, pickPrivatePort } from './proxy.js';
+import { createProxy } from './proxy.js';
+import { pickPrivatePort } from './private-port.js';
 
 /** What proxy mode needs of either proxy. */
 interface Forwarder {

@@ -31,8 +31,6 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
-import { PROC, type Proc } from '../process/proc-read.js';
-import { importModule } from '../import-module.js';
 
 export interface ProxyOptions {
   /** Public address to listen on (IP literal or host name; brackets allowed for IPv6). */
@@ -113,43 +111,6 @@ export interface ReloadProxy {
   close(options?: { timeout?: number }): Promise<void>;
 }
 
-/**
- * A private port for an instance behind the proxy: free on 127.0.0.1 now (get-port), and outside
- * the kernel's ephemeral range. get-port alone asks the kernel for port 0, which answers from that
- * range — the same ports every outgoing connection takes as its local port. In the hundreds of
- * milliseconds before the instance binds, a client connection of the machine (a load test, the
- * app's own calls to a database) could take it and the reload failed with "port N is already in
- * use" (seen under the zero-downtime matrix's load). get-port also remembers ports it handed out
- * for 15–30 s, so two instances started close together do not get the same one. Still only a
- * hint: the instance's own bind is the real test.
- */
-export async function pickPrivatePort(deps: { proc?: Proc; random?: () => number } = {}): Promise<number> {
-  const candidates = privatePortCandidates((deps.proc ?? PROC).ephemeralPortRange(), deps.random ?? Math.random);
-  // Imported, not required: get-port is an ES module only, and the CLI's CommonJS bundle would get
-  // its namespace from require(), not its default export (scripts/bundle.mjs refuses that build).
-  const { default: getPort } = await importModule<typeof import('get-port')>('get-port');
-  // None free (or no range to read): get-port falls back to a port the kernel picks.
-  return getPort({ host: '127.0.0.1', ...(candidates.length > 0 ? { port: candidates } : {}) });
-}
-
-/** The lowest private port: below it sit many well-known services' ports. */
-const PRIVATE_PORT_MIN = 10_000;
-/** How many ports get-port tries before it lets the kernel choose. */
-const PRIVATE_PORT_TRIES = 64;
-
-/**
- * Ports to try for a private port, from a random point of the stretch below the ephemeral range
- * (or above it, when there is no room below), wrapping around; [] when neither has 1,000 ports.
- */
-export function privatePortCandidates(ephemeral: { low: number; high: number } | null, random: () => number): number[] {
-  if (ephemeral === null) return [];
-  const [from, to] = ephemeral.low - PRIVATE_PORT_MIN >= 1000 ? [PRIVATE_PORT_MIN, ephemeral.low - 1] : [ephemeral.high + 1, 65_535];
-  const size = to - from + 1;
-  if (size < 1000) return [];
-  const start = Math.floor(random() * size);
-  return Array.from({ length: PRIVATE_PORT_TRIES }, (_, i) => from + ((start + i) % size));
-}
-
 interface Held {
   client: Socket;
   acceptedAt: number;
@@ -174,108 +135,240 @@ interface Piped {
  * @throws NaijaSupError `E_PORT_IN_USE` (EADDRINUSE) or `E_USAGE` (EACCES, EADDRNOTAVAIL, bad options).
  */
 export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
-  const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
-  const targetHost = options.targetHost ?? '127.0.0.1';
-  const holdTimeout = positive('holdTimeout', options.holdTimeout ?? 10_000);
-  const maxHeld = positive('maxHeld', options.maxHeld ?? 1024);
-  const retryInterval = positive('retryInterval', options.retryInterval ?? 25);
-  const lingerTimeout = positive('lingerTimeout', options.lingerTimeout ?? 5000);
-  const emit = options.onEvent ?? ((): void => undefined);
+  const proxy = new TcpPipeProxy(options);
+  await listen(proxy.server, proxy.host, options.port);
+  const address = proxy.server.address();
+  proxy.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return proxy;
+}
+
+/** The TCP pipe: held connections until a target accepts, then one upstream connection each. */
+class TcpPipeProxy implements ReloadProxy {
+  readonly host: string;
+  port = 0;
+  readonly server: Server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  private readonly targetHost: string;
+  private readonly holdTimeout: number;
+  private readonly maxHeld: number;
+  private readonly retryInterval: number;
+  private readonly lingerTimeout: number;
+  private readonly emit: (event: ProxyEvent) => void;
   // The instances taking new connections, by slot (the app's instance index, issue 20). A byte
   // pipe cannot see requests, so several are taken in turn (round robin), one connection each.
-  const slots = new Map<number, number>();
-  if (options.target != null) {
-    checkPort('target', options.target);
-    slots.set(0, options.target);
-  }
-  let turn = 0;
-  const nextTarget = (): number | null => {
-    const ports = [...slots.values()];
-    if (ports.length === 0) return null;
-    turn = (turn + 1) % ports.length;
-    return ports[turn] ?? null;
-  };
-
-  const held = new Set<Held>();
-  const piped = new Set<Piped>();
-  const perTarget = new Map<number, number>();
+  private readonly slots = new Map<number, number>();
+  private turn = 0;
+  private readonly heldSet = new Set<Held>();
+  private readonly piped = new Set<Piped>();
+  private readonly perTarget = new Map<number, number>();
   // 'drained' fires with the target port whenever a piped connection to it ends.
-  const drained = new EventEmitter<{ drained: [target: number] }>();
-  drained.setMaxListeners(0);
-  const stats: ProxyStats = { accepted: 0, piped: 0, heldTotal: 0, holdTimeouts: 0, dropped: 0, connectFailures: 0, socketErrors: 0 };
-  let closing = false;
+  private readonly drained = new EventEmitter<{ drained: [target: number] }>();
+  private readonly counts: ProxyStats = { accepted: 0, piped: 0, heldTotal: 0, holdTimeouts: 0, dropped: 0, connectFailures: 0, socketErrors: 0 };
+  private closing = false;
+  private closed: Promise<void> | undefined;
 
-  const server: Server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  constructor(options: ProxyOptions) {
+    this.host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
+    this.targetHost = options.targetHost ?? '127.0.0.1';
+    this.holdTimeout = positive('holdTimeout', options.holdTimeout ?? 10_000);
+    this.maxHeld = positive('maxHeld', options.maxHeld ?? 1024);
+    this.retryInterval = positive('retryInterval', options.retryInterval ?? 25);
+    this.lingerTimeout = positive('lingerTimeout', options.lingerTimeout ?? 5000);
+    this.emit = options.onEvent ?? ((): void => undefined);
+    if (options.target != null) {
+      checkPort('target', options.target);
+      this.slots.set(0, options.target);
+    }
+    this.drained.setMaxListeners(0);
+    this.server.on('connection', (client: Socket) => this.accept(client));
+    // accept() errors (EMFILE…) are reported on the server; they must not crash the supervisor.
+    this.server.on('error', (error: NodeJS.ErrnoException) => this.emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
+  }
 
-  const dispatch = (entry: Held): void => {
-    if (closing) return;
-    const target = nextTarget();
+  target(): number | null {
+    return this.slots.values().next().value ?? null;
+  }
+
+  setTarget(next: number | null): void {
+    this.setTargetAt(0, next);
+  }
+
+  setTargetAt(slot: number, next: number | null): void {
+    if (next !== null) checkPort('target', next);
+    if (next === null) this.slots.delete(slot);
+    else this.slots.set(slot, next);
+    if (next === null || this.closing) return;
+    for (const entry of this.heldSet) {
+      // An attempt in progress goes on; if it fails, its retry picks up a target current then.
+      if (entry.attempt === undefined) this.connectUpstream(entry, this.nextTarget() ?? next);
+    }
+  }
+
+  connections(targetPort?: number): number {
+    if (targetPort === undefined) return this.piped.size;
+    return this.perTarget.get(targetPort) ?? 0;
+  }
+
+  held(): number {
+    return this.heldSet.size;
+  }
+
+  waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
+    return this.whenDrained(() => (this.perTarget.get(targetPort) ?? 0) === 0, timeoutMs);
+  }
+
+  stats(): ProxyStats {
+    return { ...this.counts };
+  }
+
+  close({ timeout = 5000 }: { timeout?: number } = {}): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const entry of [...this.heldSet]) {
+        this.release(entry);
+        entry.attempt?.destroy();
+        this.drop(entry.client, 'closing');
+      }
+      if (this.piped.size > 0) await this.whenDrained(() => this.piped.size === 0, timeout);
+      for (const link of this.piped) {
+        link.client.destroy();
+        link.upstream.destroy();
+      }
+      await serverClosed;
+    })();
+    return this.closed;
+  }
+
+  /** Resolves true once `done()` holds after a connection ended, false after `timeoutMs`. */
+  private whenDrained(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const onDrained = (): void => {
+        if (done()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (result: boolean): void => {
+        clearTimeout(timer);
+        this.drained.off('drained', onDrained);
+        resolve(result);
+      };
+      this.drained.on('drained', onDrained);
+    });
+  }
+
+  private nextTarget(): number | null {
+    const ports = [...this.slots.values()];
+    if (ports.length === 0) return null;
+    this.turn = (this.turn + 1) % ports.length;
+    return ports[this.turn] ?? null;
+  }
+
+  private drop(client: Socket, reason: 'closing' | 'max-held'): void {
+    this.counts.dropped += 1;
+    this.emit({ type: 'dropped', reason });
+    reset(client);
+  }
+
+  private accept(client: Socket): void {
+    this.counts.accepted += 1;
+    // A held client is not read, so errors are unlikely; one must still never crash the proxy.
+    client.on('error', () => undefined);
+    if (this.closing) return this.drop(client, 'closing');
+    if (this.heldSet.size >= this.maxHeld) return this.drop(client, 'max-held');
+    const entry: Held = {
+      client,
+      acceptedAt: Date.now(),
+      holdTimer: setTimeout(() => this.holdTimedOut(entry), this.holdTimeout),
+      retryTimer: undefined,
+      attempt: undefined,
+      lastError: undefined,
+      reported: false,
+    };
+    this.heldSet.add(entry);
+    this.dispatch(entry);
+  }
+
+  private holdTimedOut(entry: Held): void {
+    if (!this.heldSet.has(entry)) return;
+    this.release(entry);
+    entry.attempt?.destroy();
+    entry.attempt = undefined;
+    this.counts.holdTimeouts += 1;
+    this.emit({ type: 'hold-timeout', waitedMs: Date.now() - entry.acceptedAt, lastError: entry.lastError });
+    reset(entry.client);
+  }
+
+  private dispatch(entry: Held): void {
+    if (this.closing) return;
+    const target = this.nextTarget();
     if (target === null) {
       if (!entry.reported) {
         entry.reported = true;
-        stats.heldTotal += 1;
-        emit({ type: 'held', reason: 'no-target', target: null });
+        this.counts.heldTotal += 1;
+        this.emit({ type: 'held', reason: 'no-target', target: null });
       }
       return; // setTarget() dispatches it again.
     }
-    connectUpstream(entry, target);
-  };
+    this.connectUpstream(entry, target);
+  }
 
-  const release = (entry: Held): void => {
-    held.delete(entry);
+  private release(entry: Held): void {
+    this.heldSet.delete(entry);
     clearTimeout(entry.holdTimer);
     clearTimeout(entry.retryTimer);
     entry.retryTimer = undefined;
-  };
+  }
 
-  const connectUpstream = (entry: Held, target: number): void => {
+  private connectUpstream(entry: Held, target: number): void {
     clearTimeout(entry.retryTimer);
     entry.retryTimer = undefined;
-    const upstream = net.connect({ host: targetHost, port: target, allowHalfOpen: true, noDelay: true });
+    const upstream = net.connect({ host: this.targetHost, port: target, allowHalfOpen: true, noDelay: true });
     entry.attempt = upstream;
-    const onError = (error: NodeJS.ErrnoException): void => {
-      upstream.destroy();
-      if (entry.attempt !== upstream) return;
-      entry.attempt = undefined;
-      stats.connectFailures += 1;
-      const code = error.code ?? 'ERROR';
-      entry.lastError = `${code} from ${targetHost}:${target}`;
-      if (!held.has(entry) || closing) return;
-      if (!entry.reported) {
-        entry.reported = true;
-        stats.heldTotal += 1;
-        emit({ type: 'held', reason: 'target-refused', target, code });
-      }
-      // Retry the target current at that moment (setTarget may have changed it, or set null).
-      entry.retryTimer = setTimeout(() => {
-        entry.retryTimer = undefined;
-        if (held.has(entry) && entry.attempt === undefined) dispatch(entry);
-      }, retryInterval);
-    };
+    const onError = (error: NodeJS.ErrnoException): void => this.connectFailed(entry, upstream, target, error);
     upstream.once('error', onError);
     upstream.once('connect', () => {
       upstream.off('error', onError);
-      if (entry.attempt !== upstream || !held.has(entry)) {
+      if (entry.attempt !== upstream || !this.heldSet.has(entry)) {
         upstream.destroy(); // The hold timed out or the proxy closed meanwhile.
         return;
       }
       entry.attempt = undefined;
-      release(entry);
-      pipe(entry.client, upstream, target);
+      this.release(entry);
+      this.pipe(entry.client, upstream, target);
     });
-  };
+  }
 
-  const pipe = (client: Socket, upstream: Socket, target: number): void => {
+  private connectFailed(entry: Held, upstream: Socket, target: number, error: NodeJS.ErrnoException): void {
+    upstream.destroy();
+    if (entry.attempt !== upstream) return;
+    entry.attempt = undefined;
+    this.counts.connectFailures += 1;
+    const code = error.code ?? 'ERROR';
+    entry.lastError = `${code} from ${this.targetHost}:${target}`;
+    if (!this.heldSet.has(entry) || this.closing) return;
+    if (!entry.reported) {
+      entry.reported = true;
+      this.counts.heldTotal += 1;
+      this.emit({ type: 'held', reason: 'target-refused', target, code });
+    }
+    // Retry the target current at that moment (setTarget may have changed it, or set null).
+    entry.retryTimer = setTimeout(() => {
+      entry.retryTimer = undefined;
+      if (this.heldSet.has(entry) && entry.attempt === undefined) this.dispatch(entry);
+    }, this.retryInterval);
+  }
+
+  private pipe(client: Socket, upstream: Socket, target: number): void {
     const link: Piped = { client, upstream, target, open: 2 };
-    piped.add(link);
-    perTarget.set(target, (perTarget.get(target) ?? 0) + 1);
-    stats.piped += 1;
+    this.piped.add(link);
+    this.perTarget.set(target, (this.perTarget.get(target) ?? 0) + 1);
+    this.counts.piped += 1;
 
     let failed = false;
     const onSocketError = (side: 'client' | 'upstream') => (error: NodeJS.ErrnoException): void => {
-      stats.socketErrors += 1;
+      this.counts.socketErrors += 1;
       const code = error.code ?? 'ERROR';
-      emit(side === 'client' ? { type: 'client-error', target, code } : { type: 'upstream-error', target, code });
+      this.emit(side === 'client' ? { type: 'client-error', target, code } : { type: 'upstream-error', target, code });
       if (failed) return;
       failed = true;
       // Reset the other side, so its peer sees a failure rather than a clean end of the stream.
@@ -283,150 +376,30 @@ export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
     };
     client.on('error', onSocketError('client'));
     upstream.on('error', onSocketError('upstream'));
-
-    const onClose = (other: Socket) => (): void => {
-      link.open -= 1;
-      if (link.open === 0) {
-        piped.delete(link);
-        const left = (perTarget.get(target) ?? 1) - 1;
-        if (left === 0) perTarget.delete(target);
-        else perTarget.set(target, left);
-        drained.emit('drained', target);
-        return;
-      }
-      // One side is fully closed. pipe() has passed its end on (or an error reset the other); give
-      // the other side a bounded time to finish, so a peer that never closes cannot leak it.
-      if (!other.destroyed) {
-        other.end();
-        other.setTimeout(lingerTimeout, () => other.destroy());
-      }
-    };
-    client.once('close', onClose(upstream));
-    upstream.once('close', onClose(client));
+    client.once('close', () => this.sideClosed(link, upstream));
+    upstream.once('close', () => this.sideClosed(link, client));
 
     upstream.pipe(client);
     client.pipe(upstream); // resumes the client, paused since accept (pauseOnConnect)
-  };
+  }
 
-  server.on('connection', (client: Socket) => {
-    stats.accepted += 1;
-    // A held client is not read, so errors are unlikely; one must still never crash the proxy.
-    client.on('error', () => undefined);
-    if (closing) {
-      stats.dropped += 1;
-      emit({ type: 'dropped', reason: 'closing' });
-      reset(client);
+  private sideClosed(link: Piped, other: Socket): void {
+    link.open -= 1;
+    if (link.open === 0) {
+      this.piped.delete(link);
+      const left = (this.perTarget.get(link.target) ?? 1) - 1;
+      if (left === 0) this.perTarget.delete(link.target);
+      else this.perTarget.set(link.target, left);
+      this.drained.emit('drained', link.target);
       return;
     }
-    if (held.size >= maxHeld) {
-      stats.dropped += 1;
-      emit({ type: 'dropped', reason: 'max-held' });
-      reset(client);
-      return;
+    // One side is fully closed. pipe() has passed its end on (or an error reset the other); give
+    // the other side a bounded time to finish, so a peer that never closes cannot leak it.
+    if (!other.destroyed) {
+      other.end();
+      other.setTimeout(this.lingerTimeout, () => other.destroy());
     }
-    const entry: Held = {
-      client,
-      acceptedAt: Date.now(),
-      holdTimer: setTimeout(() => {
-        if (!held.has(entry)) return;
-        release(entry);
-        entry.attempt?.destroy();
-        entry.attempt = undefined;
-        stats.holdTimeouts += 1;
-        emit({ type: 'hold-timeout', waitedMs: Date.now() - entry.acceptedAt, lastError: entry.lastError });
-        reset(client);
-      }, holdTimeout),
-      retryTimer: undefined,
-      attempt: undefined,
-      lastError: undefined,
-      reported: false,
-    };
-    held.add(entry);
-    dispatch(entry);
-  });
-  // accept() errors (EMFILE…) are reported on the server; they must not crash the supervisor.
-  server.on('error', (error: NodeJS.ErrnoException) => emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
-
-  await listen(server, host, options.port);
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-
-  let closed: Promise<void> | undefined;
-  const proxy: ReloadProxy = {
-    host,
-    port,
-    target: () => slots.values().next().value ?? null,
-    setTarget(next) {
-      proxy.setTargetAt(0, next);
-    },
-    setTargetAt(slot, next) {
-      if (next !== null) checkPort('target', next);
-      if (next === null) slots.delete(slot);
-      else slots.set(slot, next);
-      if (next === null || closing) return;
-      for (const entry of held) {
-        // An attempt in progress goes on; if it fails, its retry picks up a target current then.
-        if (entry.attempt === undefined) connectUpstream(entry, nextTarget() ?? next);
-      }
-    },
-    connections(targetPort) {
-      if (targetPort === undefined) return piped.size;
-      return perTarget.get(targetPort) ?? 0;
-    },
-    held: () => held.size,
-    waitForDrain(targetPort, timeoutMs) {
-      if ((perTarget.get(targetPort) ?? 0) === 0) return Promise.resolve(true);
-      return new Promise<boolean>((resolve) => {
-        const onDrained = (target: number): void => {
-          if (target !== targetPort || (perTarget.get(targetPort) ?? 0) > 0) return;
-          finish(true);
-        };
-        const timer = setTimeout(() => finish(false), timeoutMs);
-        const finish = (result: boolean): void => {
-          clearTimeout(timer);
-          drained.off('drained', onDrained);
-          resolve(result);
-        };
-        drained.on('drained', onDrained);
-      });
-    },
-    stats: () => ({ ...stats }),
-    close({ timeout = 5000 } = {}) {
-      closed ??= (async () => {
-        closing = true;
-        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const entry of [...held]) {
-          release(entry);
-          entry.attempt?.destroy();
-          stats.dropped += 1;
-          emit({ type: 'dropped', reason: 'closing' });
-          reset(entry.client);
-        }
-        if (piped.size > 0) {
-          await new Promise<void>((resolve) => {
-            const check = (): void => {
-              if (piped.size > 0) return;
-              finish();
-            };
-            const timer = setTimeout(() => finish(), timeout);
-            const finish = (): void => {
-              clearTimeout(timer);
-              drained.off('drained', check);
-              resolve();
-            };
-            drained.on('drained', check);
-          });
-        }
-        for (const link of piped) {
-          link.client.destroy();
-          link.upstream.destroy();
-        }
-        await serverClosed;
-      })();
-      return closed;
-    },
-  };
-  return proxy;
+  }
 }
 
 function reset(socket: Socket): void {

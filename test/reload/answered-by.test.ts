@@ -10,7 +10,7 @@ import {
   type AnsweredByResult,
 } from '../../src/reload/answered-by.js';
 import { createHandoffListener, type HandoffListener } from '../../src/reload/handoff.js';
-import { pickPrivatePort } from '../../src/reload/proxy.js';
+import { pickPrivatePort } from '../../src/reload/private-port.js';
 import { assertAllGone, killAllTracked, startFixture, waitFor } from '../helpers/processes.js';
 import { startFdServer } from './helpers.js';
 

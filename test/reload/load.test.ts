@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NaijaSupError } from '../../src/errors.js';
 import { checkLoopback, runLoad, summarize } from '../../src/reload/load.js';
-import { pickPrivatePort } from '../../src/reload/proxy.js';
+import { pickPrivatePort } from '../../src/reload/private-port.js';
 import { assertAllGone, killAllTracked } from '../helpers/processes.js';
 import { PidTally, startFdServer } from './helpers.js';
 
