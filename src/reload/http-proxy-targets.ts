@@ -13,6 +13,7 @@ import { TargetSlots } from './http-proxy-balance.js';
 import { checkPort, type HttpProxyTarget } from './http-proxy-options.js';
 import { newCounters, snapshot, type HttpTargetStats, type TargetCounters } from './http-proxy-stats.js';
 import type { UpstreamPool } from './http-upstream.js';
+import { untilDrained } from './drain-wait.js';
 
 /** Per-instance state: its pool, what is in flight to it, its counters. */
 export interface TargetState {
@@ -87,19 +88,7 @@ export class ProxyTargets {
 
   /** Resolves true once `condition` holds (checked whenever a target drains), false after `timeoutMs`. */
   until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (condition()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const check = (): void => {
-        if (condition()) finish(true);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      const finish = (result: boolean): void => {
-        clearTimeout(timer);
-        this.drained.off('drained', check);
-        resolve(result);
-      };
-      this.drained.on('drained', check);
-    });
+    return untilDrained(this.drained, condition, timeoutMs);
   }
 
   private stateFor(target: HttpProxyTarget): TargetState {

@@ -31,6 +31,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { NaijaSupError } from '../errors.js';
+import { untilDrained } from './drain-wait.js';
 
 export interface ProxyOptions {
   /** Public address to listen on (IP literal or host name; brackets allowed for IPv6). */
@@ -213,7 +214,7 @@ class TcpPipeProxy implements ReloadProxy {
   }
 
   waitForDrain(targetPort: number, timeoutMs: number): Promise<boolean> {
-    return this.whenDrained(() => (this.perTarget.get(targetPort) ?? 0) === 0, timeoutMs);
+    return untilDrained(this.drained, () => (this.perTarget.get(targetPort) ?? 0) === 0, timeoutMs);
   }
 
   stats(): ProxyStats {
@@ -229,7 +230,7 @@ class TcpPipeProxy implements ReloadProxy {
         entry.attempt?.destroy();
         this.drop(entry.client, 'closing');
       }
-      if (this.piped.size > 0) await this.whenDrained(() => this.piped.size === 0, timeout);
+      if (this.piped.size > 0) await untilDrained(this.drained, () => this.piped.size === 0, timeout);
       for (const link of this.piped) {
         link.client.destroy();
         link.upstream.destroy();
@@ -237,23 +238,6 @@ class TcpPipeProxy implements ReloadProxy {
       await serverClosed;
     })();
     return this.closed;
-  }
-
-  /** Resolves true once `done()` holds after a connection ended, false after `timeoutMs`. */
-  private whenDrained(done: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (done()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      const onDrained = (): void => {
-        if (done()) finish(true);
-      };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      const finish = (result: boolean): void => {
-        clearTimeout(timer);
-        this.drained.off('drained', onDrained);
-        resolve(result);
-      };
-      this.drained.on('drained', onDrained);
-    });
   }
 
   private nextTarget(): number | null {
