@@ -98,120 +98,147 @@ export interface WebhookNotifier {
 
 /** A hub subscriber: `hub.subscribe((e) => notifier.handle(e))`. */
 export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookNotifier {
-  const now = options.now ?? Date.now;
-  const delivery = new WebhookDelivery(options.urls, {
-    ...options,
-    onGiveUp: (url, error) => options.onWarning?.({
-      type: 'warning',
-      message: `webhook ${url} did not take an alert: ${error}`,
-      fix: 'check alerts.webhook and that the receiver answers 2xx within 5 s; naija-sup status and the dashboard show each webhook\'s last error',
-    }),
-  });
-  const crashes = new CrashRate({ threshold: options.crashRate, windowMs: options.crashWindowMs, now });
-  const incidents = new Map<IncidentKind, Incident>();
-  const host = hostname();
-  let lastExit: ExitInfo | null = null;
-  let notReadySince: number | null = null;
-  let ticker: NodeJS.Timeout | null = null;
+  return new IncidentNotifier(options);
+}
 
-  const payload = (incident: Incident, resolvedAt: number | null, description: string): WebhookPayload => {
+/** Opens and resolves incidents from supervisor events and the not-ready clock; each change is POSTed. */
+class IncidentNotifier implements WebhookNotifier {
+  private readonly now: () => number;
+  private readonly delivery: WebhookDelivery;
+  private readonly crashes: CrashRate;
+  private readonly incidents = new Map<IncidentKind, Incident>();
+  private readonly host = hostname();
+  private lastExit: ExitInfo | null = null;
+  private notReadySince: number | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: WebhookNotifierOptions) {
+    this.now = options.now ?? Date.now;
+    this.delivery = new WebhookDelivery(options.urls, {
+      ...options,
+      onGiveUp: (url, error) => options.onWarning?.({
+        type: 'warning',
+        message: `webhook ${url} did not take an alert: ${error}`,
+        fix: 'check alerts.webhook and that the receiver answers 2xx within 5 s; naija-sup status and the dashboard show each webhook\'s last error',
+      }),
+    });
+    this.crashes = new CrashRate({ threshold: options.crashRate, windowMs: options.crashWindowMs, now: this.now });
+  }
+
+  /** An arrow property: callers may pass `notifier.handle` on its own. */
+  handle = (event: SupervisorEvent): void => {
+    const name = this.options.name;
+    switch (event.type) {
+      case 'spawning':
+        if (!this.options.isReady()) this.startClock();
+        return;
+      case 'readiness-changed':
+        if (!event.ready) this.startClock();
+        return;
+      case 'ready':
+        this.tick();
+        return;
+      case 'exited':
+        if (!event.expected) this.exited(event.exit);
+        return;
+      case 'liveness-failed':
+        this.startClock();
+        this.openIncident('liveness-restart', `${name} failed its liveness probe and is being restarted`, `${event.failures} failures in a row: ${event.detail}`, null);
+        return;
+      case 'fatal':
+        this.stopClock();
+        this.openIncident('fatal', `${name} gave up: ${event.reason}`, event.exit?.summary ?? event.reason, event.exit);
+        return;
+      case 'stopped':
+        this.stopClock();
+        for (const kind of [...this.incidents.keys()]) if (kind !== 'fatal') this.resolve(kind, 'the supervisor was stopped');
+        return;
+      default:
+        return;
+    }
+  };
+
+  status(): WebhookStatus[] {
+    return this.delivery.status();
+  }
+
+  open(): IncidentKind[] {
+    return [...this.incidents.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.stopClock();
+    await this.delivery.close();
+  }
+
+  private exited(exit: ExitInfo): void {
+    this.lastExit = exit;
+    this.startClock();
+    if (exit.cause !== 'clean-exit' && this.crashes.record() !== null) {
+      this.openIncident('crash-loop', `${this.options.name} is crash-looping: ${this.crashes.count()} crashes in the last ${Math.round(this.crashes.windowMs / 1000)} s`,
+        `above alerts.crashRate (${String(this.options.crashRate)} per minute); last exit: ${exit.summary}`, exit);
+    }
+  }
+
+  private payload(incident: Incident, resolvedAt: number | null, description: string): WebhookPayload {
+    const { name } = this.options;
     const status = resolvedAt === null ? 'firing' : 'resolved';
     const summary = resolvedAt === null ? incident.summary : `resolved: ${incident.summary}`;
     const severity = incident.kind === 'fatal' || incident.kind === 'crash-loop' ? 'critical' : 'warning';
-    const dashboardUrl = options.dashboardUrl?.() ?? null;
+    const dashboardUrl = this.options.dashboardUrl?.() ?? null;
     const icon = resolvedAt === null ? (severity === 'critical' ? ':red_circle:' : ':warning:') : ':white_check_mark:';
     return {
-      version: 1, status, incident: incident.kind, id: incident.id, severity, app: options.name, host, supervisorPid: process.pid,
+      version: 1, status, incident: incident.kind, id: incident.id, severity, app: name, host: this.host, supervisorPid: process.pid,
       summary, description, cause: incident.cause, fix: incident.fix,
       startedAt: isoTime(incident.startedAt),
       resolvedAt: resolvedAt === null ? null : isoTime(resolvedAt),
-      sentAt: isoTime(now()),
+      sentAt: isoTime(this.now()),
       runbookUrl: runbookUrl(incident.kind), dashboardUrl,
-      text: `${icon} [${options.name}@${host}] ${summary}: ${description}${incident.fix !== null && resolvedAt === null ? ` Fix: ${incident.fix}` : ''}`,
+      text: `${icon} [${name}@${this.host}] ${summary}: ${description}${incident.fix !== null && resolvedAt === null ? ` Fix: ${incident.fix}` : ''}`,
     };
-  };
-  const open = (kind: IncidentKind, summary: string, description: string, exit: ExitInfo | null): void => {
-    if (incidents.has(kind)) return;
-    const at = now();
-    const incident: Incident = { id: `${options.name}-${kind}-${at}`, kind, startedAt: at, summary, description, cause: exit?.cause ?? null, fix: exit?.fix ?? null };
-    incidents.set(kind, incident);
-    delivery.send(payload(incident, null, description));
-  };
-  const resolve = (kind: IncidentKind, description: string): void => {
-    const incident = incidents.get(kind);
+  }
+
+  private openIncident(kind: IncidentKind, summary: string, description: string, exit: ExitInfo | null): void {
+    if (this.incidents.has(kind)) return;
+    const at = this.now();
+    const incident: Incident = { id: `${this.options.name}-${kind}-${at}`, kind, startedAt: at, summary, description, cause: exit?.cause ?? null, fix: exit?.fix ?? null };
+    this.incidents.set(kind, incident);
+    this.delivery.send(this.payload(incident, null, description));
+  }
+
+  private resolve(kind: IncidentKind, description: string): void {
+    const incident = this.incidents.get(kind);
     if (incident === undefined) return;
-    incidents.delete(kind);
-    delivery.send(payload(incident, now(), description));
-  };
-  const tick = (): void => {
-    const at = now();
-    const ready = options.isReady();
-    if (ready) {
-      notReadySince = null;
-      resolve('not-ready', 'the instance is ready again');
-      resolve('liveness-restart', 'the restarted instance is ready');
-      const threshold = options.crashRate;
-      if (threshold !== null && crashes.perMinute(at) <= threshold) resolve('crash-loop', `the crash rate is back at ${crashes.perMinute(at)} per minute or less, and the instance is ready`);
-    } else if (notReadySince !== null && at - notReadySince >= options.notReadyForMs) {
-      open('not-ready', `${options.name} has not been ready for ${Math.round((at - notReadySince) / 1000)} s`,
+    this.incidents.delete(kind);
+    this.delivery.send(this.payload(incident, this.now(), description));
+  }
+
+  private tick(): void {
+    const at = this.now();
+    if (this.options.isReady()) {
+      this.notReadySince = null;
+      this.resolve('not-ready', 'the instance is ready again');
+      this.resolve('liveness-restart', 'the restarted instance is ready');
+      const threshold = this.options.crashRate;
+      if (threshold !== null && this.crashes.perMinute(at) <= threshold) this.resolve('crash-loop', `the crash rate is back at ${this.crashes.perMinute(at)} per minute or less, and the instance is ready`);
+    } else if (this.notReadySince !== null && at - this.notReadySince >= this.options.notReadyForMs) {
+      const { lastExit } = this;
+      this.openIncident('not-ready', `${this.options.name} has not been ready for ${Math.round((at - this.notReadySince) / 1000)} s`,
         lastExit === null ? 'it is starting or its readiness probe fails' : `last exit: ${lastExit.summary}`, lastExit);
     }
-  };
-  const startClock = (): void => {
-    notReadySince ??= now();
-    if (ticker === null) {
-      ticker = setInterval(tick, options.tickMs ?? 1000);
-      ticker.unref();
-    }
-  };
-  const stopClock = (): void => {
-    if (ticker !== null) clearInterval(ticker);
-    ticker = null;
-    notReadySince = null;
-  };
+  }
 
-  return {
-    handle(event) {
-      switch (event.type) {
-        case 'spawning':
-          if (!options.isReady()) startClock();
-          return;
-        case 'readiness-changed':
-          if (!event.ready) startClock();
-          return;
-        case 'ready':
-          tick();
-          return;
-        case 'exited':
-          if (event.expected) return;
-          lastExit = event.exit;
-          startClock();
-          if (event.exit.cause !== 'clean-exit' && crashes.record() !== null) {
-            open('crash-loop', `${options.name} is crash-looping: ${crashes.count()} crashes in the last ${Math.round(crashes.windowMs / 1000)} s`,
-              `above alerts.crashRate (${String(options.crashRate)} per minute); last exit: ${event.exit.summary}`, event.exit);
-          }
-          return;
-        case 'liveness-failed':
-          startClock();
-          open('liveness-restart', `${options.name} failed its liveness probe and is being restarted`, `${event.failures} failures in a row: ${event.detail}`, null);
-          return;
-        case 'fatal':
-          stopClock();
-          open('fatal', `${options.name} gave up: ${event.reason}`, event.exit?.summary ?? event.reason, event.exit);
-          return;
-        case 'stopped':
-          stopClock();
-          for (const kind of [...incidents.keys()]) if (kind !== 'fatal') resolve(kind, 'the supervisor was stopped');
-          return;
-        default:
-          return;
-      }
-    },
-    status: () => delivery.status(),
-    open: () => [...incidents.keys()],
-    async close() {
-      stopClock();
-      await delivery.close();
-    },
-  };
+  private startClock(): void {
+    this.notReadySince ??= this.now();
+    if (this.ticker === null) {
+      this.ticker = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+      this.ticker.unref();
+    }
+  }
+
+  private stopClock(): void {
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    this.notReadySince = null;
+  }
 }
