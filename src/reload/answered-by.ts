@@ -83,127 +83,158 @@ const MAX_HEAD_BYTES = 64 * 1024;
  * (see the module comment for how). Resolves, never rejects.
  */
 export function probeHttpAnsweredBy(options: AnsweredByOptions): Promise<AnsweredByResult> {
-  const proc = options.proc ?? PROC;
-  const host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
-  const path = options.path.startsWith('/') ? options.path : `/${options.path}`;
-  const where = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-  let elsewhere = false;
-  let unavailable = false;
-  const fail = (error: string, detail: string, latencyMs = 0): AnsweredByResult => ({
-    ok: false,
-    answeredBy: null,
-    acceptedBy: null,
-    ...(elsewhere ? { acceptedElsewhere: true } : {}),
-    ...(unavailable ? { lookupUnavailable: true } : {}),
-    error,
-    latencyMs,
-    detail,
-  });
+  const probe = new AnsweredByProbe(options);
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-    return Promise.resolve(fail('EINVAL', `invalid port ${String(options.port)}`));
+    return Promise.resolve(probe.fail('EINVAL', `invalid port ${String(options.port)}`));
   }
   if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
-    return Promise.resolve(fail('EINVAL', `invalid timeout ${String(options.timeout)}`));
+    return Promise.resolve(probe.fail('EINVAL', `invalid timeout ${String(options.timeout)}`));
   }
-  if (options.signal?.aborted === true) return Promise.resolve(fail('ABORTED', 'aborted'));
+  if (options.signal?.aborted === true) return Promise.resolve(probe.fail('ABORTED', 'aborted'));
+  return probe.run();
+}
 
-  return new Promise<AnsweredByResult>((resolve) => {
-    const started = monotonicMs();
-    const elapsed = (): number => Math.round((monotonicMs() - started) * 10) / 10;
-    const socket = new Socket();
-    let done = false;
-    let lookupTimer: NodeJS.Timeout | undefined;
-    let holder: { instance: number; pid: number } | null = null;
-    let lookupNote = '';
-    let head = Buffer.alloc(0);
+/** One probe: a connection, held before its blank line until its acceptor is known, then its answer. */
+class AnsweredByProbe {
+  private readonly proc: Proc;
+  private readonly host: string;
+  private readonly path: string;
+  private readonly where: string;
+  private readonly socket = new Socket();
+  private elsewhere = false;
+  private unavailable = false;
+  private done = false;
+  private started = 0;
+  private deadline: NodeJS.Timeout | undefined;
+  private lookupTimer: NodeJS.Timeout | undefined;
+  private holder: { instance: number; pid: number } | null = null;
+  private lookupNote = '';
+  private head = Buffer.alloc(0);
+  private resolve: (result: AnsweredByResult) => void = () => {};
+  private readonly onAbort = (): void => this.settle(this.fail('ABORTED', 'aborted', this.elapsed()));
 
-    const settle = (result: AnsweredByResult): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(deadline);
-      clearTimeout(lookupTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(result);
+  constructor(private readonly options: AnsweredByOptions) {
+    this.proc = options.proc ?? PROC;
+    this.host = options.host.startsWith('[') && options.host.endsWith(']') ? options.host.slice(1, -1) : options.host;
+    this.path = options.path.startsWith('/') ? options.path : `/${options.path}`;
+    this.where = isIP(this.host) === 6 ? `[${this.host}]:${options.port}` : `${this.host}:${options.port}`;
+  }
+
+  fail(error: string, detail: string, latencyMs = 0): AnsweredByResult {
+    return {
+      ok: false,
+      answeredBy: null,
+      acceptedBy: null,
+      ...(this.elsewhere ? { acceptedElsewhere: true } : {}),
+      ...(this.unavailable ? { lookupUnavailable: true } : {}),
+      error,
+      latencyMs,
+      detail,
     };
-    const onAbort = (): void => settle(fail('ABORTED', 'aborted', elapsed()));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const deadline = setTimeout(() => {
-      const phase = socket.connecting ? 'connecting' : holder === null ? 'waiting for an instance to accept the connection' : 'waiting for the response';
-      settle(fail('ETIMEDOUT', `no answer from ${where} within ${options.timeout} ms (${phase})${lookupNote === '' ? '' : `; ${lookupNote}`}`, elapsed()));
-    }, options.timeout);
+  }
 
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      const code = error.code ?? 'ERROR';
-      const why = code === 'ECONNREFUSED' ? `connection refused (nothing is listening on ${where})` : `${code} from ${where}`;
-      settle(fail(code, why, elapsed()));
-    });
-    socket.on('close', () => settle(fail('ECONNRESET', `${where} closed the connection before answering${lookupNote === '' ? '' : `; ${lookupNote}`}`, elapsed())));
-
-    socket.on('data', (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (head.length > MAX_HEAD_BYTES) settle(fail('EPROTO', `no end of the response headers within ${MAX_HEAD_BYTES} bytes`, elapsed()));
-        return;
-      }
-      const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-      const match = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(statusLine);
-      if (match?.[1] === undefined) {
-        settle(fail('EPROTO', `not an HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}`, elapsed()));
-        return;
-      }
-      const status = Number(match[1]);
-      const latencyMs = elapsed();
-      const by = holder === null ? `an unknown process (${lookupNote || 'not looked up'})` : describeHolder(holder);
-      settle({
-        ok: status >= 200 && status < 400,
-        status,
-        answeredBy: holder?.instance ?? null,
-        acceptedBy: holder?.pid ?? null,
-        ...(unavailable ? { lookupUnavailable: true } : {}),
-        latencyMs,
-        detail: `${status} for ${path} from ${by} in ${latencyMs} ms`,
+  run(): Promise<AnsweredByResult> {
+    return new Promise<AnsweredByResult>((resolve) => {
+      this.resolve = resolve;
+      this.started = monotonicMs();
+      const { socket, options, where } = this;
+      options.signal?.addEventListener('abort', this.onAbort, { once: true });
+      this.deadline = setTimeout(() => {
+        const phase = socket.connecting ? 'connecting' : this.holder === null ? 'waiting for an instance to accept the connection' : 'waiting for the response';
+        this.settle(this.fail('ETIMEDOUT', `no answer from ${where} within ${options.timeout} ms (${phase})${this.note()}`, this.elapsed()));
+      }, options.timeout);
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        const code = error.code ?? 'ERROR';
+        const why = code === 'ECONNREFUSED' ? `connection refused (nothing is listening on ${where})` : `${code} from ${where}`;
+        this.settle(this.fail(code, why, this.elapsed()));
       });
+      socket.on('close', () => this.settle(this.fail('ECONNRESET', `${where} closed the connection before answering${this.note()}`, this.elapsed())));
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      socket.once('connect', () => this.onConnect());
+      socket.connect({ host: this.host, port: options.port });
     });
+  }
 
-    socket.once('connect', () => {
-      const clientPort = socket.localPort;
-      const hostHeader = isIP(host) === 6 ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-      // Everything but the blank line that ends the headers: the server accepts and waits.
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: naija-sup-answered-by\r\nConnection: close\r\n`);
-      if (clientPort === undefined) {
-        unavailable = true;
-        lookupNote = 'the local port of the probe is unknown';
+  private elapsed(): number {
+    return Math.round((monotonicMs() - this.started) * 10) / 10;
+  }
+
+  private note(): string {
+    return this.lookupNote === '' ? '' : `; ${this.lookupNote}`;
+  }
+
+  private settle(result: AnsweredByResult): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.deadline);
+    clearTimeout(this.lookupTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.socket.destroy();
+    this.resolve(result);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.head = Buffer.concat([this.head, chunk]);
+    const { head } = this;
+    const end = head.indexOf('\r\n\r\n');
+    if (end === -1) {
+      if (head.length > MAX_HEAD_BYTES) this.settle(this.fail('EPROTO', `no end of the response headers within ${MAX_HEAD_BYTES} bytes`, this.elapsed()));
+      return;
+    }
+    const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+    const match = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(statusLine);
+    if (match?.[1] === undefined) {
+      this.settle(this.fail('EPROTO', `not an HTTP response: ${JSON.stringify(statusLine.slice(0, 80))}`, this.elapsed()));
+      return;
+    }
+    const status = Number(match[1]);
+    const latencyMs = this.elapsed();
+    const { holder } = this;
+    const by = holder === null ? `an unknown process (${this.lookupNote || 'not looked up'})` : describeHolder(holder);
+    this.settle({
+      ok: status >= 200 && status < 400,
+      status,
+      answeredBy: holder?.instance ?? null,
+      acceptedBy: holder?.pid ?? null,
+      ...(this.unavailable ? { lookupUnavailable: true } : {}),
+      latencyMs,
+      detail: `${status} for ${this.path} from ${by} in ${latencyMs} ms`,
+    });
+  }
+
+  private onConnect(): void {
+    const { socket, options } = this;
+    const clientPort = socket.localPort;
+    // Everything but the blank line that ends the headers: the server accepts and waits.
+    socket.write(`GET ${this.path} HTTP/1.1\r\nHost: ${this.where}\r\nUser-Agent: naija-sup-answered-by\r\nConnection: close\r\n`);
+    if (clientPort === undefined) {
+      this.unavailable = true;
+      this.lookupNote = 'the local port of the probe is unknown';
+      socket.write('\r\n');
+      return;
+    }
+    // Poll: 1 ms, then doubling up to 20 ms. Bounded by the deadline (which settles).
+    let delay = 1;
+    const attempt = (): void => {
+      if (this.done) return;
+      const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, this.proc);
+      if (found.kind === 'accepted') {
+        this.holder = found.holder;
         socket.write('\r\n');
         return;
       }
-      // Poll: 1 ms, then doubling up to 20 ms. Bounded by the deadline above (which settles).
-      let delay = 1;
-      const attempt = (): void => {
-        if (done) return;
-        const found = lookupAccepted(options.port, { port: clientPort, address: socket.localAddress }, options.pids, proc);
-        if (found.kind === 'accepted') {
-          holder = found.holder;
-          socket.write('\r\n');
-          return;
-        }
-        if (found.kind === 'unknown-holder') elsewhere = true;
-        if (found.kind === 'no-proc') unavailable = true;
-        if (found.kind === 'unknown-holder' || found.kind === 'no-proc') {
-          lookupNote = found.note;
-          socket.write('\r\n');
-          return;
-        }
-        lookupNote = found.note;
-        lookupTimer = setTimeout(attempt, delay);
-        delay = Math.min(delay * 2, 20);
-      };
-      attempt();
-    });
-
-    socket.connect({ host, port: options.port });
-  });
+      if (found.kind === 'unknown-holder') this.elsewhere = true;
+      if (found.kind === 'no-proc') this.unavailable = true;
+      this.lookupNote = found.note;
+      if (found.kind === 'unknown-holder' || found.kind === 'no-proc') {
+        socket.write('\r\n');
+        return;
+      }
+      this.lookupTimer = setTimeout(attempt, delay);
+      delay = Math.min(delay * 2, 20);
+    };
+    attempt();
+  }
 }
 
 /** Which probe of the supervisor a handoff-mode instance check stands for. */
