@@ -11,7 +11,7 @@ import { explainPortInUse } from './bind-check.js';
 import { DescendantTracker } from '../process/descendants.js';
 import { listGroupMembers } from '../process/group.js';
 import { PROC, processIdentity, type ProcessIdentity } from '../process/identity.js';
-import { spawnInstance } from '../process/spawn.js';
+import { spawnInstance, type ChildHandle } from '../process/spawn.js';
 import { spawnProblem } from '../process/spawnable.js';
 import { signalGroup } from '../process/terminate.js';
 import { classifyExit } from './classify.js';
@@ -89,15 +89,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       const { env, fingerprint } = spec(config);
       const handle = standby.take(config, fingerprint) ?? spawnInstance({ command: config.command, cwd: config.cwd, env, extraFds });
       if (handle.pid !== null) currentPid = handle.pid;
-      return {
-        pid: handle.pid ?? undefined,
-        onLine: (listener) => { handle.on('line', listener); },
-        onExit: (listener) => { handle.on('exit', listener); },
-        onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
-        stderrTail: (n) => handle.stderrTail(n),
-        stderrKept: () => handle.stderrKept(),
-        closeOutput: () => handle.closeOutput(),
-      };
+      return asInstanceHandle(handle);
     },
     signalGroup(pid: number, signal: NodeJS.Signals): void {
       const identity = identities.get(pid);
@@ -123,30 +115,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     async accepts(config, signal): Promise<boolean> {
       return (await probeOnce({ type: 'tcp', hosts: probeHostFor(config.host), port: config.port, timeout: 250, signal })).ok;
     },
-    async probe(kind, config, signal): Promise<ProbeOutcome> {
-      const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
-      const rawType = spec ? spec.type : config.health.type;
-      // A log-line readiness probe has no periodic form: a server that is up answers a TCP connect.
-      const type = rawType === 'tcp' || rawType === 'log' ? 'tcp' : rawType;
-      const path = spec ? spec.path : config.health.path;
-      const timeout = spec ? spec.timeout : config.health.timeout;
-      const hosts = probeHostFor(config.host);
-      const pid = currentPid;
-      const judged = (outcome: ProbeOutcome): ProbeOutcome => (type === 'auto' && pid !== null ? speakers.judge(pid, outcome, timeout) : outcome);
-      if (options.probeAnsweredBy && type !== 'tcp' && pid !== null) {
-        // The leader is a member of its own group: listed once.
-        const pids = [...new Set([pid, ...listGroupMembers(pid)])];
-        return judged(await options.probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, anyAnswer: type === 'auto', signal }));
-      }
-      const result = await probeOnce({ type, hosts, port: config.port, path, timeout, signal });
-      return judged({
-        ok: result.ok,
-        latencyMs: result.latencyMs,
-        detail: result.detail,
-        ...(result.status === undefined ? {} : { status: result.status }),
-        ...(result.failure === undefined ? {} : { failure: result.failure }),
-      });
-    },
+    probe: (kind, config, signal) => probeInstance({ kind, config, signal, pid: currentPid, speakers, probeAnsweredBy: options.probeAnsweredBy }),
     ...(options.waitDependencies ? { waitDependencies: options.waitDependencies } : {}),
     classify: (input) => explainPortInUse(classifyExit(input), input.port, options.publicPort),
     instanceStarted(pid: number, config: ResolvedConfig): void {
@@ -157,38 +126,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
         trackers.set(pid, tracker);
         tracker.startSampling();
       }
-      const record: InstanceRecord = {
-        version: 1,
-        name: config.name,
-        pid,
-        pgid: identity?.pgid ?? pid,
-        startTime: identity ? String(identity.startTime) : '',
-        bootId: identity?.bootId ?? '',
-        cmdline: identity?.cmdline.length ? identity.cmdline : [...config.command],
-        port: config.port,
-        host: config.host,
-        supervisorPid: process.pid,
-        supervisorStartTime: self ? String(self.startTime) : '',
-        startedAt: Date.now(),
-        cwd: config.cwd,
-      };
-      let recordPath: string;
-      try {
-        recordPath = options.book ? options.book.add(record) : writeRecord(options.runDir, record);
-      } catch (error) {
-        // Without a record, a later start cannot find this instance if we die: the app stops
-        // `start` on it (src/app/supervise.ts) when no record was ever written.
-        options.onEvent({ type: 'record-error', file: 'record', path: recordFile(options.runDir, config.name), message: (error as Error).message });
-        return;
-      }
-      let pidFile = config.pidFile;
-      try {
-        if (pidFile) writePidFile(pidFile, pid);
-      } catch (error) {
-        options.onEvent({ type: 'record-error', file: 'pid-file', path: pidFile ?? undefined, message: `cannot write the PID file ${pidFile ?? ''}: ${(error as Error).message}` });
-        pidFile = null;
-      }
-      options.onEvent({ type: 'record-written', recordPath, pidFile });
+      writeInstanceRecord(options, pid, config, identity, self);
     },
     instanceGone(pid: number, config: ResolvedConfig): void {
       identities.delete(pid);
@@ -209,6 +147,90 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     dispose: () => standby.dispose(),
     configChanged: (config, ready) => standby.configChanged(config, ready),
   };
+}
+
+/** The runner's view of a spawned process. */
+function asInstanceHandle(handle: ChildHandle): InstanceHandle {
+  return {
+    pid: handle.pid ?? undefined,
+    onLine: (listener) => { handle.on('line', listener); },
+    onExit: (listener) => { handle.on('exit', listener); },
+    onSpawnError: (listener) => { handle.on('error', (error) => listener({ code: error.code, message: error.message, exitStatus: error.exitStatus })); },
+    stderrTail: (n) => handle.stderrTail(n),
+    stderrKept: () => handle.stderrKept(),
+    closeOutput: () => handle.closeOutput(),
+  };
+}
+
+interface InstanceProbe {
+  kind: 'startup' | 'liveness' | 'readiness';
+  config: ResolvedConfig;
+  signal: AbortSignal;
+  /** The current instance's pid, null before the first spawn. */
+  pid: number | null;
+  speakers: HttpSpeakers;
+  probeAnsweredBy: RealDepsOptions['probeAnsweredBy'];
+}
+
+/** One health probe of the current instance, as its config says (`health`, or its liveness/readiness). */
+async function probeInstance({ kind, config, signal, pid, speakers, probeAnsweredBy }: InstanceProbe): Promise<ProbeOutcome> {
+  const spec = kind === 'liveness' ? config.health.liveness : kind === 'readiness' ? config.health.readiness : null;
+  const rawType = spec ? spec.type : config.health.type;
+  // A log-line readiness probe has no periodic form: a server that is up answers a TCP connect.
+  const type = rawType === 'tcp' || rawType === 'log' ? 'tcp' : rawType;
+  const path = spec ? spec.path : config.health.path;
+  const timeout = spec ? spec.timeout : config.health.timeout;
+  const hosts = probeHostFor(config.host);
+  const judged = (outcome: ProbeOutcome): ProbeOutcome => (type === 'auto' && pid !== null ? speakers.judge(pid, outcome, timeout) : outcome);
+  if (probeAnsweredBy && type !== 'tcp' && pid !== null) {
+    // The leader is a member of its own group: listed once.
+    const pids = [...new Set([pid, ...listGroupMembers(pid)])];
+    return judged(await probeAnsweredBy({ kind, host: hosts[0] ?? '127.0.0.1', port: config.port, path, timeout, pids, anyAnswer: type === 'auto', signal }));
+  }
+  const result = await probeOnce({ type, hosts, port: config.port, path, timeout, signal });
+  return judged({
+    ok: result.ok,
+    latencyMs: result.latencyMs,
+    detail: result.detail,
+    ...(result.status === undefined ? {} : { status: result.status }),
+    ...(result.failure === undefined ? {} : { failure: result.failure }),
+  });
+}
+
+/** The instance record (and PID file) a later start finds this instance by, should we die. */
+function writeInstanceRecord(options: RealDepsOptions, pid: number, config: ResolvedConfig, identity: ProcessIdentity | null, self: { startTime: number | string } | null): void {
+  const record: InstanceRecord = {
+    version: 1,
+    name: config.name,
+    pid,
+    pgid: identity?.pgid ?? pid,
+    startTime: identity ? String(identity.startTime) : '',
+    bootId: identity?.bootId ?? '',
+    cmdline: identity?.cmdline.length ? identity.cmdline : [...config.command],
+    port: config.port,
+    host: config.host,
+    supervisorPid: process.pid,
+    supervisorStartTime: self ? String(self.startTime) : '',
+    startedAt: Date.now(),
+    cwd: config.cwd,
+  };
+  let recordPath: string;
+  try {
+    recordPath = options.book ? options.book.add(record) : writeRecord(options.runDir, record);
+  } catch (error) {
+    // Without a record, a later start cannot find this instance if we die: the app stops
+    // `start` on it (src/app/supervise.ts) when no record was ever written.
+    options.onEvent({ type: 'record-error', file: 'record', path: recordFile(options.runDir, config.name), message: (error as Error).message });
+    return;
+  }
+  let pidFile = config.pidFile;
+  try {
+    if (pidFile) writePidFile(pidFile, pid);
+  } catch (error) {
+    options.onEvent({ type: 'record-error', file: 'pid-file', path: pidFile ?? undefined, message: `cannot write the PID file ${pidFile ?? ''}: ${(error as Error).message}` });
+    pidFile = null;
+  }
+  options.onEvent({ type: 'record-written', recordPath, pidFile });
 }
 
 /** A timer of 0 ms, run by setImmediate (see {@link realClock}). */
