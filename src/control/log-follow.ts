@@ -31,43 +31,49 @@ interface OpenFile {
  */
 export async function followLog(options: FollowOptions): Promise<void> {
   const follower = new LogFollower(options);
-  let current = follower.start();
   try {
+    follower.start();
     // Bounded by the caller's signal (Ctrl+C); each round sleeps pollMs.
     while (!options.signal.aborted) {
-      current = follower.poll(current);
+      follower.poll();
       await sleep(options.pollMs ?? 100, options.signal);
     }
   } finally {
-    closeFile(current);
+    follower.close();
   }
 }
 
-/** One follow: the lines read so far, split at newlines, and the files read. */
+/** One follow: the file being read, and the lines read so far, split at newlines. */
 class LogFollower {
   private readonly path: string;
   private partial: Buffer = Buffer.alloc(0);
+  /** The file being followed; set as soon as it is open, so that close() closes it whatever throws. */
+  private current: OpenFile | null = null;
 
   constructor(private readonly options: FollowOptions) {
     this.path = logFilePath(options.dir, options.name);
   }
 
   /** Opens the current file where the tail stopped; if it rotated in between, finishes the rotated one first. */
-  start(): OpenFile | null {
+  start(): void {
     const { dir, name } = this.options;
     const from = this.options.from ?? null;
     const opened = openAt(this.path, from === null ? 'end' : from.offset);
+    this.current = opened;
     if (opened !== null && from !== null && opened.ino !== from.ino) {
       opened.offset = 0;
       const rotated = openAt(logFilePath(dir, name, 1), from.offset);
-      if (rotated !== null && rotated.ino === from.ino) this.drain(rotated);
-      closeFile(rotated);
+      try {
+        if (rotated !== null && rotated.ino === from.ino) this.drain(rotated);
+      } finally {
+        closeFile(rotated);
+      }
     }
-    return opened;
   }
 
-  /** Reads what was appended to `current`; after a rotation, the rest of it, the files in between and the new one. */
-  poll(current: OpenFile | null): OpenFile | null {
+  /** Reads what was appended to the current file; after a rotation, the rest of it, the files in between and the new one. */
+  poll(): void {
+    const current = this.current;
     if (current !== null) this.drain(current);
     let st: { ino: number } | null;
     try {
@@ -75,17 +81,21 @@ class LogFollower {
     } catch {
       st = null; // mid-rotation: the new file is not there yet
     }
-    if (st === null || (current !== null && st.ino === current.ino)) return current;
+    if (st === null || (current !== null && st.ino === current.ino)) return;
     if (current !== null) {
       this.drain(current);
       this.flushPartial();
       this.catchUp(current.ino);
     }
     this.flushPartial();
-    closeFile(current);
-    const next = openAt(this.path, 0);
-    if (next !== null) this.drain(next);
-    return next;
+    this.close();
+    this.current = openAt(this.path, 0);
+    if (this.current !== null) this.drain(this.current);
+  }
+
+  close(): void {
+    closeFile(this.current);
+    this.current = null;
   }
 
   private emit(data: Buffer): void {

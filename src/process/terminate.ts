@@ -250,7 +250,8 @@ export async function terminateGroup(target: GroupTarget, options: TerminateOpti
   const escaped = new EscapedDescendants(
     options.includeEscaped === false || !proc.available() ? [] : escapedFrom(target, members, deps),
     proc,
-    deps.kill ?? process.kill.bind(process),
+    // Looked up at each signal, as the group's own kill is.
+    (pid, sig) => (deps.kill ?? process.kill.bind(process))(pid, sig),
   );
   const remaining = (): number[] => {
     const left = new Set([...listGroupMembers(target.pgid, { proc }), ...escaped.alive()]);

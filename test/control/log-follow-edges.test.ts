@@ -3,7 +3,7 @@
  * supervisor writes while it runs, and a follower that starts after the file rotated, meets a
  * file truncated in place, a line without its newline, or several rotations between two looks.
  */
-import { appendFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,5 +120,35 @@ describe('followLog: edges', () => {
     // Lines 0–3 went with the deleted files; the rest arrive once each, in order.
     expect(f.seen.slice(-6)).toEqual([4, 5, 6, 7, 8, 9].map(line));
     expect(new Set(f.seen).size).toBe(f.seen.length);
+  });
+});
+
+describe('followLog: a read that fails', () => {
+  it('closes the file it follows when reading it fails after a rotation (a directory at the log’s name)', async () => {
+    const log = logFilePath(dir, 'api');
+    appendFileSync(log, 'one\n');
+    const fdsTo = (target: string): string[] =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === target;
+        } catch {
+          return false;
+        }
+      });
+    // A free fd number below the follower's, so the file opened after the rotation does not get the
+    // number of the one just closed (a second close of that number would hide a leak).
+    const hole = openSync('/dev/null', 'r');
+    const seen: string[] = [];
+    const abort = new AbortController();
+    const following = followLog({ dir, name: 'api', signal: abort.signal, from: readLogTail(dir, 'api', 0).position, onLine: (l) => seen.push(l), pollMs: 10 });
+    const outcome = following.then(() => 'ended', (error: NodeJS.ErrnoException) => error.code ?? error.message);
+    appendFileSync(log, 'two\n');
+    await waitFor(() => seen.includes('two'), { timeout: 5000 });
+    closeSync(hole);
+    renameSync(log, `${log}.1`);
+    mkdirSync(log); // the new current "file" opens, and cannot be read
+    expect(await outcome).toBe('EISDIR');
+    expect(fdsTo(log)).toEqual([]);
+    abort.abort();
   });
 });
