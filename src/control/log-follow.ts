@@ -3,6 +3,7 @@
  * truncation (the files themselves are written by log-files.ts).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { abortableSleep } from '../process/terminate.js';
 import { CHUNK, existingLogFiles, logFilePath, type LogPosition } from './log-files.js';
 
 export interface FollowOptions {
@@ -36,7 +37,7 @@ export async function followLog(options: FollowOptions): Promise<void> {
     // Bounded by the caller's signal (Ctrl+C); each round sleeps pollMs.
     while (!options.signal.aborted) {
       follower.poll();
-      await sleep(options.pollMs ?? 100, options.signal);
+      await abortableSleep(options.pollMs ?? 100, options.signal);
     }
   } finally {
     follower.close();
@@ -160,20 +161,4 @@ function closeFile(file: OpenFile | null): void {
   if (file !== null) {
     try { closeSync(file.fd); } catch { /* already closed */ }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -95,12 +95,12 @@ export function drainOnSignal(server: Server, options: DrainOptions = {}): Drain
 
 /** The connections of one server, and its drain once a signal came. */
 class ServerDrain {
-  readonly timeoutMs: number;
-  readonly idleGraceMs: number;
-  readonly log: Logger;
-  readonly exit: (code: number) => void;
-  readonly connections = new Map<Socket, Connection>();
-  readonly responses = new Set<ServerResponse>();
+  private readonly timeoutMs: number;
+  private readonly idleGraceMs: number;
+  private readonly log: Logger;
+  private readonly exit: (code: number) => void;
+  private readonly connections = new Map<Socket, Connection>();
+  private readonly responses = new Set<ServerResponse>();
   draining = false;
   private exited: number | null = null;
   private resolveExit: (code: number) => void = () => {};

@@ -27,6 +27,8 @@
  * const server = http.createServer(expressServerOptions(app), app);
  * ```
  *
+ * `app.listen()` builds its own server, without these options: build the server as above instead.
+ *
  * Node built-ins only: this file runs inside the user's server process (`naija-sup/node`).
  */
 import { IncomingMessage, ServerResponse, type ServerOptions } from 'node:http';

@@ -137,17 +137,15 @@ interface Piped {
  */
 export async function createProxy(options: ProxyOptions): Promise<ReloadProxy> {
   const proxy = new TcpPipeProxy(options);
-  await listen(proxy.server, proxy.host, options.port);
-  const address = proxy.server.address();
-  proxy.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  await proxy.open(options.port);
   return proxy;
 }
 
 /** The TCP pipe: held connections until a target accepts, then one upstream connection each. */
 class TcpPipeProxy implements ReloadProxy {
   readonly host: string;
-  port = 0;
-  readonly server: Server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  #port = 0;
+  private readonly server: Server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
   private readonly targetHost: string;
   private readonly holdTimeout: number;
   private readonly maxHeld: number;
@@ -183,6 +181,17 @@ class TcpPipeProxy implements ReloadProxy {
     this.server.on('connection', (client: Socket) => this.accept(client));
     // accept() errors (EMFILE…) are reported on the server; they must not crash the supervisor.
     this.server.on('error', (error: NodeJS.ErrnoException) => this.emit({ type: 'accept-error', code: error.code ?? 'ERROR' }));
+  }
+
+  /** The port listened on (the kernel's choice when 0 was asked), once open. */
+  get port(): number {
+    return this.#port;
+  }
+
+  async open(port: number): Promise<void> {
+    await listen(this.server, this.host, port);
+    const address = this.server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : port;
   }
 
   target(): number | null {
