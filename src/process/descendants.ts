@@ -161,7 +161,7 @@ export class DescendantTracker {
     const byPid = new Map(all.map((stat) => [stat.pid, stat]));
     for (const [pid, entry] of this.#known) {
       const now = byPid.get(pid);
-      if (now === undefined || now.startTime !== entry.startTime) this.#known.delete(pid);
+      if (now === undefined ? !this.#missedButThere(entry) : now.startTime !== entry.startTime) this.#known.delete(pid);
     }
     for (const id of this.#ownedIds) {
       if (!all.some((stat) => stat.pgid === id || stat.sid === id)) this.#ownedIds.delete(id);
@@ -187,6 +187,26 @@ export class DescendantTracker {
       if (stat.pgid === stat.pid || stat.sid === stat.pid) this.#ownedIds.add(stat.pid);
     }
     return [...this.#known.values()].sort((a, b) => a.pid - b.pid);
+  }
+
+  /**
+   * Whether a remembered process that a pass did not list is still there: the pass read the rest
+   * (so it was merged) but not this one, as when some reads fail with EMFILE while something floods
+   * the supervisor, which the readers report as "gone". Read once more; when that fails too, the
+   * kernel says whether the pid exists (kill 0: ESRCH when it does not; EPERM is another user's
+   * process now, since only our own are tracked). Kept on that word alone, it is still signalled
+   * only after its start time is read again (signalEscaped). A fake tree (tests) is taken as read.
+   */
+  #missedButThere(entry: TrackedProcess): boolean {
+    if (!this.#proc.real) return false;
+    const stat = this.#proc.stat(entry.pid);
+    if (stat !== null) return stat.startTime === entry.startTime && !this.#proc.hasExited(stat);
+    try {
+      process.kill(entry.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #belongs(stat: ProcStat, members: ReadonlySet<number>, leaders: ReadonlySet<number>): boolean {

@@ -206,6 +206,22 @@ export interface TerminateResult {
 const DEFAULT_POLL_INTERVAL = 20;
 const DEFAULT_KILL_TIMEOUT = 5000;
 
+/** `options` with their defaults, checked. */
+function terminateSettings(options: TerminateOptions) {
+  const settings = {
+    now: options.now ?? Date.now,
+    sleep: options.sleep ?? abortableSleep,
+    pollInterval: options.pollInterval ?? DEFAULT_POLL_INTERVAL,
+    killTimeout: options.killTimeout ?? DEFAULT_KILL_TIMEOUT,
+    signal: options.signal ?? 'SIGTERM',
+    proc: options.proc ?? PROC,
+  };
+  if (!(settings.pollInterval > 0) || !(options.timeout >= 0) || !(settings.killTimeout >= 0)) {
+    throw new RangeError('terminateGroup: pollInterval must be > 0, timeout and killTimeout >= 0');
+  }
+  return settings;
+}
+
 /**
  * Stops a process group: `signal` once → poll /proc until no live member remains (zombies do not
  * count, so our own unreaped leader counts as gone) → at `timeout` (or when `killNow` aborts)
@@ -213,15 +229,7 @@ const DEFAULT_KILL_TIMEOUT = 5000;
  * twice: a second call on a gone group returns `gone-already`.
  */
 export async function terminateGroup(target: GroupTarget, options: TerminateOptions): Promise<TerminateResult> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? abortableSleep;
-  const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL;
-  const killTimeout = options.killTimeout ?? DEFAULT_KILL_TIMEOUT;
-  const signal = options.signal ?? 'SIGTERM';
-  const proc = options.proc ?? PROC;
-  if (!(pollInterval > 0) || !(options.timeout >= 0) || !(killTimeout >= 0)) {
-    throw new RangeError('terminateGroup: pollInterval must be > 0, timeout and killTimeout >= 0');
-  }
+  const { now, sleep, pollInterval, killTimeout, signal, proc } = terminateSettings(options);
   const deps: SignalDeps = {
     proc,
     self: options.self ?? readSelfInfo(),

@@ -133,13 +133,7 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
       speakers.forget(pid);
       trackers.get(pid)?.stopSampling();
       trackers.delete(pid);
-      try {
-        if (options.book) options.book.remove(config.name, pid);
-        else removeRecord(options.runDir, config.name, pid);
-        if (config.pidFile) removePidFile(config.pidFile, pid);
-      } catch (error) {
-        options.onEvent({ type: 'record-error', message: (error as Error).message });
-      }
+      removeInstanceRecord(options, pid, config);
     },
     clock: realClock,
     random: Math.random,
@@ -147,6 +141,17 @@ export function realDeps(options: RealDepsOptions): RunnerDeps {
     dispose: () => standby.dispose(),
     configChanged: (config, ready) => standby.configChanged(config, ready),
   };
+}
+
+/** Undoes writeInstanceRecord for an instance that is gone: its record, and its pid file. */
+function removeInstanceRecord(options: RealDepsOptions, pid: number, config: ResolvedConfig): void {
+  try {
+    if (options.book) options.book.remove(config.name, pid);
+    else removeRecord(options.runDir, config.name, pid);
+    if (config.pidFile) removePidFile(config.pidFile, pid);
+  } catch (error) {
+    options.onEvent({ type: 'record-error', message: (error as Error).message });
+  }
 }
 
 /** The runner's view of a spawned process. */

@@ -102,6 +102,42 @@ process.send('up');`;
     expect(tracker.sample().map((p) => p.pid)).toEqual(both);
   });
 
+  it('keeps a remembered process whose own read failed in a pass that read the rest, and forgets it once the kernel says it is gone', async () => {
+    const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
+    let failing = false;
+    // Only the grandchild's reads fail, as some opens do when the fds run out halfway through a pass.
+    const proc: Proc = { ...PROC, stat: (pid) => (failing && pid === grandchild ? null : PROC.stat(pid)) };
+    const sent: number[] = [];
+    const tracker = new DescendantTracker(parent, { proc, kill: (pid) => sent.push(pid) });
+    const both = [parent, grandchild].sort((a, b) => a - b);
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    failing = true;
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    await tracker.sampleInSlices();
+    expect(tracker.known().map((p) => p.pid)).toEqual(both);
+    // Kept, but not signalled while its start time cannot be read again.
+    expect(tracker.signalEscaped('SIGTERM')).toEqual([]);
+    expect(sent).toEqual([]);
+    failing = false;
+    expect(tracker.signalEscaped('SIGKILL')).toEqual([grandchild]);
+    expect(sent).toEqual([grandchild]);
+    process.kill(grandchild, 'SIGKILL');
+    await waitFor(() => !isRunning(grandchild), { message: 'the grandchild did not die on SIGKILL' });
+    // Gone (reaped: the kernel no longer knows the pid) while its reads still fail: forgotten.
+    failing = true;
+    await waitFor(() => {
+      try {
+        process.kill(grandchild, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, { message: 'the grandchild was not reaped' });
+    expect(tracker.sample().map((p) => p.pid)).toEqual([parent]);
+    process.kill(parent, 'SIGKILL');
+    await assertAllGone([parent, grandchild]);
+  });
+
   it('forgets a remembered process once it is gone and signals nothing in its name', async () => {
     const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
     const sent: number[] = [];
