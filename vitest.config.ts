@@ -17,6 +17,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.{ts,js,mjs}'],
     setupFiles: ['test/helpers/coverage-env.ts', 'test/helpers/watchdog.ts'],
+    globalSetup: ['test/helpers/prune-registrations.ts'],
     // Integration tests start real processes and bind real ports; two cores are shared with
     // everything else on the machine, so keep parallelism modest and deadlines generous.
     testTimeout: 30_000,

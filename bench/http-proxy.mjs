@@ -6,6 +6,9 @@
 // in front of three apps: a trivial node:http handler, one that burns 300 µs of CPU per request,
 // and the example Express API (and, with --only express-stock, the same API served without
 // naija-sup/node's expressServerOptions, as most Express apps are).
+// Two references that naija-sup does not ship: --modes …,nginx (Debian's nginx, a C reverse proxy)
+// and --modes …,forward-c (bench/tcp-forward.c, a byte forwarder in C that does no work per request:
+// the floor of a hop on this machine).
 //
 // Per app and round (modes interleaved, so background load hits each alike):
 //   1. saturation: wrk -t1 -c20 (Debian: apt-get install -y wrk) and autocannon -c20, req/s;
@@ -32,7 +35,7 @@
 // without --pin as well and report both.
 //
 // Reproduce: npm run build && node bench/http-proxy.mjs [--rounds 3] [--duration 5]
-//            [--only trivial,cpu300,express,express-stock] [--modes direct,handoff,tcp,http[,nginx]] [--pin] [--cpu-prof DIR]
+//            [--only trivial,cpu300,express,express-stock] [--modes direct,handoff,tcp,http[,nginx][,forward-c]] [--pin] [--cpu-prof DIR]
 //            [--generator c|node] [--raw] ['--proxy-flags=--max-semi-space-size=16 …']
 //            (or: npm run bench -- http-proxy)
 // --cpu-prof DIR runs the HTTP proxy with node --cpu-prof, profiles written to DIR (open them in
@@ -65,6 +68,8 @@ const GENERATOR_KIND = option('generator', 'c');
 const PROXY_FLAGS = args.filter((a) => a.startsWith('--proxy-flags=')).map((a) => a.slice('--proxy-flags='.length)).flatMap((a) => a.split(' ').filter(Boolean));
 const CONNECTIONS = 20;
 if (MODES[0] !== 'direct') throw new Error('--modes must start with direct (the half-load rate comes from it)');
+const KNOWN_MODES = ['direct', 'handoff', 'tcp', 'http', 'nginx', 'forward-c'];
+for (const mode of MODES) if (!KNOWN_MODES.includes(mode)) throw new Error(`unknown mode ${mode}; known: ${KNOWN_MODES.join(', ')}`);
 if (spawnSync('wrk', ['--version']).error !== undefined) throw new Error('wrk is not on PATH: apt-get install -y wrk');
 if (MODES.includes('nginx') && spawnSync('nginx', ['-v']).error !== undefined) throw new Error('--modes nginx needs nginx on PATH: apt-get install -y nginx-light');
 const DIST = join(ROOT, 'dist', 'reload');
@@ -300,18 +305,31 @@ async function cannon(port, path, seconds) {
   return { rps: r.requests.average, failed: r.errors + r.timeouts + r.non2xx };
 }
 
-/** bench/open-loop.c, compiled into a temporary directory (removed at the end). */
-function compileGenerator() {
-  const dir = mkdtempSync(join(tmpdir(), 'naija-sup-open-loop-'));
-  const binary = join(dir, 'open-loop');
-  const cc = spawnSync('cc', ['-O2', '-o', binary, join(ROOT, 'bench', 'open-loop.c')], { encoding: 'utf8' });
+/** bench/NAME.c, compiled into a temporary directory (removed at the end). */
+function compileC(name, hint) {
+  const dir = mkdtempSync(join(tmpdir(), `naija-sup-${name}-`));
+  const binary = join(dir, name);
+  const cc = spawnSync('cc', ['-O2', '-o', binary, join(ROOT, 'bench', `${name}.c`)], { encoding: 'utf8' });
   if (cc.error !== undefined || cc.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`cannot compile bench/open-loop.c (${cc.error?.message ?? cc.stderr}): install a C compiler (apt-get install -y gcc), or pass --generator node`);
+    throw new Error(`cannot compile bench/${name}.c (${cc.error?.message ?? cc.stderr}): install a C compiler (apt-get install -y gcc)${hint}`);
   }
   return { dir, binary };
 }
-const C_GENERATOR = GENERATOR_KIND === 'c' ? compileGenerator() : null;
+const C_GENERATOR = GENERATOR_KIND === 'c' ? compileC('open-loop', ', or pass --generator node') : null;
+const C_FORWARD = MODES.includes('forward-c') ? compileC('tcp-forward', '') : null;
+
+/**
+ * `--modes …,forward-c`: bench/tcp-forward.c, a byte forwarder in C that costs a few µs of CPU per
+ * request. Not a proxy naija-sup could ship (no requests, no retries, no per-request switch): the
+ * floor of a hop on this machine, beside which the tcp and http modes show their own CPU's share.
+ */
+async function startForward(target) {
+  const bound = (ROUNDS * DURATION_S * 10 + 600).toFixed(0);
+  const child = PIN ? start('taskset', ['-c', '1', C_FORWARD.binary, String(target), bound], { env: BASE_ENV }) : start(C_FORWARD.binary, [String(target), bound], { env: BASE_ENV });
+  await waitForOutput(child, /FORWARD port=\d+/, 10_000);
+  return { child, port: Number(/FORWARD port=(\d+)/.exec(child.output)[1]) };
+}
 
 async function fixedRate(port, path, rate, seconds) {
   const child = C_GENERATOR
@@ -329,7 +347,7 @@ async function fixedRate(port, path, rate, seconds) {
 
 async function measure(app, mode, halfRate) {
   const backend = await startApp(app, mode === 'handoff');
-  const proxy = mode === 'tcp' || mode === 'http' ? await startProxy(mode, backend.port) : mode === 'nginx' ? await startNginx(backend.port) : null;
+  const proxy = mode === 'tcp' || mode === 'http' ? await startProxy(mode, backend.port) : mode === 'nginx' ? await startNginx(backend.port) : mode === 'forward-c' ? await startForward(backend.port) : null;
   const port = proxy?.port ?? backend.port;
   try {
     // Warm-up: ≥ 10,000 requests (at most 6 s), so the proxy's code is optimised (JIT) before it is
@@ -365,17 +383,17 @@ function report(app, runs) {
   console.log(`\n${app.label} — medians of ${ROUNDS}; latency (ms) at half of direct's wrk rate (${med('direct', 'rate')} req/s)`);
   if (MODES.some(behind)) console.log('* the half-load rate was not kept up in some round (that mode, or the generator, saturated): that latency is queueing, not cost');
   console.log(
-    `${'mode'.padEnd(8)}${pad('wrk req/s', 11)}${pad('cost', 7)}${pad('autocannon', 12)}${pad('cost', 7)}${pad('p50', 9)}${pad('p99', 10)}${pad('Δp99', 9)}` +
+    `${'mode'.padEnd(10)}${pad('wrk req/s', 11)}${pad('cost', 7)}${pad('autocannon', 12)}${pad('cost', 7)}${pad('p50', 9)}${pad('p99', 10)}${pad('Δp99', 9)}` +
       `${pad('proxy CPU/req', 15)}${pad('(kernel)', 10)}${pad('run-queue wait/req: app', 25)}${pad('proxy', 8)}${pad('failed', 8)}  verdict (≤ 20%, ≤ +1 ms)`,
   );
   for (const mode of MODES) {
     const direct = mode === 'direct';
     const cost = (key) => paired(mode, (r, d) => (1 - r[key] / d[key]) * 100);
     const dp99 = paired(mode, (r, d) => r.p99 - d.p99);
-    const hop = mode === 'tcp' || mode === 'http' || mode === 'nginx';
+    const hop = mode !== 'direct' && mode !== 'handoff';
     const verdict = direct ? '' : `${cost('wrk') <= 20 ? 'req/s met' : 'req/s NOT met'}, ${behind(mode) ? 'p99 n/a*' : dp99 <= 1 ? 'p99 met' : 'p99 NOT met'}`;
     console.log(
-      `${mode.padEnd(8)}${pad(Math.round(med(mode, 'wrk')), 11)}${pad(direct ? '—' : `${cost('wrk').toFixed(0)}%`, 7)}` +
+      `${mode.padEnd(10)}${pad(Math.round(med(mode, 'wrk')), 11)}${pad(direct ? '—' : `${cost('wrk').toFixed(0)}%`, 7)}` +
         `${pad(Math.round(med(mode, 'cannon')), 12)}${pad(direct ? '—' : `${cost('cannon').toFixed(0)}%`, 7)}` +
         `${pad(med(mode, 'p50').toFixed(2), 9)}${pad(`${behind(mode) ? '*' : ''}${med(mode, 'p99').toFixed(2)}`, 10)}${pad(direct ? '—' : signed(dp99), 9)}` +
         `${pad(hop ? `${med(mode, 'proxyCpuUs').toFixed(0)} µs` : '—', 15)}${pad(hop ? `${med(mode, 'proxySysPct').toFixed(0)}%` : '—', 10)}` +
@@ -410,5 +428,5 @@ try {
   console.log(`\nload average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
 } finally {
   await cleanup();
-  if (C_GENERATOR) rmSync(C_GENERATOR.dir, { recursive: true, force: true });
+  for (const compiled of [C_GENERATOR, C_FORWARD]) if (compiled) rmSync(compiled.dir, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@
  *
  * The screenshot goes to the temp dir; `UPDATE_SCREENSHOT=1` writes docs/dashboard.png for the README.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,7 @@ describe('dashboard in Chromium', () => {
     const shot = process.env['UPDATE_SCREENSHOT'] === '1' ? DOCS_SCREENSHOT : join(tmpdir(), `naija-sup-dashboard-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot)).toBe(true);
+    if (shot !== DOCS_SCREENSHOT) rmSync(shot, { force: true });
 
     // A phone in dark mode: nothing wider than the screen, and the dark palette.
     const phone = await b.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, colorScheme: 'dark' });
