@@ -220,14 +220,19 @@ function eagerCodeCache(file) {
  * loads in 4.6 ms instead of 8, and what it leaves out (doctor, export, import) compiles when a
  * command needs it. Where the run cannot be made (no loopback, a server that does not start), or a
  * fresh `node` rejects its cache, the eager cache stands in, with a warning. A build interrupted
- * during the run (Ctrl+C) leaves its temporary folder behind; the supervisor it ran stops the
- * server on the same signal. `run` says which run (code-cache.cjs's mode), under which node flags
+ * during the run (Ctrl+C, SIGTERM) removes its temporary folder, then dies of the signal; the
+ * supervisor it ran stops the server on the same signal. `run` says which run (code-cache.cjs's mode), under which node flags
  * and with what added to its environment: the start bundle's by default (residentCodeCache gives
  * the resident bundle's, which has no stand-in, with the app's mode and the cache file).
  */
 async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {}, what: 'start bundle' }) {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
   let failure;
+  // spawnSync blocks the event loop, so a Ctrl+C during the run is seen once it returns (its
+  // children get the signal too): remember it, clean up, then die of it.
+  let interrupted = null;
+  const onSignal = (signal) => { interrupted = signal; };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {
     const port = await new Promise((resolve, reject) => {
       const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
@@ -253,6 +258,9 @@ async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {},
     // The run registered its run dir (src/control/paths.ts) in the user's short directory: gone with it.
     const { runDirRegistration } = await import(pathToFileURL(join(ROOT, 'dist', 'control', 'paths.js')).href);
     rmSync(runDirRegistration(join(dir, 'run')), { force: true });
+    await new Promise((resolve) => setImmediate(resolve)); // a pending signal's handler runs here
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    if (interrupted !== null) process.kill(process.pid, interrupted);
   }
   if (run.mode === 'train') {
     console.warn(`${run.what}: the code cache's training run failed (${failure.status}): the cache holds every function instead\n${failure.output}`);
