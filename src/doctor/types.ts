@@ -23,6 +23,7 @@ export const CHECK_IDS = [
   'bcrypt-python',
   'health',
   'init',
+  'express',
   'handoff-drain',
 ] as const;
 

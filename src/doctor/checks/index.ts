@@ -2,6 +2,7 @@
 import { bcryptNodeCheck } from './bcrypt-node.js';
 import { bcryptPythonCheck } from './bcrypt-python.js';
 import { configCheck } from './config.js';
+import { expressCheck } from './express.js';
 import { handoffDrainCheck } from './handoff-drain.js';
 import { healthCheck } from './health.js';
 import { initCheck } from './init.js';
@@ -21,6 +22,7 @@ export const ALL_CHECKS: readonly Check[] = [
   bcryptPythonCheck,
   healthCheck,
   initCheck,
+  expressCheck,
   handoffDrainCheck,
 ];
 
@@ -28,6 +30,7 @@ export {
   bcryptNodeCheck,
   bcryptPythonCheck,
   configCheck,
+  expressCheck,
   handoffDrainCheck,
   healthCheck,
   initCheck,
