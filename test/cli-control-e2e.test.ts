@@ -171,6 +171,27 @@ describe('naija-sup start --detach and the control commands (built binary)', () 
     expect((await a.cli(['stop'])).status).toBe(0);
   });
 
+  it('a config broken while the app runs: stop and status say which app runs here and how to reach it, and --name does', async () => {
+    const a = await app();
+    const started = await a.cli(['start', '-d']);
+    expect(started.status, started.stderr).toBe(0);
+    writeFileSync(join(a.cwd, '.naija-suprc.json'), JSON.stringify({ name: 'e2e-api', command: ['node'], port: a.port, heatlh: { path: '/health' } }));
+    for (const command of ['stop', 'status', 'reload']) {
+      const refused = await a.cli([command]);
+      expect(refused.status, command).toBe(2);
+      expect(refused.stderr, command).toContain('E_CONFIG_INVALID');
+      const reach = command === 'reload'
+        ? 'on the config it started with: reload once the config loads (`naija-sup config` checks it)'
+        : `and \`naija-sup ${command} --name e2e-api\` reaches it without reading the config`;
+      expect(refused.stderr, command).toMatch(new RegExp(`meanwhile e2e-api \\(pid \\d+, port ${a.port}\\) keeps running from this folder, untouched, `));
+      expect(refused.stderr, command).toContain(reach);
+    }
+    expect((await health(a.port)).status).toBe(200);
+    const stopped = await a.cli(['stop', '--name', 'e2e-api']);
+    expect(stopped.status, stopped.stderr).toBe(0);
+    await assertStoppedIn(a.cwd);
+  });
+
   it('of two detached starts racing, exactly one wins', async () => {
     const a = await app();
     const results = await Promise.all([a.cli(['start', '-d']), a.cli(['start', '-d'])]);

@@ -45,6 +45,12 @@ export interface ExitFacts {
   port?: number | undefined;
   /** The supervisor stopped it because it never became ready. */
   startupTimedOut?: boolean | undefined;
+  /**
+   * The supervisor had begun to stop it (a stop, a restart, a reload retiring it): a signal that
+   * ended it then is the one naija-sup sent (or SIGKILL after the shutdown timeout), not one "from
+   * outside naija-sup".
+   */
+  stopping?: boolean | undefined;
   /** The supervisor stopped it because its liveness probe failed. */
   livenessFailed?: boolean | undefined;
 }
@@ -117,11 +123,12 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
       exitStatus,
     };
   }
-  if (facts.signal !== null) return { cause: 'killed', ...describeSignal(facts.signal), exitStatus, signal: facts.signal };
+  const stopping = facts.stopping === true;
+  if (facts.signal !== null) return { cause: 'killed', ...describeSignal(facts.signal, stopping), exitStatus, signal: facts.signal };
   const reported = facts.code === null ? null : signalReportedBy(facts.code, facts.command ?? [], lines);
   if (reported !== null) {
     const via = signalNamed(exitStatus - 128) === reported.signal ? `reported by ${reported.by} as exit ${exitStatus}` : `reported by ${reported.by}, which exited ${exitStatus}`;
-    return { cause: 'killed', ...describeSignal(reported.signal, via), exitStatus, signal: reported.signal };
+    return { cause: 'killed', ...describeSignal(reported.signal, stopping, via), exitStatus, signal: reported.signal };
   }
   if (facts.code === 0) {
     return {
@@ -148,10 +155,21 @@ export function exitStatusOf(exit: { code: number | null; signal: NodeJS.Signals
 }
 
 /** `via` ("reported by npm as exit 137") goes into the summary's parentheses, after any hint. */
-function describeSignal(signal: NodeJS.Signals, via?: string): { summary: string; fix: string } {
-  const { head, hint, fix } = signalWords(signal);
+function describeSignal(signal: NodeJS.Signals, stopping: boolean, via?: string): { summary: string; fix: string } {
+  const { head, hint, fix } = stopping ? stopWords(signal) : signalWords(signal);
   const notes = [hint, via].filter((note) => note !== undefined);
   return { summary: notes.length === 0 ? head : `${head} (${notes.join('; ')})`, fix };
+}
+
+/** An exit while naija-sup was stopping it: its own signal, or its SIGKILL after the shutdown timeout. */
+function stopWords(signal: NodeJS.Signals): { head: string; hint?: string; fix: string } {
+  if (signal === 'SIGKILL') {
+    return {
+      head: 'killed with SIGKILL after the shutdown timeout',
+      fix: 'It did not exit within shutdown.timeout of the stop signal: find what its shutdown waits for (open connections, timers, a pool), or raise shutdown.timeout.',
+    };
+  }
+  return { head: `ended by ${signal} as asked`, fix: 'Nothing to do: naija-sup stopped it.' };
 }
 
 function signalWords(signal: NodeJS.Signals): { head: string; hint?: string; fix: string } {

@@ -85,7 +85,7 @@ export interface RunnerDeps {
   accepts?(config: ResolvedConfig, signal: AbortSignal): Promise<boolean>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
-  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number }): Classification;
+  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number; stopping?: boolean }): Classification;
   /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
   instanceStarted?(pid: number, config: ResolvedConfig): void;
   instanceGone?(pid: number, config: ResolvedConfig): void;

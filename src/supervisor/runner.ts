@@ -367,7 +367,8 @@ export class Supervisor {
       // Whatever still holds the pipes (a stray that survived SIGKILL) must not keep us alive.
       live.handle.closeOutput?.();
       const stderrTail = live.handle.stderrTail(20);
-      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port });
+      const stopping = this.machine.state.tag === 'stopping';
+      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port, stopping });
       const now = this.deps.clock.now();
       const exit: ExitInfo = {
         code: info.code, signal: info.signal, cause: c.cause, summary: c.summary, fix: c.fix,

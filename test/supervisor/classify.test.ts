@@ -236,6 +236,23 @@ describe('classifyExit without a known stderr text', () => {
     expect(classifyExit({ code: null, signal: 'SIGUSR2', stderrTail: [] }).summary).toBe('killed by SIGUSR2');
   });
 
+  it('while naija-sup was stopping it, a signal death is its own signal, not one from outside', () => {
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: [], stopping: true })).toMatchObject({
+      cause: 'killed',
+      summary: 'ended by SIGTERM as asked',
+      fix: 'Nothing to do: naija-sup stopped it.',
+      exitStatus: 143,
+    });
+    // npm, which died of the SIGTERM it forwarded, reports it as 143 (the `npm start` wrapper).
+    expect(classifyExit({ code: 143, signal: null, stderrTail: [], command: ['npm', 'start'], stopping: true }).summary).toBe('ended by SIGTERM as asked (reported by npm as exit 143)');
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stopping: true })).toMatchObject({
+      summary: 'killed with SIGKILL after the shutdown timeout',
+      fix: expect.stringMatching(/raise shutdown\.timeout/),
+    });
+    // A known failure in its stderr still names itself.
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: ["Error: Cannot find module 'express'"], stopping: true }).cause).toBe('module-not-found');
+  });
+
   it('says what 128 + n usually means, without calling a program that chose that code killed', () => {
     expect(classifyExit({ code: 137, signal: null, stderrTail: [], command: ['/usr/bin/java', '-jar', 'app.jar'] })).toMatchObject({
       cause: 'exit-code',

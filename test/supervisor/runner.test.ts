@@ -121,6 +121,27 @@ describe('Supervisor runner (fake timers, fake children)', () => {
     expect(h.children.length).toBe(2);
   });
 
+  it('tells the classifier whether the exit came while it was stopping the instance: a crash no, a stop yes', async () => {
+    const seen: Array<boolean | undefined> = [];
+    const h = harness(config(), {
+      classify: ({ code, signal, stopping }) => {
+        seen.push(stopping);
+        return { cause: signal ? 'killed' : 'exit-code', summary: `code ${code} signal ${signal}`, fix: 'fix it' };
+      },
+    });
+    h.setProbe({ ok: true, latencyMs: 1, detail: 'ok' });
+    const done = h.sup.start();
+    await vi.advanceTimersByTimeAsync(0);
+    h.die(h.children[0]!, null, 'SIGTERM');
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.sup.state.tag).toBe('ready');
+    h.sup.stop();
+    h.die(h.children[1]!, null, 'SIGTERM');
+    await expect(done).resolves.toBe(0);
+    expect(seen).toEqual([false, true]);
+  });
+
   it('stop: SIGTERM, then SIGKILL after shutdown.timeout, then exit 0 once the group is gone', async () => {
     const h = harness();
     h.setProbe({ ok: true, latencyMs: 1, detail: 'ok' });

@@ -77,7 +77,12 @@ export type Target =
  * E_USAGE (exit 2) listing them.
  */
 export async function targetApp(io: CliIO, opts: ControlOptions, command: string): Promise<Target> {
-  const location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  let location: AppLocation;
+  try {
+    location = await locateApp({ cwd: io.cwd, env: io.env, name: opts.name, config: opts.config });
+  } catch (error) {
+    throw await withRunningHere(error, io, command);
+  }
   if (location.named) return { kind: 'app', location };
   const { listApps } = await import('../../control/apps.js');
   const running = await listApps(io.env, { runningOnly: true });
@@ -90,6 +95,34 @@ export async function targetApp(io: CliIO, opts: ControlOptions, command: string
   throw new NaijaSupError('E_USAGE', `${running.length} apps are running and no config in ${io.cwd} names one: pass --name`, {
     details: renderApps(running),
     fix: `naija-sup ${command} --name ${(running[0] as AppEntry).name} (or run it in the app's folder)`,
+  });
+}
+
+/** Config errors: the config names the app, so while it does not load only --name reaches it. */
+const CONFIG_ERRORS = new Set(['E_CONFIG_SYNTAX', 'E_CONFIG_INVALID', 'E_CONFIG_NOT_FOUND']);
+
+/**
+ * A config that does not load, said with the apps that run from this folder: a typo made while
+ * the app runs must not leave the user without a way to reach it. `--name` does not read the
+ * config; a reload or restart would read it (and refuse it) in the supervisor, which keeps serving.
+ */
+async function withRunningHere(error: unknown, io: CliIO, command: string): Promise<unknown> {
+  if (!(error instanceof NaijaSupError) || !CONFIG_ERRORS.has(error.code)) return error;
+  const { listApps } = await import('../../control/apps.js');
+  const here = (await listApps(io.env, { runningOnly: true })).filter((app) => app.cwd === io.cwd);
+  const first = here[0];
+  if (first === undefined) return error;
+  const names = here.map((app) => `${app.name} (pid ${app.pid ?? '-'}, port ${app.port ?? '-'})`).join(', ');
+  // A reload re-reads the config in the supervisor, which would refuse it the same way.
+  const reach = command === 'reload'
+    ? `meanwhile ${names} keeps running from this folder, untouched, on the config it started with: reload once the config loads (\`naija-sup config\` checks it)`
+    : `meanwhile ${names} keeps running from this folder, untouched, and \`naija-sup ${command} --name ${first.name}\` reaches it without reading the config`;
+  return new NaijaSupError(error.code, error.message, {
+    details: error.details,
+    fix: error.fix === undefined ? reach : `${error.fix}; ${reach}`,
+    exitStatus: error.exitStatus,
+    ...(error.docs === undefined ? {} : { docs: error.docs }),
+    cause: error,
   });
 }
 
