@@ -316,8 +316,9 @@ function compileC(name, hint) {
   }
   return { dir, binary };
 }
-const C_GENERATOR = GENERATOR_KIND === 'c' ? compileC('open-loop', ', or pass --generator node') : null;
-const C_FORWARD = MODES.includes('forward-c') ? compileC('tcp-forward', '') : null;
+// Compiled at the start of the run (inside its try, so a failed compile removes the other's folder).
+let C_GENERATOR = null;
+let C_FORWARD = null;
 
 /**
  * `--modes …,forward-c`: bench/tcp-forward.c, a byte forwarder in C that costs a few µs of CPU per
@@ -404,6 +405,8 @@ function report(app, runs) {
 }
 
 try {
+  C_GENERATOR = GENERATOR_KIND === 'c' ? compileC('open-loop', ', or pass --generator node') : null;
+  C_FORWARD = MODES.includes('forward-c') ? compileC('tcp-forward', '') : null;
   const reproduce = `npm run build && node bench/http-proxy.mjs --rounds ${ROUNDS} --duration ${DURATION_S} --only ${ONLY.join(',')} --modes ${MODES.join(',')}${PIN ? ' --pin' : ''}${GENERATOR_KIND === 'c' ? '' : ' --generator node'}${PROXY_FLAGS.length > 0 ? ` '--proxy-flags=${PROXY_FLAGS.join(' ')}'` : ''}`;
   console.log(`node ${process.version}, load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${DURATION_S} s, ${CONNECTIONS} keep-alive connections`);
   const client = C_GENERATOR ? 'bench/open-loop.c (epoll, compiled with cc -O2)' : 'the Node client in bench/http-proxy.mjs (raw keep-alive sockets)';

@@ -28,10 +28,11 @@
 #define MAX_FD 65536
 #define BUF 65536
 
-/* One direction's bytes read from a socket and not yet written to its peer. */
+/* One socket of a pair: the bytes read from it and not yet written to its peer. */
 typedef struct {
-  int peer;     /* the other socket of the pair; -1 when closed */
-  size_t len;   /* bytes waiting in buf for the peer to take them */
+  int peer;   /* the other socket of the pair; -1 when not in use */
+  int eof;    /* it sent FIN: once `len` is written, the peer's write side is shut down */
+  size_t len; /* bytes in buf still to be written to the peer, from off */
   size_t off;
   char *buf;
 } side_t;
@@ -44,37 +45,54 @@ static void die(const char *what) {
   exit(1);
 }
 
-static void watch(int fd, int op, unsigned events) {
-  struct epoll_event ev = {.events = events, .data.fd = fd};
-  if (epoll_ctl(ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL) die("epoll_ctl");
-}
-
 static void close_pair(int fd) {
-  int peer = sides[fd].peer;
-  int fds[2] = {fd, peer};
+  int fds[2] = {fd, sides[fd].peer};
   for (int i = 0; i < 2; i++) {
-    if (fds[i] < 0) continue;
+    if (fds[i] < 0 || sides[fds[i]].buf == NULL) continue;
     free(sides[fds[i]].buf);
     sides[fds[i]] = (side_t){.peer = -1};
+    epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
     close(fds[i]);
   }
 }
 
-/* Writes what `from` holds to its peer; while the peer is full, stops reading `from`. */
-static int flush(int from) {
+/*
+ * What to wait for on `fd`: more to read only once its own bytes are passed on (so a slow peer
+ * stops the reading: backpressure), and writability while its peer's bytes wait for it.
+ */
+static void rearm(int fd) {
+  side_t *s = &sides[fd];
+  unsigned events = (s->len == 0 && !s->eof ? EPOLLIN : 0) | (sides[s->peer].len > 0 ? EPOLLOUT : 0);
+  struct epoll_event ev = {.events = events, .data.fd = fd};
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) < 0) die("epoll_ctl");
+}
+
+/* Writes what `from` holds to its peer, as far as the peer takes it; -1 when the peer is gone. */
+static int pass_on(int from) {
   side_t *s = &sides[from];
   while (s->off < s->len) {
     ssize_t w = write(s->peer, s->buf + s->off, s->len - s->off);
-    if (w < 0 && errno == EAGAIN) {
-      watch(from, EPOLL_CTL_MOD, 0);
-      watch(s->peer, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
-      return 0;
-    }
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
     if (w <= 0) return -1;
     s->off += (size_t)w;
   }
   s->off = s->len = 0;
+  /* A half-close travels on once everything before it has. */
+  if (s->eof) shutdown(s->peer, SHUT_WR);
   return 0;
+}
+
+/* One readable (or hung-up) socket: read once, pass it on. -1 when the pair is done. */
+static int take_in(int fd) {
+  side_t *s = &sides[fd];
+  ssize_t r = read(fd, s->buf, BUF);
+  if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+  if (r == 0) s->eof = 1;
+  s->len = (size_t)r;
+  s->off = 0;
+  if (pass_on(fd) < 0) return -1;
+  /* Both ends said FIN and everything was passed on. */
+  return s->eof && sides[s->peer].eof && s->len == 0 && sides[s->peer].len == 0 ? -1 : 0;
 }
 
 static void pair(int client, int target_port) {
@@ -92,7 +110,8 @@ static void pair(int client, int target_port) {
     if (fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
     sides[fds[i]] = (side_t){.peer = fds[1 - i], .buf = malloc(BUF)};
     if (sides[fds[i]].buf == NULL) die("malloc");
-    watch(fds[i], EPOLL_CTL_ADD, EPOLLIN);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
   }
 }
 
@@ -102,6 +121,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int target_port = atoi(argv[1]);
+  signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an EPIPE, handled as the pair's end */
   alarm((unsigned)atoi(argv[2]));
   int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   struct sockaddr_in at = {.sin_family = AF_INET, .sin_port = 0};
@@ -111,7 +131,8 @@ int main(int argc, char **argv) {
   if (getsockname(ls, (struct sockaddr *)&at, &len) < 0) die("getsockname");
   ep = epoll_create1(0);
   if (ep < 0) die("epoll_create1");
-  watch(ls, EPOLL_CTL_ADD, EPOLLIN);
+  struct epoll_event lev = {.events = EPOLLIN, .data.fd = ls};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, ls, &lev) < 0) die("epoll_ctl");
   printf("FORWARD port=%d\n", ntohs(at.sin_port));
   fflush(stdout);
   for (;;) {
@@ -124,24 +145,20 @@ int main(int argc, char **argv) {
         for (int c = accept(ls, NULL, NULL); c >= 0; c = accept(ls, NULL, NULL)) pair(c, target_port);
         continue;
       }
-      if (sides[fd].buf == NULL) continue; /* closed earlier in this batch, with its peer */
-      if (evs[e].events & EPOLLOUT) {
-        /* The peer of a stalled side drained: finish that side's write, read both again. */
-        int from = sides[fd].peer;
-        if (flush(from) < 0) { close_pair(fd); continue; }
-        if (sides[from].len == 0) {
-          watch(from, EPOLL_CTL_MOD, EPOLLIN);
-          watch(fd, EPOLL_CTL_MOD, EPOLLIN);
-        }
+      /* Closed earlier in this batch with its peer (its number may be reused by a later accept,
+         whose socket then just finds nothing to read: EAGAIN). */
+      if (sides[fd].buf == NULL) continue;
+      int peer = sides[fd].peer;
+      int done = (evs[e].events & EPOLLERR) != 0; /* reset: nothing more will pass */
+      if (evs[e].events & EPOLLOUT) done = pass_on(peer) < 0;
+      if (!done && (evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && sides[fd].len == 0 && !sides[fd].eof) done = take_in(fd) < 0;
+      if (!done && sides[fd].eof && sides[peer].eof && sides[fd].len == 0 && sides[peer].len == 0) done = 1;
+      if (done) {
+        close_pair(fd);
         continue;
       }
-      side_t *s = &sides[fd];
-      ssize_t r = read(fd, s->buf, BUF);
-      if (r < 0 && errno == EAGAIN) continue;
-      if (r <= 0) { close_pair(fd); continue; }
-      s->len = (size_t)r;
-      s->off = 0;
-      if (flush(fd) < 0) close_pair(fd);
+      rearm(fd);
+      rearm(peer);
     }
   }
 }

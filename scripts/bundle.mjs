@@ -228,8 +228,9 @@ function eagerCodeCache(file) {
 async function trainedCodeCache(file, run = { mode: 'train', flags: [], env: {}, what: 'start bundle' }) {
   const dir = mkdtempSync(join(tmpdir(), 'naija-sup-code-cache-'));
   let failure;
-  // spawnSync blocks the event loop, so a Ctrl+C during the run is seen once it returns (its
-  // children get the signal too): remember it, clean up, then die of it.
+  // spawnSync blocks the event loop, so a signal during the run is seen once it returns: remember
+  // it, clean up, then die of it. A Ctrl+C reaches the run too (the terminal's process group) and
+  // ends it at once; a SIGTERM to this process alone waits for the run (at most its 60 s timeout).
   let interrupted = null;
   const onSignal = (signal) => { interrupted = signal; };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);

@@ -13,7 +13,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../src/control/protocol.js';
 import { BIN, cliApp, endCliApps, processesIn } from './helpers/cli-app.js';
-import { fixture, startFixture, track, waitFor } from './helpers/processes.js';
+import { fixture, isRunning, startFixture, track, waitFor } from './helpers/processes.js';
 
 afterEach(endCliApps);
 
@@ -89,5 +89,22 @@ describe('start -d reports why it failed, and leaves nothing behind', () => {
     expect(stderr).toContain(`interrupted (SIGINT) before "cli-app" was ready`);
     expect(stderr).toContain(`naija-sup stopped its background supervisor (pid ${s.supervisorPid}) and the server`);
     expect(processesIn(a.cwd)).toEqual([]);
+  }, 60_000);
+
+  it('with --kill-existing: says which holder it stopped when it reports ready, and status keeps saying it', async () => {
+    const holder = await startFixture('hold-port.mjs', { PORT: '0' });
+    const a = await cliApp({ port: holder.port as number });
+    const r = await a.cli(['start', '-d', '--kill-existing']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cli-app is ready: pid \d+/);
+    const said = new RegExp(`^warning: stopped process group ${holder.pid} \\(pids ${holder.pid}: .*hold-port\\.mjs\\): exited after SIGTERM in \\d+ ms, which held port ${holder.port}$`, 'm');
+    expect(r.stderr).toMatch(said);
+    await waitFor(() => !isRunning(holder.pid), { message: 'the holder still runs' });
+    const status = await a.cli(['status']);
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^warning +\\d+ (?:ms|s) ago: stopped process group ${holder.pid} `, 'm'));
+    const json = JSON.parse((await a.cli(['status', '--json'])).stdout) as StatusSnapshot;
+    expect(json.warnings?.map((w) => w.message)).toEqual([expect.stringMatching(new RegExp(`^stopped process group ${holder.pid} `))]);
+    expect((await a.cli(['stop'])).status).toBe(0);
   }, 60_000);
 });

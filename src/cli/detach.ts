@@ -295,6 +295,9 @@ async function outcomeOf(io: CliIO, bg: Background, connection: ControlConnectio
       if (!status || status.instancePid === null || bg.interrupted !== null) return { kind: 'lost', lastExit: null, graceMs: EXIT_GRACE_MS };
       io.stdout(`${name} is ready: pid ${result.pid}, port ${status.port}, ${status.url}\n`);
       io.stdout(`  supervisor pid ${status.supervisorPid} runs in the background; "naija-sup status --name ${name}", "naija-sup logs -f --name ${name}", "naija-sup stop --name ${name}"\n`);
+      // What the start did or found that the user should know (a port holder it stopped with
+      // --kill-existing…): in the background supervisor's log otherwise, where nobody looks now.
+      for (const warning of status.warnings ?? []) io.stderr(`warning: ${warning.message}${warning.fix === undefined ? '' : `\n  fix: ${warning.fix}`}\n`);
       return 0;
     }
     case 'fatal':

@@ -174,6 +174,12 @@ export interface StatusSnapshot {
    */
   diskProblems?: DiskProblem[];
   /**
+   * The supervisor's last warnings (at most 8, oldest first; a repeated one counted, at its last
+   * time): a process it stopped at start, a server that listens on more than it was told.
+   * Absent while there is none (and from older supervisors).
+   */
+  warnings?: Array<{ at: string; message: string; count: number; fix?: string }>;
+  /**
    * The supervisor's own memory (process.memoryUsage(), bytes), so a long run can tell V8's heap
    * from native growth (issue 14). Absent from older supervisors.
    */

@@ -52,6 +52,13 @@ export interface StatusTrackerOptions {
   webhooks?: (() => NonNullable<StatusSnapshot['webhooks']>) | undefined;
 }
 
+/**
+ * Warnings kept for `status` (and `start -d`, which prints those of the start): a port holder it
+ * stopped, a server listening on more than it was told… said once in the log, where a detached
+ * start's user does not look.
+ */
+const KEPT_WARNINGS = 8;
+
 /** The fields of process.memoryUsage() by name: the reply stays the same shape if Node adds one. */
 function supervisorMemory(): SupervisorMemory {
   const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
@@ -82,6 +89,8 @@ export class StatusTracker {
   private health: { snapshot: HealthSnapshot; instance: number } | null = null;
   private spawned: { pid: number; at: number } | null = null;
   private standbyPid: number | null = null;
+  /** The last {@link KEPT_WARNINGS} warnings, oldest first; one entry per message (its last time). */
+  private readonly warnings: NonNullable<StatusSnapshot['warnings']> = [];
 
   constructor(options: StatusTrackerOptions) {
     this.options = options;
@@ -114,6 +123,9 @@ export class StatusTracker {
         return;
       case 'standby':
         this.standbyPid = event.state === 'armed' ? event.pid : null;
+        return;
+      case 'warning':
+        this.keepWarning(event.message, event.fix, at);
         return;
       case 'stopped':
       case 'fatal':
@@ -178,8 +190,18 @@ export class StatusTracker {
       ...this.instancesOf(view),
       ...(this.options.webhooks === undefined ? {} : { webhooks: this.options.webhooks() }),
       ...diskProblemsOf(this.options),
+      ...(this.warnings.length === 0 ? {} : { warnings: this.warnings.map((w) => ({ ...w })) }),
       supervisorMemory: supervisorMemory(),
     };
+  }
+
+  /** A warning said again moves to the end with its new time and count; the oldest falls off. */
+  private keepWarning(message: string, fix: string | undefined, at: string): void {
+    const before = this.warnings.findIndex((w) => w.message === message);
+    const count = before === -1 ? 1 : (this.warnings[before]?.count ?? 1) + 1;
+    if (before !== -1) this.warnings.splice(before, 1);
+    this.warnings.push({ at, message, count, ...(fix === undefined ? {} : { fix }) });
+    if (this.warnings.length > KEPT_WARNINGS) this.warnings.shift();
   }
 
   /** `instances` and `total` for an app that runs more than one instance; nothing otherwise. */

@@ -159,15 +159,21 @@ export class DescendantTracker {
     }
     this.#lastPassAt = startedAt;
     const byPid = new Map(all.map((stat) => [stat.pid, stat]));
+    // Kept on the kernel's word alone (#missedButThere): not a parent, group or session to adopt by
+    // until its start time is read again, since its pid may name another process by now.
+    const unverified = new Set<number>();
     for (const [pid, entry] of this.#known) {
       const now = byPid.get(pid);
-      if (now === undefined ? !this.#missedButThere(entry) : now.startTime !== entry.startTime) this.#known.delete(pid);
+      const kept = now === undefined ? this.#missedButThere(entry) : now.startTime === entry.startTime ? 'read' : 'gone';
+      if (kept === 'gone') this.#known.delete(pid);
+      else if (kept === 'exists') unverified.add(pid);
     }
     for (const id of this.#ownedIds) {
       if (!all.some((stat) => stat.pgid === id || stat.sid === id)) this.#ownedIds.delete(id);
     }
-    const leaders = new Set<number>([this.pid, ...this.#known.keys(), ...this.#ownedIds]);
-    const members = new Set<number>(this.#known.keys());
+    const trusted = [...this.#known.keys()].filter((pid) => !unverified.has(pid));
+    const leaders = new Set<number>([this.pid, ...trusted, ...[...this.#ownedIds].filter((id) => !unverified.has(id))]);
+    const members = new Set<number>(trusted);
     let grew = true;
     // Bounded: each round adds at least one process of a finite pass, or stops.
     while (grew) {
@@ -192,20 +198,21 @@ export class DescendantTracker {
   /**
    * Whether a remembered process that a pass did not list is still there: the pass read the rest
    * (so it was merged) but not this one, as when some reads fail with EMFILE while something floods
-   * the supervisor, which the readers report as "gone". Read once more; when that fails too, the
-   * kernel says whether the pid exists (kill 0: ESRCH when it does not; EPERM is another user's
-   * process now, since only our own are tracked). Kept on that word alone, it is still signalled
-   * only after its start time is read again (signalEscaped). A fake tree (tests) is taken as read.
+   * the supervisor, which the readers report as "gone". Read once more (`read`: the same process,
+   * alive); when that fails too, the kernel says whether the pid exists (`exists`: kill 0 succeeds;
+   * ESRCH and EPERM are `gone`, EPERM being a process we may not signal anyway). An `exists` entry
+   * may name another process by now: it is signalled only after its start time is read again
+   * (signalEscaped), and adopts nothing until then (#merge). A fake tree (tests) is taken as read.
    */
-  #missedButThere(entry: TrackedProcess): boolean {
-    if (!this.#proc.real) return false;
+  #missedButThere(entry: TrackedProcess): 'read' | 'exists' | 'gone' {
+    if (!this.#proc.real) return 'gone';
     const stat = this.#proc.stat(entry.pid);
-    if (stat !== null) return stat.startTime === entry.startTime && !this.#proc.hasExited(stat);
+    if (stat !== null) return stat.startTime === entry.startTime && !this.#proc.hasExited(stat) ? 'read' : 'gone';
     try {
       process.kill(entry.pid, 0);
-      return true;
+      return 'exists';
     } catch {
-      return false;
+      return 'gone';
     }
   }
 

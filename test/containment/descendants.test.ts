@@ -138,6 +138,39 @@ process.send('up');`;
     await assertAllGone([parent, grandchild]);
   });
 
+  it('a process kept only because its pid exists adopts nothing: the pid may name an unrelated process by now', async () => {
+    const leader = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    // Unrelated to the leader, with a child of its own: what holds the remembered pid after reuse.
+    const other = spawn('sh', ['-c', 'sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    for (const child of [leader, other]) track(child.pid as number);
+    const child = await waitFor(() => PROC.pids().find((pid) => PROC.stat(pid)?.ppid === other.pid) ?? 0, { message: 'the unrelated process has no child yet' });
+    track(child);
+    let phase: 'tracked' | 'unreadable' | 'readable' = 'tracked';
+    // First `other` is read as the leader's child under an older start time (the process that
+    // had its pid before), hiding its own child; then its reads fail (EMFILE); then they work.
+    const proc: Proc = {
+      ...PROC,
+      pids: () => PROC.pids().filter((pid) => !(phase === 'tracked' && pid === child)),
+      stat: (pid) => {
+        const stat = PROC.stat(pid);
+        if (pid !== other.pid || stat === null || phase === 'readable') return stat;
+        return phase === 'tracked' ? { ...stat, startTime: '1', ppid: leader.pid as number, pgid: 424242, sid: 424242 } : null;
+      },
+    };
+    const sent: number[] = [];
+    const tracker = new DescendantTracker(leader.pid as number, { proc, kill: (pid) => sent.push(pid) });
+    const both = [leader.pid as number, other.pid as number].sort((a, b) => a - b);
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    phase = 'unreadable';
+    expect(tracker.sample().map((p) => p.pid)).toEqual(both);
+    phase = 'readable';
+    expect(tracker.sample().map((p) => p.pid)).toEqual([leader.pid]);
+    expect(tracker.signalEscaped('SIGKILL')).toEqual([]);
+    expect(sent).toEqual([]);
+    for (const pid of [child, other.pid as number, leader.pid as number]) process.kill(pid, 'SIGKILL');
+    await assertAllGone([child, other.pid as number, leader.pid as number]);
+  });
+
   it('forgets a remembered process once it is gone and signals nothing in its name', async () => {
     const { parent, grandchild } = await startEscaping({ PARENT_IGNORE_SIGTERM: '1' });
     const sent: number[] = [];

@@ -129,3 +129,25 @@ describe('StatusTracker RSS and CPU: one /proc pass per snapshot', () => {
     }
   });
 });
+
+describe('StatusTracker warnings', () => {
+  it('keeps the last 8, one entry per message at its last time with a count, and none until one is said', () => {
+    let now = Date.UTC(2026, 11, 5, 8, 0, 0);
+    const t = tracker(() => now);
+    expect(t.snapshot().warnings).toBeUndefined();
+    t.observe({ type: 'warning', message: 'stopped pid 42 (python3 -m http.server), which held port 8000' });
+    now += 1000;
+    t.observe({ type: 'warning', message: 'listens on [::]:8000, not on 127.0.0.1', fix: 'make it read HOST' });
+    now += 1000;
+    t.observe({ type: 'warning', message: 'stopped pid 42 (python3 -m http.server), which held port 8000' });
+    expect(t.snapshot().warnings).toEqual([
+      { at: '2026-12-05T08:00:01.000Z', message: 'listens on [::]:8000, not on 127.0.0.1', count: 1, fix: 'make it read HOST' },
+      { at: '2026-12-05T08:00:02.000Z', message: 'stopped pid 42 (python3 -m http.server), which held port 8000', count: 2 },
+    ]);
+    for (let i = 0; i < 10; i += 1) t.observe({ type: 'warning', message: `warning ${i}` });
+    expect(t.snapshot().warnings?.map((w) => w.message)).toEqual(['warning 2', 'warning 3', 'warning 4', 'warning 5', 'warning 6', 'warning 7', 'warning 8', 'warning 9']);
+    // A snapshot is a copy: what a client does with it does not change the next one.
+    t.snapshot().warnings?.splice(0);
+    expect(t.snapshot().warnings).toHaveLength(8);
+  });
+});

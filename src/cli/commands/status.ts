@@ -77,6 +77,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     ...(s.webhooks ?? []).map((w): [string, string] => ['webhook', `${w.url}: ${w.failing ? `FAILING (${w.lastError ?? 'no answer'})` : 'ok'}, ${w.delivered} delivered, ${w.failed} failed`]),
     ['version', s.version],
     ...(s.diskProblems ?? []).map((p): [string, string] => ['disk', `cannot write ${p.path} (since ${ago(p.since, now)}): ${p.message}; retrying`]),
+    ...(s.warnings ?? []).map((w): [string, string] => ['warning', `${ago(w.at, now)}${w.count > 1 ? ` (${w.count} times)` : ''}: ${w.message}`]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v]) => `${k.padEnd(width)}${v}\n`).join('');
