@@ -39,6 +39,10 @@ describe('start -d reports why it failed, and leaves nothing behind', () => {
           const what = `round ${round}, app ${i}:\n${r.stderr}`;
           expect(r.status, what).not.toBe(0);
           expect(r.stderr, what).toContain('(E_PORT_IN_USE)');
+          // The supervisor's own error, as a foreground start gives it: not wrapped in E_STARTUP_FAILED.
+          expect(r.stderr, what).toMatch(new RegExp(`^naija-sup: port ${port} \\(127\\.0\\.0\\.1\\) is in use by pid ${holder.pid} `));
+          expect(r.stderr, what).not.toContain('its output:');
+          expect(r.stderr, what).not.toContain('"event":"error"');
           expect(r.stderr, what).toContain(`pid ${holder.pid}`);
           expect(r.stderr, what).toContain(fixture('hold-port.mjs'));
           expect(r.stderr, what).not.toContain('E_CLOSED');

@@ -29,7 +29,7 @@ import type { StatusSnapshot, StreamedEvent } from '../control/protocol.js';
 import { ensureRunDir } from '../control/run-dir.js';
 import { docsRef } from '../docs-ref.js';
 import { redactorFor, type Redactor } from '../config/redact.js';
-import { NaijaSupError } from '../errors.js';
+import { ERROR_CODES, NaijaSupError, type ErrorCode } from '../errors.js';
 import type { CliIO } from './context.js';
 import type { StartOptions } from './options.js';
 import { DETACHED_ENV, START_OPTIONS_ENV, supervisorEnv, supervisorNodeFlags } from './resident.js';
@@ -381,6 +381,34 @@ function lastWords(path: string, orEvents: boolean): string[] {
 }
 
 /**
+ * The error the background supervisor ended with, from the JSON line it writes for it (render.ts,
+ * NAIJA_SUP_DETACHED); null when its output holds none (a crash, an old version).
+ */
+function supervisorError(path: string): { code: ErrorCode; message: string; details: string[]; fix?: string; docs?: string; exitStatus: number } | null {
+  for (const line of readTail(path, TAIL_LINES * 4).reverse()) {
+    if (!line.startsWith('{"time"') || !line.includes('"event":"error"')) continue;
+    try {
+      const { error } = JSON.parse(line) as { error?: Record<string, unknown> };
+      const code = error?.['code'];
+      if (typeof code !== 'string' || !(code in ERROR_CODES) || typeof error?.['message'] !== 'string') return null;
+      const details = Array.isArray(error['details']) ? error['details'].filter((d): d is string => typeof d === 'string') : [];
+      const exitStatus = typeof error['exitStatus'] === 'number' && error['exitStatus'] > 0 ? error['exitStatus'] : 1;
+      return {
+        code: code as ErrorCode,
+        message: error['message'],
+        details,
+        ...(typeof error['fix'] === 'string' ? { fix: error['fix'] } : {}),
+        ...(typeof error['docs'] === 'string' ? { docs: error['docs'] } : {}),
+        exitStatus,
+      };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
  * The error with the app's secrets hidden: it quotes the server's last words and exit summary,
  * which may print a password (issue 15: one redaction rule for every output).
  */
@@ -418,6 +446,10 @@ async function failed(bg: Background, paths: ControlPaths, failure: Failure, shu
       docs: failure.error.docs,
     });
   }
+  // It failed before any instance, with an error of its own (E_PORT_IN_USE…): that error is the
+  // answer, as a foreground start would give it.
+  const own = failure.kind === 'lost' && failure.lastExit === null && e !== null ? supervisorError(bg.output) : null;
+  if (own !== null) return new NaijaSupError(own.code, own.message, { ...own, details: [...own.details, ...stopped] });
   const how = failure.note ?? (e === null ? 'did not exit'
     : e.error ? `could not be started: ${e.error.message}`
       : e.signal ? `was killed by ${e.signal}` : `exited with status ${String(e.code)}`);

@@ -4,7 +4,9 @@
  */
 import { errorAnchor } from '../docs-ref.js';
 import { createRedactor } from '../config/redact.js';
-import { ERROR_CODES, isNaijaSupError } from '../errors.js';
+import { ERROR_CODES, isNaijaSupError, type NaijaSupError } from '../errors.js';
+import { isoTime } from '../iso-time.js';
+import { DETACHED_ENV } from '../process/resident-flags.js';
 import type { CliIO } from './context.js';
 import { docsLink } from './docs-link.js';
 
@@ -44,6 +46,26 @@ export function formatError(error: unknown, cwd = process.cwd()): { text: string
 export function renderError(io: CliIO, error: unknown): number {
   const { text, status } = formatError(error, io.cwd);
   // An error may quote a URL or the environment: the one redaction rule applies (issue 15).
-  io.stderr(createRedactor({ envs: [io.env] }).text(text));
+  const redactor = createRedactor({ envs: [io.env] });
+  io.stderr(redactor.text(text));
+  // A background supervisor (start -d) writes it once more as a JSON line of its output, which
+  // the `start -d` waiting for it reports as its own error (src/cli/detach.ts).
+  if (io.env[DETACHED_ENV] === '1' && isNaijaSupError(error)) io.stderr(`${JSON.stringify(errorLine(error, redactor.text))}\n`);
   return status;
+}
+
+/** The JSON line of an error: `{"time","event":"error","error":{code,message,details,fix,docs,exitStatus}}`. */
+function errorLine(error: NaijaSupError, redact: (text: string) => string): Record<string, unknown> {
+  return {
+    time: isoTime(Date.now()),
+    event: 'error',
+    error: {
+      code: error.code,
+      message: redact(error.message),
+      details: error.details.map(redact),
+      ...(error.fix === undefined ? {} : { fix: redact(error.fix) }),
+      ...(error.docs === undefined ? {} : { docs: error.docs }),
+      exitStatus: error.exitStatus,
+    },
+  };
 }
