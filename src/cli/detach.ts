@@ -374,8 +374,7 @@ function settleOutput(bg: Background, paths: ControlPaths, keep: boolean): void 
  * the run dir's log, "naija-sup logs"), e.g. its error with code and fix, or a crash's stack. With
  * `orEvents`, its last event lines when it wrote nothing else.
  */
-function lastWords(path: string, orEvents: boolean): string[] {
-  const lines = readTail(path, TAIL_LINES * 4);
+function lastWords(lines: readonly string[], orEvents: boolean): string[] {
   const words = lines.filter((line) => !/^\{".*"event":/.test(line));
   return (words.length > 0 || !orEvents ? words : lines).slice(-TAIL_LINES);
 }
@@ -384,15 +383,17 @@ function lastWords(path: string, orEvents: boolean): string[] {
  * The error the background supervisor ended with, from the JSON line it writes for it (render.ts,
  * NAIJA_SUP_DETACHED); null when its output holds none (a crash, an old version).
  */
-function supervisorError(path: string): { code: ErrorCode; message: string; details: string[]; fix?: string; docs?: string; exitStatus: number } | null {
-  for (const line of readTail(path, TAIL_LINES * 4).reverse()) {
+export function supervisorError(lines: readonly string[]): { code: ErrorCode; message: string; details: string[]; fix?: string; docs?: string; exitStatus: number } | null {
+  for (const line of [...lines].reverse()) {
     if (!line.startsWith('{"time"') || !line.includes('"event":"error"')) continue;
     try {
       const { error } = JSON.parse(line) as { error?: Record<string, unknown> };
       const code = error?.['code'];
-      if (typeof code !== 'string' || !(code in ERROR_CODES) || typeof error?.['message'] !== 'string') return null;
+      // The file is the user's to edit: only a known code, and an exit status a failure can have.
+      if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code) || typeof error?.['message'] !== 'string') return null;
       const details = Array.isArray(error['details']) ? error['details'].filter((d): d is string => typeof d === 'string') : [];
-      const exitStatus = typeof error['exitStatus'] === 'number' && error['exitStatus'] > 0 ? error['exitStatus'] : 1;
+      const status = error['exitStatus'];
+      const exitStatus = Number.isInteger(status) && (status as number) >= 1 && (status as number) <= 255 ? (status as number) : 1;
       return {
         code: code as ErrorCode,
         message: error['message'],
@@ -425,7 +426,9 @@ async function failed(bg: Background, paths: ControlPaths, failure: Failure, shu
   const name = bg.name;
   const ended = await ensureGone(bg, failure.graceMs, shutdownMs);
   const e = bg.exit;
-  const words = lastWords(bg.output, failure.kind === 'lost' && failure.lastExit === null);
+  // Read once, before settleOutput may remove the file (another supervisor runs this name).
+  const tail = readTail(bg.output, TAIL_LINES * 4);
+  const words = lastWords(tail, failure.kind === 'lost' && failure.lastExit === null);
   // Still hidden: ours never answered for this name. Keep its output as <name>.out unless another
   // supervisor (whose file that is) runs this name now.
   if (!bg.outputSettled) settleOutput(bg, paths, (await fetchStatus(paths.socket, 500).catch(() => null)) === null);
@@ -448,7 +451,7 @@ async function failed(bg: Background, paths: ControlPaths, failure: Failure, shu
   }
   // It failed before any instance, with an error of its own (E_PORT_IN_USE…): that error is the
   // answer, as a foreground start would give it.
-  const own = failure.kind === 'lost' && failure.lastExit === null && e !== null ? supervisorError(bg.output) : null;
+  const own = failure.kind === 'lost' && failure.lastExit === null && e !== null ? supervisorError(tail) : null;
   if (own !== null) return new NaijaSupError(own.code, own.message, { ...own, details: [...own.details, ...stopped] });
   const how = failure.note ?? (e === null ? 'did not exit'
     : e.error ? `could not be started: ${e.error.message}`

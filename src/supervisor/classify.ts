@@ -46,13 +46,21 @@ export interface ExitFacts {
   /** The supervisor stopped it because it never became ready. */
   startupTimedOut?: boolean | undefined;
   /**
-   * The supervisor had begun to stop it (a stop, a restart, a reload retiring it): a signal that
-   * ended it then is the one naija-sup sent (or SIGKILL after the shutdown timeout), not one "from
-   * outside naija-sup".
+   * The supervisor had begun to stop it (a stop, a restart, a reload retiring it) and sent it
+   * these: a death by one of them is what naija-sup asked for, not one "from outside naija-sup".
+   * Any other signal (an abort in its shutdown, the OOM killer) is told as it would be otherwise.
    */
-  stopping?: boolean | undefined;
+  stopping?: StopFacts | undefined;
   /** The supervisor stopped it because its liveness probe failed. */
   livenessFailed?: boolean | undefined;
+}
+
+/** What the supervisor sent an instance it was stopping. */
+export interface StopFacts {
+  /** The signals sent, in order (the stop signal, then SIGKILL when it escalated). */
+  sent: readonly NodeJS.Signals[];
+  /** Why SIGKILL was sent: the shutdown timeout ran out, or a second Ctrl+C asked to stop at once. */
+  escalation: 'timeout' | 'second-signal' | null;
 }
 
 export interface ExitClassification {
@@ -123,7 +131,7 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
       exitStatus,
     };
   }
-  const stopping = facts.stopping === true;
+  const stopping = facts.stopping;
   if (facts.signal !== null) return { cause: 'killed', ...describeSignal(facts.signal, stopping), exitStatus, signal: facts.signal };
   const reported = facts.code === null ? null : signalReportedBy(facts.code, facts.command ?? [], lines);
   if (reported !== null) {
@@ -155,19 +163,23 @@ export function exitStatusOf(exit: { code: number | null; signal: NodeJS.Signals
 }
 
 /** `via` ("reported by npm as exit 137") goes into the summary's parentheses, after any hint. */
-function describeSignal(signal: NodeJS.Signals, stopping: boolean, via?: string): { summary: string; fix: string } {
-  const { head, hint, fix } = stopping ? stopWords(signal) : signalWords(signal);
+function describeSignal(signal: NodeJS.Signals, stopping: StopFacts | undefined, via?: string): { summary: string; fix: string } {
+  const { head, hint, fix } = (stopping && stopWords(signal, stopping)) ?? signalWords(signal);
   const notes = [hint, via].filter((note) => note !== undefined);
   return { summary: notes.length === 0 ? head : `${head} (${notes.join('; ')})`, fix };
 }
 
-/** An exit while naija-sup was stopping it: its own signal, or its SIGKILL after the shutdown timeout. */
-function stopWords(signal: NodeJS.Signals): { head: string; hint?: string; fix: string } {
-  if (signal === 'SIGKILL') {
+/** A death by a signal naija-sup sent while stopping it; undefined for any other signal. */
+function stopWords(signal: NodeJS.Signals, stopping: StopFacts): { head: string; hint?: string; fix: string } | undefined {
+  if (!stopping.sent.includes(signal)) return undefined;
+  if (signal === 'SIGKILL' && stopping.escalation === 'timeout') {
     return {
       head: 'killed with SIGKILL after the shutdown timeout',
       fix: 'It did not exit within shutdown.timeout of the stop signal: find what its shutdown waits for (open connections, timers, a pool), or raise shutdown.timeout.',
     };
+  }
+  if (signal === 'SIGKILL' && stopping.escalation === 'second-signal') {
+    return { head: 'killed with SIGKILL: asked to stop at once (a second Ctrl+C or SIGTERM)', fix: 'Nothing to do: naija-sup stopped it as asked.' };
   }
   return { head: `ended by ${signal} as asked`, fix: 'Nothing to do: naija-sup stopped it.' };
 }

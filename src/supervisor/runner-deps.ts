@@ -8,6 +8,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Listening } from './bind-check.js';
 import type { CrashCause, SupervisorEvent } from './events.js';
+import type { StopFacts } from './classify.js';
 import type { ProbeAnswer } from './startup-answers.js';
 
 /** What the runner needs from a spawned instance (src/process/spawn.ts provides it). */
@@ -85,7 +86,7 @@ export interface RunnerDeps {
   accepts?(config: ResolvedConfig, signal: AbortSignal): Promise<boolean>;
   /** Waits for config.dependsOn before a spawn (bounded by config.dependencies). */
   waitDependencies?(config: ResolvedConfig, signal: AbortSignal): Promise<DependencyOutcome[]>;
-  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number; stopping?: boolean }): Classification;
+  classify(input: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[]; stderr?: string[] | undefined; wasReady?: boolean; command?: readonly string[]; port: number; stopping?: StopFacts }): Classification;
   /** Called when an instance gets its pid (write the record and PID file) and when it is gone. */
   instanceStarted?(pid: number, config: ResolvedConfig): void;
   instanceGone?(pid: number, config: ResolvedConfig): void;

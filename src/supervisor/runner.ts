@@ -42,6 +42,9 @@ interface Live {
   pid: number | null;
   spawnedAt: number;
   exited: boolean;
+  /** The signals sent to it on the way down, and why SIGKILL was (its exit is told by them). */
+  sent: NodeJS.Signals[];
+  escalation: 'timeout' | 'second-signal' | null;
 }
 
 /** The 7th refusal in a row: 560 ms after the spawn with the default health.interval. */
@@ -204,7 +207,10 @@ export class Supervisor {
     switch (effect.type) {
       case 'spawn': return this.doSpawn(effect.instance);
       case 'signal':
-        if (this.live?.pid && (!this.live.exited || this.members(this.live.pid).length > 0)) this.signalInstance(this.live.pid, effect.signal);
+        if (this.live?.pid && (!this.live.exited || this.members(this.live.pid).length > 0)) {
+          this.live.sent.push(effect.signal);
+          this.signalInstance(this.live.pid, effect.signal);
+        }
         return;
       case 'start-probe': return this.startProbe();
       case 'stop-probe':
@@ -219,7 +225,9 @@ export class Supervisor {
         return;
       case 'set-timer': return this.setTimer(effect.name, effect.ms);
       case 'clear-timer': return this.clearTimer(effect.name);
-      case 'emit': return this.deps.onEvent(effect.event);
+      case 'emit':
+        if (effect.event.type === 'escalated' && this.live !== null) this.live.escalation = effect.event.reason;
+        return this.deps.onEvent(effect.event);
       case 'exit':
         for (const name of [...this.timers.keys()]) this.clearTimer(name);
         if (this.deps.dispose === undefined) {
@@ -287,7 +295,7 @@ export class Supervisor {
     this.deps.onEvent({ type: 'spawning', instance, command: config.command, port: config.port });
     const spawnedAt = this.deps.clock.now();
     const handle = this.deps.spawn(config);
-    const live: Live = { instance, handle, pid: handle.pid ?? null, spawnedAt, exited: false };
+    const live: Live = { instance, handle, pid: handle.pid ?? null, spawnedAt, exited: false, sent: [], escalation: null };
     this.live = live;
     this.firstProbe = true;
     this.startupAnswers = new StartupAnswers();
@@ -367,8 +375,9 @@ export class Supervisor {
       // Whatever still holds the pipes (a stray that survived SIGKILL) must not keep us alive.
       live.handle.closeOutput?.();
       const stderrTail = live.handle.stderrTail(20);
-      const stopping = this.machine.state.tag === 'stopping';
-      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port, stopping });
+      // What naija-sup sent it while stopping it, so a death by those signals is told as asked for.
+      const stopping = this.machine.state.tag === 'stopping' ? { sent: live.sent, escalation: live.escalation } : undefined;
+      const c = this.deps.classify({ code: info.code, signal: info.signal, stderrTail, stderr: live.handle.stderrKept?.(), wasReady, command: this.config.command, port: this.config.port, ...(stopping ? { stopping } : {}) });
       const now = this.deps.clock.now();
       const exit: ExitInfo = {
         code: info.code, signal: info.signal, cause: c.cause, summary: c.summary, fix: c.fix,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backgroundArgs, configArg } from '../../src/cli/detach.js';
+import { backgroundArgs, configArg, supervisorError } from '../../src/cli/detach.js';
 import { instanceEnv, supervisorEnv, supervisorNodeFlags } from '../../src/cli/resident.js';
 import { withHeldCa } from '../../src/process/resident-flags.js';
 
@@ -94,5 +94,24 @@ describe('the resident supervisor\'s environment', () => {
     const held = { NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem' };
     instanceEnv(held);
     expect(held).toEqual({ NAIJA_SUP_EXTRA_CA_CERTS: '/etc/ca.pem' });
+  });
+});
+
+describe("the background supervisor's error line, as start -d reads it back", () => {
+  const line = (error: Record<string, unknown>): string => JSON.stringify({ time: '2026-12-05T09:00:00.000Z', event: 'error', error });
+  it('is the last error line of the output, with its fix and exit status', () => {
+    const lines = ['naija-sup: port 8000 is in use (E_PORT_IN_USE)', line({ code: 'E_CONFIG_INVALID', message: 'old', details: [], exitStatus: 2 }), line({ code: 'E_PORT_IN_USE', message: 'port 8000 is in use', details: ['pid 7', 3], fix: 'use --port', exitStatus: 1 })];
+    expect(supervisorError(lines)).toEqual({ code: 'E_PORT_IN_USE', message: 'port 8000 is in use', details: ['pid 7'], fix: 'use --port', exitStatus: 1 });
+  });
+
+  it('is nothing for a line it cannot trust, and an exit status a failure cannot have becomes 1', () => {
+    expect(supervisorError(['a crash', '  at x (y.js:1:1)'])).toBeNull();
+    expect(supervisorError([line({ code: 'toString', message: 'x' })])).toBeNull();
+    expect(supervisorError([line({ code: 'E_NOPE', message: 'x' })])).toBeNull();
+    expect(supervisorError([line({ code: 'E_PORT_IN_USE' })])).toBeNull();
+    expect(supervisorError(['{"time":"x","event":"error",']) ).toBeNull();
+    for (const exitStatus of [1.5, 256, 0, -1, '2', null]) {
+      expect(supervisorError([line({ code: 'E_PORT_IN_USE', message: 'x', exitStatus })])?.exitStatus, String(exitStatus)).toBe(1);
+    }
   });
 });

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   assessBcryptNode,
   classifyNativeLoad,
-  declaredDependencies,
+  declaredBcrypt,
   failedBindingPath,
   fallbackAllowed,
   type BcryptNodeFacts,
@@ -247,11 +247,11 @@ describe('bcrypt-node: inputs read from the app', () => {
   };
 
   it('declared dependencies come from every dependency kind; a broken package.json declares nothing', () => {
-    expect(declaredDependencies(appWith(JSON.stringify({ dependencies: null, peerDependencies: { bcryptjs: '*' }, optionalDependencies: { bcrypt: '*' } })))).toEqual({
+    expect(declaredBcrypt(appWith(JSON.stringify({ dependencies: null, peerDependencies: { bcryptjs: '*' }, optionalDependencies: { bcrypt: '*' } })))).toEqual({
       bcrypt: true,
       bcryptjs: true,
     });
-    expect(declaredDependencies(appWith('{ not json'))).toEqual({ bcrypt: false, bcryptjs: false });
+    expect(declaredBcrypt(appWith('{ not json'))).toEqual({ bcrypt: false, bcryptjs: false });
   });
 
   it('BCRYPT_FALLBACK: config, the env (either name), and its spellings', () => {

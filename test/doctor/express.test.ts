@@ -57,11 +57,26 @@ describe('doctor: express', () => {
     expect(expressPackage(join(dir, 'services', 'api'))).toBeNull();
   });
 
-  it('reads at most 2,000 source files and says so', () => {
+  it('looks at a bounded number of entries, of any kind, and says when it stopped there', () => {
     const dir = expressApp({});
-    for (let i = 0; i < 2001; i += 1) writeFileSync(join(dir, `f${String(i).padStart(4, '0')}.js`), '');
+    for (let i = 0; i < 50; i += 1) writeFileSync(join(dir, `f${String(i).padStart(4, '0')}.json`), '{}');
     writeFileSync(join(dir, 'zz-last.js'), 'expressServerOptions');
-    expect(findOptionsUse(dir)).toEqual({ file: null, truncated: true });
+    expect(findOptionsUse(dir, 40)).toEqual({ file: null, truncated: true });
+    expect(findOptionsUse(dir, 100)).toEqual({ file: join(dir, 'zz-last.js'), truncated: false });
+  });
+
+  it('skips an app that is not Node, and never takes a parent package.json over an unreadable nearest one', async () => {
+    // A Python service inside a repository whose root package.json lists express.
+    const root = expressApp({});
+    const service = join(root, 'services', 'py');
+    mkdirSync(service, { recursive: true });
+    writeJson(join(service, 'naija-sup.config.json'), { command: ['/usr/bin/python3', 'app.py'], port: 18998 });
+    expect(await doctorOne(service, 'express')).toMatchObject({ status: 'skip', summary: 'not a Node app' });
+    // A Node service whose own package.json does not parse: its own, unreadable, not the root's.
+    const node = join(root, 'services', 'js');
+    mkdirSync(node, { recursive: true });
+    writeFileSync(join(node, 'package.json'), '\uFEFF{ "dependencies": ');
+    expect(expressPackage(node)).toBeNull();
   });
 
   it('passes on the bundled example, which builds its server with the options', async () => {

@@ -236,21 +236,29 @@ describe('classifyExit without a known stderr text', () => {
     expect(classifyExit({ code: null, signal: 'SIGUSR2', stderrTail: [] }).summary).toBe('killed by SIGUSR2');
   });
 
-  it('while naija-sup was stopping it, a signal death is its own signal, not one from outside', () => {
-    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: [], stopping: true })).toMatchObject({
+  it('while naija-sup was stopping it, a death by a signal it sent is as asked, not from outside', () => {
+    const term = { sent: ['SIGTERM'], escalation: null } as const;
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: [], stopping: term })).toMatchObject({
       cause: 'killed',
       summary: 'ended by SIGTERM as asked',
       fix: 'Nothing to do: naija-sup stopped it.',
       exitStatus: 143,
     });
     // npm, which died of the SIGTERM it forwarded, reports it as 143 (the `npm start` wrapper).
-    expect(classifyExit({ code: 143, signal: null, stderrTail: [], command: ['npm', 'start'], stopping: true }).summary).toBe('ended by SIGTERM as asked (reported by npm as exit 143)');
-    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stopping: true })).toMatchObject({
+    expect(classifyExit({ code: 143, signal: null, stderrTail: [], command: ['npm', 'start'], stopping: term }).summary).toBe('ended by SIGTERM as asked (reported by npm as exit 143)');
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stopping: { sent: ['SIGTERM', 'SIGKILL'], escalation: 'timeout' } })).toMatchObject({
       summary: 'killed with SIGKILL after the shutdown timeout',
       fix: expect.stringMatching(/raise shutdown\.timeout/),
     });
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stopping: { sent: ['SIGTERM', 'SIGKILL'], escalation: 'second-signal' } }).summary).toBe(
+      'killed with SIGKILL: asked to stop at once (a second Ctrl+C or SIGTERM)',
+    );
+    // A signal naija-sup did not send is told as it would be otherwise: an abort in its own
+    // shutdown, or the OOM killer's SIGKILL before any escalation.
+    expect(classifyExit({ code: null, signal: 'SIGABRT', stderrTail: [], stopping: term }).summary).toBe('aborted with SIGABRT');
+    expect(classifyExit({ code: null, signal: 'SIGKILL', stderrTail: [], stopping: term }).summary).toBe('killed by SIGKILL (possibly the out-of-memory killer)');
     // A known failure in its stderr still names itself.
-    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: ["Error: Cannot find module 'express'"], stopping: true }).cause).toBe('module-not-found');
+    expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: ["Error: Cannot find module 'express'"], stopping: term }).cause).toBe('module-not-found');
   });
 
   it('says what 128 + n usually means, without calling a program that chose that code killed', () => {

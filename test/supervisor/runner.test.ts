@@ -121,8 +121,8 @@ describe('Supervisor runner (fake timers, fake children)', () => {
     expect(h.children.length).toBe(2);
   });
 
-  it('tells the classifier whether the exit came while it was stopping the instance: a crash no, a stop yes', async () => {
-    const seen: Array<boolean | undefined> = [];
+  it('tells the classifier what it sent an instance it was stopping: nothing for a crash, the stop signal and the escalation for a stop', async () => {
+    const seen: unknown[] = [];
     const h = harness(config(), {
       classify: ({ code, signal, stopping }) => {
         seen.push(stopping);
@@ -137,9 +137,10 @@ describe('Supervisor runner (fake timers, fake children)', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(h.sup.state.tag).toBe('ready');
     h.sup.stop();
-    h.die(h.children[1]!, null, 'SIGTERM');
+    await vi.advanceTimersByTimeAsync(2000);
+    h.die(h.children[1]!, null, 'SIGKILL');
     await expect(done).resolves.toBe(0);
-    expect(seen).toEqual([false, true]);
+    expect(seen).toEqual([undefined, { sent: ['SIGTERM', 'SIGKILL'], escalation: 'timeout' }]);
   });
 
   it('stop: SIGTERM, then SIGKILL after shutdown.timeout, then exit 0 once the group is gone', async () => {

@@ -6,6 +6,7 @@
  * `--name`, no config in the folder): the only running app is the target; none or several is said
  * plainly instead of acting on the folder's name ("tmp: not running" while the app keeps serving).
  */
+import { sep } from 'node:path';
 import type { AppEntry } from '../../control/apps.js';
 import { connectControl, locateApp, locationOf, type AppLocation, type ControlConnection } from '../../control/client.js';
 import { formatElapsed } from '../../elapsed.js';
@@ -109,7 +110,8 @@ const CONFIG_ERRORS = new Set(['E_CONFIG_SYNTAX', 'E_CONFIG_INVALID', 'E_CONFIG_
 async function withRunningHere(error: unknown, io: CliIO, command: string): Promise<unknown> {
   if (!(error instanceof NaijaSupError) || !CONFIG_ERRORS.has(error.code)) return error;
   const { listApps } = await import('../../control/apps.js');
-  const here = (await listApps(io.env, { runningOnly: true })).filter((app) => app.cwd === io.cwd);
+  // From this folder, or from one below it (a config's own `cwd: ./server`).
+  const here = (await listApps(io.env, { runningOnly: true })).filter((app) => app.cwd !== null && (app.cwd === io.cwd || app.cwd.startsWith(`${io.cwd}${sep}`)));
   const first = here[0];
   if (first === undefined) return error;
   const names = here.map((app) => `${app.name} (pid ${app.pid ?? '-'}, port ${app.port ?? '-'})`).join(', ');

@@ -8,28 +8,19 @@
  * A working bcrypt gets the self-test: round trip at cost 4, a known answer, the 72-byte behaviour
  * and `$2y$`; bcryptjs, if present, is the fallback BCRYPT_FALLBACK may allow.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative } from 'node:path';
 import { failureById, matchFailure, renderFix } from '../../failures.js';
 import { ARCH_BITS, describeBinaryInWords, readNativeBinary, type NativeBinaryInfo } from '../binary-header.js';
 import type { NodeLibraryReport, NodeProbeReport } from '../probes/node-probe.js';
+import { declaredDependencies } from '../package-json.js';
 import { probeFailureOutcome } from './probe-failure.js';
 import type { Check, CheckOutcome, DoctorContext } from '../types.js';
 
 /** Which of bcrypt / bcryptjs the app's package.json lists (any dependency kind). */
-export function declaredDependencies(appCwd: string): { bcrypt: boolean; bcryptjs: boolean } {
-  try {
-    const pkg = JSON.parse(readFileSync(join(appCwd, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const names = new Set<string>();
-    for (const key of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
-      const deps = pkg[key];
-      if (deps !== null && typeof deps === 'object') for (const name of Object.keys(deps)) names.add(name);
-    }
-    return { bcrypt: names.has('bcrypt'), bcryptjs: names.has('bcryptjs') };
-  } catch {
-    return { bcrypt: false, bcryptjs: false };
-  }
+export function declaredBcrypt(appCwd: string): { bcrypt: boolean; bcryptjs: boolean } {
+  const declared = declaredDependencies(join(appCwd, 'package.json'));
+  return { bcrypt: declared?.has('bcrypt') ?? false, bcryptjs: declared?.has('bcryptjs') ?? false };
 }
 
 /** Whether `name` resolves from the app's directory (Node's algorithm, without loading it). */
@@ -276,7 +267,7 @@ export const bcryptNodeCheck: Check = {
   id: 'bcrypt-node',
   title: 'bcrypt (Node)',
   async run(ctx: DoctorContext): Promise<CheckOutcome> {
-    const declared = declaredDependencies(ctx.app.cwd);
+    const declared = declaredBcrypt(ctx.app.cwd);
     const uses = declared.bcrypt || declared.bcryptjs || resolvesFrom(ctx.app.cwd, 'bcrypt') || resolvesFrom(ctx.app.cwd, 'bcryptjs');
     if (!uses) return { status: 'skip', summary: 'the app does not use bcrypt or bcryptjs' };
     const run = await ctx.nodeProbe();

@@ -6,18 +6,16 @@
  * the command line is read, and only when finding it is straightforward (`node [options] file`):
  * a guess about code elsewhere would be noise. The measurement itself is `--drain`.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { ResolvedConfig } from '../../config/types.js';
 import { isNodeBinaryName } from '../executables.js';
+import { isSmallFile, readSource } from '../source-files.js';
 import type { CheckOutcome } from '../types.js';
 
 /** Node options that take the next argument as their value (`-r ./tracing.js server.js`). */
 const OPTIONS_WITH_VALUE = new Set(['-r', '--require', '--import', '--loader', '--experimental-loader', '-C', '--conditions', '--env-file', '--title', '--inspect-port']);
 /** Node options after which there is no entry file to read. */
 const NO_ENTRY = new Set(['-e', '--eval', '-p', '--print', '-', '--test', '-i', '--interactive']);
-/** Larger entry files are not read: an entry file is small, a bundle is not worth guessing in. */
-const MAX_ENTRY_BYTES = 1024 * 1024;
 
 /** The shutdown that resets connections under handoff: `server.close(` or `.close(() => process.exit`. */
 const NAIVE_CLOSE = /\bserver\.close\(|\.close\(\s*\(\s*\)\s*=>\s*process\.exit/;
@@ -44,22 +42,6 @@ export function nodeEntryFile(command: readonly string[], cwd: string): string |
   return null;
 }
 
-function isSmallFile(path: string): boolean {
-  try {
-    const stat = statSync(path);
-    return stat.isFile() && stat.size <= MAX_ENTRY_BYTES;
-  } catch {
-    return false;
-  }
-}
-
-function readSource(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** Whether `source` shuts its server down the naive way and does not use naija-sup/node. */
 export function looksLikeNaiveShutdown(source: string): boolean {
