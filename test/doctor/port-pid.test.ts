@@ -8,6 +8,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { writeRecord } from '../../src/control/record.js';
+import { readProcStat } from '../../src/process/identity.js';
 import { parseProcNetTcp } from '../../src/ports/index.js';
 import { assertAllGone, killAllTracked, startFixture, waitFor } from '../helpers/processes.js';
 import { deadPid, doctor, doctorOne, freePort, goneSupervisor, recordFor, removeTemps, tempDir, thisProcessAsSupervisor, writeJson } from './helpers.js';
@@ -113,6 +114,26 @@ describe('port', () => {
     expect(pidResult).toMatchObject({ status: 'ok', summary: `port-app is running: instance pid ${holder.pid}, supervisor pid ${process.pid}` });
     await holder.stop();
     await assertAllGone([holder.pid]);
+  });
+
+  it('held by our running supervisor (proxy mode: it listens, its instance is elsewhere): ok, never "not started by naija-sup"', async () => {
+    // The "supervisor" holds the port; the "instance" is another process of ours.
+    const supervisor = await startFixture('hold-port.mjs');
+    const instance = await startFixture('hold-port.mjs');
+    const port = supervisor.port as number;
+    const { app, runDir, env } = appFor(port, { mode: 'proxy' });
+    writeRecord(runDir, recordFor('port-app', instance.pid, port, { pid: supervisor.pid, startTime: readProcStat(supervisor.pid)?.startTime ?? '' }));
+    const [portResult] = await doctor(app, ['port'], env);
+    expect(portResult).toMatchObject({
+      status: 'ok',
+      summary: `127.0.0.1:${port} is held by port-app's running supervisor (pid ${supervisor.pid}), which listens for its instance in mode "proxy"`,
+    });
+    // The same pid under another start time (a reused pid) is not ours: foreign, as before.
+    writeRecord(runDir, recordFor('port-app', instance.pid, port, { pid: supervisor.pid, startTime: '1' }));
+    expect((await doctor(app, ['port'], env))[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/not started by naija-sup/) });
+    await supervisor.stop();
+    await instance.stop();
+    await assertAllGone([supervisor.pid, instance.pid]);
   });
 
   it('TIME_WAIT only: warn, no owner, nothing to stop', async () => {

@@ -41,9 +41,18 @@ export const portCheck: Check = {
     const owners = answer.owners;
     details.unshift(...owners.map(describeOwner));
     const state = readInstanceState(ctx, config.name);
-    const ours = owners.filter((owner) => isOurs(owner, state, ctx));
+    // In proxy and handoff mode the supervisor itself listens on the port (and passes the traffic,
+    // or the socket, to its instance): the record's running supervisor is ours too.
+    const isSupervisor = (owner: PortOwner): boolean => state.supervisor === 'same' && owner.pid === state.record?.supervisorPid;
+    const ours = owners.filter((owner) => isOurs(owner, state, ctx) || isSupervisor(owner));
     const foreign = owners.filter((owner) => !ours.includes(owner));
-    if (foreign.length === 0 && state.record !== null) return oursOutcome({ ...state, record: state.record }, owners, where, config.name, details);
+    if (foreign.length === 0 && state.record !== null) {
+      if (owners.every(isSupervisor)) {
+        details.push(`record: ${state.path} (instance pid ${state.record.pid}, supervisor pid ${state.record.supervisorPid})`);
+        return { status: 'ok', summary: `${where} is held by ${config.name}'s running supervisor (pid ${state.record.supervisorPid}), which listens for its instance in mode "${config.mode}"`, details };
+      }
+      return oursOutcome({ ...state, record: state.record }, owners.filter((owner) => !isSupervisor(owner)), where, config.name, details);
+    }
     return foreignOutcome(foreign, where, config, details);
   },
 };
