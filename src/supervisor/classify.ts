@@ -11,7 +11,7 @@
 
 import { constants } from 'node:os';
 import { matchFailure, renderFix } from '../failures.js';
-import type { FailureCause } from '../failures.js';
+import type { FailureCause, FailureMatch } from '../failures.js';
 import { signalNamed, signalReportedBy } from './wrapper-exit.js';
 
 export type ExitCause =
@@ -91,6 +91,17 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
   const kept = facts.stderr ?? facts.stderrTail;
   const lines = facts.wasReady === true ? kept.slice(-RECENT_LINES) : kept;
   const found = matchFailure(lines, { fatalOnly: true });
+  const entry = found === null ? null : missingEntryScript(found, lines);
+  if (entry !== null) {
+    return {
+      cause: 'module-not-found',
+      summary: `the script node was told to run does not exist: ${entry}`,
+      fix: 'Check the command (the file name, and the folder it runs in: `cwd`); the file is not there, so no `npm install` will help.',
+      failureId: 'entry-not-found-node',
+      ...(found === null ? {} : { line: found.line }),
+      exitStatus,
+    };
+  }
   if (found !== null) {
     const { failure, module } = found;
     const portText = facts.port === undefined ? 'the port' : `port ${facts.port}`;
@@ -147,6 +158,20 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
     };
   }
   return { cause: 'exit-code', ...describeCode(facts.code), exitStatus };
+}
+
+/**
+ * The absolute path of the script `node FILE` was told to run, when that is what "Cannot find
+ * module" names: nothing required it (node prints `requireStack: []` and no "Require stack:"
+ * list, and it was not "imported from" a module), so node's own entry point did, not a require()
+ * or import in the app's code, which a missing dependency would be. Null otherwise.
+ */
+function missingEntryScript(found: FailureMatch, lines: readonly string[]): string | null {
+  if (found.failure.id !== 'module-not-found-node' || found.module === undefined || !found.module.startsWith('/') || found.line.includes(' imported from ')) return null;
+  const at = lines.indexOf(found.line);
+  const after = lines.slice(at + 1, at + 9);
+  if (after.some((line) => line.startsWith('Require stack:'))) return null;
+  return after.some((line) => /^\s*requireStack: \[\]/.test(line)) ? found.module : null;
 }
 
 /**

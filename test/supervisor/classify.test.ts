@@ -261,6 +261,26 @@ describe('classifyExit without a known stderr text', () => {
     expect(classifyExit({ code: null, signal: 'SIGTERM', stderrTail: ["Error: Cannot find module 'express'"], stopping: term }).cause).toBe('module-not-found');
   });
 
+  it('a script node was told to run that does not exist is the command to fix, not a module to install', () => {
+    const entry = ['node:internal/modules/cjs/loader:1210', '  throw err;', '  ^', '', "Error: Cannot find module '/srv/app/servr.js'",
+      '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)', '    at Module._load (node:internal/modules/cjs/loader:1038:27)',
+      '    at Function.executeUserEntryPoint [as runMain] (node:internal/modules/run_main:164:12)', '    at node:internal/main/run_main_module:28:49 {',
+      "  code: 'MODULE_NOT_FOUND',", '  requireStack: []', '}'];
+    expect(classifyExit({ code: 1, signal: null, stderrTail: entry, command: ['node', 'servr.js'] })).toMatchObject({
+      cause: 'module-not-found',
+      summary: 'the script node was told to run does not exist: /srv/app/servr.js',
+      fix: expect.stringMatching(/^Check the command/),
+      failureId: 'entry-not-found-node',
+    });
+    // The same error from a require() in the app's code (a "Require stack:"), or an import: a module.
+    const required = ["Error: Cannot find module '/srv/app/lib/db.js'", 'Require stack:', '- /srv/app/server.js', '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)',
+      "  code: 'MODULE_NOT_FOUND',", "  requireStack: [ '/srv/app/server.js' ]"];
+    expect(classifyExit({ code: 1, signal: null, stderrTail: required }).failureId).toBe('module-not-found-node');
+    const imported = ["Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/srv/app/lib/db.mjs' imported from /srv/app/server.mjs", '    at finalizeResolution (node:internal/modules/esm/resolve:283:11)'];
+    expect(classifyExit({ code: 1, signal: null, stderrTail: imported }).failureId).toBe('module-not-found-node');
+    expect(classifyExit({ code: 1, signal: null, stderrTail: ["Error: Cannot find module 'express'", '  requireStack: []'] }).failureId).toBe('module-not-found-node');
+  });
+
   it('says what 128 + n usually means, without calling a program that chose that code killed', () => {
     expect(classifyExit({ code: 137, signal: null, stderrTail: [], command: ['/usr/bin/java', '-jar', 'app.jar'] })).toMatchObject({
       cause: 'exit-code',
