@@ -122,6 +122,19 @@ describe('free-port output', () => {
     expect(err()).toBe('naija-sup: port 8000 is not free: dry run: 2 process(es) hold the port; nothing was stopped\n');
   });
 
+  it('a dry run where the holder is a supervisor: marked as such, and no free-port offered that would refuse', () => {
+    const { io, out } = capture();
+    const owners = [owner({ pid: 690, ours: { name: 'api', supervisorPid: 690, supervisorAlive: true } })];
+    const before: PortOwnersAnswer = { ...base, kind: 'held', owners, sockets: [], unownedSockets: [] };
+    const refused = [{ pid: 690, command: 'node naija-sup.js start', user: 'alice', reason: 'it is the naija-sup supervisor of "api": stop it with `naija-sup stop -n api`' }];
+    renderFreePort(io, result(before, { owners, refused, wouldSignal: [], reason: 'dry run: 1 process(es) hold the port; nothing was stopped; 1 of them may not be stopped' }), { dryRun: true });
+    const text = out();
+    expect(text).toContain('naija-sup supervisor of "api" (it listens for its instance: proxy or handoff mode)');
+    expect(text).toContain('cannot stop pid 690 (alice): it is the naija-sup supervisor of "api": stop it with `naija-sup stop -n api`');
+    expect(text).toContain('dry run: nothing was stopped; free-port would stop nothing while a holder above may not be stopped');
+    expect(text).not.toContain('To stop it: naija-sup free-port');
+  });
+
   it('refusals in yellow, a survivor of SIGKILL in red, the failure on stderr in red', () => {
     const { io, out, err } = capture(true);
     const owners = [owner()];

@@ -91,8 +91,12 @@ export function renderFreePort(io: Pick<CliIO, 'stdout' | 'stderr' | 'env' | 'is
     out(`would signal ${plural(result.wouldSignal.length, 'process', 'processes')}:`);
     for (const t of result.wouldSignal) out(`  pid ${t.pid}${t.scope === 'group' ? ` (with its process group ${t.pgid ?? t.pid})` : ' (by pid)'}: ${t.command}`);
   }
-  if (opts.dryRun === true && before.kind === 'held') {
+  // A real run refuses as soon as any owner is refused (src/ports/free-port.ts): offering it then
+  // would contradict the "cannot stop" lines above, which say what to do instead.
+  if (opts.dryRun === true && before.kind === 'held' && result.refused.length === 0) {
     out(c.dim(`dry run: nothing was stopped. To stop ${result.owners.length === 1 ? 'it' : 'them'}: naija-sup free-port ${result.port}${result.host ? ` --host ${result.host}` : ''}`));
+  } else if (opts.dryRun === true && before.kind === 'held') {
+    out(c.dim('dry run: nothing was stopped; free-port would stop nothing while a holder above may not be stopped'));
   }
   io.stderr(c.red(`naija-sup: port ${result.port} is not free: ${result.reason ?? 'unknown reason'}`) + '\n');
 }
@@ -108,7 +112,9 @@ function renderOwner(out: (line?: string) => void, c: ChalkInstance, owner: Owne
   const ours =
     owner.ours === null
       ? ''
-      : c.cyan(`  naija-sup instance of "${owner.ours.name}" (supervisor pid ${owner.ours.supervisorPid}${owner.ours.supervisorAlive ? ', running' : ', gone'})`);
+      : owner.ours.supervisorPid === owner.pid
+        ? c.cyan(`  naija-sup supervisor of "${owner.ours.name}" (it listens for its instance: proxy or handoff mode)`)
+        : c.cyan(`  naija-sup instance of "${owner.ours.name}" (supervisor pid ${owner.ours.supervisorPid}${owner.ours.supervisorAlive ? ', running' : ', gone'})`);
   out(`  ${c.bold(`pid ${owner.pid}`)}  ${facts.join('  ')}${ours}`);
   out(`      ${owner.command === '' ? c.dim('(no command line)') : owner.command}`);
   if (owner.cwd !== undefined) out(c.dim(`      cwd ${owner.cwd}`));
