@@ -191,7 +191,7 @@ function headerValue(rawHeaders: readonly string[], name: string): string | unde
 
 /** What a failing status means for the user, and what to do about it. */
 export function httpStatusMeaning(status: number): { meaning: string; fix: string } {
-  if (status === 404) return { meaning: 'the server is up but has no such route', fix: 'set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)' };
+  if (status === 404) return { meaning: 'the server is up but has no such route', fix: 'set health.path to a route that answers 200 (while the server runs, `naija-sup doctor` lists the common ones that do), or leave health.path out: then any answer below 500 on / means ready' };
   if (status >= 500) return { meaning: 'the server is up but reports an error', fix: 'read the server\'s log for the error; its health route answers 200 once it is well' };
   if (status >= 400) return { meaning: 'the server is up but refused the health request', fix: 'point health.path at a route that answers 200 without authentication' };
   return { meaning: 'not a final status', fix: 'point health.path at a route that answers 200' };

@@ -228,8 +228,8 @@ describe('health: under a supervisor', () => {
       summary: 'the server is up but the health path is wrong: /api/v1/public/health gives 404; /health, /healthz answer 200',
       fix: 'Set "health": {"path": "/health"} in naija-sup.config.json.',
     });
-    expect(result.details).toContain('GET /ready: HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
-    expect(result.details).toContain('GET /api/v1/public/health (health.path): HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
+    expect(result.details).toContain('GET /ready: HTTP 404: the server is up but has no such route; set health.path to a route that answers 200 (while the server runs, `naija-sup doctor` lists the common ones that do), or leave health.path out: then any answer below 500 on / means ready');
+    expect(result.details).toContain('GET /api/v1/public/health (health.path): HTTP 404: the server is up but has no such route; set health.path to a route that answers 200 (while the server runs, `naija-sup doctor` lists the common ones that do), or leave health.path out: then any answer below 500 on / means ready');
     expect(result.details.filter((detail) => detail.startsWith('GET /api/v1/public/health'))).toHaveLength(1);
   });
 

@@ -122,11 +122,11 @@ describe('probeHttp against real servers', () => {
 
     expect(result).toMatchObject({ ok: false, status: 404 });
     expect(result.error).toBeUndefined();
-    expect(result.detail).toBe('GET /api/v1/public/health → HTTP 404: the server is up but has no such route; set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)');
+    expect(result.detail).toBe('GET /api/v1/public/health → HTTP 404: the server is up but has no such route; set health.path to a route that answers 200 (while the server runs, `naija-sup doctor` lists the common ones that do), or leave health.path out: then any answer below 500 on / means ready');
     expect(result.failure).toEqual({
       answer: 'GET /api/v1/public/health → HTTP 404',
       meaning: 'the server is up but has no such route',
-      fix: 'set health.path to one that answers 200 (naija-sup doctor lists the common ones that do)',
+      fix: 'set health.path to a route that answers 200 (while the server runs, `naija-sup doctor` lists the common ones that do), or leave health.path out: then any answer below 500 on / means ready',
     });
   });
 
