@@ -390,10 +390,15 @@ function onReady(machine: Machine, state: Extract<State, { tag: 'ready' }>, even
   }
 }
 
+/** Why the instance waited out a backoff: the stop naija-sup made (a probe's), or a crash. */
+function backoffReason(exit: ExitInfo | null): 'crash' | 'startup-timeout' | 'liveness-failed' {
+  return exit?.cause === 'startup-timeout' || exit?.cause === 'liveness-failed' ? exit.cause : 'crash';
+}
+
 function onBackoff(machine: Machine, state: Extract<State, { tag: 'backoff' }>, event: MachineEvent, env: MachineEnv): Transition {
   switch (event.type) {
     case 'backoff-elapsed':
-      return spawnNext(machine, env, [{ type: 'emit', event: { type: 'restarting', reason: 'crash' } }]);
+      return spawnNext(machine, env, [{ type: 'emit', event: { type: 'restarting', reason: backoffReason(machine.ctx.lastExit) } }]);
     case 'stop':
       // Nothing runs: stopping is immediate.
       return finishStopped(machine, 0, true, [{ type: 'clear-timer', name: 'backoff' }]);

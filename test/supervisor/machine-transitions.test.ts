@@ -266,6 +266,14 @@ describe('backoff', () => {
     });
   });
 
+  it('backoff-elapsed after a stop naija-sup made (startup timeout, liveness): restarting says so, not "crash"', () => {
+    for (const cause of ['startup-timeout', 'liveness-failed'] as const) {
+      const lastExit = { code: null, signal: 'SIGTERM' as const, cause, summary: 's', fix: 'f', at: 1, uptimeMs: 1, stderrTail: [] };
+      const after = transition({ state: backoff, ctx: { ...ctx, lastExit } }, { type: 'backoff-elapsed' }, env());
+      expect(after.effects[0]).toEqual({ type: 'emit', event: { type: 'restarting', reason: cause } });
+    }
+  });
+
   it('stop: stopped at once; restart: the wait is skipped', () => {
     expect(transition(at(backoff), { type: 'stop' }, env())).toEqual({
       machine: { state: { tag: 'stopped', exitStatus: 0 }, ctx },

@@ -91,7 +91,7 @@ describe('a configured health path that fails: its last answer is the reason', (
     await expect(sup.done).resolves.toBe(1);
     const err = sup.stderr();
     expect(err).toMatch(/GET \/health → HTTP 404 \(\d+ times, not ready within 1\.5 s\): the server is up but has no such route/);
-    expect(err).toContain('fix: set health.path to one that answers 200');
+    expect(err).toContain('fix: set health.path to a route that answers 200');
     expect(err).not.toContain('check that the server listens on PORT');
     await assertAllGone(sup.pids);
   });
