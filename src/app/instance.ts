@@ -347,8 +347,11 @@ export class Instance {
     };
     const deps = this.options.makeDeps(wiring, onEvent);
     // A green continues the numbering after the current instance (instance 2 after 1, not 1 again).
-    const instanceSeq = role === 'green' ? (this.current?.context.instanceSeq ?? 0) : 0;
-    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener.privatePorts });
+    const blue = role === 'green' ? this.current : null;
+    const instanceSeq = blue?.context.instanceSeq ?? 0;
+    // A blue/green restart counts as one, as an in-place restart does, and keeps the last exit.
+    const history = blue ? { restarts: blue.context.restarts + 1, lastExit: blue.context.lastExit } : undefined;
+    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener.privatePorts, ...(history ? { history } : {}) });
     this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(

@@ -86,11 +86,11 @@ export class Supervisor {
   private readonly privatePort: boolean;
 
   /** `instanceSeq`: instances are numbered from instanceSeq + 1 (see initialMachine). */
-  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number; privatePort?: boolean } = {}) {
+  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number; privatePort?: boolean; history?: { restarts: number; lastExit: ExitInfo | null } } = {}) {
     this.config = config;
     this.deps = deps;
     this.privatePort = options.privatePort ?? false;
-    this.machine = initialMachine(options.instanceSeq ?? 0);
+    this.machine = initialMachine(options.instanceSeq ?? 0, options.history);
     this.done = new Promise<number>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
