@@ -129,7 +129,7 @@ describe('free-port output', () => {
     const refused = [{ pid: 690, command: 'node naija-sup.js start', user: 'alice', reason: 'it is the naija-sup supervisor of "api": stop it with `naija-sup stop -n api`' }];
     renderFreePort(io, result(before, { owners, refused, wouldSignal: [], reason: 'dry run: 1 process(es) hold the port; nothing was stopped; 1 of them may not be stopped' }), { dryRun: true });
     const text = out();
-    expect(text).toContain('naija-sup supervisor of "api" (it listens for its instance: proxy or handoff mode)');
+    expect(text).toContain('127.0.0.1:8000  naija-sup supervisor of "api"\n');
     expect(text).toContain('cannot stop pid 690 (alice): it is the naija-sup supervisor of "api": stop it with `naija-sup stop -n api`');
     expect(text).toContain('dry run: nothing was stopped; free-port would stop nothing while a holder above may not be stopped');
     expect(text).not.toContain('To stop it: naija-sup free-port');

@@ -238,8 +238,11 @@ export class Instance {
         const blue = this.current;
         const green = this.green;
         if (!green || !this.greenConfig) return;
-        // Green now carries the real restart policy, and blue is on its way out.
+        // Green now carries the real restart policy and the app's history (blue's restarts and
+        // last exit, read now: blue may have crashed and restarted while green started), and blue
+        // is on its way out.
         green.setConfig({ ...green.currentConfig, restart: this.greenConfig.restart });
+        if (blue) green.inherit(blue.context);
         this.config = this.greenConfig;
         this.current = green;
         this.green = blue;
@@ -347,11 +350,8 @@ export class Instance {
     };
     const deps = this.options.makeDeps(wiring, onEvent);
     // A green continues the numbering after the current instance (instance 2 after 1, not 1 again).
-    const blue = role === 'green' ? this.current : null;
-    const instanceSeq = blue?.context.instanceSeq ?? 0;
-    // A blue/green restart counts as one, as an in-place restart does, and keeps the last exit.
-    const history = blue ? { restarts: blue.context.restarts + 1, lastExit: blue.context.lastExit } : undefined;
-    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener.privatePorts, ...(history ? { history } : {}) });
+    const instanceSeq = role === 'green' ? (this.current?.context.instanceSeq ?? 0) : 0;
+    sup = new Supervisor(config, deps, { instanceSeq, privatePort: this.listener.privatePorts });
     this.depsOf.set(sup, deps);
     const self = sup;
     self.done.then(

@@ -98,7 +98,7 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
       summary: `the script node was told to run does not exist: ${entry}`,
       fix: 'Check the command (the file name, and the folder it runs in: `cwd`); the file is not there, so no `npm install` will help.',
       failureId: 'entry-not-found-node',
-      ...(found === null ? {} : { line: found.line }),
+      line: (found as FailureMatch).line,
       exitStatus,
     };
   }
@@ -167,7 +167,11 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
  * or import in the app's code, which a missing dependency would be. Null otherwise.
  */
 function missingEntryScript(found: FailureMatch, lines: readonly string[]): string | null {
-  if (found.failure.id !== 'module-not-found-node' || found.module === undefined || !found.module.startsWith('/') || found.line.includes(' imported from ')) return null;
+  if (found.failure.id !== 'module-not-found-node' || found.module === undefined || !found.module.startsWith('/')) return null;
+  // Under an ESM loader (--import, --loader) node resolves the entry itself, "imported from" the
+  // working directory (a folder, with its trailing slash); a module imports from a file.
+  const importer = / imported from (\S+)$/.exec(found.line)?.[1];
+  if (importer !== undefined) return importer.endsWith('/') ? found.module : null;
   const at = lines.indexOf(found.line);
   const after = lines.slice(at + 1, at + 9);
   if (after.some((line) => line.startsWith('Require stack:'))) return null;

@@ -142,15 +142,10 @@ export interface Transition {
  * it is instance 1); a reload's new supervisor continues after the old one's, so logs and events
  * never show two instances 1.
  */
-/**
- * A supervisor before its first spawn. `history`: what a replaced one had seen (a blue/green
- * restart or reload hands its count of restarts, plus this one, and its last exit to green), so
- * `status` reads as after an in-place restart; its crash window and attempts are not carried.
- */
-export function initialMachine(instanceSeq = 0, history?: { restarts: number; lastExit: ExitInfo | null }): Machine {
+export function initialMachine(instanceSeq = 0): Machine {
   return {
     state: { tag: 'idle' },
-    ctx: { instanceSeq, restarts: history?.restarts ?? 0, restartTimes: [], attempt: 0, everReady: false, lastExit: history?.lastExit ?? null },
+    ctx: { instanceSeq, restarts: 0, restartTimes: [], attempt: 0, everReady: false, lastExit: null },
   };
 }
 

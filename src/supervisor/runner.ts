@@ -86,15 +86,27 @@ export class Supervisor {
   private readonly privatePort: boolean;
 
   /** `instanceSeq`: instances are numbered from instanceSeq + 1 (see initialMachine). */
-  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number; privatePort?: boolean; history?: { restarts: number; lastExit: ExitInfo | null } } = {}) {
+  constructor(config: ResolvedConfig, deps: RunnerDeps, options: { instanceSeq?: number; privatePort?: boolean } = {}) {
     this.config = config;
     this.deps = deps;
     this.privatePort = options.privatePort ?? false;
-    this.machine = initialMachine(options.instanceSeq ?? 0, options.history);
+    this.machine = initialMachine(options.instanceSeq ?? 0);
     this.done = new Promise<number>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
     });
+  }
+
+  /**
+   * Takes over what the supervisor it replaces had seen (a blue/green reload, restart or rollback,
+   * at promotion): its restarts, added to any of this one's, and its last exit while this one has
+   * none, so `status` keeps the app's history. Its crash window and attempts are not carried: they
+   * decide this instance's own restarts. A swap itself is not a restart (the restarts metric does
+   * not count it either).
+   */
+  inherit(from: Pick<Machine['ctx'], 'restarts' | 'lastExit'>): void {
+    const ctx = this.machine.ctx;
+    this.machine = { ...this.machine, ctx: { ...ctx, restarts: ctx.restarts + from.restarts, lastExit: ctx.lastExit ?? from.lastExit } };
   }
 
   get state(): Machine['state'] { return this.machine.state; }

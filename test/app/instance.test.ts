@@ -168,6 +168,27 @@ describe('Instance blue/green reloads that never get a new process', () => {
     expect(await done).toBe(0);
   });
 
+  it('a blue/green reload keeps the app\'s history: the restarts and last exit of the instance it replaced', async () => {
+    const config = await healthyConfig({ restart: { ...runnerConfig().restart, minUptime: 0, initialDelay: 10, maxDelay: 10 } });
+    const { inst, settle } = blueGreenInstance(config);
+    const done = inst.start();
+    expect(await inst.waitReady()).toBe(true);
+    const blue = inst.supervisor?.instancePid as number;
+    process.kill(blue, 'SIGKILL');
+    await waitFor(() => inst.supervisor?.state.tag === 'ready' && inst.supervisor.instancePid !== blue, { timeout: 10_000, message: 'the killed instance was not restarted' });
+    expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
+    const restarted = inst.supervisor?.instancePid;
+    // Green on a port of its own (direct mode posing as blue/green), then promoted.
+    const reloaded = inst.reload(config);
+    await waitFor(() => settle.next !== null);
+    settle.next?.resolve({ ...config, port: await freePort() });
+    expect(await reloaded).toMatchObject({ ok: true, outcome: 'reloaded' });
+    expect(inst.supervisor?.instancePid).not.toBe(restarted);
+    expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
+    inst.stop();
+    expect(await done).toBe(0);
+  });
+
   it('a stop while the new process\'s port is being chosen starts no new process', async () => {
     const config = await healthyConfig();
     const { inst, events, settle } = blueGreenInstance(config);

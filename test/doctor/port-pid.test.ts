@@ -126,7 +126,7 @@ describe('port', () => {
     const [portResult] = await doctor(app, ['port'], env);
     expect(portResult).toMatchObject({
       status: 'ok',
-      summary: `127.0.0.1:${port} is held by port-app's running supervisor (pid ${supervisor.pid}), which listens for its instance in mode "proxy"`,
+      summary: `127.0.0.1:${port} is held by port-app's running supervisor (pid ${supervisor.pid}), which listens on it for its instance (proxy or handoff mode)`,
     });
     // The same pid under another start time (a reused pid) is not ours: foreign, as before.
     writeRecord(runDir, recordFor('port-app', instance.pid, port, { pid: supervisor.pid, startTime: '1' }));

@@ -276,6 +276,9 @@ describe('classifyExit without a known stderr text', () => {
     const required = ["Error: Cannot find module '/srv/app/lib/db.js'", 'Require stack:', '- /srv/app/server.js', '    at Module._resolveFilename (node:internal/modules/cjs/loader:1207:15)',
       "  code: 'MODULE_NOT_FOUND',", "  requireStack: [ '/srv/app/server.js' ]"];
     expect(classifyExit({ code: 1, signal: null, stderrTail: required }).failureId).toBe('module-not-found-node');
+    // Under an ESM loader (node --import tsx servr.js) the entry is "imported from" the working directory.
+    const loaderEntry = ["Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/srv/app/servr.js' imported from /srv/app/", '    at finalizeResolution (node:internal/modules/esm/resolve:283:11)'];
+    expect(classifyExit({ code: 1, signal: null, stderrTail: loaderEntry }).failureId).toBe('entry-not-found-node');
     const imported = ["Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/srv/app/lib/db.mjs' imported from /srv/app/server.mjs", '    at finalizeResolution (node:internal/modules/esm/resolve:283:11)'];
     expect(classifyExit({ code: 1, signal: null, stderrTail: imported }).failureId).toBe('module-not-found-node');
     expect(classifyExit({ code: 1, signal: null, stderrTail: ["Error: Cannot find module 'express'", '  requireStack: []'] }).failureId).toBe('module-not-found-node');

@@ -113,7 +113,7 @@ function renderOwner(out: (line?: string) => void, c: ChalkInstance, owner: Owne
     owner.ours === null
       ? ''
       : owner.ours.supervisorPid === owner.pid
-        ? c.cyan(`  naija-sup supervisor of "${owner.ours.name}" (it listens for its instance: proxy or handoff mode)`)
+        ? c.cyan(`  naija-sup supervisor of "${owner.ours.name}"`)
         : c.cyan(`  naija-sup instance of "${owner.ours.name}" (supervisor pid ${owner.ours.supervisorPid}${owner.ours.supervisorAlive ? ', running' : ', gone'})`);
   out(`  ${c.bold(`pid ${owner.pid}`)}  ${facts.join('  ')}${ours}`);
   out(`      ${owner.command === '' ? c.dim('(no command line)') : owner.command}`);

@@ -49,7 +49,7 @@ export const portCheck: Check = {
     if (foreign.length === 0 && state.record !== null) {
       if (owners.every(isSupervisor)) {
         details.push(`record: ${state.path} (instance pid ${state.record.pid}, supervisor pid ${state.record.supervisorPid})`);
-        return { status: 'ok', summary: `${where} is held by ${config.name}'s running supervisor (pid ${state.record.supervisorPid}), which listens for its instance in mode "${config.mode}"`, details };
+        return { status: 'ok', summary: `${where} is held by ${config.name}'s running supervisor (pid ${state.record.supervisorPid}), which listens on it for its instance (proxy or handoff mode)`, details };
       }
       return oursOutcome({ ...state, record: state.record }, owners.filter((owner) => !isSupervisor(owner)), where, config.name, details);
     }
