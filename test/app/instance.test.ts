@@ -172,21 +172,26 @@ describe('Instance blue/green reloads that never get a new process', () => {
     const config = await healthyConfig({ restart: { ...runnerConfig().restart, minUptime: 0, initialDelay: 10, maxDelay: 10 } });
     const { inst, settle } = blueGreenInstance(config);
     const done = inst.start();
-    expect(await inst.waitReady()).toBe(true);
-    const blue = inst.supervisor?.instancePid as number;
-    process.kill(blue, 'SIGKILL');
-    await waitFor(() => inst.supervisor?.state.tag === 'ready' && inst.supervisor.instancePid !== blue, { timeout: 10_000, message: 'the killed instance was not restarted' });
-    expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
-    const restarted = inst.supervisor?.instancePid;
-    // Green on a port of its own (direct mode posing as blue/green), then promoted.
-    const reloaded = inst.reload(config);
-    await waitFor(() => settle.next !== null);
-    settle.next?.resolve({ ...config, port: await freePort() });
-    expect(await reloaded).toMatchObject({ ok: true, outcome: 'reloaded' });
-    expect(inst.supervisor?.instancePid).not.toBe(restarted);
-    expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
-    inst.stop();
-    expect(await done).toBe(0);
+    try {
+      expect(await inst.waitReady()).toBe(true);
+      const blue = inst.supervisor?.instancePid as number;
+      process.kill(blue, 'SIGKILL');
+      await waitFor(() => inst.supervisor?.state.tag === 'ready' && inst.supervisor.instancePid !== blue, { timeout: 10_000, message: 'the killed instance was not restarted' });
+      expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
+      const restarted = inst.supervisor?.instancePid;
+      // Green on a port of its own (direct mode posing as blue/green), then promoted.
+      const reloaded = inst.reload(config);
+      await waitFor(() => settle.next !== null);
+      settle.next?.resolve({ ...config, port: await freePort() });
+      expect(await reloaded).toMatchObject({ ok: true, outcome: 'reloaded' });
+      expect(inst.supervisor?.instancePid).not.toBe(restarted);
+      expect(inst.supervisor?.context).toMatchObject({ restarts: 1, lastExit: { cause: 'killed', signal: 'SIGKILL' } });
+    } finally {
+      // Also when an assertion failed: the in-process supervisor would otherwise restart what
+      // afterEach kills, after it looked, and leave that process behind when the worker exits.
+      inst.stop();
+      expect(await done).toBe(0);
+    }
   });
 
   it('a stop while the new process\'s port is being chosen starts no new process', async () => {
