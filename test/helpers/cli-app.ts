@@ -40,6 +40,17 @@ function isSupervisor(pid: number): boolean {
   }
 }
 
+/** Whether `pid` has exited: gone, or a zombie (state Z or X) not reaped yet. */
+function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
 /** `pid (state S, ppid 1, pgid 7): node server.js`, for a failure message; the pid alone once it is gone. */
 function describePid(pid: number): string {
   try {
@@ -58,7 +69,9 @@ function describePid(pid: number): string {
  * log and exit (issue 19), so that one must end on its own, within a deadline.
  */
 export async function assertStoppedIn(dir: string): Promise<void> {
-  const instance = processesIn(dir).filter((pid) => !isSupervisor(pid));
+  // The supervisor may exit between the listing and the look at its command line: exited (a
+  // zombie whose parent, PID 1 after setsid, has not reaped it yet) runs nothing.
+  const instance = processesIn(dir).filter((pid) => !isSupervisor(pid) && !hasExited(pid));
   if (instance.length > 0) throw new Error(`still running in ${dir} when stop returned: ${instance.map(describePid).join('; ')}`);
   let left: number[] = [];
   await waitFor(() => (left = processesIn(dir)).length === 0, { timeout: 10_000, message: () => `the supervisor did not end after stop: ${left.join(', ')}` });
