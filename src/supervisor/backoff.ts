@@ -93,3 +93,19 @@ export function giveUpReason(
   }
   return null;
 }
+
+/** Why the instance waited out a backoff: the stop naija-sup made (a probe's), or a crash. */
+export function backoffReason(exit: ExitInfo | null): 'crash' | 'startup-timeout' | 'liveness-failed' {
+  return exit?.cause === 'startup-timeout' || exit?.cause === 'liveness-failed' ? exit.cause : 'crash';
+}
+
+/**
+ * `ctx` with what the supervisor it replaces had seen (a blue/green reload, restart or rollback,
+ * at promotion): its restarts, added to any of this one's, and its last exit while this one has
+ * none, so `status` keeps the app's history. Its crash window and attempts are not carried: they
+ * decide this instance's own restarts. A swap itself is not a restart (the restarts metric does
+ * not count it either).
+ */
+export function inheritHistory<C extends { restarts: number; lastExit: ExitInfo | null }>(ctx: C, from: Pick<C, 'restarts' | 'lastExit'>): C {
+  return { ...ctx, restarts: ctx.restarts + from.restarts, lastExit: ctx.lastExit ?? from.lastExit };
+}

@@ -91,18 +91,18 @@ export function classifyExit(facts: ExitFacts): ExitClassification {
   const kept = facts.stderr ?? facts.stderrTail;
   const lines = facts.wasReady === true ? kept.slice(-RECENT_LINES) : kept;
   const found = matchFailure(lines, { fatalOnly: true });
-  const entry = found === null ? null : missingEntryScript(found, lines);
-  if (entry !== null) {
-    return {
-      cause: 'module-not-found',
-      summary: `the script node was told to run does not exist: ${entry}`,
-      fix: 'Check the command (the file name, and the folder it runs in: `cwd`); the file is not there, so no `npm install` will help.',
-      failureId: 'entry-not-found-node',
-      line: (found as FailureMatch).line,
-      exitStatus,
-    };
-  }
   if (found !== null) {
+    const entry = missingEntryScript(found, lines);
+    if (entry !== null) {
+      return {
+        cause: 'module-not-found',
+        summary: `the script node was told to run does not exist: ${entry}`,
+        fix: 'Check the command (the file name, and the folder it runs in: `cwd`); the file is not there, so no `npm install` will help.',
+        failureId: 'entry-not-found-node',
+        line: found.line,
+        exitStatus,
+      };
+    }
     const { failure, module } = found;
     const portText = facts.port === undefined ? 'the port' : `port ${facts.port}`;
     const summary =

@@ -26,7 +26,7 @@
 import { formatDuration } from '../elapsed.js';
 import { InternalError } from '../errors.js';
 import type { RestartConfig, ShutdownConfig } from '../config/types.js';
-import { backoffDelay, giveUpReason, restartsInWindow } from './backoff.js';
+import { backoffDelay, backoffReason, giveUpReason, restartsInWindow } from './backoff.js';
 import type { ExitInfo, SupervisorEvent } from './events.js';
 
 export type TimerName = 'startup' | 'backoff' | 'min-uptime' | 'stop-timeout';
@@ -388,11 +388,6 @@ function onReady(machine: Machine, state: Extract<State, { tag: 'ready' }>, even
     case 'backoff-elapsed': case 'stop-timeout':
       return impossible(state, event);
   }
-}
-
-/** Why the instance waited out a backoff: the stop naija-sup made (a probe's), or a crash. */
-function backoffReason(exit: ExitInfo | null): 'crash' | 'startup-timeout' | 'liveness-failed' {
-  return exit?.cause === 'startup-timeout' || exit?.cause === 'liveness-failed' ? exit.cause : 'crash';
 }
 
 function onBackoff(machine: Machine, state: Extract<State, { tag: 'backoff' }>, event: MachineEvent, env: MachineEnv): Transition {

@@ -16,6 +16,7 @@ import type { ExitInfo } from './events.js';
 import { judgeListening, type BindFinding } from './bind-check.js';
 import { watchLiveness, watchReadiness, type ProbeLoop } from './health-watch.js';
 import { clearGroupAfterExit, dependencyExit, fdShortageExit, spawnFailedExit } from './instance-exit.js';
+import { inheritHistory } from './backoff.js';
 import { initialMachine, transition, type Effect, type Machine, type MachineEnv, type MachineEvent, type TimerName } from './machine.js';
 import type { InstanceHandle, ProbeOutcome, RunnerDeps, SpawnFailure } from './runner-deps.js';
 import { readyDescription, StartupAnswers } from './startup-answers.js';
@@ -97,17 +98,8 @@ export class Supervisor {
     });
   }
 
-  /**
-   * Takes over what the supervisor it replaces had seen (a blue/green reload, restart or rollback,
-   * at promotion): its restarts, added to any of this one's, and its last exit while this one has
-   * none, so `status` keeps the app's history. Its crash window and attempts are not carried: they
-   * decide this instance's own restarts. A swap itself is not a restart (the restarts metric does
-   * not count it either).
-   */
-  inherit(from: Pick<Machine['ctx'], 'restarts' | 'lastExit'>): void {
-    const ctx = this.machine.ctx;
-    this.machine = { ...this.machine, ctx: { ...ctx, restarts: ctx.restarts + from.restarts, lastExit: ctx.lastExit ?? from.lastExit } };
-  }
+  /** Takes over the history of the supervisor it replaces, at a blue/green promotion (backoff.ts, inheritHistory). */
+  inherit(from: Pick<Machine['ctx'], 'restarts' | 'lastExit'>): void { this.machine = { ...this.machine, ctx: inheritHistory(this.machine.ctx, from) }; }
 
   get state(): Machine['state'] { return this.machine.state; }
   get context(): Machine['ctx'] { return this.machine.ctx; }
